@@ -1,0 +1,87 @@
+/**
+ * The `claude-comms` command line. For now: the version, help, and following the event log.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { isHubError } from '../domain/errors.js';
+import type { HubEvent } from '../domain/types.js';
+import { openHub } from '../hub.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function describe(event: HubEvent): string {
+  const ids = [
+    event.threadId && `thread=${event.threadId}`,
+    event.messageId && `message=${event.messageId}`,
+    event.taskId && `task=${event.taskId}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const data =
+    event.type === 'message.content_updated'
+      ? `+${String(event.data.delta ?? '').length} chars`
+      : JSON.stringify(event.data);
+  return `${event.at}  #${event.seq}  ${event.type}  ${ids}  ${data}`;
+}
+
+/** Builds the program; exported for tests. */
+export function program(): Command {
+  const cli = new Command('claude-comms')
+    .description('A hub through which AI coding agents ask each other questions and track the work that follows.')
+    .version(pkg.version, '-v, --version')
+    .option(
+      '--database <url>',
+      'sqlite:PATH or postgres://… (default: $CLAUDE_COMMS_DATABASE or ~/.claude-comms/comms.db)',
+    )
+    .showHelpAfterError();
+
+  cli
+    .command('events')
+    .description('print the event log; with --follow, keep printing new events as they are committed')
+    .option('-f, --follow', 'keep following until interrupted')
+    .option('--after <cursor>', 'start after this cursor (default: the start of the log, or now with --follow)')
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { follow?: boolean; after?: string; json?: boolean }) => {
+      const hub = await openHub({ database: cli.opts<{ database?: string }>().database });
+      const print = (e: HubEvent) => process.stdout.write(`${opts.json ? JSON.stringify(e) : describe(e)}\n`);
+      try {
+        if (!opts.follow) {
+          let after = opts.after;
+          for (;;) {
+            const page = await hub.events.list({ after, limit: 1000 });
+            page.events.forEach(print);
+            after = page.cursor;
+            if (!page.hasMore) break;
+          }
+          return;
+        }
+        if (!opts.json) {
+          process.stderr.write(
+            `claude-comms: following events in ${hub.database} (schema ${await hub.schemaVersion()}); Ctrl-C to stop\n`,
+          );
+        }
+        await hub.events.subscribe({ after: opts.after }, print);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+      } finally {
+        await hub.close();
+      }
+    });
+  return cli;
+}
+
+/** Runs the CLI with `argv` (as in `process.argv`). */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv);
+  } catch (err) {
+    if (isHubError(err)) {
+      process.stderr.write(`claude-comms: ${err.message} [${err.code}]\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}

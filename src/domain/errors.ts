@@ -1,0 +1,46 @@
+/**
+ * The one error type of claude-comms. Every failure a caller can act on carries a stable `code`; the HTTP
+ * layer maps codes to statuses in one table, and `toHubError` turns anything thrown into a HubError at a
+ * boundary.
+ */
+
+/** Stable error codes. Callers switch on these; messages are for people. */
+export type HubErrorCode =
+  | 'validation'
+  | 'not_found'
+  | 'invalid_transition'
+  | 'invalid_cursor'
+  | 'cursor_expired'
+  | 'too_large'
+  | 'conflict'
+  | 'timeout'
+  | 'unauthorized'
+  | 'unavailable'
+  | 'schema_too_new'
+  | 'closed'
+  | 'internal';
+
+/** An error with a stable `code`, a human message naming what was wrong, and optional structured details. */
+export class HubError extends Error {
+  override readonly name = 'HubError';
+  readonly code: HubErrorCode;
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: HubErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    if (options?.details) this.details = options.details;
+  }
+}
+
+/** True when `err` is a HubError, optionally with the given code. */
+export function isHubError(err: unknown, code?: HubErrorCode): err is HubError {
+  return err instanceof HubError && (code === undefined || err.code === code);
+}
+
+/** Normalizes anything thrown into a HubError (`internal` unless it already is one). */
+export function toHubError(err: unknown): HubError {
+  if (err instanceof HubError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new HubError('internal', message, { cause: err });
+}

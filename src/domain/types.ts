@@ -1,0 +1,142 @@
+/** The records claude-comms stores and the events that describe every change to them. */
+import type { ObservedStatus, Status } from './status.js';
+
+/** A conversation between modules. */
+export interface Thread {
+  id: string;
+  title: string | null;
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Who wrote a message: the asking side (`user`), the answering agent (`assistant`), or the hub (`system`). */
+export type MessageRole = 'user' | 'assistant' | 'system';
+
+/** A message in a thread. A reply's status and content are what watchers follow. */
+export interface Message {
+  id: string;
+  threadId: string;
+  author: string;
+  role: MessageRole;
+  content: string;
+  status: Status;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  updatedAt: string;
+}
+
+/** What `messages.get` answers for an id with no row (yet). */
+export interface UnknownMessage {
+  id: string;
+  status: 'unknown';
+}
+
+/** An acceptance criterion of a task. */
+export interface Criterion {
+  text: string;
+  verified: boolean;
+  verifiedAt: string | null;
+}
+
+/** What a task is: the tracked work behind a reply, a workflow step, or work recorded by hand. */
+export type TaskKind = 'ask' | 'workflow_step' | 'manual';
+
+/** The unit of tracked work. */
+export interface Task {
+  id: string;
+  name: string;
+  module: string | null;
+  kind: TaskKind;
+  messageId: string | null;
+  workflowRunId: string | null;
+  parentId: string | null;
+  dependsOn: string[];
+  status: Status;
+  progress: number;
+  iteration: number;
+  maxIterations: number | null;
+  criteria: Criterion[];
+  costUsd: number;
+  maxCostUsd: number | null;
+  tokensIn: number;
+  tokensOut: number;
+  filesCreated: string[];
+  filesModified: string[];
+  sessionId: string | null;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  updatedAt: string;
+}
+
+/** A registered module (an agent working in its own repository). */
+export interface Module {
+  name: string;
+  description: string;
+  paused: boolean;
+  config: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Every event type the log carries (dot-named, past tense). */
+export const EVENT_TYPES = [
+  'module.registered',
+  'module.updated',
+  'thread.created',
+  'message.created',
+  'message.status_changed',
+  'message.content_updated',
+  'task.created',
+  'task.progressed',
+  'task.criterion_verified',
+  'task.logged',
+  'task.status_changed',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** One entry of the append-only log. `cursor` is the position just after it. */
+export interface HubEvent {
+  seq: number;
+  cursor: string;
+  at: string;
+  type: EventType;
+  threadId: string | null;
+  messageId: string | null;
+  taskId: string | null;
+  runId: string | null;
+  module: string | null;
+  data: Record<string, unknown>;
+}
+
+/** An event before the store has given it a place in the log. */
+export type NewEvent = Omit<
+  HubEvent,
+  'seq' | 'cursor' | 'at' | 'threadId' | 'messageId' | 'taskId' | 'runId' | 'module'
+> &
+  Partial<Pick<HubEvent, 'threadId' | 'messageId' | 'taskId' | 'runId' | 'module'>>;
+
+/**
+ * Which events a subscriber or a listing wants. All given fields must match. `types` entries are exact types
+ * or a family ending in `.*` (`message.*`).
+ */
+export interface EventFilter {
+  threadId?: string;
+  messageId?: string;
+  taskId?: string;
+  module?: string;
+  types?: readonly string[];
+}
+
+/** One entry of a message's status history. */
+export interface StatusChange {
+  status: ObservedStatus;
+  from: ObservedStatus | null;
+  at: string;
+  reason: string | null;
+  seq: number | null;
+}

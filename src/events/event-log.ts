@@ -1,0 +1,221 @@
+/**
+ * The live side of the event log: one tail reader per hub follows the log and hands every event, in order and
+ * once, to each subscriber whose filter it passes.
+ *
+ * A subscriber with a cursor first replays from the database up to the tail's position, then joins the live
+ * stream. Both steps are ordered by `seq` and each subscriber remembers the last position it was given, so the
+ * hand-over has no gap and no repeat. In-process commits are dispatched straight from memory (no read, no
+ * delay); commits from other processes arrive through the backend's wake-ups and are read in batches.
+ */
+import type { Logger } from 'pino';
+import { decodeCursor, encodeCursor } from '../domain/cursor.js';
+import { HubError } from '../domain/errors.js';
+import { assertFilter, expandTypes, matchesFilter } from '../domain/filter.js';
+import { assertId } from '../domain/ids.js';
+import type { EventFilter, HubEvent } from '../domain/types.js';
+import type { Database } from '../store/database.js';
+import { readEventsAfter } from '../store/event-rows.js';
+import type { EventStore } from '../store/events.js';
+
+/** What to follow and from where. */
+export interface SubscribeOptions extends EventFilter {
+  /** Start after this cursor (replaying what came since); omitted means "from now on". */
+  after?: string;
+}
+
+/** A live subscription. */
+export interface Subscription {
+  /** The position after the last event this subscriber was given (or skipped as filtered out). */
+  readonly cursor: string;
+  /** Stops delivery; no handler call happens after it returns. */
+  close(): void;
+}
+
+/** A page of history. */
+export interface EventPage {
+  events: HubEvent[];
+  /** Pass as `after` to read on (or to subscribe from where the page ended). */
+  cursor: string;
+  /** True when more events passed the filter than the page held. */
+  hasMore: boolean;
+}
+
+interface Subscriber {
+  filter: EventFilter;
+  types: string[] | undefined;
+  handler: (event: HubEvent) => void;
+  onEnd: ((reason: HubError) => void) | undefined;
+  seq: number;
+  live: boolean;
+  closed: boolean;
+}
+
+const BATCH = 1000;
+const REPLAY_PAGE = 500;
+
+function checkFilter(filter: EventFilter): void {
+  if (filter.threadId !== undefined) assertId(filter.threadId, 'thread id');
+  if (filter.messageId !== undefined) assertId(filter.messageId, 'message id');
+  if (filter.taskId !== undefined) assertId(filter.taskId, 'task id');
+  assertFilter(filter);
+}
+
+/** Follows the log and fans it out to subscribers. */
+export class EventLog {
+  private readonly subscribers = new Set<Subscriber>();
+  private position = 0;
+  private reading: Promise<void> | undefined;
+  private again = false;
+  private stopWatching: (() => void) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly store: EventStore,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Starts following: from the current head, woken by local commits and by other processes' commits. */
+  async start(pollIntervalMs: number): Promise<void> {
+    this.position = await this.store.head();
+    this.db.onCommit((events) => this.committed(events));
+    this.stopWatching = this.db.watchChanges(() => this.wake(), pollIntervalMs);
+  }
+
+  /** The position of the newest event handed out so far. */
+  get cursor(): string {
+    return encodeCursor(this.position);
+  }
+
+  /**
+   * Replays events after `options.after` that pass the filter, then delivers new ones as they commit. Resolves
+   * once the replay is delivered and the subscription is live. `cursor_expired` when the cursor is older than
+   * what is kept; `invalid_cursor` for a cursor this hub did not issue. `onEnd` hears when the hub closes.
+   */
+  async subscribe(
+    options: SubscribeOptions,
+    handler: (event: HubEvent) => void,
+    onEnd?: (reason: HubError) => void,
+  ): Promise<Subscription> {
+    if (this.closed) throw new HubError('closed', 'the hub is closed');
+    const { after, ...filter } = options;
+    checkFilter(filter);
+    const start = after === undefined ? undefined : decodeCursor(after);
+    if (start !== undefined) await this.store.assertRetained(start);
+    const sub: Subscriber = {
+      filter,
+      types: expandTypes(filter.types),
+      handler,
+      onEnd,
+      seq: start ?? (await this.store.head()),
+      live: false,
+      closed: false,
+    };
+    this.subscribers.add(sub);
+    try {
+      // Replay up to the tail's position; the check and the switch to live happen in one synchronous step,
+      // so no dispatch can fall between them.
+      while (!sub.closed && sub.seq < this.position) {
+        const target = this.position;
+        const page = await this.store.page(sub.seq, sub.filter, REPLAY_PAGE, target);
+        for (const event of page) this.deliver(sub, event);
+        if (page.length < REPLAY_PAGE) sub.seq = Math.max(sub.seq, target);
+      }
+    } catch (err) {
+      this.subscribers.delete(sub);
+      throw err;
+    }
+    sub.live = true;
+    return {
+      get cursor() {
+        return encodeCursor(sub.seq);
+      },
+      close: () => {
+        sub.closed = true;
+        this.subscribers.delete(sub);
+      },
+    };
+  }
+
+  /** A page of history after `after` (default: the start of what is kept) that passes the filter. */
+  async list(options: SubscribeOptions & { limit?: number } = {}): Promise<EventPage> {
+    const { after, limit, ...filter } = options;
+    checkFilter(filter);
+    const start = after === undefined ? 0 : decodeCursor(after);
+    if (after !== undefined) await this.store.assertRetained(start);
+    const size = Math.min(Math.max(limit ?? 100, 1), 1000);
+    const head = await this.store.head();
+    const events = await this.store.page(start, filter, size + 1, head);
+    const hasMore = events.length > size;
+    if (hasMore) events.length = size;
+    const last = events[events.length - 1];
+    return { events, cursor: encodeCursor(hasMore && last ? last.seq : Math.max(start, head)), hasMore };
+  }
+
+  /** Stops following and drops every subscriber. */
+  close(): void {
+    this.closed = true;
+    this.stopWatching?.();
+    const ended = new HubError('closed', 'the hub closed');
+    for (const sub of this.subscribers) {
+      sub.closed = true;
+      sub.onEnd?.(ended);
+    }
+    this.subscribers.clear();
+  }
+
+  /** Local commits: dispatched from memory when they continue the log exactly, else read like a remote one. */
+  private committed(events: HubEvent[]): void {
+    const first = events[0];
+    if (!this.reading && first && first.seq === this.position + 1) this.dispatch(events);
+    else this.wake();
+  }
+
+  /** Reads whatever is new; overlapping wake-ups fold into one more pass. */
+  private wake(): void {
+    if (this.closed) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = this.readNew().finally(() => {
+      this.reading = undefined;
+    });
+  }
+
+  private async readNew(): Promise<void> {
+    do {
+      this.again = false;
+      let batch: HubEvent[];
+      do {
+        try {
+          batch = await readEventsAfter(this.db.read, this.position, BATCH);
+        } catch (err) {
+          if (!this.closed) this.logger.warn({ err }, 'reading new events failed; retrying on the next wake-up');
+          return;
+        }
+        if (this.closed) return;
+        this.dispatch(batch.filter((e) => e.seq > this.position));
+      } while (batch.length === BATCH);
+    } while (this.again && !this.closed);
+  }
+
+  private dispatch(events: HubEvent[]): void {
+    for (const event of events) {
+      this.position = event.seq;
+      for (const sub of this.subscribers) if (sub.live) this.deliver(sub, event);
+    }
+  }
+
+  private deliver(sub: Subscriber, event: HubEvent): void {
+    if (sub.closed || event.seq <= sub.seq) return;
+    sub.seq = event.seq;
+    if (!matchesFilter(event, sub.filter, sub.types)) return;
+    try {
+      sub.handler(event);
+    } catch (err) {
+      // A throwing subscriber must never break the write path or the other subscribers.
+      this.logger.error({ err, seq: event.seq, type: event.type }, 'an event handler threw; delivery goes on');
+    }
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Watching one message: its status history and waiting for it to finish (the original design's
+ * `StatusTracker` and `poll_message_until_complete`), driven by the event log instead of a poll.
+ */
+import { encodeCursor } from '../domain/cursor.js';
+import { HubError } from '../domain/errors.js';
+import { assertId } from '../domain/ids.js';
+import { isTerminal, type ObservedStatus, type Status } from '../domain/status.js';
+import type { HubEvent, Message, StatusChange, UnknownMessage } from '../domain/types.js';
+import type { EventStore } from '../store/events.js';
+import type { MessageStore } from '../store/messages.js';
+import type { EventLog } from './event-log.js';
+
+/** How a wait ended. */
+export interface Completion {
+  status: Status;
+  message: Message;
+  history: StatusChange[];
+}
+
+/** Options of `waitForCompletion`. */
+export interface WaitOptions {
+  /** Give up after this long with `timeout` (the message is left as it is). Default: wait as long as it takes. */
+  timeoutMs?: number;
+  /** Hears every event of the message while waiting (status changes, content deltas). */
+  onEvent?: (event: HubEvent) => void;
+}
+
+const HISTORY_TYPES = ['message.created', 'message.status_changed'];
+
+/** Status history and waits for single messages. */
+export class MessageWatch {
+  constructor(
+    private readonly log: EventLog,
+    private readonly events: EventStore,
+    private readonly messages: MessageStore,
+  ) {}
+
+  /** Every status the message has had, oldest first, with times and reasons; empty for an unknown id. */
+  async statusHistory(messageId: string): Promise<StatusChange[]> {
+    const message = await this.messages.get(messageId);
+    if (message.status === 'unknown') return [];
+    const events = await this.events.page(0, { messageId, types: HISTORY_TYPES }, 100_000);
+    const history: StatusChange[] = [];
+    if (events[0]?.type !== 'message.created') {
+      // The creation event was pruned by retention: the row still knows when the message began.
+      history.push({ status: 'pending', from: null, at: message.createdAt, reason: null, seq: null });
+    }
+    for (const e of events) {
+      if (e.type === 'message.created') {
+        history.push({ status: e.data.status as Status, from: null, at: e.at, reason: null, seq: e.seq });
+      } else {
+        history.push({
+          status: e.data.to as Status,
+          from: e.data.from as ObservedStatus,
+          at: e.at,
+          reason: (e.data.reason as string | undefined) ?? null,
+          seq: e.seq,
+        });
+      }
+    }
+    return history;
+  }
+
+  /**
+   * Resolves when the message reaches `complete`, `failed` or `cancelled` (at once if it already has), with the
+   * final message and its history. Works for a message that does not exist yet. `timeout` after `timeoutMs`.
+   */
+  async waitForCompletion(messageId: string, options: WaitOptions = {}): Promise<Completion> {
+    assertId(messageId, 'message id');
+    const { timeoutMs, onEvent } = options;
+    if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
+      throw new HubError('validation', `timeoutMs must be a number of milliseconds ≥ 0, got ${timeoutMs}`);
+    }
+    const finish = async (): Promise<Completion> => {
+      const message = (await this.messages.get(messageId)) as Message;
+      return { status: message.status, message, history: await this.statusHistory(messageId) };
+    };
+    // Subscribe from the head *before* reading the row: a change between the two is seen as an event.
+    const from = encodeCursor(await this.events.head());
+    return new Promise<Completion>((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      let close = () => {};
+      const settle = (outcome: Promise<Completion> | HubError) => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        close();
+        if (outcome instanceof HubError) reject(outcome);
+        else outcome.then(resolve, reject);
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          void this.messages.get(messageId).then(
+            (m: Message | UnknownMessage) =>
+              settle(
+                new HubError(
+                  'timeout',
+                  `message ${messageId} did not finish within ${timeoutMs} ms (it is ${m.status})`,
+                ),
+              ),
+            () => settle(new HubError('timeout', `message ${messageId} did not finish within ${timeoutMs} ms`)),
+          );
+        }, timeoutMs);
+      }
+      const onMessageEvent = (event: HubEvent) => {
+        if (settled) return;
+        if (onEvent) onEvent(event);
+        const to =
+          event.type === 'message.status_changed'
+            ? event.data.to
+            : event.type === 'message.created'
+              ? event.data.status
+              : undefined;
+        if (typeof to === 'string' && isTerminal(to as Status)) settle(finish());
+      };
+      this.log
+        .subscribe({ after: from, messageId }, onMessageEvent, (reason) => settle(reason))
+        .then(async (sub) => {
+          close = () => sub.close();
+          if (settled) return close();
+          const current = await this.messages.get(messageId);
+          if (isTerminal(current.status)) settle(finish());
+        })
+        .catch((err: unknown) => settle(err instanceof HubError ? err : Promise.reject(err)));
+    });
+  }
+}

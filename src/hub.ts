@@ -1,0 +1,148 @@
+/**
+ * `openHub()` wires the store, the event log and the watchers into the library's front door.
+ */
+import pino, { type Logger } from 'pino';
+import { defaultDatabase } from './config/paths.js';
+import { encodeCursor } from './domain/cursor.js';
+import { HubError } from './domain/errors.js';
+import type { HubEvent, StatusChange } from './domain/types.js';
+import { EventLog, type EventPage, type SubscribeOptions, type Subscription } from './events/event-log.js';
+import { MessageMonitor } from './events/message-monitor.js';
+import { type Completion, MessageWatch, type WaitOptions } from './events/watch.js';
+import type { Database } from './store/database.js';
+import { EventStore } from './store/events.js';
+import { MessageStore } from './store/messages.js';
+import { schemaVersion } from './store/migrations.js';
+import { ModuleStore } from './store/modules.js';
+import { type OpenDatabaseOptions, openDatabase } from './store/open.js';
+import { TaskStore } from './store/tasks.js';
+import { ThreadStore } from './store/threads.js';
+
+/** Options of `openHub`. */
+export interface HubOptions extends OpenDatabaseOptions {
+  /**
+   * `sqlite:PATH` or `postgres://…`. Default: `CLAUDE_COMMS_DATABASE`, else SQLite at
+   * `$CLAUDE_COMMS_HOME/comms.db` (`~/.claude-comms/comms.db`).
+   */
+  database?: string;
+  /**
+   * Backstop check for other processes' changes, in ms (default 1000). Changes still arrive at once through
+   * file notifications (SQLite) or NOTIFY (PostgreSQL); this only bounds the delay if one is lost.
+   */
+  pollIntervalMs?: number;
+  /** Events older than this many days are pruned (default 30; 0 keeps everything). */
+  retentionDays?: number;
+  /** Largest message content in characters (default 4,000,000). */
+  maxContentLength?: number;
+  /** Quiet time between two content writes of one message in ms (default 50: ≤ 20 content events/s). */
+  contentCoalesceMs?: number;
+  /** Where diagnostics go (default: pino at `warn` on stderr). */
+  logger?: Logger;
+}
+
+/** The event log as the library exposes it. */
+export interface HubEvents {
+  /** Replays after `after`, then delivers live; resolves once live. See `SubscribeOptions`. */
+  subscribe(options: SubscribeOptions, handler: (event: HubEvent) => void): Promise<Subscription>;
+  /** Pages through history. */
+  list(options?: SubscribeOptions & { limit?: number }): Promise<EventPage>;
+  /** The cursor of the newest committed event. */
+  head(): Promise<string>;
+  /** Deletes events older than `before`; cursors older than what is kept then fail with `cursor_expired`. */
+  prune(before: Date): Promise<number>;
+}
+
+/** An open hub. Close it to release the database. */
+export interface Hub {
+  /** Where the data lives (no password). */
+  readonly database: string;
+  readonly threads: ThreadStore;
+  readonly messages: MessageStore;
+  readonly tasks: TaskStore;
+  readonly modules: ModuleStore;
+  readonly events: HubEvents;
+  /** Watches many messages through one subscription (the original design's MessageMonitor). */
+  readonly monitor: MessageMonitor;
+  /** Every status of a message with times (the original design's StatusTracker history). */
+  statusHistory(messageId: string): Promise<StatusChange[]>;
+  /** Resolves when the message finishes (the original design's poll_message_until_complete). */
+  waitForCompletion(messageId: string, options?: WaitOptions): Promise<Completion>;
+  /** The schema version of the open database. */
+  schemaVersion(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const HOUR = 60 * 60 * 1000;
+
+/** Opens (creating and migrating as needed) the hub's database and starts following its event log. */
+export async function openHub(options: HubOptions = {}): Promise<Hub> {
+  const logger =
+    options.logger ??
+    pino({ name: 'claude-comms', level: process.env.CLAUDE_COMMS_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  if (!(pollIntervalMs >= 5))
+    throw new HubError('validation', `pollIntervalMs must be at least 5, got ${pollIntervalMs}`);
+  const retentionDays = options.retentionDays ?? 30;
+  if (!(retentionDays >= 0)) throw new HubError('validation', `retentionDays must be 0 or more, got ${retentionDays}`);
+  const db: Database = await openDatabase(options.database ?? defaultDatabase(), options);
+  const eventStore = new EventStore(db);
+  const log = new EventLog(db, eventStore, logger);
+  const messages = new MessageStore(db, {
+    maxContentLength: options.maxContentLength ?? 4_000_000,
+    coalesceMs: options.contentCoalesceMs ?? 50,
+  });
+  const watch = new MessageWatch(log, eventStore, messages);
+  const monitor = new MessageMonitor(db, log, logger);
+  try {
+    await log.start(pollIntervalMs);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+
+  const prune = (before: Date) => {
+    if (!(before instanceof Date) || Number.isNaN(before.getTime())) {
+      return Promise.reject(new HubError('validation', 'prune needs a valid Date'));
+    }
+    return eventStore.prune(before.toISOString());
+  };
+  let retention: NodeJS.Timeout | undefined;
+  if (retentionDays > 0) {
+    const sweep = () =>
+      void prune(new Date(Date.now() - retentionDays * 24 * HOUR)).catch((err: unknown) =>
+        logger.warn({ err }, 'pruning old events failed; will try again in an hour'),
+      );
+    sweep();
+    retention = setInterval(sweep, HOUR);
+    retention.unref();
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    database: db.location,
+    threads: new ThreadStore(db),
+    messages,
+    tasks: new TaskStore(db),
+    modules: new ModuleStore(db),
+    events: {
+      subscribe: (o, handler) => log.subscribe(o, handler),
+      list: (o) => log.list(o),
+      head: async () => encodeCursor(await eventStore.head()),
+      prune,
+    },
+    monitor,
+    statusHistory: (id) => watch.statusHistory(id),
+    waitForCompletion: (id, o) => watch.waitForCompletion(id, o),
+    schemaVersion: () => schemaVersion(db),
+    close() {
+      closing ??= (async () => {
+        if (retention) clearInterval(retention);
+        await messages.flushAll();
+        monitor.close();
+        log.close();
+        await db.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * claude-comms: the public library API. Everything not exported here is internal.
+ */
+
+export { dataHome, defaultDatabase } from './config/paths.js';
+export type { HubErrorCode } from './domain/errors.js';
+export { HubError, isHubError } from './domain/errors.js';
+export type { ObservedStatus, Status } from './domain/status.js';
+export { canTransition, isTerminal, STATUSES, TERMINAL_STATUSES } from './domain/status.js';
+export type {
+  Criterion,
+  EventFilter,
+  EventType,
+  HubEvent,
+  Message,
+  MessageRole,
+  Module,
+  StatusChange,
+  Task,
+  TaskKind,
+  Thread,
+  UnknownMessage,
+} from './domain/types.js';
+export { EVENT_TYPES } from './domain/types.js';
+export type { EventPage, SubscribeOptions, Subscription } from './events/event-log.js';
+export type {
+  MessageMonitor,
+  MonitorCallbacks,
+  MonitorEntryInfo,
+  MonitorOptions,
+  MonitorUpdate,
+} from './events/message-monitor.js';
+export type { Completion, WaitOptions } from './events/watch.js';
+export type { Hub, HubEvents, HubOptions } from './hub.js';
+export { openHub } from './hub.js';
+export type { CreateMessageInput, MessageStore, TransitionOptions } from './store/messages.js';
+export type { ModuleStore, RegisterModuleInput } from './store/modules.js';
+export type { Durability } from './store/sqlite.js';
+export type { CreateTaskInput, TaskLogEntry, TaskStore, TaskUpdate } from './store/tasks.js';
+export type { CreateThreadInput, ThreadStore } from './store/threads.js';

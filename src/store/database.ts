@@ -1,0 +1,52 @@
+/**
+ * The port every backend implements: a client for reads, write transactions that carry their events (the
+ * transactional outbox), commit notifications for in-process subscribers, and cross-process wake-ups.
+ */
+import type { CompiledQuery, Kysely } from 'kysely';
+import type { HubEvent, NewEvent } from '../domain/types.js';
+import type { Dialect, Schema } from './schema.js';
+
+/** A row as the driver returns it. */
+export type Row = Record<string, unknown>;
+
+/** SQL text with `?` placeholders (rewritten for PostgreSQL), or a query compiled by Kysely for this dialect. */
+export type Query = string | CompiledQuery;
+
+/** Runs statements. Values may be strings, numbers, booleans (stored as 0/1), null or undefined (null). */
+export interface SqlClient {
+  all<T = Row>(query: Query, params?: readonly unknown[]): Promise<T[]>;
+  get<T = Row>(query: Query, params?: readonly unknown[]): Promise<T | undefined>;
+  /** Runs a statement that returns no rows; answers the number of rows changed. */
+  run(query: Query, params?: readonly unknown[]): Promise<number>;
+}
+
+/** A write transaction: statements plus the events to append atomically with them. */
+export interface WriteTx extends SqlClient {
+  /** Queues an event; it is written in this transaction, and dispatched only once the transaction commits. */
+  emit(event: NewEvent): void;
+}
+
+/** A backend: SQLite (one file, many processes) or PostgreSQL (many hosts). */
+export interface Database {
+  readonly dialect: Dialect;
+  /** Where the data lives, safe to print (no password). */
+  readonly location: string;
+  /** `' FOR UPDATE'` where row locks exist, `''` where the write transaction already excludes other writers. */
+  readonly forUpdate: string;
+  /** A compile-only Kysely for building dynamic queries in this dialect. */
+  readonly builder: Kysely<Schema>;
+  /** Reads committed data (never another transaction's uncommitted writes). */
+  readonly read: SqlClient;
+  /** Runs `fn` in a write transaction with its events; commits, then tells commit listeners. */
+  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T>;
+  /** Called after each commit that appended events, with them in log order. */
+  onCommit(listener: (events: HubEvent[]) => void): void;
+  /**
+   * Calls `onChange` soon after another process commits (SQLite: a WAL file notification checked with
+   * `PRAGMA data_version`; PostgreSQL: LISTEN/NOTIFY), and at least every `intervalMs` as a backstop.
+   * Answers a function that stops watching.
+   */
+  watchChanges(onChange: () => void, intervalMs: number): () => void;
+  /** Stops the migration-free raw access and releases connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,83 @@
+/** Reading and writing rows of the `events` table: the one place that knows its columns. */
+import { encodeCursor } from '../domain/cursor.js';
+import type { EventType, HubEvent, NewEvent } from '../domain/types.js';
+import type { SqlClient } from './database.js';
+
+/** The columns of `events` in the order every query selects them. */
+export const EVENT_COLUMNS = 'seq, at, type, thread_id, message_id, task_id, run_id, module, data';
+
+const INSERT_EVENT =
+  'INSERT INTO events (at, type, thread_id, message_id, task_id, run_id, module, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq';
+
+interface EventRow {
+  seq: number;
+  at: string;
+  type: string;
+  thread_id: string | null;
+  message_id: string | null;
+  task_id: string | null;
+  run_id: string | null;
+  module: string | null;
+  data: string;
+}
+
+/** Turns a stored row into an event. */
+export function eventFromRow(row: EventRow): HubEvent {
+  const seq = Number(row.seq);
+  return {
+    seq,
+    cursor: encodeCursor(seq),
+    at: row.at,
+    type: row.type as EventType,
+    threadId: row.thread_id,
+    messageId: row.message_id,
+    taskId: row.task_id,
+    runId: row.run_id,
+    module: row.module,
+    data: JSON.parse(row.data) as Record<string, unknown>,
+  };
+}
+
+/** Appends queued events inside the current transaction and answers them with their sequence numbers. */
+export async function insertEvents(client: SqlClient, queued: readonly NewEvent[]): Promise<HubEvent[]> {
+  const at = new Date().toISOString();
+  const written: HubEvent[] = [];
+  for (const e of queued) {
+    const data = JSON.stringify(e.data);
+    const row = await client.get<{ seq: number }>(INSERT_EVENT, [
+      at,
+      e.type,
+      e.threadId ?? null,
+      e.messageId ?? null,
+      e.taskId ?? null,
+      e.runId ?? null,
+      e.module ?? null,
+      data,
+    ]);
+    const seq = Number(row?.seq);
+    written.push({
+      seq,
+      cursor: encodeCursor(seq),
+      at,
+      type: e.type,
+      threadId: e.threadId ?? null,
+      messageId: e.messageId ?? null,
+      taskId: e.taskId ?? null,
+      runId: e.runId ?? null,
+      module: e.module ?? null,
+      data: JSON.parse(data) as Record<string, unknown>,
+    });
+  }
+  return written;
+}
+
+/** Reads up to `limit` events after `afterSeq`, in log order. */
+export async function readEventsAfter(client: SqlClient, afterSeq: number, limit: number): Promise<HubEvent[]> {
+  const rows = await client.all<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, [
+    afterSeq,
+    limit,
+  ]);
+  return rows.map(eventFromRow);
+}
+
+export type { EventRow };

@@ -1,0 +1,76 @@
+/** Queries over the event log: pages by cursor and filter, the head, and retention. */
+import { HubError } from '../domain/errors.js';
+import { expandTypes } from '../domain/filter.js';
+import type { EventFilter, HubEvent } from '../domain/types.js';
+import type { Database } from './database.js';
+import { type EventRow, eventFromRow } from './event-rows.js';
+
+const PRUNED_KEY = 'events_pruned_through';
+
+/** Reads the event log and prunes it. */
+export class EventStore {
+  constructor(private readonly db: Database) {}
+
+  /** The newest committed sequence number (0 for an empty log). */
+  async head(): Promise<number> {
+    const row = await this.db.read.get<{ seq: number | null }>('SELECT max(seq) AS seq FROM events');
+    return Number(row?.seq ?? 0);
+  }
+
+  /** Events after `afterSeq` (and at most `upTo`) that pass `filter`, in order, at most `limit`. */
+  async page(afterSeq: number, filter: EventFilter, limit: number, upTo?: number): Promise<HubEvent[]> {
+    let q = this.db.builder.selectFrom('events').selectAll().where('seq', '>', afterSeq);
+    if (upTo !== undefined) q = q.where('seq', '<=', upTo);
+    if (filter.threadId !== undefined) q = q.where('thread_id', '=', filter.threadId);
+    if (filter.messageId !== undefined) q = q.where('message_id', '=', filter.messageId);
+    if (filter.taskId !== undefined) q = q.where('task_id', '=', filter.taskId);
+    if (filter.module !== undefined) q = q.where('module', '=', filter.module);
+    const types = expandTypes(filter.types);
+    if (types) q = q.where('type', 'in', types);
+    const rows = await this.db.read.all<EventRow>(q.orderBy('seq').limit(limit).compile());
+    return rows.map(eventFromRow);
+  }
+
+  /** The highest sequence number pruned so far (0 when nothing was). */
+  async prunedThrough(): Promise<number> {
+    const row = await this.db.read.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [PRUNED_KEY]);
+    return row ? Number(row.value) : 0;
+  }
+
+  /** Throws `cursor_expired` when events right after `afterSeq` have been pruned. */
+  async assertRetained(afterSeq: number): Promise<void> {
+    const pruned = await this.prunedThrough();
+    if (afterSeq < pruned) {
+      throw new HubError(
+        'cursor_expired',
+        `the cursor points before event ${pruned + 1}, the oldest kept; re-read the state you need and subscribe again without a cursor`,
+        { details: { oldestKept: pruned + 1 } },
+      );
+    }
+  }
+
+  /**
+   * Deletes events older than `before` (ISO time), never the newest one, and remembers how far it went so
+   * older cursors fail loudly. Answers how many were deleted.
+   */
+  async prune(before: string): Promise<number> {
+    return this.db.write(async (tx) => {
+      const row = await tx.get<{ seq: number | null }>(
+        'SELECT max(seq) AS seq FROM events WHERE at < ? AND seq < (SELECT max(seq) FROM events)',
+        [before],
+      );
+      const through = Number(row?.seq ?? 0);
+      if (!through) return 0;
+      const deleted = await tx.run('DELETE FROM events WHERE seq <= ?', [through]);
+      const kept = await tx.get('SELECT value FROM meta WHERE key = ?', [PRUNED_KEY]);
+      if (kept)
+        await tx.run('UPDATE meta SET value = ? WHERE key = ? AND CAST(value AS bigint) < ?', [
+          String(through),
+          PRUNED_KEY,
+          through,
+        ]);
+      else await tx.run('INSERT INTO meta (key, value) VALUES (?, ?)', [PRUNED_KEY, String(through)]);
+      return deleted;
+    });
+  }
+}

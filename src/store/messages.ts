@@ -1,0 +1,324 @@
+/**
+ * Messages and their lifecycle. A reply's status moves through the state machine and its content streams in
+ * as appended deltas; every change is written with its event in one transaction.
+ *
+ * Content appends are coalesced per message: the first append after a quiet spell is written at once, later
+ * ones wait until `coalesceMs` (50 ms: at most ~20 content events per second per message) has passed since the
+ * previous write, then go in together. Each write updates the row and appends its event in one transaction, so
+ * the row and the log never disagree; a status change commits whatever is still waiting first, so no delta
+ * arrives after a final status.
+ */
+import { HubError } from '../domain/errors.js';
+import { assertId, newId } from '../domain/ids.js';
+import { assertTransition, isTerminal, type Status } from '../domain/status.js';
+import type { Message, MessageRole, UnknownMessage } from '../domain/types.js';
+import { moduleName, oneOf, optionalText } from '../domain/validate.js';
+import type { Database, SqlClient, WriteTx } from './database.js';
+
+interface MessageRow {
+  id: string;
+  thread_id: string;
+  author: string;
+  role: string;
+  content: string;
+  status: string;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  updated_at: string;
+}
+
+function fromRow(r: MessageRow): Message {
+  return {
+    id: r.id,
+    threadId: r.thread_id,
+    author: r.author,
+    role: r.role as MessageRole,
+    content: r.content,
+    status: r.status as Status,
+    error: r.error,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** What a new message carries. A question is created `complete`; a reply starts `pending`. */
+export interface CreateMessageInput {
+  threadId: string;
+  /** The module that wrote (or will write) it. */
+  author: string;
+  role?: MessageRole;
+  content?: string;
+  status?: 'pending' | 'complete';
+}
+
+/** Options of a status change. */
+export interface TransitionOptions {
+  /** Why, in a few words; kept in the status history. */
+  reason?: string;
+  /** For `failed` and `cancelled`: what went wrong, kept on the message. */
+  error?: string;
+}
+
+/** Limits on message content. */
+export interface MessageLimits {
+  /** Largest content of one message, in characters (default 4,000,000). */
+  maxContentLength: number;
+  /** Quiet time between two content writes of one message, in ms (default 50). */
+  coalesceMs: number;
+}
+
+interface Waiter {
+  delta: string;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface Pending {
+  waiters: Waiter[];
+  timer: NodeJS.Timeout | undefined;
+}
+
+const ROLES: readonly MessageRole[] = ['user', 'assistant', 'system'];
+const SELECT_FOR_TRANSITION = 'SELECT status, thread_id, author FROM messages WHERE id = ?';
+
+/** Reads and writes messages. */
+export class MessageStore {
+  private readonly pending = new Map<string, Pending>();
+  private readonly lastWrite = new Map<string, number>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly limits: MessageLimits,
+  ) {}
+
+  /** Adds a message to a thread (event `message.created`, carrying the initial content). */
+  async create(input: CreateMessageInput, tx?: WriteTx): Promise<Message> {
+    assertId(input.threadId, 'thread id');
+    const author = moduleName(input.author, 'author');
+    const role = oneOf(input.role ?? 'assistant', 'role', ROLES);
+    const status = oneOf(input.status ?? 'pending', 'status', ['pending', 'complete'] as const);
+    const content = input.content ?? '';
+    if (typeof content !== 'string') throw new HubError('validation', 'content must be a string');
+    this.checkLength([...content].length, 'content');
+    const now = new Date().toISOString();
+    const message: Message = {
+      id: newId(),
+      threadId: input.threadId,
+      author,
+      role,
+      content,
+      status,
+      error: null,
+      createdAt: now,
+      startedAt: status === 'complete' ? now : null,
+      completedAt: status === 'complete' ? now : null,
+      updatedAt: now,
+    };
+    const insert = async (w: WriteTx) => {
+      const thread = await w.get('SELECT id FROM threads WHERE id = ?', [message.threadId]);
+      if (!thread) throw new HubError('not_found', `no thread with id ${message.threadId}`);
+      await w.run(
+        'INSERT INTO messages (id, thread_id, author, role, content, status, error, created_at, started_at, completed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)',
+        [message.id, message.threadId, author, role, content, status, now, message.startedAt, message.completedAt, now],
+      );
+      await w.run('UPDATE threads SET updated_at = ? WHERE id = ?', [now, message.threadId]);
+      w.emit({
+        type: 'message.created',
+        threadId: message.threadId,
+        messageId: message.id,
+        module: author,
+        data: { author, role, status, content, length: [...content].length },
+      });
+    };
+    if (tx) await insert(tx);
+    else await this.db.write(insert);
+    return message;
+  }
+
+  /** The message, or `{ id, status: 'unknown' }` when there is none (yet). */
+  async get(id: string, client: SqlClient = this.db.read): Promise<Message | UnknownMessage> {
+    assertId(id, 'message id');
+    const row = await client.get<MessageRow>('SELECT * FROM messages WHERE id = ?', [id]);
+    return row ? fromRow(row) : { id, status: 'unknown' };
+  }
+
+  /** The message, or `not_found`. */
+  async require(id: string, client: SqlClient = this.db.read): Promise<Message> {
+    const m = await this.get(id, client);
+    if (m.status === 'unknown') throw new HubError('not_found', `no message with id ${id}`);
+    return m as Message;
+  }
+
+  /** A thread's messages in order, or the newest messages with a status. */
+  async list(options: { threadId?: string; status?: Status; limit?: number } = {}): Promise<Message[]> {
+    const limit = Math.min(Math.max(options.limit ?? 500, 1), 5000);
+    let q = this.db.builder.selectFrom('messages').selectAll();
+    if (options.threadId !== undefined) {
+      assertId(options.threadId, 'thread id');
+      q = q.where('thread_id', '=', options.threadId).orderBy('id', 'asc');
+    } else {
+      q = q.orderBy('id', 'desc');
+    }
+    if (options.status !== undefined) q = q.where('status', '=', options.status);
+    const rows = await this.db.read.all<MessageRow>(q.limit(limit).compile());
+    return rows.map(fromRow);
+  }
+
+  /**
+   * Moves a message to `to` (event `message.status_changed {from, to, reason?}`). Content still waiting to be
+   * written is committed first, so no delta follows a final status. `invalid_transition` changes nothing.
+   */
+  async transition(id: string, to: Status, options: TransitionOptions = {}): Promise<Message> {
+    assertId(id, 'message id');
+    const reason = optionalText(options.reason, 'reason', 2000);
+    const error = optionalText(options.error, 'error', 20000);
+    await this.flushWaiters(id, this.take(id));
+    const message = await this.db.write(async (tx) => {
+      const row = await tx.get<{ status: Status; thread_id: string; author: string }>(
+        SELECT_FOR_TRANSITION + this.db.forUpdate,
+        [id],
+      );
+      if (!row) throw new HubError('not_found', `no message with id ${id}`);
+      assertTransition('message', id, row.status, to);
+      const now = new Date().toISOString();
+      await tx.run(
+        `UPDATE messages SET status = ?, error = COALESCE(?, error), updated_at = ?,
+           started_at = CASE WHEN ? = 'processing' THEN COALESCE(started_at, ?) ELSE started_at END,
+           completed_at = CASE WHEN ? IN ('complete', 'failed', 'cancelled') THEN ? ELSE completed_at END
+         WHERE id = ?`,
+        [to, error, now, to, now, to, now, id],
+      );
+      tx.emit({
+        type: 'message.status_changed',
+        threadId: row.thread_id,
+        messageId: id,
+        module: row.author,
+        data: { from: row.status, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}) },
+      });
+      return this.require(id, tx);
+    });
+    if (isTerminal(to)) this.lastWrite.delete(id);
+    return message;
+  }
+
+  /**
+   * Appends `delta` to a pending or processing message's content (event `message.content_updated {length,
+   * delta}`, coalesced). Resolves once the delta is committed.
+   */
+  appendContent(id: string, delta: string): Promise<void> {
+    assertId(id, 'message id');
+    if (typeof delta !== 'string') return Promise.reject(new HubError('validation', 'delta must be a string'));
+    if (delta === '') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let p = this.pending.get(id);
+      if (!p) {
+        p = { waiters: [], timer: undefined };
+        this.pending.set(id, p);
+      }
+      p.waiters.push({ delta, resolve, reject });
+      if (!p.timer) {
+        const wait = Math.max(0, (this.lastWrite.get(id) ?? 0) + this.limits.coalesceMs - Date.now());
+        p.timer = setTimeout(() => void this.flush(id), wait);
+      }
+    });
+  }
+
+  /** Writes every waiting content delta now (used when the hub closes). */
+  async flushAll(): Promise<void> {
+    await Promise.all([...this.pending.keys()].map((id) => this.flush(id)));
+  }
+
+  private take(id: string): Waiter[] {
+    const p = this.pending.get(id);
+    if (!p) return [];
+    if (p.timer) clearTimeout(p.timer);
+    this.pending.delete(id);
+    return p.waiters;
+  }
+
+  private flush(id: string): Promise<void> {
+    return this.flushWaiters(id, this.take(id));
+  }
+
+  private async flushWaiters(id: string, waiting: Waiter[]): Promise<void> {
+    if (!waiting.length) return;
+    try {
+      await this.db.write((tx) => this.writeContent(tx, id, waiting));
+    } catch (err) {
+      for (const w of waiting) w.reject(err);
+      return;
+    }
+    for (const w of waiting) w.resolve();
+  }
+
+  /**
+   * Writes the deltas that fit as one update and one event. A delta that would pass the limit, or one for a
+   * missing or finished message, is rejected on its own; `waiting` is left holding the accepted ones, which the
+   * caller settles by the transaction's outcome.
+   */
+  private async writeContent(tx: WriteTx, id: string, waiting: Waiter[]): Promise<void> {
+    this.lastWrite.set(id, Date.now());
+    if (this.lastWrite.size > 10_000) this.forgetQuiet();
+    const row = await tx.get<{ status: Status; thread_id: string; author: string; length: number }>(
+      `SELECT status, thread_id, author, length(content) AS length FROM messages WHERE id = ?${this.db.forUpdate}`,
+      [id],
+    );
+    const accepted: Waiter[] = [];
+    let length = Number(row?.length ?? 0);
+    for (const w of waiting) {
+      if (!row) {
+        w.reject(new HubError('not_found', `no message with id ${id}`));
+      } else if (isTerminal(row.status)) {
+        w.reject(
+          new HubError('invalid_transition', `message ${id} is ${row.status}; its content can no longer change`),
+        );
+      } else {
+        const added = [...w.delta].length;
+        if (length + added > this.limits.maxContentLength) {
+          w.reject(
+            new HubError(
+              'too_large',
+              `appending ${added} characters to message ${id} would make it ${length + added} long; the limit is ${this.limits.maxContentLength}`,
+            ),
+          );
+        } else {
+          length += added;
+          accepted.push(w);
+        }
+      }
+    }
+    waiting.splice(0, waiting.length, ...accepted);
+    if (!row || !accepted.length) return;
+    const delta = accepted.map((w) => w.delta).join('');
+    await tx.run('UPDATE messages SET content = content || ?, updated_at = ? WHERE id = ?', [
+      delta,
+      new Date().toISOString(),
+      id,
+    ]);
+    tx.emit({
+      type: 'message.content_updated',
+      threadId: row.thread_id,
+      messageId: id,
+      module: row.author,
+      data: { length, delta },
+    });
+  }
+
+  private forgetQuiet(): void {
+    const horizon = Date.now() - this.limits.coalesceMs;
+    for (const [id, at] of this.lastWrite) if (at < horizon) this.lastWrite.delete(id);
+  }
+
+  private checkLength(length: number, what: string): void {
+    if (length > this.limits.maxContentLength) {
+      throw new HubError(
+        'too_large',
+        `${what} is ${length} characters long; the limit is ${this.limits.maxContentLength}`,
+      );
+    }
+  }
+}

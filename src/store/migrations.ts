@@ -1,0 +1,157 @@
+/**
+ * Numbered schema migrations. They run when a hub opens, inside one write transaction (under an advisory lock on
+ * PostgreSQL, `BEGIN IMMEDIATE` on SQLite), so concurrent openers apply each migration exactly once. A database
+ * whose schema is newer than this code is refused rather than misread.
+ */
+import type { CompiledQuery, Kysely } from 'kysely';
+import { HubError } from '../domain/errors.js';
+import type { Database, WriteTx } from './database.js';
+import { MIGRATION_LOCK } from './postgres.js';
+import type { Dialect, Schema } from './schema.js';
+
+interface Migration {
+  version: number;
+  name: string;
+  /** DDL statements built with Kysely's schema builder for the given dialect. */
+  up(db: Kysely<Schema>, dialect: Dialect): { compile(): CompiledQuery }[];
+}
+
+const text = 'text' as const;
+const float = 'double precision' as const;
+
+/** Every migration, in order. Append only: a released migration never changes. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'core: modules, threads, messages, tasks, events, meta',
+    up: (db, dialect) => [
+      db.schema
+        .createTable('modules')
+        .addColumn('name', text, (c) => c.primaryKey())
+        .addColumn('description', text, (c) => c.notNull().defaultTo(''))
+        .addColumn('paused', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('config', text, (c) => c.notNull().defaultTo('{}'))
+        .addColumn('created_at', text, (c) => c.notNull())
+        .addColumn('updated_at', text, (c) => c.notNull()),
+      db.schema
+        .createTable('threads')
+        .addColumn('id', text, (c) => c.primaryKey())
+        .addColumn('title', text)
+        .addColumn('created_by', text)
+        .addColumn('created_at', text, (c) => c.notNull())
+        .addColumn('updated_at', text, (c) => c.notNull()),
+      db.schema
+        .createTable('messages')
+        .addColumn('id', text, (c) => c.primaryKey())
+        .addColumn('thread_id', text, (c) => c.notNull().references('threads.id'))
+        .addColumn('author', text, (c) => c.notNull())
+        .addColumn('role', text, (c) => c.notNull())
+        .addColumn('content', text, (c) => c.notNull().defaultTo(''))
+        .addColumn('status', text, (c) => c.notNull())
+        .addColumn('error', text)
+        .addColumn('created_at', text, (c) => c.notNull())
+        .addColumn('started_at', text)
+        .addColumn('completed_at', text)
+        .addColumn('updated_at', text, (c) => c.notNull()),
+      db.schema.createIndex('messages_thread').on('messages').columns(['thread_id', 'created_at']),
+      db.schema.createIndex('messages_status').on('messages').columns(['status', 'created_at']),
+      db.schema
+        .createTable('tasks')
+        .addColumn('id', text, (c) => c.primaryKey())
+        .addColumn('name', text, (c) => c.notNull())
+        .addColumn('module', text)
+        .addColumn('kind', text, (c) => c.notNull())
+        .addColumn('message_id', text)
+        .addColumn('workflow_run_id', text)
+        .addColumn('parent_id', text)
+        .addColumn('depends_on', text, (c) => c.notNull().defaultTo('[]'))
+        .addColumn('status', text, (c) => c.notNull())
+        .addColumn('progress', float, (c) => c.notNull().defaultTo(0))
+        .addColumn('iteration', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('max_iterations', 'integer')
+        .addColumn('criteria', text, (c) => c.notNull().defaultTo('[]'))
+        .addColumn('cost_usd', float, (c) => c.notNull().defaultTo(0))
+        .addColumn('max_cost_usd', float)
+        .addColumn('tokens_in', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('tokens_out', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('files_created', text, (c) => c.notNull().defaultTo('[]'))
+        .addColumn('files_modified', text, (c) => c.notNull().defaultTo('[]'))
+        .addColumn('session_id', text)
+        .addColumn('error', text)
+        .addColumn('created_at', text, (c) => c.notNull())
+        .addColumn('started_at', text)
+        .addColumn('completed_at', text)
+        .addColumn('updated_at', text, (c) => c.notNull()),
+      db.schema.createIndex('tasks_status').on('tasks').columns(['status', 'created_at']),
+      db.schema.createIndex('tasks_message').on('tasks').column('message_id'),
+      db.schema
+        .createTable('events')
+        // SQLite's AUTOINCREMENT never reuses a number, even after the newest rows are pruned: cursors stay valid.
+        .addColumn('seq', dialect === 'sqlite' ? 'integer' : 'bigserial', (c) =>
+          dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
+        .addColumn('at', text, (c) => c.notNull())
+        .addColumn('type', text, (c) => c.notNull())
+        .addColumn('thread_id', text)
+        .addColumn('message_id', text)
+        .addColumn('task_id', text)
+        .addColumn('run_id', text)
+        .addColumn('module', text)
+        .addColumn('data', text, (c) => c.notNull()),
+      db.schema.createIndex('events_message').on('events').columns(['message_id', 'seq']),
+      db.schema.createIndex('events_thread').on('events').columns(['thread_id', 'seq']),
+      db.schema.createIndex('events_task').on('events').columns(['task_id', 'seq']),
+      db.schema.createIndex('events_at').on('events').column('at'),
+      db.schema
+        .createTable('meta')
+        .addColumn('key', text, (c) => c.primaryKey())
+        .addColumn('value', text, (c) => c.notNull()),
+    ],
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+const CREATE_LEDGER =
+  'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)';
+
+async function lock(tx: WriteTx, db: Database): Promise<void> {
+  if (db.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+}
+
+/** Brings the schema up to date; answers the versions applied now (empty when it already was). */
+export async function migrate(db: Database): Promise<number[]> {
+  return db.write(async (tx) => {
+    await lock(tx, db);
+    await tx.run(CREATE_LEDGER);
+    const rows = await tx.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    const done = new Set(rows.map((r) => Number(r.version)));
+    const newest = Math.max(0, ...done);
+    if (newest > SCHEMA_VERSION) {
+      throw new HubError(
+        'schema_too_new',
+        `the database at ${db.location} has schema version ${newest}, newer than this claude-comms understands (${SCHEMA_VERSION}); upgrade claude-comms or use another database`,
+        { details: { databaseVersion: newest, codeVersion: SCHEMA_VERSION } },
+      );
+    }
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      for (const statement of m.up(db.builder, db.dialect)) await tx.run(statement.compile());
+      await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+        m.version,
+        m.name,
+        new Date().toISOString(),
+      ]);
+      applied.push(m.version);
+    }
+    return applied;
+  });
+}
+
+/** The newest applied migration, 0 for an empty database. */
+export async function schemaVersion(db: Database): Promise<number> {
+  const row = await db.read.get<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+  return Number(row?.v ?? 0);
+}

@@ -1,0 +1,55 @@
+/** Opens the backend a database URL names and brings its schema up to date. */
+import { resolve } from 'node:path';
+import { HubError } from '../domain/errors.js';
+import type { Database } from './database.js';
+import { migrate } from './migrations.js';
+import { PostgresDatabase, type PostgresOptions } from './postgres.js';
+import { type Durability, SqliteDatabase } from './sqlite.js';
+
+/** Backend options. */
+export interface OpenDatabaseOptions {
+  /** SQLite only: `normal` (default) or `full`. */
+  durability?: Durability;
+  /** PostgreSQL only. */
+  postgres?: PostgresOptions;
+}
+
+/**
+ * `sqlite:PATH`, a bare file path, or `postgres://…` / `postgresql://…`. Anything else is
+ * refused with `validation`, naming what was given.
+ */
+export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<Database> {
+  if (typeof url !== 'string' || url.trim() === '') {
+    throw new HubError('validation', 'database must be sqlite:PATH or postgres://…, got an empty value');
+  }
+  let db: Database;
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    db = await PostgresDatabase.connect(url, options.postgres);
+  } else if (url.startsWith('sqlite:') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '') : url;
+    if (path === '') throw new HubError('validation', "database 'sqlite:' names no file; use sqlite:PATH");
+    if (path === ':memory:') {
+      throw new HubError(
+        'validation',
+        "an in-memory SQLite database cannot be shared by the hub's connections; use a file",
+      );
+    }
+    const durability = options.durability ?? 'normal';
+    if (durability !== 'normal' && durability !== 'full') {
+      throw new HubError('validation', `durability must be 'normal' or 'full', got '${String(durability)}'`);
+    }
+    db = new SqliteDatabase(resolve(path), durability);
+  } else {
+    throw new HubError(
+      'validation',
+      `unsupported database '${url.replace(/\/\/[^@/]*@/, '//***@')}': use sqlite:PATH or postgres://…`,
+    );
+  }
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+  return db;
+}

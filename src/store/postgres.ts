@@ -1,0 +1,228 @@
+/**
+ * The PostgreSQL backend: many processes on many hosts share one database.
+ *
+ * Sequence numbers are assigned at insert, not at commit, so a reader following `seq > cursor` could skip an
+ * event whose transaction commits after a later one. Every write transaction therefore appends its events last,
+ * under a transaction-scoped advisory lock held until commit: events commit in sequence order, and the
+ * committed log is always a prefix. The lock is held only for the insert and the commit (well under a
+ * millisecond on loopback), not for the transaction's other work.
+ */
+import pg from 'pg';
+import { HubError } from '../domain/errors.js';
+import type { HubEvent, NewEvent } from '../domain/types.js';
+import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
+import { insertEvents } from './event-rows.js';
+import { queryBuilder } from './schema.js';
+
+/** Advisory lock keys (arbitrary constants, namespaced by their high bits to "cc"). */
+export const EVENT_APPEND_LOCK = 0x63630001;
+export const MIGRATION_LOCK = 0x63630002;
+/** The NOTIFY channel; notifications carry no payload and PostgreSQL folds duplicates within a transaction. */
+export const CHANNEL = 'claude_comms_events';
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+const rewritten = new Map<string, string>();
+/** `?` placeholders become `$1, $2, …` (our SQL never has `?` inside literals). */
+function toPostgres(sql: string): string {
+  let text = rewritten.get(sql);
+  if (text === undefined) {
+    let n = 0;
+    text = sql.replace(/\?/g, () => `$${++n}`);
+    rewritten.set(sql, text);
+  }
+  return text;
+}
+
+function normalize(query: Query, params?: readonly unknown[]): { text: string; values: unknown[] } {
+  if (typeof query === 'string') return { text: toPostgres(query), values: params ? [...params] : [] };
+  return { text: query.sql, values: [...query.parameters] };
+}
+
+/** Describes a connection string without its password. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+/** Turns a connection failure into `unavailable` with the address and the driver's reason. */
+function connectionError(location: string, err: unknown): HubError {
+  const reason = err instanceof Error ? err.message || (err as NodeJS.ErrnoException).code || 'error' : String(err);
+  return new HubError('unavailable', `cannot connect to PostgreSQL at ${location}: ${reason}`, { cause: err });
+}
+
+class PgClient implements SqlClient {
+  constructor(private readonly q: pg.Pool | pg.PoolClient) {}
+  async all<T = Row>(query: Query, params?: readonly unknown[]): Promise<T[]> {
+    return (await this.q.query(normalize(query, params))).rows as T[];
+  }
+  async get<T = Row>(query: Query, params?: readonly unknown[]): Promise<T | undefined> {
+    return (await this.q.query(normalize(query, params))).rows[0] as T | undefined;
+  }
+  async run(query: Query, params?: readonly unknown[]): Promise<number> {
+    return (await this.q.query(normalize(query, params))).rowCount ?? 0;
+  }
+}
+
+/** Options of the PostgreSQL backend. */
+export interface PostgresOptions {
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /**
+   * Serialize event appends with the advisory lock (default true). Only the sequence-gap test turns it off,
+   * to show that the test catches the gap the lock closes.
+   */
+  sequenceGuard?: boolean;
+}
+
+/** The PostgreSQL implementation of the store's Database port. */
+export class PostgresDatabase implements Database {
+  readonly dialect = 'postgres' as const;
+  readonly forUpdate = ' FOR UPDATE';
+  readonly builder = queryBuilder('postgres');
+  readonly read: SqlClient;
+  readonly location: string;
+  private readonly pool: pg.Pool;
+  private readonly listeners: ((events: HubEvent[]) => void)[] = [];
+  private readonly guard: boolean;
+  private readonly stoppers = new Set<() => void>();
+  private closed = false;
+
+  private constructor(
+    private readonly url: string,
+    options: PostgresOptions,
+  ) {
+    this.location = redactUrl(url);
+    this.guard = options.sequenceGuard ?? true;
+    this.pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
+    // An idle client's error (server restart) must not crash the process; the next query reconnects.
+    this.pool.on('error', () => undefined);
+    this.read = new PgClient(this.pool);
+  }
+
+  /** Connects (failing fast with `unavailable`) and answers the backend. */
+  static async connect(url: string, options: PostgresOptions = {}): Promise<PostgresDatabase> {
+    const db = new PostgresDatabase(url, options);
+    try {
+      await db.pool.query('SELECT 1');
+    } catch (err) {
+      await db.pool.end().catch(() => undefined);
+      throw connectionError(db.location, err);
+    }
+    return db;
+  }
+
+  onCommit(listener: (events: HubEvent[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    if (this.closed) throw new HubError('closed', 'the hub is closed');
+    let conn: pg.PoolClient;
+    try {
+      conn = await this.pool.connect();
+    } catch (err) {
+      throw connectionError(this.location, err);
+    }
+    const client = new PgClient(conn);
+    const queued: NewEvent[] = [];
+    const tx: WriteTx = {
+      all: (q, p) => client.all(q, p),
+      get: (q, p) => client.get(q, p),
+      run: (q, p) => client.run(q, p),
+      emit: (e) => {
+        queued.push(e);
+      },
+    };
+    let events: HubEvent[] = [];
+    let result: T;
+    let broken = false;
+    try {
+      await conn.query('BEGIN');
+      result = await fn(tx);
+      if (queued.length) {
+        if (this.guard) await conn.query('SELECT pg_advisory_xact_lock($1)', [EVENT_APPEND_LOCK]);
+        events = await insertEvents(client, queued);
+        await conn.query(`NOTIFY ${CHANNEL}`);
+      }
+      await conn.query('COMMIT');
+    } catch (err) {
+      try {
+        await conn.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      throw err;
+    } finally {
+      conn.release(broken);
+    }
+    if (events.length) for (const l of this.listeners) l(events);
+    return result;
+  }
+
+  watchChanges(onChange: () => void, intervalMs: number): () => void {
+    let stopped = false;
+    let listener: pg.Client | undefined;
+    let attempt = 0;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async () => {
+      const client = new pg.Client({ connectionString: this.url });
+      listener = client;
+      const reconnect = () => {
+        if (stopped || listener !== client) return;
+        listener = undefined;
+        client.end().catch(() => undefined);
+        // Jittered exponential backoff: 50 ms doubling to 5 s, so a restarting server is not hammered.
+        const delay = Math.min(5000, 50 * 2 ** attempt++) * (0.5 + Math.random() / 2);
+        retry = setTimeout(() => void connect(), delay);
+        retry.unref();
+      };
+      client.on('error', reconnect);
+      client.on('end', reconnect);
+      client.on('notification', () => onChange());
+      try {
+        await client.connect();
+        await client.query(`LISTEN ${CHANNEL}`);
+        attempt = 0;
+        // Whatever committed while we were not listening is picked up now.
+        if (!stopped) onChange();
+      } catch {
+        reconnect();
+      }
+    };
+    void connect();
+    const timer = setInterval(() => {
+      if (!stopped) onChange();
+    }, intervalMs);
+    timer.unref();
+    const stop = () => {
+      stopped = true;
+      clearInterval(timer);
+      if (retry) clearTimeout(retry);
+      listener?.end().catch(() => undefined);
+      listener = undefined;
+      this.stoppers.delete(stop);
+    };
+    this.stoppers.add(stop);
+    return stop;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const stop of [...this.stoppers]) stop();
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The tables as Kysely sees them. Times are ISO-8601 UTC text and JSON columns are text on both backends, so
+ * rows read the same from SQLite and PostgreSQL.
+ */
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from 'kysely';
+
+export interface ModulesTable {
+  name: string;
+  description: string;
+  paused: number;
+  config: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ThreadsTable {
+  id: string;
+  title: string | null;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MessagesTable {
+  id: string;
+  thread_id: string;
+  author: string;
+  role: string;
+  content: string;
+  status: string;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  updated_at: string;
+}
+
+export interface TasksTable {
+  id: string;
+  name: string;
+  module: string | null;
+  kind: string;
+  message_id: string | null;
+  workflow_run_id: string | null;
+  parent_id: string | null;
+  depends_on: string;
+  status: string;
+  progress: number;
+  iteration: number;
+  max_iterations: number | null;
+  criteria: string;
+  cost_usd: number;
+  max_cost_usd: number | null;
+  tokens_in: number;
+  tokens_out: number;
+  files_created: string;
+  files_modified: string;
+  session_id: string | null;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  updated_at: string;
+}
+
+export interface EventsTable {
+  seq: number;
+  at: string;
+  type: string;
+  thread_id: string | null;
+  message_id: string | null;
+  task_id: string | null;
+  run_id: string | null;
+  module: string | null;
+  data: string;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: string;
+}
+
+/** Every table, keyed by name. */
+export interface Schema {
+  modules: ModulesTable;
+  threads: ThreadsTable;
+  messages: MessagesTable;
+  tasks: TasksTable;
+  events: EventsTable;
+  meta: MetaTable;
+  schema_migrations: SchemaMigrationsTable;
+}
+
+/** Which SQL the backend speaks. */
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * A Kysely instance used only to build and compile queries; execution goes through the backend's own client,
+ * which caches prepared statements (Kysely would prepare on every call).
+ */
+export function queryBuilder(dialect: Dialect): Kysely<Schema> {
+  return new Kysely<Schema>({
+    dialect:
+      dialect === 'sqlite'
+        ? {
+            createAdapter: () => new SqliteAdapter(),
+            createDriver: () => new DummyDriver(),
+            createIntrospector: (db) => new SqliteIntrospector(db),
+            createQueryCompiler: () => new SqliteQueryCompiler(),
+          }
+        : {
+            createAdapter: () => new PostgresAdapter(),
+            createDriver: () => new DummyDriver(),
+            createIntrospector: (db) => new PostgresIntrospector(db),
+            createQueryCompiler: () => new PostgresQueryCompiler(),
+          },
+  });
+}

@@ -1,0 +1,198 @@
+/**
+ * The SQLite backend (default): one file shared by any number of processes.
+ *
+ * Two connections: writes go through one, serialized in-process by a promise chain and across processes by
+ * `BEGIN IMMEDIATE`; reads go through the other, so a reader never sees a write transaction that has not
+ * committed. Statements are prepared once per connection and cached (about 10x cheaper than preparing per call).
+ */
+import { existsSync, type FSWatcher, mkdirSync, statSync, watch } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { HubError } from '../domain/errors.js';
+import type { HubEvent, NewEvent } from '../domain/types.js';
+import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
+import { insertEvents } from './event-rows.js';
+import { queryBuilder } from './schema.js';
+
+/** `normal` survives a process crash (WAL, synchronous=NORMAL); `full` also survives power loss at a cost per commit. */
+export type Durability = 'normal' | 'full';
+
+type Statement = BetterSqlite3.Statement<unknown[], unknown>;
+
+function bind(params: readonly unknown[] | undefined): unknown[] {
+  if (!params) return [];
+  return params.map((p) => (p === undefined ? null : typeof p === 'boolean' ? (p ? 1 : 0) : p));
+}
+
+/** A client over one connection with a per-connection statement cache. */
+class SqliteClient implements SqlClient {
+  private readonly statements = new Map<string, Statement>();
+  constructor(readonly connection: BetterSqlite3.Database) {}
+
+  statement(sql: string): Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.connection.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  allSync<T>(query: Query, params?: readonly unknown[]): T[] {
+    const [sql, values] = typeof query === 'string' ? [query, params] : [query.sql, query.parameters];
+    const stmt = this.statement(sql);
+    if (!stmt.reader) {
+      stmt.run(...bind(values));
+      return [];
+    }
+    return stmt.all(...bind(values)) as T[];
+  }
+
+  async all<T = Row>(query: Query, params?: readonly unknown[]): Promise<T[]> {
+    return this.allSync<T>(query, params);
+  }
+
+  async get<T = Row>(query: Query, params?: readonly unknown[]): Promise<T | undefined> {
+    const [sql, values] = typeof query === 'string' ? [query, params] : [query.sql, query.parameters];
+    const stmt = this.statement(sql);
+    if (!stmt.reader) {
+      stmt.run(...bind(values));
+      return undefined;
+    }
+    return stmt.get(...bind(values)) as T | undefined;
+  }
+
+  async run(query: Query, params?: readonly unknown[]): Promise<number> {
+    const [sql, values] = typeof query === 'string' ? [query, params] : [query.sql, query.parameters];
+    return this.statement(sql).run(...bind(values)).changes;
+  }
+}
+
+/** Opens `path` and explains in one sentence why when it cannot be. */
+function openConnection(path: string): BetterSqlite3.Database {
+  try {
+    if (existsSync(path) && statSync(path).isDirectory()) throw new Error('it is a directory');
+    mkdirSync(dirname(path), { recursive: true });
+    return new BetterSqlite3(path);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new HubError('unavailable', `cannot open SQLite database at ${path}: ${reason}`, { cause: err });
+  }
+}
+
+/** The SQLite implementation of the store's Database port. */
+export class SqliteDatabase implements Database {
+  readonly dialect = 'sqlite' as const;
+  readonly forUpdate = '';
+  readonly builder = queryBuilder('sqlite');
+  readonly read: SqliteClient;
+  private readonly writer: SqliteClient;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly listeners: ((events: HubEvent[]) => void)[] = [];
+  private closed = false;
+
+  constructor(
+    readonly location: string,
+    durability: Durability = 'normal',
+  ) {
+    const writer = openConnection(location);
+    try {
+      writer.pragma('journal_mode = WAL');
+      writer.pragma('busy_timeout = 5000');
+      writer.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
+      writer.pragma('foreign_keys = ON');
+      const reader = openConnection(location);
+      reader.pragma('busy_timeout = 5000');
+      reader.pragma('query_only = ON');
+      this.read = new SqliteClient(reader);
+    } catch (err) {
+      writer.close();
+      if (err instanceof HubError) throw err;
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new HubError('unavailable', `cannot use SQLite database at ${location}: ${reason}`, { cause: err });
+    }
+    this.writer = new SqliteClient(writer);
+  }
+
+  onCommit(listener: (events: HubEvent[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new HubError('closed', 'the hub is closed'));
+    const run = this.queue.then(() => this.transaction(fn));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async transaction<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    const w = this.writer;
+    const queued: NewEvent[] = [];
+    const tx: WriteTx = {
+      all: (q, p) => w.all(q, p),
+      get: (q, p) => w.get(q, p),
+      run: (q, p) => w.run(q, p),
+      emit: (e) => {
+        queued.push(e);
+      },
+    };
+    w.statement('BEGIN IMMEDIATE').run();
+    let events: HubEvent[];
+    let result: T;
+    try {
+      result = await fn(tx);
+      events = queued.length ? await insertEvents(w, queued) : [];
+      w.statement('COMMIT').run();
+    } catch (err) {
+      if (w.connection.inTransaction) w.statement('ROLLBACK').run();
+      throw err;
+    }
+    if (events.length) for (const l of this.listeners) l(events);
+    return result;
+  }
+
+  watchChanges(onChange: () => void, intervalMs: number): () => void {
+    // data_version changes when any *other* connection commits, so our own commits cost nothing here.
+    let version = this.writer.connection.pragma('data_version', { simple: true });
+    const check = () => {
+      if (this.closed) return;
+      const now = this.writer.connection.pragma('data_version', { simple: true });
+      if (now !== version) {
+        version = now;
+        onChange();
+      }
+    };
+    // Another process's commit writes the WAL file; inotify wakes us within microseconds, far below any poll.
+    let watcher: FSWatcher | undefined;
+    const wal = `${this.location}-wal`;
+    const startWatch = () => {
+      try {
+        watcher = watch(existsSync(wal) ? wal : dirname(this.location), { persistent: false }, (kind) => {
+          check();
+          if (kind === 'rename') {
+            watcher?.close();
+            startWatch();
+          }
+        });
+        watcher.on('error', () => undefined);
+      } catch {
+        watcher = undefined;
+      }
+    };
+    startWatch();
+    const timer = setInterval(check, intervalMs);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+      watcher?.close();
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    this.read.connection.close();
+    this.writer.connection.close();
+  }
+}

@@ -1,0 +1,327 @@
+/** Tasks: tracked work with progress, iterations, criteria, cost, tokens, files and an action log. */
+import { HubError } from '../domain/errors.js';
+import { assertId, newId } from '../domain/ids.js';
+import { assertTransition, STATUSES, type Status } from '../domain/status.js';
+import type { Criterion, Task, TaskKind } from '../domain/types.js';
+import { moduleName, number, oneOf, optionalText, text } from '../domain/validate.js';
+import type { Database, SqlClient, WriteTx } from './database.js';
+import type { TasksTable } from './schema.js';
+
+function fromRow(r: TasksTable): Task {
+  return {
+    id: r.id,
+    name: r.name,
+    module: r.module,
+    kind: r.kind as TaskKind,
+    messageId: r.message_id,
+    workflowRunId: r.workflow_run_id,
+    parentId: r.parent_id,
+    dependsOn: JSON.parse(r.depends_on),
+    status: r.status as Status,
+    progress: Number(r.progress),
+    iteration: Number(r.iteration),
+    maxIterations: r.max_iterations === null ? null : Number(r.max_iterations),
+    criteria: JSON.parse(r.criteria),
+    costUsd: Number(r.cost_usd),
+    maxCostUsd: r.max_cost_usd === null ? null : Number(r.max_cost_usd),
+    tokensIn: Number(r.tokens_in),
+    tokensOut: Number(r.tokens_out),
+    filesCreated: JSON.parse(r.files_created),
+    filesModified: JSON.parse(r.files_modified),
+    sessionId: r.session_id,
+    error: r.error,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** What a new task carries. */
+export interface CreateTaskInput {
+  name: string;
+  module?: string | null;
+  kind?: TaskKind;
+  messageId?: string | null;
+  parentId?: string | null;
+  dependsOn?: string[];
+  /** Acceptance criteria, as texts. */
+  criteria?: string[];
+  maxIterations?: number | null;
+  maxCostUsd?: number | null;
+}
+
+/** A change of a task's counters. Omitted fields stay as they are; lists of files are added to, not replaced. */
+export interface TaskUpdate {
+  progress?: number;
+  iteration?: number;
+  costUsd?: number;
+  tokensIn?: number;
+  tokensOut?: number;
+  filesCreated?: string[];
+  filesModified?: string[];
+  sessionId?: string | null;
+  maxIterations?: number | null;
+  maxCostUsd?: number | null;
+}
+
+/** An entry of a task's action log. */
+export interface TaskLogEntry {
+  text: string;
+  level?: 'info' | 'warn' | 'error';
+  /** The tool or action (Write, Edit, Bash…). */
+  action?: string;
+  /** What it acted on (a path, a command). */
+  target?: string;
+  success?: boolean;
+}
+
+const KINDS: readonly TaskKind[] = ['ask', 'workflow_step', 'manual'];
+
+function fileList(value: unknown, field: string): string[] {
+  if (!Array.isArray(value)) throw new HubError('validation', `${field} must be a list of paths`);
+  return value.map((v, i) => text(v, `${field}[${i}]`, 4096));
+}
+
+/** Reads and writes tasks. */
+export class TaskStore {
+  constructor(private readonly db: Database) {}
+
+  /** Creates a pending task (event `task.created`). */
+  async create(input: CreateTaskInput, tx?: WriteTx): Promise<Task> {
+    const name = text(input.name, 'name', 500);
+    const module = input.module == null ? null : moduleName(input.module);
+    const kind = oneOf(input.kind ?? 'manual', 'kind', KINDS);
+    if (input.messageId != null) assertId(input.messageId, 'message id');
+    if (input.parentId != null) assertId(input.parentId, 'parent task id');
+    const dependsOn = (input.dependsOn ?? []).map((id) => {
+      assertId(id, 'task id in dependsOn');
+      return id;
+    });
+    const criteria: Criterion[] = (input.criteria ?? []).map((c, i) => ({
+      text: text(c, `criteria[${i}]`, 2000),
+      verified: false,
+      verifiedAt: null,
+    }));
+    const maxIterations =
+      input.maxIterations == null ? null : number(input.maxIterations, 'maxIterations', 1, 1e6, true);
+    const maxCostUsd = input.maxCostUsd == null ? null : number(input.maxCostUsd, 'maxCostUsd', 0, 1e6);
+    const now = new Date().toISOString();
+    const task: Task = {
+      id: newId(),
+      name,
+      module,
+      kind,
+      messageId: input.messageId ?? null,
+      workflowRunId: null,
+      parentId: input.parentId ?? null,
+      dependsOn,
+      status: 'pending',
+      progress: 0,
+      iteration: 0,
+      maxIterations,
+      criteria,
+      costUsd: 0,
+      maxCostUsd,
+      tokensIn: 0,
+      tokensOut: 0,
+      filesCreated: [],
+      filesModified: [],
+      sessionId: null,
+      error: null,
+      createdAt: now,
+      startedAt: null,
+      completedAt: null,
+      updatedAt: now,
+    };
+    const insert = async (w: WriteTx) => {
+      await w.run(
+        `INSERT INTO tasks (id, name, module, kind, message_id, parent_id, depends_on, status, progress, iteration,
+           max_iterations, criteria, cost_usd, max_cost_usd, tokens_in, tokens_out, files_created, files_modified,
+           created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?, 0, ?, 0, 0, '[]', '[]', ?, ?)`,
+        [
+          task.id,
+          name,
+          module,
+          kind,
+          task.messageId,
+          task.parentId,
+          JSON.stringify(dependsOn),
+          maxIterations,
+          JSON.stringify(criteria),
+          maxCostUsd,
+          now,
+          now,
+        ],
+      );
+      w.emit({
+        type: 'task.created',
+        taskId: task.id,
+        messageId: task.messageId,
+        module,
+        data: { name, kind, criteria: criteria.map((c) => c.text), maxIterations, maxCostUsd },
+      });
+    };
+    if (tx) await insert(tx);
+    else await this.db.write(insert);
+    return task;
+  }
+
+  /** The task, or `not_found`. */
+  async get(id: string, client: SqlClient = this.db.read): Promise<Task> {
+    assertId(id, 'task id');
+    const row = await client.get<TasksTable>(
+      `SELECT * FROM tasks WHERE id = ?${client === this.db.read ? '' : this.db.forUpdate}`,
+      [id],
+    );
+    if (!row) throw new HubError('not_found', `no task with id ${id}`);
+    return fromRow(row);
+  }
+
+  /** Tasks, newest first, optionally by status and module. */
+  async list(options: { status?: Status; module?: string; limit?: number } = {}): Promise<Task[]> {
+    let q = this.db.builder.selectFrom('tasks').selectAll().orderBy('id', 'desc');
+    if (options.status !== undefined) q = q.where('status', '=', oneOf(options.status, 'status', STATUSES));
+    if (options.module !== undefined) q = q.where('module', '=', moduleName(options.module));
+    const limit = Math.min(Math.max(options.limit ?? 100, 1), 5000);
+    return (await this.db.read.all<TasksTable>(q.limit(limit).compile())).map(fromRow);
+  }
+
+  /** Moves a task to `to` (event `task.status_changed`). */
+  async transition(id: string, to: Status, options: { reason?: string; error?: string } = {}): Promise<Task> {
+    const reason = optionalText(options.reason, 'reason', 2000);
+    const error = optionalText(options.error, 'error', 20000);
+    return this.db.write(async (tx) => {
+      const task = await this.get(id, tx);
+      assertTransition('task', id, task.status, to);
+      const now = new Date().toISOString();
+      await tx.run(
+        `UPDATE tasks SET status = ?, error = COALESCE(?, error), updated_at = ?,
+           started_at = CASE WHEN ? = 'processing' THEN COALESCE(started_at, ?) ELSE started_at END,
+           completed_at = CASE WHEN ? IN ('complete', 'failed', 'cancelled') THEN ? ELSE completed_at END,
+           progress = CASE WHEN ? = 'complete' THEN 100 ELSE progress END
+         WHERE id = ?`,
+        [to, error, now, to, now, to, now, to, id],
+      );
+      tx.emit({
+        type: 'task.status_changed',
+        taskId: id,
+        messageId: task.messageId,
+        module: task.module,
+        data: { from: task.status, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}) },
+      });
+      return this.get(id, tx);
+    });
+  }
+
+  /** Changes counters (event `task.progressed` with the changed fields). A finished task refuses changes. */
+  async update(id: string, change: TaskUpdate): Promise<Task> {
+    const fields: Record<string, unknown> = {};
+    if (change.progress !== undefined) fields.progress = number(change.progress, 'progress', 0, 100);
+    if (change.iteration !== undefined) fields.iteration = number(change.iteration, 'iteration', 0, 1e9, true);
+    if (change.costUsd !== undefined) fields.cost_usd = number(change.costUsd, 'costUsd', 0, 1e9);
+    if (change.tokensIn !== undefined) fields.tokens_in = number(change.tokensIn, 'tokensIn', 0, 1e15, true);
+    if (change.tokensOut !== undefined) fields.tokens_out = number(change.tokensOut, 'tokensOut', 0, 1e15, true);
+    if (change.sessionId !== undefined) fields.session_id = optionalText(change.sessionId, 'sessionId', 200);
+    if (change.maxIterations !== undefined) {
+      fields.max_iterations =
+        change.maxIterations === null ? null : number(change.maxIterations, 'maxIterations', 1, 1e6, true);
+    }
+    if (change.maxCostUsd !== undefined) {
+      fields.max_cost_usd = change.maxCostUsd === null ? null : number(change.maxCostUsd, 'maxCostUsd', 0, 1e6);
+    }
+    const created = change.filesCreated === undefined ? undefined : fileList(change.filesCreated, 'filesCreated');
+    const modified = change.filesModified === undefined ? undefined : fileList(change.filesModified, 'filesModified');
+    return this.db.write(async (tx) => {
+      const task = await this.get(id, tx);
+      this.assertOpen(task);
+      if (created) fields.files_created = JSON.stringify([...new Set([...task.filesCreated, ...created])]);
+      if (modified) fields.files_modified = JSON.stringify([...new Set([...task.filesModified, ...modified])]);
+      const columns = Object.keys(fields);
+      if (!columns.length) return task;
+      fields.updated_at = new Date().toISOString();
+      const q = this.db.builder.updateTable('tasks').set(fields).where('id', '=', id).compile();
+      await tx.run(q);
+      const after = await this.get(id, tx);
+      tx.emit({
+        type: 'task.progressed',
+        taskId: id,
+        messageId: task.messageId,
+        module: task.module,
+        data: {
+          progress: after.progress,
+          iteration: after.iteration,
+          costUsd: after.costUsd,
+          changed: columns,
+          ...(created ? { filesCreated: after.filesCreated } : {}),
+          ...(modified ? { filesModified: after.filesModified } : {}),
+          ...(fields.tokens_in !== undefined || fields.tokens_out !== undefined
+            ? { tokensIn: after.tokensIn, tokensOut: after.tokensOut }
+            : {}),
+        },
+      });
+      return after;
+    });
+  }
+
+  /** Marks a criterion (by index or exact text) verified (event `task.criterion_verified`). */
+  async verifyCriterion(id: string, which: number | string): Promise<Task> {
+    return this.db.write(async (tx) => {
+      const task = await this.get(id, tx);
+      this.assertOpen(task);
+      const index = typeof which === 'number' ? which : task.criteria.findIndex((c) => c.text === which);
+      const criterion = task.criteria[index];
+      if (!criterion) {
+        throw new HubError(
+          'not_found',
+          `task ${id} has no criterion ${typeof which === 'number' ? `#${which}` : `'${which}'`} (it has ${task.criteria.length})`,
+        );
+      }
+      if (criterion.verified) return task;
+      const now = new Date().toISOString();
+      criterion.verified = true;
+      criterion.verifiedAt = now;
+      await tx.run('UPDATE tasks SET criteria = ?, updated_at = ? WHERE id = ?', [
+        JSON.stringify(task.criteria),
+        now,
+        id,
+      ]);
+      tx.emit({
+        type: 'task.criterion_verified',
+        taskId: id,
+        messageId: task.messageId,
+        module: task.module,
+        data: {
+          index,
+          text: criterion.text,
+          verified: task.criteria.filter((c) => c.verified).length,
+          total: task.criteria.length,
+        },
+      });
+      return { ...task, updatedAt: now };
+    });
+  }
+
+  /** Adds an entry to the task's action log (event `task.logged`). */
+  async log(id: string, entry: TaskLogEntry): Promise<void> {
+    const data = {
+      level: oneOf(entry.level ?? 'info', 'level', ['info', 'warn', 'error'] as const),
+      text: text(entry.text, 'text', 20000),
+      ...(entry.action !== undefined ? { action: text(entry.action, 'action', 200) } : {}),
+      ...(entry.target !== undefined ? { target: text(entry.target, 'target', 4096) } : {}),
+      ...(entry.success !== undefined ? { success: Boolean(entry.success) } : {}),
+    };
+    await this.db.write(async (tx) => {
+      const task = await this.get(id, tx);
+      await tx.run('UPDATE tasks SET updated_at = ? WHERE id = ?', [new Date().toISOString(), id]);
+      tx.emit({ type: 'task.logged', taskId: id, messageId: task.messageId, module: task.module, data });
+    });
+  }
+
+  private assertOpen(task: Task): void {
+    if (task.status === 'complete' || task.status === 'failed' || task.status === 'cancelled') {
+      throw new HubError('invalid_transition', `task ${task.id} is ${task.status}; it can no longer change`);
+    }
+  }
+}
