@@ -47,6 +47,8 @@ function fromRow(r: MessageRow): Message {
 
 /** What a new message carries. A question is created `complete`; a reply starts `pending`. */
 export interface CreateMessageInput {
+  /** A UUID chosen by the caller (so watchers can start before the message exists); default: a new one. */
+  id?: string;
   threadId: string;
   /** The module that wrote (or will write) it. */
   author: string;
@@ -98,6 +100,7 @@ export class MessageStore {
   /** Adds a message to a thread (event `message.created`, carrying the initial content). */
   async create(input: CreateMessageInput, tx?: WriteTx): Promise<Message> {
     assertId(input.threadId, 'thread id');
+    if (input.id !== undefined) assertId(input.id, 'message id');
     const author = moduleName(input.author, 'author');
     const role = oneOf(input.role ?? 'assistant', 'role', ROLES);
     const status = oneOf(input.status ?? 'pending', 'status', ['pending', 'complete'] as const);
@@ -106,7 +109,7 @@ export class MessageStore {
     this.checkLength([...content].length, 'content');
     const now = new Date().toISOString();
     const message: Message = {
-      id: newId(),
+      id: input.id ?? newId(),
       threadId: input.threadId,
       author,
       role,
@@ -121,6 +124,9 @@ export class MessageStore {
     const insert = async (w: WriteTx) => {
       const thread = await w.get('SELECT id FROM threads WHERE id = ?', [message.threadId]);
       if (!thread) throw new HubError('not_found', `no thread with id ${message.threadId}`);
+      if (input.id !== undefined && (await w.get('SELECT id FROM messages WHERE id = ?', [message.id]))) {
+        throw new HubError('conflict', `a message with id ${message.id} already exists`);
+      }
       await w.run(
         'INSERT INTO messages (id, thread_id, author, role, content, status, error, created_at, started_at, completed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)',
         [message.id, message.threadId, author, role, content, status, now, message.startedAt, message.completedAt, now],
@@ -185,11 +191,11 @@ export class MessageStore {
       if (!row) throw new HubError('not_found', `no message with id ${id}`);
       assertTransition('message', id, row.status, to);
       const now = new Date().toISOString();
-      await tx.run(
+      const updated = await tx.get<MessageRow>(
         `UPDATE messages SET status = ?, error = COALESCE(?, error), updated_at = ?,
            started_at = CASE WHEN ? = 'processing' THEN COALESCE(started_at, ?) ELSE started_at END,
            completed_at = CASE WHEN ? IN ('complete', 'failed', 'cancelled') THEN ? ELSE completed_at END
-         WHERE id = ?`,
+         WHERE id = ? RETURNING *`,
         [to, error, now, to, now, to, now, id],
       );
       tx.emit({
@@ -199,7 +205,7 @@ export class MessageStore {
         module: row.author,
         data: { from: row.status, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}) },
       });
-      return this.require(id, tx);
+      return fromRow(updated as MessageRow);
     });
     if (isTerminal(to)) this.lastWrite.delete(id);
     return message;

@@ -98,10 +98,19 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('run_id', text)
         .addColumn('module', text)
         .addColumn('data', text, (c) => c.notNull()),
-      db.schema.createIndex('events_message').on('events').columns(['message_id', 'seq']),
-      db.schema.createIndex('events_thread').on('events').columns(['thread_id', 'seq']),
-      db.schema.createIndex('events_task').on('events').columns(['task_id', 'seq']),
-      db.schema.createIndex('events_at').on('events').column('at'),
+      // Partial indexes: an event touches only the indexes of the ids it carries, which keeps each append to a
+      // few pages (every page written is a WAL frame on SQLite).
+      db.schema
+        .createIndex('events_message')
+        .on('events')
+        .columns(['message_id', 'seq'])
+        .where('message_id', 'is not', null),
+      db.schema
+        .createIndex('events_thread')
+        .on('events')
+        .columns(['thread_id', 'seq'])
+        .where('thread_id', 'is not', null),
+      db.schema.createIndex('events_task').on('events').columns(['task_id', 'seq']).where('task_id', 'is not', null),
       db.schema
         .createTable('meta')
         .addColumn('key', text, (c) => c.primaryKey())

@@ -1,8 +1,8 @@
 /**
  * The SQLite backend (default): one file shared by any number of processes.
  *
- * Two connections: writes go through one, serialized in-process by a promise chain and across processes by
- * `BEGIN IMMEDIATE`; reads go through the other, so a reader never sees a write transaction that has not
+ * Two connections: writes go through one, queued in-process (and committed in groups) and serialized across
+ * processes by `BEGIN IMMEDIATE`; reads go through the other, so a reader never sees a write transaction that has not
  * committed. Statements are prepared once per connection and cached (about 10x cheaper than preparing per call).
  */
 import { existsSync, type FSWatcher, mkdirSync, statSync, watch } from 'node:fs';
@@ -18,6 +18,15 @@ import { queryBuilder } from './schema.js';
 export type Durability = 'normal' | 'full';
 
 type Statement = BetterSqlite3.Statement<unknown[], unknown>;
+
+interface Job {
+  fn: (tx: WriteTx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Most write transactions committed together (bounds how long one commit holds the file's write lock). */
+const MAX_BATCH = 256;
 
 function bind(params: readonly unknown[] | undefined): unknown[] {
   if (!params) return [];
@@ -87,7 +96,8 @@ export class SqliteDatabase implements Database {
   readonly builder = queryBuilder('sqlite');
   readonly read: SqliteClient;
   private readonly writer: SqliteClient;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly jobs: Job[] = [];
+  private draining: Promise<void> | undefined;
   private readonly listeners: ((events: HubEvent[]) => void)[] = [];
   private closed = false;
 
@@ -120,35 +130,77 @@ export class SqliteDatabase implements Database {
 
   write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new HubError('closed', 'the hub is closed'));
-    const run = this.queue.then(() => this.transaction(fn));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return new Promise<T>((resolve, reject) => {
+      this.jobs.push({ fn, resolve, reject } as Job);
+      if (!this.draining) this.draining = this.drain();
+    });
   }
 
-  private async transaction<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+  /**
+   * Group commit: write transactions that queue up while one runs are committed together, each inside its own
+   * savepoint, so one failing rolls back only itself. A commit costs a few WAL writes and file locks whatever it
+   * holds; sharing it is what lets concurrent writers go well past what one-commit-per-change allows.
+   */
+  private async drain(): Promise<void> {
+    while (this.jobs.length) await this.commitBatch(this.jobs.splice(0, MAX_BATCH));
+    this.draining = undefined;
+  }
+
+  private async commitBatch(batch: Job[]): Promise<void> {
     const w = this.writer;
-    const queued: NewEvent[] = [];
-    const tx: WriteTx = {
-      all: (q, p) => w.all(q, p),
-      get: (q, p) => w.get(q, p),
-      run: (q, p) => w.run(q, p),
-      emit: (e) => {
-        queued.push(e);
-      },
-    };
-    w.statement('BEGIN IMMEDIATE').run();
-    let events: HubEvent[];
-    let result: T;
+    const single = batch.length === 1;
+    const done: { job: Job; result: unknown; events: HubEvent[] }[] = [];
+    const failed: { job: Job; err: unknown }[] = [];
     try {
-      result = await fn(tx);
-      events = queued.length ? await insertEvents(w, queued) : [];
-      w.statement('COMMIT').run();
+      w.statement('BEGIN IMMEDIATE').run();
+    } catch (err) {
+      for (const job of batch) job.reject(err);
+      return;
+    }
+    for (const job of batch) {
+      if (!w.connection.inTransaction) {
+        failed.push({
+          job,
+          err: new HubError('unavailable', 'the SQLite transaction was aborted by an earlier error'),
+        });
+        continue;
+      }
+      const queued: NewEvent[] = [];
+      const tx: WriteTx = {
+        all: (q, p) => w.all(q, p),
+        get: (q, p) => w.get(q, p),
+        run: (q, p) => w.run(q, p),
+        emit: (e) => {
+          queued.push(e);
+        },
+      };
+      if (!single) w.statement('SAVEPOINT job').run();
+      try {
+        const result = await job.fn(tx);
+        const events = queued.length ? await insertEvents(w, queued) : [];
+        if (!single) w.statement('RELEASE job').run();
+        done.push({ job, result, events });
+      } catch (err) {
+        if (!single && w.connection.inTransaction) {
+          w.statement('ROLLBACK TO job').run();
+          w.statement('RELEASE job').run();
+        }
+        failed.push({ job, err });
+      }
+    }
+    try {
+      if (!w.connection.inTransaction) throw new HubError('unavailable', 'the SQLite transaction was aborted');
+      if (done.length) w.statement('COMMIT').run();
+      else w.statement('ROLLBACK').run();
     } catch (err) {
       if (w.connection.inTransaction) w.statement('ROLLBACK').run();
-      throw err;
+      for (const { job } of done) failed.push({ job, err });
+      done.length = 0;
     }
+    const events = done.flatMap((d) => d.events);
     if (events.length) for (const l of this.listeners) l(events);
-    return result;
+    for (const { job, result } of done) job.resolve(result);
+    for (const { job, err } of failed) job.reject(err);
   }
 
   watchChanges(onChange: () => void, intervalMs: number): () => void {
@@ -191,7 +243,7 @@ export class SqliteDatabase implements Database {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.queue;
+    await this.draining;
     this.read.connection.close();
     this.writer.connection.close();
   }
