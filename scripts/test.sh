@@ -30,5 +30,8 @@ if ! have_initdb; then
   fi
 fi
 
+# The CLI tests run the built bin, as users do.
+npm run --silent build
+
 # exec: vitest's exit code becomes ours.
 exec npx vitest run "$@"

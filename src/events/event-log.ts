@@ -67,6 +67,7 @@ export class EventLog {
   private reading: Promise<void> | undefined;
   private again = false;
   private stopWatching: (() => void) | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -111,7 +112,7 @@ export class EventLog {
       live: false,
       closed: false,
     };
-    this.subscribers.add(sub);
+    this.add(sub);
     try {
       // Replay up to the tail's position; the check and the switch to live happen in one synchronous step,
       // so no dispatch can fall between them.
@@ -122,7 +123,7 @@ export class EventLog {
         if (page.length < REPLAY_PAGE) sub.seq = Math.max(sub.seq, target);
       }
     } catch (err) {
-      this.subscribers.delete(sub);
+      this.remove(sub);
       throw err;
     }
     sub.live = true;
@@ -132,7 +133,7 @@ export class EventLog {
       },
       close: () => {
         sub.closed = true;
-        this.subscribers.delete(sub);
+        this.remove(sub);
       },
     };
   }
@@ -162,6 +163,24 @@ export class EventLog {
       sub.onEnd?.(ended);
     }
     this.subscribers.clear();
+    this.remove(undefined);
+  }
+
+  /**
+   * While anyone is subscribed, the process stays alive (as it would with an open socket): a script awaiting
+   * `waitForCompletion` must not exit just because the change will come from another process.
+   */
+  private add(sub: Subscriber): void {
+    this.subscribers.add(sub);
+    this.keepAlive ??= setInterval(() => {}, 1 << 30);
+  }
+
+  private remove(sub: Subscriber | undefined): void {
+    if (sub) this.subscribers.delete(sub);
+    if (this.subscribers.size === 0 && this.keepAlive) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = undefined;
+    }
   }
 
   /** Local commits: dispatched from memory when they continue the log exactly, else read like a remote one. */

@@ -91,13 +91,13 @@ export class MessageMonitor {
     const ttl = options.expiresInMs ?? DAY;
     if (!(ttl > 0))
       throw new HubError('validation', `expiresInMs must be a positive number of milliseconds, got ${ttl}`);
-    await this.ensureSubscribed();
     const existing = this.entries.get(messageId);
     if (existing) {
       existing.callbacks = callbacks;
       existing.expiresAt = Date.now() + ttl;
       return;
     }
+    // The entry exists before the subscription is awaited, so the subscription cannot be released meanwhile.
     const entry: Entry = {
       callbacks,
       status: 'unknown',
@@ -110,9 +110,10 @@ export class MessageMonitor {
     this.ensureSweeper(ttl);
     let snapshot: { head: number | null; status: string | null } | undefined;
     try {
+      await this.ensureSubscribed();
       snapshot = await this.db.read.get(SNAPSHOT, [messageId]);
     } catch (err) {
-      this.entries.delete(messageId);
+      this.forget(messageId);
       throw err;
     }
     entry.seq = Number(snapshot?.head ?? 0);
@@ -120,7 +121,7 @@ export class MessageMonitor {
     const buffered = entry.buffered ?? [];
     entry.buffered = undefined;
     if (isTerminal(entry.status)) {
-      this.entries.delete(messageId);
+      this.forget(messageId);
       const update: MonitorUpdate = { messageId, status: entry.status, at: new Date().toISOString() };
       this.call(entry.callbacks, entry.status === 'complete' ? 'complete' : 'failed', update);
       return;
@@ -130,7 +131,7 @@ export class MessageMonitor {
 
   /** Stops watching; answers whether the message was watched. */
   remove(messageId: string): boolean {
-    return this.entries.delete(messageId);
+    return this.forget(messageId);
   }
 
   /** The messages watched now. */
@@ -150,6 +151,22 @@ export class MessageMonitor {
     this.sweeper = undefined;
     void this.subscription?.then((s) => s.close()).catch(() => undefined);
     this.subscription = undefined;
+  }
+
+  /**
+   * Drops an entry; with the last one go the shared subscription and the sweeper, so an idle monitor keeps
+   * neither the process alive nor a timer running.
+   */
+  private forget(messageId: string): boolean {
+    const had = this.entries.delete(messageId);
+    if (this.entries.size === 0) {
+      if (this.sweeper) clearInterval(this.sweeper);
+      this.sweeper = undefined;
+      const subscription = this.subscription;
+      this.subscription = undefined;
+      void subscription?.then((s) => s.close()).catch(() => undefined);
+    }
+    return had;
   }
 
   private ensureSubscribed(): Promise<Subscription> {
@@ -173,13 +190,9 @@ export class MessageMonitor {
     const now = Date.now();
     for (const [id, e] of this.entries) {
       if (e.expiresAt <= now && !e.buffered) {
-        this.entries.delete(id);
+        this.forget(id);
         this.call(e.callbacks, 'expired', id);
       }
-    }
-    if (!this.entries.size && this.sweeper) {
-      clearInterval(this.sweeper);
-      this.sweeper = undefined;
     }
   }
 
@@ -213,7 +226,7 @@ export class MessageMonitor {
     entry.status = to;
     this.call(entry.callbacks, 'status_change', update);
     if (isTerminal(to)) {
-      this.entries.delete(messageId);
+      this.forget(messageId);
       this.call(entry.callbacks, to === 'complete' ? 'complete' : 'failed', update);
     }
   }

@@ -27,6 +27,8 @@ interface Job {
 
 /** Most write transactions committed together (bounds how long one commit holds the file's write lock). */
 const MAX_BATCH = 256;
+/** How long a writer waits for another process's write transaction before giving up. */
+const LOCK_WAIT_MS = 10_000;
 
 function bind(params: readonly unknown[] | undefined): unknown[] {
   if (!params) return [];
@@ -111,6 +113,8 @@ export class SqliteDatabase implements Database {
       writer.pragma('busy_timeout = 5000');
       writer.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`);
       writer.pragma('foreign_keys = ON');
+      // Set last: the pragmas above may wait for a lock; from here on, `begin()` waits without blocking.
+      writer.pragma('busy_timeout = 0');
       const reader = openConnection(location);
       reader.pragma('busy_timeout = 5000');
       reader.pragma('query_only = ON');
@@ -146,13 +150,39 @@ export class SqliteDatabase implements Database {
     this.draining = undefined;
   }
 
+  /**
+   * Takes the file's write lock. SQLite's own busy handler would sleep *synchronously*, freezing the event loop
+   * — and with it any other hub in this process that holds the lock mid-transaction, a deadlock until the
+   * timeout. So the writer connection has no busy timeout and waits here asynchronously, backing off from
+   * 0.25 ms to 16 ms, for at most 10 s.
+   */
+  private async begin(): Promise<void> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.writer.statement('BEGIN IMMEDIATE').run();
+        return;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+        if (Date.now() > deadline) {
+          throw new HubError(
+            'unavailable',
+            `the SQLite database at ${this.location} stayed locked by another writer for ${LOCK_WAIT_MS / 1000} s`,
+            { cause: err },
+          );
+        }
+        await new Promise((r) => setTimeout(r, Math.min(16, 0.25 * 2 ** attempt) * (0.5 + Math.random())));
+      }
+    }
+  }
+
   private async commitBatch(batch: Job[]): Promise<void> {
     const w = this.writer;
     const single = batch.length === 1;
     const done: { job: Job; result: unknown; events: HubEvent[] }[] = [];
     const failed: { job: Job; err: unknown }[] = [];
     try {
-      w.statement('BEGIN IMMEDIATE').run();
+      await this.begin();
     } catch (err) {
       for (const job of batch) job.reject(err);
       return;
