@@ -124,13 +124,12 @@ export class MessageStore {
     const insert = async (w: WriteTx) => {
       const thread = await w.get('SELECT id FROM threads WHERE id = ?', [message.threadId]);
       if (!thread) throw new HubError('not_found', `no thread with id ${message.threadId}`);
-      if (input.id !== undefined && (await w.get('SELECT id FROM messages WHERE id = ?', [message.id]))) {
-        throw new HubError('conflict', `a message with id ${message.id} already exists`);
-      }
-      await w.run(
-        'INSERT INTO messages (id, thread_id, author, role, content, status, error, created_at, started_at, completed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)',
+      // ON CONFLICT instead of a prior SELECT: two racing creates of one caller-chosen id cannot both pass.
+      const inserted = await w.run(
+        'INSERT INTO messages (id, thread_id, author, role, content, status, error, created_at, started_at, completed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
         [message.id, message.threadId, author, role, content, status, now, message.startedAt, message.completedAt, now],
       );
+      if (inserted === 0) throw new HubError('conflict', `a message with id ${message.id} already exists`);
       await w.run('UPDATE threads SET updated_at = ? WHERE id = ?', [now, message.threadId]);
       w.emit({
         type: 'message.created',

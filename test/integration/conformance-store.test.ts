@@ -128,6 +128,20 @@ describe.each(BACKENDS)('store on $name', (backend) => {
       expect(await hub.messages.list({ threadId: thread.id })).toHaveLength(1);
     });
 
+    it('refuses a second message with the same caller-chosen id with conflict, even when racing', async () => {
+      const hub = await hubs.open();
+      const thread = await hub.threads.create();
+      const id = '01900000-0000-7000-8000-0000000000aa';
+      const results = await Promise.allSettled(
+        [1, 2, 3].map(() => hub.messages.create({ id, threadId: thread.id, author: 'a' })),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results.filter((r) => r.status === 'rejected')) {
+        expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'conflict' });
+      }
+      expect((await hub.events.list({ messageId: id })).events).toHaveLength(1);
+    });
+
     it('refuses content for a finished message', async () => {
       const hub = await hubs.open();
       const thread = await hub.threads.create();
