@@ -4,7 +4,7 @@
 import pino, { type Logger } from 'pino';
 import { defaultDatabase } from './config/paths.js';
 import { encodeCursor } from './domain/cursor.js';
-import { HubError } from './domain/errors.js';
+import { HubError, isHubError } from './domain/errors.js';
 import type { HubEvent, StatusChange } from './domain/types.js';
 import { EventLog, type EventPage, type SubscribeOptions, type Subscription } from './events/event-log.js';
 import { MessageMonitor } from './events/message-monitor.js';
@@ -109,9 +109,9 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   let retention: NodeJS.Timeout | undefined;
   if (retentionDays > 0) {
     const sweep = () =>
-      void prune(new Date(Date.now() - retentionDays * 24 * HOUR)).catch((err: unknown) =>
-        logger.warn({ err }, 'pruning old events failed; will try again in an hour'),
-      );
+      void prune(new Date(Date.now() - retentionDays * 24 * HOUR)).catch((err: unknown) => {
+        if (!isHubError(err, 'closed')) logger.warn({ err }, 'pruning old events failed; will try again in an hour');
+      });
     sweep();
     retention = setInterval(sweep, HOUR);
     retention.unref();

@@ -64,7 +64,7 @@ function checkFilter(filter: EventFilter): void {
 export class EventLog {
   private readonly subscribers = new Set<Subscriber>();
   private position = 0;
-  private reading: Promise<void> | undefined;
+  private reading = false;
   private again = false;
   private stopWatching: (() => void) | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
@@ -193,30 +193,31 @@ export class EventLog {
   /** Reads whatever is new; overlapping wake-ups fold into one more pass. */
   private wake(): void {
     if (this.closed) return;
-    if (this.reading) {
-      this.again = true;
-      return;
-    }
-    this.reading = this.readNew().finally(() => {
-      this.reading = undefined;
-    });
+    this.again = true;
+    if (!this.reading) void this.readNew();
   }
 
+  /**
+   * `reading` is cleared in the same synchronous step as the last check of `again`, so a wake-up arriving as
+   * a pass ends is never dropped: either the loop sees it, or the wake-up starts a new pass.
+   */
   private async readNew(): Promise<void> {
-    do {
-      this.again = false;
-      let batch: HubEvent[];
-      do {
-        try {
+    this.reading = true;
+    try {
+      while (this.again && !this.closed) {
+        this.again = false;
+        let batch: HubEvent[];
+        do {
           batch = await readEventsAfter(this.db.read, this.position, BATCH);
-        } catch (err) {
-          if (!this.closed) this.logger.warn({ err }, 'reading new events failed; retrying on the next wake-up');
-          return;
-        }
-        if (this.closed) return;
-        this.dispatch(batch.filter((e) => e.seq > this.position));
-      } while (batch.length === BATCH);
-    } while (this.again && !this.closed);
+          if (this.closed) return;
+          this.dispatch(batch.filter((e) => e.seq > this.position));
+        } while (batch.length === BATCH);
+      }
+    } catch (err) {
+      if (!this.closed) this.logger.warn({ err }, 'reading new events failed; retrying on the next wake-up');
+    } finally {
+      this.reading = false;
+    }
   }
 
   private dispatch(events: HubEvent[]): void {

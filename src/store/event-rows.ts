@@ -3,11 +3,13 @@ import { encodeCursor } from '../domain/cursor.js';
 import type { EventType, HubEvent, NewEvent } from '../domain/types.js';
 import type { SqlClient } from './database.js';
 
+/** The columns an event insert sets, in parameter order. */
+export const EVENT_INSERT_COLUMNS = 'at, type, thread_id, message_id, task_id, run_id, module, data';
+
 /** The columns of `events` in the order every query selects them. */
 export const EVENT_COLUMNS = 'seq, at, type, thread_id, message_id, task_id, run_id, module, data';
 
-const INSERT_EVENT =
-  'INSERT INTO events (at, type, thread_id, message_id, task_id, run_id, module, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq';
+const INSERT_EVENT = `INSERT INTO events (${EVENT_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`;
 
 interface EventRow {
   seq: number;
@@ -38,13 +40,21 @@ export function eventFromRow(row: EventRow): HubEvent {
   };
 }
 
-/** Appends queued events inside the current transaction and answers them with their sequence numbers. */
-export async function insertEvents(client: SqlClient, queued: readonly NewEvent[]): Promise<HubEvent[]> {
+/**
+ * Appends queued events inside the current transaction and answers them with their sequence numbers. `first`
+ * replaces the statement for the first event (a backend may fold its locking into it); it must take the same
+ * parameters and return `seq`.
+ */
+export async function insertEvents(
+  client: SqlClient,
+  queued: readonly NewEvent[],
+  first: string = INSERT_EVENT,
+): Promise<HubEvent[]> {
   const at = new Date().toISOString();
   const written: HubEvent[] = [];
   for (const e of queued) {
     const data = JSON.stringify(e.data);
-    const row = await client.get<{ seq: number }>(INSERT_EVENT, [
+    const row = await client.get<{ seq: number }>(written.length ? INSERT_EVENT : first, [
       at,
       e.type,
       e.threadId ?? null,

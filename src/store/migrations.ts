@@ -86,10 +86,9 @@ export const MIGRATIONS: readonly Migration[] = [
       db.schema.createIndex('tasks_message').on('tasks').column('message_id'),
       db.schema
         .createTable('events')
-        // SQLite's AUTOINCREMENT never reuses a number, even after the newest rows are pruned: cursors stay valid.
-        .addColumn('seq', dialect === 'sqlite' ? 'integer' : 'bigserial', (c) =>
-          dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
-        )
+        // SQLite assigns max(seq)+1 and pruning never deletes the newest event, so numbers only grow and
+        // cursors stay valid. (AUTOINCREMENT would promise the same at the cost of one more page per commit.)
+        .addColumn('seq', dialect === 'sqlite' ? 'integer' : 'bigserial', (c) => c.primaryKey())
         .addColumn('at', text, (c) => c.notNull())
         .addColumn('type', text, (c) => c.notNull())
         .addColumn('thread_id', text)

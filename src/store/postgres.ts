@@ -11,14 +11,26 @@ import pg from 'pg';
 import { HubError } from '../domain/errors.js';
 import type { HubEvent, NewEvent } from '../domain/types.js';
 import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
-import { insertEvents } from './event-rows.js';
+import { EVENT_INSERT_COLUMNS, insertEvents } from './event-rows.js';
 import { queryBuilder } from './schema.js';
 
 /** Advisory lock keys (arbitrary constants, namespaced by their high bits to "cc"). */
-export const EVENT_APPEND_LOCK = 0x63630001;
+const EVENT_APPEND_LOCK = 0x63630001;
 export const MIGRATION_LOCK = 0x63630002;
 /** The NOTIFY channel; notifications carry no payload and PostgreSQL folds duplicates within a transaction. */
-export const CHANNEL = 'claude_comms_events';
+const CHANNEL = 'claude_comms_events';
+
+/**
+ * The first event of a transaction is appended by one statement that takes the advisory lock, queues the
+ * NOTIFY and inserts the row, in that order (each CTE feeds the next, so the lock is held before the sequence
+ * is drawn). Folding three round trips into one shortens the time the lock is held: it is the critical section
+ * every writer shares.
+ */
+const APPEND_GUARDED = `WITH locked AS (SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK})),
+  notified AS (SELECT pg_notify('${CHANNEL}', '') FROM locked)
+  INSERT INTO events (${EVENT_INSERT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ? FROM notified RETURNING seq`;
+const APPEND_UNGUARDED = `WITH notified AS (SELECT pg_notify('${CHANNEL}', ''))
+  INSERT INTO events (${EVENT_INSERT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ? FROM notified RETURNING seq`;
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -152,11 +164,7 @@ export class PostgresDatabase implements Database {
     try {
       await conn.query('BEGIN');
       result = await fn(tx);
-      if (queued.length) {
-        if (this.guard) await conn.query('SELECT pg_advisory_xact_lock($1)', [EVENT_APPEND_LOCK]);
-        events = await insertEvents(client, queued);
-        await conn.query(`NOTIFY ${CHANNEL}`);
-      }
+      if (queued.length) events = await insertEvents(client, queued, this.guard ? APPEND_GUARDED : APPEND_UNGUARDED);
       await conn.query('COMMIT');
     } catch (err) {
       try {
