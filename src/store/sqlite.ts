@@ -163,7 +163,8 @@ export class SqliteDatabase implements Database {
         this.writer.statement('BEGIN IMMEDIATE').run();
         return;
       } catch (err) {
-        if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
+        // SQLITE_BUSY and its extended forms (SQLITE_BUSY_RECOVERY while another process recovers the WAL).
+        if (!String((err as { code?: string }).code).startsWith('SQLITE_BUSY')) throw err;
         if (Date.now() > deadline) {
           throw new HubError(
             'unavailable',
@@ -246,11 +247,28 @@ export class SqliteDatabase implements Database {
     };
     // Another process's commit writes the WAL file; inotify wakes us within microseconds, far below any poll.
     let watcher: FSWatcher | undefined;
+    // The notification comes when the WAL frames are written, microseconds before the commit is visible (SQLite
+    // updates the wal-index in the -shm file after the frames, and writes to that memory map notify nobody). A
+    // check made in between sees nothing, and no later notification follows for that commit, so the last
+    // notification of a burst gets one more check 5 ms later.
+    let recheck: NodeJS.Timeout | undefined;
+    const notified = () => {
+      check();
+      if (recheck) {
+        recheck.refresh();
+        return;
+      }
+      recheck = setTimeout(() => {
+        recheck = undefined;
+        check();
+      }, 5);
+      recheck.unref();
+    };
     const wal = `${this.location}-wal`;
     const startWatch = () => {
       try {
         watcher = watch(existsSync(wal) ? wal : dirname(this.location), { persistent: false }, (kind) => {
-          check();
+          notified();
           if (kind === 'rename') {
             watcher?.close();
             startWatch();
@@ -266,6 +284,7 @@ export class SqliteDatabase implements Database {
     timer.unref();
     return () => {
       clearInterval(timer);
+      if (recheck) clearTimeout(recheck);
       watcher?.close();
     };
   }

@@ -63,8 +63,7 @@ describe.each(BACKENDS)('event log on $name', (backend) => {
       await until(() => seen.length >= total);
       expect(seen.length).toBe(total);
       expectInOrderOnce(seen);
-      const seqs = seen.map((e) => e.seq);
-      expect(seqs.at(-1)! - seqs[0]! + 1).toBe(total);
+      expect(seen.map((e) => e.seq)).toEqual((await hub.events.list({ limit: 1000 })).events.map((e) => e.seq));
     });
 
     it('gives a subscriber started mid-stream with a cursor exactly the rest', async () => {
