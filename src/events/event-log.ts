@@ -186,7 +186,8 @@ export class EventLog {
   /** Local commits: dispatched from memory when they continue the log exactly, else read like a remote one. */
   private committed(events: HubEvent[]): void {
     const first = events[0];
-    if (!this.reading && first && first.seq === this.position + 1) this.dispatch(events);
+    // Safe while a read is in flight: the read drops whatever is at or below the position when it returns.
+    if (first && first.seq === this.position + 1) this.dispatch(events);
     else this.wake();
   }
 

@@ -1,7 +1,7 @@
 /** Reading and writing rows of the `events` table: the one place that knows its columns. */
 import { encodeCursor } from '../domain/cursor.js';
 import type { EventType, HubEvent, NewEvent } from '../domain/types.js';
-import type { SqlClient } from './database.js';
+import type { SqlClient, WriteTx } from './database.js';
 
 /** The columns an event insert sets, in parameter order. */
 export const EVENT_INSERT_COLUMNS = 'at, type, thread_id, message_id, task_id, run_id, module, data';
@@ -91,3 +91,15 @@ export async function readEventsAfter(client: SqlClient, afterSeq: number, limit
 }
 
 export type { EventRow };
+
+/** A write transaction over `client` whose emitted events collect in `queued`, for the backend to append. */
+export function outboxTx(client: SqlClient, queued: NewEvent[]): WriteTx {
+  return {
+    all: (q, p) => client.all(q, p),
+    get: (q, p) => client.get(q, p),
+    run: (q, p) => client.run(q, p),
+    emit: (e) => {
+      queued.push(e);
+    },
+  };
+}

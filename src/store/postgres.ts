@@ -7,17 +7,21 @@
  * committed log is always a prefix. The lock is held only for the insert and the commit (well under a
  * millisecond on loopback), not for the transaction's other work.
  */
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { HubError } from '../domain/errors.js';
 import type { HubEvent, NewEvent } from '../domain/types.js';
 import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
-import { EVENT_INSERT_COLUMNS, insertEvents } from './event-rows.js';
+import { EVENT_INSERT_COLUMNS, insertEvents, outboxTx } from './event-rows.js';
 import { queryBuilder } from './schema.js';
 
 /** Advisory lock keys (arbitrary constants, namespaced by their high bits to "cc"). */
 const EVENT_APPEND_LOCK = 0x63630001;
 export const MIGRATION_LOCK = 0x63630002;
-/** The NOTIFY channel; notifications carry no payload and PostgreSQL folds duplicates within a transaction. */
+/**
+ * The NOTIFY channel. A notification carries only the id of the backend that wrote (PostgreSQL folds identical
+ * ones within a transaction), so a hub skips its own: those commits were already dispatched from memory.
+ */
 const CHANNEL = 'claude_comms_events';
 
 /**
@@ -26,11 +30,11 @@ const CHANNEL = 'claude_comms_events';
  * is drawn). Folding three round trips into one shortens the time the lock is held: it is the critical section
  * every writer shares.
  */
-const APPEND_GUARDED = `WITH locked AS (SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK})),
-  notified AS (SELECT pg_notify('${CHANNEL}', '') FROM locked)
-  INSERT INTO events (${EVENT_INSERT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ? FROM notified RETURNING seq`;
-const APPEND_UNGUARDED = `WITH notified AS (SELECT pg_notify('${CHANNEL}', ''))
-  INSERT INTO events (${EVENT_INSERT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ? FROM notified RETURNING seq`;
+function appendStatement(guard: boolean, origin: string): string {
+  const lock = guard ? `locked AS (SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK})), ` : '';
+  return `WITH ${lock}notified AS (SELECT pg_notify('${CHANNEL}', '${origin}')${guard ? ' FROM locked' : ''})
+    INSERT INTO events (${EVENT_INSERT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ? FROM notified RETURNING seq`;
+}
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -108,7 +112,9 @@ export class PostgresDatabase implements Database {
   readonly location: string;
   private readonly pool: pg.Pool;
   private readonly listeners: ((events: HubEvent[]) => void)[] = [];
-  private readonly guard: boolean;
+  private readonly append: string;
+  /** Carried by this backend's notifications, so its own listener can skip them. */
+  private readonly origin = randomUUID();
   private readonly stoppers = new Set<() => void>();
   private closed = false;
 
@@ -117,7 +123,7 @@ export class PostgresDatabase implements Database {
     options: PostgresOptions,
   ) {
     this.location = redactUrl(url);
-    this.guard = options.sequenceGuard ?? true;
+    this.append = appendStatement(options.sequenceGuard ?? true, this.origin);
     this.pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
@@ -150,21 +156,14 @@ export class PostgresDatabase implements Database {
     }
     const client = new PgClient(conn);
     const queued: NewEvent[] = [];
-    const tx: WriteTx = {
-      all: (q, p) => client.all(q, p),
-      get: (q, p) => client.get(q, p),
-      run: (q, p) => client.run(q, p),
-      emit: (e) => {
-        queued.push(e);
-      },
-    };
+    const tx = outboxTx(client, queued);
     let events: HubEvent[] = [];
     let result: T;
     let broken = false;
     try {
       await conn.query('BEGIN');
       result = await fn(tx);
-      if (queued.length) events = await insertEvents(client, queued, this.guard ? APPEND_GUARDED : APPEND_UNGUARDED);
+      if (queued.length) events = await insertEvents(client, queued, this.append);
       await conn.query('COMMIT');
     } catch (err) {
       try {
@@ -199,7 +198,10 @@ export class PostgresDatabase implements Database {
       };
       client.on('error', reconnect);
       client.on('end', reconnect);
-      client.on('notification', () => onChange());
+      // Our own commits were dispatched from memory; if the reply to a COMMIT was lost, the backstop finds it.
+      client.on('notification', (n) => {
+        if (n.payload !== this.origin) onChange();
+      });
       try {
         await client.connect();
         await client.query(`LISTEN ${CHANNEL}`);

@@ -11,7 +11,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { HubError } from '../domain/errors.js';
 import type { HubEvent, NewEvent } from '../domain/types.js';
 import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
-import { insertEvents } from './event-rows.js';
+import { insertEvents, outboxTx } from './event-rows.js';
 import { queryBuilder } from './schema.js';
 
 /** `normal` survives a process crash (WAL, synchronous=NORMAL); `full` also survives power loss at a cost per commit. */
@@ -197,14 +197,7 @@ export class SqliteDatabase implements Database {
         continue;
       }
       const queued: NewEvent[] = [];
-      const tx: WriteTx = {
-        all: (q, p) => w.all(q, p),
-        get: (q, p) => w.get(q, p),
-        run: (q, p) => w.run(q, p),
-        emit: (e) => {
-          queued.push(e);
-        },
-      };
+      const tx = outboxTx(w, queued);
       if (!single) w.statement('SAVEPOINT job').run();
       try {
         const result = await job.fn(tx);

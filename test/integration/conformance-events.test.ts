@@ -2,14 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Hub, HubEvent } from '../../src/index.js';
 import { BACKENDS, hubFactory, memoryLogger } from '../support/backends.js';
-
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { until } from '../support/wait.js';
 
 /** Drives `count` replies through pending → processing → complete as fast as the store allows. */
 async function burst(hub: Hub, count: number): Promise<string[]> {

@@ -1,18 +1,8 @@
 // Conformance, part 1: threads, messages, tasks and transitions behave the same on every backend.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Hub, HubError, type HubEvent } from '../../src/index.js';
+import { HubError } from '../../src/index.js';
 import { BACKENDS, hubFactory } from '../support/backends.js';
-
-async function allEvents(hub: Hub): Promise<HubEvent[]> {
-  const out: HubEvent[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await hub.events.list({ after, limit: 1000 });
-    out.push(...page.events);
-    after = page.cursor;
-    if (!page.hasMore) return out;
-  }
-}
+import { readLog } from '../support/wait.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -51,7 +41,7 @@ describe.each(BACKENDS)('store on $name', (backend) => {
       });
       expect(await hub.messages.get(reply.id)).toMatchObject({ status: 'pending', content: '', role: 'assistant' });
       expect((await hub.messages.list({ threadId: thread.id })).map((m) => m.id)).toEqual([question.id, reply.id]);
-      const events = await allEvents(hub);
+      const events = await readLog(hub);
       expect(events.map((e) => e.type)).toEqual(['thread.created', 'message.created', 'message.created']);
       expect(events[1]?.data).toMatchObject({ content: 'Which structure do you need?', status: 'complete' });
       expect(events.map((e) => e.seq)).toEqual([...events.map((e) => e.seq)].sort((a, b) => a - b));
@@ -85,12 +75,12 @@ describe.each(BACKENDS)('store on $name', (backend) => {
       const hub = await hubs.open();
       const thread = await hub.threads.create();
       const reply = await hub.messages.create({ threadId: thread.id, author: 'arangodb' });
-      const before = await allEvents(hub);
+      const before = await readLog(hub);
       expect(await codeOf(hub.messages.transition(reply.id, 'complete'))).toBe('invalid_transition');
       await hub.messages.transition(reply.id, 'cancelled');
       expect(await codeOf(hub.messages.transition(reply.id, 'processing'))).toBe('invalid_transition');
       expect(await hub.messages.get(reply.id)).toMatchObject({ status: 'cancelled' });
-      const after = await allEvents(hub);
+      const after = await readLog(hub);
       expect(after.length).toBe(before.length + 1);
     });
 
@@ -239,7 +229,7 @@ describe.each(BACKENDS)('store on $name', (backend) => {
       expect(await hub.modules.list()).toMatchObject([
         { name: 'arangodb', description: 'graph database layer', config: { backend: 'command' }, paused: false },
       ]);
-      expect((await allEvents(hub)).map((e) => e.type)).toEqual(['module.registered', 'module.updated']);
+      expect((await readLog(hub)).map((e) => e.type)).toEqual(['module.registered', 'module.updated']);
       await expect(hub.modules.get('marker')).rejects.toThrow('no module named marker');
     });
 

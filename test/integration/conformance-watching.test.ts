@@ -3,14 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Hub, HubEvent, MonitorUpdate } from '../../src/index.js';
 import { BACKENDS, hubFactory, memoryLogger } from '../support/backends.js';
-
-async function until(check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { until } from '../support/wait.js';
 
 async function reply(hub: Hub, id?: string) {
   const thread = await hub.threads.create();

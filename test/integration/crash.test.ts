@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Hub, type HubEvent, type Message, openHub } from '../../src/index.js';
 import { BACKENDS } from '../support/backends.js';
+import { readLog, until } from '../support/wait.js';
 
 const WRITER = fileURLToPath(new URL('../support/writer-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -15,14 +16,6 @@ const BATCH = 5;
 /** One kill per entry, after the subscriber has seen this many of that round's events. */
 const KILL_AFTER = [300, 500, 700];
 const WRITER_APP = 'cc-crash-writer';
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const children = new Set<ChildProcess>();
 const hubs = new Set<Hub>();
@@ -61,17 +54,6 @@ function startWriter(database: string): { child: ChildProcess; exited: Promise<N
     });
   });
   return { child, exited };
-}
-
-async function readLog(hub: Hub): Promise<HubEvent[]> {
-  const all: HubEvent[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await hub.events.list({ after, limit: 1000 });
-    all.push(...page.events);
-    after = page.cursor;
-    if (!page.hasMore) return all;
-  }
 }
 
 /** A message as its events say it must be. */

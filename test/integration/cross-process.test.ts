@@ -4,8 +4,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Hub, HubEvent } from '../../src/index.js';
+import type { HubEvent } from '../../src/index.js';
 import { BACKENDS, hubFactory } from '../support/backends.js';
+import { readLog, until } from '../support/wait.js';
 
 const WRITER = fileURLToPath(new URL('../support/writer-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,16 +18,6 @@ interface Summary {
   threadId: string;
   messages: number;
   events: number;
-}
-
-async function until(check: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 interface Writer {
@@ -82,17 +73,6 @@ async function summary(writer: Writer): Promise<Summary> {
 }
 
 /** The whole log after `after`, read back page by page. */
-async function readLog(hub: Hub, after: string): Promise<HubEvent[]> {
-  const all: HubEvent[] = [];
-  let cursor = after;
-  for (;;) {
-    const page = await hub.events.list({ after: cursor, limit: 1000 });
-    all.push(...page.events);
-    cursor = page.cursor;
-    if (!page.hasMore) return all;
-  }
-}
-
 /** Every committed event, delivered once, in order, and the log itself without holes. */
 function expectDeliveredExactly(seen: HubEvent[], log: HubEvent[]): void {
   const logSeqs = log.map((e) => e.seq);

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Run the benchmark suite (bench/run.ts): SQLite and a throwaway PostgreSQL cluster side by side, one table on
+# stdout, results into docs/benchmarks.md. Takes about two minutes; all traffic stays on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# No installing here: a benchmark run talks to nothing but 127.0.0.1.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "node_modules is missing or older than package-lock.json; run: npm ci" >&2
+  exit 1
+fi
+
+# Same search as findPostgresBin() in test/support/postgres.ts.
+if ! command -v initdb >/dev/null 2>&1 && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  echo "PostgreSQL (initdb, pg_ctl) not found; install it, e.g.: sudo apt-get install -y postgresql" >&2
+  exit 1
+fi
+
+# bench/run.ts gives up by itself after 8 minutes; this is the backstop should it hang harder than that.
+exec timeout --kill-after=15s 10m node --import tsx bench/run.ts "$@"
