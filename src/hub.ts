@@ -6,6 +6,7 @@ import { defaultDatabase } from './config/paths.js';
 import { encodeCursor } from './domain/cursor.js';
 import { HubError, isHubError } from './domain/errors.js';
 import type { HubEvent, StatusChange } from './domain/types.js';
+import { MAX_TIMER_MS, number } from './domain/validate.js';
 import { EventLog, type EventPage, type SubscribeOptions, type Subscription } from './events/event-log.js';
 import { MessageMonitor } from './events/message-monitor.js';
 import { type Completion, MessageWatch, type WaitOptions } from './events/watch.js';
@@ -79,17 +80,16 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   const logger =
     options.logger ??
     pino({ name: 'claude-comms', level: process.env.CLAUDE_COMMS_LOG_LEVEL ?? 'warn' }, pino.destination(2));
-  const pollIntervalMs = options.pollIntervalMs ?? 1000;
-  if (!(pollIntervalMs >= 5))
-    throw new HubError('validation', `pollIntervalMs must be at least 5, got ${pollIntervalMs}`);
-  const retentionDays = options.retentionDays ?? 30;
-  if (!(retentionDays >= 0)) throw new HubError('validation', `retentionDays must be 0 or more, got ${retentionDays}`);
+  const pollIntervalMs = number(options.pollIntervalMs ?? 1000, 'pollIntervalMs', 5, MAX_TIMER_MS);
+  const retentionDays = number(options.retentionDays ?? 30, 'retentionDays', 0, 100 * 365);
+  const maxContentLength = number(options.maxContentLength ?? 4_000_000, 'maxContentLength', 1, 1_000_000_000, true);
+  const coalesceMs = number(options.contentCoalesceMs ?? 50, 'contentCoalesceMs', 0, 60_000);
   const db: Database = await openDatabase(options.database ?? defaultDatabase(), options);
   const eventStore = new EventStore(db);
   const log = new EventLog(db, eventStore, logger);
   const messages = new MessageStore(db, {
-    maxContentLength: options.maxContentLength ?? 4_000_000,
-    coalesceMs: options.contentCoalesceMs ?? 50,
+    maxContentLength,
+    coalesceMs,
   });
   const watch = new MessageWatch(log, eventStore, messages);
   const monitor = new MessageMonitor(db, log, logger);

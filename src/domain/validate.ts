@@ -5,10 +5,24 @@ import { HubError } from './errors.js';
 export function text(value: unknown, field: string, max: number): string {
   if (typeof value !== 'string') throw new HubError('validation', `${field} must be a string, got ${typeName(value)}`);
   if (value.trim() === '') throw new HubError('validation', `${field} must not be empty`);
+  noNul(value, field);
   if (value.length > max) {
     throw new HubError('too_large', `${field} is ${value.length} characters long; the limit is ${max}`);
   }
   return value;
+}
+
+/** Throws `validation` for a NUL character, which PostgreSQL cannot store and SQLite's length() stops at. */
+export function noNul(value: string, field: string): string {
+  if (value.includes('\u0000')) throw new HubError('validation', `${field} must not contain NUL characters (\\u0000)`);
+  return value;
+}
+
+/** A list of values, each checked by `item` (which names the field with its index). */
+export function list<T>(value: unknown, field: string, max: number, item: (v: unknown, field: string) => T): T[] {
+  if (!Array.isArray(value)) throw new HubError('validation', `${field} must be a list, got ${typeName(value)}`);
+  if (value.length > max) throw new HubError('too_large', `${field} has ${value.length} entries; the limit is ${max}`);
+  return value.map((v, i) => item(v, `${field}[${i}]`));
 }
 
 /** Like `text`, but undefined and null give null. */
@@ -26,6 +40,14 @@ export function number(value: unknown, field: string, min: number, max: number, 
   if (value < min || value > max)
     throw new HubError('validation', `${field} must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+/** The longest delay a Node timer takes (2^31-1 ms, about 24.8 days); longer ones would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A page size: a whole number from 1 to `max`. */
+export function pageSize(value: unknown, max: number, field = 'limit'): number {
+  return number(value, field, 1, max, true);
 }
 
 /** One of the allowed strings. */

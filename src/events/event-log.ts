@@ -13,6 +13,7 @@ import { HubError } from '../domain/errors.js';
 import { assertFilter, expandTypes, matchesFilter } from '../domain/filter.js';
 import { assertId } from '../domain/ids.js';
 import type { EventFilter, HubEvent } from '../domain/types.js';
+import { moduleName, pageSize } from '../domain/validate.js';
 import type { Database } from '../store/database.js';
 import { readEventsAfter } from '../store/event-rows.js';
 import type { EventStore } from '../store/events.js';
@@ -57,6 +58,7 @@ function checkFilter(filter: EventFilter): void {
   if (filter.threadId !== undefined) assertId(filter.threadId, 'thread id');
   if (filter.messageId !== undefined) assertId(filter.messageId, 'message id');
   if (filter.taskId !== undefined) assertId(filter.taskId, 'task id');
+  if (filter.module !== undefined) moduleName(filter.module);
   assertFilter(filter);
 }
 
@@ -65,6 +67,7 @@ export class EventLog {
   private readonly subscribers = new Set<Subscriber>();
   private position = 0;
   private reading = false;
+  private failures = 0;
   private again = false;
   private stopWatching: (() => void) | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
@@ -98,17 +101,17 @@ export class EventLog {
     handler: (event: HubEvent) => void,
     onEnd?: (reason: HubError) => void,
   ): Promise<Subscription> {
-    if (this.closed) throw new HubError('closed', 'the hub is closed');
+    this.assertOpen();
     const { after, ...filter } = options;
     checkFilter(filter);
-    const start = after === undefined ? undefined : decodeCursor(after);
-    if (start !== undefined) await this.store.assertRetained(start);
+    const seq = after === undefined ? await this.store.head() : await this.startOf(after);
+    this.assertOpen();
     const sub: Subscriber = {
       filter,
       types: expandTypes(filter.types),
       handler,
       onEnd,
-      seq: start ?? (await this.store.head()),
+      seq,
       live: false,
       closed: false,
     };
@@ -118,10 +121,11 @@ export class EventLog {
       // so no dispatch can fall between them.
       while (!sub.closed && sub.seq < this.position) {
         const target = this.position;
-        const page = await this.store.page(sub.seq, sub.filter, REPLAY_PAGE, target);
+        const page = await this.store.retainedPage(sub.seq, sub.filter, REPLAY_PAGE, target);
         for (const event of page) this.deliver(sub, event);
         if (page.length < REPLAY_PAGE) sub.seq = Math.max(sub.seq, target);
       }
+      this.assertOpen();
     } catch (err) {
       this.remove(sub);
       throw err;
@@ -142,15 +146,36 @@ export class EventLog {
   async list(options: SubscribeOptions & { limit?: number } = {}): Promise<EventPage> {
     const { after, limit, ...filter } = options;
     checkFilter(filter);
-    const start = after === undefined ? 0 : decodeCursor(after);
-    if (after !== undefined) await this.store.assertRetained(start);
-    const size = Math.min(Math.max(limit ?? 100, 1), 1000);
+    const size = limit === undefined ? 100 : pageSize(limit, 1000);
+    const start = after === undefined ? await this.store.prunedThrough() : await this.startOf(after);
     const head = await this.store.head();
-    const events = await this.store.page(start, filter, size + 1, head);
+    const events = await this.store.retainedPage(start, filter, size + 1, head);
     const hasMore = events.length > size;
     if (hasMore) events.length = size;
     const last = events[events.length - 1];
     return { events, cursor: encodeCursor(hasMore && last ? last.seq : Math.max(start, head)), hasMore };
+  }
+
+  /**
+   * The position a client's cursor stands for: `invalid_cursor` when it is not ours or points past the newest
+   * event (a cursor from another or a restored database would otherwise skip events silently), and
+   * `cursor_expired` when retention has removed what follows it.
+   */
+  private async startOf(cursor: string): Promise<number> {
+    const seq = decodeCursor(cursor);
+    const head = await this.store.head();
+    if (seq > head) {
+      throw new HubError(
+        'invalid_cursor',
+        `cursor ${cursor} points past the newest event (${encodeCursor(head)}); was it issued by another database?`,
+      );
+    }
+    await this.store.assertRetained(seq);
+    return seq;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new HubError('closed', 'the hub is closed');
   }
 
   /** Stops following and drops every subscriber. */
@@ -215,10 +240,18 @@ export class EventLog {
         } while (batch.length === BATCH);
       }
     } catch (err) {
-      if (!this.closed) this.logger.warn({ err }, 'reading new events failed; retrying on the next wake-up');
+      if (!this.closed) {
+        // No other wake-up may come (an idle database), so retry on our own, backing off to 1 s.
+        this.failures++;
+        const delay = Math.min(1000, 10 * 2 ** this.failures);
+        this.logger.warn({ err, retryInMs: delay }, 'reading new events failed; retrying');
+        setTimeout(() => this.wake(), delay).unref();
+      }
+      return;
     } finally {
       this.reading = false;
     }
+    this.failures = 0;
   }
 
   private dispatch(events: HubEvent[]): void {

@@ -7,10 +7,10 @@
  * the entry and are applied after it, in order.
  */
 import type { Logger } from 'pino';
-import { HubError } from '../domain/errors.js';
 import { assertId } from '../domain/ids.js';
 import { isTerminal, type ObservedStatus, type Status } from '../domain/status.js';
 import type { HubEvent } from '../domain/types.js';
+import { number } from '../domain/validate.js';
 import type { Database } from '../store/database.js';
 import type { EventLog, Subscription } from './event-log.js';
 
@@ -88,9 +88,7 @@ export class MessageMonitor {
    */
   async add(messageId: string, callbacks: MonitorCallbacks, options: MonitorOptions = {}): Promise<void> {
     assertId(messageId, 'message id');
-    const ttl = options.expiresInMs ?? DAY;
-    if (!(ttl > 0))
-      throw new HubError('validation', `expiresInMs must be a positive number of milliseconds, got ${ttl}`);
+    const ttl = options.expiresInMs === undefined ? DAY : number(options.expiresInMs, 'expiresInMs', 1, 365 * DAY);
     const existing = this.entries.get(messageId);
     if (existing) {
       existing.callbacks = callbacks;

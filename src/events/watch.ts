@@ -7,6 +7,7 @@ import { HubError } from '../domain/errors.js';
 import { assertId } from '../domain/ids.js';
 import { isTerminal, type ObservedStatus, type Status } from '../domain/status.js';
 import type { HubEvent, Message, StatusChange, UnknownMessage } from '../domain/types.js';
+import { MAX_TIMER_MS, number } from '../domain/validate.js';
 import type { EventStore } from '../store/events.js';
 import type { MessageStore } from '../store/messages.js';
 import type { EventLog } from './event-log.js';
@@ -20,7 +21,10 @@ export interface Completion {
 
 /** Options of `waitForCompletion`. */
 export interface WaitOptions {
-  /** Give up after this long with `timeout` (the message is left as it is). Default: wait as long as it takes. */
+  /**
+   * Give up after this long with `timeout` (the message is left as it is). Default (or Infinity): wait as long
+   * as it takes.
+   */
   timeoutMs?: number;
   /** Hears every event of the message while waiting (status changes, content deltas). */
   onEvent?: (event: HubEvent) => void;
@@ -42,9 +46,12 @@ export class MessageWatch {
     if (message.status === 'unknown') return [];
     const events = await this.events.page(0, { messageId, types: HISTORY_TYPES }, 100_000);
     const history: StatusChange[] = [];
-    if (events[0]?.type !== 'message.created') {
-      // The creation event was pruned by retention: the row still knows when the message began.
-      history.push({ status: 'pending', from: null, at: message.createdAt, reason: null, seq: null });
+    const first = events[0];
+    if (first?.type !== 'message.created') {
+      // The creation event was pruned by retention: the row still knows when the message began, and the oldest
+      // change kept (if any) with which status.
+      const status = (first?.data.from as Status | undefined) ?? (message as Message).status;
+      history.push({ status, from: null, at: message.createdAt, reason: null, seq: null });
     }
     for (const e of events) {
       if (e.type === 'message.created') {
@@ -69,9 +76,11 @@ export class MessageWatch {
   async waitForCompletion(messageId: string, options: WaitOptions = {}): Promise<Completion> {
     assertId(messageId, 'message id');
     const { timeoutMs, onEvent } = options;
-    if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
-      throw new HubError('validation', `timeoutMs must be a number of milliseconds ≥ 0, got ${timeoutMs}`);
-    }
+    // Infinity means no time limit; past 2^31-1 ms Node would fire a timer at once.
+    const limit =
+      timeoutMs === undefined || timeoutMs === Number.POSITIVE_INFINITY
+        ? undefined
+        : number(timeoutMs, 'timeoutMs', 0, MAX_TIMER_MS);
     const finish = async (): Promise<Completion> => {
       const message = (await this.messages.get(messageId)) as Message;
       return { status: message.status, message, history: await this.statusHistory(messageId) };
@@ -90,7 +99,7 @@ export class MessageWatch {
         if (outcome instanceof HubError) reject(outcome);
         else outcome.then(resolve, reject);
       };
-      if (timeoutMs !== undefined) {
+      if (limit !== undefined) {
         timer = setTimeout(() => {
           void this.messages.get(messageId).then(
             (m: Message | UnknownMessage) =>
@@ -102,18 +111,23 @@ export class MessageWatch {
               ),
             () => settle(new HubError('timeout', `message ${messageId} did not finish within ${timeoutMs} ms`)),
           );
-        }, timeoutMs);
+        }, limit);
       }
       const onMessageEvent = (event: HubEvent) => {
         if (settled) return;
-        if (onEvent) onEvent(event);
         const to =
           event.type === 'message.status_changed'
             ? event.data.to
             : event.type === 'message.created'
               ? event.data.status
               : undefined;
-        if (typeof to === 'string' && isTerminal(to as Status)) settle(finish());
+        const final = typeof to === 'string' && isTerminal(to as Status);
+        // The caller's callback runs first (it hears the final event too), but its throwing cannot stop the wait.
+        try {
+          onEvent?.(event);
+        } finally {
+          if (final) settle(finish());
+        }
       };
       this.log
         .subscribe({ after: from, messageId }, onMessageEvent, (reason) => settle(reason))

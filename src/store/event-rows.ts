@@ -103,3 +103,14 @@ export function outboxTx(client: SqlClient, queued: NewEvent[]): WriteTx {
     },
   };
 }
+
+/** Tells commit listeners about new events; a listener that throws cannot fail the commit that already happened. */
+export function notify(listeners: readonly ((events: HubEvent[]) => void)[], events: HubEvent[]): void {
+  for (const listener of listeners) {
+    try {
+      listener(events);
+    } catch {
+      // The event log catches its subscribers' errors itself; nothing else listens.
+    }
+  }
+}

@@ -31,6 +31,16 @@ export class EventStore {
     return rows.map(eventFromRow);
   }
 
+  /**
+   * Like `page`, but `cursor_expired` when retention removed events after `afterSeq` — checked after the read,
+   * so a prune that commits while a replay pages through the log cannot open a silent gap.
+   */
+  async retainedPage(afterSeq: number, filter: EventFilter, limit: number, upTo?: number): Promise<HubEvent[]> {
+    const events = await this.page(afterSeq, filter, limit, upTo);
+    await this.assertRetained(afterSeq);
+    return events;
+  }
+
   /** The highest sequence number pruned so far (0 when nothing was). */
   async prunedThrough(): Promise<number> {
     const row = await this.db.read.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [PRUNED_KEY]);
@@ -62,14 +72,12 @@ export class EventStore {
       const through = Number(row?.seq ?? 0);
       if (!through) return 0;
       const deleted = await tx.run('DELETE FROM events WHERE seq <= ?', [through]);
-      const kept = await tx.get('SELECT value FROM meta WHERE key = ?', [PRUNED_KEY]);
-      if (kept)
-        await tx.run('UPDATE meta SET value = ? WHERE key = ? AND CAST(value AS bigint) < ?', [
-          String(through),
-          PRUNED_KEY,
-          through,
-        ]);
-      else await tx.run('INSERT INTO meta (key, value) VALUES (?, ?)', [PRUNED_KEY, String(through)]);
+      // Upsert: two hubs pruning for the first time at once must not collide; the mark only moves forward.
+      await tx.run(
+        `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+         WHERE CAST(meta.value AS bigint) < CAST(excluded.value AS bigint)`,
+        [PRUNED_KEY, String(through)],
+      );
       return deleted;
     });
   }

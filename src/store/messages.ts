@@ -10,9 +10,9 @@
  */
 import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
-import { assertTransition, isTerminal, type Status } from '../domain/status.js';
+import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
 import type { Message, MessageRole, UnknownMessage } from '../domain/types.js';
-import { moduleName, oneOf, optionalText } from '../domain/validate.js';
+import { moduleName, noNul, oneOf, optionalText, pageSize } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 
 interface MessageRow {
@@ -91,6 +91,7 @@ const SELECT_FOR_TRANSITION = 'SELECT status, thread_id, author FROM messages WH
 export class MessageStore {
   private readonly pending = new Map<string, Pending>();
   private readonly lastWrite = new Map<string, number>();
+  private readonly writing = new Map<string, Promise<void>>();
 
   constructor(
     private readonly db: Database,
@@ -106,6 +107,7 @@ export class MessageStore {
     const status = oneOf(input.status ?? 'pending', 'status', ['pending', 'complete'] as const);
     const content = input.content ?? '';
     if (typeof content !== 'string') throw new HubError('validation', 'content must be a string');
+    noNul(content, 'content');
     this.checkLength([...content].length, 'content');
     const now = new Date().toISOString();
     const message: Message = {
@@ -160,15 +162,16 @@ export class MessageStore {
 
   /** A thread's messages in order, or the newest messages with a status. */
   async list(options: { threadId?: string; status?: Status; limit?: number } = {}): Promise<Message[]> {
-    const limit = Math.min(Math.max(options.limit ?? 500, 1), 5000);
+    const limit = options.limit === undefined ? 500 : pageSize(options.limit, 5000);
     let q = this.db.builder.selectFrom('messages').selectAll();
     if (options.threadId !== undefined) {
       assertId(options.threadId, 'thread id');
-      q = q.where('thread_id', '=', options.threadId).orderBy('id', 'asc');
+      // Creation order (ids may be chosen by callers, so they need not sort by time).
+      q = q.where('thread_id', '=', options.threadId).orderBy('created_at', 'asc').orderBy('id', 'asc');
     } else {
-      q = q.orderBy('id', 'desc');
+      q = q.orderBy('created_at', 'desc').orderBy('id', 'desc');
     }
-    if (options.status !== undefined) q = q.where('status', '=', options.status);
+    if (options.status !== undefined) q = q.where('status', '=', oneOf(options.status, 'status', STATUSES));
     const rows = await this.db.read.all<MessageRow>(q.limit(limit).compile());
     return rows.map(fromRow);
   }
@@ -218,6 +221,11 @@ export class MessageStore {
     assertId(id, 'message id');
     if (typeof delta !== 'string') return Promise.reject(new HubError('validation', 'delta must be a string'));
     if (delta === '') return Promise.resolve();
+    try {
+      noNul(delta, 'delta');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return new Promise((resolve, reject) => {
       let p = this.pending.get(id);
       if (!p) {
@@ -249,8 +257,26 @@ export class MessageStore {
     return this.flushWaiters(id, this.take(id));
   }
 
-  private async flushWaiters(id: string, waiting: Waiter[]): Promise<void> {
-    if (!waiting.length) return;
+  /**
+   * Writes `waiting` after any write of this message still in flight: on PostgreSQL two writes of one message
+   * could otherwise commit in either order, and a status change could overtake content sent before it. With
+   * nothing waiting, answers when the writes in flight are done.
+   */
+  private flushWaiters(id: string, waiting: Waiter[]): Promise<void> {
+    const previous = this.writing.get(id) ?? Promise.resolve();
+    if (!waiting.length) return previous;
+    this.lastWrite.set(id, Date.now());
+    if (this.lastWrite.size > 10_000) this.forgetQuiet();
+    const run = previous.then(() => this.writeWaiters(id, waiting));
+    this.writing.set(id, run);
+    void run.then(() => {
+      if (this.writing.get(id) === run) this.writing.delete(id);
+    });
+    return run;
+  }
+
+  /** One content write; settles each waiter and never rejects, so the chain of writes goes on. */
+  private async writeWaiters(id: string, waiting: Waiter[]): Promise<void> {
     try {
       await this.db.write((tx) => this.writeContent(tx, id, waiting));
     } catch (err) {
@@ -266,8 +292,6 @@ export class MessageStore {
    * caller settles by the transaction's outcome.
    */
   private async writeContent(tx: WriteTx, id: string, waiting: Waiter[]): Promise<void> {
-    this.lastWrite.set(id, Date.now());
-    if (this.lastWrite.size > 10_000) this.forgetQuiet();
     const row = await tx.get<{ status: Status; thread_id: string; author: string; length: number }>(
       `SELECT status, thread_id, author, length(content) AS length FROM messages WHERE id = ?${this.db.forUpdate}`,
       [id],

@@ -6,7 +6,6 @@
 import type { CompiledQuery, Kysely } from 'kysely';
 import { HubError } from '../domain/errors.js';
 import type { Database, WriteTx } from './database.js';
-import { MIGRATION_LOCK } from './postgres.js';
 import type { Dialect, Schema } from './schema.js';
 
 interface Migration {
@@ -120,6 +119,9 @@ export const MIGRATIONS: readonly Migration[] = [
 
 /** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/** The advisory lock migrations hold on PostgreSQL (an arbitrary constant, "cc" in its high bytes). */
+const MIGRATION_LOCK = 0x63630002;
 
 const CREATE_LEDGER =
   'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at text NOT NULL)';

@@ -1,7 +1,7 @@
 /** Modules: the agents (each in its own repository) that ask and answer. */
 import { HubError } from '../domain/errors.js';
 import type { Module } from '../domain/types.js';
-import { moduleName, text } from '../domain/validate.js';
+import { moduleName, noNul } from '../domain/validate.js';
 import type { Database } from './database.js';
 import type { ModulesTable } from './schema.js';
 
@@ -16,7 +16,23 @@ function fromRow(r: ModulesTable): Module {
   };
 }
 
-/** What registering a module sets. */
+/** A module's settings as stored JSON: a plain object of at most 64 KB. */
+function configJson(config: unknown): string {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new HubError('validation', 'config must be an object');
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(config);
+  } catch (err) {
+    throw new HubError('validation', `config cannot be stored as JSON: ${(err as Error).message}`);
+  }
+  if (json.length > 65_536)
+    throw new HubError('too_large', `config is ${json.length} characters as JSON; the limit is 65536`);
+  return noNul(json, 'config');
+}
+
+/** What registering a module sets; on an update, omitted fields keep their values. */
 export interface RegisterModuleInput {
   name: string;
   description?: string;
@@ -28,30 +44,39 @@ export interface RegisterModuleInput {
 export class ModuleStore {
   constructor(private readonly db: Database) {}
 
-  /** Creates or updates a module (event `module.registered` or `module.updated`). */
+  /**
+   * Creates a module, or updates the fields given of an existing one (event `module.registered` or
+   * `module.updated`). Two processes registering the same new module at once cannot collide.
+   */
   async register(input: RegisterModuleInput): Promise<Module> {
     const name = moduleName(input.name, 'name');
-    const description = input.description === undefined ? '' : text(input.description, 'description', 4000);
-    const config = JSON.stringify(input.config ?? {});
+    if (input.description !== undefined && (typeof input.description !== 'string' || input.description.length > 4000)) {
+      throw new HubError('validation', 'description must be a string of at most 4000 characters');
+    }
+    const description = input.description === undefined ? undefined : noNul(input.description, 'description');
+    const config = input.config === undefined ? undefined : configJson(input.config);
     return this.db.write(async (tx) => {
-      const existing = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${this.db.forUpdate}`, [name]);
       const now = new Date().toISOString();
-      if (existing) {
-        await tx.run('UPDATE modules SET description = ?, config = ?, updated_at = ? WHERE name = ?', [
-          description,
-          config,
-          now,
-          name,
-        ]);
-      } else {
+      // Insert-or-nothing first: of racing registrations exactly one inserts; the others wait for it and update.
+      const inserted = await tx.run(
+        `INSERT INTO modules (name, description, paused, config, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?)
+         ON CONFLICT (name) DO NOTHING`,
+        [name, description ?? '', config ?? '{}', now, now],
+      );
+      if (!inserted) {
         await tx.run(
-          'INSERT INTO modules (name, description, paused, config, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?)',
-          [name, description, config, now, now],
+          'UPDATE modules SET description = COALESCE(?, description), config = COALESCE(?, config), updated_at = ? WHERE name = ?',
+          [description ?? null, config ?? null, now, name],
         );
       }
-      tx.emit({ type: existing ? 'module.updated' : 'module.registered', module: name, data: { description } });
       const row = await tx.get<ModulesTable>('SELECT * FROM modules WHERE name = ?', [name]);
-      return fromRow(row as ModulesTable);
+      const module = fromRow(row as ModulesTable);
+      tx.emit({
+        type: inserted ? 'module.registered' : 'module.updated',
+        module: name,
+        data: { description: module.description },
+      });
+      return module;
     });
   }
 

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { HubError } from '../domain/errors.js';
 import type { Database } from './database.js';
 import { migrate } from './migrations.js';
-import { PostgresDatabase, type PostgresOptions } from './postgres.js';
+import type { PostgresOptions } from './postgres.js';
 import { type Durability, SqliteDatabase } from './sqlite.js';
 
 /** Backend options. */
@@ -24,6 +24,8 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
   }
   let db: Database;
   if (/^postgres(ql)?:\/\//.test(url)) {
+    // Loaded on demand: a SQLite-only hub never loads the PostgreSQL driver.
+    const { PostgresDatabase } = await import('./postgres.js');
     db = await PostgresDatabase.connect(url, options.postgres);
   } else if (url.startsWith('sqlite:') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
     const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '') : url;

@@ -12,12 +12,11 @@ import pg from 'pg';
 import { HubError } from '../domain/errors.js';
 import type { HubEvent, NewEvent } from '../domain/types.js';
 import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
-import { EVENT_INSERT_COLUMNS, insertEvents, outboxTx } from './event-rows.js';
+import { EVENT_INSERT_COLUMNS, insertEvents, notify, outboxTx } from './event-rows.js';
 import { queryBuilder } from './schema.js';
 
-/** Advisory lock keys (arbitrary constants, namespaced by their high bits to "cc"). */
+/** The advisory lock every event append takes (an arbitrary constant, "cc" in its high bytes). */
 const EVENT_APPEND_LOCK = 0x63630001;
-export const MIGRATION_LOCK = 0x63630002;
 /**
  * The NOTIFY channel. A notification carries only the id of the backend that wrote (PostgreSQL folds identical
  * ones within a transaction), so a hub skips its own: those commits were already dispatched from memory.
@@ -79,16 +78,40 @@ function connectionError(location: string, err: unknown): HubError {
   return new HubError('unavailable', `cannot connect to PostgreSQL at ${location}: ${reason}`, { cause: err });
 }
 
+/** Work in flight, so that closing waits for it: pg's pool never answers a query still queued when it ends. */
+class InFlight {
+  private readonly running = new Set<Promise<unknown>>();
+  closed = false;
+  track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new HubError('closed', 'the hub is closed'));
+    const run = work();
+    this.running.add(run);
+    const done = () => this.running.delete(run);
+    run.then(done, done);
+    return run;
+  }
+  async settle(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running]);
+  }
+}
+
 class PgClient implements SqlClient {
-  constructor(private readonly q: pg.Pool | pg.PoolClient) {}
+  constructor(
+    private readonly q: pg.Pool | pg.PoolClient,
+    private readonly inFlight?: InFlight,
+  ) {}
+  private query(query: Query, params?: readonly unknown[]): Promise<pg.QueryResult> {
+    const run = () => this.q.query(normalize(query, params));
+    return this.inFlight ? this.inFlight.track(run) : run();
+  }
   async all<T = Row>(query: Query, params?: readonly unknown[]): Promise<T[]> {
-    return (await this.q.query(normalize(query, params))).rows as T[];
+    return (await this.query(query, params)).rows as T[];
   }
   async get<T = Row>(query: Query, params?: readonly unknown[]): Promise<T | undefined> {
-    return (await this.q.query(normalize(query, params))).rows[0] as T | undefined;
+    return (await this.query(query, params)).rows[0] as T | undefined;
   }
   async run(query: Query, params?: readonly unknown[]): Promise<number> {
-    return (await this.q.query(normalize(query, params))).rowCount ?? 0;
+    return (await this.query(query, params)).rowCount ?? 0;
   }
 }
 
@@ -116,7 +139,7 @@ export class PostgresDatabase implements Database {
   /** Carried by this backend's notifications, so its own listener can skip them. */
   private readonly origin = randomUUID();
   private readonly stoppers = new Set<() => void>();
-  private closed = false;
+  private readonly inFlight = new InFlight();
 
   private constructor(
     private readonly url: string,
@@ -124,10 +147,11 @@ export class PostgresDatabase implements Database {
   ) {
     this.location = redactUrl(url);
     this.append = appendStatement(options.sequenceGuard ?? true, this.origin);
-    this.pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types });
+    // allowExitOnIdle: like a SQLite hub, an idle PostgreSQL hub does not by itself keep the process alive.
+    this.pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types, allowExitOnIdle: true });
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
-    this.read = new PgClient(this.pool);
+    this.read = new PgClient(this.pool, this.inFlight);
   }
 
   /** Connects (failing fast with `unavailable`) and answers the backend. */
@@ -146,8 +170,11 @@ export class PostgresDatabase implements Database {
     this.listeners.push(listener);
   }
 
-  async write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
-    if (this.closed) throw new HubError('closed', 'the hub is closed');
+  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    return this.inFlight.track(() => this.transaction(fn));
+  }
+
+  private async transaction<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
     let conn: pg.PoolClient;
     try {
       conn = await this.pool.connect();
@@ -175,7 +202,7 @@ export class PostgresDatabase implements Database {
     } finally {
       conn.release(broken);
     }
-    if (events.length) for (const l of this.listeners) l(events);
+    if (events.length) notify(this.listeners, events);
     return result;
   }
 
@@ -205,6 +232,8 @@ export class PostgresDatabase implements Database {
       try {
         await client.connect();
         await client.query(`LISTEN ${CHANNEL}`);
+        // The listening socket alone must not keep the process alive (subscribers keep it alive while they exist).
+        (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
         attempt = 0;
         // Whatever committed while we were not listening is picked up now.
         if (!stopped) onChange();
@@ -230,9 +259,10 @@ export class PostgresDatabase implements Database {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.inFlight.closed) return;
+    this.inFlight.closed = true;
     for (const stop of [...this.stoppers]) stop();
+    await this.inFlight.settle();
     await this.pool.end();
   }
 }

@@ -11,7 +11,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { HubError } from '../domain/errors.js';
 import type { HubEvent, NewEvent } from '../domain/types.js';
 import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
-import { insertEvents, outboxTx } from './event-rows.js';
+import { insertEvents, notify, outboxTx } from './event-rows.js';
 import { queryBuilder } from './schema.js';
 
 /** `normal` survives a process crash (WAL, synchronous=NORMAL); `full` also survives power loss at a cost per commit. */
@@ -38,9 +38,13 @@ function bind(params: readonly unknown[] | undefined): unknown[] {
 /** A client over one connection with a per-connection statement cache. */
 class SqliteClient implements SqlClient {
   private readonly statements = new Map<string, Statement>();
-  constructor(readonly connection: BetterSqlite3.Database) {}
+  constructor(
+    readonly connection: BetterSqlite3.Database,
+    private readonly isClosed: () => boolean,
+  ) {}
 
   statement(sql: string): Statement {
+    if (this.isClosed()) throw new HubError('closed', 'the hub is closed');
     let stmt = this.statements.get(sql);
     if (!stmt) {
       stmt = this.connection.prepare(sql);
@@ -49,33 +53,29 @@ class SqliteClient implements SqlClient {
     return stmt;
   }
 
-  allSync<T>(query: Query, params?: readonly unknown[]): T[] {
-    const [sql, values] = typeof query === 'string' ? [query, params] : [query.sql, query.parameters];
-    const stmt = this.statement(sql);
-    if (!stmt.reader) {
-      stmt.run(...bind(values));
-      return [];
-    }
-    return stmt.all(...bind(values)) as T[];
+  private prepared(query: Query, params?: readonly unknown[]): [Statement, unknown[]] {
+    return typeof query === 'string'
+      ? [this.statement(query), bind(params)]
+      : [this.statement(query.sql), bind(query.parameters)];
   }
 
   async all<T = Row>(query: Query, params?: readonly unknown[]): Promise<T[]> {
-    return this.allSync<T>(query, params);
+    const [stmt, values] = this.prepared(query, params);
+    if (stmt.reader) return stmt.all(...values) as T[];
+    stmt.run(...values);
+    return [];
   }
 
   async get<T = Row>(query: Query, params?: readonly unknown[]): Promise<T | undefined> {
-    const [sql, values] = typeof query === 'string' ? [query, params] : [query.sql, query.parameters];
-    const stmt = this.statement(sql);
-    if (!stmt.reader) {
-      stmt.run(...bind(values));
-      return undefined;
-    }
-    return stmt.get(...bind(values)) as T | undefined;
+    const [stmt, values] = this.prepared(query, params);
+    if (stmt.reader) return stmt.get(...values) as T | undefined;
+    stmt.run(...values);
+    return undefined;
   }
 
   async run(query: Query, params?: readonly unknown[]): Promise<number> {
-    const [sql, values] = typeof query === 'string' ? [query, params] : [query.sql, query.parameters];
-    return this.statement(sql).run(...bind(values)).changes;
+    const [stmt, values] = this.prepared(query, params);
+    return stmt.run(...values).changes;
   }
 }
 
@@ -116,16 +116,19 @@ export class SqliteDatabase implements Database {
       // Set last: the pragmas above may wait for a lock; from here on, `begin()` waits without blocking.
       writer.pragma('busy_timeout = 0');
       const reader = openConnection(location);
-      reader.pragma('busy_timeout = 5000');
+      // Readers of a WAL database wait only while another process recovers the WAL after a crash; this wait is
+      // synchronous, so it is kept short.
+      reader.pragma('busy_timeout = 200');
       reader.pragma('query_only = ON');
-      this.read = new SqliteClient(reader);
+      this.read = new SqliteClient(reader, () => this.closed);
     } catch (err) {
       writer.close();
       if (err instanceof HubError) throw err;
       const reason = err instanceof Error ? err.message : String(err);
       throw new HubError('unavailable', `cannot use SQLite database at ${location}: ${reason}`, { cause: err });
     }
-    this.writer = new SqliteClient(writer);
+    // The writer finishes queued work after close() begins; close() waits for it before closing the connection.
+    this.writer = new SqliteClient(writer, () => false);
   }
 
   onCommit(listener: (events: HubEvent[]) => void): void {
@@ -146,8 +149,21 @@ export class SqliteDatabase implements Database {
    * holds; sharing it is what lets concurrent writers go well past what one-commit-per-change allows.
    */
   private async drain(): Promise<void> {
-    while (this.jobs.length) await this.commitBatch(this.jobs.splice(0, MAX_BATCH));
-    this.draining = undefined;
+    try {
+      while (this.jobs.length) {
+        const batch = this.jobs.splice(0, MAX_BATCH);
+        try {
+          await this.commitBatch(batch);
+        } catch (err) {
+          // Only SQLite itself failing gets here (a savepoint or rollback statement); nothing of the batch
+          // committed, and the lock must not stay held.
+          if (this.writer.connection.inTransaction) this.writer.connection.exec('ROLLBACK');
+          for (const job of batch) job.reject(err);
+        }
+      }
+    } finally {
+      this.draining = undefined;
+    }
   }
 
   /**
@@ -198,8 +214,8 @@ export class SqliteDatabase implements Database {
       }
       const queued: NewEvent[] = [];
       const tx = outboxTx(w, queued);
-      if (!single) w.statement('SAVEPOINT job').run();
       try {
+        if (!single) w.statement('SAVEPOINT job').run();
         const result = await job.fn(tx);
         const events = queued.length ? await insertEvents(w, queued) : [];
         if (!single) w.statement('RELEASE job').run();
@@ -222,7 +238,7 @@ export class SqliteDatabase implements Database {
       done.length = 0;
     }
     const events = done.flatMap((d) => d.events);
-    if (events.length) for (const l of this.listeners) l(events);
+    if (events.length) notify(this.listeners, events);
     for (const { job, result } of done) job.resolve(result);
     for (const { job, err } of failed) job.reject(err);
   }
@@ -232,11 +248,14 @@ export class SqliteDatabase implements Database {
     let version = this.writer.connection.pragma('data_version', { simple: true });
     const check = () => {
       if (this.closed) return;
-      const now = this.writer.connection.pragma('data_version', { simple: true });
-      if (now !== version) {
+      try {
+        const now = this.writer.connection.pragma('data_version', { simple: true });
+        if (now === version) return;
         version = now;
-        onChange();
+      } catch {
+        // Busy while another process recovers the WAL: read anyway rather than risk missing a commit.
       }
+      onChange();
     };
     // Another process's commit writes the WAL file; inotify wakes us within microseconds, far below any poll.
     let watcher: FSWatcher | undefined;

@@ -1,9 +1,9 @@
 /** Tasks: tracked work with progress, iterations, criteria, cost, tokens, files and an action log. */
 import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
-import { assertTransition, STATUSES, type Status } from '../domain/status.js';
+import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
 import type { Criterion, Task, TaskKind } from '../domain/types.js';
-import { moduleName, number, oneOf, optionalText, text } from '../domain/validate.js';
+import { list, moduleName, number, oneOf, optionalText, pageSize, text } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 import type { TasksTable } from './schema.js';
 
@@ -79,8 +79,7 @@ export interface TaskLogEntry {
 const KINDS: readonly TaskKind[] = ['ask', 'workflow_step', 'manual'];
 
 function fileList(value: unknown, field: string): string[] {
-  if (!Array.isArray(value)) throw new HubError('validation', `${field} must be a list of paths`);
-  return value.map((v, i) => text(v, `${field}[${i}]`, 4096));
+  return list(value, field, 10_000, (v, f) => text(v, f, 4096));
 }
 
 /** Reads and writes tasks. */
@@ -94,12 +93,12 @@ export class TaskStore {
     const kind = oneOf(input.kind ?? 'manual', 'kind', KINDS);
     if (input.messageId != null) assertId(input.messageId, 'message id');
     if (input.parentId != null) assertId(input.parentId, 'parent task id');
-    const dependsOn = (input.dependsOn ?? []).map((id) => {
-      assertId(id, 'task id in dependsOn');
+    const dependsOn = list(input.dependsOn ?? [], 'dependsOn', 1000, (id, field) => {
+      assertId(id, `task id in ${field}`);
       return id;
     });
-    const criteria: Criterion[] = (input.criteria ?? []).map((c, i) => ({
-      text: text(c, `criteria[${i}]`, 2000),
+    const criteria: Criterion[] = list(input.criteria ?? [], 'criteria', 1000, (c, field) => ({
+      text: text(c, field, 2000),
       verified: false,
       verifiedAt: null,
     }));
@@ -184,7 +183,7 @@ export class TaskStore {
     let q = this.db.builder.selectFrom('tasks').selectAll().orderBy('id', 'desc');
     if (options.status !== undefined) q = q.where('status', '=', oneOf(options.status, 'status', STATUSES));
     if (options.module !== undefined) q = q.where('module', '=', moduleName(options.module));
-    const limit = Math.min(Math.max(options.limit ?? 100, 1), 5000);
+    const limit = options.limit === undefined ? 100 : pageSize(options.limit, 5000);
     return (await this.db.read.all<TasksTable>(q.limit(limit).compile())).map(fromRow);
   }
 
@@ -240,6 +239,7 @@ export class TaskStore {
       if (modified) fields.files_modified = JSON.stringify([...new Set([...task.filesModified, ...modified])]);
       const columns = Object.keys(fields);
       if (!columns.length) return task;
+      const changed = columns.map((c) => c.replace(/_([a-z])/g, (_, l: string) => l.toUpperCase()));
       fields.updated_at = new Date().toISOString();
       const q = this.db.builder.updateTable('tasks').set(fields).where('id', '=', id).compile();
       await tx.run(q);
@@ -253,7 +253,7 @@ export class TaskStore {
           progress: after.progress,
           iteration: after.iteration,
           costUsd: after.costUsd,
-          changed: columns,
+          changed,
           ...(created ? { filesCreated: after.filesCreated } : {}),
           ...(modified ? { filesModified: after.filesModified } : {}),
           ...(fields.tokens_in !== undefined || fields.tokens_out !== undefined
@@ -320,7 +320,7 @@ export class TaskStore {
   }
 
   private assertOpen(task: Task): void {
-    if (task.status === 'complete' || task.status === 'failed' || task.status === 'cancelled') {
+    if (isTerminal(task.status)) {
       throw new HubError('invalid_transition', `task ${task.id} is ${task.status}; it can no longer change`);
     }
   }

@@ -2,7 +2,7 @@
 import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import type { Thread } from '../domain/types.js';
-import { moduleName, optionalText } from '../domain/validate.js';
+import { moduleName, optionalText, pageSize } from '../domain/validate.js';
 import type { Database, SqlClient } from './database.js';
 
 interface ThreadRow {
@@ -57,7 +57,7 @@ export class ThreadStore {
 
   /** Threads, newest first. */
   async list(options: { limit?: number } = {}): Promise<Thread[]> {
-    const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
+    const limit = options.limit === undefined ? 100 : pageSize(options.limit, 1000);
     const rows = await this.db.read.all<ThreadRow>('SELECT * FROM threads ORDER BY id DESC LIMIT ?', [limit]);
     return rows.map(fromRow);
   }
