@@ -1,7 +1,6 @@
 /**
- * The one error type of claude-comms. Every failure a caller can act on carries a stable `code`; the HTTP
- * layer maps codes to statuses in one table, and `toHubError` turns anything thrown into a HubError at a
- * boundary.
+ * The one error type of claude-comms. Every failure a caller can act on carries a stable `code` (switch on it)
+ * and a message naming what was wrong (show it to people).
  */
 
 /** Stable error codes. Callers switch on these; messages are for people. */
@@ -36,11 +35,4 @@ export class HubError extends Error {
 /** True when `err` is a HubError, optionally with the given code. */
 export function isHubError(err: unknown, code?: HubErrorCode): err is HubError {
   return err instanceof HubError && (code === undefined || err.code === code);
-}
-
-/** Normalizes anything thrown into a HubError (`internal` unless it already is one). */
-export function toHubError(err: unknown): HubError {
-  if (err instanceof HubError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new HubError('internal', message, { cause: err });
 }

@@ -47,6 +47,6 @@ export interface Database {
    * Answers a function that stops watching.
    */
   watchChanges(onChange: () => void, intervalMs: number): () => void;
-  /** Stops the migration-free raw access and releases connections. */
+  /** Finishes the work in flight, stops watching for changes and releases the connections. */
   close(): Promise<void>;
 }

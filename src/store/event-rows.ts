@@ -7,11 +7,12 @@ import type { SqlClient, WriteTx } from './database.js';
 export const EVENT_INSERT_COLUMNS = 'at, type, thread_id, message_id, task_id, run_id, module, data';
 
 /** The columns of `events` in the order every query selects them. */
-export const EVENT_COLUMNS = 'seq, at, type, thread_id, message_id, task_id, run_id, module, data';
+const EVENT_COLUMNS = 'seq, at, type, thread_id, message_id, task_id, run_id, module, data';
 
 const INSERT_EVENT = `INSERT INTO events (${EVENT_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`;
 
-interface EventRow {
+/** A row of `events` as the drivers return it. */
+export interface EventRow {
   seq: number;
   at: string;
   type: string;
@@ -89,8 +90,6 @@ export async function readEventsAfter(client: SqlClient, afterSeq: number, limit
   ]);
   return rows.map(eventFromRow);
 }
-
-export type { EventRow };
 
 /** A write transaction over `client` whose emitted events collect in `queued`, for the backend to append. */
 export function outboxTx(client: SqlClient, queued: NewEvent[]): WriteTx {
