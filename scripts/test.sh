@@ -33,5 +33,11 @@ fi
 # The CLI tests run the built bin, as users do.
 npm run --silent build
 
-# exec: vitest's exit code becomes ours.
-exec npx vitest run "$@"
+# Vitest's exit code becomes ours; a plain "N passed, N failed" line closes the run for tools that read it.
+report=$(mktemp)
+trap 'rm -f "$report"' EXIT
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);' "$report" || true
+exit "$status"
