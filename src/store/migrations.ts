@@ -3,7 +3,7 @@
  * PostgreSQL, `BEGIN IMMEDIATE` on SQLite), so concurrent openers apply each migration exactly once. A database
  * whose schema is newer than this code is refused rather than misread.
  */
-import type { CompiledQuery, Kysely } from 'kysely';
+import { type CompiledQuery, type Kysely, sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
 import type { Database, WriteTx } from './database.js';
 import type { Dialect, Schema } from './schema.js';
@@ -59,7 +59,7 @@ export const MIGRATIONS: readonly Migration[] = [
         .createIndex('messages_active')
         .on('messages')
         .column('created_at')
-        .where('status', 'in', ['pending', 'processing']),
+        .where(sql<boolean>`status in ('pending', 'processing')`),
       db.schema
         .createTable('tasks')
         .addColumn('id', text, (c) => c.primaryKey())
