@@ -6,6 +6,7 @@ import type { Database } from './database.js';
 import { type EventRow, eventFromRow } from './event-rows.js';
 
 const PRUNED_KEY = 'events_pruned_through';
+const PRUNE_CHUNK = 10_000;
 
 /** Reads the event log and prunes it. */
 export class EventStore {
@@ -61,24 +62,36 @@ export class EventStore {
 
   /**
    * Deletes events older than `before` (ISO time), never the newest one, and remembers how far it went so
-   * older cursors fail loudly. Answers how many were deleted.
+   * older cursors fail loudly. Deletes in chunks of 10,000, each its own transaction, so a first prune after a
+   * long time neither holds the write lock nor (on SQLite) blocks the event loop for long. Answers how many
+   * were deleted.
    */
   async prune(before: string): Promise<number> {
-    return this.db.write(async (tx) => {
-      const row = await tx.get<{ seq: number | null }>(
-        'SELECT max(seq) AS seq FROM events WHERE at < ? AND seq < (SELECT max(seq) FROM events)',
-        [before],
-      );
-      const through = Number(row?.seq ?? 0);
-      if (!through) return 0;
-      const deleted = await tx.run('DELETE FROM events WHERE seq <= ?', [through]);
-      // Upsert: two hubs pruning for the first time at once must not collide; the mark only moves forward.
-      await tx.run(
-        `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
-         WHERE CAST(meta.value AS bigint) < CAST(excluded.value AS bigint)`,
-        [PRUNED_KEY, String(through)],
-      );
-      return deleted;
-    });
+    const row = await this.db.read.get<{ seq: number | null }>(
+      'SELECT max(seq) AS seq FROM events WHERE at < ? AND seq < (SELECT max(seq) FROM events)',
+      [before],
+    );
+    const through = Number(row?.seq ?? 0);
+    if (!through) return 0;
+    let deleted = 0;
+    for (let chunk = 0; ; chunk++) {
+      const n = await this.db.write(async (tx) => {
+        // The mark moves first: from the first deletion on, cursors before it fail instead of skipping.
+        // Upsert: two hubs pruning for the first time at once must not collide; the mark only moves forward.
+        if (chunk === 0) {
+          await tx.run(
+            `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+             WHERE CAST(meta.value AS bigint) < CAST(excluded.value AS bigint)`,
+            [PRUNED_KEY, String(through)],
+          );
+        }
+        return tx.run(
+          `DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT ${PRUNE_CHUNK})`,
+          [through],
+        );
+      });
+      deleted += n;
+      if (n < PRUNE_CHUNK) return deleted;
+    }
   }
 }

@@ -43,6 +43,21 @@ describe.each(BACKENDS)('edges on $name', (backend) => {
       else expect(outcome).toBe('cursor_expired');
     });
 
+    it('prunes in chunks past 10,000 events, keeping the newest and failing older cursors', async () => {
+      const hub = await hubs.open({ retentionDays: 0 });
+      await Promise.all(
+        Array.from({ length: 16 }, async (_, lane) => {
+          for (let i = lane; i < 10_050; i += 16) await hub.threads.create({ title: `t${i}` });
+        }),
+      );
+      const first = (await hub.events.list({ limit: 1 })).events[0];
+      expect(await hub.events.prune(new Date(Date.now() + 60_000))).toBe(10_049);
+      const kept = await readLog(hub);
+      expect(kept).toHaveLength(1);
+      await expect(hub.events.list({ after: first?.cursor })).rejects.toMatchObject({ code: 'cursor_expired' });
+      await expect(hub.events.list({ after: kept[0]?.cursor })).resolves.toMatchObject({ events: [] });
+    }, 120_000);
+
     it('refuses a cursor past the newest event instead of skipping silently', async () => {
       const hub = await hubs.open();
       await hub.threads.create();
