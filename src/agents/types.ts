@@ -1,0 +1,47 @@
+/**
+ * The agent port: a backend runs one request (one question to one module's agent) and reports what happens as
+ * a stream of events. The worker turns those events into the reply's content, the task's progress and the log.
+ */
+
+/** What a backend is asked to do. */
+export interface AgentRequest {
+  /** The module answering. */
+  module: string;
+  /** Its working directory (the module's repository). */
+  cwd: string;
+  /** The question, as the agent should read it. */
+  prompt: string;
+  /** The system prompt built for this module, asker and thread. */
+  systemPrompt: string;
+  /** The agent session to continue, when the thread has one. */
+  resumeSessionId?: string;
+  /** Extra environment for the agent process (merged over the hub's). */
+  env?: Record<string, string>;
+  /** Stops the run: the backend interrupts, then terminates, then kills its process group. */
+  signal: AbortSignal;
+}
+
+/** One thing that happened during a run. */
+export type AgentEvent =
+  /** Answer text, as it is generated. */
+  | { type: 'text'; text: string }
+  /** The agent used a tool (Write, Edit, Bash…); `path` is the file it touched, when there is one. */
+  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown>; path?: string }
+  /** A tool finished. */
+  | { type: 'tool_result'; id: string; isError: boolean; text: string }
+  /** Cost and tokens of this run so far (absolute values for the run, not increments). */
+  | { type: 'usage'; costUsd: number; tokensIn: number; tokensOut: number; turns: number }
+  /** The agent's session id (store it on the thread to resume later). */
+  | { type: 'session'; sessionId: string }
+  /** Progress reported by the agent itself (command backend protocol). */
+  | { type: 'progress'; percent?: number; criterion?: string; log?: string }
+  /** A line for the task's log (stderr of a command, a CLI warning…). */
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; text: string }
+  /** The run ended; `error` says why when it did not succeed. */
+  | { type: 'done'; ok: boolean; error?: string };
+
+/** A way of running an agent. */
+export interface AgentBackend {
+  /** Runs the request; the last event is always `done`. */
+  run(request: AgentRequest): AsyncIterable<AgentEvent>;
+}
