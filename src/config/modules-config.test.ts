@@ -1,0 +1,78 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig } from './modules-config.js';
+
+const good = `
+modules:
+  marker:
+    description: PDF extractor
+    cwd: ~/code/marker
+    backend: claude-code
+    capabilities: [pdf, tables]
+    model: claude-sonnet-5
+    maxTurns: 8
+  arangodb:
+    cwd: ../arangodb
+    backend: command
+    command: node
+    args: [answer.js]
+    concurrency: 4
+`;
+
+describe('module configuration', () => {
+  it('reads modules with defaults, expanding ~ and relative paths', () => {
+    const config = parseConfig(good, '/etc/cc/config.yaml');
+    expect(config.modules.marker).toMatchObject({
+      description: 'PDF extractor',
+      cwd: join(homedir(), 'code/marker'),
+      backend: 'claude-code',
+      capabilities: ['pdf', 'tables'],
+      concurrency: 1,
+      maxTurns: 8,
+      env: {},
+    });
+    expect(config.modules.arangodb).toMatchObject({
+      cwd: '/etc/arangodb',
+      backend: 'command',
+      command: 'node',
+      args: ['answer.js'],
+      concurrency: 4,
+      description: '',
+    });
+  });
+
+  it('names an unknown key with its path and line', () => {
+    const text = good.replace('    concurrency: 4', '    concurency: 4');
+    expect(() => parseConfig(text, 'config.yaml')).toThrow('config.yaml:15: modules.arangodb.concurency: unknown key');
+  });
+
+  it('names a wrong type with its path and line', () => {
+    const text = good.replace('maxTurns: 8', 'maxTurns: eight');
+    expect(() => parseConfig(text, 'config.yaml')).toThrow(/config\.yaml:9: modules\.marker\.maxTurns: /);
+  });
+
+  it('requires a command for the command backend and a known backend', () => {
+    expect(() => parseConfig(good.replace('    command: node\n', ''), 'c.yaml')).toThrow(
+      "modules.arangodb.command: a module with backend 'command' needs `command`",
+    );
+    expect(() => parseConfig(good.replace('backend: claude-code', 'backend: gpt'), 'c.yaml')).toThrow(
+      /c\.yaml:6: modules\.marker\.backend: /,
+    );
+  });
+
+  it('refuses a bad module name and broken YAML with a clear error', () => {
+    expect(() =>
+      parseConfig('modules:\n  "bad name":\n    cwd: x\n    backend: command\n    command: x\n', 'c.yaml'),
+    ).toThrow('c.yaml:3: modules.bad name: is not a module name');
+    expect(() => parseConfig('modules: [unclosed', 'c.yaml')).toThrow(/c\.yaml:1: not valid YAML/);
+  });
+
+  it('treats a missing file as no modules', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-config-'));
+    expect(loadConfig(join(dir, 'config.yaml'))).toEqual({ modules: {} });
+    writeFileSync(join(dir, 'config.yaml'), good);
+    expect(Object.keys(loadConfig(join(dir, 'config.yaml')).modules)).toEqual(['marker', 'arangodb']);
+  });
+});
