@@ -15,6 +15,8 @@ export interface AgentRequest {
   systemPrompt: string;
   /** The agent session to continue, when the thread has one. */
   resumeSessionId?: string;
+  /** The session's cumulative cost as last reported, so this run's own cost can be told apart. */
+  previousSessionCostUsd?: number;
   /** Extra environment for the agent process (merged over the hub's). */
   env?: Record<string, string>;
   /** Stops the run: the backend interrupts, then terminates, then kills its process group. */
@@ -29,16 +31,31 @@ export type AgentEvent =
   | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown>; path?: string }
   /** A tool finished. */
   | { type: 'tool_result'; id: string; isError: boolean; text: string }
-  /** Cost and tokens of this run so far (absolute values for the run, not increments). */
-  | { type: 'usage'; costUsd: number; tokensIn: number; tokensOut: number; turns: number }
+  /**
+   * Cost and tokens of this run so far (absolute values for the run, not increments); `sessionCostUsd` is the
+   * agent's cumulative total, to store for the next run's `previousSessionCostUsd`.
+   */
+  | { type: 'usage'; costUsd: number; tokensIn: number; tokensOut: number; turns: number; sessionCostUsd?: number }
   /** The agent's session id (store it on the thread to resume later). */
   | { type: 'session'; sessionId: string }
   /** Progress reported by the agent itself (command backend protocol). */
   | { type: 'progress'; percent?: number; criterion?: string; log?: string }
   /** A line for the task's log (stderr of a command, a CLI warning…). */
   | { type: 'log'; level: 'info' | 'warn' | 'error'; text: string }
-  /** The run ended; `error` says why when it did not succeed. */
-  | { type: 'done'; ok: boolean; error?: string };
+  /** The run ended; `error` says why when it did not succeed, `reason` what kind of failure it was. */
+  | { type: 'done'; ok: boolean; error?: string; reason?: FailureReason };
+
+/** Kinds of failure the runtime treats differently (a missing session is retried as a new one). */
+export type FailureReason =
+  | 'session_not_found'
+  | 'cancelled'
+  | 'timeout'
+  | 'idle'
+  | 'max_turns'
+  | 'max_budget'
+  | 'no_result'
+  | 'not_installed'
+  | 'agent_error';
 
 /** A way of running an agent. */
 export interface AgentBackend {

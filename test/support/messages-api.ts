@@ -36,6 +36,8 @@ export interface MessagesApi {
   requests: RecordedRequest[];
   /** Queues turns; each `POST /v1/messages` plays the next one (an empty queue answers a plain "ok"). */
   script(...turns: Turn[]): void;
+  /** Drops turns not played yet (so one test's leftovers cannot leak into the next). */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -150,6 +152,9 @@ export async function startMessagesApi(): Promise<MessagesApi> {
     requests,
     script: (...turns) => {
       queue.push(...turns);
+    },
+    reset: () => {
+      queue.length = 0;
     },
     close: async () => {
       for (const res of open) res.destroy();

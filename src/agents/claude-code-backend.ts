@@ -1,0 +1,256 @@
+/**
+ * The claude-code backend: runs a module's question through the real Claude Code CLI, via the pinned Agent SDK,
+ * in the module's repository. It handles the pitfalls the reference documents: cost reported cumulatively
+ * (turned into per-run cost), usage repeated across the lines of one API message (counted once), API errors
+ * reported as `success` with `is_error`, a process that ends without a result or hangs (idle watchdog), unknown
+ * resume ids, `CLAUDECODE` inherited from a parent session, and an `env` option that replaces instead of merging.
+ * Each CLI runs in its own process group, so cancelling kills it and everything it started.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { type Options, query, type SDKMessage } from '@anthropic-ai/claude-agent-sdk';
+import { runCost, UsageCounter } from './cost.js';
+import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
+
+/** Settings of a claude-code module (from config.yaml). */
+export interface ClaudeCodeSettings {
+  /** Path of the `claude` executable; default: the binary the Agent SDK's platform package ships. */
+  executable?: string;
+  model?: string;
+  /** Replaces Claude Code's own system prompt (the hub's module prompt is still appended). */
+  systemPrompt?: string;
+  appendSystemPrompt?: string;
+  allowedTools?: string[];
+  permissionMode?: 'default' | 'acceptEdits' | 'bypassPermissions' | 'plan' | 'dontAsk';
+  maxTurns?: number;
+  maxBudgetUsd?: number;
+  /** Whole run (default: none). */
+  timeoutMs?: number;
+  /** No output from the agent for this long ends the run (default 10 minutes). */
+  idleTimeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+const FILE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
+/** After an interrupt, how long the CLI gets to end its turn before SIGTERM; after SIGTERM, before SIGKILL. */
+const GRACE_MS = 2000;
+
+let bundled: string | null | undefined;
+
+/** The binary shipped in the SDK's platform package for this machine, if installed (looked up once). */
+export function bundledExecutable(): string | undefined {
+  if (bundled === undefined) {
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+    const musl = process.platform === 'linux' && !report?.header?.glibcVersionRuntime;
+    const name = `@anthropic-ai/claude-agent-sdk-${process.platform}-${process.arch}${musl ? '-musl' : ''}`;
+    try {
+      const path = createRequire(import.meta.url).resolve(
+        `${name}/${process.platform === 'win32' ? 'claude.exe' : 'claude'}`,
+      );
+      bundled = existsSync(path) ? path : null;
+    } catch {
+      bundled = null;
+    }
+  }
+  return bundled ?? undefined;
+}
+
+function killGroup(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
+  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return value.map((v) => (typeof v?.text === 'string' ? v.text : '')).join('');
+  return '';
+}
+
+/** Runs questions through Claude Code. */
+export class ClaudeCodeBackend implements AgentBackend {
+  constructor(private readonly settings: ClaudeCodeSettings = {}) {}
+
+  async *run(request: AgentRequest): AsyncIterable<AgentEvent> {
+    const executable = this.settings.executable ?? bundledExecutable();
+    if (!executable || !existsSync(executable)) {
+      yield {
+        type: 'done',
+        ok: false,
+        reason: 'not_installed',
+        error: this.settings.executable
+          ? `the claude executable ${this.settings.executable} does not exist; fix \`executable\` in config.yaml`
+          : 'the claude executable is not installed: reinstall with optional dependencies (npm ci without --omit=optional) or set `executable` in config.yaml',
+      };
+      return;
+    }
+    if (!existsSync(request.cwd)) {
+      yield {
+        type: 'done',
+        ok: false,
+        reason: 'agent_error',
+        error: `the module's directory ${request.cwd} does not exist`,
+      };
+      return;
+    }
+
+    // The SDK's env replaces the environment: start from ours, and never let a parent Claude Code session leak in.
+    const env: Record<string, string | undefined> = { ...process.env, ...this.settings.env, ...request.env };
+    delete env.CLAUDECODE;
+    let child: ChildProcess | undefined;
+    const stderr: string[] = [];
+    const logs: AgentEvent[] = [];
+    let stopReason: FailureReason | undefined;
+    let stopError: string | undefined;
+    const options: Options = {
+      cwd: request.cwd,
+      env,
+      pathToClaudeCodeExecutable: executable,
+      includePartialMessages: true,
+      systemPrompt: this.settings.systemPrompt
+        ? `${this.settings.systemPrompt}\n\n${request.systemPrompt}`
+        : {
+            type: 'preset',
+            preset: 'claude_code',
+            append: [request.systemPrompt, this.settings.appendSystemPrompt].filter(Boolean).join('\n\n'),
+          },
+      ...(this.settings.model ? { model: this.settings.model } : {}),
+      ...(this.settings.allowedTools ? { allowedTools: this.settings.allowedTools } : {}),
+      ...(this.settings.permissionMode ? { permissionMode: this.settings.permissionMode } : {}),
+      ...(this.settings.maxTurns ? { maxTurns: this.settings.maxTurns } : {}),
+      ...(this.settings.maxBudgetUsd ? { maxBudgetUsd: this.settings.maxBudgetUsd } : {}),
+      ...(request.resumeSessionId ? { resume: request.resumeSessionId } : {}),
+      spawnClaudeCodeProcess: (spawnOptions) => {
+        // Its own process group: cancelling kills the CLI and every tool process it started.
+        const spawned = spawn(spawnOptions.command, spawnOptions.args, {
+          cwd: spawnOptions.cwd,
+          env: spawnOptions.env,
+          stdio: ['pipe', 'pipe', 'pipe'],
+          detached: true,
+        });
+        spawned.stderr?.on('data', (chunk: Buffer) => {
+          const line = chunk.toString('utf8').trim();
+          if (!line) return;
+          stderr.push(line);
+          if (stderr.length > 20) stderr.shift();
+          logs.push({ type: 'log', level: 'warn', text: line });
+        });
+        child = spawned;
+        return spawned;
+      },
+    };
+    const q = query({ prompt: request.prompt, options });
+
+    const stop = (reason: FailureReason, error: string) => {
+      if (stopReason) return;
+      stopReason = reason;
+      stopError = error;
+      // Interrupt first (the CLI ends its turn cleanly), then SIGTERM, then SIGKILL, on the whole group.
+      void q.interrupt().catch(() => undefined);
+      setTimeout(() => killGroup(child, 'SIGTERM'), GRACE_MS).unref();
+      setTimeout(() => killGroup(child, 'SIGKILL'), 2 * GRACE_MS).unref();
+    };
+    const onAbort = () => stop('cancelled', 'cancelled');
+    request.signal.addEventListener('abort', onAbort);
+    if (request.signal.aborted) onAbort();
+    const idleMs = this.settings.idleTimeoutMs ?? 600_000;
+    const idle = setTimeout(() => stop('idle', `no output from the agent for ${idleMs} ms`), idleMs);
+    const total = this.settings.timeoutMs
+      ? setTimeout(() => stop('timeout', `timed out after ${this.settings.timeoutMs} ms`), this.settings.timeoutMs)
+      : undefined;
+
+    const usage = new UsageCounter();
+    let result: Extract<SDKMessage, { type: 'result' }> | undefined;
+    let thrown: unknown;
+    try {
+      for await (const message of q) {
+        idle.refresh();
+        while (logs.length) yield logs.shift() as AgentEvent;
+        if (message.type === 'system' && message.subtype === 'init') {
+          yield { type: 'session', sessionId: message.session_id };
+        } else if (message.type === 'stream_event') {
+          const e = message.event;
+          if (e.type === 'content_block_delta' && e.delta.type === 'text_delta')
+            yield { type: 'text', text: e.delta.text };
+        } else if (message.type === 'assistant') {
+          usage.record(message.message.id, message.message.usage as Parameters<UsageCounter['record']>[1]);
+          for (const block of message.message.content) {
+            if (block.type !== 'tool_use') continue;
+            const input = (block.input ?? {}) as Record<string, unknown>;
+            const path = FILE_TOOLS.has(block.name)
+              ? ((input.file_path ?? input.notebook_path) as string | undefined)
+              : undefined;
+            yield { type: 'tool_use', id: block.id, name: block.name, input, ...(path ? { path } : {}) };
+          }
+        } else if (message.type === 'user') {
+          const content = message.message.content;
+          if (Array.isArray(content)) {
+            for (const block of content) {
+              if (block.type === 'tool_result') {
+                yield {
+                  type: 'tool_result',
+                  id: block.tool_use_id,
+                  isError: block.is_error === true,
+                  text: text(block.content),
+                };
+              }
+            }
+          }
+        } else if (message.type === 'result') {
+          result = message;
+        }
+      }
+    } catch (err) {
+      // The SDK throws after an error result (non-zero exit) or when the process dies; the result, if any, decides.
+      thrown = err;
+    } finally {
+      clearTimeout(idle);
+      if (total) clearTimeout(total);
+      request.signal.removeEventListener('abort', onAbort);
+      killGroup(child, 'SIGTERM');
+      setTimeout(() => killGroup(child, 'SIGKILL'), GRACE_MS).unref();
+    }
+    while (logs.length) yield logs.shift() as AgentEvent;
+
+    if (result) {
+      const tokens = usage.totals();
+      yield {
+        type: 'usage',
+        costUsd: runCost(request.previousSessionCostUsd, result.total_cost_usd),
+        sessionCostUsd: result.total_cost_usd,
+        tokensIn: tokens.tokensIn,
+        tokensOut: tokens.tokensOut,
+        turns: result.num_turns,
+      };
+    }
+    if (stopReason) {
+      yield { type: 'done', ok: false, reason: stopReason, error: stopError };
+    } else if (!result) {
+      const last = stderr.at(-1) ?? (thrown instanceof Error ? thrown.message : undefined);
+      yield {
+        type: 'done',
+        ok: false,
+        reason: 'no_result',
+        error: `the agent ended without a result${last ? `: ${last}` : ''}`,
+      };
+    } else if (result.subtype === 'success' && !result.is_error) {
+      yield { type: 'done', ok: true };
+    } else {
+      // An API error arrives as subtype "success" with is_error: its text is the message.
+      const errors = 'errors' in result ? result.errors : [];
+      const message = errors.length ? errors.join('; ') : 'result' in result ? String(result.result) : result.subtype;
+      const reason: FailureReason = errors.some((e) => e.startsWith('No conversation found with session ID'))
+        ? 'session_not_found'
+        : result.subtype === 'error_max_turns'
+          ? 'max_turns'
+          : result.subtype === 'error_max_budget_usd'
+            ? 'max_budget'
+            : 'agent_error';
+      yield { type: 'done', ok: false, reason, error: message };
+    }
+  }
+}
