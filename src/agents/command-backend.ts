@@ -1,0 +1,358 @@
+/**
+ * The command backend: runs any program as a module's agent. The question goes to the program's stdin, its stdout
+ * is the answer, its stderr goes to the task's log, and its exit status says whether it succeeded. A program that
+ * wants to report more prints control lines: `@@claude-comms {"progress": 40}` (see `CONTROL_MARKER`).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HubError } from '../domain/errors.js';
+import { list, MAX_TIMER_MS, noNul, number, text } from '../domain/validate.js';
+import { CommandOutputParser, errorText } from './command-output.js';
+import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
+
+/** How to run the program. */
+export interface CommandBackendOptions {
+  /** The program, looked up on PATH; it is run without a shell. */
+  command: string;
+  /** Its arguments. */
+  args?: string[];
+  /** Ends the run after this long, whatever the program is doing. */
+  timeoutMs?: number;
+  /** Ends the run when the program writes nothing (stdout or stderr) for this long. */
+  idleTimeoutMs?: number;
+  /** Extra environment, over the hub's and under the request's. */
+  env?: Record<string, string>;
+}
+
+/** Time between SIGTERM and SIGKILL: long enough for an agent to save its state, short enough not to stall a worker. */
+const KILL_GRACE_MS = 2_000;
+/** After SIGKILL, how long to wait for the group to disappear before giving up on it. */
+const KILL_WAIT_MS = 1_000;
+/** How often to check whether the process group is gone while stopping it. */
+const GROUP_POLL_MS = 25;
+/** When the program has exited, how long its stdout may stay open (held by an escaped descendant) before we stop reading. */
+const STDIO_CLOSE_GRACE_MS = 1_000;
+/** How much of stderr is kept to explain a failure. */
+const STDERR_TAIL_CHARS = 2_048;
+/** A stderr "line" longer than this is logged in pieces, so a program that never writes a newline cannot grow memory. */
+const MAX_LOG_LINE_CHARS = 8_192;
+
+/** Runs a program per request; see the file comment for the protocol. */
+export class CommandBackend implements AgentBackend {
+  private readonly options: Required<Pick<CommandBackendOptions, 'command' | 'args' | 'env'>> &
+    Pick<CommandBackendOptions, 'timeoutMs' | 'idleTimeoutMs'>;
+
+  /** Validates the options; throws a `validation` HubError naming the bad field. */
+  constructor(options: CommandBackendOptions) {
+    this.options = validateOptions(options);
+  }
+
+  /** Runs the program for one request; always ends with exactly one `done`, and no process of the run survives it. */
+  async *run(request: AgentRequest): AsyncGenerator<AgentEvent, void, undefined> {
+    const commandRun = new CommandRun(this.options, request);
+    try {
+      yield* commandRun.events();
+    } finally {
+      await commandRun.stop('stopped by the consumer');
+    }
+  }
+}
+
+function validateOptions(options: CommandBackendOptions): CommandBackend['options'] {
+  if (typeof options !== 'object' || options === null) {
+    throw new HubError('validation', 'command backend options must be an object');
+  }
+  const command = text(options.command, 'command', 4_096);
+  const args = list(options.args ?? [], 'args', 10_000, (value, field) => {
+    if (typeof value !== 'string') throw new HubError('validation', `${field} must be a string, got ${typeof value}`);
+    return noNul(value, field);
+  });
+  const timer = (value: unknown, field: string) =>
+    value === undefined ? undefined : number(value, field, 1, MAX_TIMER_MS, true);
+  const env: Record<string, string> = {};
+  if (options.env !== undefined) {
+    if (typeof options.env !== 'object' || options.env === null || Array.isArray(options.env)) {
+      throw new HubError('validation', 'env must be an object of strings');
+    }
+    for (const [name, value] of Object.entries(options.env)) {
+      if (name === '' || name.includes('=') || name.includes('\u0000')) {
+        throw new HubError('validation', `env name '${name}' must be non-empty, without '=' or NUL`);
+      }
+      if (typeof value !== 'string')
+        throw new HubError('validation', `env.${name} must be a string, got ${typeof value}`);
+      env[name] = noNul(value, `env.${name}`);
+    }
+  }
+  return {
+    command,
+    args,
+    env,
+    timeoutMs: timer(options.timeoutMs, 'timeoutMs'),
+    idleTimeoutMs: timer(options.idleTimeoutMs, 'idleTimeoutMs'),
+  };
+}
+
+/** One run of the program: owns the child, its timers and listeners, and the queue of events not yet read. */
+class CommandRun {
+  private readonly queue: AgentEvent[] = [];
+  private wake: (() => void) | undefined;
+  private child: ChildProcess | undefined;
+  /** Why we ended the run ourselves (timeout, abort, consumer); when set it is the run's failure. */
+  private stopReason: Failure | undefined;
+  private stopping: Promise<void> | undefined;
+  private supervision: Promise<void> | undefined;
+  private finished = false;
+  private readonly cleanups: (() => void)[] = [];
+
+  constructor(
+    private readonly options: CommandBackend['options'],
+    private readonly request: AgentRequest,
+  ) {}
+
+  /** The run's events, starting the program on the first read. */
+  async *events(): AsyncGenerator<AgentEvent, void, undefined> {
+    this.supervision = this.supervise().catch((err: unknown) =>
+      this.finish(failure(`internal error: ${errorText(err)}`)),
+    );
+    for (;;) {
+      const event = this.queue.shift();
+      if (event) {
+        yield event;
+        if (event.type === 'done') return;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  /** Ends the run early (if it is still going) and waits until its processes are gone and its timers cleared. */
+  async stop(reason: string): Promise<void> {
+    if (!this.finished) this.terminate(failure(reason, 'cancelled'));
+    await this.supervision;
+  }
+
+  private push(event: AgentEvent): void {
+    if (this.finished) return;
+    this.queue.push(event);
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private finish(failed?: Failure): void {
+    this.push(failed === undefined ? { type: 'done', ok: true } : { type: 'done', ok: false, ...failed });
+    this.finished = true;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+  }
+
+  private async supervise(): Promise<void> {
+    const { command, args, env } = this.options;
+    const { cwd, signal } = this.request;
+    if (signal.aborted) return this.finish(CANCELLED);
+    const cwdProblem = await checkDirectory(cwd);
+    if (cwdProblem) return this.finish(failure(cwdProblem));
+    if (signal.aborted || this.stopReason) return this.finish(this.stopReason ?? CANCELLED);
+
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, ...env, ...this.request.env },
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    const started = await new Promise<Error | undefined>((resolve) => {
+      child.once('spawn', () => resolve(undefined));
+      child.once('error', resolve);
+    });
+    if (started) return this.finish(spawnProblem(command, started));
+    child.on('error', (err) => this.push({ type: 'log', level: 'warn', text: `${command}: ${err.message}` }));
+
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const noteOutput = this.watch();
+    const { stdout, stderr, stdin } = child;
+    const answer = new CommandOutputParser();
+    const stdoutDecoder = new StringDecoder('utf8');
+    stdout.on('data', (chunk: Buffer) => {
+      noteOutput();
+      for (const event of answer.push(stdoutDecoder.write(chunk))) this.push(event);
+    });
+    const errors = new StderrLog();
+    const stderrDecoder = new StringDecoder('utf8');
+    stderr.on('data', (chunk: Buffer) => {
+      noteOutput();
+      for (const line of errors.push(stderrDecoder.write(chunk))) this.push({ type: 'log', level: 'warn', text: line });
+    });
+    // A program that exits without reading its stdin makes the write fail with EPIPE; that is not the run's failure.
+    stdin.on('error', () => {});
+    stdin.end(this.request.prompt);
+
+    await exited;
+    // Descendants left behind by a program that exited by itself are ended like the rest of the run.
+    if (this.stopping || (await groupAlive(child.pid as number))) await this.terminateGroup();
+    await Promise.race([closed, sleep(STDIO_CLOSE_GRACE_MS)]);
+    // Whoever still holds stdout open escaped the process group; stop reading rather than wait for it forever.
+    stdout.destroy();
+    stderr.destroy();
+
+    for (const event of answer.push(stdoutDecoder.end())) this.push(event);
+    for (const event of answer.end()) this.push(event);
+    for (const line of errors.push(stderrDecoder.end())) this.push({ type: 'log', level: 'warn', text: line });
+    for (const line of errors.end()) this.push({ type: 'log', level: 'warn', text: line });
+
+    if (this.stopReason) return this.finish(this.stopReason);
+    if (child.exitCode === 0) return this.finish();
+    if (child.exitCode !== null) {
+      const last = errors.lastLine();
+      return this.finish(failure(`exited with status ${child.exitCode}${last ? `: ${last}` : ''}`));
+    }
+    return this.finish(failure(`killed by signal ${child.signalCode ?? 'unknown'}`));
+  }
+
+  /** Arms the timeouts, the idle timer and the abort listener (`finish` removes them); returns "output seen". */
+  private watch(): () => void {
+    const { timeoutMs, idleTimeoutMs } = this.options;
+    let noteOutput = () => {};
+    if (timeoutMs !== undefined) {
+      const timer = setTimeout(() => this.terminate(failure(`timed out after ${timeoutMs} ms`, 'timeout')), timeoutMs);
+      this.cleanups.push(() => clearTimeout(timer));
+    }
+    if (idleTimeoutMs !== undefined) {
+      const timer = setTimeout(
+        () => this.terminate(failure(`no output for ${idleTimeoutMs} ms`, 'idle')),
+        idleTimeoutMs,
+      );
+      this.cleanups.push(() => clearTimeout(timer));
+      noteOutput = () => timer.refresh();
+    }
+    const onAbort = () => this.terminate(CANCELLED);
+    this.request.signal.addEventListener('abort', onAbort, { once: true });
+    this.cleanups.push(() => this.request.signal.removeEventListener('abort', onAbort));
+    if (this.request.signal.aborted) onAbort();
+    return noteOutput;
+  }
+
+  private terminate(failed: Failure): void {
+    this.stopReason ??= failed;
+    if (this.child?.pid !== undefined) void this.terminateGroup();
+  }
+
+  /** SIGTERM to the whole process group, SIGKILL after the grace period; resolves once the group is gone. */
+  private terminateGroup(): Promise<void> {
+    const pid = this.child?.pid;
+    if (pid === undefined) return Promise.resolve();
+    this.stopping ??= (async () => {
+      signalGroup(pid, 'SIGTERM');
+      const killAt = Date.now() + KILL_GRACE_MS;
+      let killed = false;
+      while (await groupAlive(pid)) {
+        if (!killed && Date.now() >= killAt) {
+          signalGroup(pid, 'SIGKILL');
+          killed = true;
+        } else if (killed && Date.now() >= killAt + KILL_WAIT_MS) {
+          return;
+        }
+        await sleep(GROUP_POLL_MS);
+      }
+    })();
+    return this.stopping;
+  }
+}
+
+/** Splits stderr into log lines and keeps its tail, which explains a failed exit. */
+class StderrLog {
+  private partial = '';
+  private tail = '';
+
+  push(chunk: string): string[] {
+    this.tail = (this.tail + chunk).slice(-STDERR_TAIL_CHARS);
+    const lines = (this.partial + chunk).split('\n');
+    this.partial = lines.pop() ?? '';
+    if (this.partial.length > MAX_LOG_LINE_CHARS) {
+      lines.push(this.partial);
+      this.partial = '';
+    }
+    return lines.map((line) => line.replace(/\r$/, '')).filter((line) => line.trim() !== '');
+  }
+
+  end(): string[] {
+    const rest = this.partial;
+    this.partial = '';
+    return rest.trim() === '' ? [] : [rest];
+  }
+
+  lastLine(): string | undefined {
+    return this.tail
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .pop();
+  }
+}
+
+/** Why a run failed, as carried by its `done` event. */
+interface Failure {
+  error: string;
+  reason: FailureReason;
+}
+
+function failure(error: string, reason: FailureReason = 'agent_error'): Failure {
+  return { error, reason };
+}
+
+const CANCELLED = failure('cancelled', 'cancelled');
+
+/** Why `cwd` cannot be the program's working directory, or undefined when it can. */
+async function checkDirectory(cwd: string): Promise<string | undefined> {
+  try {
+    if (!(await stat(cwd)).isDirectory()) return `working directory ${cwd} is not a directory`;
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT'
+      ? `working directory ${cwd} does not exist`
+      : `working directory ${cwd}: ${errorText(err)}`;
+  }
+}
+
+function spawnProblem(command: string, err: NodeJS.ErrnoException): Failure {
+  if (err.code === 'ENOENT') return failure(`command not found: ${command}`, 'not_installed');
+  if (err.code === 'EACCES') return failure(`command is not executable: ${command}`, 'not_installed');
+  return failure(`could not start ${command}: ${err.message}`);
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/**
+ * Whether any live process remains in the process group. `kill(-pid, 0)` alone also counts zombies, and in a
+ * container whose init reaps orphans late (seen: about 2 s) that would turn every stop into a SIGKILL wait, so on
+ * Linux a positive answer is checked against /proc.
+ */
+async function groupAlive(pid: number): Promise<boolean> {
+  try {
+    process.kill(-pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (process.platform !== 'linux') return true;
+  const entries = await readdir('/proc').catch(() => undefined);
+  if (!entries) return true;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const line = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Fields after the command name, which may itself contain spaces and parentheses: state, ppid, pgrp, …
+    const [state, , pgrp] = line.slice(line.lastIndexOf(')') + 2).split(' ');
+    if (pgrp === String(pid) && state !== 'Z') return true;
+  }
+  return false;
+}
