@@ -10,6 +10,7 @@ import { MAX_TIMER_MS, number } from './domain/validate.js';
 import { EventLog, type EventPage, type SubscribeOptions, type Subscription } from './events/event-log.js';
 import { MessageMonitor } from './events/message-monitor.js';
 import { type Completion, MessageWatch, type WaitOptions } from './events/watch.js';
+import { type AskInput, type AskResult, AskStore } from './store/asks.js';
 import type { Database } from './store/database.js';
 import { EventStore } from './store/events.js';
 import { MessageStore } from './store/messages.js';
@@ -68,6 +69,11 @@ export interface Hub {
   statusHistory(messageId: string): Promise<StatusChange[]>;
   /** Resolves when the message finishes (the original design's poll_message_until_complete). */
   waitForCompletion(messageId: string, options?: WaitOptions): Promise<Completion>;
+  /**
+   * Asks a module a question: stores it, creates the pending reply and its task, and returns at once. Watch the
+   * reply with `waitForCompletion(messageId)`.
+   */
+  ask(input: AskInput): Promise<AskResult>;
   /** The schema version of the open database. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
@@ -92,6 +98,9 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     coalesceMs,
   });
   const watch = new MessageWatch(log, eventStore, messages);
+  const threads = new ThreadStore(db);
+  const tasks = new TaskStore(db);
+  const asks = new AskStore(db, threads, messages, tasks);
   const monitor = new MessageMonitor(db, log, logger);
   try {
     await log.start(pollIntervalMs);
@@ -120,9 +129,9 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   let closing: Promise<void> | undefined;
   return {
     database: db.location,
-    threads: new ThreadStore(db),
+    threads,
     messages,
-    tasks: new TaskStore(db),
+    tasks,
     modules: new ModuleStore(db),
     events: {
       subscribe: (o, handler) => log.subscribe(o, handler),
@@ -131,6 +140,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
       prune,
     },
     monitor,
+    ask: (input) => asks.ask(input),
     statusHistory: (id) => watch.statusHistory(id),
     waitForCompletion: (id, o) => watch.waitForCompletion(id, o),
     schemaVersion: () => schemaVersion(db),

@@ -26,6 +26,8 @@ export interface Message {
   startedAt: string | null;
   completedAt: string | null;
   updatedAt: string;
+  /** For a structured question's reply: the JSON Schema the answer must satisfy. */
+  schema: Record<string, unknown> | null;
 }
 
 /** What `messages.get` answers for an id with no row (yet). */

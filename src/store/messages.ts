@@ -27,6 +27,7 @@ interface MessageRow {
   started_at: string | null;
   completed_at: string | null;
   updated_at: string;
+  schema: string | null;
 }
 
 function fromRow(r: MessageRow): Message {
@@ -42,6 +43,7 @@ function fromRow(r: MessageRow): Message {
     startedAt: r.started_at,
     completedAt: r.completed_at,
     updatedAt: r.updated_at,
+    schema: r.schema === null ? null : (JSON.parse(r.schema) as Record<string, unknown>),
   };
 }
 
@@ -55,6 +57,8 @@ export interface CreateMessageInput {
   role?: MessageRole;
   content?: string;
   status?: 'pending' | 'complete';
+  /** For a reply: the JSON Schema its answer must satisfy. */
+  schema?: Record<string, unknown> | null;
 }
 
 /** Options of a status change. */
@@ -85,6 +89,22 @@ interface Pending {
 }
 
 const ROLES: readonly MessageRole[] = ['user', 'assistant', 'system'];
+
+/** A JSON Schema as stored: a plain object of at most 256 KB of JSON. */
+function schemaJson(schema: unknown): string {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+    throw new HubError('validation', 'schema must be a JSON Schema object');
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(schema);
+  } catch (err) {
+    throw new HubError('validation', `schema cannot be stored as JSON: ${(err as Error).message}`);
+  }
+  if (json.length > 262_144)
+    throw new HubError('too_large', `schema is ${json.length} characters as JSON; the limit is 262144`);
+  return noNul(json, 'schema');
+}
 const SELECT_FOR_TRANSITION = 'SELECT status, thread_id, author FROM messages WHERE id = ?';
 
 /** Reads and writes messages. */
@@ -105,6 +125,7 @@ export class MessageStore {
     const author = moduleName(input.author, 'author');
     const role = oneOf(input.role ?? 'assistant', 'role', ROLES);
     const status = oneOf(input.status ?? 'pending', 'status', ['pending', 'complete'] as const);
+    const schema = input.schema == null ? null : schemaJson(input.schema);
     const content = input.content ?? '';
     if (typeof content !== 'string') throw new HubError('validation', 'content must be a string');
     noNul(content, 'content');
@@ -122,14 +143,27 @@ export class MessageStore {
       startedAt: status === 'complete' ? now : null,
       completedAt: status === 'complete' ? now : null,
       updatedAt: now,
+      schema: schema === null ? null : (JSON.parse(schema) as Record<string, unknown>),
     };
     const insert = async (w: WriteTx) => {
       const thread = await w.get('SELECT id FROM threads WHERE id = ?', [message.threadId]);
       if (!thread) throw new HubError('not_found', `no thread with id ${message.threadId}`);
       // ON CONFLICT instead of a prior SELECT: two racing creates of one caller-chosen id cannot both pass.
       const inserted = await w.run(
-        'INSERT INTO messages (id, thread_id, author, role, content, status, error, created_at, started_at, completed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
-        [message.id, message.threadId, author, role, content, status, now, message.startedAt, message.completedAt, now],
+        'INSERT INTO messages (id, thread_id, author, role, content, status, error, created_at, started_at, completed_at, updated_at, schema) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+        [
+          message.id,
+          message.threadId,
+          author,
+          role,
+          content,
+          status,
+          now,
+          message.startedAt,
+          message.completedAt,
+          now,
+          schema,
+        ],
       );
       if (inserted === 0) throw new HubError('conflict', `a message with id ${message.id} already exists`);
       await w.run('UPDATE threads SET updated_at = ? WHERE id = ?', [now, message.threadId]);

@@ -121,6 +121,11 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('value', text, (c) => c.notNull()),
     ],
   },
+  {
+    version: 2,
+    name: 'messages.schema: the JSON Schema a structured answer must satisfy',
+    up: (db) => [db.schema.alterTable('messages').addColumn('schema', text)],
+  },
 ];
 
 /** The schema version this code writes. */

@@ -80,6 +80,23 @@ export class ModuleStore {
     });
   }
 
+  /**
+   * Pauses (the module takes no new questions; asking it is refused) or resumes it (event `module.updated`
+   * with `paused`).
+   */
+  async setPaused(name: string, paused: boolean): Promise<Module> {
+    moduleName(name, 'name');
+    return this.db.write(async (tx) => {
+      const row = await tx.get<ModulesTable>(
+        'UPDATE modules SET paused = ?, updated_at = ? WHERE name = ? RETURNING *',
+        [paused ? 1 : 0, new Date().toISOString(), name],
+      );
+      if (!row) throw new HubError('not_found', `no module named ${name}`);
+      tx.emit({ type: 'module.updated', module: name, data: { paused } });
+      return fromRow(row);
+    });
+  }
+
   /** The module, or `not_found`. */
   async get(name: string): Promise<Module> {
     moduleName(name, 'name');

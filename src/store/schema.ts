@@ -42,6 +42,7 @@ export interface MessagesTable {
   started_at: string | null;
   completed_at: string | null;
   updated_at: string;
+  schema: string | null;
 }
 
 export interface TasksTable {

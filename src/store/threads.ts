@@ -3,7 +3,7 @@ import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import type { Thread } from '../domain/types.js';
 import { moduleName, optionalText, pageSize } from '../domain/validate.js';
-import type { Database, SqlClient } from './database.js';
+import type { Database, SqlClient, WriteTx } from './database.js';
 
 interface ThreadRow {
   id: string;
@@ -29,21 +29,23 @@ export class ThreadStore {
   constructor(private readonly db: Database) {}
 
   /** Opens a new thread (event `thread.created`). */
-  async create(input: CreateThreadInput = {}): Promise<Thread> {
+  async create(input: CreateThreadInput = {}, tx?: WriteTx): Promise<Thread> {
     const title = optionalText(input.title, 'title', 500);
     const createdBy = input.createdBy == null ? null : moduleName(input.createdBy, 'createdBy');
     const now = new Date().toISOString();
     const thread: Thread = { id: newId(), title, createdBy, createdAt: now, updatedAt: now };
-    await this.db.write(async (tx) => {
-      await tx.run('INSERT INTO threads (id, title, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
+    const insert = async (w: WriteTx) => {
+      await w.run('INSERT INTO threads (id, title, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?)', [
         thread.id,
         title,
         createdBy,
         now,
         now,
       ]);
-      tx.emit({ type: 'thread.created', threadId: thread.id, module: createdBy, data: { title, createdBy } });
-    });
+      w.emit({ type: 'thread.created', threadId: thread.id, module: createdBy, data: { title, createdBy } });
+    };
+    if (tx) await insert(tx);
+    else await this.db.write(insert);
     return thread;
   }
 

@@ -1,0 +1,85 @@
+/**
+ * Asking (the original design's module_ask_module / send_to_background): one module asks another. In one
+ * transaction the question is stored (complete), a pending reply is created for the answering module, and a
+ * task tracks it; the call returns at once and a worker produces the answer.
+ */
+import { HubError } from '../domain/errors.js';
+import { assertId } from '../domain/ids.js';
+import { moduleName, text } from '../domain/validate.js';
+import type { Database } from './database.js';
+import type { MessageStore } from './messages.js';
+import type { ModulesTable } from './schema.js';
+import type { TaskStore } from './tasks.js';
+import type { ThreadStore } from './threads.js';
+
+/** A question from one module to another. */
+export interface AskInput {
+  /** The asking module (need not be registered: people and scripts ask too). */
+  from: string;
+  /** The answering module: registered and not paused. */
+  to: string;
+  prompt: string;
+  /** Continue this thread (the answering agent resumes its session in it); default: a new thread. */
+  threadId?: string;
+  /** A JSON Schema the answer must satisfy. */
+  schema?: Record<string, unknown>;
+}
+
+/** What `ask` returns at once. */
+export interface AskResult {
+  threadId: string;
+  /** The question. */
+  questionId: string;
+  /** The reply to watch (`waitForCompletion`, `monitor.add`). */
+  messageId: string;
+  taskId: string;
+}
+
+/** Stores questions with their pending replies and tasks. */
+export class AskStore {
+  constructor(
+    private readonly db: Database,
+    private readonly threads: ThreadStore,
+    private readonly messages: MessageStore,
+    private readonly tasks: TaskStore,
+  ) {}
+
+  /** Asks `to` a question; `not_found` for an unknown module or thread, `conflict` for a paused module. */
+  async ask(input: AskInput): Promise<AskResult> {
+    const from = moduleName(input.from, 'from');
+    const to = moduleName(input.to, 'to');
+    const prompt = text(input.prompt, 'prompt', 1_000_000);
+    if (input.threadId !== undefined) assertId(input.threadId, 'thread id');
+    return this.db.write(async (tx) => {
+      const module = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${this.db.forUpdate}`, [to]);
+      if (!module)
+        throw new HubError(
+          'not_found',
+          `no module named ${to}; register it in config.yaml or with hub.modules.register`,
+        );
+      if (Number(module.paused) === 1)
+        throw new HubError('conflict', `module ${to} is paused; resume it to ask it questions`);
+      const threadId =
+        input.threadId ??
+        (await this.threads.create({ title: prompt.split('\n')[0]?.slice(0, 120) ?? null, createdBy: from }, tx)).id;
+      const question = await this.messages.create(
+        { threadId, author: from, role: 'user', content: prompt, status: 'complete' },
+        tx,
+      );
+      const reply = await this.messages.create(
+        { threadId, author: to, role: 'assistant', schema: input.schema ?? null },
+        tx,
+      );
+      const task = await this.tasks.create(
+        {
+          name: `${to} answers ${from}: ${prompt.split('\n')[0]?.slice(0, 80) ?? ''}`,
+          module: to,
+          kind: 'ask',
+          messageId: reply.id,
+        },
+        tx,
+      );
+      return { threadId, questionId: question.id, messageId: reply.id, taskId: task.id };
+    });
+  }
+}
