@@ -25,6 +25,22 @@ export function list<T>(value: unknown, field: string, max: number, item: (v: un
   return value.map((v, i) => item(v, `${field}[${i}]`));
 }
 
+/** A plain object as stored JSON text of at most `max` characters (settings, JSON Schemas). */
+export function jsonObject(value: unknown, field: string, max: number): string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HubError('validation', `${field} must be an object, got ${typeName(value)}`);
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    throw new HubError('validation', `${field} cannot be stored as JSON: ${(err as Error).message}`);
+  }
+  if (json.length > max)
+    throw new HubError('too_large', `${field} is ${json.length} characters as JSON; the limit is ${max}`);
+  return noNul(json, field);
+}
+
 /** Like `text`, but undefined and null give null. */
 export function optionalText(value: unknown, field: string, max: number): string | null {
   return value === undefined || value === null ? null : text(value, field, max);

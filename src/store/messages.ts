@@ -12,7 +12,7 @@ import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
 import type { Message, MessageRole, UnknownMessage } from '../domain/types.js';
-import { moduleName, noNul, oneOf, optionalText, pageSize } from '../domain/validate.js';
+import { jsonObject, moduleName, noNul, oneOf, optionalText, pageSize } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 
 interface MessageRow {
@@ -90,21 +90,6 @@ interface Pending {
 
 const ROLES: readonly MessageRole[] = ['user', 'assistant', 'system'];
 
-/** A JSON Schema as stored: a plain object of at most 256 KB of JSON. */
-function schemaJson(schema: unknown): string {
-  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
-    throw new HubError('validation', 'schema must be a JSON Schema object');
-  }
-  let json: string;
-  try {
-    json = JSON.stringify(schema);
-  } catch (err) {
-    throw new HubError('validation', `schema cannot be stored as JSON: ${(err as Error).message}`);
-  }
-  if (json.length > 262_144)
-    throw new HubError('too_large', `schema is ${json.length} characters as JSON; the limit is 262144`);
-  return noNul(json, 'schema');
-}
 const SELECT_FOR_TRANSITION = 'SELECT status, thread_id, author FROM messages WHERE id = ?';
 
 /** Reads and writes messages. */
@@ -125,7 +110,7 @@ export class MessageStore {
     const author = moduleName(input.author, 'author');
     const role = oneOf(input.role ?? 'assistant', 'role', ROLES);
     const status = oneOf(input.status ?? 'pending', 'status', ['pending', 'complete'] as const);
-    const schema = input.schema == null ? null : schemaJson(input.schema);
+    const schema = input.schema == null ? null : jsonObject(input.schema, 'schema', 262_144);
     const content = input.content ?? '';
     if (typeof content !== 'string') throw new HubError('validation', 'content must be a string');
     noNul(content, 'content');

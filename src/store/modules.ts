@@ -1,7 +1,7 @@
 /** Modules: the agents (each in its own repository) that ask and answer. */
 import { HubError } from '../domain/errors.js';
 import type { Module } from '../domain/types.js';
-import { moduleName, noNul } from '../domain/validate.js';
+import { jsonObject, moduleName, noNul } from '../domain/validate.js';
 import type { Database } from './database.js';
 import type { ModulesTable } from './schema.js';
 
@@ -14,22 +14,6 @@ function fromRow(r: ModulesTable): Module {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
-}
-
-/** A module's settings as stored JSON: a plain object of at most 64 KB. */
-function configJson(config: unknown): string {
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new HubError('validation', 'config must be an object');
-  }
-  let json: string;
-  try {
-    json = JSON.stringify(config);
-  } catch (err) {
-    throw new HubError('validation', `config cannot be stored as JSON: ${(err as Error).message}`);
-  }
-  if (json.length > 65_536)
-    throw new HubError('too_large', `config is ${json.length} characters as JSON; the limit is 65536`);
-  return noNul(json, 'config');
 }
 
 /** What registering a module sets; on an update, omitted fields keep their values. */
@@ -54,7 +38,7 @@ export class ModuleStore {
       throw new HubError('validation', 'description must be a string of at most 4000 characters');
     }
     const description = input.description === undefined ? undefined : noNul(input.description, 'description');
-    const config = input.config === undefined ? undefined : configJson(input.config);
+    const config = input.config === undefined ? undefined : jsonObject(input.config, 'config', 65_536);
     return this.db.write(async (tx) => {
       const now = new Date().toISOString();
       // Insert-or-nothing first: of racing registrations exactly one inserts; the others wait for it and update.
