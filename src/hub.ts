@@ -1,8 +1,11 @@
 /**
  * `openHub()` wires the store, the event log and the watchers into the library's front door.
  */
+
+import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { defaultDatabase } from './config/paths.js';
+import { loadConfig } from './config/modules-config.js';
+import { dataHome, defaultDatabase } from './config/paths.js';
 import { encodeCursor } from './domain/cursor.js';
 import { HubError, isHubError } from './domain/errors.js';
 import type { HubEvent, StatusChange } from './domain/types.js';
@@ -38,6 +41,11 @@ export interface HubOptions extends OpenDatabaseOptions {
   maxContentLength?: number;
   /** Quiet time between two content writes of one message in ms (default 50: ≤ 20 content events/s). */
   contentCoalesceMs?: number;
+  /**
+   * Module definitions to register at open: a `config.yaml` path, or false for none. Default:
+   * `$CLAUDE_COMMS_HOME/config.yaml` (`~/.claude-comms/config.yaml`) when it exists.
+   */
+  config?: string | false;
   /** Where diagnostics go (default: pino at `warn` on stderr). */
   logger?: Logger;
 }
@@ -98,11 +106,18 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     coalesceMs,
   });
   const watch = new MessageWatch(log, eventStore, messages);
+  const monitor = new MessageMonitor(db, log, logger);
   const threads = new ThreadStore(db);
   const tasks = new TaskStore(db);
+  const modules = new ModuleStore(db);
   const asks = new AskStore(db, threads, messages, tasks);
-  const monitor = new MessageMonitor(db, log, logger);
   try {
+    if (options.config !== false) {
+      const { modules: configured } = loadConfig(options.config ?? join(dataHome(), 'config.yaml'));
+      for (const [name, { description, ...settings }] of Object.entries(configured)) {
+        await modules.register({ name, description, config: settings });
+      }
+    }
     await log.start(pollIntervalMs);
   } catch (err) {
     await db.close();
@@ -132,7 +147,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     threads,
     messages,
     tasks,
-    modules: new ModuleStore(db),
+    modules,
     events: {
       subscribe: (o, handler) => log.subscribe(o, handler),
       list: (o) => log.list(o),

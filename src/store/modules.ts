@@ -47,14 +47,17 @@ export class ModuleStore {
          ON CONFLICT (name) DO NOTHING`,
         [name, description ?? '', config ?? '{}', now, now],
       );
-      if (!inserted) {
-        await tx.run(
-          'UPDATE modules SET description = COALESCE(?, description), config = COALESCE(?, config), updated_at = ? WHERE name = ?',
-          [description ?? null, config ?? null, now, name],
-        );
-      }
+      // An update that changes nothing writes nothing (registering the same config at every start is quiet).
+      const changed =
+        inserted ||
+        (await tx.run(
+          `UPDATE modules SET description = COALESCE(?, description), config = COALESCE(?, config), updated_at = ?
+           WHERE name = ? AND (description <> COALESCE(?, description) OR config <> COALESCE(?, config))`,
+          [description ?? null, config ?? null, now, name, description ?? null, config ?? null],
+        ));
       const row = await tx.get<ModulesTable>('SELECT * FROM modules WHERE name = ?', [name]);
       const module = fromRow(row as ModulesTable);
+      if (!changed) return module;
       tx.emit({
         type: inserted ? 'module.registered' : 'module.updated',
         module: name,

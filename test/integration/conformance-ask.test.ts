@@ -1,5 +1,9 @@
 // Conformance, part 5: asking a module — question, pending reply and task stored together — on every backend.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openHub } from '../../src/index.js';
 import { BACKENDS, hubFactory } from '../support/backends.js';
 import { readLog } from '../support/wait.js';
 
@@ -49,6 +53,28 @@ describe.each(BACKENDS)('ask on $name', (backend) => {
       await hub.messages.appendContent(asked.messageId, '{"sections":[]}');
       await hub.messages.transition(asked.messageId, 'complete');
       expect((await waiting).message.content).toBe('{"sections":[]}');
+    });
+
+    it('registers the modules of config.yaml at open, quietly when nothing changed', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cc-home-'));
+      const config = join(dir, 'config.yaml');
+      writeFileSync(
+        config,
+        'modules:\n  arangodb:\n    description: database layer\n    cwd: ./arangodb\n    backend: command\n    command: node\n',
+      );
+      const hub = await hubs.open({ config });
+      expect(await hub.modules.get('arangodb')).toMatchObject({
+        description: 'database layer',
+        config: { backend: 'command', command: 'node', cwd: join(dir, 'arangodb'), concurrency: 1 },
+      });
+      await hubs.open({ database: hub.database, config });
+      expect((await readLog(hub)).map((e) => e.type)).toEqual(['module.registered']);
+      await expect(hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Ready?' })).resolves.toMatchObject({});
+      writeFileSync(config, 'modules:\n  arangodb:\n    cwd: x\n    backend: command\n    comand: node\n');
+      await expect(openHub({ database: hub.database, config })).rejects.toMatchObject({
+        code: 'validation',
+        message: expect.stringContaining(`${config}:5: modules.arangodb.comand: unknown key`),
+      });
     });
 
     it('continues an existing thread', async () => {

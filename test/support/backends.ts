@@ -44,7 +44,12 @@ export function hubFactory(backend: Backend) {
   return {
     /** A hub on a new database (or on `database` to share one). */
     async open(options: HubOptions = {}): Promise<Hub> {
-      const hub = await openHub({ database: options.database ?? (await backend.freshDatabase()), ...options });
+      // config: false — a developer's own ~/.claude-comms/config.yaml must not leak modules into tests.
+      const hub = await openHub({
+        database: options.database ?? (await backend.freshDatabase()),
+        config: false,
+        ...options,
+      });
       open.push(hub);
       return hub;
     },
