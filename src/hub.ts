@@ -13,6 +13,8 @@ import { MAX_TIMER_MS, number } from './domain/validate.js';
 import { EventLog, type EventPage, type SubscribeOptions, type Subscription } from './events/event-log.js';
 import { MessageMonitor } from './events/message-monitor.js';
 import { type Completion, MessageWatch, type WaitOptions } from './events/watch.js';
+import { workerModule } from './runtime/backends.js';
+import { Worker, type WorkerOptions } from './runtime/worker.js';
 import { type AskInput, type AskResult, AskStore } from './store/asks.js';
 import type { Database } from './store/database.js';
 import { EventStore } from './store/events.js';
@@ -82,6 +84,11 @@ export interface Hub {
    * reply with `waitForCompletion(messageId)`.
    */
   ask(input: AskInput): Promise<AskResult>;
+  /**
+   * Starts a worker that answers the pending replies of the registered modules (all, or those named) through
+   * their backends. Several workers, in one process or many, can share a database. Closing the hub stops it.
+   */
+  startWorker(options?: WorkerOptions & { modules?: string[] }): Promise<Worker>;
   /** The schema version of the open database. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
@@ -142,6 +149,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   }
 
   let closing: Promise<void> | undefined;
+  const workers: Worker[] = [];
   return {
     database: db.location,
     threads,
@@ -149,19 +157,41 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     tasks,
     modules,
     events: {
-      subscribe: (o, handler) => log.subscribe(o, handler),
+      // Once close() has begun, no new subscription starts (one could otherwise resolve just before the end).
+      subscribe: (o, handler) =>
+        closing ? Promise.reject(new HubError('closed', 'the hub is closed')) : log.subscribe(o, handler),
       list: (o) => log.list(o),
       head: async () => encodeCursor(await eventStore.head()),
       prune,
     },
     monitor,
     ask: (input) => asks.ask(input),
+    async startWorker(o = {}) {
+      const registered = await modules.list();
+      const chosen = o.modules ? registered.filter((m) => o.modules?.includes(m.name)) : registered;
+      for (const name of o.modules ?? []) {
+        if (!registered.some((m) => m.name === name)) throw new HubError('not_found', `no module named ${name}`);
+      }
+      const worker = new Worker(
+        db,
+        log,
+        messages,
+        tasks,
+        new Map(chosen.map((m) => [m.name, workerModule(m)])),
+        logger,
+        o,
+      );
+      await worker.start();
+      workers.push(worker);
+      return worker;
+    },
     statusHistory: (id) => watch.statusHistory(id),
     waitForCompletion: (id, o) => watch.waitForCompletion(id, o),
     schemaVersion: () => schemaVersion(db),
     close() {
       closing ??= (async () => {
         if (retention) clearInterval(retention);
+        await Promise.all(workers.map((w) => w.stop()));
         await messages.flushAll();
         monitor.close();
         log.close();

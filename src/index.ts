@@ -33,6 +33,7 @@ export type {
 export type { Completion, WaitOptions } from './events/watch.js';
 export type { Hub, HubEvents, HubOptions } from './hub.js';
 export { openHub } from './hub.js';
+export type { Worker, WorkerOptions } from './runtime/worker.js';
 export type { AskInput, AskResult } from './store/asks.js';
 export type { CreateMessageInput, MessageStore, TransitionOptions } from './store/messages.js';
 export type { ModuleStore, RegisterModuleInput } from './store/modules.js';

@@ -126,6 +126,23 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'messages.schema: the JSON Schema a structured answer must satisfy',
     up: (db) => [db.schema.alterTable('messages').addColumn('schema', text)],
   },
+  {
+    version: 3,
+    name: 'worker leases on messages; agent sessions per thread and module',
+    up: (db) => [
+      db.schema.alterTable('messages').addColumn('claimed_by', text),
+      db.schema.alterTable('messages').addColumn('lease_until', text),
+      db.schema.alterTable('messages').addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0)),
+      db.schema
+        .createTable('thread_sessions')
+        .addColumn('thread_id', text, (c) => c.notNull().references('threads.id'))
+        .addColumn('module', text, (c) => c.notNull())
+        .addColumn('session_id', text, (c) => c.notNull())
+        .addColumn('cost_total_usd', float)
+        .addColumn('updated_at', text, (c) => c.notNull())
+        .addPrimaryKeyConstraint('thread_sessions_pk', ['thread_id', 'module']),
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

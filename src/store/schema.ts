@@ -43,6 +43,17 @@ export interface MessagesTable {
   completed_at: string | null;
   updated_at: string;
   schema: string | null;
+  claimed_by: string | null;
+  lease_until: string | null;
+  attempts: number;
+}
+
+export interface ThreadSessionsTable {
+  thread_id: string;
+  module: string;
+  session_id: string;
+  cost_total_usd: number | null;
+  updated_at: string;
 }
 
 export interface TasksTable {
@@ -105,6 +116,7 @@ export interface Schema {
   events: EventsTable;
   meta: MetaTable;
   schema_migrations: SchemaMigrationsTable;
+  thread_sessions: ThreadSessionsTable;
 }
 
 /** Which SQL the backend speaks. */

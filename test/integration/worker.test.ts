@@ -1,0 +1,121 @@
+// The worker on every backend: asks answered by real small programs through the command backend, in order,
+// within each module's concurrency, with failures reported and a dead worker's claim recovered.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Hub } from '../../src/index.js';
+import { BACKENDS, hubFactory } from '../support/backends.js';
+import { readLog } from '../support/wait.js';
+
+/** A module whose agent is `node <script>` in a fresh directory. */
+async function commandModule(hub: Hub, name: string, script: string, concurrency = 1): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), `cc-${name}-`));
+  writeFileSync(join(dir, 'agent.mjs'), script);
+  await hub.modules.register({
+    name,
+    description: `${name} test agent`,
+    config: { backend: 'command', cwd: dir, command: process.execPath, args: ['agent.mjs'], concurrency },
+  });
+  return dir;
+}
+
+const ECHO = `
+let q = '';
+process.stdin.on('data', (d) => (q += d));
+process.stdin.on('end', async () => {
+  process.stdout.write('@@claude-comms {"progress": 50}\\n');
+  for (const part of ['You asked: ', q.trim(), '.']) {
+    process.stdout.write(part);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  process.stdout.write('\\n@@claude-comms {"cost_usd": 0.01, "tokens_in": 5, "tokens_out": 3}\\n');
+});`;
+
+describe.each(BACKENDS)('worker on $name', (backend) => {
+  const hubs = hubFactory(backend);
+  afterEach(() => hubs.closeAll());
+
+  describe.skipIf(!backend.available)('', () => {
+    it('answers an ask: processing, streamed content, task cost and progress, then complete', async () => {
+      const hub = await hubs.open();
+      await commandModule(hub, 'arangodb', ECHO);
+      await hub.startWorker();
+      const asked = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Which structure?' });
+      const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 });
+      expect(done.status).toBe('complete');
+      expect(done.message.content).toBe('You asked: Which structure?.\n');
+      expect(done.history.map((h) => h.status)).toEqual(['pending', 'processing', 'complete']);
+      const task = await hub.tasks.get(asked.taskId);
+      expect(task).toMatchObject({ status: 'complete', costUsd: 0.01, tokensIn: 5, tokensOut: 3, progress: 100 });
+      const contentEvents = (await readLog(hub)).filter((e) => e.type === 'message.content_updated');
+      expect(contentEvents.length).toBeGreaterThan(0);
+    });
+
+    it('reports a failing agent with its reason', async () => {
+      const hub = await hubs.open();
+      await commandModule(hub, 'broken', "process.stderr.write('no database here\\n'); process.exit(3);");
+      await hub.startWorker();
+      const asked = await hub.ask({ from: 'marker', to: 'broken', prompt: 'Anything?' });
+      const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 });
+      expect(done.status).toBe('failed');
+      expect(done.message.error).toContain('exited with status 3: no database here');
+      expect((await hub.tasks.get(asked.taskId)).status).toBe('failed');
+    });
+
+    it('answers in order, never more at once than the module’s concurrency', async () => {
+      const hub = await hubs.open();
+      await commandModule(hub, 'slow', "setTimeout(() => process.stdout.write('done'), 150);", 1);
+      await hub.startWorker();
+      const asks = [];
+      for (let i = 0; i < 3; i++) asks.push(await hub.ask({ from: 'marker', to: 'slow', prompt: `q${i}` }));
+      const finished = await Promise.all(asks.map((a) => hub.waitForCompletion(a.messageId, { timeoutMs: 20_000 })));
+      for (let i = 1; i < finished.length; i++) {
+        const prev = finished[i - 1]?.message;
+        const cur = finished[i]?.message;
+        // Each started only after the one before it completed.
+        expect(Date.parse(cur?.startedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(prev?.completedAt ?? ''));
+      }
+    });
+
+    it('recovers a reply left processing by a dead worker, then answers it', async () => {
+      const hub = await hubs.open();
+      await commandModule(hub, 'arangodb', ECHO);
+      const again = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Lost one?' });
+      await hub.messages.transition(again.messageId, 'processing', { reason: 'claimed by a worker that then died' });
+      // Its lease is in the past (what a dead worker leaves behind).
+      await expect(hub.waitForCompletion(again.messageId, { timeoutMs: 100 })).rejects.toMatchObject({
+        code: 'timeout',
+      });
+      await setLease(hub.database, again.messageId);
+      await hub.startWorker({ leaseMs: 3000 });
+      const done = await hub.waitForCompletion(again.messageId, { timeoutMs: 20_000 });
+      expect(done.status).toBe('complete');
+      expect(done.history.map((h) => h.status)).toEqual(['pending', 'processing', 'pending', 'processing', 'complete']);
+      expect(done.history[2]?.reason).toBe('worker lost (lease expired); retrying');
+    });
+  });
+});
+
+/** Sets a message's lease in the past, as a worker that died would leave it. */
+async function setLease(database: string, messageId: string): Promise<void> {
+  const past = new Date(Date.now() - 60_000).toISOString();
+  if (database.startsWith('postgres')) {
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: database });
+    await client.connect();
+    await client.query("UPDATE messages SET lease_until = $1, claimed_by = 'dead', attempts = 1 WHERE id = $2", [
+      past,
+      messageId,
+    ]);
+    await client.end();
+  } else {
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(database);
+    db.prepare("UPDATE messages SET lease_until = ?, claimed_by = 'dead', attempts = 1 WHERE id = ?").run(
+      past,
+      messageId,
+    );
+    db.close();
+  }
+}
