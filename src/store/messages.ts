@@ -233,6 +233,14 @@ export class MessageStore {
   }
 
   /**
+   * Cancels a pending or processing reply (`invalid_transition` once it has finished). A worker running it
+   * stops its agent (interrupt, then SIGTERM, then SIGKILL on the process group) and marks its task cancelled.
+   */
+  cancel(id: string, reason = 'cancelled by request'): Promise<Message> {
+    return this.transition(id, 'cancelled', { reason });
+  }
+
+  /**
    * Appends `delta` to a pending or processing message's content (event `message.content_updated {length,
    * delta}`, coalesced). Resolves once the delta is committed.
    */

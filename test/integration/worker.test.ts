@@ -1,12 +1,12 @@
 // The worker on every backend: asks answered by real small programs through the command backend, in order,
 // within each module's concurrency, with failures reported and a dead worker's claim recovered.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Hub } from '../../src/index.js';
 import { BACKENDS, hubFactory } from '../support/backends.js';
-import { readLog } from '../support/wait.js';
+import { readLog, until } from '../support/wait.js';
 
 /** A module whose agent is `node <script>` in a fresh directory. */
 async function commandModule(hub: Hub, name: string, script: string, concurrency = 1): Promise<string> {
@@ -78,6 +78,32 @@ describe.each(BACKENDS)('worker on $name', (backend) => {
       }
     });
 
+    it('cancels a running reply: the agent is stopped, reply and task end cancelled', async () => {
+      const hub = await hubs.open();
+      const dir = await commandModule(
+        hub,
+        'slow',
+        "import { writeFileSync } from 'node:fs'; writeFileSync('pid', String(process.pid)); process.stdout.write('working'); setInterval(() => {}, 1000);",
+      );
+      await hub.startWorker();
+      const asked = await hub.ask({ from: 'marker', to: 'slow', prompt: 'Take your time' });
+      await until(
+        async () => ((await hub.messages.get(asked.messageId)) as { content?: string }).content === 'working',
+        10_000,
+      );
+      await hub.messages.cancel(asked.messageId);
+      const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 10_000 });
+      expect(done.status).toBe('cancelled');
+      await until(
+        async () => (await hub.tasks.get(asked.taskId)).status === 'cancelled',
+        10_000,
+        'the task to be cancelled',
+      );
+      const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      await until(() => !alive(pid), 10_000, 'the agent process to end');
+      await expect(hub.messages.cancel(asked.messageId)).rejects.toMatchObject({ code: 'invalid_transition' });
+    });
+
     it('recovers a reply left processing by a dead worker, then answers it', async () => {
       const hub = await hubs.open();
       await commandModule(hub, 'arangodb', ECHO);
@@ -117,5 +143,15 @@ async function setLease(database: string, messageId: string): Promise<void> {
       messageId,
     );
     db.close();
+  }
+}
+
+/** Whether a process is alive (a zombie awaiting its reaper counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
   }
 }
