@@ -1,6 +1,6 @@
 // The worker with the real `claude` binary (against the local Messages API stand-in): a follow-up question in a
 // thread resumes the agent's session, so the model's second request carries the first exchange.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -63,6 +63,32 @@ describe.each(BACKENDS)('worker with claude-code on $name', (backend) => {
       const task2 = await hub.tasks.get(second.taskId);
       expect(task2.costUsd).toBeGreaterThan(0);
       expect(task2.costUsd).toBeLessThan(task1.costUsd);
+    });
+    it('starts a new session seeded with the thread when the old one is gone', async () => {
+      api.reset();
+      const hub = await hubs.open();
+      const cwd = mkdtempSync(join(tmpdir(), 'cc-arangodb-'));
+      const env = Object.fromEntries(Object.entries(claudeEnv(api.url)).filter(([, v]) => v !== undefined)) as Record<
+        string,
+        string
+      >;
+      await hub.modules.register({ name: 'arangodb', config: { backend: 'claude-code', cwd, model: TEST_MODEL, env } });
+      await hub.startWorker();
+      api.script({ text: 'Use page spans.' });
+      const first = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Which structure?' });
+      await hub.waitForCompletion(first.messageId, { timeoutMs: 60_000 });
+      // The agent's stored sessions vanish (another machine, a cleaned cache).
+      rmSync(join(env.CLAUDE_CONFIG_DIR as string, 'projects'), { recursive: true, force: true });
+      const before = api.requests.length;
+      api.script({ text: 'Still page spans.' });
+      const second = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Sure?', threadId: first.threadId });
+      const done = await hub.waitForCompletion(second.messageId, { timeoutMs: 60_000 });
+      expect(done).toMatchObject({ status: 'complete', message: { content: 'Still page spans.' } });
+      // The new session learned the conversation from its system prompt.
+      const system = JSON.stringify(api.requests.at(-1)?.body.system);
+      expect(api.requests.length).toBeGreaterThan(before);
+      expect(system).toContain('The conversation so far in this thread');
+      expect(system).toContain('Use page spans.');
     });
   });
 });
