@@ -13,6 +13,7 @@ import { buildSystemPrompt, type HistoryEntry } from '../agents/prompt-builder.j
 import type { AgentBackend, AgentEvent } from '../agents/types.js';
 import { isHubError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
+import type { Status } from '../domain/status.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
 import type { Database, WriteTx } from '../store/database.js';
 import type { MessageStore } from '../store/messages.js';
@@ -139,21 +140,12 @@ export class Worker {
         [module],
       );
       if (!next) return undefined;
-      const now = new Date().toISOString();
+      await this.messages.moveStatus(tx, next.id, 'processing', { reason: `claimed by worker ${this.id}` });
       const message = (await tx.get<MessagesTable>(
-        `UPDATE messages SET status = 'processing', started_at = COALESCE(started_at, ?), updated_at = ?,
-           claimed_by = ?, lease_until = ?, attempts = attempts + 1
-         WHERE id = ? RETURNING *`,
-        [now, now, this.id, new Date(Date.now() + this.leaseMs).toISOString(), next.id],
+        'UPDATE messages SET claimed_by = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ? RETURNING *',
+        [this.id, new Date(Date.now() + this.leaseMs).toISOString(), next.id],
       )) as MessagesTable;
-      tx.emit({
-        type: 'message.status_changed',
-        threadId: message.thread_id,
-        messageId: message.id,
-        module,
-        data: { from: 'pending', to: 'processing', reason: `claimed by worker ${this.id}` },
-      });
-      const taskId = await moveTask(tx, message, 'pending', 'processing');
+      const taskId = await this.moveTask(tx, message.id, 'pending', 'processing');
       return { message, taskId };
     });
   }
@@ -372,56 +364,36 @@ export class Worker {
     );
     for (const row of lost) {
       await this.db.write(async (tx) => {
-        const again = row.attempts < this.maxAttempts;
-        const changed = await tx.run(
-          again
-            ? "UPDATE messages SET status = 'pending', claimed_by = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'processing' AND lease_until < ?"
-            : "UPDATE messages SET status = 'failed', error = ?, completed_at = ?, updated_at = ?, claimed_by = NULL, lease_until = NULL WHERE id = ? AND status = 'processing' AND lease_until < ?",
-          again ? [now, row.id, now] : [`its worker stopped responding ${row.attempts} times`, now, now, row.id, now],
+        // Still lost? Another worker may have recovered it since the read.
+        const still = await tx.get(
+          `SELECT id FROM messages WHERE id = ? AND status = 'processing' AND lease_until < ?${this.db.forUpdate}`,
+          [row.id, now],
         );
-        if (!changed) return;
+        if (!still) return;
+        const again = row.attempts < this.maxAttempts;
         const reason = again
           ? 'worker lost (lease expired); retrying'
           : `its worker stopped responding ${row.attempts} times`;
-        tx.emit({
-          type: 'message.status_changed',
-          threadId: row.thread_id,
-          messageId: row.id,
-          module: row.author,
-          data: { from: 'processing', to: again ? 'pending' : 'failed', reason, ...(again ? {} : { error: reason }) },
-        });
-        await moveTask(tx, row, 'processing', again ? 'pending' : 'failed', again ? undefined : reason);
+        const to = again ? 'pending' : 'failed';
+        await this.messages.moveStatus(tx, row.id, to, again ? { reason } : { reason, error: reason });
+        await tx.run('UPDATE messages SET claimed_by = NULL, lease_until = NULL WHERE id = ?', [row.id]);
+        await this.moveTask(tx, row.id, 'processing', to, again ? undefined : reason);
       });
     }
   }
-}
 
-/** Moves the task of a reply (if any) between two statuses, with its event; answers the task id. */
-async function moveTask(
-  tx: WriteTx,
-  message: MessagesTable,
-  from: string,
-  to: string,
-  error?: string,
-): Promise<string | undefined> {
-  const now = new Date().toISOString();
-  const task = await tx.get<{ id: string; module: string | null }>(
-    `UPDATE tasks SET status = ?, updated_at = ?, started_at = COALESCE(started_at, ?),
-       completed_at = CASE WHEN ? IN ('complete', 'failed', 'cancelled') THEN ? ELSE completed_at END,
-       error = COALESCE(?, error)
-     WHERE message_id = ? AND status = ? RETURNING id, module`,
-    [to, now, now, to, now, error ?? null, message.id, from],
-  );
-  if (!task) {
-    const existing = await tx.get<{ id: string }>('SELECT id FROM tasks WHERE message_id = ?', [message.id]);
-    return existing?.id;
+  /** Moves the task of a reply (if any, and if it is at `from`) to `to`; answers the task id. */
+  private async moveTask(
+    tx: WriteTx,
+    messageId: string,
+    from: Status,
+    to: Status,
+    error?: string,
+  ): Promise<string | undefined> {
+    const task = await tx.get<{ id: string; status: Status }>('SELECT id, status FROM tasks WHERE message_id = ?', [
+      messageId,
+    ]);
+    if (task?.status === from) await this.tasks.moveStatus(tx, task.id, to, error ? { error } : {});
+    return task?.id;
   }
-  tx.emit({
-    type: 'task.status_changed',
-    taskId: task.id,
-    messageId: message.id,
-    module: task.module,
-    data: { from, to, ...(error ? { error } : {}) },
-  });
-  return task.id;
 }

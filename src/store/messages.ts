@@ -14,6 +14,7 @@ import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/s
 import type { Message, MessageRole, UnknownMessage } from '../domain/types.js';
 import { jsonObject, moduleName, noNul, oneOf, optionalText, pageSize } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
+import { statusUpdate } from './status-update.js';
 
 interface MessageRow {
   id: string;
@@ -204,32 +205,37 @@ export class MessageStore {
     const reason = optionalText(options.reason, 'reason', 2000);
     const error = optionalText(options.error, 'error', 20000);
     await this.flushWaiters(id, this.take(id));
-    const message = await this.db.write(async (tx) => {
-      const row = await tx.get<{ status: Status; thread_id: string; author: string }>(
-        SELECT_FOR_TRANSITION + this.db.forUpdate,
-        [id],
-      );
-      if (!row) throw new HubError('not_found', `no message with id ${id}`);
-      assertTransition('message', id, row.status, to);
-      const now = new Date().toISOString();
-      const updated = await tx.get<MessageRow>(
-        `UPDATE messages SET status = ?, error = COALESCE(?, error), updated_at = ?,
-           started_at = CASE WHEN ? = 'processing' THEN COALESCE(started_at, ?) ELSE started_at END,
-           completed_at = CASE WHEN ? IN ('complete', 'failed', 'cancelled') THEN ? ELSE completed_at END
-         WHERE id = ? RETURNING *`,
-        [to, error, now, to, now, to, now, id],
-      );
-      tx.emit({
-        type: 'message.status_changed',
-        threadId: row.thread_id,
-        messageId: id,
-        module: row.author,
-        data: { from: row.status, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}) },
-      });
-      return fromRow(updated as MessageRow);
-    });
+    const message = await this.db.write((tx) => this.moveStatus(tx, id, to, { reason, error }));
     if (isTerminal(to)) this.lastWrite.delete(id);
     return message;
+  }
+
+  /**
+   * The status change itself, inside the caller's write transaction (for callers that change more in the same
+   * transaction, like a worker's claim). Options are taken as already validated.
+   */
+  async moveStatus(
+    tx: WriteTx,
+    id: string,
+    to: Status,
+    { reason, error }: { reason?: string | null; error?: string | null } = {},
+  ): Promise<Message> {
+    const row = await tx.get<{ status: Status; thread_id: string; author: string }>(
+      SELECT_FOR_TRANSITION + this.db.forUpdate,
+      [id],
+    );
+    if (!row) throw new HubError('not_found', `no message with id ${id}`);
+    assertTransition('message', id, row.status, to);
+    const [set, params] = statusUpdate(to, error ?? null, new Date().toISOString());
+    const updated = await tx.get<MessageRow>(`UPDATE messages SET ${set} WHERE id = ? RETURNING *`, [...params, id]);
+    tx.emit({
+      type: 'message.status_changed',
+      threadId: row.thread_id,
+      messageId: id,
+      module: row.author,
+      data: { from: row.status, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}) },
+    });
+    return fromRow(updated as MessageRow);
   }
 
   /**

@@ -6,6 +6,7 @@ import type { Criterion, Task, TaskKind } from '../domain/types.js';
 import { list, moduleName, number, oneOf, optionalText, pageSize, text } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 import type { TasksTable } from './schema.js';
+import { statusUpdate } from './status-update.js';
 
 function fromRow(r: TasksTable): Task {
   return {
@@ -191,27 +192,34 @@ export class TaskStore {
   async transition(id: string, to: Status, options: { reason?: string; error?: string } = {}): Promise<Task> {
     const reason = optionalText(options.reason, 'reason', 2000);
     const error = optionalText(options.error, 'error', 20000);
-    return this.db.write(async (tx) => {
-      const task = await this.get(id, tx);
-      assertTransition('task', id, task.status, to);
-      const now = new Date().toISOString();
-      await tx.run(
-        `UPDATE tasks SET status = ?, error = COALESCE(?, error), updated_at = ?,
-           started_at = CASE WHEN ? = 'processing' THEN COALESCE(started_at, ?) ELSE started_at END,
-           completed_at = CASE WHEN ? IN ('complete', 'failed', 'cancelled') THEN ? ELSE completed_at END,
-           progress = CASE WHEN ? = 'complete' THEN 100 ELSE progress END
-         WHERE id = ?`,
-        [to, error, now, to, now, to, now, to, id],
-      );
-      tx.emit({
-        type: 'task.status_changed',
-        taskId: id,
-        messageId: task.messageId,
-        module: task.module,
-        data: { from: task.status, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}) },
-      });
-      return this.get(id, tx);
+    return this.db.write((tx) => this.moveStatus(tx, id, to, { reason, error }));
+  }
+
+  /** The status change itself, inside the caller's write transaction; options are taken as already validated. */
+  async moveStatus(
+    tx: WriteTx,
+    id: string,
+    to: Status,
+    { reason, error }: { reason?: string | null; error?: string | null } = {},
+  ): Promise<Task> {
+    const task = await this.get(id, tx);
+    assertTransition('task', id, task.status, to);
+    // A completed task is done: its progress reads 100 whatever was last reported.
+    const [set, params] = statusUpdate(
+      to,
+      error ?? null,
+      new Date().toISOString(),
+      to === 'complete' ? ['progress = 100'] : [],
+    );
+    await tx.run(`UPDATE tasks SET ${set} WHERE id = ?`, [...params, id]);
+    tx.emit({
+      type: 'task.status_changed',
+      taskId: id,
+      messageId: task.messageId,
+      module: task.module,
+      data: { from: task.status, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}) },
     });
+    return this.get(id, tx);
   }
 
   /** Changes counters (event `task.progressed` with the changed fields). A finished task refuses changes. */
