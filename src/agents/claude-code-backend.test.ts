@@ -23,7 +23,7 @@ function repo(): string {
 async function collect(settings: ClaudeCodeSettings, request: Partial<AgentRequest>): Promise<AgentEvent[]> {
   const backend = new ClaudeCodeBackend({
     model: TEST_MODEL,
-    env: claudeEnv(api.url) as Record<string, string>,
+    env: claudeEnv(api.url),
     ...settings,
   });
   const events: AgentEvent[] = [];
@@ -88,7 +88,7 @@ describe('claude-code backend', () => {
 
   it('charges each resumed run its own cost, not the cumulative total', async () => {
     const cwd = repo();
-    const env = claudeEnv(api.url) as Record<string, string>;
+    const env = claudeEnv(api.url);
     let session: string | undefined;
     let previous: number | undefined;
     const perRun: number[] = [];
@@ -156,7 +156,7 @@ describe('claude-code backend', () => {
     api.script({ text: 'a long answer that streams slowly', chunks: 30, delayMs: 100 });
     const controller = new AbortController();
     const events: AgentEvent[] = [];
-    const backend = new ClaudeCodeBackend({ model: TEST_MODEL, env: claudeEnv(api.url) as Record<string, string> });
+    const backend = new ClaudeCodeBackend({ model: TEST_MODEL, env: claudeEnv(api.url) });
     for await (const e of backend.run({
       module: 'arangodb',
       cwd: repo(),

@@ -265,7 +265,13 @@ export class Worker {
     };
     switch (event.type) {
       case 'text':
-        appends.push(this.messages.appendContent(message.id, event.text).catch(() => undefined));
+        appends.push(
+          this.messages
+            .appendContent(message.id, event.text)
+            .catch((err: unknown) =>
+              this.logger.warn({ err, messageId: message.id }, 'content from the agent was not stored'),
+            ),
+        );
         return;
       case 'session':
         await this.saveSession(message.thread_id, module, { sessionId: event.sessionId });

@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, hubFactory } from '../support/backends.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeEachBackend } from '../support/backends.js';
 import { claudeEnv, TEST_MODEL } from '../support/claude-env.js';
 import { type MessagesApi, startMessagesApi } from '../support/messages-api.js';
 
@@ -14,81 +14,73 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-describe.each(BACKENDS)('worker with claude-code on $name', (backend) => {
-  const hubs = hubFactory(backend);
-  afterEach(() => hubs.closeAll());
+/** A module directory and the environment for its `claude` talking to the stand-in. */
+function claudeModuleHome(): { cwd: string; env: Record<string, string> } {
+  return { cwd: mkdtempSync(join(tmpdir(), 'cc-arangodb-')), env: claudeEnv(api.url) };
+}
 
-  describe.skipIf(!backend.available)('', () => {
-    it('answers two questions in one thread, resuming the session, with per-run cost and files', async () => {
-      api.reset();
-      const hub = await hubs.open();
-      const cwd = mkdtempSync(join(tmpdir(), 'cc-arangodb-'));
-      const env = Object.fromEntries(Object.entries(claudeEnv(api.url)).filter(([, v]) => v !== undefined)) as Record<
-        string,
-        string
-      >;
-      await hub.modules.register({
-        name: 'arangodb',
-        description: 'The database layer.',
-        config: { backend: 'claude-code', cwd, model: TEST_MODEL, permissionMode: 'acceptEdits', env },
-      });
-      await hub.startWorker();
-      const file = join(cwd, 'schema.json');
-      api.script(
-        { toolUse: { name: 'Write', input: { file_path: file, content: '{}' } } },
-        { text: 'Sections with page spans.' },
-      );
-      const first = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Which PDF structure do you need?' });
-      const one = await hub.waitForCompletion(first.messageId, { timeoutMs: 60_000 });
-      expect(one).toMatchObject({ status: 'complete', message: { content: 'Sections with page spans.' } });
-      const task1 = await hub.tasks.get(first.taskId);
-      expect(task1).toMatchObject({ status: 'complete', iteration: 2, filesCreated: [file] });
+describeEachBackend('worker with claude-code', (hubs) => {
+  it('answers two questions in one thread, resuming the session, with per-run cost and files', async () => {
+    api.reset();
+    const hub = await hubs.open();
+    const { cwd, env } = claudeModuleHome();
+    await hub.modules.register({
+      name: 'arangodb',
+      description: 'The database layer.',
+      config: { backend: 'claude-code', cwd, model: TEST_MODEL, permissionMode: 'acceptEdits', env },
+    });
+    await hub.startWorker();
+    const file = join(cwd, 'schema.json');
+    api.script(
+      { toolUse: { name: 'Write', input: { file_path: file, content: '{}' } } },
+      { text: 'Sections with page spans.' },
+    );
+    const first = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Which PDF structure do you need?' });
+    const one = await hub.waitForCompletion(first.messageId, { timeoutMs: 60_000 });
+    expect(one).toMatchObject({ status: 'complete', message: { content: 'Sections with page spans.' } });
+    const task1 = await hub.tasks.get(first.taskId);
+    expect(task1).toMatchObject({ status: 'complete', iteration: 2, filesCreated: [file] });
 
-      const before = api.requests.length;
-      api.script({ text: 'Yes, nested too.' });
-      const second = await hub.ask({
-        from: 'marker',
-        to: 'arangodb',
-        prompt: 'Nested sections?',
-        threadId: first.threadId,
-      });
-      const two = await hub.waitForCompletion(second.messageId, { timeoutMs: 60_000 });
-      expect(two.message.content).toBe('Yes, nested too.');
-      const sent = JSON.stringify(api.requests[before]?.body.messages);
-      for (const part of ['Which PDF structure do you need?', 'Sections with page spans.', 'Nested sections?']) {
-        expect(sent).toContain(part);
-      }
-      // Each task carries its own run's cost, not the session's running total: the stand-in bills every model
-      // call the same, so the one-call second run costs about half the two-call first (the total would be 1.5x).
-      const task2 = await hub.tasks.get(second.taskId);
-      expect(task2.costUsd).toBeGreaterThan(0);
-      expect(task2.costUsd).toBeLessThan(task1.costUsd);
+    const before = api.requests.length;
+    api.script({ text: 'Yes, nested too.' });
+    const second = await hub.ask({
+      from: 'marker',
+      to: 'arangodb',
+      prompt: 'Nested sections?',
+      threadId: first.threadId,
     });
-    it('starts a new session seeded with the thread when the old one is gone', async () => {
-      api.reset();
-      const hub = await hubs.open();
-      const cwd = mkdtempSync(join(tmpdir(), 'cc-arangodb-'));
-      const env = Object.fromEntries(Object.entries(claudeEnv(api.url)).filter(([, v]) => v !== undefined)) as Record<
-        string,
-        string
-      >;
-      await hub.modules.register({ name: 'arangodb', config: { backend: 'claude-code', cwd, model: TEST_MODEL, env } });
-      await hub.startWorker();
-      api.script({ text: 'Use page spans.' });
-      const first = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Which structure?' });
-      await hub.waitForCompletion(first.messageId, { timeoutMs: 60_000 });
-      // The agent's stored sessions vanish (another machine, a cleaned cache).
-      rmSync(join(env.CLAUDE_CONFIG_DIR as string, 'projects'), { recursive: true, force: true });
-      const before = api.requests.length;
-      api.script({ text: 'Still page spans.' });
-      const second = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Sure?', threadId: first.threadId });
-      const done = await hub.waitForCompletion(second.messageId, { timeoutMs: 60_000 });
-      expect(done).toMatchObject({ status: 'complete', message: { content: 'Still page spans.' } });
-      // The new session learned the conversation from its system prompt.
-      const system = JSON.stringify(api.requests.at(-1)?.body.system);
-      expect(api.requests.length).toBeGreaterThan(before);
-      expect(system).toContain('The conversation so far in this thread');
-      expect(system).toContain('Use page spans.');
-    });
+    const two = await hub.waitForCompletion(second.messageId, { timeoutMs: 60_000 });
+    expect(two.message.content).toBe('Yes, nested too.');
+    const sent = JSON.stringify(api.requests[before]?.body.messages);
+    for (const part of ['Which PDF structure do you need?', 'Sections with page spans.', 'Nested sections?']) {
+      expect(sent).toContain(part);
+    }
+    // Each task carries its own run's cost, not the session's running total: the stand-in bills every model
+    // call the same, so the one-call second run costs about half the two-call first (the total would be 1.5x).
+    const task2 = await hub.tasks.get(second.taskId);
+    expect(task2.costUsd).toBeGreaterThan(0);
+    expect(task2.costUsd).toBeLessThan(task1.costUsd);
+  });
+  it('starts a new session seeded with the thread when the old one is gone', async () => {
+    api.reset();
+    const hub = await hubs.open();
+    const { cwd, env } = claudeModuleHome();
+    await hub.modules.register({ name: 'arangodb', config: { backend: 'claude-code', cwd, model: TEST_MODEL, env } });
+    await hub.startWorker();
+    api.script({ text: 'Use page spans.' });
+    const first = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Which structure?' });
+    await hub.waitForCompletion(first.messageId, { timeoutMs: 60_000 });
+    // The agent's stored sessions vanish (another machine, a cleaned cache).
+    rmSync(join(env.CLAUDE_CONFIG_DIR as string, 'projects'), { recursive: true, force: true });
+    const before = api.requests.length;
+    api.script({ text: 'Still page spans.' });
+    const second = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Sure?', threadId: first.threadId });
+    const done = await hub.waitForCompletion(second.messageId, { timeoutMs: 60_000 });
+    expect(done).toMatchObject({ status: 'complete', message: { content: 'Still page spans.' } });
+    // The new session learned the conversation from its system prompt.
+    const system = JSON.stringify(api.requests.at(-1)?.body.system);
+    expect(api.requests.length).toBeGreaterThan(before);
+    expect(system).toContain('The conversation so far in this thread');
+    expect(system).toContain('Use page spans.');
   });
 });

@@ -3,9 +3,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Hub } from '../../src/index.js';
-import { BACKENDS, hubFactory } from '../support/backends.js';
+import { describeEachBackend } from '../support/backends.js';
 import { readLog, until } from '../support/wait.js';
 
 /** A module whose agent is `node <script>` in a fresh directory. */
@@ -32,94 +32,89 @@ process.stdin.on('end', async () => {
   process.stdout.write('\\n@@claude-comms {"cost_usd": 0.01, "tokens_in": 5, "tokens_out": 3}\\n');
 });`;
 
-describe.each(BACKENDS)('worker on $name', (backend) => {
-  const hubs = hubFactory(backend);
-  afterEach(() => hubs.closeAll());
+describeEachBackend('worker', (hubs) => {
+  it('answers an ask: processing, streamed content, task cost and progress, then complete', async () => {
+    const hub = await hubs.open();
+    await commandModule(hub, 'arangodb', ECHO);
+    await hub.startWorker();
+    const asked = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Which structure?' });
+    const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 });
+    expect(done.status).toBe('complete');
+    expect(done.message.content).toBe('You asked: Which structure?.\n');
+    expect(done.history.map((h) => h.status)).toEqual(['pending', 'processing', 'complete']);
+    const task = await hub.tasks.get(asked.taskId);
+    expect(task).toMatchObject({ status: 'complete', costUsd: 0.01, tokensIn: 5, tokensOut: 3, progress: 100 });
+    const contentEvents = (await readLog(hub)).filter((e) => e.type === 'message.content_updated');
+    expect(contentEvents.length).toBeGreaterThan(0);
+  });
 
-  describe.skipIf(!backend.available)('', () => {
-    it('answers an ask: processing, streamed content, task cost and progress, then complete', async () => {
-      const hub = await hubs.open();
-      await commandModule(hub, 'arangodb', ECHO);
-      await hub.startWorker();
-      const asked = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Which structure?' });
-      const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 });
-      expect(done.status).toBe('complete');
-      expect(done.message.content).toBe('You asked: Which structure?.\n');
-      expect(done.history.map((h) => h.status)).toEqual(['pending', 'processing', 'complete']);
-      const task = await hub.tasks.get(asked.taskId);
-      expect(task).toMatchObject({ status: 'complete', costUsd: 0.01, tokensIn: 5, tokensOut: 3, progress: 100 });
-      const contentEvents = (await readLog(hub)).filter((e) => e.type === 'message.content_updated');
-      expect(contentEvents.length).toBeGreaterThan(0);
-    });
+  it('reports a failing agent with its reason', async () => {
+    const hub = await hubs.open();
+    await commandModule(hub, 'broken', "process.stderr.write('no database here\\n'); process.exit(3);");
+    await hub.startWorker();
+    const asked = await hub.ask({ from: 'marker', to: 'broken', prompt: 'Anything?' });
+    const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 });
+    expect(done.status).toBe('failed');
+    expect(done.message.error).toContain('exited with status 3: no database here');
+    expect((await hub.tasks.get(asked.taskId)).status).toBe('failed');
+  });
 
-    it('reports a failing agent with its reason', async () => {
-      const hub = await hubs.open();
-      await commandModule(hub, 'broken', "process.stderr.write('no database here\\n'); process.exit(3);");
-      await hub.startWorker();
-      const asked = await hub.ask({ from: 'marker', to: 'broken', prompt: 'Anything?' });
-      const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 });
-      expect(done.status).toBe('failed');
-      expect(done.message.error).toContain('exited with status 3: no database here');
-      expect((await hub.tasks.get(asked.taskId)).status).toBe('failed');
-    });
+  it('answers in order, never more at once than the module’s concurrency', async () => {
+    const hub = await hubs.open();
+    await commandModule(hub, 'slow', "setTimeout(() => process.stdout.write('done'), 150);", 1);
+    await hub.startWorker();
+    const asks = [];
+    for (let i = 0; i < 3; i++) asks.push(await hub.ask({ from: 'marker', to: 'slow', prompt: `q${i}` }));
+    const finished = await Promise.all(asks.map((a) => hub.waitForCompletion(a.messageId, { timeoutMs: 20_000 })));
+    for (let i = 1; i < finished.length; i++) {
+      const prev = finished[i - 1]?.message;
+      const cur = finished[i]?.message;
+      // Each started only after the one before it completed.
+      expect(Date.parse(cur?.startedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(prev?.completedAt ?? ''));
+    }
+  });
 
-    it('answers in order, never more at once than the module’s concurrency', async () => {
-      const hub = await hubs.open();
-      await commandModule(hub, 'slow', "setTimeout(() => process.stdout.write('done'), 150);", 1);
-      await hub.startWorker();
-      const asks = [];
-      for (let i = 0; i < 3; i++) asks.push(await hub.ask({ from: 'marker', to: 'slow', prompt: `q${i}` }));
-      const finished = await Promise.all(asks.map((a) => hub.waitForCompletion(a.messageId, { timeoutMs: 20_000 })));
-      for (let i = 1; i < finished.length; i++) {
-        const prev = finished[i - 1]?.message;
-        const cur = finished[i]?.message;
-        // Each started only after the one before it completed.
-        expect(Date.parse(cur?.startedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(prev?.completedAt ?? ''));
-      }
-    });
+  it('cancels a running reply: the agent is stopped, reply and task end cancelled', async () => {
+    const hub = await hubs.open();
+    const dir = await commandModule(
+      hub,
+      'slow',
+      "import { writeFileSync } from 'node:fs'; writeFileSync('pid', String(process.pid)); process.stdout.write('working'); setInterval(() => {}, 1000);",
+    );
+    await hub.startWorker();
+    const asked = await hub.ask({ from: 'marker', to: 'slow', prompt: 'Take your time' });
+    await until(
+      async () => ((await hub.messages.get(asked.messageId)) as { content?: string }).content === 'working',
+      10_000,
+    );
+    await hub.messages.cancel(asked.messageId);
+    const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 10_000 });
+    expect(done.status).toBe('cancelled');
+    await until(
+      async () => (await hub.tasks.get(asked.taskId)).status === 'cancelled',
+      10_000,
+      'the task to be cancelled',
+    );
+    const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+    await until(() => !alive(pid), 10_000, 'the agent process to end');
+    await expect(hub.messages.cancel(asked.messageId)).rejects.toMatchObject({ code: 'invalid_transition' });
+  });
 
-    it('cancels a running reply: the agent is stopped, reply and task end cancelled', async () => {
-      const hub = await hubs.open();
-      const dir = await commandModule(
-        hub,
-        'slow',
-        "import { writeFileSync } from 'node:fs'; writeFileSync('pid', String(process.pid)); process.stdout.write('working'); setInterval(() => {}, 1000);",
-      );
-      await hub.startWorker();
-      const asked = await hub.ask({ from: 'marker', to: 'slow', prompt: 'Take your time' });
-      await until(
-        async () => ((await hub.messages.get(asked.messageId)) as { content?: string }).content === 'working',
-        10_000,
-      );
-      await hub.messages.cancel(asked.messageId);
-      const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 10_000 });
-      expect(done.status).toBe('cancelled');
-      await until(
-        async () => (await hub.tasks.get(asked.taskId)).status === 'cancelled',
-        10_000,
-        'the task to be cancelled',
-      );
-      const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
-      await until(() => !alive(pid), 10_000, 'the agent process to end');
-      await expect(hub.messages.cancel(asked.messageId)).rejects.toMatchObject({ code: 'invalid_transition' });
+  it('recovers a reply left processing by a dead worker, then answers it', async () => {
+    const hub = await hubs.open();
+    await commandModule(hub, 'arangodb', ECHO);
+    const again = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Lost one?' });
+    await hub.messages.transition(again.messageId, 'processing', { reason: 'claimed by a worker that then died' });
+    // Its lease is in the past (what a dead worker leaves behind).
+    await expect(hub.waitForCompletion(again.messageId, { timeoutMs: 100 })).rejects.toMatchObject({
+      code: 'timeout',
     });
-
-    it('recovers a reply left processing by a dead worker, then answers it', async () => {
-      const hub = await hubs.open();
-      await commandModule(hub, 'arangodb', ECHO);
-      const again = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Lost one?' });
-      await hub.messages.transition(again.messageId, 'processing', { reason: 'claimed by a worker that then died' });
-      // Its lease is in the past (what a dead worker leaves behind).
-      await expect(hub.waitForCompletion(again.messageId, { timeoutMs: 100 })).rejects.toMatchObject({
-        code: 'timeout',
-      });
-      await setLease(hub.database, again.messageId);
-      await hub.startWorker({ leaseMs: 3000 });
-      const done = await hub.waitForCompletion(again.messageId, { timeoutMs: 20_000 });
-      expect(done.status).toBe('complete');
-      expect(done.history.map((h) => h.status)).toEqual(['pending', 'processing', 'pending', 'processing', 'complete']);
-      expect(done.history[2]?.reason).toBe('worker lost (lease expired); retrying');
-    });
+    await setLease(hub.database, again.messageId);
+    await hub.startWorker({ leaseMs: 3000 });
+    const done = await hub.waitForCompletion(again.messageId, { timeoutMs: 20_000 });
+    expect(done.status).toBe('complete');
+    expect(done.history.map((h) => h.status)).toEqual(['pending', 'processing', 'pending', 'processing', 'complete']);
+    expect(done.history[2]?.reason).toBe('worker lost (lease expired); retrying');
   });
 });
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { inject } from 'vitest';
+import { afterEach, describe, inject } from 'vitest';
 import { type Hub, type HubOptions, openHub } from '../../src/index.js';
 import { createDatabase } from './postgres.js';
 
@@ -57,4 +57,19 @@ export function hubFactory(backend: Backend) {
       await Promise.all(open.splice(0).map((h) => h.close()));
     },
   };
+}
+
+/** The hub factory a suite's tests get. */
+export type HubFactory = ReturnType<typeof hubFactory>;
+
+/**
+ * Runs one suite unchanged against every backend (skipped only where a backend is unavailable outside CI), each
+ * test's hubs closed after it.
+ */
+export function describeEachBackend(title: string, body: (hubs: HubFactory) => void): void {
+  describe.each(BACKENDS)(`${title} on $name`, (backend) => {
+    const hubs = hubFactory(backend);
+    afterEach(() => hubs.closeAll());
+    describe.skipIf(!backend.available)('', () => body(hubs));
+  });
 }
