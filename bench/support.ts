@@ -1,6 +1,6 @@
 /** Shared by the benchmarks: clocks, pacing, statistics, child processes, the result table and the machine. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -210,7 +210,9 @@ export function killChildren(): void {
  * Where `compile()` puts the JavaScript the children run. Children run compiled code with plain `node`, as the
  * hub runs in production: under tsx, its loader thread and esbuild would add some 50 MB to their RSS.
  */
-const COMPILED = join(ROOT, 'node_modules/.cache/claude-comms-bench');
+/** Per run, so two runs at once do not pull the files from under each other's children. */
+const COMPILED = join(ROOT, 'node_modules/.cache/claude-comms-bench', String(process.pid));
+process.on('exit', () => rmSync(COMPILED, { recursive: true, force: true }));
 
 /** Compiles src/ and bench/ (no type check: `npm run check` does that) for the children. */
 export function compile(): void {
@@ -222,6 +224,8 @@ export function compile(): void {
     include: ['src', 'bench'].map((dir) => relative(COMPILED, join(ROOT, dir))),
   };
   writeFileSync(join(COMPILED, 'tsconfig.json'), JSON.stringify(config));
+  // The service reads its version from ../../package.json, as it does from dist/.
+  copyFileSync(join(ROOT, 'package.json'), join(COMPILED, 'package.json'));
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', COMPILED], { stdio: 'inherit' });
 }
 

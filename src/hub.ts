@@ -8,22 +8,27 @@ import { loadConfig } from './config/modules-config.js';
 import { dataHome, defaultDatabase } from './config/paths.js';
 import { encodeCursor } from './domain/cursor.js';
 import { HubError, isHubError } from './domain/errors.js';
-import type { HubEvent, StatusChange } from './domain/types.js';
+import type { HubEvent, Module, StatusChange } from './domain/types.js';
 import { MAX_TIMER_MS, number } from './domain/validate.js';
 import { EventLog, type EventPage, type SubscribeOptions, type Subscription } from './events/event-log.js';
 import { MessageMonitor } from './events/message-monitor.js';
 import { type Completion, MessageWatch, type WaitOptions } from './events/watch.js';
+import { type HookOptions, HookRunner } from './hooks/runner.js';
+import { WatchStore } from './hooks/watches.js';
+import { ProgressTracker } from './progress/tracker.js';
 import { workerModule } from './runtime/backends.js';
-import { Worker, type WorkerOptions } from './runtime/worker.js';
+import { Worker, type WorkerModule, type WorkerOptions } from './runtime/worker.js';
 import { type AskInput, type AskResult, AskStore } from './store/asks.js';
 import type { Database } from './store/database.js';
 import { EventStore } from './store/events.js';
+import { InstanceStore } from './store/instances.js';
 import { MessageStore } from './store/messages.js';
 import { schemaVersion } from './store/migrations.js';
 import { ModuleStore } from './store/modules.js';
 import { type OpenDatabaseOptions, openDatabase } from './store/open.js';
 import { TaskStore } from './store/tasks.js';
 import { ThreadStore } from './store/threads.js';
+import { TokenStore } from './store/tokens.js';
 
 /** Options of `openHub`. */
 export interface HubOptions extends OpenDatabaseOptions {
@@ -72,7 +77,15 @@ export interface Hub {
   readonly messages: MessageStore;
   readonly tasks: TaskStore;
   readonly modules: ModuleStore;
+  /** The modules' agents: list, create, pause, resume, terminate. */
+  readonly instances: InstanceStore;
+  /** Task progress as agents report it (the original design's ProgressTracker), live everywhere. */
+  readonly progress: ProgressTracker;
+  /** API tokens (the service requires one on any bind but loopback). */
+  readonly tokens: TokenStore;
   readonly events: HubEvents;
+  /** Hooks' watches: what fires a command or a webhook, on which replies (see `startHooks`). */
+  readonly watches: WatchStore;
   /** Watches many messages through one subscription (the original design's MessageMonitor). */
   readonly monitor: MessageMonitor;
   /** Every status of a message with times (the original design's StatusTracker history). */
@@ -89,6 +102,11 @@ export interface Hub {
    * their backends. Several workers, in one process or many, can share a database. Closing the hub stops it.
    */
   startWorker(options?: WorkerOptions & { modules?: string[] }): Promise<Worker>;
+  /**
+   * Starts delivering the watches' hooks (commands and webhooks), at least once, from each watch's stored
+   * position in the log. One runner per hub (`conflict` for a second); closing the hub stops it.
+   */
+  startHooks(options?: HookOptions): Promise<HookRunner>;
   /** The schema version of the open database. */
   schemaVersion(): Promise<number>;
   close(): Promise<void>;
@@ -117,7 +135,9 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   const threads = new ThreadStore(db);
   const tasks = new TaskStore(db);
   const modules = new ModuleStore(db);
+  const instances = new InstanceStore(db, messages);
   const asks = new AskStore(db, threads, messages, tasks);
+  const watches = new WatchStore(db);
   try {
     if (options.config !== false) {
       const { modules: configured } = loadConfig(options.config ?? join(dataHome(), 'config.yaml'));
@@ -150,40 +170,82 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
 
   let closing: Promise<void> | undefined;
   const workers: Worker[] = [];
+  let hooks: HookRunner | undefined;
+  const events: HubEvents = {
+    // Once close() has begun, no new subscription starts (one could otherwise resolve just before the end).
+    subscribe: (o, handler) =>
+      closing ? Promise.reject(new HubError('closed', 'the hub is closed')) : log.subscribe(o, handler),
+    list: (o) => log.list(o),
+    head: async () => encodeCursor(await eventStore.head()),
+    prune,
+  };
   return {
     database: db.location,
     threads,
     messages,
     tasks,
     modules,
-    events: {
-      // Once close() has begun, no new subscription starts (one could otherwise resolve just before the end).
-      subscribe: (o, handler) =>
-        closing ? Promise.reject(new HubError('closed', 'the hub is closed')) : log.subscribe(o, handler),
-      list: (o) => log.list(o),
-      head: async () => encodeCursor(await eventStore.head()),
-      prune,
-    },
+    instances,
+    tokens: new TokenStore(db),
+    watches,
+    events,
+    progress: new ProgressTracker(tasks, events),
     monitor,
     ask: (input) => asks.ask(input),
     async startWorker(o = {}) {
       const registered = await modules.list();
-      const chosen = o.modules ? registered.filter((m) => o.modules?.includes(m.name)) : registered;
       for (const name of o.modules ?? []) {
         if (!registered.some((m) => m.name === name)) throw new HubError('not_found', `no module named ${name}`);
       }
-      const worker = new Worker(
-        db,
-        log,
-        messages,
-        tasks,
-        new Map(chosen.map((m) => [m.name, workerModule(m)])),
-        logger,
-        o,
-      );
+      // The modules to serve, keeping the objects of those whose settings did not change.
+      const served = new Map<string, { config: string; module: WorkerModule }>();
+      const choose = async (all: Module[]) => {
+        for (const m of all) {
+          if (o.modules && !o.modules.includes(m.name)) continue;
+          const config = JSON.stringify(m.config);
+          if (served.get(m.name)?.config === config) continue;
+          try {
+            served.set(m.name, { config, module: workerModule(m) });
+          } catch (err) {
+            // Named explicitly: the caller wants to know. Otherwise a module without an agent (one that only
+            // asks) is simply not served, and one with broken settings is shown unhealthy.
+            if (o.modules) throw err;
+            served.delete(m.name);
+            if (m.config.backend !== undefined && isHubError(err))
+              await modules.setHealth(m.name, 'unhealthy', err.message);
+          }
+        }
+        return new Map([...served].map(([name, s]) => [name, s.module]));
+      };
+      const worker = new Worker({ db, log, messages, tasks, instances, modules }, await choose(registered), logger, o);
       await worker.start();
       workers.push(worker);
+      if (!o.modules) {
+        // Serve modules registered or changed later too.
+        let refreshing = Promise.resolve();
+        const follow = await log.subscribe({ types: ['module.registered', 'module.updated'] }, (e) => {
+          if (e.type === 'module.updated' && (e.data.health !== undefined || e.data.paused !== undefined)) return;
+          refreshing = refreshing
+            .then(async () => worker.update(await choose(await modules.list())))
+            .catch((err: unknown) => logger.warn({ err }, 'serving a changed module failed'));
+        });
+        worker.onStop(() => follow.close());
+      }
       return worker;
+    },
+    async startHooks(o = {}) {
+      if (closing) throw new HubError('closed', 'the hub is closed');
+      if (hooks) throw new HubError('conflict', 'hooks are already running in this hub');
+      const runner = new HookRunner({ db, log, messages }, logger, o);
+      hooks = runner;
+      try {
+        await runner.start();
+      } catch (err) {
+        hooks = undefined;
+        await runner.stop();
+        throw err;
+      }
+      return runner;
     },
     statusHistory: (id) => watch.statusHistory(id),
     waitForCompletion: (id, o) => watch.waitForCompletion(id, o),
@@ -191,7 +253,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     close() {
       closing ??= (async () => {
         if (retention) clearInterval(retention);
-        await Promise.all(workers.map((w) => w.stop()));
+        await Promise.all([...workers.map((w) => w.stop()), hooks?.stop()]);
         await messages.flushAll();
         monitor.close();
         log.close();

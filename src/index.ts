@@ -12,6 +12,8 @@ export type {
   EventFilter,
   EventType,
   HubEvent,
+  Instance,
+  InstanceState,
   Message,
   MessageRole,
   Module,
@@ -31,10 +33,18 @@ export type {
   MonitorUpdate,
 } from './events/message-monitor.js';
 export type { Completion, WaitOptions } from './events/watch.js';
+export type { HookNotification, NotifiedMessage } from './hooks/notification.js';
+export type { HookOptions, HookRunner } from './hooks/runner.js';
+export type { WatchEvent } from './hooks/triggers.js';
+export { WATCH_EVENTS } from './hooks/triggers.js';
+export type { CreateWatchInput, Watch, WatchStore } from './hooks/watches.js';
 export type { Hub, HubEvents, HubOptions } from './hub.js';
 export { openHub } from './hub.js';
+export type { AgentControl, LogLine, ProgressTracker, StartTaskInput } from './progress/tracker.js';
+export { toAgentControl } from './progress/tracker.js';
 export type { Worker, WorkerOptions } from './runtime/worker.js';
 export type { AskInput, AskResult } from './store/asks.js';
+export type { InstanceStore, ListInstancesOptions } from './store/instances.js';
 export type { CreateMessageInput, MessageStore, TransitionOptions } from './store/messages.js';
 export type { ModuleStore, RegisterModuleInput } from './store/modules.js';
 export type { Durability } from './store/sqlite.js';

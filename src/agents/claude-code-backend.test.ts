@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { claudeEnv, TEST_MODEL } from '../../test/support/claude-env.js';
 import { type MessagesApi, startMessagesApi } from '../../test/support/messages-api.js';
+import { groupMembers } from '../../test/support/processes.js';
 import { until } from '../../test/support/wait.js';
 import { ClaudeCodeBackend, type ClaudeCodeSettings } from './claude-code-backend.js';
-import type { AgentEvent, AgentRequest } from './types.js';
+import type { AgentEvent, AgentRequest, ProcessTracker } from './types.js';
 
 let api: MessagesApi;
 beforeAll(async () => {
@@ -168,6 +169,21 @@ describe('claude-code backend', () => {
       if (e.type === 'text') controller.abort();
     }
     expect(done(events)).toMatchObject({ ok: false, reason: 'cancelled' });
+  });
+
+  it('tells the process tracker of the CLI’s group, and that it ended once the kill grace is over', async () => {
+    api.script({ text: 'Tracked.' });
+    const calls: string[] = [];
+    const processes: ProcessTracker = {
+      started: (pgid) => calls.push(`started ${pgid}`),
+      ended: (pgid) => calls.push(`ended ${pgid}`),
+    };
+    expect(done(await collect({}, { processes }))).toEqual({ type: 'done', ok: true });
+    const pgid = Number(calls[0]?.split(' ')[1]);
+    expect(calls).toEqual([`started ${pgid}`]);
+    await until(() => calls.length === 2, 10_000, 'the group to be reported ended');
+    expect(calls[1]).toBe(`ended ${pgid}`);
+    expect(groupMembers(pgid)).toEqual([]);
   });
 
   it('explains a missing executable and a missing directory', async () => {

@@ -9,7 +9,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type Options, query, type SDKMessage } from '@anthropic-ai/claude-agent-sdk';
+import type { Options, SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { runCost, UsageCounter } from './cost.js';
 import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
 
@@ -69,6 +69,13 @@ function text(value: unknown): string {
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) return value.map((v) => (typeof v?.text === 'string' ? v.text : '')).join('');
   return '';
+}
+
+/** The Agent SDK, loaded on first use: most processes that open a hub never run Claude Code. */
+let sdk: Promise<typeof import('@anthropic-ai/claude-agent-sdk')> | undefined;
+function loadSdk(): Promise<typeof import('@anthropic-ai/claude-agent-sdk')> {
+  sdk ??= import('@anthropic-ai/claude-agent-sdk');
+  return sdk;
 }
 
 /** Runs questions through Claude Code. */
@@ -140,10 +147,11 @@ export class ClaudeCodeBackend implements AgentBackend {
           logs.push({ type: 'log', level: 'warn', text: line });
         });
         child = spawned;
+        if (spawned.pid !== undefined) request.processes?.started(spawned.pid);
         return spawned;
       },
     };
-    const q = query({ prompt: request.prompt, options });
+    const q = (await loadSdk()).query({ prompt: request.prompt, options });
 
     const stop = (reason: FailureReason, error: string) => {
       if (stopReason) return;
@@ -212,7 +220,11 @@ export class ClaudeCodeBackend implements AgentBackend {
       if (total) clearTimeout(total);
       request.signal.removeEventListener('abort', onAbort);
       killGroup(child, 'SIGTERM');
-      setTimeout(() => killGroup(child, 'SIGKILL'), GRACE_MS).unref();
+      // The group stays registered until the SIGKILL: should the hub die during the grace, the reaper ends it.
+      setTimeout(() => {
+        killGroup(child, 'SIGKILL');
+        if (child?.pid !== undefined) request.processes?.ended(child.pid);
+      }, GRACE_MS).unref();
     }
     while (logs.length) yield logs.shift() as AgentEvent;
 

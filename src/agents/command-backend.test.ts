@@ -4,10 +4,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupMembers } from '../../test/support/processes.js';
 import { isHubError } from '../domain/errors.js';
 import { CommandBackend, type CommandBackendOptions } from './command-backend.js';
 import { CommandOutputParser } from './command-output.js';
-import type { AgentEvent, AgentRequest } from './types.js';
+import type { AgentEvent, AgentRequest, ProcessTracker } from './types.js';
 
 let dir: string;
 
@@ -284,6 +285,24 @@ describe('CommandBackend', () => {
     expect(done(events)).toEqual({ type: 'done', ok: true });
     const [orphan] = pids(answer(events));
     expect(isRunning(orphan as number)).toBe(false);
+  });
+
+  it('tells the process tracker of its group: started when spawned, ended once nothing of it runs', async () => {
+    const options = await script('tracked.sh', 'bash', 'sleep 30 >/dev/null 2>&1 &\necho "pid $$"\n');
+    const calls: string[] = [];
+    let leftWhenEnded: number[] | undefined;
+    const processes: ProcessTracker = {
+      started: (pgid) => calls.push(`started ${pgid}`),
+      ended: (pgid) => {
+        calls.push(`ended ${pgid}`);
+        leftWhenEnded = groupMembers(pgid);
+      },
+    };
+    const events = await collect(new CommandBackend(options), request({ processes }));
+    const [leader] = pids(answer(events));
+    expect(calls).toEqual([`started ${leader}`, `ended ${leader}`]);
+    // The program's leftover `sleep` was killed before the group was reported ended.
+    expect(leftWhenEnded).toEqual([]);
   });
 
   it.each([

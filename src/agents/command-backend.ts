@@ -169,6 +169,8 @@ class CommandRun {
       child.once('error', resolve);
     });
     if (started) return this.finish(spawnProblem(command, started));
+    const pid = child.pid as number;
+    this.request.processes?.started(pid);
     child.on('error', (err) => this.push({ type: 'log', level: 'warn', text: `${command}: ${err.message}` }));
 
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -193,7 +195,8 @@ class CommandRun {
 
     await exited;
     // Descendants left behind by a program that exited by itself are ended like the rest of the run.
-    if (this.stopping || (await groupAlive(child.pid as number))) await this.terminateGroup();
+    if (this.stopping || (await groupAlive(pid))) await this.terminateGroup();
+    this.request.processes?.ended(pid);
     await Promise.race([closed, sleep(STDIO_CLOSE_GRACE_MS)]);
     // Whoever still holds stdout open escaped the process group; stop reading rather than wait for it forever.
     stdout.destroy();

@@ -21,6 +21,19 @@ export interface AgentRequest {
   env?: Record<string, string>;
   /** Stops the run: the backend interrupts, then terminates, then kills its process group. */
   signal: AbortSignal;
+  /** Told of each agent process group the run starts and ends, so that none outlives the hub. */
+  processes?: ProcessTracker;
+}
+
+/**
+ * Keeps the agent process groups of a hub: the worker's reaper (`runtime/reaper.ts`) kills the groups still
+ * registered when the hub's process dies, however it dies.
+ */
+export interface ProcessTracker {
+  /** A process group (its leader's pid) has started. */
+  started(pgid: number): void;
+  /** That group has ended (or been killed). */
+  ended(pgid: number): void;
 }
 
 /** One thing that happened during a run. */

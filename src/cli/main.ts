@@ -1,11 +1,13 @@
 /**
- * The `claude-comms` command line. For now: the version, help, and following the event log.
+ * The `claude-comms` command line.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { isHubError } from '../domain/errors.js';
 import type { HubEvent } from '../domain/types.js';
 import { openHub } from '../hub.js';
+import { registerServiceCommands } from './service-commands.js';
+import { registerWorkCommands } from './work-commands.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -33,7 +35,10 @@ export function program(): Command {
       '--database <url>',
       'sqlite:PATH or postgres://… (default: $CLAUDE_COMMS_DATABASE or ~/.claude-comms/comms.db)',
     )
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Usage errors (unknown option, missing or invalid argument) exit 2, as is customary, leaving exit 1 for
+    // failures; help and --version exit 0. Subcommands inherit this.
+    .exitOverride((err) => process.exit(err.exitCode === 1 ? 2 : err.exitCode));
 
   cli
     .command('events')
@@ -69,6 +74,8 @@ export function program(): Command {
         await hub.close();
       }
     });
+  registerServiceCommands(cli);
+  registerWorkCommands(cli);
   return cli;
 }
 

@@ -14,6 +14,7 @@ export type HubErrorCode =
   | 'conflict'
   | 'timeout'
   | 'unauthorized'
+  | 'forbidden'
   | 'unavailable'
   | 'schema_too_new'
   | 'closed'

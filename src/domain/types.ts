@@ -81,14 +81,50 @@ export interface Module {
   description: string;
   paused: boolean;
   config: Record<string, unknown>;
+  /** `unhealthy` while its backend keeps failing: its queued work waits until a health check passes. */
+  health: 'healthy' | 'unhealthy';
+  /** Why it is unhealthy. */
+  healthError: string | null;
+  healthCheckedAt: string | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** What an instance is doing: `paused` takes nothing new; `terminated` is gone for good. */
+export type InstanceState = 'idle' | 'busy' | 'paused' | 'terminated';
+
+/**
+ * An instance: one of a module's agents, run by a worker. It answers one reply at a time; a module has at most
+ * its `concurrency` live instances. Instances persist, so a paused one stays paused across restarts.
+ */
+export interface Instance {
+  id: string;
+  module: string;
+  state: InstanceState;
+  /** Paused (set while busy too: it finishes its reply, then takes nothing new). */
+  paused: boolean;
+  /** The worker running it, if any. */
+  workerId: string | null;
+  /** The reply it is answering, while busy. */
+  messageId: string | null;
+  /** The agent session of its last run, when the backend has sessions. */
+  sessionId: string | null;
+  /** Replies it has answered. */
+  runs: number;
+  /** Why it was terminated. */
+  reason: string | null;
+  createdAt: string;
+  updatedAt: string;
+  lastActiveAt: string;
+  terminatedAt: string | null;
 }
 
 /** Every event type the log carries (dot-named, past tense). */
 export const EVENT_TYPES = [
   'module.registered',
   'module.updated',
+  'instance.created',
+  'instance.updated',
   'thread.created',
   'message.created',
   'message.status_changed',
@@ -98,6 +134,8 @@ export const EVENT_TYPES = [
   'task.criterion_verified',
   'task.logged',
   'task.status_changed',
+  'watch.created',
+  'watch.removed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

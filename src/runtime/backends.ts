@@ -1,5 +1,8 @@
 /** Turns a registered module's stored settings (from config.yaml or `modules.register`) into its agent backend. */
-import { ClaudeCodeBackend, type ClaudeCodeSettings } from '../agents/claude-code-backend.js';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { bundledExecutable, ClaudeCodeBackend, type ClaudeCodeSettings } from '../agents/claude-code-backend.js';
 import { CommandBackend } from '../agents/command-backend.js';
 import type { AgentBackend } from '../agents/types.js';
 import { HubError } from '../domain/errors.js';
@@ -12,7 +15,11 @@ export function workerModule(module: Module): WorkerModule {
   const cwd = typeof c.cwd === 'string' ? c.cwd : undefined;
   if (!cwd) throw new HubError('validation', `module ${module.name} has no cwd (its repository) in its settings`);
   let backend: AgentBackend;
+  let program: () => Promise<string | undefined>;
   if (c.backend === 'command') {
+    const command = c.command as string;
+    const env = { ...process.env, ...(c.env as Record<string, string> | undefined) };
+    program = () => findProgram(command, cwd, env.PATH ?? '');
     backend = new CommandBackend({
       command: c.command as string,
       ...(Array.isArray(c.args) ? { args: c.args as string[] } : {}),
@@ -22,6 +29,14 @@ export function workerModule(module: Module): WorkerModule {
     });
   } else if (c.backend === 'claude-code') {
     backend = new ClaudeCodeBackend(c as ClaudeCodeSettings);
+    const executable = typeof c.executable === 'string' ? c.executable : undefined;
+    program = async () => {
+      const path = executable ?? bundledExecutable();
+      if (!path) {
+        return 'the claude executable is not installed: reinstall with optional dependencies (npm ci without --omit=optional) or set `executable` in config.yaml';
+      }
+      return (await executableProblem(path)) ?? undefined;
+    };
   } else {
     throw new HubError(
       'validation',
@@ -35,5 +50,37 @@ export function workerModule(module: Module): WorkerModule {
     cwd,
     concurrency: typeof c.concurrency === 'number' ? c.concurrency : 1,
     backend,
+    check: async () => (await directoryProblem(cwd)) ?? (await program()),
   };
+}
+
+/** Why `cwd` cannot be a module's working directory, or undefined. */
+async function directoryProblem(cwd: string): Promise<string | undefined> {
+  try {
+    return (await stat(cwd)).isDirectory() ? undefined : `the module's directory ${cwd} is not a directory`;
+  } catch {
+    return `the module's directory ${cwd} does not exist`;
+  }
+}
+
+async function executableProblem(path: string): Promise<string | undefined> {
+  try {
+    if (!(await stat(path)).isFile()) return `${path} is not a file`;
+    await access(path, constants.X_OK);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${path} does not exist` : `${path} is not executable`;
+  }
+}
+
+/** Why `command` cannot be started (looked up on PATH as spawn does, or relative to cwd), or undefined. */
+async function findProgram(command: string, cwd: string, path: string): Promise<string | undefined> {
+  if (command.includes('/')) {
+    const problem = await executableProblem(isAbsolute(command) ? command : resolve(cwd, command));
+    return problem && `command ${command}: ${problem}`;
+  }
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    if (!(await executableProblem(join(dir, command)))) return undefined;
+  }
+  return `command not found on PATH: ${command}`;
 }

@@ -3,6 +3,10 @@
  * and writes what happens as it goes — `processing` at start, content deltas, the task's turns, cost, tokens,
  * files and action log, then `complete` or `failed` with the reason.
  *
+ * Each claimed reply is answered by one of the module's instances: an idle one, or a new one while the module has
+ * fewer live instances than its `concurrency`. Paused instances take nothing; a paused or unhealthy module's work
+ * waits. A module whose backend keeps failing is marked unhealthy and checked again with growing back-off.
+ *
  * Claims carry a lease the worker renews while it runs. A reply left `processing` by a worker that died is
  * recovered once its lease expires: back to `pending` for one more try, then `failed` with the reason. Several
  * workers may share one database: PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, SQLite's write lock
@@ -13,12 +17,15 @@ import { buildSystemPrompt, type HistoryEntry } from '../agents/prompt-builder.j
 import type { AgentBackend, AgentEvent } from '../agents/types.js';
 import { isHubError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import type { Status } from '../domain/status.js';
+import { canTransition, type Status } from '../domain/status.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
 import type { Database, WriteTx } from '../store/database.js';
+import type { InstanceStore } from '../store/instances.js';
 import type { MessageStore } from '../store/messages.js';
+import type { ModuleStore } from '../store/modules.js';
 import type { MessagesTable } from '../store/schema.js';
 import type { TaskStore } from '../store/tasks.js';
+import { Reaper } from './reaper.js';
 
 /** A module as the worker runs it. */
 export interface WorkerModule {
@@ -28,6 +35,8 @@ export interface WorkerModule {
   cwd: string;
   concurrency: number;
   backend: AgentBackend;
+  /** Checks that the backend can run at all (program and directory present); answers what is wrong. */
+  check?: () => Promise<string | undefined>;
 }
 
 /** Options of a worker. */
@@ -36,12 +45,43 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** Attempts before a reply whose worker died is failed (default 2). */
   maxAttempts?: number;
+  /** An instance idle (and not paused) this long is terminated (default 10 minutes). */
+  idleInstanceMs?: number;
+  /** Failed runs in a row (agent errors, runs without a result, idle agents) that make a module unhealthy (default 3). */
+  unhealthyAfter?: number;
+  /** First wait before checking an unhealthy module again (default 1 s), doubled each time up to `healthBackoffMaxMs`. */
+  healthBackoffMs?: number;
+  /** Longest wait between two checks of an unhealthy module (default 60 s). */
+  healthBackoffMaxMs?: number;
+}
+
+/** The stores a worker writes to. */
+export interface WorkerStores {
+  db: Database;
+  log: EventLog;
+  messages: MessageStore;
+  tasks: TaskStore;
+  instances: InstanceStore;
+  modules: ModuleStore;
 }
 
 interface Claim {
   message: MessagesTable;
   taskId: string | undefined;
+  instanceId: string;
+  /** The agent session the run reported last. */
+  sessionId?: string;
 }
+
+/** A module's run of failures and its health-check back-off. */
+interface Health {
+  failures: number;
+  level: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** Failures that say the backend itself is broken (rather than the question being hard). */
+const BACKEND_FAILURES = new Set(['agent_error', 'no_result', 'idle']);
 
 const FILES_CREATED = new Set(['Write']);
 const FILES_MODIFIED = new Set(['Edit', 'MultiEdit', 'NotebookEdit']);
@@ -55,45 +95,105 @@ export class Worker {
   private claiming = false;
   private again = false;
   private stopped = false;
+  private readonly stopHooks: (() => void)[] = [];
   private readonly leaseMs: number;
   private readonly maxAttempts: number;
+  private readonly idleInstanceMs: number;
+  private readonly unhealthyAfter: number;
+  private readonly backoff: { first: number; max: number };
+  private readonly health = new Map<string, Health>();
+  private readonly db: Database;
+  private readonly log: EventLog;
+  private readonly messages: MessageStore;
+  private readonly tasks: TaskStore;
+  private readonly instances: InstanceStore;
+  private readonly moduleStore: ModuleStore;
+  /** Kills the agents' process groups if this process dies with runs in progress. */
+  private reaper: Reaper | undefined;
 
   constructor(
-    private readonly db: Database,
-    private readonly log: EventLog,
-    private readonly messages: MessageStore,
-    private readonly tasks: TaskStore,
-    private readonly modules: ReadonlyMap<string, WorkerModule>,
+    stores: WorkerStores,
+    private modules: ReadonlyMap<string, WorkerModule>,
     private readonly logger: Logger,
     options: WorkerOptions = {},
   ) {
+    this.db = stores.db;
+    this.log = stores.log;
+    this.messages = stores.messages;
+    this.tasks = stores.tasks;
+    this.instances = stores.instances;
+    this.moduleStore = stores.modules;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.maxAttempts = options.maxAttempts ?? 2;
+    this.idleInstanceMs = options.idleInstanceMs ?? 10 * 60_000;
+    this.unhealthyAfter = options.unhealthyAfter ?? 3;
+    this.backoff = { first: options.healthBackoffMs ?? 1000, max: options.healthBackoffMaxMs ?? 60_000 };
+  }
+
+  /** The modules this worker answers for. */
+  get moduleNames(): string[] {
+    return [...this.modules.keys()];
+  }
+
+  /** Calls `fn` when the worker stops. */
+  onStop(fn: () => void): void {
+    this.stopHooks.push(fn);
+  }
+
+  /**
+   * Serves `modules` from now on (a module registered or changed since the start). Runs in progress finish
+   * with the settings they started with; new and changed modules are health-checked.
+   */
+  async update(modules: ReadonlyMap<string, WorkerModule>): Promise<void> {
+    const before = this.modules;
+    this.modules = modules;
+    for (const [name, module] of modules) {
+      if (before.get(name) !== module) await this.checkHealth(module, true);
+    }
+    this.poke();
   }
 
   /** Recovers expired claims, then claims work as questions arrive (and at every third of the lease). */
   async start(): Promise<void> {
-    this.subscription = await this.log.subscribe({ types: ['message.created', 'message.status_changed'] }, (e) => {
-      if (e.type === 'message.status_changed' && e.data.to === 'cancelled' && e.messageId) {
-        this.running.get(e.messageId)?.abort.abort();
-      }
-      if (e.module && this.modules.has(e.module)) this.poke();
-    });
+    this.reaper = Reaper.start(this.logger);
+    this.subscription = await this.log.subscribe(
+      { types: ['message.created', 'message.status_changed', 'instance.*', 'module.updated'] },
+      (e) => {
+        if (e.type === 'message.status_changed' && e.data.to === 'cancelled' && e.messageId) {
+          this.running.get(e.messageId)?.abort.abort();
+        }
+        const module = e.module ? this.modules.get(e.module) : undefined;
+        if (!module) return;
+        // Another worker found the module unhealthy: check it too, in case that worker goes away.
+        if (e.type === 'module.updated' && e.data.health === 'unhealthy') this.scheduleCheck(module);
+        this.poke();
+      },
+    );
     await this.recover();
+    for (const module of this.modules.values()) await this.checkHealth(module, true);
     this.poke();
-    this.timer = setInterval(() => {
-      void this.recover().then(() => this.poke());
-    }, this.leaseMs / 3);
+    this.timer = setInterval(
+      () => {
+        void this.recover()
+          .then(() => this.cleanUp())
+          .then(() => this.poke())
+          .catch((err: unknown) => this.logger.warn({ err }, 'recovering or cleaning up failed; trying again later'));
+      },
+      Math.min(this.leaseMs / 3, Math.max(this.idleInstanceMs / 2, 50)),
+    );
     this.timer.unref();
   }
 
   /** Stops claiming, cancels the runs in progress (their replies are marked cancelled) and waits for them. */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const fn of this.stopHooks.splice(0)) fn();
     if (this.timer) clearInterval(this.timer);
     this.subscription?.close();
+    for (const h of this.health.values()) clearTimeout(h.timer);
     for (const run of this.running.values()) run.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    await this.reaper?.close();
   }
 
   /** Claims as much as the modules' free slots allow; overlapping calls fold into one more pass. */
@@ -110,7 +210,7 @@ export class Worker {
           this.again = false;
           for (const module of this.modules.values()) {
             while (!this.stopped && this.busy(module.name) < module.concurrency) {
-              const claim = await this.claim(module.name);
+              const claim = await this.claim(module);
               if (!claim) break;
               this.launch(module, claim);
             }
@@ -130,23 +230,42 @@ export class Worker {
     return n;
   }
 
-  /** Takes the oldest pending reply of `module`, with its task, in one transaction. */
-  private claim(module: string): Promise<Claim | undefined> {
+  /**
+   * Takes the oldest pending reply of `module` with an instance to answer it, and moves its task, in one
+   * transaction. Nothing when the module is paused or unhealthy, or all its instances are busy or paused.
+   */
+  private claim(module: WorkerModule): Promise<Claim | undefined> {
     const skipLocked = this.db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
     return this.db.write(async (tx) => {
+      // The module's row lock makes claims of one module take turns, so its instances never exceed concurrency.
+      const state = await tx.get<{ paused: number; health: string }>(
+        `SELECT paused, health FROM modules WHERE name = ?${this.db.forUpdate}`,
+        [module.name],
+      );
+      if (!state || Number(state.paused) === 1 || state.health === 'unhealthy') return undefined;
       const next = await tx.get<{ id: string }>(
-        `SELECT id FROM messages WHERE status = 'pending' AND role = 'assistant' AND author = ?
+        `SELECT id FROM messages WHERE status IN ('pending', 'processing') AND status = 'pending'
+         AND role = 'assistant' AND author = ?
          ORDER BY created_at, id LIMIT 1${skipLocked}`,
-        [module],
+        [module.name],
       );
       if (!next) return undefined;
-      await this.messages.moveStatus(tx, next.id, 'processing', { reason: `claimed by worker ${this.id}` });
+      const leaseUntil = new Date(Date.now() + this.leaseMs).toISOString();
+      const instance = await this.instances.acquire(tx, module.name, module.concurrency, {
+        workerId: this.id,
+        messageId: next.id,
+        leaseUntil,
+      });
+      if (!instance) return undefined;
+      await this.messages.moveStatus(tx, next.id, 'processing', {
+        reason: `claimed by worker ${this.id}, instance ${instance.id}`,
+      });
       const message = (await tx.get<MessagesTable>(
         'UPDATE messages SET claimed_by = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ? RETURNING *',
-        [this.id, new Date(Date.now() + this.leaseMs).toISOString(), next.id],
+        [this.id, leaseUntil, next.id],
       )) as MessagesTable;
       const taskId = await this.moveTask(tx, message.id, 'pending', 'processing');
-      return { message, taskId };
+      return { message, taskId, instanceId: instance.id };
     });
   }
 
@@ -165,14 +284,19 @@ export class Worker {
   private async run(module: WorkerModule, claim: Claim, signal: AbortSignal): Promise<void> {
     const { message } = claim;
     const renew = setInterval(() => {
+      const until = new Date(Date.now() + this.leaseMs).toISOString();
       void this.db
-        .write((tx) =>
-          tx.run('UPDATE messages SET lease_until = ? WHERE id = ? AND claimed_by = ?', [
-            new Date(Date.now() + this.leaseMs).toISOString(),
+        .write(async (tx) => {
+          await tx.run('UPDATE messages SET lease_until = ? WHERE id = ? AND claimed_by = ?', [
+            until,
             message.id,
             this.id,
-          ]),
-        )
+          ]);
+          await tx.run("UPDATE instances SET lease_until = ? WHERE id = ? AND status = 'busy'", [
+            until,
+            claim.instanceId,
+          ]);
+        })
         .catch(() => undefined);
     }, this.leaseMs / 3);
     try {
@@ -184,10 +308,12 @@ export class Worker {
         );
         outcome = await this.attempt(module, claim, signal, false);
       }
-      await this.finish(
-        claim,
-        signal.aborted ? { type: 'done', ok: false, reason: 'cancelled', error: 'cancelled' } : outcome,
-      );
+      const done: Extract<AgentEvent, { type: 'done' }> = signal.aborted
+        ? { type: 'done', ok: false, reason: 'cancelled', error: 'cancelled' }
+        : outcome;
+      // Health first: once the reply is final or the instance free, the next claim must see it.
+      await this.afterRun(module, done);
+      await this.finish(claim, done);
     } finally {
       clearInterval(renew);
     }
@@ -196,10 +322,11 @@ export class Worker {
   /** One backend run; answers its `done`. */
   private async attempt(
     module: WorkerModule,
-    { message, taskId }: Claim,
+    claim: Claim,
     signal: AbortSignal,
     resume: boolean,
   ): Promise<Extract<AgentEvent, { type: 'done' }>> {
+    const { message, taskId } = claim;
     const question = await this.db.read.get<MessagesTable>(
       `SELECT * FROM messages WHERE thread_id = ? AND role = 'user' AND (created_at < ? OR (created_at = ? AND id < ?))
        ORDER BY created_at DESC, id DESC LIMIT 1`,
@@ -238,6 +365,7 @@ export class Worker {
       prompt: question?.content ?? '',
       systemPrompt,
       signal,
+      processes: this.reaper,
       ...(session ? { resumeSessionId: session.session_id } : {}),
       ...(session?.cost_total_usd != null ? { previousSessionCostUsd: Number(session.cost_total_usd) } : {}),
     })) {
@@ -245,8 +373,11 @@ export class Worker {
         done = event;
         break;
       }
+      if (event.type === 'session') claim.sessionId = event.sessionId;
       await this.record(event, message, taskId, module.name, appends);
     }
+    // The run is over: what it wrote last goes in now rather than at the end of the coalescing window.
+    await this.messages.flush(message.id).catch(() => undefined);
     await Promise.allSettled(appends);
     return done;
   }
@@ -344,28 +475,117 @@ export class Worker {
    * Marks the task, then the reply, finished — in that order, so whoever sees the reply final finds its task
    * final too. A reply cancelled meanwhile stays cancelled.
    */
-  private async finish({ message, taskId }: Claim, done: Extract<AgentEvent, { type: 'done' }>): Promise<void> {
-    const current = await this.messages.get(message.id);
-    const to =
-      current.status === 'cancelled' || done.reason === 'cancelled' ? 'cancelled' : done.ok ? 'complete' : 'failed';
+  private async finish(claim: Claim, done: Extract<AgentEvent, { type: 'done' }>): Promise<void> {
+    const { message, taskId } = claim;
     const error = done.ok ? undefined : (done.error ?? done.reason ?? 'failed');
-    const ignoreRace = (err: unknown) => {
-      if (!isHubError(err, 'invalid_transition')) throw err;
-    };
-    if (taskId) await this.tasks.transition(taskId, to, error ? { error } : {}).catch(ignoreRace);
-    if (current.status !== 'cancelled') {
-      await this.messages
-        .transition(message.id, to, error ? { error, reason: done.reason ?? 'agent_error' } : {})
-        .catch(ignoreRace);
+    // Content still held goes in first, so no delta follows the final status.
+    await this.messages.flush(message.id).catch(() => undefined);
+    await this.db.write(async (tx) => {
+      const current = await tx.get<{ status: Status }>(`SELECT status FROM messages WHERE id = ?${this.db.forUpdate}`, [
+        message.id,
+      ]);
+      const to: Status =
+        current?.status === 'cancelled' || done.reason === 'cancelled' ? 'cancelled' : done.ok ? 'complete' : 'failed';
+      // One transaction; the task's event comes first, so whoever sees the reply final finds its task final too.
+      if (taskId) {
+        const task = await tx.get<{ status: Status }>(`SELECT status FROM tasks WHERE id = ?${this.db.forUpdate}`, [
+          taskId,
+        ]);
+        if (task && canTransition('task', task.status, to)) {
+          await this.tasks.moveStatus(tx, taskId, to, error ? { error } : {});
+        }
+      }
+      if (current && canTransition('message', current.status, to)) {
+        await this.messages.moveStatus(tx, message.id, to, error ? { error, reason: done.reason ?? 'agent_error' } : {});
+      }
+      await this.instances.releaseIn(tx, claim.instanceId, claim.sessionId);
+    });
+  }
+
+  /**
+   * Counts a run towards its module's health: a success clears the count; `unhealthyAfter` backend failures in
+   * a row (one, for a program that is not installed) mark the module unhealthy until a check passes.
+   */
+  private async afterRun(module: WorkerModule, done: Extract<AgentEvent, { type: 'done' }>): Promise<void> {
+    const h = this.healthOf(module.name);
+    if (done.ok) {
+      h.failures = 0;
+      h.level = 0;
+      return;
     }
+    if (done.reason === 'not_installed') h.failures = Math.max(h.failures + 1, this.unhealthyAfter);
+    else if (BACKEND_FAILURES.has(done.reason ?? 'agent_error')) h.failures++;
+    else return;
+    if (h.failures < this.unhealthyAfter || this.stopped) return;
+    const why = `${done.error ?? done.reason ?? 'failed'} (${h.failures} failed run${h.failures === 1 ? '' : 's'} in a row)`;
+    await this.moduleStore
+      .setHealth(module.name, 'unhealthy', why.slice(0, 4000))
+      .catch((err: unknown) => this.logger.warn({ err, module: module.name }, 'recording module health failed'));
+    this.logger.warn({ module: module.name, error: why }, 'module marked unhealthy; its work waits for a health check');
+    this.scheduleCheck(module);
+  }
+
+  /**
+   * Checks a module's backend (program and directory present). Passing makes it healthy — but one more backend
+   * failure marks it unhealthy again, with a longer wait — and failing schedules the next check.
+   */
+  private async checkHealth(module: WorkerModule, atStart = false): Promise<void> {
+    if (this.stopped) return;
+    const problem = await (module.check?.() ?? Promise.resolve(undefined)).catch((err: unknown) => String(err));
+    try {
+      if (problem) {
+        await this.moduleStore.setHealth(module.name, 'unhealthy', problem);
+        this.scheduleCheck(module);
+        return;
+      }
+      const h = this.healthOf(module.name);
+      const current = await this.moduleStore.get(module.name);
+      if (current.health === 'unhealthy') {
+        if (!atStart) h.failures = this.unhealthyAfter - 1;
+        await this.moduleStore.setHealth(module.name, 'healthy');
+      }
+    } catch (err) {
+      this.logger.warn({ err, module: module.name }, 'recording module health failed');
+      if (!atStart) this.scheduleCheck(module);
+    }
+    this.poke();
+  }
+
+  private scheduleCheck(module: WorkerModule): void {
+    const h = this.healthOf(module.name);
+    if (h.timer || this.stopped) return;
+    const wait = Math.min(this.backoff.max, this.backoff.first * 2 ** h.level);
+    h.level++;
+    h.timer = setTimeout(() => {
+      h.timer = undefined;
+      void this.checkHealth(module);
+    }, wait);
+    h.timer.unref();
+  }
+
+  private healthOf(module: string): Health {
+    let h = this.health.get(module);
+    if (!h) {
+      h = { failures: 0, level: 0 };
+      this.health.set(module, h);
+    }
+    return h;
+  }
+
+  /** Terminates this worker's modules' instances left idle longer than `idleInstanceMs`. */
+  private async cleanUp(): Promise<void> {
+    if (this.stopped) return;
+    const before = new Date(Date.now() - this.idleInstanceMs).toISOString();
+    await this.instances.cleanUp(this.moduleNames, before, `idle for ${duration(this.idleInstanceMs)}`);
   }
 
   /** Replies whose worker died (lease expired): one more try, then failed with the reason. */
   private async recover(): Promise<void> {
     if (this.stopped) return;
     const now = new Date().toISOString();
+    await this.instances.recover(now);
     const lost = await this.db.read.all<MessagesTable>(
-      "SELECT * FROM messages WHERE status = 'processing' AND lease_until IS NOT NULL AND lease_until < ?",
+      "SELECT * FROM messages WHERE status IN ('pending', 'processing') AND status = 'processing' AND lease_until < ?",
       [now],
     );
     for (const row of lost) {
@@ -402,4 +622,11 @@ export class Worker {
     if (task?.status === from) await this.tasks.moveStatus(tx, task.id, to, error ? { error } : {});
     return task?.id;
   }
+}
+
+/** `450 ms`, `30 s`, `10 min`. */
+function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  return `${Math.round(ms / 60_000)} min`;
 }

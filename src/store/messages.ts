@@ -286,7 +286,8 @@ export class MessageStore {
     return p.waiters;
   }
 
-  private flush(id: string): Promise<void> {
+  /** Writes the content waiting for `id` now instead of at the end of its coalescing window. */
+  flush(id: string): Promise<void> {
     return this.flushWaiters(id, this.take(id));
   }
 

@@ -143,6 +143,69 @@ export const MIGRATIONS: readonly Migration[] = [
         .addPrimaryKeyConstraint('thread_sessions_pk', ['thread_id', 'module']),
     ],
   },
+  {
+    version: 4,
+    name: 'instances (a module’s agents, owned by a worker); module health',
+    up: (db) => [
+      db.schema
+        .createTable('instances')
+        .addColumn('id', text, (c) => c.primaryKey())
+        .addColumn('module', text, (c) => c.notNull())
+        .addColumn('status', text, (c) => c.notNull())
+        .addColumn('paused', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('worker_id', text)
+        .addColumn('lease_until', text)
+        .addColumn('message_id', text)
+        .addColumn('session_id', text)
+        .addColumn('runs', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('reason', text)
+        .addColumn('created_at', text, (c) => c.notNull())
+        .addColumn('updated_at', text, (c) => c.notNull())
+        .addColumn('last_active_at', text, (c) => c.notNull())
+        .addColumn('terminated_at', text),
+      db.schema
+        .createIndex('instances_live')
+        .on('instances')
+        .columns(['module', 'status'])
+        .where(sql<boolean>`status <> 'terminated'`),
+      db.schema.alterTable('modules').addColumn('health', text, (c) => c.notNull().defaultTo('healthy')),
+      db.schema.alterTable('modules').addColumn('health_error', text),
+      db.schema.alterTable('modules').addColumn('health_checked_at', text),
+    ],
+  },
+  {
+    version: 5,
+    name: 'API tokens; watches (hooks) with their delivery cursors',
+    up: (db) => [
+      db.schema
+        .createTable('tokens')
+        .addColumn('id', text, (c) => c.primaryKey())
+        .addColumn('hash', text, (c) => c.notNull().unique())
+        .addColumn('module', text)
+        .addColumn('label', text)
+        .addColumn('created_at', text, (c) => c.notNull())
+        .addColumn('last_used_at', text)
+        .addColumn('revoked_at', text),
+      db.schema
+        .createTable('watches')
+        .addColumn('id', text, (c) => c.primaryKey())
+        .addColumn('thread_id', text)
+        .addColumn('message_id', text)
+        .addColumn('module', text)
+        .addColumn('events', text, (c) => c.notNull())
+        .addColumn('command', text)
+        .addColumn('webhook_url', text)
+        .addColumn('secret', text)
+        .addColumn('cursor', text, (c) => c.notNull())
+        .addColumn('delivered', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_error', text)
+        .addColumn('created_at', text, (c) => c.notNull())
+        .addColumn('updated_at', text, (c) => c.notNull())
+        .addColumn('removed_at', text),
+      db.schema.createIndex('watches_message').on('watches').column('message_id'),
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

@@ -11,6 +11,9 @@ function fromRow(r: ModulesTable): Module {
     description: r.description,
     paused: Number(r.paused) === 1,
     config: JSON.parse(r.config),
+    health: r.health === 'unhealthy' ? 'unhealthy' : 'healthy',
+    healthError: r.health_error ?? null,
+    healthCheckedAt: r.health_checked_at ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -80,6 +83,32 @@ export class ModuleStore {
       );
       if (!row) throw new HubError('not_found', `no module named ${name}`);
       tx.emit({ type: 'module.updated', module: name, data: { paused } });
+      return fromRow(row);
+    });
+  }
+
+  /**
+   * Records the result of a health check or of a run of the module's backend (event `module.updated` with
+   * `health` and `error` when it changes). Workers do not claim an unhealthy module's work.
+   */
+  async setHealth(name: string, health: 'healthy' | 'unhealthy', error?: string): Promise<Module> {
+    moduleName(name, 'name');
+    const healthError = health === 'healthy' ? null : (error ?? 'unhealthy');
+    return this.db.write(async (tx) => {
+      const now = new Date().toISOString();
+      const before = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${this.db.forUpdate}`, [name]);
+      if (!before) throw new HubError('not_found', `no module named ${name}`);
+      const row = (await tx.get<ModulesTable>(
+        'UPDATE modules SET health = ?, health_error = ?, health_checked_at = ? WHERE name = ? RETURNING *',
+        [health, healthError, now, name],
+      )) as ModulesTable;
+      if (before.health !== health || (before.health_error ?? null) !== healthError) {
+        tx.emit({
+          type: 'module.updated',
+          module: name,
+          data: { health, ...(healthError ? { error: healthError } : {}) },
+        });
+      }
       return fromRow(row);
     });
   }

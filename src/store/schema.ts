@@ -20,6 +20,60 @@ export interface ModulesTable {
   config: string;
   created_at: string;
   updated_at: string;
+  health: string;
+  health_error: string | null;
+  health_checked_at: string | null;
+}
+
+export interface InstancesTable {
+  id: string;
+  module: string;
+  /** idle, busy or terminated; `paused` is separate so a busy instance can be paused to take nothing after. */
+  status: string;
+  paused: number;
+  worker_id: string | null;
+  lease_until: string | null;
+  message_id: string | null;
+  session_id: string | null;
+  runs: number;
+  reason: string | null;
+  created_at: string;
+  updated_at: string;
+  last_active_at: string;
+  terminated_at: string | null;
+}
+
+export interface TokensTable {
+  id: string;
+  /** sha256 of the token; the token itself is shown once, when created. */
+  hash: string;
+  /** The module the token may act as; null for a token that may act as any. */
+  module: string | null;
+  label: string | null;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface WatchesTable {
+  id: string;
+  thread_id: string | null;
+  message_id: string | null;
+  module: string | null;
+  /** JSON list of what fires it: 'status' (every status change), 'complete', 'failed', 'cancelled'. */
+  events: string;
+  command: string | null;
+  webhook_url: string | null;
+  /** HMAC key for webhook signatures. */
+  secret: string | null;
+  /** The log position delivered up to. */
+  cursor: string;
+  delivered: number;
+  failures: number;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  removed_at: string | null;
 }
 
 export interface ThreadsTable {
@@ -117,6 +171,9 @@ export interface Schema {
   meta: MetaTable;
   schema_migrations: SchemaMigrationsTable;
   thread_sessions: ThreadSessionsTable;
+  instances: InstancesTable;
+  tokens: TokensTable;
+  watches: WatchesTable;
 }
 
 /** Which SQL the backend speaks. */

@@ -1,4 +1,5 @@
 /** Tasks: tracked work with progress, iterations, criteria, cost, tokens, files and an action log. */
+import { sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
@@ -64,6 +65,31 @@ export interface TaskUpdate {
   sessionId?: string | null;
   maxIterations?: number | null;
   maxCostUsd?: number | null;
+}
+
+/** What `tasks.list` filters on. */
+export interface ListTasksOptions {
+  status?: Status | Status[];
+  module?: string;
+  kind?: TaskKind;
+  /** Part of the name, any case. */
+  q?: string;
+  /** Only tasks older than this task (the last id of the previous page). */
+  before?: string;
+  limit?: number;
+}
+
+/** Totals over tasks. */
+export interface TaskStats {
+  total: number;
+  byStatus: Record<Status, number>;
+  costUsd: number;
+  tokensIn: number;
+  tokensOut: number;
+  /** Start of the window of `createdSince` and `costSinceUsd` (default: today, UTC). */
+  since: string;
+  createdSince: number;
+  costSinceUsd: number;
 }
 
 /** An entry of a task's action log. */
@@ -179,13 +205,82 @@ export class TaskStore {
     return fromRow(row);
   }
 
-  /** Tasks, newest first, optionally by status and module. */
-  async list(options: { status?: Status; module?: string; limit?: number } = {}): Promise<Task[]> {
+  /** The task tracking a reply, if it has one. */
+  async forMessage(messageId: string): Promise<Task | undefined> {
+    assertId(messageId, 'message id');
+    const row = await this.db.read.get<TasksTable>('SELECT * FROM tasks WHERE message_id = ? LIMIT 1', [messageId]);
+    return row ? fromRow(row) : undefined;
+  }
+
+  /**
+   * Tasks, newest first, by status, module, kind and a search in their names; `before` (a task id) pages on
+   * from the end of the previous page.
+   */
+  async list(options: ListTasksOptions = {}): Promise<Task[]> {
     let q = this.db.builder.selectFrom('tasks').selectAll().orderBy('id', 'desc');
-    if (options.status !== undefined) q = q.where('status', '=', oneOf(options.status, 'status', STATUSES));
+    if (options.status !== undefined) {
+      const statuses = Array.isArray(options.status) ? options.status : [options.status];
+      q = q.where(
+        'status',
+        'in',
+        list(statuses, 'status', STATUSES.length, (v, f) => oneOf(v, f, STATUSES)),
+      );
+    }
     if (options.module !== undefined) q = q.where('module', '=', moduleName(options.module));
+    if (options.kind !== undefined) q = q.where('kind', '=', oneOf(options.kind, 'kind', KINDS));
+    if (options.q !== undefined) {
+      const term = text(options.q, 'q', 200)
+        .toLowerCase()
+        .replace(/[\\%_]/g, (m) => `\\${m}`);
+      q = q.where(sql<boolean>`lower(name) like ${`%${term}%`} escape '\\'`);
+    }
+    if (options.before !== undefined) {
+      assertId(options.before, 'before');
+      q = q.where('id', '<', options.before);
+    }
     const limit = options.limit === undefined ? 100 : pageSize(options.limit, 5000);
     return (await this.db.read.all<TasksTable>(q.limit(limit).compile())).map(fromRow);
+  }
+
+  /** Counts by status, cost (all time and since `since`, default the start of today, UTC) and tokens. */
+  async stats(options: { since?: string; module?: string } = {}): Promise<TaskStats> {
+    const since = options.since ?? `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`;
+    if (Number.isNaN(Date.parse(since)))
+      throw new HubError('validation', `since must be an ISO-8601 time, got ${since}`);
+    const module = options.module === undefined ? undefined : moduleName(options.module);
+    const where = module ? ' WHERE module = ?' : '';
+    const params = module ? [module] : [];
+    const rows = await this.db.read.all<{ status: Status; n: number; cost: number; tin: number; tout: number }>(
+      `SELECT status, count(*) AS n, sum(cost_usd) AS cost, sum(tokens_in) AS tin, sum(tokens_out) AS tout
+       FROM tasks${where} GROUP BY status`,
+      params,
+    );
+    const today = await this.db.read.get<{ cost: number | null; n: number }>(
+      `SELECT sum(cost_usd) AS cost, count(*) AS n FROM tasks WHERE created_at >= ?${module ? ' AND module = ?' : ''}`,
+      [since, ...params],
+    );
+    const byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
+    let total = 0;
+    let costUsd = 0;
+    let tokensIn = 0;
+    let tokensOut = 0;
+    for (const r of rows) {
+      byStatus[r.status] = Number(r.n);
+      total += Number(r.n);
+      costUsd += Number(r.cost ?? 0);
+      tokensIn += Number(r.tin ?? 0);
+      tokensOut += Number(r.tout ?? 0);
+    }
+    return {
+      total,
+      byStatus,
+      costUsd,
+      tokensIn,
+      tokensOut,
+      since,
+      createdSince: Number(today?.n ?? 0),
+      costSinceUsd: Number(today?.cost ?? 0),
+    };
   }
 
   /** Moves a task to `to` (event `task.status_changed`). */
@@ -211,7 +306,7 @@ export class TaskStore {
       new Date().toISOString(),
       to === 'complete' ? ['progress = 100'] : [],
     );
-    await tx.run(`UPDATE tasks SET ${set} WHERE id = ?`, [...params, id]);
+    const row = await tx.get<TasksTable>(`UPDATE tasks SET ${set} WHERE id = ? RETURNING *`, [...params, id]);
     tx.emit({
       type: 'task.status_changed',
       taskId: id,
@@ -219,7 +314,7 @@ export class TaskStore {
       module: task.module,
       data: { from: task.status, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}) },
     });
-    return this.get(id, tx);
+    return fromRow(row as TasksTable);
   }
 
   /** Changes counters (event `task.progressed` with the changed fields). A finished task refuses changes. */

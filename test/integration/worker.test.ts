@@ -1,24 +1,11 @@
 // The worker on every backend: asks answered by real small programs through the command backend, in order,
 // within each module's concurrency, with failures reported and a dead worker's claim recovered.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import type { Hub } from '../../src/index.js';
 import { describeEachBackend } from '../support/backends.js';
+import { alive, commandModule } from '../support/modules.js';
 import { readLog, until } from '../support/wait.js';
-
-/** A module whose agent is `node <script>` in a fresh directory. */
-async function commandModule(hub: Hub, name: string, script: string, concurrency = 1): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), `cc-${name}-`));
-  writeFileSync(join(dir, 'agent.mjs'), script);
-  await hub.modules.register({
-    name,
-    description: `${name} test agent`,
-    config: { backend: 'command', cwd: dir, command: process.execPath, args: ['agent.mjs'], concurrency },
-  });
-  return dir;
-}
 
 const ECHO = `
 let q = '';
@@ -138,15 +125,5 @@ async function setLease(database: string, messageId: string): Promise<void> {
       messageId,
     );
     db.close();
-  }
-}
-
-/** Whether a process is alive (a zombie awaiting its reaper counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-  } catch {
-    return false;
   }
 }

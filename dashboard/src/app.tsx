@@ -1,0 +1,63 @@
+/** The page: header with navigation and the connection indicator, the token prompt when needed, the view. */
+import { ConnectionIndicator, TokenPrompt } from './components';
+import { Instances } from './instances';
+import { Overview } from './overview';
+import { href, type Route, useRoute } from './router';
+import { useStore } from './store';
+import { TaskPanel } from './task-panel';
+import { Tasks } from './tasks';
+import { Threads } from './threads';
+
+const NAV = [
+  { label: 'Overview', href: href.overview, views: ['overview'] },
+  { label: 'Threads', href: href.threads, views: ['threads'] },
+  { label: 'Tasks', href: href.tasks, views: ['tasks', 'task'] },
+  { label: 'Instances', href: href.instances, views: ['instances'] },
+];
+
+function View({ route }: { route: Route }) {
+  switch (route.view) {
+    case 'overview':
+      return <Overview />;
+    case 'threads':
+      return <Threads id={route.id} />;
+    case 'tasks':
+      return <Tasks />;
+    case 'task':
+      return <TaskPanel id={route.id} />;
+    case 'instances':
+      return <Instances />;
+    default:
+      return (
+        <p className="muted">
+          Nothing here. <a href={href.overview}>Back to the overview</a>
+        </p>
+      );
+  }
+}
+
+export function App() {
+  const route = useRoute();
+  const tokenRequired = useStore((s) => s.tokenRequired);
+  return (
+    <>
+      <header className="top">
+        <a className="brand" href={href.overview}>
+          claude-comms
+        </a>
+        <nav className="nav" aria-label="Views">
+          {NAV.map((n) => (
+            <a key={n.label} href={n.href} aria-current={n.views.includes(route.view) ? 'page' : undefined}>
+              {n.label}
+            </a>
+          ))}
+        </nav>
+        <ConnectionIndicator />
+      </header>
+      <main>
+        {tokenRequired ? <TokenPrompt /> : null}
+        <View route={route} />
+      </main>
+    </>
+  );
+}

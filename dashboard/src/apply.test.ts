@@ -1,0 +1,180 @@
+// The rules that keep the dashboard right without reloading: events applied to loaded messages, tasks and
+// threads, including those that arrive while a snapshot loads (already in it, new, or after a gap).
+import { describe, expect, it } from 'vitest';
+import type { HubEvent, Task } from './api';
+import { applyToMessages, applyToTask, applyToTasks, applyToThreads, codePoints, type LiveMessage } from './apply';
+import { describeEvent } from './format';
+
+let seq = 0;
+function event(type: HubEvent['type'], ids: Partial<HubEvent>, data: Record<string, unknown> = {}): HubEvent {
+  seq++;
+  return {
+    seq,
+    cursor: `c1.${seq.toString(36)}`,
+    at: `2025-06-01T10:00:${String(seq % 60).padStart(2, '0')}.000Z`,
+    type,
+    threadId: null,
+    messageId: null,
+    taskId: null,
+    runId: null,
+    module: null,
+    data,
+    ...ids,
+  };
+}
+
+const reply = (content: string, status: LiveMessage['status'] = 'processing'): LiveMessage => ({
+  id: 'm1',
+  threadId: 't1',
+  author: 'arangodb',
+  role: 'assistant',
+  content,
+  chars: codePoints(content),
+  status,
+  error: null,
+  createdAt: '2025-06-01T10:00:00.000Z',
+  startedAt: '2025-06-01T10:00:00.000Z',
+  completedAt: null,
+  updatedAt: '2025-06-01T10:00:00.000Z',
+  schema: null,
+});
+
+const append = (delta: string, length: number) =>
+  event('message.content_updated', { threadId: 't1', messageId: 'm1' }, { delta, length });
+
+describe('applying content appends', () => {
+  it('appends a delta that follows what is loaded', () => {
+    const after = applyToMessages([reply('Hello')], append(', world', 12));
+    expect(after).not.toBe('gap');
+    expect((after as LiveMessage[])[0]).toMatchObject({ content: 'Hello, world', chars: 12 });
+  });
+
+  it('skips a delta the snapshot already holds, so a replay never doubles text', () => {
+    const loaded = [reply('Hello, world')];
+    expect(applyToMessages(loaded, append(', world', 12))).toBe(loaded);
+    expect(applyToMessages(loaded, append('Hello', 5))).toBe(loaded);
+  });
+
+  it('reports a gap when a delta does not follow what is loaded', () => {
+    expect(applyToMessages([reply('Hello')], append('!', 20))).toBe('gap');
+    expect(applyToMessages([], append('!', 1))).toBe('gap');
+  });
+
+  it('counts lengths in code points, as the database does', () => {
+    expect(codePoints('a😀b')).toBe(3);
+    const after = applyToMessages([reply('😀')], append('😀 ok', 5));
+    expect((after as LiveMessage[])[0]?.content).toBe('😀😀 ok');
+  });
+});
+
+describe('applying status changes and new messages', () => {
+  it('sets status, times and error', () => {
+    const done = event(
+      'message.status_changed',
+      { threadId: 't1', messageId: 'm1' },
+      { from: 'processing', to: 'failed', error: 'boom' },
+    );
+    const [m] = applyToMessages([reply('x')], done) as LiveMessage[];
+    expect(m).toMatchObject({ status: 'failed', error: 'boom', completedAt: done.at });
+  });
+
+  it('adds a created message once, whatever the replay', () => {
+    const created = event(
+      'message.created',
+      { threadId: 't1', messageId: 'm2', module: 'marker' },
+      { author: 'marker', role: 'user', status: 'complete', content: 'Why?', length: 4 },
+    );
+    const once = applyToMessages([reply('x')], created) as LiveMessage[];
+    expect(once.map((m) => m.id)).toEqual(['m1', 'm2']);
+    expect(applyToMessages(once, created)).toBe(once);
+  });
+});
+
+const task: Task = {
+  id: 'k1',
+  name: 'Extract',
+  module: 'marker',
+  kind: 'manual',
+  messageId: null,
+  workflowRunId: null,
+  parentId: null,
+  dependsOn: [],
+  status: 'processing',
+  progress: 10,
+  iteration: 1,
+  maxIterations: 5,
+  criteria: [
+    { text: 'a', verified: false, verifiedAt: null },
+    { text: 'b', verified: false, verifiedAt: null },
+  ],
+  costUsd: 0.1,
+  maxCostUsd: 2,
+  tokensIn: 0,
+  tokensOut: 0,
+  filesCreated: [],
+  filesModified: [],
+  sessionId: null,
+  error: null,
+  createdAt: '2025-06-01T10:00:00.000Z',
+  startedAt: '2025-06-01T10:00:00.000Z',
+  completedAt: null,
+  updatedAt: '2025-06-01T10:00:00.000Z',
+};
+
+describe('applying task events', () => {
+  it('takes the absolute values a progress event carries, so replayed events end at the latest', () => {
+    const first = event(
+      'task.progressed',
+      { taskId: 'k1' },
+      { progress: 40, iteration: 2, costUsd: 0.3, changed: ['progress'] },
+    );
+    const second = event(
+      'task.progressed',
+      { taskId: 'k1' },
+      { progress: 60, iteration: 3, costUsd: 0.5, changed: ['progress'], filesCreated: ['out.json'] },
+    );
+    const latest = applyToTask(applyToTask(applyToTask(task, second), first), second);
+    expect(latest).toMatchObject({ progress: 60, iteration: 3, costUsd: 0.5, filesCreated: ['out.json'] });
+  });
+
+  it('marks a criterion verified and a completed task at 100 %', () => {
+    const verified = applyToTask(task, event('task.criterion_verified', { taskId: 'k1' }, { index: 1, text: 'b' }));
+    expect(verified.criteria.map((c) => c.verified)).toEqual([false, true]);
+    const done = applyToTask(
+      task,
+      event('task.status_changed', { taskId: 'k1' }, { from: 'processing', to: 'complete' }),
+    );
+    expect(done).toMatchObject({ status: 'complete', progress: 100 });
+  });
+
+  it('leaves a list alone (same array) when the event concerns none of its tasks', () => {
+    const list = [task];
+    expect(applyToTasks(list, event('task.progressed', { taskId: 'other' }, { progress: 5 }))).toBe(list);
+    expect(applyToTasks(list, event('task.progressed', { taskId: 'k1' }, { progress: 5 }))[0]?.progress).toBe(5);
+  });
+});
+
+describe('applying thread events', () => {
+  it('puts a new thread first, once, and marks threads with new messages updated', () => {
+    const created = event('thread.created', { threadId: 't2' }, { title: 'New', createdBy: 'marker' });
+    const threads = applyToThreads(
+      [{ id: 't1', title: 'Old', createdBy: null, createdAt: 'x', updatedAt: 'x' }],
+      created,
+    );
+    expect(threads.map((t) => t.id)).toEqual(['t2', 't1']);
+    expect(applyToThreads(threads, created)).toBe(threads);
+    const message = event('message.created', { threadId: 't1', messageId: 'm9' }, {});
+    expect(applyToThreads(threads, message)[1]?.updatedAt).toBe(message.at);
+    expect(applyToThreads(threads, event('message.created', { threadId: 'elsewhere', messageId: 'm8' }))).toBe(threads);
+  });
+});
+
+describe('the event feed', () => {
+  it('says what changed in one line, merged content appends included', () => {
+    expect(describeEvent(event('task.status_changed', { taskId: 'k1' }, { from: 'pending', to: 'processing' }))).toBe(
+      'pending → processing',
+    );
+    expect(describeEvent(append('abc', 10), { appends: 4, added: 12 })).toBe('+12 characters in 4 appends (10 in all)');
+    expect(describeEvent(event('task.logged', { taskId: 'k1' }, { level: 'error', text: 'boom' }))).toBe('error: boom');
+  });
+});

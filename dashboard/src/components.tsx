@@ -1,0 +1,113 @@
+/** Small pieces every view uses: status badges, gauges, times, the connection indicator and the token prompt. */
+import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
+import { between, duration } from './format';
+import { store, useStore } from './store';
+import { getToken } from './token';
+
+/** A status as a coloured badge (`data-status` names it for tests and styles). */
+export function StatusBadge({ status }: { status: string }) {
+  return (
+    <span className={`status status-${status}`} data-status={status}>
+      {status}
+    </span>
+  );
+}
+
+/** A percentage as a bar with its number. */
+export function ProgressBar({ value, label }: { value: number; label?: string }) {
+  const shown = Math.round(Math.max(0, Math.min(100, value)));
+  return (
+    <span className="progress">
+      <progress value={shown} max={100} aria-label={label ?? 'progress'} />
+      <span className="progress-value">{shown} %</span>
+    </span>
+  );
+}
+
+/** Re-renders every `ms` while `active`: for durations still running. */
+export function useNow(active: boolean, ms = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(timer);
+  }, [active, ms]);
+  return active ? Math.max(now, Date.now()) : now;
+}
+
+/** How long from `from` to `to`, counting up while `to` is null and `running`. */
+export function Elapsed({ from, to, running }: { from: string | null; to: string | null; running: boolean }) {
+  const now = useNow(running && !to);
+  if (!from || (!to && !running)) return null;
+  return <>{duration(between(from, to, now))}</>;
+}
+
+export function Section({ title, children, extra }: { title: string; children: ReactNode; extra?: ReactNode }) {
+  return (
+    <section className="card">
+      <h2>
+        {title}
+        {extra ? <span className="heading-extra">{extra}</span> : null}
+      </h2>
+      {children}
+    </section>
+  );
+}
+
+export function ErrorNote({ children }: { children: ReactNode }) {
+  return (
+    <p className="error-note" role="alert">
+      {children}
+    </p>
+  );
+}
+
+const CONNECTION_TEXT = {
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  unauthorized: 'Token needed',
+} as const;
+
+/** Whether the page is following the event stream, with why not when it is not. */
+export function ConnectionIndicator() {
+  const { state, attempt, error } = useStore((s) => s.connection);
+  const detail = state === 'reconnecting' && attempt > 1 ? ` (attempt ${attempt})` : '';
+  return (
+    <output className="connection" data-state={state} aria-live="polite" title={error ?? undefined}>
+      <span className="dot" aria-hidden="true" />
+      {CONNECTION_TEXT[state]}
+      {detail}
+    </output>
+  );
+}
+
+/** Asks for the service's API token (after a 401); the token is kept for this tab only. */
+export function TokenPrompt() {
+  const [value, setValue] = useState('');
+  const refused = getToken() !== undefined;
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (value.trim()) store.submitToken(value);
+  };
+  return (
+    <form className="token-prompt card" onSubmit={submit} aria-labelledby="token-title">
+      <h2 id="token-title">{refused ? 'The token was refused' : 'This service requires a token'}</h2>
+      <p>
+        Paste an API token (create one with <code>claude-comms token create</code>). It is kept in this tab only; a link
+        may also carry it once as <code>?token=…</code>.
+      </p>
+      <label>
+        Token
+        <input
+          type="password"
+          autoComplete="off"
+          value={value}
+          onChange={(e) => setValue(e.target.value)}
+          name="token"
+        />
+      </label>
+      <button type="submit">Connect</button>
+    </form>
+  );
+}

@@ -1,0 +1,54 @@
+/**
+ * Hash routes: `#/` overview, `#/threads[/<id>]`, `#/tasks`, `#/tasks/<id>` (the agent control panel),
+ * `#/instances`. The service serves one page at `/`; the part after `#` never reaches it.
+ */
+import { useSyncExternalStore } from 'react';
+
+export type Route =
+  | { view: 'overview' }
+  | { view: 'threads'; id?: string }
+  | { view: 'tasks' }
+  | { view: 'task'; id: string }
+  | { view: 'instances' }
+  | { view: 'unknown'; path: string };
+
+const ID = /^[0-9A-Za-z-]{1,64}$/;
+
+export function parseRoute(hash: string): Route {
+  const path = hash.replace(/^#\/?/, '').replace(/\/+$/, '');
+  const [section, id, ...rest] = path.split('/');
+  if (rest.length || (id !== undefined && !ID.test(id))) return { view: 'unknown', path };
+  switch (section) {
+    case '':
+    case undefined:
+      return id === undefined ? { view: 'overview' } : { view: 'unknown', path };
+    case 'threads':
+      return id === undefined ? { view: 'threads' } : { view: 'threads', id };
+    case 'tasks':
+      return id === undefined ? { view: 'tasks' } : { view: 'task', id };
+    case 'instances':
+      return id === undefined ? { view: 'instances' } : { view: 'unknown', path };
+    default:
+      return { view: 'unknown', path };
+  }
+}
+
+const subscribe = (listener: () => void) => {
+  window.addEventListener('hashchange', listener);
+  return () => window.removeEventListener('hashchange', listener);
+};
+
+/** The route of the page's address; the component renders again when it changes. */
+export function useRoute(): Route {
+  const hash = useSyncExternalStore(subscribe, () => window.location.hash);
+  return parseRoute(hash);
+}
+
+export const href = {
+  overview: '#/',
+  threads: '#/threads',
+  thread: (id: string) => `#/threads/${id}`,
+  tasks: '#/tasks',
+  task: (id: string) => `#/tasks/${id}`,
+  instances: '#/instances',
+};

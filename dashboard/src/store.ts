@@ -1,0 +1,492 @@
+/**
+ * The dashboard's client-side store: API resources cached in one immutable state, kept current by the event
+ * stream. An event is applied to what is loaded when it carries enough to do so (apply.ts); a resource it
+ * cannot update (module and instance lists, totals, a task's control view with its log) is refetched instead,
+ * one request at a time. Resources load only while the stream is live, and events that arrive while one loads
+ * are applied to it once it has, so nothing falls between a snapshot and the stream.
+ */
+import { useSyncExternalStore } from 'react';
+import {
+  type AgentControl,
+  api,
+  failure,
+  type HubEvent,
+  type Instance,
+  type Message,
+  type ModuleView,
+  type Task,
+  type TaskStats,
+  type Thread,
+  type ThreadWithMessages,
+  whenUnauthorized,
+} from './api';
+import { applyToMessages, applyToTasks, applyToThreads, codePoints, type LiveMessage, liveMessage } from './apply';
+import { type ConnectionState, LiveConnection } from './live';
+import { setToken } from './token';
+
+/** Events in the overview's feed. */
+const FEED_SIZE = 100;
+/** Threads listed: the newest, by creation. */
+export const THREADS_SHOWN = 200;
+/** Messages `GET /threads/{id}` returns: the first 1,000. Changes to later ones cannot be shown. */
+export const THREAD_MESSAGES_SHOWN = 1000;
+/** Unfinished tasks on the overview. */
+const ACTIVE_SHOWN = 25;
+/** Tasks per page of the task list. */
+export const TASK_PAGE = 50;
+/** Events kept to bring a snapshot up to date; a load outlasting this many events is simply repeated. */
+const RECENT = 5000;
+/** At most one render per 16 ms (a 60 Hz frame): a burst of events, such as a replay, is not a render per event. */
+const FRAME_MS = 16;
+
+export interface OpenThread {
+  id: string;
+  thread?: Thread;
+  messages: readonly LiveMessage[];
+  loaded: boolean;
+  error: string | null;
+}
+
+/** The task list's filter and page (`before`: the last id of the previous page). */
+export interface TaskQuery {
+  status?: string;
+  module?: string;
+  q?: string;
+  before?: string;
+}
+
+export interface TaskPage {
+  query: TaskQuery;
+  tasks: readonly Task[];
+  /** `before` of the next (older) page; null on the last page. */
+  next: string | null;
+  loaded: boolean;
+  error: string | null;
+}
+
+export interface OpenPanel {
+  id: string;
+  view?: AgentControl;
+  /** The thread of the task's reply, once known (null: the task has no reply). */
+  threadId?: string | null;
+  error: string | null;
+}
+
+/**
+ * An entry of the event feed. Consecutive content appends to one message make one entry (a streaming reply
+ * would otherwise fill the feed): `appends` of them, `added` characters in all; `event` is the latest.
+ */
+export interface FeedEntry {
+  event: HubEvent;
+  appends: number;
+  added: number;
+}
+
+export interface State {
+  connection: { state: ConnectionState; attempt: number; error: string | null };
+  /** The service answered 401: the page asks for a token. */
+  tokenRequired: boolean;
+  modules?: readonly ModuleView[];
+  instances?: readonly Instance[];
+  stats?: TaskStats;
+  active?: readonly Task[];
+  threads?: readonly Thread[];
+  /** The latest events, newest first. */
+  feed: readonly FeedEntry[];
+  thread?: OpenThread;
+  tasks?: TaskPage;
+  panel?: OpenPanel;
+  /** The task of each reply, as far as known (null: the message has none). */
+  taskOf: Readonly<Record<string, string | null>>;
+  /** Why the overview's resources could not be loaded, if they could not. */
+  loadError: string | null;
+}
+
+/**
+ * Runs `load` one call at a time, at most once per `gapMs`. Asked while a call runs, it runs once more after it,
+ * so every ask is answered by a load that started after the ask.
+ */
+class Refresher {
+  /** The last load succeeded. */
+  ok = false;
+  private running = false;
+  private again = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private last = 0;
+
+  constructor(
+    private readonly load: () => Promise<void>,
+    private readonly gapMs: number,
+  ) {}
+
+  schedule(): void {
+    if (this.timer !== undefined) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    const wait = Math.max(0, this.last + this.gapMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.run();
+    }, wait);
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    this.last = Date.now();
+    try {
+      await this.load();
+      this.ok = true;
+    } catch {
+      this.ok = false; // the loader has put the error where its view shows it
+    } finally {
+      this.running = false;
+      if (this.again) {
+        this.again = false;
+        this.schedule();
+      }
+    }
+  }
+}
+
+/** Midnight today, local time: "today" on the overview is the viewer's day. */
+function startOfToday(): string {
+  const d = new Date();
+  d.setHours(0, 0, 0, 0);
+  return d.toISOString();
+}
+
+type Resource = 'overview' | 'stats' | 'active' | 'threads' | 'thread' | 'tasks' | 'panel';
+
+class Store {
+  state: State = {
+    connection: { state: 'connecting', attempt: 0, error: null },
+    tokenRequired: false,
+    feed: [],
+    taskOf: {},
+    loadError: null,
+  };
+  private readonly listeners = new Set<() => void>();
+  private notifyTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastNotify = 0;
+  private live = false;
+  /** Events received so far. */
+  private received = 0;
+  /** Snapshots loading now, and the events received since the first of them began (at most 2 × RECENT). */
+  private loading = 0;
+  private recent: HubEvent[] = [];
+  private readonly lookingUp = new Set<string>();
+  private readonly refresh: Record<Resource, Refresher> = {
+    overview: new Refresher(() => this.loadOverview(), 250),
+    stats: new Refresher(() => this.loadStats(), 500),
+    active: new Refresher(() => this.loadActive(), 250),
+    threads: new Refresher(() => this.loadThreads(), 250),
+    thread: new Refresher(() => this.loadThread(), 50),
+    tasks: new Refresher(() => this.loadTasks(), 250),
+    panel: new Refresher(() => this.loadPanel(), 50),
+  };
+  private readonly connection = new LiveConnection({
+    ready: (_cursor, resumed) => this.onReady(resumed),
+    event: (event) => this.onEvent(event),
+    state: (state, detail) => {
+      this.set({
+        connection: { state, ...detail },
+        ...(state === 'unauthorized' ? { tokenRequired: true } : {}),
+      });
+      if (state !== 'live') this.live = false;
+    },
+  });
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  start(): void {
+    whenUnauthorized(() => this.set({ tokenRequired: true }));
+    this.connection.start();
+  }
+
+  /** Uses `token` from now on and connects again with it. */
+  submitToken(token: string): void {
+    setToken(token);
+    this.set({ tokenRequired: false });
+    this.connection.reconnect();
+  }
+
+  openThread(id: string): void {
+    const current = this.state.thread;
+    if (current?.id === id && !current.error) return;
+    this.set({ thread: { id, messages: [], loaded: false, error: null } });
+    this.load('thread');
+  }
+
+  openTasks(query: TaskQuery): void {
+    this.set({ tasks: { query, tasks: [], next: null, loaded: false, error: null } });
+    this.load('tasks');
+  }
+
+  openPanel(id: string): void {
+    const current = this.state.panel;
+    if (current?.id === id && !current.error) return;
+    this.set({ panel: { id, error: null } });
+    this.load('panel');
+  }
+
+  /** Loads the panel's task again now (after an action on it). */
+  reloadPanel(): void {
+    this.load('panel');
+  }
+
+  private set(patch: Partial<State>): void {
+    this.state = { ...this.state, ...patch };
+    if (this.notifyTimer !== undefined) return;
+    const wait = this.lastNotify + FRAME_MS - performance.now();
+    this.notifyTimer = setTimeout(
+      () => {
+        this.notifyTimer = undefined;
+        this.lastNotify = performance.now();
+        for (const listener of this.listeners) listener();
+      },
+      Math.max(0, wait),
+    );
+  }
+
+  /** Loads `resource` now, or once the stream is live (a snapshot taken before could miss what happens between). */
+  private load(resource: Resource): void {
+    if (this.live) this.refresh[resource].schedule();
+    else this.refresh[resource].ok = false;
+  }
+
+  private isOpen(resource: Resource): boolean {
+    if (resource === 'thread' || resource === 'tasks' || resource === 'panel')
+      return this.state[resource] !== undefined;
+    return true;
+  }
+
+  /**
+   * The stream is live. Resumed, it replays what the page missed, so only resources never loaded or whose last
+   * load failed are loaded; a fresh stream (first connection, or a cursor the service no longer knows) reloads all.
+   */
+  private onReady(resumed: boolean): void {
+    this.live = true;
+    for (const resource of Object.keys(this.refresh) as Resource[]) {
+      if (this.isOpen(resource) && (!resumed || !this.refresh[resource].ok)) this.refresh[resource].schedule();
+    }
+  }
+
+  private onEvent(e: HubEvent): void {
+    this.received++;
+    if (this.loading) {
+      this.recent.push(e);
+      if (this.recent.length > 2 * RECENT) this.recent = this.recent.slice(-RECENT);
+    }
+    const s = this.state;
+    const type = e.type;
+    const patch: Partial<State> = { feed: addToFeed(s.feed, e) };
+    if (type.startsWith('module.') || type.startsWith('instance.')) this.load('overview');
+    if (type.startsWith('task.')) {
+      if (type === 'task.created' || type === 'task.status_changed') {
+        this.load('stats');
+        this.load('active');
+      }
+      if (type === 'task.created' && s.tasks?.loaded && !s.tasks.query.before) this.load('tasks');
+      if (type === 'task.progressed' && (e.data.changed as string[] | undefined)?.includes('costUsd'))
+        this.load('stats');
+      // The open thread's replies link to their tasks (others are looked up when shown).
+      const { messageId, taskId } = e;
+      if (type === 'task.created' && messageId && taskId && s.thread?.messages.some((m) => m.id === messageId)) {
+        patch.taskOf = { ...s.taskOf, [messageId]: taskId };
+      }
+      if (s.active) patch.active = applyToTasks(s.active, e);
+      if (s.tasks?.loaded) {
+        const tasks = applyToTasks(s.tasks.tasks, e);
+        if (tasks !== s.tasks.tasks) patch.tasks = { ...s.tasks, tasks };
+      }
+      if (s.panel && e.taskId === s.panel.id) this.load('panel');
+    }
+    if (s.threads && (type === 'thread.created' || type === 'message.created')) {
+      patch.threads = applyToThreads(s.threads, e).slice(0, THREADS_SHOWN);
+    }
+    if (s.thread?.loaded && e.threadId === s.thread.id && type.startsWith('message.')) {
+      const messages = applyToMessages(s.thread.messages, e);
+      if (messages === 'gap') {
+        if (s.thread.messages.length < THREAD_MESSAGES_SHOWN) this.load('thread');
+      } else if (messages !== s.thread.messages) patch.thread = { ...s.thread, messages };
+    }
+    this.set(patch);
+  }
+
+  /**
+   * Loads with `read`, then applies the events that arrived meanwhile, in order. `apply` returns undefined for
+   * an event it cannot apply: the load is repeated once, then such events are left out (a thread longer than
+   * the API returns has replies the snapshot cannot hold).
+   */
+  private async snapshot<T>(read: () => Promise<T>, apply: (data: T, e: HubEvent) => T | undefined): Promise<T> {
+    this.loading++;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const from = this.received;
+        let data: T | undefined = await read();
+        const missed = this.received - from;
+        if (missed > this.recent.length) continue;
+        for (const e of this.recent.slice(this.recent.length - missed)) {
+          const next: T | undefined = apply(data, e);
+          if (next === undefined && attempt === 0) {
+            data = undefined;
+            break;
+          }
+          data = next ?? data;
+        }
+        if (data !== undefined) return data;
+      }
+    } finally {
+      if (--this.loading === 0) this.recent = [];
+    }
+  }
+
+  private async loadOverview(): Promise<void> {
+    try {
+      const [modules, instances] = await Promise.all([
+        api<{ modules: ModuleView[] }>('/modules'),
+        api<{ instances: Instance[] }>('/instances'),
+      ]);
+      this.set({ modules: modules.modules, instances: instances.instances, loadError: null });
+    } catch (err) {
+      this.set({ loadError: failure(err) });
+      throw err;
+    }
+  }
+
+  private async loadStats(): Promise<void> {
+    const stats = await api<TaskStats>(`/tasks/stats?since=${encodeURIComponent(startOfToday())}`);
+    this.set({ stats });
+  }
+
+  private async loadActive(): Promise<void> {
+    const active = await this.snapshot(
+      () =>
+        api<{ tasks: Task[] }>(`/tasks?status=pending,processing&limit=${ACTIVE_SHOWN}`).then(
+          (r) => r.tasks as readonly Task[],
+        ),
+      applyToTasks,
+    );
+    this.set({ active });
+  }
+
+  private async loadThreads(): Promise<void> {
+    const threads = await this.snapshot(
+      () => api<{ threads: Thread[] }>(`/threads?limit=${THREADS_SHOWN}`).then((r) => r.threads as readonly Thread[]),
+      applyToThreads,
+    );
+    this.set({ threads });
+  }
+
+  private async loadThread(): Promise<void> {
+    const slot = this.state.thread;
+    if (!slot) return;
+    const { id } = slot;
+    try {
+      const loaded = await this.snapshot(
+        async () => {
+          const { messages, ...thread } = await api<ThreadWithMessages>(`/threads/${encodeURIComponent(id)}`);
+          return { thread: thread as Thread, messages: messages.map(liveMessage) as readonly LiveMessage[] };
+        },
+        (data, e) => {
+          if (e.threadId !== id) return data;
+          const messages = applyToMessages(data.messages, e);
+          return messages === 'gap' ? undefined : { ...data, messages };
+        },
+      );
+      if (this.state.thread?.id !== id) return;
+      this.set({ thread: { id, ...loaded, loaded: true, error: null } });
+      void this.findTasks(loaded.messages);
+    } catch (err) {
+      const current = this.state.thread;
+      if (current?.id === id) this.set({ thread: { ...current, error: failure(err) } });
+      throw err;
+    }
+  }
+
+  /** Looks up the task of each reply in the thread not yet known (replies made by `ask` have one). */
+  private findTasks(messages: readonly LiveMessage[]): Promise<void> {
+    return this.findTask(...messages.filter((m) => m.role === 'assistant').map((m) => m.id));
+  }
+
+  /** Looks up the tasks of the given replies (once each; a failed lookup is tried again on the next call). */
+  async findTask(...messageIds: string[]): Promise<void> {
+    const unknown = messageIds.filter((id) => !(id in this.state.taskOf) && !this.lookingUp.has(id)).slice(-50);
+    const found: Record<string, string | null> = {};
+    await Promise.all(
+      unknown.map(async (id) => {
+        this.lookingUp.add(id);
+        try {
+          found[id] = (await api<Message & { taskId: string | null }>(`/messages/${id}`)).taskId;
+        } catch {
+          // Shown without a task link for now.
+        } finally {
+          this.lookingUp.delete(id);
+        }
+      }),
+    );
+    if (Object.keys(found).length) this.set({ taskOf: { ...this.state.taskOf, ...found } });
+  }
+
+  private async loadTasks(): Promise<void> {
+    const slot = this.state.tasks;
+    if (!slot) return;
+    const { query } = slot;
+    const params = new URLSearchParams({ limit: String(TASK_PAGE) });
+    for (const [key, value] of Object.entries(query)) if (value) params.set(key, value);
+    try {
+      const page = await this.snapshot(
+        () => api<{ tasks: Task[]; next: string | null }>(`/tasks?${params}`),
+        (p, e) => ({ ...p, tasks: applyToTasks(p.tasks, e) as Task[] }),
+      );
+      if (this.state.tasks?.query !== query) return;
+      this.set({ tasks: { query, tasks: page.tasks, next: page.next, loaded: true, error: null } });
+    } catch (err) {
+      const current = this.state.tasks;
+      if (current?.query === query) this.set({ tasks: { ...current, error: failure(err) } });
+      throw err;
+    }
+  }
+
+  private async loadPanel(): Promise<void> {
+    const slot = this.state.panel;
+    if (!slot) return;
+    const { id } = slot;
+    try {
+      const view = await api<AgentControl>(`/tasks/${encodeURIComponent(id)}/control`);
+      let threadId = slot.threadId;
+      if (threadId === undefined) {
+        threadId = view.messageId ? (await api<Message>(`/messages/${view.messageId}`)).threadId : null;
+      }
+      if (this.state.panel?.id === id) this.set({ panel: { id, view, threadId, error: null } });
+    } catch (err) {
+      const current = this.state.panel;
+      if (current?.id === id) this.set({ panel: { ...current, error: failure(err) } });
+      throw err;
+    }
+  }
+}
+
+/** The feed with `e` on top, merged into the top entry when both are content appends to one message. */
+function addToFeed(feed: readonly FeedEntry[], e: HubEvent): readonly FeedEntry[] {
+  const content = e.type === 'message.content_updated';
+  const added = content && typeof e.data.delta === 'string' ? codePoints(e.data.delta) : 0;
+  const top = feed[0];
+  if (content && top?.event.type === e.type && top.event.messageId === e.messageId) {
+    return [{ event: e, appends: top.appends + 1, added: top.added + added }, ...feed.slice(1)];
+  }
+  return [{ event: e, appends: 1, added }, ...feed.slice(0, FEED_SIZE - 1)];
+}
+
+/** The page's one store. */
+export const store = new Store();
+
+/** A part of the state; the component renders again when that part changes. Select parts, never build objects. */
+export function useStore<T>(select: (state: State) => T): T {
+  return useSyncExternalStore(store.subscribe, () => select(store.state));
+}

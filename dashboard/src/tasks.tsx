@@ -1,0 +1,165 @@
+/**
+ * The task list: newest first, filtered by status, module and name, a page of 50 at a time (the API pages with
+ * `before` = the last id of a page), so thousands of tasks cost one page of rows.
+ */
+import { memo, useEffect, useMemo, useState } from 'react';
+import type { Task } from './api';
+import { ErrorNote, ProgressBar, Section, StatusBadge } from './components';
+import { dateTime, usd } from './format';
+import { href } from './router';
+import { store, TASK_PAGE, useStore } from './store';
+
+const STATUSES = ['pending', 'processing', 'complete', 'failed', 'cancelled'];
+
+export function Tasks() {
+  const modules = useStore((s) => s.modules);
+  const [status, setStatus] = useState('');
+  const [module, setModule] = useState('');
+  const [search, setSearch] = useState('');
+  const [q, setQ] = useState('');
+  /** `before` of each page from the second to the one shown. */
+  const [pages, setPages] = useState<string[]>([]);
+
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      setQ(search.trim());
+      setPages([]);
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [search]);
+
+  const before = pages.at(-1);
+  const query = useMemo(() => ({ status, module, q, ...(before ? { before } : {}) }), [status, module, q, before]);
+  useEffect(() => store.openTasks(query), [query]);
+  const page = useStore((s) => s.tasks);
+
+  return (
+    <Section title="Tasks">
+      <form className="filters" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Status
+          <select
+            value={status}
+            onChange={(e) => {
+              setStatus(e.target.value);
+              setPages([]);
+            }}
+          >
+            <option value="">any</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Module
+          <select
+            value={module}
+            onChange={(e) => {
+              setModule(e.target.value);
+              setPages([]);
+            }}
+          >
+            <option value="">any</option>
+            {(modules ?? []).map((m) => (
+              <option key={m.name} value={m.name}>
+                {m.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="grow">
+          Name
+          <input
+            type="search"
+            value={search}
+            placeholder="part of the name"
+            onChange={(e) => setSearch(e.target.value)}
+          />
+        </label>
+      </form>
+      {page?.error ? <ErrorNote>Could not load tasks: {page.error}</ErrorNote> : null}
+      {!page?.loaded ? (
+        <p className="muted">Loading…</p>
+      ) : page.tasks.length === 0 ? (
+        <p className="muted">No tasks{status || module || q ? ' match' : ' yet'}.</p>
+      ) : (
+        <TaskTable tasks={page.tasks} />
+      )}
+      <nav className="pager" aria-label="Pages">
+        <button type="button" disabled={!pages.length} onClick={() => setPages([])}>
+          Newest
+        </button>
+        <button type="button" disabled={!pages.length} onClick={() => setPages((p) => p.slice(0, -1))}>
+          Newer
+        </button>
+        <span className="muted">
+          page {pages.length + 1} · {TASK_PAGE} per page
+        </span>
+        <button
+          type="button"
+          disabled={!page?.next}
+          onClick={() => {
+            const next = page?.next;
+            if (next) setPages((p) => [...p, next]);
+          }}
+        >
+          Older
+        </button>
+      </nav>
+    </Section>
+  );
+}
+
+/** Tasks as a table (rows become cards on a narrow window). */
+export function TaskTable({ tasks }: { tasks: readonly Task[] }) {
+  return (
+    <table className="task-table">
+      <thead>
+        <tr>
+          <th scope="col">Task</th>
+          <th scope="col">Status</th>
+          <th scope="col">Progress</th>
+          <th scope="col">Iteration</th>
+          <th scope="col">Cost</th>
+          <th scope="col">Created</th>
+        </tr>
+      </thead>
+      <tbody>
+        {tasks.map((t) => (
+          <TaskRow key={t.id} task={t} />
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+const TaskRow = memo(function TaskRow({ task: t }: { task: Task }) {
+  return (
+    <tr data-task-id={t.id} data-status={t.status}>
+      <td className="task-name">
+        <a href={href.task(t.id)}>{t.name}</a>
+        {t.module ? <span className="muted"> · {t.module}</span> : null}
+      </td>
+      <td>
+        <StatusBadge status={t.status} />
+      </td>
+      <td>
+        <ProgressBar value={t.progress} />
+      </td>
+      <td className="num" data-label="iteration">
+        {t.iteration}
+        {t.maxIterations ? ` of ${t.maxIterations}` : ''}
+      </td>
+      <td className="num" data-label="cost">
+        {usd(t.costUsd)}
+        {t.maxCostUsd !== null ? ` of ${usd(t.maxCostUsd)}` : ''}
+      </td>
+      <td className="muted">
+        <time dateTime={t.createdAt}>{dateTime(t.createdAt)}</time>
+      </td>
+    </tr>
+  );
+});

@@ -1,0 +1,125 @@
+/**
+ * Threads: the conversations between modules. Replies stream in as their agents write them, each with its status
+ * and timings. Agent output is untrusted text: it is rendered as text (white-space: pre-wrap), never as HTML.
+ */
+import { memo, useEffect } from 'react';
+import type { LiveMessage } from './apply';
+import { isTerminal } from './apply';
+import { Elapsed, ErrorNote, StatusBadge } from './components';
+import { dateTime, shortId } from './format';
+import { href } from './router';
+import { store, THREAD_MESSAGES_SHOWN, THREADS_SHOWN, useStore } from './store';
+
+export function Threads({ id }: { id?: string | undefined }) {
+  return (
+    <div className={`threads${id ? ' has-open' : ''}`}>
+      <ThreadList selected={id} />
+      {id ? (
+        <ThreadView id={id} />
+      ) : (
+        <p className="muted thread-placeholder">Pick a thread to follow its conversation.</p>
+      )}
+    </div>
+  );
+}
+
+function ThreadList({ selected }: { selected?: string | undefined }) {
+  const threads = useStore((s) => s.threads);
+  return (
+    <nav className="thread-list card" aria-label="Threads">
+      <h2>
+        Threads <span className="heading-extra muted">newest {THREADS_SHOWN}</span>
+      </h2>
+      {!threads ? (
+        <p className="muted">Loading…</p>
+      ) : threads.length === 0 ? (
+        <p className="muted">No threads yet: they start with a question.</p>
+      ) : (
+        <ul>
+          {threads.map((t) => (
+            <li key={t.id}>
+              <a href={href.thread(t.id)} aria-current={t.id === selected ? 'page' : undefined}>
+                <span className="thread-title">{t.title || `thread ${shortId(t.id)}`}</span>
+                <span className="muted small">
+                  {t.createdBy ? `${t.createdBy} · ` : ''}
+                  <time dateTime={t.updatedAt}>{dateTime(t.updatedAt)}</time>
+                </span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
+    </nav>
+  );
+}
+
+function ThreadView({ id }: { id: string }) {
+  useEffect(() => store.openThread(id), [id]);
+  const slot = useStore((s) => s.thread);
+  if (!slot || slot.id !== id) return <p className="muted">Loading…</p>;
+  return (
+    <section className="thread card" data-thread-id={id}>
+      <header className="thread-header">
+        <a className="back" href={href.threads}>
+          ← threads
+        </a>
+        <h2>{slot.thread?.title || `Thread ${shortId(id)}`}</h2>
+        {slot.thread ? (
+          <p className="muted">
+            {slot.thread.createdBy ? `started by ${slot.thread.createdBy} · ` : ''}
+            <time dateTime={slot.thread.createdAt}>{dateTime(slot.thread.createdAt)}</time> · {slot.messages.length}{' '}
+            messages
+          </p>
+        ) : null}
+      </header>
+      {slot.error ? <ErrorNote>Could not load the thread: {slot.error}</ErrorNote> : null}
+      {!slot.loaded && !slot.error ? <p className="muted">Loading…</p> : null}
+      {slot.messages.length >= THREAD_MESSAGES_SHOWN ? (
+        <p className="muted">The first {THREAD_MESSAGES_SHOWN} messages; later ones are not shown here.</p>
+      ) : null}
+      <ol className="messages">
+        {slot.messages.map((m) => (
+          <MessageView key={m.id} message={m} />
+        ))}
+      </ol>
+    </section>
+  );
+}
+
+const MessageView = memo(function MessageView({ message: m }: { message: LiveMessage }) {
+  const taskId = useStore((s) => s.taskOf[m.id]);
+  const running = !isTerminal(m.status);
+  return (
+    <li className={`message role-${m.role}`} data-message-id={m.id} data-status={m.status}>
+      <header className="message-header">
+        <strong className="author">{m.author}</strong>
+        <span className="muted">{m.role === 'user' ? 'asked' : m.role === 'system' ? 'system' : 'replied'}</span>
+        <StatusBadge status={m.status} />
+        <span className="timings muted small">
+          <time dateTime={m.createdAt}>{dateTime(m.createdAt)}</time>
+          {m.startedAt && m.role !== 'user' ? (
+            <>
+              {' · waited '}
+              <Elapsed from={m.createdAt} to={m.startedAt} running={false} />
+              {m.completedAt ? ' · took ' : ' · running '}
+              <Elapsed from={m.startedAt} to={m.completedAt} running={running} />
+            </>
+          ) : null}
+          {!m.startedAt && m.status === 'pending' ? (
+            <>
+              {' · waiting '}
+              <Elapsed from={m.createdAt} to={null} running />
+            </>
+          ) : null}
+        </span>
+        {taskId ? (
+          <a className="task-link" href={href.task(taskId)}>
+            task
+          </a>
+        ) : null}
+      </header>
+      <div className="content">{m.content || (running ? '…' : '')}</div>
+      {m.error ? <p className="error-text">{m.error}</p> : null}
+    </li>
+  );
+});

@@ -1,0 +1,145 @@
+/**
+ * Human output of the command line: colours (only on a terminal, never with NO_COLOR), aligned tables,
+ * relative times, durations, money and progress bars. Pure apart from reading whether a stream is a terminal.
+ */
+import type { Status } from '../domain/status.js';
+
+/** Styles that wrap text in ANSI escapes, or leave it as it is. */
+export interface Palette {
+  bold(text: string): string;
+  dim(text: string): string;
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
+}
+
+const ansi = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
+
+const COLOURS: Palette = {
+  bold: ansi(1, 22),
+  dim: ansi(2, 22),
+  red: ansi(31, 39),
+  green: ansi(32, 39),
+  yellow: ansi(33, 39),
+  cyan: ansi(36, 39),
+};
+
+const PLAIN: Palette = {
+  bold: (t) => t,
+  dim: (t) => t,
+  red: (t) => t,
+  green: (t) => t,
+  yellow: (t) => t,
+  cyan: (t) => t,
+};
+
+/** Colours for `stream` when it is a terminal and NO_COLOR is unset or empty (https://no-color.org). */
+export function paletteFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Palette {
+  return stream.isTTY && !env.NO_COLOR ? COLOURS : PLAIN;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
+const ESCAPES = /\u001b\[[0-9;]*m/g;
+
+/** How many terminal columns `text` takes (escapes take none; each code point one). */
+export function visibleWidth(text: string): number {
+  return [...text.replace(ESCAPES, '')].length;
+}
+
+/** `text` cut to `max` columns with an ellipsis; line breaks become spaces. */
+export function clipText(text: string, max: number): string {
+  const flat = text.replace(/\s*\n\s*/g, ' ');
+  const chars = [...flat];
+  return chars.length > max ? `${chars.slice(0, Math.max(0, max - 1)).join('')}…` : flat;
+}
+
+/**
+ * Rows aligned in columns two spaces apart (under `header` when given), the last column unpadded. With `width`
+ * (a terminal's columns), the last column is clipped so that lines do not wrap.
+ */
+export function table(
+  header: readonly string[] | undefined,
+  rows: readonly (readonly string[])[],
+  width?: number,
+): string {
+  const all = header ? [header, ...rows] : rows;
+  const columns = Math.max(0, ...all.map((r) => r.length));
+  const widths = Array.from({ length: columns }, (_, i) => Math.max(...all.map((r) => visibleWidth(r[i] ?? ''))));
+  const last = columns - 1;
+  const lines = all.map((r) => {
+    const cells = r.map((cell, i) => (i === last ? cell : cell + ' '.repeat((widths[i] ?? 0) - visibleWidth(cell))));
+    if (width !== undefined && visibleWidth(cells.join('  ')) > width) {
+      const room = width - visibleWidth(cells.slice(0, last).join('  ')) - 2;
+      if (room >= 10) cells[last] = clipText((r[last] ?? '').replace(ESCAPES, ''), room);
+    }
+    return cells.join('  ').trimEnd();
+  });
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+/** `3 min ago`, `in 2 h`, `just now`; dates older than a month as the date. */
+export function ago(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '—';
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  const seconds = Math.round((now - at) / 1000);
+  const size = Math.abs(seconds);
+  if (size < 10) return 'just now';
+  const units: [number, string][] = [
+    [86_400, 'day'],
+    [3_600, 'h'],
+    [60, 'min'],
+    [1, 's'],
+  ];
+  if (size >= 30 * 86_400) return iso.slice(0, 10);
+  const [unit, name] = units.find(([u]) => size >= u) ?? [1, 's'];
+  const count = Math.floor(size / unit);
+  const label = name === 'day' ? (count === 1 ? 'day' : 'days') : name;
+  return seconds >= 0 ? `${count} ${label} ago` : `in ${count} ${label}`;
+}
+
+/** `850 ms`, `3.2 s`, `2 min 5 s`, `1 h 3 min`. */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+}
+
+/** Dollars: four decimals below $1 (agent runs cost cents), two above. */
+export function usd(amount: number): string {
+  return `$${amount.toFixed(amount < 1 ? 4 : 2)}`;
+}
+
+/** `[██████░░░░░░░░░░░░░░]  30%`. */
+export function progressBar(percent: number, width = 20): string {
+  const clamped = Math.min(100, Math.max(0, percent));
+  const filled = Math.round((clamped / 100) * width);
+  return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${`${Math.round(clamped)}%`.padStart(4)}`;
+}
+
+/** A status in its colour: green done, red failed, yellow cancelled or paused, cyan working. */
+export function paintStatus(status: Status | 'unknown' | string, p: Palette): string {
+  switch (status) {
+    case 'complete':
+      return p.green(status);
+    case 'failed':
+      return p.red(status);
+    case 'cancelled':
+    case 'paused':
+      return p.yellow(status);
+    case 'processing':
+    case 'busy':
+      return p.cyan(status);
+    default:
+      return status;
+  }
+}
+
+/** `text` with every line indented by `by` spaces. */
+export function indent(text: string, by = 2): string {
+  const pad = ' '.repeat(by);
+  return text.replace(/\n$/, '').replace(/^/gm, pad);
+}

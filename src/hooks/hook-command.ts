@@ -1,0 +1,100 @@
+/**
+ * Runs a hook's command: `/bin/sh -c COMMAND` in its own process group, the notification on stdin, the
+ * `CLAUDE_COMMS_*` variables in its environment. Exit status 0 means delivered.
+ */
+import { spawn } from 'node:child_process';
+import type { ProcessTracker } from '../agents/types.js';
+
+/** How much of stderr is kept to explain a failure. */
+const STDERR_TAIL_CHARS = 2000;
+
+/** How long stderr may stay open after the shell exits (a background child may hold it) before we stop reading. */
+const STDERR_CLOSE_GRACE_MS = 200;
+
+/** One run of a hook command. */
+export interface HookCommandRun {
+  command: string;
+  /** Written to its stdin. */
+  input: string;
+  /** Added to the hub's environment. */
+  env: Record<string, string>;
+  timeoutMs: number;
+  /** Aborting kills the process group at once. */
+  signal: AbortSignal;
+  /** Told of the process group, so it is killed if the hub's process dies. */
+  processes?: ProcessTracker;
+}
+
+/**
+ * Resolves when the command exits with status 0; rejects with the reason otherwise (exit status and the last
+ * line of stderr, a signal, a timeout). A command that outlives `timeoutMs` or the signal has its whole process
+ * group killed.
+ */
+export async function runHookCommand(run: HookCommandRun): Promise<void> {
+  if (run.signal.aborted) throw new Error('stopped before it started');
+  const child = spawn('/bin/sh', ['-c', run.command], {
+    detached: true,
+    env: { ...process.env, ...run.env },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  const started = await new Promise<Error | undefined>((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', resolve);
+  });
+  if (started) throw new Error(`could not start /bin/sh: ${started.message}`);
+  const pid = child.pid as number;
+  run.processes?.started(pid);
+
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS);
+  });
+  // A command that exits without reading its stdin makes the write fail with EPIPE; its exit status decides.
+  child.stdin?.on('error', () => {});
+  child.stdin?.end(run.input);
+
+  let killedFor: string | undefined;
+  const kill = (why: string) => {
+    killedFor ??= why;
+    killGroup(pid);
+  };
+  const timer = setTimeout(() => kill(`timed out after ${run.timeoutMs} ms`), run.timeoutMs);
+  const onAbort = () => kill('stopped');
+  run.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('exit', (c, s) => resolve([c, s])),
+    );
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise((resolve) => child.once('close', resolve)),
+      new Promise((resolve) => (grace = setTimeout(resolve, STDERR_CLOSE_GRACE_MS))),
+    ]);
+    clearTimeout(grace);
+    child.stderr?.destroy();
+    if (killedFor) throw new Error(killedFor);
+    if (code === 0) return;
+    const last = stderr
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .pop();
+    throw new Error(
+      code === null
+        ? `killed by signal ${signal ?? 'unknown'}`
+        : `exited with status ${code}${last ? `: ${last}` : ''}`,
+    );
+  } finally {
+    clearTimeout(timer);
+    run.signal.removeEventListener('abort', onAbort);
+    run.processes?.ended(pid);
+  }
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}

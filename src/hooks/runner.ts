@@ -1,0 +1,166 @@
+/**
+ * The hook runner (the original design's daemon callbacks): one delivery loop per live watch, all woken by a
+ * single live subscription to the log. Status changes wake the loops whose target they concern; `watch.created`
+ * and `watch.removed`, written by any process, start and stop loops. Each loop reads from its own stored cursor,
+ * so the subscription only says when to read, never what: a missed wake-up delays, it cannot lose.
+ */
+import type { Logger } from 'pino';
+import type { HubEvent } from '../domain/types.js';
+import { MAX_TIMER_MS, number } from '../domain/validate.js';
+import type { EventLog, Subscription } from '../events/event-log.js';
+import { Reaper } from '../runtime/reaper.js';
+import type { Database } from '../store/database.js';
+import type { MessageStore } from '../store/messages.js';
+import { DeliveryRecords, type LiveWatch } from './delivery-records.js';
+import { WATCHED_TYPES } from './triggers.js';
+import { type DeliverySettings, WatchLoop, type WatchLoopContext } from './watch-loop.js';
+
+/** Options of `hub.startHooks`. */
+export interface HookOptions {
+  /** A hook command running longer is killed (its whole process group) and the attempt fails (default 30 s). */
+  commandTimeoutMs?: number;
+  /** A webhook not answering within this fails the attempt (default 10 s). */
+  webhookTimeoutMs?: number;
+  /** Attempts of one delivery before it is given up and the watch moves on (default 10). */
+  maxAttempts?: number;
+  /** Wait after the first failed attempt, doubled after each further one (default 1 s)… */
+  retryBaseMs?: number;
+  /** …up to this (default 5 min). */
+  retryMaxMs?: number;
+  /**
+   * How long `stop()` lets deliveries in flight finish (their outcome stored) before it kills their commands and
+   * cancels their requests (default 5 s). What it cancels is delivered again on the next start.
+   */
+  stopGraceMs?: number;
+}
+
+/** What the runner reads and writes. */
+export interface HookStores {
+  db: Database;
+  log: EventLog;
+  messages: MessageStore;
+}
+
+/**
+ * How often every loop reads on even without news. A quiet watch's stored cursor would otherwise stay where
+ * it is until retention prunes past it; this moves it to the head hourly, like the hub's retention sweep.
+ */
+const SWEEP_MS = 60 * 60 * 1000;
+
+/** Runs the hooks of every live watch of a database. */
+export class HookRunner {
+  private readonly loops = new Map<string, WatchLoop>();
+  private readonly records: DeliveryRecords;
+  private readonly context: WatchLoopContext;
+  private readonly stopGraceMs: number;
+  private subscription: Subscription | undefined;
+  private sweep: NodeJS.Timeout | undefined;
+  /** Watch events are handled one after another, so a removal never overtakes the creation before it. */
+  private watchEvents: Promise<void> = Promise.resolve();
+  private reaper: Reaper | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly stores: HookStores,
+    private readonly logger: Logger,
+    options: HookOptions = {},
+  ) {
+    const settings: DeliverySettings = {
+      commandTimeoutMs: number(options.commandTimeoutMs ?? 30_000, 'commandTimeoutMs', 1, MAX_TIMER_MS),
+      webhookTimeoutMs: number(options.webhookTimeoutMs ?? 10_000, 'webhookTimeoutMs', 1, MAX_TIMER_MS),
+      retry: {
+        maxAttempts: number(options.maxAttempts ?? 10, 'maxAttempts', 1, 1000, true),
+        baseMs: number(options.retryBaseMs ?? 1000, 'retryBaseMs', 1, MAX_TIMER_MS),
+        maxMs: number(options.retryMaxMs ?? 5 * 60_000, 'retryMaxMs', 1, MAX_TIMER_MS),
+      },
+    };
+    this.stopGraceMs = number(options.stopGraceMs ?? 5000, 'stopGraceMs', 0, MAX_TIMER_MS);
+    this.records = new DeliveryRecords(stores.db);
+    this.context = {
+      log: stores.log,
+      messages: stores.messages,
+      records: this.records,
+      logger,
+      settings,
+      processes: () => {
+        // Started on first use: a runner with only webhooks needs no watchdog process.
+        this.reaper ??= Reaper.start(logger);
+        return this.reaper;
+      },
+      ended: (watchId) => this.loops.delete(watchId),
+    };
+  }
+
+  /** The watches being delivered now. */
+  get watchIds(): string[] {
+    return [...this.loops.keys()];
+  }
+
+  /** Starts a loop for every live watch, each first catching up from its stored cursor. */
+  async start(): Promise<void> {
+    // Subscribed before the watches are read: a watch created in between arrives as an event.
+    this.subscription = await this.stores.log.subscribe({ types: [...WATCHED_TYPES, 'watch.*'] }, (event) =>
+      this.heard(event),
+    );
+    for (const watch of await this.records.live()) this.add(watch);
+    this.sweep = setInterval(() => {
+      for (const loop of this.loops.values()) loop.wake();
+    }, SWEEP_MS);
+    this.sweep.unref();
+  }
+
+  /**
+   * Stops: no new delivery starts; those in flight get `stopGraceMs` to finish and be stored, then running
+   * commands are killed and requests cancelled. Resolves when every loop has ended.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.sweep);
+      this.subscription?.close();
+      const loops = [...this.loops.values()];
+      const ended = Promise.all(loops.map((loop) => loop.end()));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, this.stopGraceMs)))]);
+      clearTimeout(timer);
+      await Promise.all(loops.map((loop) => loop.kill()));
+      this.loops.clear();
+      await this.watchEvents;
+      await this.reaper?.close();
+    })();
+    return this.stopping;
+  }
+
+  private heard(event: HubEvent): void {
+    if (event.type === 'watch.created' || event.type === 'watch.removed') {
+      const watchId = String(event.data.watchId);
+      // A removal stops the loop at once, before any later event can wake it, and once more after a creation
+      // still loading, which could otherwise start a loop for the removed watch.
+      const stopped = event.type === 'watch.removed' ? this.removed(watchId) : undefined;
+      this.watchEvents = this.watchEvents
+        .then(() => (stopped ? stopped.then(() => this.removed(watchId)) : this.created(watchId)))
+        .catch((err: unknown) => this.logger.warn({ err, watchId }, 'starting or stopping a watch’s hooks failed'));
+      return;
+    }
+    for (const loop of this.loops.values()) if (loop.concerns(event)) loop.wake();
+  }
+
+  private async created(watchId: string): Promise<void> {
+    if (this.stopping || this.loops.has(watchId)) return;
+    const watch = await this.records.load(watchId);
+    if (watch && !this.stopping) this.add(watch);
+  }
+
+  private removed(watchId: string): Promise<void> {
+    const loop = this.loops.get(watchId);
+    if (!loop) return Promise.resolve();
+    this.loops.delete(watchId);
+    return loop.kill();
+  }
+
+  private add(watch: LiveWatch): void {
+    if (this.loops.has(watch.id)) return;
+    const loop = new WatchLoop(watch, this.context);
+    this.loops.set(watch.id, loop);
+    loop.wake();
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * Delivers one watch's notifications, in log order, one at a time: it pages through the log after the watch's
+ * stored cursor (only the events of its target), hands each event the watch fires on to its command and webhook,
+ * and stores the new cursor in the same statement that records the outcome. Whatever is not yet stored as
+ * delivered is delivered again after a restart: at least once, never lost.
+ *
+ * A failing delivery is retried with growing waits (see `retryDelay`), only the actions that failed; after the
+ * last attempt it is given up, logged at warn, and the cursor moves on, so one bad event cannot stop a watch.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { ProcessTracker } from '../agents/types.js';
+import { isHubError } from '../domain/errors.js';
+import { matchesFilter } from '../domain/filter.js';
+import type { EventFilter, HubEvent } from '../domain/types.js';
+import type { EventLog, EventPage } from '../events/event-log.js';
+import type { MessageStore } from '../store/messages.js';
+import type { DeliveryRecords, LiveWatch, Outcome } from './delivery-records.js';
+import { runHookCommand } from './hook-command.js';
+import { hookEnvironment, notification } from './notification.js';
+import { finishes, fires, type RetryPolicy, retryDelay, WATCHED_TYPES } from './triggers.js';
+import { postWebhook } from './webhook.js';
+
+/** How deliveries run. */
+export interface DeliverySettings {
+  commandTimeoutMs: number;
+  webhookTimeoutMs: number;
+  retry: RetryPolicy;
+}
+
+/** What a watch loop works with. */
+export interface WatchLoopContext {
+  log: EventLog;
+  messages: MessageStore;
+  records: DeliveryRecords;
+  logger: Logger;
+  settings: DeliverySettings;
+  /** Told of each command's process group (started on first use). */
+  processes(): ProcessTracker;
+  /** The loop has ended for good: its watch was removed, or finished. */
+  ended(watchId: string): void;
+}
+
+type Action = 'command' | 'webhook';
+
+/** Events read per page of the log. */
+const PAGE = 100;
+
+/** Longest wait before reading again after the database failed (a read or a write of the loop's own). */
+const MAX_READ_RETRY_MS = 60_000;
+
+/** One watch's delivery loop. */
+export class WatchLoop {
+  private again = false;
+  private busy = false;
+  private ended = false;
+  private done: Promise<void> = Promise.resolve();
+  /** Failed attempts of the delivery at the cursor (stored, so the give-up rule spans restarts). */
+  private failures: number;
+  private readFailures = 0;
+  private readonly filter: EventFilter;
+  /** Cancels waits between attempts: ending lets an attempt in flight finish but starts no other. */
+  private readonly waits = new AbortController();
+  /** Kills commands and cancels requests in flight. */
+  private readonly kills = new AbortController();
+
+  constructor(
+    private watch: LiveWatch,
+    private readonly ctx: WatchLoopContext,
+  ) {
+    this.failures = watch.failures;
+    this.filter = {
+      ...(watch.messageId ? { messageId: watch.messageId } : {}),
+      ...(watch.threadId ? { threadId: watch.threadId } : {}),
+      ...(watch.module ? { module: watch.module } : {}),
+    };
+  }
+
+  get watchId(): string {
+    return this.watch.id;
+  }
+
+  /** True when `event` belongs to this watch's target: a reason to read on. */
+  concerns(event: HubEvent): boolean {
+    return matchesFilter(event, this.filter);
+  }
+
+  /** Reads and delivers whatever is new; wake-ups during a pass fold into one more pass. */
+  wake(): void {
+    if (this.ended) return;
+    this.again = true;
+    if (!this.busy) this.done = this.run();
+  }
+
+  /**
+   * Starts nothing new and cancels waits between attempts; resolves once an attempt in flight has ended and its
+   * outcome is stored.
+   */
+  end(): Promise<void> {
+    this.ended = true;
+    this.waits.abort();
+    return this.done;
+  }
+
+  /** Ends at once: a running command's process group is killed, a request cancelled (both delivered again later). */
+  kill(): Promise<void> {
+    this.kills.abort();
+    return this.end();
+  }
+
+  /** `busy` is cleared in the same synchronous step as the last check of `again`, so no wake-up is lost. */
+  private async run(): Promise<void> {
+    this.busy = true;
+    try {
+      while (this.again && !this.ended) {
+        this.again = false;
+        await this.catchUp();
+      }
+      this.readFailures = 0;
+    } catch (err) {
+      if (!this.ended && !isHubError(err, 'closed')) {
+        this.readFailures++;
+        const delay = Math.min(MAX_READ_RETRY_MS, 100 * 2 ** this.readFailures);
+        this.ctx.logger.warn({ err, watchId: this.watch.id, retryInMs: delay }, 'a watch could not read the log');
+        setTimeout(() => this.wake(), delay).unref();
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async catchUp(): Promise<void> {
+    let position = this.watch.cursor;
+    for (;;) {
+      const page = await this.read(position);
+      for (const event of page.events) {
+        if (this.ended) return;
+        const finished = this.watch.messageId !== null && finishes(event);
+        if (fires(this.watch.on, event)) {
+          const outcome = await this.deliver(event);
+          if (!outcome || !(await this.advance(event.cursor, { ...outcome, finished }))) return;
+        } else if (finished && !(await this.advance(event.cursor, { finished }))) {
+          return;
+        }
+        if (finished) {
+          this.finish();
+          return;
+        }
+        position = event.cursor;
+      }
+      position = page.cursor;
+      if (!page.hasMore) {
+        // Events that passed without firing move the stored cursor too, so a restart does not read them again.
+        if (position !== this.watch.cursor) await this.advance(position);
+        return;
+      }
+    }
+  }
+
+  /** A page of the target's status changes after `position`; past a pruned position, from the oldest kept. */
+  private async read(position: string): Promise<EventPage> {
+    const query = { ...this.filter, types: WATCHED_TYPES, limit: PAGE };
+    try {
+      return await this.ctx.log.list({ ...query, after: position });
+    } catch (err) {
+      if (!isHubError(err, 'cursor_expired')) throw err;
+      // Only when hooks did not run for longer than the log's retention: what was pruned cannot be delivered.
+      this.ctx.logger.warn(
+        { watchId: this.watch.id, cursor: position },
+        'events this watch had not delivered were pruned; delivering on from the oldest kept',
+      );
+      return this.ctx.log.list(query);
+    }
+  }
+
+  /** Delivers `event`, retrying; answers the outcome to store, or undefined when stopped (delivered again later). */
+  private async deliver(event: HubEvent): Promise<Outcome | undefined> {
+    const { retry } = this.ctx.settings;
+    const pending = new Set<Action>();
+    if (this.watch.command) pending.add('command');
+    if (this.watch.webhook) pending.add('webhook');
+    if (this.failures > 0) {
+      // Failures stored by an earlier run: wait out what is left of their back-off.
+      await this.wait(Date.parse(this.watch.updatedAt) + retryDelay(this.failures, retry) - Date.now());
+    }
+    for (;;) {
+      if (this.ended) return undefined;
+      const error = await this.attempt(event, pending);
+      if (error === undefined) return { delivered: true };
+      if (this.kills.signal.aborted) return undefined;
+      this.failures++;
+      if (!(await this.ctx.records.recordFailure(this.watch.id, this.watch.cursor, this.failures, error))) {
+        await this.reload();
+        return undefined;
+      }
+      if (this.failures >= retry.maxAttempts) {
+        this.ctx.logger.warn(
+          { watchId: this.watch.id, deliveryId: event.cursor, attempts: this.failures, error },
+          'a hook delivery failed every attempt; giving it up and moving on',
+        );
+        return { error: `gave up delivery ${event.cursor} after ${this.failures} attempts: ${error}` };
+      }
+      await this.wait(retryDelay(this.failures, retry));
+    }
+  }
+
+  /** One attempt of the actions still pending; answers what failed, or undefined when all are done. */
+  private async attempt(event: HubEvent, pending: Set<Action>): Promise<string | undefined> {
+    const { settings } = this.ctx;
+    const n = notification(this.watch.id, event, await this.ctx.messages.require(event.messageId as string));
+    const body = JSON.stringify(n);
+    const signal = this.kills.signal;
+    const errors: string[] = [];
+    await Promise.all(
+      [...pending].map(async (action) => {
+        try {
+          if (action === 'command') {
+            await runHookCommand({
+              command: this.watch.command as string,
+              input: `${body}\n`,
+              env: hookEnvironment(n),
+              timeoutMs: settings.commandTimeoutMs,
+              signal,
+              processes: this.ctx.processes(),
+            });
+          } else {
+            await postWebhook({
+              url: this.watch.webhook as string,
+              body,
+              secret: this.watch.secret ?? '',
+              watchId: this.watch.id,
+              deliveryId: n.deliveryId,
+              timeoutMs: settings.webhookTimeoutMs,
+              signal,
+            });
+          }
+          pending.delete(action);
+        } catch (err) {
+          errors.push(`${action}: ${(err as Error).message}`);
+        }
+      }),
+    );
+    return errors.length ? errors.join('; ') : undefined;
+  }
+
+  /** Stores the move to `to`; false when the watch was removed or moved elsewhere meanwhile (then reloaded). */
+  private async advance(to: string, outcome: Outcome = {}): Promise<boolean> {
+    if (await this.ctx.records.advance(this.watch.id, this.watch.cursor, to, outcome)) {
+      this.watch.cursor = to;
+      this.failures = 0;
+      return true;
+    }
+    await this.reload();
+    return false;
+  }
+
+  /** Picks up the stored state after a conditional write missed: gone, or another runner moved the cursor. */
+  private async reload(): Promise<void> {
+    const fresh = await this.ctx.records.load(this.watch.id);
+    if (!fresh) return this.finish();
+    this.watch = fresh;
+    this.failures = fresh.failures;
+    this.again = true;
+  }
+
+  private finish(): void {
+    this.ended = true;
+    this.ctx.ended(this.watch.id);
+  }
+
+  private async wait(ms: number): Promise<void> {
+    if (ms <= 0) return;
+    await sleep(ms, undefined, { signal: this.waits.signal }).catch(() => undefined);
+  }
+}

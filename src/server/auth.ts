@@ -1,0 +1,83 @@
+/**
+ * Who may call the API. Bound to loopback, requests need no token (the machine's user is trusted) but a Host
+ * header naming another site is refused, so a web page cannot reach the API through DNS rebinding. Bound
+ * anywhere else, every request needs a token (`Authorization: Bearer …`, or `?token=` where a browser cannot
+ * set headers: EventSource, WebSocket). A token scoped to a module may act only as that module.
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { HubError } from '../domain/errors.js';
+import type { Hub } from '../hub.js';
+import type { Principal } from '../store/tokens.js';
+import { problem } from './problem.js';
+
+export type { Principal };
+
+/** How requests are checked. */
+export interface AuthOptions {
+  /** Every request must carry a valid token (any bind other than loopback). */
+  requireToken: boolean;
+  /** Host names (without port) accepted when tokens are not required; default localhost names. */
+  allowedHosts?: readonly string[];
+}
+
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+function hostName(host: string): string {
+  if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
+  const colon = host.lastIndexOf(':');
+  return (colon >= 0 ? host.slice(0, colon) : host).toLowerCase();
+}
+
+/** The token a request presents, if any. */
+export function presentedToken(c: Context): string | undefined {
+  const header = c.req.header('authorization');
+  if (header) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match?.[1] ?? '';
+  }
+  return c.req.query('token') ?? undefined;
+}
+
+/** Checks the token (and on loopback the Host header); sets `principal`. */
+export function authenticate(
+  hub: Hub,
+  options: AuthOptions,
+): MiddlewareHandler<{ Variables: { principal: Principal } }> {
+  const allowed = new Set(options.allowedHosts ?? LOOPBACK_HOSTS);
+  return async (c, next) => {
+    if (!options.requireToken) {
+      const host = hostName(c.req.header('host') ?? '');
+      if (host && !allowed.has(host)) {
+        return problem(c, 'forbidden', `host ${host} is not allowed; use http://127.0.0.1 or http://localhost`);
+      }
+    }
+    const token = presentedToken(c);
+    if (token === undefined) {
+      if (options.requireToken) {
+        c.header('www-authenticate', 'Bearer');
+        return problem(
+          c,
+          'unauthorized',
+          'a token is required: send Authorization: Bearer <token> (create one with claude-comms token create)',
+        );
+      }
+      c.set('principal', { tokenId: null, module: null });
+      return next();
+    }
+    const principal = await hub.tokens.verify(token);
+    if (!principal) {
+      c.header('www-authenticate', 'Bearer error="invalid_token"');
+      return problem(c, 'unauthorized', 'the token is unknown or revoked');
+    }
+    c.set('principal', principal);
+    return next();
+  };
+}
+
+/** Throws `forbidden` unless the request may act as `module` (anything, for an unscoped token). */
+export function actAs(c: Context<{ Variables: { principal: Principal } }>, module: string): void {
+  const scope = c.get('principal').module;
+  if (scope !== null && scope !== module) {
+    throw new HubError('forbidden', `this token may act only as module ${scope}${module ? `, not as ${module}` : ''}`);
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * The service: one process that serves the HTTP API and the dashboard (at `/`), runs the workers that answer
+ * questions and fires the hooks. `claude-comms serve` runs it in the foreground, `claude-comms poll start` as a
+ * daemon; both write the state file `service.json` in the data home so the CLI can find it.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import pino, { type Logger } from 'pino';
+import { dataHome } from '../config/paths.js';
+import { HubError } from '../domain/errors.js';
+import { type Hub, openHub } from '../hub.js';
+import type { Worker } from '../runtime/worker.js';
+import { createApi } from '../server/app.js';
+import { problem } from '../server/problem.js';
+import { VERSION } from '../server/schemas.js';
+import { mountStreams, type Streams } from '../server/streams.js';
+import { DASHBOARD_DIR, mountDashboard, readDashboard } from './dashboard.js';
+
+/** The example configuration used when the data home has none. */
+export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/config.yaml', import.meta.url));
+
+/** Options of the service. */
+export interface ServiceOptions {
+  /** Default 127.0.0.1. Any other address requires API tokens. */
+  host?: string;
+  /** Default 7420; 0 picks a free port. */
+  port?: number;
+  /** Default: `CLAUDE_COMMS_DATABASE`, else SQLite in the data home. */
+  database?: string;
+  /** A config.yaml; default the data home's, else the bundled example. */
+  config?: string;
+  /** Backstop check for changes by other processes, in seconds (default 1). Changes still arrive at once. */
+  intervalSeconds?: number;
+  /**
+   * How long a reply stays claimed by a service that stopped answering (killed, frozen) before it is tried
+   * again, in seconds (default 30); renewed every third of it while the agent runs.
+   */
+  leaseSeconds?: number;
+  /** Write `service.json` in the data home (default true). */
+  stateFile?: boolean;
+  logger?: Logger;
+}
+
+/** What `service.json` holds while a service runs. */
+export interface ServiceState {
+  pid: number;
+  url: string;
+  host: string;
+  port: number;
+  database: string;
+  config: string;
+  startedAt: string;
+  version: string;
+}
+
+/** A running service. */
+export interface Service {
+  readonly url: string;
+  readonly hub: Hub;
+  readonly config: string;
+  /** Stops taking requests, cancels running agents (their replies are marked cancelled), closes the hub. */
+  close(): Promise<void>;
+}
+
+/** Where the running service describes itself. */
+export function stateFile(): string {
+  return join(dataHome(), 'service.json');
+}
+
+/** The pid of the service `claude-comms poll start` runs in the background, from its start to its exit. */
+export function pidFile(): string {
+  return join(dataHome(), 'service.pid');
+}
+
+/** Where the background service writes its output and log. */
+export function logFile(): string {
+  return join(dataHome(), 'service.log');
+}
+
+/** The state of the service that wrote `service.json`, if that process is still running it. */
+export function runningService(): ServiceState | undefined {
+  let state: ServiceState;
+  try {
+    state = JSON.parse(readFileSync(stateFile(), 'utf8')) as ServiceState;
+  } catch {
+    return undefined;
+  }
+  return state.pid === process.pid || isServiceProcess(state.pid) ? state : undefined;
+}
+
+/**
+ * Whether `pid` is a live `claude-comms serve`. A dead service leaves its files behind, and its pid may since
+ * have been given to an unrelated process: on Linux the command line must run the claude-comms bin with `serve`
+ * (a zombie has none). Elsewhere any live process counts.
+ */
+export function isServiceProcess(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  let commandLine: string;
+  try {
+    commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return process.platform !== 'linux';
+  }
+  const args = commandLine.split('\0');
+  const bin = args.findIndex((arg) => /(^|\/)claude-comms(\.js)?$/.test(arg));
+  return bin >= 0 && args.indexOf('serve', bin + 1) > bin;
+}
+
+/** Whether `host` only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The configuration the service reads: the given file, the data home's, or the bundled example. */
+export function chooseConfig(config?: string): string {
+  if (config) {
+    if (!existsSync(config)) throw new HubError('not_found', `configuration file ${config} does not exist`);
+    return config;
+  }
+  const own = join(dataHome(), 'config.yaml');
+  return existsSync(own) ? own : EXAMPLE_CONFIG;
+}
+
+/** Starts the service; resolves once it listens. */
+export async function startService(options: ServiceOptions = {}): Promise<Service> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 7420;
+  const logger =
+    options.logger ??
+    pino({ name: 'claude-comms', level: process.env.CLAUDE_COMMS_LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const config = chooseConfig(options.config);
+  const hub = await openHub({
+    ...(options.database ? { database: options.database } : {}),
+    config,
+    pollIntervalMs: (options.intervalSeconds ?? 1) * 1000,
+    logger,
+  });
+  const requireToken = !isLoopback(host);
+  let worker: Worker | undefined;
+  let streams: Streams | undefined;
+  let server: ReturnType<typeof serve> | undefined;
+  const started = Date.now();
+  try {
+    if (requireToken && !(await hub.tokens.any())) {
+      throw new HubError(
+        'unauthorized',
+        `listening on ${host} (not loopback) requires API tokens; create one first: claude-comms token create`,
+      );
+    }
+    worker = await hub.startWorker(
+      options.leaseSeconds === undefined ? {} : { leaseMs: Math.round(options.leaseSeconds * 1000) },
+    );
+    await hub.startHooks();
+    const api = createApi(hub, {
+      logger,
+      requireToken,
+      info: () => ({
+        version: VERSION,
+        pid: process.pid,
+        startedAt: new Date(started).toISOString(),
+        uptimeMs: Date.now() - started,
+        config,
+        modulesServed: worker?.moduleNames ?? [],
+      }),
+    });
+    const root = new Hono();
+    streams = mountStreams(api, hub, logger);
+    root.route('/api/v1', api);
+    const dashboard = readDashboard();
+    if (dashboard) mountDashboard(root, dashboard);
+    else {
+      logger.warn({ dir: DASHBOARD_DIR }, 'the dashboard is not built (npm run build); / answers with text');
+      root.get('/', (c) =>
+        c.text(
+          `claude-comms ${VERSION}\nAPI: /api/v1 (OpenAPI document: /api/v1/openapi.json)\nLive events: /api/v1/events/stream (SSE), /api/v1/ws (WebSocket)\nThe dashboard is not built: run npm run build.\n`,
+        ),
+      );
+    }
+    root.notFound((c) => problem(c, 'not_found', `no such endpoint: ${c.req.method} ${c.req.path}`));
+    server = await listen(root, host, port, streams);
+  } catch (err) {
+    streams?.close();
+    await hub.close();
+    throw err;
+  }
+  const address = server.address() as AddressInfo;
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${shown}:${address.port}`;
+  const state: ServiceState = {
+    pid: process.pid,
+    url,
+    host,
+    port: address.port,
+    database: hub.database,
+    config,
+    startedAt: new Date(started).toISOString(),
+    version: VERSION,
+  };
+  const writeState = options.stateFile ?? true;
+  if (writeState) {
+    mkdirSync(dirname(stateFile()), { recursive: true });
+    // Written whole and renamed into place, so a reader never sees half of it.
+    const partial = `${stateFile()}.${process.pid}`;
+    writeFileSync(partial, `${JSON.stringify(state, null, 2)}\n`);
+    renameSync(partial, stateFile());
+  }
+
+  let closing: Promise<void> | undefined;
+  const running = server;
+  const openStreams = streams;
+  return {
+    url,
+    hub,
+    config,
+    close() {
+      closing ??= (async () => {
+        openStreams.close();
+        await new Promise<void>((resolve) => {
+          running.close(() => resolve());
+          (running as { closeAllConnections?: () => void }).closeAllConnections?.();
+        });
+        await hub.close();
+        if (writeState && runningService()?.pid === process.pid) rmSync(stateFile(), { force: true });
+        if (readPid(pidFile()) === process.pid) rmSync(pidFile(), { force: true });
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The pid a pid file holds, if it holds one. */
+export function readPid(file: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  return /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
+function listen(app: Hono, host: string, port: number, streams: Streams): Promise<ReturnType<typeof serve>> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname: host, port, websocket: { server: streams.wss } }, () =>
+      resolve(server),
+    );
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new HubError('conflict', `port ${port} on ${host} is already in use (another claude-comms serve?)`)
+          : err,
+      );
+    });
+  });
+}

@@ -1,0 +1,324 @@
+// The day-to-day commands run as a user runs them (the built bin, in child processes) against a real service
+// started with `serve` in a temporary data home whose modules are small node programs; then, once the service
+// has stopped, against the same database opened directly.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..', '..');
+const bin = join(root, 'bin', 'claude-comms.js');
+const home = mkdtempSync(join(tmpdir(), 'cc-work-'));
+const env: NodeJS.ProcessEnv = { ...process.env, CLAUDE_COMMS_HOME: home, NO_COLOR: '1' };
+for (const name of ['CLAUDE_COMMS_DATABASE', 'CLAUDE_COMMS_TOKEN', 'CLAUDE_COMMS_MODULE']) delete env[name];
+
+const ANSWER_PARTS = ['Sections with page spans;\n', 'tables as header and rows;\n', 'figures with captions.\n'];
+/** Streams its answer in parts, reporting progress and a log line after each. */
+const WRITER = `let q = '';
+process.stdin.on('data', (d) => (q += d));
+await new Promise((r) => process.stdin.on('end', r));
+const parts = [\`You asked: \${q.trim()}\\n\`, ...${JSON.stringify(ANSWER_PARTS)}];
+for (const [i, part] of parts.entries()) {
+  process.stdout.write(part);
+  process.stdout.write('@@claude-comms ' + JSON.stringify({ progress: ((i + 1) / parts.length) * 100, log: 'part ' + (i + 1) }) + '\\n');
+  await new Promise((r) => setTimeout(r, 250));
+}`;
+const answerTo = (question: string) => [`You asked: ${question}\n`, ...ANSWER_PARTS].join('');
+
+/** A line of `--json` output from a watch. */
+interface JsonLine {
+  type: string;
+  messageId?: string;
+  message?: { content: string };
+  data?: { delta?: string };
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A command running in the background, its output collected as it comes. */
+class Running {
+  stdout = '';
+  stderr = '';
+  readonly exit: Promise<number | null>;
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.on('data', (d: Buffer) => {
+      this.stdout += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+    this.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  async until(check: (r: Running) => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (!check(this)) {
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; stdout: ${this.stdout}; stderr: ${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
+const running: Running[] = [];
+
+function start(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Running {
+  const r = new Running(spawn(process.execPath, [bin, ...args], { env: { ...env, ...extraEnv } }));
+  running.push(r);
+  return r;
+}
+
+/** Runs the command with `extraEnv` added to the environment, to its end. */
+async function cliWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
+  const r = start(args, extraEnv);
+  const code = await r.exit;
+  return { code, stdout: r.stdout, stderr: r.stderr };
+}
+
+function cli(...args: string[]): Promise<Run> {
+  return cliWith({}, ...args);
+}
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+let service: Running;
+let url = '';
+
+async function status(messageId: string): Promise<string> {
+  const res = await fetch(`${url}/api/v1/messages/${messageId}`);
+  return ((await res.json()) as { status: string }).status;
+}
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js')))
+    throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+  writeFileSync(join(home, 'writer.mjs'), WRITER);
+  writeFileSync(join(home, 'broken.mjs'), `process.stderr.write('the index is missing\\n'); process.exit(3);`);
+  writeFileSync(
+    join(home, 'slow.mjs'),
+    `process.stdout.write('thinking\\n@@claude-comms {"progress": 10}\\n'); setTimeout(() => {}, 60_000);`,
+  );
+  const module = (name: string, extra = '') =>
+    `  ${name}:\n    cwd: .\n    backend: command\n    command: ${JSON.stringify(process.execPath)}\n    args: [${name}.mjs]\n${extra}`;
+  writeFileSync(
+    join(home, 'config.yaml'),
+    `modules:\n${module('writer', '    description: Writes answers in parts\n')}${module('broken')}${module('slow', '    concurrency: 3\n')}`,
+  );
+  service = start(['serve', '--port', '0']);
+  await service.until((s) => /serving at (http:\S+)/.test(s.stdout), 'the service to listen');
+  url = /serving at (http:\S+)/.exec(service.stdout)?.[1] ?? '';
+});
+
+afterAll(async () => {
+  if (service.child.exitCode === null) {
+    service.child.kill('SIGINT');
+    await service.exit;
+  }
+  for (const r of running) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+});
+
+describe('claude-comms day-to-day commands', () => {
+  let threadId = '';
+  let taskId = '';
+
+  it('asks through the running service and streams the answer with its progress, exiting 0', async () => {
+    const run = await cli('ask', 'writer', 'Which structure?', '--wait');
+    expect(run.stderr).toContain(`claude-comms: using the service at ${url}\n`);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(answerTo('Which structure?'));
+    // Seen live: the progress of each part, its log line, and the end.
+    expect(run.stderr).toMatch(/\[█████░+\] {2}25% {2}iteration 0 {2}\$0\.0000/);
+    expect(run.stderr).toContain('· part 2\n');
+    expect(run.stderr).toMatch(/\] 100%/);
+    expect(run.stderr).toMatch(/\ncomplete in \d/);
+    threadId = new RegExp(`thread (${UUID})`).exec(run.stderr)?.[1] ?? '';
+    expect(threadId).not.toBe('');
+  });
+
+  it('without --wait prints the ids and how to watch; watch follows a reply, or its task, to the end', async () => {
+    const asked = await cli('ask', 'writer', 'Second question', '--from', 'marker');
+    expect(asked.code).toBe(0);
+    const [, messageId, askTaskId] = new RegExp(`reply +(${UUID})\\n +task +(${UUID})\\n +thread +${UUID}\\n`).exec(
+      asked.stdout,
+    ) ?? ['', '', ''];
+    expect(asked.stdout).toContain(`watch it: claude-comms watch ${messageId}\n`);
+    const [byMessage, byTask, unknown] = await Promise.all([
+      cli('watch', messageId as string),
+      cli('watch', askTaskId as string),
+      cli('watch', '01a1fd12-0000-7000-8000-000000000000'),
+    ]);
+    expect([byMessage.code, byMessage.stdout]).toEqual([0, answerTo('Second question')]);
+    expect(byMessage.stderr).toContain(`watching reply ${messageId} from writer`);
+    expect([byTask.code, byTask.stdout]).toEqual([0, answerTo('Second question')]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(
+      'claude-comms: no message or task with id 01a1fd12-0000-7000-8000-000000000000 [not_found]',
+    );
+  });
+
+  it('exits 1 with the reason when the module fails', async () => {
+    const run = await cli('ask', 'broken', 'Where is the index?', '--wait');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/\nfailed: .*the index is missing/);
+  });
+
+  it('exits 2 at --timeout, leaving the reply running', async () => {
+    const run = await cli('ask', 'slow', 'Take your time', '--wait', '--timeout', '1');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/timed out after 1 s; the reply is still (pending|processing)/);
+    const id = new RegExp(`reply (${UUID})`).exec(run.stderr)?.[1] ?? '';
+    expect(await status(id)).toMatch(/pending|processing/);
+  });
+
+  it('exits 130 on Ctrl-C, cancelling the reply only with --cancel-on-interrupt', async () => {
+    const asked = await cli('ask', 'slow', 'Interrupt me', '--json');
+    const { messageId } = JSON.parse(asked.stdout) as { messageId: string };
+    const interrupt = async (...flags: string[]) => {
+      const watch = start(['watch', messageId, ...flags]);
+      await watch.until((w) => w.stderr.includes('watching reply'), 'the watch to start');
+      watch.child.kill('SIGINT');
+      return { code: await watch.exit, stderr: watch.stderr };
+    };
+    const stopped = await interrupt();
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr).toMatch(/interrupted; the reply is still (pending|processing)/);
+    expect(await status(messageId)).not.toBe('cancelled');
+    const cancelled = await interrupt('--cancel-on-interrupt');
+    expect(cancelled.code).toBe(130);
+    expect(cancelled.stderr).toContain('interrupted; the reply was cancelled');
+    expect(await status(messageId)).toBe('cancelled');
+  });
+
+  it('prints JSON for scripts: one document, or JSON lines from which the answer rebuilds exactly', async () => {
+    const [asked, modules] = await Promise.all([
+      cli('ask', 'writer', 'As JSON', '--wait', '--json'),
+      cli('modules', '--json'),
+    ]);
+    expect(asked.code).toBe(0);
+    const lines = asked.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as JsonLine);
+    expect(lines[0]).toMatchObject({ type: 'asked', messageId: expect.any(String) });
+    expect(lines[1]).toMatchObject({ type: 'snapshot' });
+    expect(lines.at(-1)).toMatchObject({
+      type: 'result',
+      status: 'complete',
+      message: { content: answerTo('As JSON') },
+    });
+    const rebuilt =
+      lines[1]?.message?.content +
+      lines
+        .filter((l) => l.type === 'message.content_updated')
+        .map((l) => l.data?.delta)
+        .join('');
+    expect(rebuilt).toBe(answerTo('As JSON'));
+    expect((JSON.parse(modules.stdout) as { modules: { name: string }[] }).modules.map((m) => m.name).sort()).toEqual([
+      'broken',
+      'slow',
+      'writer',
+    ]);
+  });
+
+  it('tracks a task by hand: create, update, verify, log, status and list', async () => {
+    const [created, wrong] = await Promise.all([
+      cli('task', 'create', 'Index the PDFs', '--criteria', 'all pages', 'tables kept', '--module', 'marker', '--json'),
+      cli('task', 'update', '01a1fd12-0000-7000-8000-000000000000', '140'),
+    ]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain("value '140' is invalid for argument 'percent'");
+    expect(created.code).toBe(0);
+    taskId = (JSON.parse(created.stdout) as { id: string }).id;
+    const updated = await cli('task', 'update', taskId, '40', 'page 12 done', '--iteration', '2');
+    expect(updated.stdout).toMatch(/\] {2}40% {2}processing/);
+    const [verified, logged] = await Promise.all([
+      cli('task', 'verify', taskId, '2'),
+      cli('task', 'log', taskId, 'checked the tables', '--level', 'warn'),
+    ]);
+    expect(verified.stdout).toContain('1 of 2 criteria met');
+    expect(logged.code).toBe(0);
+    const [shown, listed, done] = await Promise.all([
+      cli('task', 'status', taskId),
+      cli('task', 'list', '--search', 'pdfs', '--module', 'marker'),
+      cli('task', 'list', '--status', 'complete,failed', '--json'),
+    ]);
+    expect(shown.stdout).toContain('Index the PDFs\n');
+    expect(shown.stdout).toMatch(/status +processing {2}\[.*\] {2}40%/);
+    expect(shown.stdout).toMatch(/iteration +2\n/);
+    expect(shown.stdout).toMatch(/· pending {2}1\. all pages\n +✓ pass {5}2\. tables kept/);
+    expect(shown.stdout).toMatch(/info {2}page 12 done\n.*warn {2}checked the tables/);
+    expect(listed.stdout).toMatch(/^ID +STATUS +PROGRESS +COST +MODULE +CREATED +NAME\n/);
+    expect(listed.stdout).toMatch(
+      new RegExp(`${taskId} +processing +40% +\\$0\\.0000 +marker +(just now|\\d+ s ago) +Index the PDFs\\n$`),
+    );
+    const finished = (JSON.parse(done.stdout) as { tasks: { id: string; status: string }[] }).tasks;
+    expect(finished.length).toBeGreaterThan(0);
+    expect(finished.map((t) => t.id)).not.toContain(taskId);
+  });
+
+  it('shows threads, a conversation, modules and instances as tables, and pauses an instance', async () => {
+    const [threads, conversation, modules, instances] = await Promise.all([
+      cli('threads'),
+      cli('threads', 'show', threadId),
+      cli('modules'),
+      cli('instances', '--module', 'writer'),
+    ]);
+    expect(threads.stdout).toMatch(/^ID +UPDATED +BY +TITLE\n/);
+    expect(threads.stdout).toMatch(new RegExp(`${threadId} +\\S.* +cli +Which structure\\?\\n`));
+    expect(conversation.stdout).toMatch(/^Which structure\?\nthread .* started by cli/);
+    expect(conversation.stdout).toMatch(/\ncli \(user\) · complete · .*\n.*\n {2}Which structure\?\n/);
+    expect(conversation.stdout).toMatch(
+      /\nwriter \(assistant\) · complete · .* · took .*\n.*\n {2}You asked: Which structure\?\n {2}Sections/,
+    );
+    expect(modules.stdout).toMatch(/^NAME +BACKEND +HEALTH +PAUSED +BUSY\/IDLE\/PAUSED +DESCRIPTION\n/);
+    expect(modules.stdout).toMatch(/\nwriter +command +healthy +no +0\/1\/0 +Writes answers in parts\n/);
+    expect(instances.stdout).toMatch(/^ID +MODULE +STATE +RUNS +LAST ACTIVE +ANSWERING\n/);
+    const instanceId = new RegExp(`(${UUID}) +writer +idle +\\d+ `).exec(instances.stdout)?.[1] ?? '';
+    expect(instanceId).not.toBe('');
+    expect((await cli('instances', 'pause', instanceId)).stdout).toBe(`instance ${instanceId} (writer) is paused\n`);
+    expect((await cli('instances', 'resume', instanceId)).stdout).toBe(`instance ${instanceId} (writer) is idle\n`);
+  });
+
+  it('creates a token once, lists and revokes it in the database; the service then refuses it', async () => {
+    const created = await cli('token', 'create', '--label', 'ci');
+    expect(created.stdout).toMatch(/^cc_\S{20,}\n$/);
+    expect(created.stderr).toContain(
+      `tokens are managed in the database; using the database ${join(home, 'comms.db')} directly`,
+    );
+    expect(created.stderr).toContain('shown only this once');
+    const token = { CLAUDE_COMMS_TOKEN: created.stdout.trim() };
+    const id = new RegExp(`token (${UUID})`).exec(created.stderr)?.[1] ?? '';
+    // Listed while the token is first used: its last use may or may not be shown yet.
+    const [listed, accepted] = await Promise.all([cli('token', 'list'), cliWith(token, 'threads')]);
+    expect(listed.stdout).toMatch(
+      new RegExp(`${id} +active +any +(just now|\\d+ s ago) +(—|just now|\\d+ s ago) +ci\\n`),
+    );
+    expect(accepted.code).toBe(0);
+    expect((await cli('token', 'revoke', id)).stdout).toBe(`token ${id} revoked\n`);
+    const refused = await cliWith(token, 'threads');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('claude-comms: the token is unknown or revoked [unauthorized]\n');
+  });
+
+  it('without a service, opens the database directly and says so; an ask then waits with a hint', async () => {
+    service.child.kill('SIGINT');
+    expect(await service.exit).toBe(0);
+    const [tasks, threads, asked] = await Promise.all([
+      cli('task', 'list'),
+      cli('threads'),
+      cli('ask', 'writer', 'Anyone there?', '--wait', '--timeout', '0.5'),
+    ]);
+    const direct = `claude-comms: no service running; using the database ${join(home, 'comms.db')} directly\n`;
+    for (const run of [tasks, threads, asked]) expect(run.stderr).toContain(direct);
+    expect(tasks.stdout).toMatch(new RegExp(`${taskId} +processing +40% .*Index the PDFs`));
+    expect(threads.stdout).toContain('Which structure?');
+    expect(asked.code).toBe(2);
+    expect(asked.stderr).toContain('no service is running, so nothing answers until `claude-comms serve`');
+    expect(asked.stderr).toMatch(/timed out after 0\.5 s; the reply is still pending/);
+  });
+});

@@ -1,0 +1,518 @@
+// Live events over HTTP against a real service (HTTP server on a free port, SQLite or PostgreSQL): SSE and
+// WebSocket clients resume with their last cursor and end up with exactly the log — nothing missing, nothing
+// doubled, in order — after forced disconnects at random points, a service restart, and falling more than
+// 10,000 events behind by not reading. Filters, heartbeats and bad or expired cursors too.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { type IncomingHttpHeaders, request } from 'node:http';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { type EventFilter, type Hub, type HubEvent, openHub } from '../../src/index.js';
+import { type Service, startService } from '../../src/service/service.js';
+import { BACKENDS, memoryLogger } from '../support/backends.js';
+import { until } from '../support/wait.js';
+
+/** Events a stream client may fall behind by before it is cut off (MAX_QUEUED in src/server/streams.ts). */
+const MAX_QUEUED = 10_000;
+
+const services: Service[] = [];
+const hubs: Hub[] = [];
+const stops: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  await Promise.all(stops.splice(0).map((stop) => stop()));
+  await Promise.all(services.splice(0).map((s) => s.close()));
+  await Promise.all(hubs.splice(0).map((h) => h.close()));
+});
+
+/** A config.yaml without modules: these tests write to the log themselves. */
+function emptyConfig(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'cc-streams-')), 'config.yaml');
+  writeFileSync(file, 'modules: {}\n');
+  return file;
+}
+
+async function start(database: string): Promise<Service> {
+  const service = await startService({
+    host: '127.0.0.1',
+    port: 0,
+    database,
+    config: emptyConfig(),
+    stateFile: false,
+    logger: memoryLogger().logger,
+  });
+  services.push(service);
+  return service;
+}
+
+const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Writes a steady series of changes until stopped: each round creates a reply, starts it, appends to it and
+ * completes it (four events). `rounds` counts the rounds done.
+ */
+function churn(hub: Hub): { rounds: () => number; stop: () => Promise<void> } {
+  let running = true;
+  let rounds = 0;
+  const loop = (async () => {
+    const thread = await hub.threads.create({ title: 'churn', createdBy: 'streams-test' });
+    while (running) {
+      const reply = await hub.messages.create({ threadId: thread.id, author: 'writer' });
+      await hub.messages.transition(reply.id, 'processing');
+      await hub.messages.appendContent(reply.id, `part of ${reply.id}`);
+      await hub.messages.transition(reply.id, 'complete');
+      rounds++;
+      await sleep(1);
+    }
+  })();
+  const stop = async () => {
+    running = false;
+    await loop;
+  };
+  stops.push(stop);
+  return { rounds: () => rounds, stop };
+}
+
+/**
+ * The modules the tests ask: registered without an agent, so questions only queue. Several, because asking
+ * one module locks its row: on PostgreSQL, 32 askers of one module would wait on each other.
+ */
+const SINKS = Array.from({ length: 8 }, (_, i) => `sink-${i}`);
+
+/** Asks `count` questions of `prompt` (four events each, two carrying the prompt), 32 at a time. */
+async function asks(hub: Hub, count: number, prompt: string): Promise<void> {
+  for (const name of SINKS) await hub.modules.register({ name, config: {} });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < count) {
+        const to = SINKS[next++ % SINKS.length] as string;
+        await hub.ask({ from: 'streams-test', to, prompt });
+      }
+    }),
+  );
+}
+
+/** The seqs of the log after `after` that pass `filter`, read page by page. */
+async function logSeqs(hub: Hub, after: string, filter: EventFilter = {}): Promise<number[]> {
+  const seqs: number[] = [];
+  for (let cursor = after; ; ) {
+    const page = await hub.events.list({ ...filter, after: cursor, limit: 1000 });
+    seqs.push(...page.events.map((e) => e.seq));
+    cursor = page.cursor;
+    if (!page.hasMore) return seqs;
+  }
+}
+
+// ---- SSE, parsed by hand from node:http -----------------------------------------------------------------------
+
+interface SseFrame {
+  event?: string;
+  id?: string;
+  data?: string;
+  /** A comment line (`: heartbeat`). */
+  comment?: string;
+}
+
+interface SseResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The body of a response that is not a stream. */
+  body: string;
+  /** Drops the connection (the socket destroyed, no clean close); frames not yet handled are ignored. */
+  drop(): void;
+  /** Stops reading from the socket, and reads again. */
+  pause(): void;
+  resume(): void;
+  /** Resolves when the stream ends or breaks, however. */
+  ended: Promise<void>;
+}
+
+/** Opens `GET url` as an EventSource would and hands each complete frame to `onFrame`. */
+function openSse(url: string, onFrame: (frame: SseFrame) => void, headers: Record<string, string> = {}) {
+  return new Promise<SseResponse>((resolve, reject) => {
+    const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+      let dropped = false;
+      const response: SseResponse = {
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        body: '',
+        drop() {
+          dropped = true;
+          res.socket.destroy();
+        },
+        pause: () => res.socket.pause(),
+        resume: () => res.socket.resume(),
+        ended: new Promise((done) => res.once('close', done)),
+      };
+      res.on('error', () => undefined);
+      res.setEncoding('utf8');
+      if (response.status !== 200) {
+        res.on('data', (chunk: string) => (response.body += chunk));
+        res.on('end', () => resolve(response));
+        return;
+      }
+      let buffer = '';
+      let frame: SseFrame = {};
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let from = 0;
+        for (let nl = buffer.indexOf('\n'); nl >= 0 && !dropped; nl = buffer.indexOf('\n', from)) {
+          const line = buffer.slice(from, nl).replace(/\r$/, '');
+          from = nl + 1;
+          if (line === '') {
+            if (Object.keys(frame).length) onFrame(frame);
+            frame = {};
+          } else if (line.startsWith(':')) {
+            onFrame({ comment: line.slice(1).trim() });
+          } else {
+            const colon = line.indexOf(':');
+            const field = colon < 0 ? line : line.slice(0, colon);
+            const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+            if (field === 'data') frame.data = frame.data === undefined ? value : `${frame.data}\n${value}`;
+            else if (field === 'event' || field === 'id') frame[field] = value;
+          }
+        }
+        buffer = dropped ? '' : buffer.slice(from);
+      });
+      resolve(response);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** What a test sees of one stream client, SSE or WebSocket, across its connections. */
+interface StreamClient {
+  /** The seq of every event received, over all connections. */
+  readonly seqs: number[];
+  /** The cursor of each `ready`, and of each overflow notice. */
+  readonly readies: string[];
+  readonly overflows: string[];
+  /** Errors the server reported in the stream. */
+  readonly errors: string[];
+  /** The cursor of the last event received (at first, of `ready`): what a reconnect resumes from. */
+  cursor: string;
+  /** Called after each event with the number received on this connection. */
+  onEvent: (receivedHere: number) => void;
+  /** Connects (resuming from `cursor` once it has one) and waits for `ready`. */
+  connect(): Promise<void>;
+  /** Drops the connection without a clean close; what arrived but was not yet handled is ignored. */
+  drop(): void;
+  /** Stops reading from the socket, and reads again. */
+  pause(): void;
+  resume(): void;
+  /** Resolves once the current connection has ended, however. */
+  ended(): Promise<void>;
+}
+
+/** Records one message of a stream; true for an event. */
+function record(client: StreamClient, type: string, cursor: string, event: HubEvent | undefined): boolean {
+  if (type === 'ready') client.readies.push(cursor);
+  if (type === 'overflow') client.overflows.push(cursor);
+  if (event) client.seqs.push(event.seq);
+  if (type === 'ready' || event) client.cursor = cursor;
+  return event !== undefined;
+}
+
+/** An SSE client as EventSource is: it sends its last `id:` back as Last-Event-ID when it reconnects. */
+class SseClient implements StreamClient {
+  readonly seqs: number[] = [];
+  readonly readies: string[] = [];
+  readonly overflows: string[] = [];
+  readonly errors: string[] = [];
+  cursor = '';
+  onEvent: (receivedHere: number) => void = () => undefined;
+  private response: SseResponse | undefined;
+
+  constructor(
+    private readonly service: () => Service,
+    private readonly query = '',
+  ) {}
+
+  async connect(): Promise<void> {
+    let receivedHere = 0;
+    const readies = this.readies.length;
+    this.response = await openSse(
+      `${this.service().url}/api/v1/events/stream${this.query}`,
+      (frame) => {
+        if (frame.comment !== undefined) return;
+        const data = JSON.parse(frame.data ?? '{}');
+        if (frame.event === 'error') this.errors.push(frame.data ?? '');
+        const isEvent = !['ready', 'overflow', 'error'].includes(frame.event ?? '');
+        if (record(this, frame.event ?? '', frame.id ?? data.cursor, isEvent ? data : undefined)) {
+          this.onEvent(++receivedHere);
+        }
+      },
+      this.cursor ? { 'last-event-id': this.cursor } : {},
+    );
+    expect(this.response.status).toBe(200);
+    await until(() => this.readies.length > readies, 10_000, 'the ready event');
+  }
+
+  drop = () => this.response?.drop();
+  pause = () => this.response?.pause();
+  resume = () => this.response?.resume();
+  ended = async () => this.response?.ended;
+}
+
+/** A WebSocket client that resumes with `?after=` its last cursor. */
+class WsClient implements StreamClient {
+  readonly seqs: number[] = [];
+  readonly readies: string[] = [];
+  readonly overflows: string[] = [];
+  readonly errors: string[] = [];
+  cursor = '';
+  closeCode: number | undefined;
+  onEvent: (receivedHere: number) => void = () => undefined;
+  private socket: WebSocket | undefined;
+  private readonly dropped = new WeakSet<WebSocket>();
+  private closed: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly service: () => Service,
+    private readonly query: Record<string, string> = {},
+  ) {}
+
+  /** Opens a connection; answers 101, or the HTTP status of a refused upgrade. */
+  async open(): Promise<number> {
+    const params = new URLSearchParams({ ...this.query, ...(this.cursor ? { after: this.cursor } : {}) });
+    const ws = new WebSocket(`${this.service().url.replace('http', 'ws')}/api/v1/ws?${params}`);
+    this.socket = ws;
+    this.closeCode = undefined;
+    this.closed = new Promise((resolve) => ws.once('close', () => resolve()));
+    let receivedHere = 0;
+    ws.on('message', (raw) => {
+      // After terminate(), the rest of the last chunk may still be parsed: it was never "received".
+      if (this.dropped.has(ws)) return;
+      const message = JSON.parse(String(raw)) as { type: string; cursor?: string; event?: HubEvent; detail?: string };
+      if (message.type === 'error') this.errors.push(message.detail ?? '');
+      const cursor = message.event?.cursor ?? message.cursor ?? '';
+      if (record(this, message.type, cursor, message.type === 'event' ? message.event : undefined)) {
+        this.onEvent(++receivedHere);
+      }
+    });
+    ws.on('close', (code) => (this.closeCode = code));
+    ws.on('error', () => undefined);
+    return new Promise<number>((resolve) => {
+      ws.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+        ws.terminate();
+      });
+      ws.once('open', () => resolve(101));
+    });
+  }
+
+  async connect(): Promise<void> {
+    const readies = this.readies.length;
+    expect(await this.open()).toBe(101);
+    await until(() => this.readies.length > readies, 10_000, 'the ready message');
+  }
+
+  drop = () => {
+    if (!this.socket) return;
+    this.dropped.add(this.socket);
+    this.socket.terminate();
+  };
+  pause = () => this.rawSocket().pause();
+  resume = () => this.rawSocket().resume();
+  ended = () => this.closed;
+
+  private rawSocket(): Socket {
+    return (this.socket as unknown as { _socket: Socket })._socket;
+  }
+}
+
+const PROTOCOLS = [
+  { name: 'SSE', client: (service: () => Service): StreamClient => new SseClient(service) },
+  { name: 'WebSocket', client: (service: () => Service): StreamClient => new WsClient(service) },
+];
+
+/** Asserts that `client` ends up with exactly the log after `from`: nothing missing, nothing doubled, in order. */
+async function expectExactly(hub: Hub, client: StreamClient, from: string, filter: EventFilter = {}): Promise<void> {
+  const head = await hub.events.head();
+  const seqs = await logSeqs(hub, from, filter);
+  await until(
+    () => client.cursor === head || client.seqs.length >= seqs.length,
+    30_000,
+    () => `the head ${head} (at ${client.cursor})`,
+  );
+  expect(client.errors).toEqual([]);
+  expect(client.seqs).toEqual(seqs);
+}
+
+const DISCONNECTS = 5;
+
+describe.each(BACKENDS)('live events over HTTP on $name', (backend) => {
+  describe.each(PROTOCOLS)('$name', (protocol) => {
+    it.skipIf(!backend.available)(
+      'dropped 5 times at random points, resumes with its last cursor with nothing missing or doubled',
+      async () => {
+        const service = await start(await backend.freshDatabase());
+        const client = protocol.client(() => service);
+        await client.connect();
+        const from = client.cursor;
+        const writer = churn(service.hub);
+        for (let i = 0; i < DISCONNECTS; i++) {
+          const at = random(1, 150);
+          await new Promise<void>((resolve) => {
+            client.onEvent = (n) => {
+              if (n < at) return;
+              client.onEvent = () => undefined;
+              client.drop();
+              resolve();
+            };
+          });
+          // Away for a moment while the writer goes on, then back with the last cursor.
+          await sleep(random(0, 50));
+          const cursor = client.cursor;
+          await client.connect();
+          expect(client.readies.at(-1)).toBe(cursor);
+        }
+        await writer.stop();
+        expect(writer.rounds()).toBeGreaterThan(DISCONNECTS);
+        await expectExactly(service.hub, client, from);
+        client.drop();
+      },
+    );
+
+    it.skipIf(!backend.available)(
+      'across a service restart on the same database, misses nothing committed while it was down',
+      async () => {
+        const database = await backend.freshDatabase();
+        let service = await start(database);
+        // Another process's hub stands in for the writers that go on while the service is down.
+        const writerHub = await openHub({ database, config: false, logger: memoryLogger().logger });
+        hubs.push(writerHub);
+        const client = protocol.client(() => service);
+        await client.connect();
+        const from = client.cursor;
+        const writer = churn(writerHub);
+        const before = random(20, 100);
+        await until(() => client.seqs.length >= before, 10_000, 'events before the restart');
+        await service.close();
+        await client.ended();
+        const roundsAtStop = writer.rounds();
+        await until(() => writer.rounds() >= roundsAtStop + 20, 10_000, 'writes while the service is down');
+        service = await start(database);
+        const cursor = client.cursor;
+        await client.connect();
+        expect(client.readies.at(-1)).toBe(cursor);
+        await until(() => writer.rounds() >= roundsAtStop + 40, 10_000, 'writes after the restart');
+        await writer.stop();
+        await expectExactly(service.hub, client, from);
+        client.drop();
+      },
+    );
+
+    it.skipIf(!backend.available)(
+      'stops reading: is cut off rather than buffered for without bound, then catches up on the 10,000+ it missed',
+      async () => {
+        const service = await start(await backend.freshDatabase());
+        const client = protocol.client(() => service);
+        await client.connect();
+        const from = client.cursor;
+        client.pause();
+        // 16 MB: a few fill the socket buffers, then more than 10,000 events wait for the client.
+        await asks(service.hub, 3_500, 'x'.repeat(4_000));
+        const all = await logSeqs(service.hub, from);
+        client.resume();
+        await client.ended();
+        expect(client.seqs.length).toBeLessThan(all.length - MAX_QUEUED);
+        expect(client.seqs).toEqual(all.slice(0, client.seqs.length));
+        // A WebSocket is told after what it was sent; an SSE stream stuck in a write can only be dropped.
+        if (protocol.name === 'WebSocket') expect(client.overflows).toEqual([client.cursor]);
+        // History is read at the client's pace: so far behind, it is not cut off again.
+        await client.connect();
+        await expectExactly(service.hub, client, from);
+        expect(client.overflows.length).toBeLessThanOrEqual(1);
+        client.drop();
+      },
+    );
+  });
+
+  it.skipIf(!backend.available)(
+    'SSE: filters (types=message.*, messageId) apply to the replay and the resume',
+    async () => {
+      const service = await start(await backend.freshDatabase());
+      const hub = service.hub;
+      const from = await hub.events.head();
+      const thread = await hub.threads.create({ title: 'filters' });
+      const a = await hub.messages.create({ threadId: thread.id, author: 'writer' });
+      const b = await hub.messages.create({ threadId: thread.id, author: 'writer' });
+      /** Changes to both replies and to something else: a task, whose events pass neither filter. */
+      const changes = async (text: string) => {
+        for (const m of [a, b]) await hub.messages.appendContent(m.id, text);
+        await hub.tasks.create({ name: text });
+      };
+      for (const m of [a, b]) await hub.messages.transition(m.id, 'processing');
+      await changes('before');
+      const filters: [string, EventFilter][] = [
+        ['types=message.*', { types: ['message.*'] }],
+        [`messageId=${a.id}`, { messageId: a.id }],
+      ];
+      for (const [query, filter] of filters) {
+        // From `from`, the history so far is a replay; then live; then dropped, missing some, and resumed.
+        const client = new SseClient(() => service, `?${query}&after=${from}`);
+        await client.connect();
+        await changes('live');
+        await expectExactly(hub, client, from, filter);
+        client.drop();
+        await changes('while away');
+        // Last-Event-ID wins over the query's `after`, as for an EventSource reconnecting to the same URL.
+        await client.connect();
+        await changes('after the resume');
+        await expectExactly(hub, client, from, filter);
+        expect(client.seqs.length).toBeLessThan((await logSeqs(hub, from)).length);
+        client.drop();
+      }
+    },
+  );
+
+  it.skipIf(!backend.available)('heartbeats: `: heartbeat` comments on SSE, pings on WebSocket', async () => {
+    const service = await start(await backend.freshDatabase());
+    const comments: string[] = [];
+    const response = await openSse(`${service.url}/api/v1/events/stream?heartbeat=1`, (frame) => {
+      if (frame.comment !== undefined) comments.push(frame.comment);
+    });
+    expect(response.headers['content-type']).toContain('text/event-stream');
+    let pings = 0;
+    const ws = new WebSocket(`${service.url.replace('http', 'ws')}/api/v1/ws?heartbeat=1`);
+    ws.on('ping', () => pings++);
+    await until(() => comments.length >= 2 && pings >= 2, 5_000, 'two heartbeats on each');
+    expect(comments.slice(0, 2)).toEqual(['heartbeat', 'heartbeat']);
+    response.drop();
+    ws.terminate();
+  });
+
+  it.skipIf(!backend.available)(
+    'an expired cursor gets 410 cursor_expired and a bad one 400, before any stream starts',
+    async () => {
+      const service = await start(await backend.freshDatabase());
+      const hub = service.hub;
+      const old = await hub.events.head();
+      await asks(hub, 2, 'soon pruned');
+      await sleep(5);
+      expect(await hub.events.prune(new Date())).toBeGreaterThan(0);
+      const refused = async (query: string, headers: Record<string, string> = {}) => {
+        const response = await openSse(`${service.url}/api/v1/events/stream${query}`, () => undefined, headers);
+        return { status: response.status, type: response.headers['content-type'], body: JSON.parse(response.body) };
+      };
+      const expired = { status: 410, type: 'application/problem+json', body: { status: 410, code: 'cursor_expired' } };
+      expect(await refused(`?after=${old}`)).toMatchObject(expired);
+      expect(await refused('', { 'last-event-id': old })).toMatchObject(expired);
+      const bad = { status: 400, type: 'application/problem+json', body: { code: 'invalid_cursor' } };
+      expect(await refused('?after=hello')).toMatchObject(bad);
+      expect(await refused('?after=c1.zzzzz')).toMatchObject(bad);
+      expect(await refused('', { 'last-event-id': 'hello' })).toMatchObject(bad);
+      expect(await refused('?heartbeat=0')).toMatchObject({ status: 400, body: { code: 'validation' } });
+      expect(await refused('?types=message.exploded')).toMatchObject({ status: 400, body: { code: 'validation' } });
+      // A refused WebSocket upgrade carries the status only.
+      expect(await new WsClient(() => service, { after: old }).open()).toBe(410);
+      expect(await new WsClient(() => service, { after: 'hello' }).open()).toBe(400);
+    },
+  );
+});

@@ -1,0 +1,89 @@
+// A worker process killed with SIGKILL in the middle of a run: its agent does not outlive it (the reaper ends the
+// agent's process group), and another worker recovers the reply once the dead worker's lease expires, then
+// answers it.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, it } from 'vitest';
+import { describeEachBackend } from '../support/backends.js';
+import { alive, commandModule } from '../support/modules.js';
+import { until } from '../support/wait.js';
+
+const WORKER = fileURLToPath(new URL('../support/worker-child.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Short, so the dead worker's claim expires soon; renewed every 500 ms while the agent runs. */
+const LEASE_MS = 1500;
+
+/**
+ * First run: records its pid in `pid` and works on, answering nothing. A later run (the `pid` file exists)
+ * answers at once, so the retry is quick.
+ */
+const AGENT = `
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+if (existsSync('pid')) {
+  process.stdout.write('answered on the second try');
+} else {
+  writeFileSync('pid.tmp', String(process.pid));
+  renameSync('pid.tmp', 'pid');
+  setInterval(() => {}, 1000);
+}`;
+
+const workers = new Set<ChildProcess>();
+
+/** Starts a worker process on `database`; `exited` resolves with the signal that ended it. */
+function startWorkerProcess(database: string): { child: ChildProcess; exited: Promise<NodeJS.Signals | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, database, String(LEASE_MS)], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  workers.add(child);
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<NodeJS.Signals | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      workers.delete(child);
+      if (signal) resolve(signal);
+      else reject(new Error(`the worker stopped by itself (exit ${code}): ${stderr.trim() || '(no stderr)'}`));
+    });
+  });
+  // Killed in cleanup after a failed test, nobody awaits it: that must not surface as an unhandled rejection.
+  exited.catch(() => undefined);
+  return { child, exited };
+}
+
+afterEach(() => {
+  for (const child of workers) child.kill('SIGKILL');
+  workers.clear();
+});
+
+describeEachBackend('a worker process killed mid-run', (hubs) => {
+  it('leaves no agent running, and another worker retries the reply after the lease and answers it', async () => {
+    const hub = await hubs.open();
+    const dir = await commandModule(hub, 'slow', AGENT);
+    const worker = startWorkerProcess(hub.database);
+    const asked = await hub.ask({ from: 'marker', to: 'slow', prompt: 'Take your time' });
+    const pidFile = join(dir, 'pid');
+    await until(
+      async () => existsSync(pidFile) && (await hub.messages.get(asked.messageId)).status === 'processing',
+      20_000,
+      'the worker process to start the agent',
+    );
+    const agent = Number(readFileSync(pidFile, 'utf8'));
+    expect(alive(agent)).toBe(true);
+
+    worker.child.kill('SIGKILL');
+    expect(await worker.exited).toBe('SIGKILL');
+    await until(() => !alive(agent), 5_000, `the agent (pid ${agent}) to be killed after its worker`);
+
+    await hub.startWorker({ leaseMs: LEASE_MS });
+    const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 });
+    expect(done.status).toBe('complete');
+    expect(done.message.content).toBe('answered on the second try');
+    expect(done.history.map((h) => h.status)).toEqual(['pending', 'processing', 'pending', 'processing', 'complete']);
+    expect(done.history[2]?.reason).toBe('worker lost (lease expired); retrying');
+  });
+});
