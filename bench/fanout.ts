@@ -1,5 +1,5 @@
 /**
- * Rows 8a – 8c: live events fanned out over HTTP. The service runs in a child process (its own event loop, as
+ * Rows 9a – 9c: live events fanned out over HTTP. The service runs in a child process (its own event loop, as
  * in production) with 1,000 clients connected to it — over SSE for one figure, over WebSocket for the other —
  * living in two more child processes of 500 each. The service's hub writes paced transitions (20/s for 5 s,
  * after a second of warm-up), each client notes when it receives each one, and the latency runs from the commit
@@ -52,7 +52,7 @@ export async function fanout(backend: Backend): Promise<Cell[]> {
     const { samples, missed, duplicates } = await run(backend, protocol);
     const s = stats(samples);
     cells.push({
-      row: `8${protocol === 'sse' ? 'a' : 'b'} ${name} fan-out to ${int(CLIENTS)} clients, commit→client: p50 / p99 / max`,
+      row: `9${protocol === 'sse' ? 'a' : 'b'} ${name} fan-out to ${int(CLIENTS)} clients, commit→client: p50 / p99 / max`,
       target: `p99 ≤ ${TARGET_P99} ms`,
       value: `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)} ms`,
       ok: s.p99 <= TARGET_P99,
@@ -61,7 +61,7 @@ export async function fanout(backend: Backend): Promise<Cell[]> {
     allDelivered &&= missed === 0 && duplicates === 0;
   }
   cells.push({
-    row: '8c …of which missed / duplicated',
+    row: '9c …of which missed / duplicated',
     target: '0 / 0',
     value: `${lost.join(', ')} of ${int(CLIENTS * COUNT)}`,
     ok: allDelivered,
@@ -97,7 +97,7 @@ async function run(backend: Backend, protocol: Protocol) {
       for (const at of times) samples.push(at - committed);
     }
   }
-  return { samples, missed: CLIENTS * COUNT - received, duplicates };
+  return { samples, missed: CLIENTS * COUNT - (received - duplicates), duplicates };
 }
 
 /**
@@ -141,22 +141,21 @@ async function clients(protocol: Protocol, url: string, count: number): Promise<
   const receipts = new Map<string, number[]>();
   let duplicates = 0;
   const connections: { close(): void }[] = [];
-  const received = (seen: Set<string>, json: string) => {
+  const received = (seen: Set<string>, event: HubEvent) => {
     const at = now();
-    const event = JSON.parse(json) as HubEvent;
     if (event.type !== 'message.status_changed' || event.data.reason !== 'timed' || !event.messageId) return;
     if (seen.has(event.messageId)) duplicates++;
     seen.add(event.messageId);
-    let times = receipts.get(event.messageId);
-    if (!times) receipts.set(event.messageId, (times = []));
-    times.push(at);
+    const times = receipts.get(event.messageId);
+    if (times) times.push(at);
+    else receipts.set(event.messageId, [at]);
   };
   await lanes(Array.from({ length: count }), 50, async () => {
     const seen = new Set<string>();
     connections.push(
       protocol === 'sse'
-        ? await openSse(`${url}/api/v1/events/stream`, (json) => received(seen, json))
-        : await openWs(`${url.replace('http', 'ws')}/api/v1/ws`, (json) => received(seen, json)),
+        ? await openSse(`${url}/api/v1/events/stream`, (event) => received(seen, event))
+        : await openWs(`${url.replace('http', 'ws')}/api/v1/ws`, (event) => received(seen, event)),
     );
   });
   tell({ connected: true });
@@ -165,8 +164,8 @@ async function clients(protocol: Protocol, url: string, count: number): Promise<
   for (const connection of connections) connection.close();
 }
 
-/** An SSE connection that hands the `data:` of each event to `onData`; resolves once `ready` has arrived. */
-function openSse(url: string, onData: (json: string) => void): Promise<{ close(): void }> {
+/** An SSE connection that hands each event to `onEvent`; resolves once `ready` has arrived. */
+function openSse(url: string, onEvent: (event: HubEvent) => void): Promise<{ close(): void }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent: false, headers: { accept: 'text/event-stream' } }, (res) => {
       if (res.statusCode !== 200) return reject(new Error(`GET ${url}: ${res.statusCode}`));
@@ -177,9 +176,12 @@ function openSse(url: string, onData: (json: string) => void): Promise<{ close()
         for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
           const frame = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          if (frame.startsWith('event: ready')) resolve({ close: () => req.destroy() });
-          const data = frame.indexOf('\ndata: ');
-          if (data >= 0 && !frame.startsWith('event: ready')) onData(frame.slice(data + 7));
+          if (frame.startsWith('event: ready')) {
+            resolve({ close: () => req.destroy() });
+            continue;
+          }
+          const data = frame.split('\n').find((line) => line.startsWith('data: '));
+          if (data) onEvent(JSON.parse(data.slice(6)) as HubEvent);
         }
       });
       res.on('error', () => undefined);
@@ -189,18 +191,15 @@ function openSse(url: string, onData: (json: string) => void): Promise<{ close()
   });
 }
 
-const EVENT_PREFIX = '{"type":"event","event":';
-
-/** A WebSocket connection that hands each event to `onData`; resolves once `ready` has arrived. */
-function openWs(url: string, onData: (json: string) => void): Promise<{ close(): void }> {
+/** A WebSocket connection that hands each event to `onEvent`; resolves once `ready` has arrived. */
+function openWs(url: string, onEvent: (event: HubEvent) => void): Promise<{ close(): void }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     ws.on('error', reject);
     ws.on('message', (raw) => {
-      const text = String(raw);
-      if (text.startsWith('{"type":"ready"')) resolve({ close: () => ws.terminate() });
-      // The event is the text between the prefix and the closing brace.
-      else if (text.startsWith(EVENT_PREFIX)) onData(text.slice(EVENT_PREFIX.length, -1));
+      const message = JSON.parse(String(raw)) as { type: string; event?: HubEvent };
+      if (message.type === 'ready') resolve({ close: () => ws.terminate() });
+      else if (message.event) onEvent(message.event);
     });
   });
 }

@@ -10,6 +10,7 @@ import { createDatabase, type PostgresCluster, startPostgres } from '../test/sup
 import { baselinePoller } from './baseline-poller.js';
 import { domLatency } from './dom-latency.js';
 import { fanout } from './fanout.js';
+import { askOverHttp } from './http-ask.js';
 import { idleMonitor } from './idle-monitor.js';
 import { latencyCross } from './latency-cross.js';
 import { latencyLocal } from './latency-local.js';
@@ -41,6 +42,7 @@ const BENCHMARKS: ((backend: Backend) => Promise<Cell[]>)[] = [
   workerThroughput,
   domLatency,
   fanout,
+  askOverHttp,
 ];
 const COLUMNS = { sqlite: 'SQLite', postgres: 'PostgreSQL' } as const;
 const HEADERS = ['Benchmark', 'Target', COLUMNS.sqlite, COLUMNS.postgres];

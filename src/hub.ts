@@ -2,9 +2,9 @@
  * `openHub()` wires the store, the event log and the watchers into the library's front door.
  */
 
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { loadConfig } from './config/modules-config.js';
 import { dataHome, defaultDatabase } from './config/paths.js';
 import { encodeCursor } from './domain/cursor.js';
 import { HubError, isHubError } from './domain/errors.js';
@@ -140,7 +140,11 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   const watches = new WatchStore(db);
   try {
     if (options.config !== false) {
-      const { modules: configured } = loadConfig(options.config ?? join(dataHome(), 'config.yaml'));
+      const file = options.config ?? join(dataHome(), 'config.yaml');
+      // The parser (zod, yaml) is loaded only when there is a file to read: a process watching the hub stays small.
+      const { modules: configured } = existsSync(file)
+        ? (await import('./config/modules-config.js')).loadConfig(file)
+        : { modules: {} };
       for (const [name, { description, ...settings }] of Object.entries(configured)) {
         await modules.register({ name, description, config: settings });
       }

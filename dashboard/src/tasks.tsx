@@ -20,13 +20,17 @@ export function Tasks() {
   /** `before` of each page from the second to the one shown. */
   const [pages, setPages] = useState<string[]>([]);
 
+  // The name filter applies 300 ms after the last keystroke, and only a changed filter goes back to the first
+  // page: a timer armed regardless (on mount, say) would undo an "Older" clicked within those 300 ms.
   useEffect(() => {
+    const name = search.trim();
+    if (name === q) return;
     const timer = setTimeout(() => {
-      setQ(search.trim());
+      setQ(name);
       setPages([]);
     }, 300);
     return () => clearTimeout(timer);
-  }, [search]);
+  }, [search, q]);
 
   const before = pages.at(-1);
   const query = useMemo(() => ({ status, module, q, ...(before ? { before } : {}) }), [status, module, q, before]);

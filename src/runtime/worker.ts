@@ -15,7 +15,6 @@
 import type { Logger } from 'pino';
 import { buildSystemPrompt, type HistoryEntry } from '../agents/prompt-builder.js';
 import type { AgentBackend, AgentEvent } from '../agents/types.js';
-import { isHubError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { canTransition, type Status } from '../domain/status.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
@@ -496,7 +495,12 @@ export class Worker {
         }
       }
       if (current && canTransition('message', current.status, to)) {
-        await this.messages.moveStatus(tx, message.id, to, error ? { error, reason: done.reason ?? 'agent_error' } : {});
+        await this.messages.moveStatus(
+          tx,
+          message.id,
+          to,
+          error ? { error, reason: done.reason ?? 'agent_error' } : {},
+        );
       }
       await this.instances.releaseIn(tx, claim.instanceId, claim.sessionId);
     });

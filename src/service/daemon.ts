@@ -15,6 +15,7 @@ import {
   pidFile,
   readPid,
   runningService,
+  type ServiceOptions,
   type ServiceState,
   stateFile,
 } from './service.js';
@@ -29,13 +30,8 @@ const CHECK_MS = 50;
 const LOG_TAIL_LINES = 20;
 
 /** What `serve` is started with. */
-export interface DaemonOptions {
-  host?: string;
-  port?: number;
-  database?: string;
-  config?: string;
-  intervalSeconds?: number;
-  leaseSeconds?: number;
+export interface DaemonOptions
+  extends Pick<ServiceOptions, 'host' | 'port' | 'database' | 'config' | 'intervalSeconds' | 'leaseSeconds'> {
   /** How long to wait for the daemon to listen (default 30 s). */
   timeoutMs?: number;
 }

@@ -51,7 +51,9 @@ export class AskStore {
     const prompt = text(input.prompt, 'prompt', 1_000_000);
     if (input.threadId !== undefined) assertId(input.threadId, 'thread id');
     return this.db.write(async (tx) => {
-      const module = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${this.db.forUpdate}`, [to]);
+      // A shared lock: asks to one module go side by side, while a pause waits for them (and they for it).
+      const share = this.db.dialect === 'postgres' ? ' FOR SHARE' : '';
+      const module = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${share}`, [to]);
       if (!module)
         throw new HubError(
           'not_found',
