@@ -6,13 +6,11 @@
  * DOM, on the page's clock, which round trips tie to ours (offset error ≤ half the best round trip, reported).
  * Two figures: from the commit (the append's call resolved) and from the write call, to the DOM.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pino from 'pino';
 import type { Page } from 'playwright-core';
-import { startService } from '../src/service/service.js';
 import { ensureDashboardBuilt, launchChromium } from '../test/support/browser.js';
-import { type Backend, type Cell, ms, now, paced, scratch, sleep, stats } from './support.js';
+import { noModulesConfig, startBenchService } from './service.js';
+import { type Backend, type Cell, ms, now, paced, sleep, spread, stats } from './support.js';
 
 const REPLIES = 10;
 const PER_SECOND = 100;
@@ -54,15 +52,7 @@ async function pageHolds(page: Page, expression: string, timeoutMs = 10_000): Pr
 
 export async function domLatency(backend: Backend): Promise<Cell[]> {
   ensureDashboardBuilt();
-  const dir = mkdtempSync(join(scratch(), 'dom-'));
-  writeFileSync(join(dir, 'config.yaml'), 'modules: {}\n');
-  const service = await startService({
-    port: 0,
-    database: await backend.fresh(),
-    config: join(dir, 'config.yaml'),
-    stateFile: false,
-    logger: pino({ level: 'silent' }),
-  });
+  const service = await startBenchService(await backend.fresh(), noModulesConfig(), pino({ level: 'silent' }));
   const browser = await launchChromium();
   try {
     const hub = service.hub;
@@ -74,7 +64,7 @@ export async function domLatency(backend: Backend): Promise<Cell[]> {
       replies.push(reply.id);
     }
     const page = await browser.newPage();
-    await page.goto(`${service.url.replace('0.0.0.0', '127.0.0.1')}/#/threads/${thread.id}`);
+    await page.goto(`${service.url}/#/threads/${thread.id}`);
     await pageHolds(
       page,
       `document.querySelector('.connection[data-state="live"]') && document.querySelectorAll('.message[data-status="processing"]').length === ${REPLIES}`,
@@ -126,13 +116,13 @@ export async function domLatency(backend: Backend): Promise<Cell[]> {
       {
         row: `8a Dashboard: commit→DOM at ${PER_SECOND} events/s: p50 / p99 / max`,
         target: `p99 ≤ ${TARGET_P99} ms`,
-        value: `${ms(commit.p50)} / ${ms(commit.p99)} / ${ms(commit.max)} ms${clock}${problems}`,
+        value: `${spread(commit)}${clock}${problems}`,
         ok: commit.p99 <= TARGET_P99 && !missed && !failed,
       },
       {
         row: '8b Dashboard: write-call→DOM: p50 / p99 / max',
         target: 'reference (includes the write)',
-        value: `${ms(call.p50)} / ${ms(call.p99)} / ${ms(call.max)} ms`,
+        value: spread(call),
       },
     ];
   } finally {

@@ -7,14 +7,11 @@
  * clocks are `performance.timeOrigin + performance.now()` on one machine. Every transition is on its own
  * message, so missed and duplicated deliveries are counted by message id, per client.
  */
-import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { WebSocket } from 'ws';
 import type { HubEvent } from '../src/index.js';
-import { startService } from '../src/service/service.js';
+import { noModulesConfig, startBenchService } from './service.js';
 import {
   type Backend,
   type Cell,
@@ -23,11 +20,10 @@ import {
   int,
   isMain,
   lanes,
-  ms,
   now,
   paced,
-  scratch,
   sleep,
+  spread,
   startChild,
   stats,
   tell,
@@ -54,7 +50,7 @@ export async function fanout(backend: Backend): Promise<Cell[]> {
     cells.push({
       row: `9${protocol === 'sse' ? 'a' : 'b'} ${name} fan-out to ${int(CLIENTS)} clients, commit→client: p50 / p99 / max`,
       target: `p99 ≤ ${TARGET_P99} ms`,
-      value: `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)} ms`,
+      value: spread(s),
       ok: s.p99 <= TARGET_P99,
     });
     lost.push(`${name} ${int(missed)} / ${int(duplicates)}`);
@@ -72,9 +68,7 @@ export async function fanout(backend: Backend): Promise<Cell[]> {
 /** One protocol: a fresh service, its clients, the paced writes; every receipt's latency from its commit. */
 async function run(backend: Backend, protocol: Protocol) {
   const file = fileURLToPath(import.meta.url);
-  const config = join(scratch(), 'no-modules.yaml');
-  writeFileSync(config, 'modules: {}\n');
-  const server = startChild(file, ['serve', await backend.fresh(), config], 120_000);
+  const server = startChild(file, ['serve', await backend.fresh(), noModulesConfig()], 120_000);
   const { url } = await server.message('url');
   const perProcess = CLIENTS / PROCESSES;
   const clients = Array.from({ length: PROCESSES }, () =>
@@ -106,14 +100,7 @@ async function run(backend: Backend, protocol: Protocol) {
  * COMMIT (the transition call itself resolves only after the dispatch to every client has been queued).
  */
 async function serve(database: string, config: string): Promise<void> {
-  const service = await startService({
-    host: '127.0.0.1',
-    port: 0,
-    database,
-    config,
-    stateFile: false,
-    logger: pino({ level: 'warn' }, pino.destination(2)),
-  });
+  const service = await startBenchService(database, config);
   const hub = service.hub;
   const ids = await createMessages(hub, WARMUP + COUNT);
   const committedAt: Record<string, number> = {};

@@ -4,13 +4,10 @@
  * and its task — one transaction, four events — and answers 202. A second child keeps 64 requests in flight
  * over keep-alive connections: one second of warm-up, then five timed seconds counting the 202s.
  */
-import { writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
-import { startService } from '../src/service/service.js';
-import { type Backend, type Cell, heard, int, isMain, now, scratch, startChild, tell } from './support.js';
+import { noModulesConfig, startBenchService } from './service.js';
+import { type Backend, type Cell, heard, int, isMain, now, startChild, tell } from './support.js';
 
 const IN_FLIGHT = 64;
 const WARMUP_MS = 1_000;
@@ -20,9 +17,7 @@ const MODULE = 'sink';
 
 export async function askOverHttp(backend: Backend): Promise<Cell[]> {
   const file = fileURLToPath(import.meta.url);
-  const config = join(scratch(), 'no-modules.yaml');
-  writeFileSync(config, 'modules: {}\n');
-  const server = startChild(file, ['serve', await backend.fresh(), config], 60_000);
+  const server = startChild(file, ['serve', await backend.fresh(), noModulesConfig()], 60_000);
   const { url } = await server.message('url');
   const load = startChild(file, ['load', String(url)], 60_000);
   const report = await load.message('perSecond');
@@ -42,14 +37,7 @@ export async function askOverHttp(backend: Backend): Promise<Cell[]> {
 
 /** The service child: serves until the parent says stop. */
 async function serve(database: string, config: string): Promise<void> {
-  const service = await startService({
-    host: '127.0.0.1',
-    port: 0,
-    database,
-    config,
-    stateFile: false,
-    logger: pino({ level: 'warn' }, pino.destination(2)),
-  });
+  const service = await startBenchService(database, config);
   await service.hub.modules.register({ name: MODULE, description: 'asked, never answers', config: {} });
   tell({ url: service.url });
   await heard();

@@ -99,6 +99,17 @@ export function ms(value: number): string {
 
 export const int = (value: number): string => Math.round(value).toLocaleString('en-US');
 
+/** "0.42 / 1.20 / 3.1 ms": p50 / p99 / max, as every latency row shows them. */
+export const spread = (s: Stats): string => `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)} ms`;
+
+/**
+ * Per message heard, from its commit to its callback. The commit is when the write call resolved, so a callback
+ * that ran before the writer resumed from it counts as 0.
+ */
+export function commitToCallback(heardAt: ReadonlyMap<string, number>, committedAt: ReadonlyMap<string, number>) {
+  return [...heardAt].map(([id, heard]) => Math.max(0, heard - (committedAt.get(id) ?? heard)));
+}
+
 /** How long the idle benchmarks watch a process sit still. */
 export const IDLE_MS = 10_000;
 
@@ -208,9 +219,9 @@ export function killChildren(): void {
 
 /**
  * Where `compile()` puts the JavaScript the children run. Children run compiled code with plain `node`, as the
- * hub runs in production: under tsx, its loader thread and esbuild would add some 50 MB to their RSS.
+ * hub runs in production: under tsx, its loader thread and esbuild would add some 50 MB to their RSS. Per run,
+ * so two runs at once do not pull the files from under each other's children.
  */
-/** Per run, so two runs at once do not pull the files from under each other's children. */
 const COMPILED = join(ROOT, 'node_modules/.cache/claude-comms-bench', String(process.pid));
 process.on('exit', () => rmSync(COMPILED, { recursive: true, force: true }));
 

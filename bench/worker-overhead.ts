@@ -9,7 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { openHub } from '../src/index.js';
-import { type Backend, type Cell, isMain, ms, now, scratch, sleep, startChild, stats, tell } from './support.js';
+import { type Backend, type Cell, isMain, now, scratch, sleep, spread, startChild, stats, tell } from './support.js';
 
 const COUNT = 200;
 const WARMUP = 20;
@@ -29,7 +29,7 @@ export async function workerOverhead(backend: Backend): Promise<Cell[]> {
     return {
       row,
       target: `p99 ≤ ${TARGET_P99} ms`,
-      value: `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)} ms${problems}`,
+      value: `${spread(s)}${problems}`,
       ok: s.p99 <= TARGET_P99 && !wrong,
     };
   };

@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino';
 import { dataHome, defaultDatabase } from './config/paths.js';
 import { encodeCursor } from './domain/cursor.js';
 import { HubError, isHubError } from './domain/errors.js';
-import type { HubEvent, Module, StatusChange } from './domain/types.js';
+import type { EventFilter, HubEvent, StatusChange } from './domain/types.js';
 import { MAX_TIMER_MS, number } from './domain/validate.js';
 import { EventLog, type EventPage, type SubscribeOptions, type Subscription } from './events/event-log.js';
 import { MessageMonitor } from './events/message-monitor.js';
@@ -16,8 +16,7 @@ import { type Completion, MessageWatch, type WaitOptions } from './events/watch.
 import { type HookOptions, HookRunner } from './hooks/runner.js';
 import { WatchStore } from './hooks/watches.js';
 import { ProgressTracker } from './progress/tracker.js';
-import { workerModule } from './runtime/backends.js';
-import { Worker, type WorkerModule, type WorkerOptions } from './runtime/worker.js';
+import { Worker, type WorkerOptions } from './runtime/worker.js';
 import { type AskInput, type AskResult, AskStore } from './store/asks.js';
 import type { Database } from './store/database.js';
 import { EventStore } from './store/events.js';
@@ -63,6 +62,8 @@ export interface HubEvents {
   subscribe(options: SubscribeOptions, handler: (event: HubEvent) => void): Promise<Subscription>;
   /** Pages through history. */
   list(options?: SubscribeOptions & { limit?: number }): Promise<EventPage>;
+  /** The newest events that pass the filter (default 100, at most 1000), oldest first. */
+  latest(options?: EventFilter & { limit?: number }): Promise<HubEvent[]>;
   /** The cursor of the newest committed event. */
   head(): Promise<string>;
   /** Deletes events older than `before`; cursors older than what is kept then fail with `cursor_expired`. */
@@ -101,7 +102,7 @@ export interface Hub {
    * Starts a worker that answers the pending replies of the registered modules (all, or those named) through
    * their backends. Several workers, in one process or many, can share a database. Closing the hub stops it.
    */
-  startWorker(options?: WorkerOptions & { modules?: string[] }): Promise<Worker>;
+  startWorker(options?: WorkerOptions): Promise<Worker>;
   /**
    * Starts delivering the watches' hooks (commands and webhooks), at least once, from each watch's stored
    * position in the log. One runner per hub (`conflict` for a second); closing the hub stops it.
@@ -180,6 +181,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     subscribe: (o, handler) =>
       closing ? Promise.reject(new HubError('closed', 'the hub is closed')) : log.subscribe(o, handler),
     list: (o) => log.list(o),
+    latest: (o) => log.latest(o),
     head: async () => encodeCursor(await eventStore.head()),
     prune,
   };
@@ -197,44 +199,15 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     monitor,
     ask: (input) => asks.ask(input),
     async startWorker(o = {}) {
-      const registered = await modules.list();
-      for (const name of o.modules ?? []) {
-        if (!registered.some((m) => m.name === name)) throw new HubError('not_found', `no module named ${name}`);
-      }
-      // The modules to serve, keeping the objects of those whose settings did not change.
-      const served = new Map<string, { config: string; module: WorkerModule }>();
-      const choose = async (all: Module[]) => {
-        for (const m of all) {
-          if (o.modules && !o.modules.includes(m.name)) continue;
-          const config = JSON.stringify(m.config);
-          if (served.get(m.name)?.config === config) continue;
-          try {
-            served.set(m.name, { config, module: workerModule(m) });
-          } catch (err) {
-            // Named explicitly: the caller wants to know. Otherwise a module without an agent (one that only
-            // asks) is simply not served, and one with broken settings is shown unhealthy.
-            if (o.modules) throw err;
-            served.delete(m.name);
-            if (m.config.backend !== undefined && isHubError(err))
-              await modules.setHealth(m.name, 'unhealthy', err.message);
-          }
+      if (o.modules) {
+        const registered = await modules.list();
+        for (const name of o.modules) {
+          if (!registered.some((m) => m.name === name)) throw new HubError('not_found', `no module named ${name}`);
         }
-        return new Map([...served].map(([name, s]) => [name, s.module]));
-      };
-      const worker = new Worker({ db, log, messages, tasks, instances, modules }, await choose(registered), logger, o);
+      }
+      const worker = new Worker({ db, log, messages, tasks, instances, modules }, logger, o);
       await worker.start();
       workers.push(worker);
-      if (!o.modules) {
-        // Serve modules registered or changed later too.
-        let refreshing = Promise.resolve();
-        const follow = await log.subscribe({ types: ['module.registered', 'module.updated'] }, (e) => {
-          if (e.type === 'module.updated' && (e.data.health !== undefined || e.data.paused !== undefined)) return;
-          refreshing = refreshing
-            .then(async () => worker.update(await choose(await modules.list())))
-            .catch((err: unknown) => logger.warn({ err }, 'serving a changed module failed'));
-        });
-        worker.onStop(() => follow.close());
-      }
       return worker;
     },
     async startHooks(o = {}) {

@@ -1,75 +1,23 @@
 /**
  * The HTTP API as the dashboard calls it: JSON under `api/v1`, the session's token as `Authorization: Bearer`,
- * failures as `ApiError` carrying the problem document's `code`. Records and events are the hub's own types;
- * the views the API builds (modules with instance counts, task totals, the agent control view) are declared here.
+ * failures as `ApiError` carrying the problem document's `code`. Records, events and the views the API builds are
+ * the hub's own types.
  */
 import type { Status } from '../../src/domain/status.js';
-import type { HubEvent, Instance, Message, Task, Thread } from '../../src/domain/types.js';
+import type {
+  AgentControl,
+  HubEvent,
+  Instance,
+  LogLine,
+  Message,
+  ModuleView,
+  Task,
+  TaskStats,
+  Thread,
+} from '../../src/domain/types.js';
 import { getToken } from './token';
 
-export type { HubEvent, Instance, Message, Status, Task, Thread };
-
-/** A module as `GET /modules` shows it. */
-export interface ModuleView {
-  name: string;
-  description: string;
-  paused: boolean;
-  health: 'healthy' | 'unhealthy';
-  healthError: string | null;
-  backend: string | null;
-  concurrency: number;
-  capabilities: string[];
-  instances: { busy: number; idle: number; paused: number };
-}
-
-/** `GET /tasks/stats`: totals, and cost and tasks since the start of the day (UTC). */
-export interface TaskStats {
-  total: number;
-  byStatus: Record<string, number>;
-  costUsd: number;
-  tokensIn: number;
-  tokensOut: number;
-  since: string;
-  createdSince: number;
-  costSinceUsd: number;
-}
-
-/** One line of a task's action log. */
-export interface LogLine {
-  at: string;
-  level: 'info' | 'warn' | 'error';
-  text: string;
-  action?: string;
-  target?: string;
-  success?: boolean;
-}
-
-/** `GET /tasks/{id}/control`: the agent control panel's view of a task. */
-export interface AgentControl {
-  taskId: string;
-  name: string;
-  agentId: string | null;
-  sessionId: string | null;
-  status: Status;
-  progress: number;
-  iteration: number;
-  maxIterations: number | null;
-  costUsd: number;
-  maxCostUsd: number | null;
-  tokensIn: number;
-  tokensOut: number;
-  criteria: { text: string; status: 'pass' | 'pending'; verifiedAt: string | null }[];
-  criteriaPassed: number;
-  criteriaTotal: number;
-  filesCreated: string[];
-  filesModified: string[];
-  logs: LogLine[];
-  errors: string[];
-  messageId: string | null;
-  startedAt: string | null;
-  completedAt: string | null;
-  updatedAt: string;
-}
+export type { AgentControl, HubEvent, Instance, LogLine, Message, ModuleView, Status, Task, TaskStats, Thread };
 
 export interface ThreadWithMessages extends Thread {
   messages: Message[];

@@ -1,5 +1,9 @@
-/** Small pieces every view uses: status badges, gauges, times, the connection indicator and the token prompt. */
+/**
+ * Small pieces every view uses: status badges, gauges, times, table heads, actions, the connection indicator and
+ * the token prompt.
+ */
 import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
+import { failure } from './api';
 import { between, duration } from './format';
 import { store, useStore } from './store';
 import { getToken } from './token';
@@ -52,6 +56,43 @@ export function Section({ title, children, extra }: { title: string; children: R
       {children}
     </section>
   );
+}
+
+/** A table's head: one column heading per name. */
+export function ColumnHeads({ names }: { names: readonly string[] }) {
+  return (
+    <thead>
+      <tr>
+        {names.map((name) => (
+          <th key={name} scope="col">
+            {name}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+/** Runs an action (an API call) from a button: whether it is running, and why it failed if it did. */
+export function useAction(): [
+  busy: boolean,
+  error: string | null,
+  run: (action: () => Promise<unknown>) => Promise<void>,
+] {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async (action: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (err) {
+      setError(failure(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return [busy, error, run];
 }
 
 export function ErrorNote({ children }: { children: ReactNode }) {

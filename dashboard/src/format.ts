@@ -6,6 +6,16 @@ export function usd(value: number): string {
   return value > 0 && value < 0.01 ? `$${value.toFixed(4)}` : `$${value.toFixed(2)}`;
 }
 
+/** "2 of 5", or "2" without a limit. */
+export function iterationOf(v: { iteration: number; maxIterations: number | null }): string {
+  return `${v.iteration}${v.maxIterations ? ` of ${v.maxIterations}` : ''}`;
+}
+
+/** "$0.42 of $2.00", or "$0.42" without a limit. */
+export function costOf(v: { costUsd: number; maxCostUsd: number | null }): string {
+  return `${usd(v.costUsd)}${v.maxCostUsd !== null ? ` of ${usd(v.maxCostUsd)}` : ''}`;
+}
+
 /** "14:03:27", local time. */
 export function clock(iso: string): string {
   const d = new Date(iso);

@@ -2,12 +2,14 @@
  * Instances: each module's live agents, what they are doing, and pause / resume / terminate. A module can be
  * paused as a whole too (it takes no new questions; queued work waits).
  */
-import { useEffect, useState } from 'react';
-import { failure, type Instance, type ModuleView, post } from './api';
-import { ErrorNote, StatusBadge } from './components';
+import { useEffect } from 'react';
+import { type Instance, type ModuleView, post } from './api';
+import { ColumnHeads, ErrorNote, StatusBadge, useAction } from './components';
 import { dateTime, shortId } from './format';
 import { href } from './router';
 import { store, useStore } from './store';
+
+const INSTANCE_COLUMNS = ['Instance', 'State', 'Runs', 'Answering', 'Last active', 'Actions'];
 
 export function Instances() {
   const modules = useStore((s) => s.modules);
@@ -27,24 +29,6 @@ export function Instances() {
       ))}
     </div>
   );
-}
-
-/** Runs an action, showing that it runs and why it failed, if it did. */
-function useAction(): [busy: boolean, error: string | null, run: (path: string) => Promise<void>] {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const run = async (path: string) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await post(path);
-    } catch (err) {
-      setError(failure(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return [busy, error, run];
 }
 
 function ModuleInstances({
@@ -72,7 +56,7 @@ function ModuleInstances({
           <button
             type="button"
             disabled={busy}
-            onClick={() => run(`/modules/${encodeURIComponent(name)}/${m.paused ? 'resume' : 'pause'}`)}
+            onClick={() => run(() => post(`/modules/${encodeURIComponent(name)}/${m.paused ? 'resume' : 'pause'}`))}
           >
             {m.paused ? 'Resume module' : 'Pause module'}
           </button>
@@ -82,16 +66,7 @@ function ModuleInstances({
       {m?.healthError ? <p className="error-text">{m.healthError}</p> : null}
       {instances.length ? (
         <table className="instance-table">
-          <thead>
-            <tr>
-              <th scope="col">Instance</th>
-              <th scope="col">State</th>
-              <th scope="col">Runs</th>
-              <th scope="col">Answering</th>
-              <th scope="col">Last active</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
+          <ColumnHeads names={INSTANCE_COLUMNS} />
           <tbody>
             {instances.map((i) => (
               <InstanceRow key={i.id} instance={i} />
@@ -107,7 +82,7 @@ function ModuleInstances({
 
 function InstanceRow({ instance: i }: { instance: Instance }) {
   const [busy, error, run] = useAction();
-  const act = (action: 'pause' | 'resume' | 'terminate') => run(`/instances/${i.id}/${action}`);
+  const act = (action: 'pause' | 'resume' | 'terminate') => run(() => post(`/instances/${i.id}/${action}`));
   const live = i.state !== 'terminated';
   return (
     <tr data-instance-id={i.id} data-state={i.state}>

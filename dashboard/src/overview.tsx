@@ -4,9 +4,7 @@ import { ErrorNote, Section, StatusBadge } from './components';
 import { clock, describeEvent, shortId, usd } from './format';
 import { href } from './router';
 import { type FeedEntry, useStore } from './store';
-import { TaskTable } from './tasks';
-
-const SHOWN_STATUSES = ['pending', 'processing', 'complete', 'failed', 'cancelled'] as const;
+import { TASK_STATUSES, TaskTable } from './tasks';
 
 export function Overview() {
   const loadError = useStore((s) => s.loadError);
@@ -36,7 +34,7 @@ function Totals() {
   return (
     <section className="totals" aria-label="Totals">
       {tile('total', 'tasks', stats?.total)}
-      {SHOWN_STATUSES.map((s) => tile(s, s, stats ? (stats.byStatus[s] ?? 0) : undefined))}
+      {TASK_STATUSES.map((s) => tile(s, s, stats ? (stats.byStatus[s] ?? 0) : undefined))}
       {tile('today', 'tasks today', stats?.createdSince)}
       {tile('cost', 'cost today', stats?.costSinceUsd, usd(stats?.costSinceUsd ?? 0))}
     </section>

@@ -3,11 +3,11 @@
  * pass/pending, files created and modified, the action log and errors, live; and a cancel button, which cancels
  * the task's reply (its agent is stopped) or, for a task without one, the task itself.
  */
-import { useEffect, useState } from 'react';
-import { type AgentControl, api, failure, post } from './api';
+import { useEffect } from 'react';
+import { type AgentControl, api, post } from './api';
 import { isTerminal } from './apply';
-import { Elapsed, ErrorNote, ProgressBar, StatusBadge } from './components';
-import { clock, dateTime, usd } from './format';
+import { Elapsed, ErrorNote, ProgressBar, StatusBadge, useAction } from './components';
+import { clock, costOf, dateTime, iterationOf } from './format';
 import { href } from './router';
 import { store, useStore } from './store';
 
@@ -48,18 +48,12 @@ export function TaskPanel({ id }: { id: string }) {
         </div>
         <div className="gauge" data-gauge="iteration">
           <span className="gauge-label">Iteration</span>
-          <span className="gauge-value">
-            {v.iteration}
-            {v.maxIterations ? ` of ${v.maxIterations}` : ''}
-          </span>
+          <span className="gauge-value">{iterationOf(v)}</span>
           {v.maxIterations ? <meter min={0} max={v.maxIterations} value={v.iteration} aria-label="iterations" /> : null}
         </div>
         <div className="gauge" data-gauge="cost">
           <span className="gauge-label">Cost</span>
-          <span className="gauge-value">
-            {usd(v.costUsd)}
-            {v.maxCostUsd !== null ? ` of ${usd(v.maxCostUsd)}` : ''}
-          </span>
+          <span className="gauge-value">{costOf(v)}</span>
           {v.maxCostUsd ? (
             <meter min={0} max={v.maxCostUsd} high={v.maxCostUsd * 0.8} value={v.costUsd} aria-label="cost" />
           ) : null}
@@ -169,26 +163,17 @@ function FileList({ title, files, kind }: { title: string; files: string[]; kind
 }
 
 function CancelButton({ view }: { view: AgentControl }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [busy, error, run] = useAction();
   if (isTerminal(view.status)) return null;
   const cancel = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      const reason = 'cancelled from the dashboard';
-      if (view.messageId) await post(`/messages/${view.messageId}/cancel`, { reason });
-      else await api(`/tasks/${view.taskId}`, { method: 'PATCH', body: { status: 'cancelled', reason } });
-      store.reloadPanel();
-    } catch (err) {
-      setError(failure(err));
-    } finally {
-      setBusy(false);
-    }
+    const reason = 'cancelled from the dashboard';
+    if (view.messageId) await post(`/messages/${view.messageId}/cancel`, { reason });
+    else await api(`/tasks/${view.taskId}`, { method: 'PATCH', body: { status: 'cancelled', reason } });
+    store.reloadPanel();
   };
   return (
     <div className="panel-actions">
-      <button type="button" className="danger" disabled={busy} onClick={cancel}>
+      <button type="button" className="danger" disabled={busy} onClick={() => run(cancel)}>
         {busy ? 'Cancelling…' : 'Cancel'}
       </button>
       {error ? <span className="error-text">{error}</span> : null}

@@ -4,12 +4,36 @@
  */
 import { memo, useEffect, useMemo, useState } from 'react';
 import type { Task } from './api';
-import { ErrorNote, ProgressBar, Section, StatusBadge } from './components';
-import { dateTime, usd } from './format';
+import { ColumnHeads, ErrorNote, ProgressBar, Section, StatusBadge } from './components';
+import { costOf, dateTime, iterationOf } from './format';
 import { href } from './router';
 import { store, TASK_PAGE, useStore } from './store';
 
-const STATUSES = ['pending', 'processing', 'complete', 'failed', 'cancelled'];
+/** The statuses a task can have (`paused` is for runs only), in the order a task goes through them. */
+export const TASK_STATUSES = ['pending', 'processing', 'complete', 'failed', 'cancelled'] as const;
+const TASK_COLUMNS = ['Task', 'Status', 'Progress', 'Iteration', 'Cost', 'Created'];
+
+/** A filter's drop-down: "any", then `options`; choosing one calls `onChange` with it ("" for any). */
+function FilterSelect(props: {
+  label: string;
+  value: string;
+  options: readonly string[];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select value={props.value} onChange={(e) => props.onChange(e.target.value)}>
+        <option value="">any</option>
+        {props.options.map((option) => (
+          <option key={option} value={option}>
+            {option}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
 
 export function Tasks() {
   const modules = useStore((s) => s.modules);
@@ -40,40 +64,24 @@ export function Tasks() {
   return (
     <Section title="Tasks">
       <form className="filters" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Status
-          <select
-            value={status}
-            onChange={(e) => {
-              setStatus(e.target.value);
-              setPages([]);
-            }}
-          >
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Module
-          <select
-            value={module}
-            onChange={(e) => {
-              setModule(e.target.value);
-              setPages([]);
-            }}
-          >
-            <option value="">any</option>
-            {(modules ?? []).map((m) => (
-              <option key={m.name} value={m.name}>
-                {m.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect
+          label="Status"
+          value={status}
+          options={TASK_STATUSES}
+          onChange={(value) => {
+            setStatus(value);
+            setPages([]);
+          }}
+        />
+        <FilterSelect
+          label="Module"
+          value={module}
+          options={(modules ?? []).map((m) => m.name)}
+          onChange={(value) => {
+            setModule(value);
+            setPages([]);
+          }}
+        />
         <label className="grow">
           Name
           <input
@@ -121,16 +129,7 @@ export function Tasks() {
 export function TaskTable({ tasks }: { tasks: readonly Task[] }) {
   return (
     <table className="task-table">
-      <thead>
-        <tr>
-          <th scope="col">Task</th>
-          <th scope="col">Status</th>
-          <th scope="col">Progress</th>
-          <th scope="col">Iteration</th>
-          <th scope="col">Cost</th>
-          <th scope="col">Created</th>
-        </tr>
-      </thead>
+      <ColumnHeads names={TASK_COLUMNS} />
       <tbody>
         {tasks.map((t) => (
           <TaskRow key={t.id} task={t} />
@@ -154,12 +153,10 @@ const TaskRow = memo(function TaskRow({ task: t }: { task: Task }) {
         <ProgressBar value={t.progress} />
       </td>
       <td className="num" data-label="iteration">
-        {t.iteration}
-        {t.maxIterations ? ` of ${t.maxIterations}` : ''}
+        {iterationOf(t)}
       </td>
       <td className="num" data-label="cost">
-        {usd(t.costUsd)}
-        {t.maxCostUsd !== null ? ` of ${usd(t.maxCostUsd)}` : ''}
+        {costOf(t)}
       </td>
       <td className="muted">
         <time dateTime={t.createdAt}>{dateTime(t.createdAt)}</time>

@@ -3,8 +3,7 @@
  * and timings. Agent output is untrusted text: it is rendered as text (white-space: pre-wrap), never as HTML.
  */
 import { memo, useEffect } from 'react';
-import type { LiveMessage } from './apply';
-import { isTerminal } from './apply';
+import { isTerminal, type LiveMessage } from './apply';
 import { Elapsed, ErrorNote, StatusBadge } from './components';
 import { dateTime, shortId } from './format';
 import { href } from './router';

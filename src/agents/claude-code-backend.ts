@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Options, SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { runCost, UsageCounter } from './cost.js';
+import { directoryProblem, signalGroup } from './process-group.js';
 import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
 
 /** Settings of a claude-code module (from config.yaml). */
@@ -58,11 +59,7 @@ export function bundledExecutable(): string | undefined {
 
 function killGroup(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
   if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
+  signalGroup(child.pid, signal);
 }
 
 function text(value: unknown): string {
@@ -95,13 +92,9 @@ export class ClaudeCodeBackend implements AgentBackend {
       };
       return;
     }
-    if (!existsSync(request.cwd)) {
-      yield {
-        type: 'done',
-        ok: false,
-        reason: 'agent_error',
-        error: `the module's directory ${request.cwd} does not exist`,
-      };
+    const cwdProblem = await directoryProblem(request.cwd, "the module's directory");
+    if (cwdProblem) {
+      yield { type: 'done', ok: false, reason: 'agent_error', error: cwdProblem };
       return;
     }
 

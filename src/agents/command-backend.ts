@@ -4,12 +4,12 @@
  * wants to report more prints control lines: `@@claude-comms {"progress": 40}` (see `CONTROL_MARKER`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdir, readFile, stat } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HubError } from '../domain/errors.js';
 import { list, MAX_TIMER_MS, noNul, number, text } from '../domain/validate.js';
 import { CommandOutputParser, errorText } from './command-output.js';
+import { directoryProblem, groupAlive, signalGroup } from './process-group.js';
 import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
 
 /** How to run the program. */
@@ -153,7 +153,7 @@ class CommandRun {
     const { command, args, env } = this.options;
     const { cwd, signal } = this.request;
     if (signal.aborted) return this.finish(CANCELLED);
-    const cwdProblem = await checkDirectory(cwd);
+    const cwdProblem = await directoryProblem(cwd, 'working directory');
     if (cwdProblem) return this.finish(failure(cwdProblem));
     if (signal.aborted || this.stopReason) return this.finish(this.stopReason ?? CANCELLED);
 
@@ -309,53 +309,8 @@ function failure(error: string, reason: FailureReason = 'agent_error'): Failure 
 
 const CANCELLED = failure('cancelled', 'cancelled');
 
-/** Why `cwd` cannot be the program's working directory, or undefined when it can. */
-async function checkDirectory(cwd: string): Promise<string | undefined> {
-  try {
-    if (!(await stat(cwd)).isDirectory()) return `working directory ${cwd} is not a directory`;
-    return undefined;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT'
-      ? `working directory ${cwd} does not exist`
-      : `working directory ${cwd}: ${errorText(err)}`;
-  }
-}
-
 function spawnProblem(command: string, err: NodeJS.ErrnoException): Failure {
   if (err.code === 'ENOENT') return failure(`command not found: ${command}`, 'not_installed');
   if (err.code === 'EACCES') return failure(`command is not executable: ${command}`, 'not_installed');
   return failure(`could not start ${command}: ${err.message}`);
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: the group is already gone.
-  }
-}
-
-/**
- * Whether any live process remains in the process group. `kill(-pid, 0)` alone also counts zombies, and in a
- * container whose init reaps orphans late (seen: about 2 s) that would turn every stop into a SIGKILL wait, so on
- * Linux a positive answer is checked against /proc.
- */
-async function groupAlive(pid: number): Promise<boolean> {
-  try {
-    process.kill(-pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  if (process.platform !== 'linux') return true;
-  const entries = await readdir('/proc').catch(() => undefined);
-  if (!entries) return true;
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const line = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    // Fields after the command name, which may itself contain spaces and parentheses: state, ppid, pgrp, …
-    const [state, , pgrp] = line.slice(line.lastIndexOf(')') + 2).split(' ');
-    if (pgrp === String(pid) && state !== 'Z') return true;
-  }
-  return false;
 }

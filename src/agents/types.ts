@@ -58,6 +58,20 @@ export type AgentEvent =
   /** The run ended; `error` says why when it did not succeed, `reason` what kind of failure it was. */
   | { type: 'done'; ok: boolean; error?: string; reason?: FailureReason };
 
+/** The last event of a run. */
+export type RunDone = Extract<AgentEvent, { type: 'done' }>;
+
+/**
+ * Which tool uses touch files, and how: the files a task created or modified are those targets. Claude Code's
+ * Write creates, Edit / MultiEdit / NotebookEdit modify; agents reporting their own actions may use the plainer
+ * words too.
+ */
+export function fileEffect(tool: string): 'created' | 'modified' | undefined {
+  if (/^(write|create|createfile|new)$/i.test(tool)) return 'created';
+  if (/^(edit|multiedit|notebookedit|modify|update|patch)$/i.test(tool)) return 'modified';
+  return undefined;
+}
+
 /** Kinds of failure the runtime treats differently (a missing session is retried as a new one). */
 export type FailureReason =
   | 'session_not_found'

@@ -6,20 +6,30 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { z } from '@hono/zod-openapi';
 import { HubError, type HubErrorCode, isHubError } from '../domain/errors.js';
 import type { Status } from '../domain/status.js';
-import type { EventFilter, HubEvent, Instance, Message, Task, Thread } from '../domain/types.js';
+import type {
+  EventFilter,
+  HubEvent,
+  Instance,
+  Message,
+  ModuleView,
+  StatusChange,
+  Task,
+  Thread,
+} from '../domain/types.js';
 import type { EventPage, SubscribeOptions } from '../events/event-log.js';
-import { type Hub, openHub } from '../hub.js';
+import type { CreateWatchInput, Watch } from '../hooks/watches.js';
+import type { Hub } from '../hub.js';
 import { STATUS_OF } from '../server/problem.js';
-import { type ModuleView, moduleView } from '../server/schemas.js';
-import { runningService, type ServiceState } from '../service/service.js';
+import { runningService } from '../service/state.js';
 import type { AskInput, AskResult } from '../store/asks.js';
 import type { ListInstancesOptions } from '../store/instances.js';
 import type { ListTasksOptions, TaskLogEntry } from '../store/tasks.js';
 import type { TokenStore } from '../store/tokens.js';
 import { SseParser } from './sse.js';
+
+export { runningService };
 
 /** Which way the client reaches the hub, and why. */
 export type Connection =
@@ -35,10 +45,21 @@ export type Connection =
     };
 
 /** A module as callers see it: settings, health and instances by state. */
-export type ModuleSummary = z.infer<typeof ModuleView>;
+export type ModuleSummary = ModuleView;
 
 /** A message with the task tracking it, if any. */
 export type MessageWithTask = Message & { taskId: string | null };
+
+/** A task with its log lines (`task.logged` events as `{ at, ...data }`), oldest first. */
+export type TaskWithLog = Task & { log: { at: string; text?: string; level?: string }[] };
+
+/** What `GET /health` tells about the running service. */
+export interface ServiceHealth {
+  database: string;
+  uptimeMs?: number;
+  config?: string;
+  version?: string;
+}
 
 /** A thread with its messages in order. */
 export type ThreadWithMessages = Thread & { messages: Message[] };
@@ -133,6 +154,17 @@ export class HttpClient implements CommsClient {
     return this.call('POST', `/messages/${encodeURIComponent(messageId)}/cancel`, reason ? { reason } : {});
   }
 
+  /** The messages in `status`, newest first (up to 1000). */
+  async messagesIn(status: Status): Promise<Message[]> {
+    return (await this.call<{ messages: Message[] }>('GET', '/messages', undefined, { status, limit: 1000 })).messages;
+  }
+
+  /** A message's status changes, oldest first. */
+  async history(messageId: string): Promise<StatusChange[]> {
+    const path = `/messages/${encodeURIComponent(messageId)}/history`;
+    return (await this.call<{ history: StatusChange[] }>('GET', path)).history;
+  }
+
   async threads(limit?: number): Promise<Thread[]> {
     return (await this.call<{ threads: Thread[] }>('GET', '/threads', undefined, { limit })).threads;
   }
@@ -159,8 +191,13 @@ export class HttpClient implements CommsClient {
   }
 
   async task(id: string): Promise<Task> {
-    const { log: _log, ...task } = await this.call<Task & { log: unknown }>('GET', `/tasks/${encodeURIComponent(id)}`);
+    const { log: _log, ...task } = await this.taskWithLog(id);
     return task;
+  }
+
+  /** The task with its log (the first 1000 lines, as the API gives them). */
+  taskWithLog(id: string): Promise<TaskWithLog> {
+    return this.call('GET', `/tasks/${encodeURIComponent(id)}`);
   }
 
   async tasks(options: ListTasksOptions = {}): Promise<Task[]> {
@@ -294,6 +331,26 @@ export class HttpClient implements CommsClient {
     return { failed, close: () => stop.abort() };
   }
 
+  /** The live watches (hooks), oldest first. */
+  async watches(): Promise<Watch[]> {
+    return (await this.call<{ watches: Watch[] }>('GET', '/watches')).watches;
+  }
+
+  /** A new watch; its webhook secret is in this answer only. */
+  addWatch(input: CreateWatchInput): Promise<Watch> {
+    return this.call('POST', '/watches', input);
+  }
+
+  /** Removes every live watch of a message; answers those removed. */
+  async removeWatches(messageId: string): Promise<Watch[]> {
+    return (await this.call<{ watches: Watch[] }>('DELETE', '/watches', undefined, { messageId })).watches;
+  }
+
+  /** What the service says of itself. */
+  health(): Promise<ServiceHealth> {
+    return this.call('GET', '/health');
+  }
+
   async close(): Promise<void> {}
 
   /** Answers whether anything answers HTTP at the address (any status will do). */
@@ -344,7 +401,7 @@ export class HttpClient implements CommsClient {
 }
 
 /** The client on a hub opened in this process. */
-export class DirectClient implements CommsClient {
+class DirectClient implements CommsClient {
   constructor(
     readonly hub: Hub,
     readonly connection: Connection,
@@ -375,6 +432,8 @@ export class DirectClient implements CommsClient {
   }
 
   async modules(): Promise<ModuleSummary[]> {
+    // Loaded here, not at start-up: the schemas bring in zod-openapi (about 0.1 s of CPU).
+    const { moduleView } = await import('../server/schemas.js');
     const [modules, instances] = await Promise.all([this.hub.modules.list(), this.hub.instances.list()]);
     return modules.map((m) => moduleView(m, instances));
   }
@@ -457,7 +516,7 @@ export async function connect(database?: string): Promise<CommsClient> {
 export async function openTokens(
   database?: string,
 ): Promise<{ tokens: TokenStore; connection: Connection; close(): Promise<void> }> {
-  const service: ServiceState | undefined = runningService();
+  const service = runningService();
   const servedFile =
     service && !/^postgres(ql)?:\/\//.test(service.database) ? `sqlite:${service.database}` : undefined;
   const client = await openDirect(database ?? servedFile, { kind: 'direct', database: '', why: 'tokens' });
@@ -484,6 +543,7 @@ async function openDirect(
   database: string | undefined,
   connection: Connection & { kind: 'direct' },
 ): Promise<DirectClient> {
+  const { openHub } = await import('../hub.js');
   const hub = await openHub(database ? { database } : {});
   return new DirectClient(hub, { ...connection, database: hub.database });
 }

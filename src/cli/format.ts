@@ -2,8 +2,6 @@
  * Human output of the command line: colours (only on a terminal, never with NO_COLOR), aligned tables,
  * relative times, durations, money and progress bars. Pure apart from reading whether a stream is a terminal.
  */
-import type { Status } from '../domain/status.js';
-
 /** Styles that wrap text in ANSI escapes, or leave it as it is. */
 export interface Palette {
   bold(text: string): string;
@@ -121,7 +119,7 @@ export function progressBar(percent: number, width = 20): string {
 }
 
 /** A status in its colour: green done, red failed, yellow cancelled or paused, cyan working. */
-export function paintStatus(status: Status | 'unknown' | string, p: Palette): string {
+export function paintStatus(status: string, p: Palette): string {
   switch (status) {
     case 'complete':
       return p.green(status);

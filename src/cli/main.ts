@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { isHubError } from '../domain/errors.js';
 import type { HubEvent } from '../domain/types.js';
-import { openHub } from '../hub.js';
 import { registerServiceCommands } from './service-commands.js';
 import { registerWorkCommands } from './work-commands.js';
 
@@ -26,8 +25,8 @@ function describe(event: HubEvent): string {
   return `${event.at}  #${event.seq}  ${event.type}  ${ids}  ${data}`;
 }
 
-/** Builds the program; exported for tests. */
-export function program(): Command {
+/** The program: global options, `events`, and the service and work commands. */
+function program(): Command {
   const cli = new Command('claude-comms')
     .description('A hub through which AI coding agents ask each other questions and track the work that follows.')
     .version(pkg.version, '-v, --version')
@@ -47,6 +46,8 @@ export function program(): Command {
     .option('--after <cursor>', 'start after this cursor (default: the start of the log, or now with --follow)')
     .option('--json', 'one JSON object per line')
     .action(async (opts: { follow?: boolean; after?: string; json?: boolean }) => {
+      // Loaded here rather than at start-up, which every command (even --version) would otherwise pay.
+      const { openHub } = await import('../hub.js');
       const hub = await openHub({ database: cli.opts<{ database?: string }>().database });
       const print = (e: HubEvent) => process.stdout.write(`${opts.json ? JSON.stringify(e) : describe(e)}\n`);
       try {

@@ -1,17 +1,18 @@
 /**
  * `claude-comms serve` runs the service in the foreground; `claude-comms poll …` runs it as a daemon and shows
  * what it is doing (the original design's poll commands): start, stop, status, list, show, add, remove. All but
- * start and stop talk to the running service through its HTTP API.
+ * start and stop talk to the running service through its HTTP API. The service and daemon modules are loaded
+ * by the actions that use them: they bring in the whole server (about 0.3 s of CPU), which `--version` and
+ * help need not pay.
  */
-import type { z } from '@hono/zod-openapi';
 import type { Command } from 'commander';
 import { dataHome } from '../config/paths.js';
-import { HubError, type HubErrorCode, isHubError } from '../domain/errors.js';
-import type { Message, StatusChange, Task } from '../domain/types.js';
-import type { Watch } from '../hooks/watches.js';
-import type { ModuleView } from '../server/schemas.js';
-import { type DaemonStart, startDaemon, stopDaemon } from '../service/daemon.js';
-import { logFile, runningService, type ServiceState, startService } from '../service/service.js';
+import { HubError, isHubError } from '../domain/errors.js';
+import { isTerminal } from '../domain/status.js';
+import type { Message, StatusChange } from '../domain/types.js';
+import type { DaemonStart } from '../service/daemon.js';
+import { logFile } from '../service/state.js';
+import { HttpClient, runningService, type TaskWithLog } from './client.js';
 import { duration, indent, paintStatus, paletteFor, progressBar, table, usd } from './format.js';
 
 /** `poll status` exits with this when no service runs (as LSB init scripts do). */
@@ -35,12 +36,9 @@ export function registerServiceCommands(cli: Command): void {
   serviceOptions(
     cli.command('serve').description('run the service (HTTP API, workers, hooks) in the foreground; Ctrl-C stops it'),
   ).action(async (flags: ServiceFlags, command: Command) => {
-    const settings = serviceSettings(flags, command);
-    const db = database();
-    const service = await startService({
-      ...settings,
-      ...(db ? { database: db } : {}),
-    });
+    const settings = serviceSettings(flags, command, database());
+    const { startService } = await import('../service/service.js');
+    const service = await startService(settings);
     const modules = await service.hub.modules.list();
     process.stdout.write(
       [
@@ -74,11 +72,11 @@ export function registerServiceCommands(cli: Command): void {
         'start the service as a daemon (pid and log in the data home) and wait until it listens; exits 0 when one already runs',
       ),
   ).action(async (flags: ServiceFlags, command: Command) => {
-    const settings = serviceSettings(flags, command);
-    const db = database();
+    const settings = serviceSettings(flags, command, database());
+    const { startDaemon } = await import('../service/daemon.js');
     let result: DaemonStart;
     try {
-      result = await startDaemon({ ...settings, ...(db ? { database: db } : {}) });
+      result = await startDaemon(settings);
     } catch (err) {
       const details = isHubError(err) ? err.details : undefined;
       if (typeof details?.logTail !== 'string') throw err;
@@ -116,9 +114,8 @@ export function registerServiceCommands(cli: Command): void {
       if (!(timeout > 0)) command.error(`claude-comms: --timeout must be a number of seconds, got ${flags.timeout}`);
       const state = runningService();
       // Best effort: a stuck service that does not answer is still stopped.
-      const running = state
-        ? await api<{ messages: Message[] }>(state, 'GET', '/messages?status=processing&limit=1000').catch(() => null)
-        : null;
+      const running = state ? await new HttpClient(state.url).messagesIn('processing').catch(() => null) : null;
+      const { stopDaemon } = await import('../service/daemon.js');
       const result = await stopDaemon({ timeoutMs: timeout * 1000 });
       if (result.pid === undefined) {
         const cleaned = result.removed.length ? ` (removed stale ${result.removed.join(', ')})` : '';
@@ -132,7 +129,7 @@ export function registerServiceCommands(cli: Command): void {
         process.exitCode = 1;
         return;
       }
-      const cancelled = running?.messages.length ?? 0;
+      const cancelled = running?.length ?? 0;
       process.stdout.write(
         `claude-comms stopped (pid ${result.pid}) in ${duration(result.elapsedMs)}${cancelled ? `; ${plural(cancelled, 'running reply', 'running replies')} cancelled` : ''}\n`,
       );
@@ -153,13 +150,14 @@ export function registerServiceCommands(cli: Command): void {
         process.exitCode = NOT_RUNNING_EXIT;
         return;
       }
-      const [health, { modules }, { instances }, processing, pending, { watches }] = await Promise.all([
-        api<{ uptimeMs?: number; database: string; config?: string; version?: string }>(state, 'GET', '/health'),
-        api<{ modules: z.infer<typeof ModuleView>[] }>(state, 'GET', '/modules'),
-        api<{ instances: { state: string }[] }>(state, 'GET', '/instances'),
-        api<{ messages: Message[] }>(state, 'GET', '/messages?status=processing&limit=1000'),
-        api<{ messages: Message[] }>(state, 'GET', '/messages?status=pending&limit=1000'),
-        api<{ watches: Watch[] }>(state, 'GET', '/watches'),
+      const client = new HttpClient(state.url);
+      const [health, modules, instances, processing, pending, watches] = await Promise.all([
+        client.health(),
+        client.modules(),
+        client.instances(),
+        client.messagesIn('processing'),
+        client.messagesIn('pending'),
+        client.watches(),
       ]);
       const count = (s: string) => instances.filter((i) => i.state === s).length;
       const summary = {
@@ -173,7 +171,7 @@ export function registerServiceCommands(cli: Command): void {
         log: logFile(),
         modules,
         instances: { busy: count('busy'), idle: count('idle'), paused: count('paused') },
-        messages: { processing: processing.messages.length, pending: pending.messages.length },
+        messages: { processing: processing.length, pending: pending.length },
         watches: watches.length,
       };
       if (flags.json) {
@@ -212,13 +210,10 @@ export function registerServiceCommands(cli: Command): void {
     .description('the active replies (processing, then pending), oldest first')
     .option('--json', 'a JSON array')
     .action(async (flags: { json?: boolean }) => {
-      const state = requireService();
-      const [processing, pending] = await Promise.all([
-        api<{ messages: Message[] }>(state, 'GET', '/messages?status=processing&limit=1000'),
-        api<{ messages: Message[] }>(state, 'GET', '/messages?status=pending&limit=1000'),
-      ]);
+      const client = await serviceClient();
+      const [processing, pending] = await Promise.all([client.messagesIn('processing'), client.messagesIn('pending')]);
       const now = Date.now();
-      const active = [...processing.messages.reverse(), ...pending.messages.reverse()].map((m) => ({
+      const active = [...processing.reverse(), ...pending.reverse()].map((m) => ({
         id: m.id,
         threadId: m.threadId,
         module: m.author,
@@ -256,19 +251,9 @@ export function registerServiceCommands(cli: Command): void {
     .description('a reply: its status, history with times, content so far, task progress and cost')
     .option('--json', 'one JSON object: message, history, task')
     .action(async (messageId: string, flags: { json?: boolean }) => {
-      const state = requireService();
-      const id = encodeURIComponent(messageId);
-      const [message, { history }] = await Promise.all([
-        api<Message & { taskId: string | null }>(state, 'GET', `/messages/${id}`),
-        api<{ history: StatusChange[] }>(state, 'GET', `/messages/${id}/history`),
-      ]);
-      const task = message.taskId
-        ? await api<Task & { log: { at: string; text?: string; level?: string }[] }>(
-            state,
-            'GET',
-            `/tasks/${encodeURIComponent(message.taskId)}`,
-          )
-        : null;
+      const client = await serviceClient();
+      const [message, history] = await Promise.all([client.message(messageId), client.history(messageId)]);
+      const task = message.taskId ? await client.taskWithLog(message.taskId) : null;
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ message, history, task })}\n`);
         return;
@@ -294,8 +279,8 @@ export function registerServiceCommands(cli: Command): void {
         if (flags.onComplete === undefined && flags.webhook === undefined) {
           command.error('claude-comms: give --on-complete <command>, --webhook <url>, or both');
         }
-        const state = requireService();
-        const watch = await api<Watch>(state, 'POST', '/watches', {
+        const client = await serviceClient();
+        const watch = await client.addWatch({
           threadId,
           messageId,
           ...(flags.onComplete === undefined ? {} : { command: flags.onComplete }),
@@ -317,12 +302,7 @@ export function registerServiceCommands(cli: Command): void {
     .command('remove <message-id>')
     .description('stop watching a reply: removes every live watch of the message')
     .action(async (messageId: string) => {
-      const state = requireService();
-      const { watches } = await api<{ watches: Watch[] }>(
-        state,
-        'DELETE',
-        `/watches?messageId=${encodeURIComponent(messageId)}`,
-      );
+      const watches = await (await serviceClient()).removeWatches(messageId);
       process.stdout.write(
         watches.length
           ? `removed ${plural(watches.length, 'watch', 'watches')} of message ${messageId}\n`
@@ -342,7 +322,7 @@ function serviceOptions(command: Command): Command {
 }
 
 /** The checked settings of `serviceOptions`; a wrong value ends the command with exit status 2. */
-function serviceSettings(flags: ServiceFlags, command: Command) {
+function serviceSettings(flags: ServiceFlags, command: Command, database: string | undefined) {
   const port = Number(flags.port);
   const interval = Number(flags.interval);
   const lease = Number(flags.lease);
@@ -358,10 +338,12 @@ function serviceSettings(flags: ServiceFlags, command: Command) {
     ...(flags.config ? { config: flags.config } : {}),
     intervalSeconds: interval,
     leaseSeconds: lease,
+    ...(database ? { database } : {}),
   };
 }
 
-function requireService(): ServiceState {
+/** The running service's API; `unavailable`, saying how to start one, when none runs. */
+async function serviceClient(): Promise<HttpClient> {
   const state = runningService();
   if (!state) {
     throw new HubError(
@@ -369,44 +351,11 @@ function requireService(): ServiceState {
       `no claude-comms service is running for ${dataHome()}; start one with: claude-comms poll start`,
     );
   }
-  return state;
-}
-
-/**
- * A request to the service's API. `CLAUDE_COMMS_TOKEN` is sent when set (a service bound beyond loopback
- * requires one). A problem document becomes a `HubError` with its code and detail.
- */
-async function api<T>(state: ServiceState, method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const token = process.env.CLAUDE_COMMS_TOKEN;
-  if (token) headers.authorization = `Bearer ${token}`;
-  let response: Response;
-  try {
-    response = await fetch(`${state.url}/api/v1${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  } catch (err) {
-    const cause = (err as Error).cause;
-    throw new HubError(
-      'unavailable',
-      `cannot reach the service at ${state.url} (pid ${state.pid}): ${cause instanceof Error ? cause.message : (err as Error).message}`,
-    );
-  }
-  const answer = (await response.json().catch(() => undefined)) as (T & { code?: string; detail?: string }) | undefined;
-  if (response.ok && answer !== undefined) return answer;
-  const code = (typeof answer?.code === 'string' ? answer.code : 'internal') as HubErrorCode;
-  throw new HubError(code, answer?.detail ?? `the service answered HTTP ${response.status} to ${method} ${path}`);
+  return new HttpClient(state.url);
 }
 
 /** `poll show` as text. */
-function describeReply(
-  message: Message,
-  history: StatusChange[],
-  task: (Task & { log: { at: string; text?: string; level?: string }[] }) | null,
-): string {
+function describeReply(message: Message, history: StatusChange[], task: TaskWithLog | null): string {
   const p = paletteFor(process.stdout);
   const since = history.at(-1)?.at ?? message.updatedAt;
   const lines = [
@@ -439,8 +388,7 @@ function describeReply(
     }
   }
   const length = [...message.content].length;
-  const finished = message.status === 'complete' || message.status === 'failed' || message.status === 'cancelled';
-  lines.push(`content (${plural(length, 'character', 'characters')}${finished ? '' : ' so far'}):`);
+  lines.push(`content (${plural(length, 'character', 'characters')}${isTerminal(message.status) ? '' : ' so far'}):`);
   return `${lines.join('\n')}\n${message.content ? `${indent(message.content)}\n` : ''}`;
 }
 

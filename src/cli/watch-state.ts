@@ -60,45 +60,15 @@ export class WatchedWork {
       }
       case 'message.status_changed': {
         if (!message || event.messageId !== message.id) return undefined;
-        const to = d.to as Status;
-        if (message.status === to || isTerminal(message.status)) return undefined;
-        const from = message.status;
-        message.status = to;
-        if (to === 'processing') message.startedAt ??= event.at;
-        if (isTerminal(to)) message.completedAt = event.at;
-        const error = str(d.error);
-        if (error) message.error = error;
-        const reason = str(d.reason);
-        return {
-          kind: 'status',
-          of: 'message',
-          from,
-          to,
-          ...(reason ? { reason } : {}),
-          ...(error ? { error } : {}),
-          event,
-        };
+        const change = moveStatus('message', message, event);
+        if (change?.to === 'processing') message.startedAt ??= event.at;
+        return change;
       }
       case 'task.status_changed': {
         if (!task || event.taskId !== task.id) return undefined;
-        const to = d.to as Status;
-        if (task.status === to || isTerminal(task.status)) return undefined;
-        const from = task.status;
-        task.status = to;
-        if (to === 'complete') task.progress = 100;
-        if (isTerminal(to)) task.completedAt = event.at;
-        const error = str(d.error);
-        if (error) task.error = error;
-        const reason = str(d.reason);
-        return {
-          kind: 'status',
-          of: 'task',
-          from,
-          to,
-          ...(reason ? { reason } : {}),
-          ...(error ? { error } : {}),
-          event,
-        };
+        const change = moveStatus('task', task, event);
+        if (change?.to === 'complete') task.progress = 100;
+        return change;
       }
       case 'task.progressed': {
         if (!task || event.taskId !== task.id) return undefined;
@@ -137,4 +107,22 @@ export class WatchedWork {
         return undefined;
     }
   }
+}
+
+/** Moves `record` to the status a `*.status_changed` event names, unless it is there already or has finished. */
+function moveStatus(
+  of: 'message' | 'task',
+  record: Message | Task,
+  event: HubEvent,
+): Extract<WatchChange, { kind: 'status' }> | undefined {
+  const d = event.data;
+  const to = d.to as Status;
+  if (record.status === to || isTerminal(record.status)) return undefined;
+  const from = record.status;
+  record.status = to;
+  if (isTerminal(to)) record.completedAt = event.at;
+  const error = str(d.error);
+  if (error) record.error = error;
+  const reason = str(d.reason);
+  return { kind: 'status', of, from, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}), event };
 }

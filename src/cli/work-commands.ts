@@ -9,8 +9,26 @@ import type { HubEvent, Message, Task } from '../domain/types.js';
 import type { TaskLogEntry } from '../store/tasks.js';
 import type { TokenStore } from '../store/tokens.js';
 import { type CommsClient, connect, describeConnection, type InstanceAction, openTokens } from './client.js';
-import { ago, clipText, duration, indent, paintStatus, paletteFor, progressBar, table, usd } from './format.js';
-import { EXIT, resolveTarget, watchUntilFinished } from './live-watch.js';
+import {
+  ago,
+  clipText,
+  duration,
+  indent,
+  type Palette,
+  paintStatus,
+  paletteFor,
+  progressBar,
+  table,
+  usd,
+} from './format.js';
+import { EXIT, resolveTarget, type WatchOptions, watchUntilFinished } from './live-watch.js';
+
+/** The options `ask --wait` and `watch` share. */
+interface WatchFlags {
+  timeout?: number;
+  cancelOnInterrupt?: boolean;
+  json?: boolean;
+}
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 complete, 1 failed or cancelled, 2 timed out (or bad arguments), 130 interrupted (Ctrl-C).`;
@@ -28,10 +46,21 @@ export function registerWorkCommands(cli: Command): void {
       await client.close();
     }
   };
-  const nothingAnswers = (client: CommsClient) =>
-    client.connection.kind === 'direct' && (client.connection.why === 'none' || client.connection.why === 'silent')
-      ? 'no service is running, so nothing answers until `claude-comms serve` (or `claude-comms poll start`) runs; waiting anyway'
-      : undefined;
+  /** How `ask --wait` and `watch` watch; with no service to answer, they say so before waiting. */
+  const watchOptions = (client: CommsClient, opts: WatchFlags): WatchOptions => {
+    const c = client.connection;
+    const nothingAnswers = c.kind === 'direct' && (c.why === 'none' || c.why === 'silent');
+    return {
+      json: Boolean(opts.json),
+      cancelOnInterrupt: Boolean(opts.cancelOnInterrupt),
+      ...(opts.timeout === undefined ? {} : { timeoutSeconds: opts.timeout }),
+      ...(nothingAnswers
+        ? {
+            hint: 'no service is running, so nothing answers until `claude-comms serve` (or `claude-comms poll start`) runs; waiting anyway',
+          }
+        : {}),
+    };
+  };
 
   cli
     .command('ask')
@@ -45,53 +74,32 @@ export function registerWorkCommands(cli: Command): void {
     .option('--cancel-on-interrupt', 'with --wait, Ctrl-C cancels the reply (default: it only stops waiting)')
     .option('--json', 'print JSON (with --wait, JSON lines: asked, snapshot, events, result)')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(
-      (
-        module: string,
-        prompt: string,
-        opts: {
-          from?: string;
-          thread?: string;
-          wait?: boolean;
-          timeout?: number;
-          cancelOnInterrupt?: boolean;
-          json?: boolean;
-        },
-      ) =>
-        withClient(async (client) => {
-          const asked = await client.ask({
-            from: opts.from ?? process.env.CLAUDE_COMMS_MODULE ?? 'cli',
-            to: module,
-            prompt: prompt === '-' ? await readStdin() : prompt,
-            ...(opts.thread ? { threadId: opts.thread } : {}),
-          });
-          if (!opts.wait) {
-            if (opts.json) return printJson(asked);
-            process.stdout.write(
-              `asked ${module}\n${table(undefined, [
-                ['  reply', asked.messageId],
-                ['  task', asked.taskId],
-                ['  thread', asked.threadId],
-              ])}watch it: claude-comms watch ${asked.messageId}\n`,
-            );
-            return;
-          }
-          if (opts.json) process.stdout.write(`${JSON.stringify({ type: 'asked', ...asked })}\n`);
-          else
-            process.stderr.write(
-              `asked ${module}: reply ${asked.messageId} (task ${asked.taskId}, thread ${asked.threadId})\n`,
-            );
-          process.exitCode = await watchUntilFinished(
-            client,
-            { messageId: asked.messageId },
-            {
-              json: Boolean(opts.json),
-              cancelOnInterrupt: Boolean(opts.cancelOnInterrupt),
-              ...(opts.timeout === undefined ? {} : { timeoutSeconds: opts.timeout }),
-              ...withHint(nothingAnswers(client)),
-            },
+    .action((module: string, prompt: string, opts: WatchFlags & { from?: string; thread?: string; wait?: boolean }) =>
+      withClient(async (client) => {
+        const asked = await client.ask({
+          from: opts.from ?? process.env.CLAUDE_COMMS_MODULE ?? 'cli',
+          to: module,
+          prompt: prompt === '-' ? await readStdin() : prompt,
+          ...(opts.thread ? { threadId: opts.thread } : {}),
+        });
+        if (!opts.wait) {
+          if (opts.json) return printJson(asked);
+          process.stdout.write(
+            `asked ${module}\n${table(undefined, [
+              ['  reply', asked.messageId],
+              ['  task', asked.taskId],
+              ['  thread', asked.threadId],
+            ])}watch it: claude-comms watch ${asked.messageId}\n`,
           );
-        }),
+          return;
+        }
+        if (opts.json) process.stdout.write(`${JSON.stringify({ type: 'asked', ...asked })}\n`);
+        else
+          process.stderr.write(
+            `asked ${module}: reply ${asked.messageId} (task ${asked.taskId}, thread ${asked.threadId})\n`,
+          );
+        process.exitCode = await watchUntilFinished(client, { messageId: asked.messageId }, watchOptions(client, opts));
+      }),
     );
 
   cli
@@ -102,14 +110,13 @@ export function registerWorkCommands(cli: Command): void {
     .option('--cancel-on-interrupt', 'Ctrl-C cancels the reply or task (default: it only stops watching)')
     .option('--json', 'JSON lines: snapshot, each event, result')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((id: string, opts: { timeout?: number; cancelOnInterrupt?: boolean; json?: boolean }) =>
+    .action((id: string, opts: WatchFlags) =>
       withClient(async (client) => {
-        process.exitCode = await watchUntilFinished(client, await resolveTarget(client, id), {
-          json: Boolean(opts.json),
-          cancelOnInterrupt: Boolean(opts.cancelOnInterrupt),
-          ...(opts.timeout === undefined ? {} : { timeoutSeconds: opts.timeout }),
-          ...withHint(nothingAnswers(client)),
-        });
+        process.exitCode = await watchUntilFinished(
+          client,
+          await resolveTarget(client, id),
+          watchOptions(client, opts),
+        );
       }),
     );
 
@@ -121,16 +128,11 @@ export function registerWorkCommands(cli: Command): void {
     .option('--json', 'print JSON')
     .action((opts: { limit?: number; json?: boolean }) =>
       withClient(async (client) => {
-        const list = await client.threads(opts.limit);
-        if (opts.json) return printJson({ threads: list });
-        if (!list.length) return say('no threads yet; start one with: claude-comms ask <module> "<question>"');
-        process.stdout.write(
-          table(
-            ['ID', 'UPDATED', 'BY', 'TITLE'],
-            list.map((t) => [t.id, ago(t.updatedAt), t.createdBy ?? '—', t.title ?? '']),
-            width(),
-          ),
-        );
+        printList(opts, 'threads', await client.threads(opts.limit), {
+          empty: 'no threads yet; start one with: claude-comms ask <module> "<question>"',
+          header: ['ID', 'UPDATED', 'BY', 'TITLE'],
+          row: (t) => [t.id, ago(t.updatedAt), t.createdBy ?? '—', t.title ?? ''],
+        });
       }),
     );
   threads
@@ -160,23 +162,20 @@ export function registerWorkCommands(cli: Command): void {
     .action((opts: { json?: boolean }) =>
       withClient(async (client) => {
         const modules = await client.modules();
-        if (opts.json) return printJson({ modules });
-        if (!modules.length) return say('no modules; define them in config.yaml in the data home');
+        printList(opts, 'modules', modules, {
+          empty: 'no modules; define them in config.yaml in the data home',
+          header: ['NAME', 'BACKEND', 'HEALTH', 'PAUSED', 'BUSY/IDLE/PAUSED', 'DESCRIPTION'],
+          row: (m, p) => [
+            m.name,
+            m.backend ?? '—',
+            m.health === 'healthy' ? p.green(m.health) : p.red(m.health),
+            m.paused ? p.yellow('yes') : 'no',
+            `${m.instances.busy}/${m.instances.idle}/${m.instances.paused}`,
+            m.description,
+          ],
+        });
+        if (opts.json) return;
         const p = paletteFor(process.stdout);
-        process.stdout.write(
-          table(
-            ['NAME', 'BACKEND', 'HEALTH', 'PAUSED', 'BUSY/IDLE/PAUSED', 'DESCRIPTION'],
-            modules.map((m) => [
-              m.name,
-              m.backend ?? '—',
-              m.health === 'healthy' ? p.green(m.health) : p.red(m.health),
-              m.paused ? p.yellow('yes') : 'no',
-              `${m.instances.busy}/${m.instances.idle}/${m.instances.paused}`,
-              m.description,
-            ]),
-            width(),
-          ),
-        );
         for (const m of modules) if (m.healthError) process.stdout.write(`${p.red(m.name)}: ${m.healthError}\n`);
       }),
     );
@@ -193,23 +192,18 @@ export function registerWorkCommands(cli: Command): void {
           ...(opts.module ? { module: opts.module } : {}),
           ...(opts.all ? { all: true } : {}),
         });
-        if (opts.json) return printJson({ instances: list });
-        if (!list.length) return say('no instances; a worker makes them when questions arrive');
-        const p = paletteFor(process.stdout);
-        process.stdout.write(
-          table(
-            ['ID', 'MODULE', 'STATE', 'RUNS', 'LAST ACTIVE', 'ANSWERING'],
-            list.map((i) => [
-              i.id,
-              i.module,
-              paintStatus(i.state, p),
-              String(i.runs),
-              ago(i.lastActiveAt),
-              i.messageId ?? (i.reason ? p.dim(i.reason) : '—'),
-            ]),
-            width(),
-          ),
-        );
+        printList(opts, 'instances', list, {
+          empty: 'no instances; a worker makes them when questions arrive',
+          header: ['ID', 'MODULE', 'STATE', 'RUNS', 'LAST ACTIVE', 'ANSWERING'],
+          row: (i, p) => [
+            i.id,
+            i.module,
+            paintStatus(i.state, p),
+            String(i.runs),
+            ago(i.lastActiveAt),
+            i.messageId ?? (i.reason ? p.dim(i.reason) : '—'),
+          ],
+        });
       }),
     );
   const instanceActions: [InstanceAction, string][] = [
@@ -347,24 +341,19 @@ export function registerWorkCommands(cli: Command): void {
           ...(opts.search ? { q: opts.search } : {}),
           ...(opts.limit === undefined ? {} : { limit: opts.limit }),
         });
-        if (opts.json) return printJson({ tasks: list });
-        if (!list.length) return say('no tasks match');
-        const p = paletteFor(process.stdout);
-        process.stdout.write(
-          table(
-            ['ID', 'STATUS', 'PROGRESS', 'COST', 'MODULE', 'CREATED', 'NAME'],
-            list.map((t) => [
-              t.id,
-              paintStatus(t.status, p),
-              `${Math.round(t.progress)}%`,
-              usd(t.costUsd),
-              t.module ?? '—',
-              ago(t.createdAt),
-              t.name,
-            ]),
-            width(),
-          ),
-        );
+        printList(opts, 'tasks', list, {
+          empty: 'no tasks match',
+          header: ['ID', 'STATUS', 'PROGRESS', 'COST', 'MODULE', 'CREATED', 'NAME'],
+          row: (t, p) => [
+            t.id,
+            paintStatus(t.status, p),
+            `${Math.round(t.progress)}%`,
+            usd(t.costUsd),
+            t.module ?? '—',
+            ago(t.createdAt),
+            t.name,
+          ],
+        });
       }),
     );
 
@@ -423,24 +412,18 @@ export function registerWorkCommands(cli: Command): void {
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) =>
       withTokens(async (tokens) => {
-        const list = await tokens.list();
-        if (opts.json) return printJson({ tokens: list });
-        if (!list.length) return say('no tokens; make one with: claude-comms token create');
-        const p = paletteFor(process.stdout);
-        process.stdout.write(
-          table(
-            ['ID', 'STATE', 'MODULE', 'CREATED', 'LAST USED', 'LABEL'],
-            list.map((t) => [
-              t.id,
-              t.revokedAt ? p.red('revoked') : p.green('active'),
-              t.module ?? 'any',
-              ago(t.createdAt),
-              ago(t.lastUsedAt),
-              t.label ?? '',
-            ]),
-            width(),
-          ),
-        );
+        printList(opts, 'tokens', await tokens.list(), {
+          empty: 'no tokens; make one with: claude-comms token create',
+          header: ['ID', 'STATE', 'MODULE', 'CREATED', 'LAST USED', 'LABEL'],
+          row: (t, p) => [
+            t.id,
+            t.revokedAt ? p.red('revoked') : p.green('active'),
+            t.module ?? 'any',
+            ago(t.createdAt),
+            ago(t.lastUsedAt),
+            t.label ?? '',
+          ],
+        });
       }),
     );
   token
@@ -455,10 +438,6 @@ export function registerWorkCommands(cli: Command): void {
         process.stdout.write(`token ${revoked.id} revoked\n`);
       }),
     );
-}
-
-function withHint(hint: string | undefined): { hint?: string } {
-  return hint ? { hint } : {};
 }
 
 /** `--timeout SECONDS`: stop waiting (exit 2), leaving the work to go on. */
@@ -505,7 +484,7 @@ async function taskLog(client: CommsClient, taskId: string): Promise<HubEvent[]>
 }
 
 /** A message in a conversation: a header line (author, role, status, times), then its content indented. */
-function describeMessage(m: Message, p: ReturnType<typeof paletteFor>): string[] {
+function describeMessage(m: Message, p: Palette): string[] {
   const took =
     m.startedAt && m.completedAt ? ` · took ${duration(Date.parse(m.completedAt) - Date.parse(m.startedAt))}` : '';
   const header = `${p.bold(m.author)} ${p.dim(`(${m.role})`)} · ${paintStatus(m.status, p)} · ${ago(m.createdAt)}${took}`;
@@ -560,6 +539,30 @@ function describeTask(t: Task, log: HubEvent[], lines: number): string {
     }
   }
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * A list: with `--json`, `{ [key]: items }`; else a table clipped to the terminal, or `empty` on stderr when
+ * there is nothing to list.
+ */
+function printList<T>(
+  opts: { json?: boolean },
+  key: string,
+  items: readonly T[],
+  view: { empty: string; header: string[]; row: (item: T, p: Palette) => string[] },
+): void {
+  if (opts.json) printJson({ [key]: items });
+  else if (!items.length) say(view.empty);
+  else {
+    const p = paletteFor(process.stdout);
+    process.stdout.write(
+      table(
+        view.header,
+        items.map((item) => view.row(item, p)),
+        width(),
+      ),
+    );
+  }
 }
 
 function printJson(value: unknown): void {

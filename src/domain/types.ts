@@ -180,3 +180,68 @@ export interface StatusChange {
   reason: string | null;
   seq: number | null;
 }
+
+/** A module as the API shows it: the settings that matter to callers (never its env), health and instances. */
+export interface ModuleView {
+  name: string;
+  description: string;
+  paused: boolean;
+  health: 'healthy' | 'unhealthy';
+  healthError: string | null;
+  backend: string | null;
+  concurrency: number;
+  capabilities: string[];
+  instances: { busy: number; idle: number; paused: number };
+}
+
+/** Totals over tasks. */
+export interface TaskStats {
+  total: number;
+  byStatus: Record<Status, number>;
+  costUsd: number;
+  tokensIn: number;
+  tokensOut: number;
+  /** Start of the window of `createdSince` and `costSinceUsd` (default: today, UTC). */
+  since: string;
+  createdSince: number;
+  costSinceUsd: number;
+}
+
+/** One entry of a task's action log. */
+export interface LogLine {
+  at: string;
+  level: 'info' | 'warn' | 'error';
+  text: string;
+  action?: string;
+  target?: string;
+  success?: boolean;
+}
+
+/** The agent control panel's view of a task (the original design's to_graph_ui). */
+export interface AgentControl {
+  taskId: string;
+  name: string;
+  agentId: string | null;
+  sessionId: string | null;
+  status: Status;
+  progress: number;
+  iteration: number;
+  maxIterations: number | null;
+  costUsd: number;
+  maxCostUsd: number | null;
+  tokensIn: number;
+  tokensOut: number;
+  criteria: { text: string; status: 'pass' | 'pending'; verifiedAt: string | null }[];
+  criteriaPassed: number;
+  criteriaTotal: number;
+  filesCreated: string[];
+  filesModified: string[];
+  /** The last log lines, oldest first. */
+  logs: LogLine[];
+  /** Errors logged, and the task's own error when it failed. */
+  errors: string[];
+  messageId: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  updatedAt: string;
+}

@@ -156,6 +156,13 @@ export class EventLog {
     return { events, cursor: encodeCursor(hasMore && last ? last.seq : Math.max(start, head)), hasMore };
   }
 
+  /** The newest `limit` (default 100, at most 1000) events that pass the filter, oldest first. */
+  async latest(options: EventFilter & { limit?: number } = {}): Promise<HubEvent[]> {
+    const { limit, ...filter } = options;
+    checkFilter(filter);
+    return this.store.latest(filter, limit === undefined ? 100 : pageSize(limit, 1000));
+  }
+
   /**
    * The position a client's cursor stands for: `invalid_cursor` when it is not ours or points past the newest
    * event (a cursor from another or a restored database would otherwise skip events silently), and

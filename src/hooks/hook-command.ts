@@ -3,6 +3,7 @@
  * `CLAUDE_COMMS_*` variables in its environment. Exit status 0 means delivered.
  */
 import { spawn } from 'node:child_process';
+import { signalGroup } from '../agents/process-group.js';
 import type { ProcessTracker } from '../agents/types.js';
 
 /** How much of stderr is kept to explain a failure. */
@@ -56,7 +57,7 @@ export async function runHookCommand(run: HookCommandRun): Promise<void> {
   let killedFor: string | undefined;
   const kill = (why: string) => {
     killedFor ??= why;
-    killGroup(pid);
+    signalGroup(pid, 'SIGKILL');
   };
   const timer = setTimeout(() => kill(`timed out after ${run.timeoutMs} ms`), run.timeoutMs);
   const onAbort = () => kill('stopped');
@@ -88,13 +89,5 @@ export async function runHookCommand(run: HookCommandRun): Promise<void> {
     clearTimeout(timer);
     run.signal.removeEventListener('abort', onAbort);
     run.processes?.ended(pid);
-  }
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // ESRCH: the group is already gone.
   }
 }

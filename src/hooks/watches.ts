@@ -15,7 +15,7 @@ import { encodeCursor } from '../domain/cursor.js';
 import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import { isTerminal, type Status } from '../domain/status.js';
-import { list, moduleName, text } from '../domain/validate.js';
+import { list, moduleName, oneOf, text } from '../domain/validate.js';
 import type { Database, WriteTx } from '../store/database.js';
 import type { WatchesTable } from '../store/schema.js';
 import { DEFAULT_WATCH_EVENTS, WATCH_EVENTS, type WatchEvent } from './triggers.js';
@@ -100,10 +100,7 @@ function webhookUrl(value: unknown): string {
 
 function watchEvents(value: unknown): WatchEvent[] {
   if (value === undefined) return [...DEFAULT_WATCH_EVENTS];
-  const chosen = list(value, 'on', WATCH_EVENTS.length, (v, field) => {
-    if (typeof v === 'string' && (WATCH_EVENTS as readonly string[]).includes(v)) return v as WatchEvent;
-    throw new HubError('validation', `${field} must be one of ${WATCH_EVENTS.join(', ')}, got ${JSON.stringify(v)}`);
-  });
+  const chosen = list(value, 'on', WATCH_EVENTS.length, (v, field) => oneOf(v, field, WATCH_EVENTS));
   if (chosen.length === 0) throw new HubError('validation', `on must name at least one of ${WATCH_EVENTS.join(', ')}`);
   return [...new Set(chosen)];
 }

@@ -4,9 +4,12 @@
  * watcher (library, CLI, SSE, WebSocket, dashboard) sees it live. `toAgentControl` gives the "agent control"
  * panel's view of a task.
  */
+import { fileEffect } from '../agents/types.js';
 import { HubError } from '../domain/errors.js';
-import type { Status } from '../domain/status.js';
-import type { HubEvent, Task } from '../domain/types.js';
+import type { AgentControl, HubEvent, LogLine, Task } from '../domain/types.js';
+
+export type { AgentControl, LogLine };
+
 import type { Subscription } from '../events/event-log.js';
 import type { HubEvents } from '../hub.js';
 import type { TaskStore } from '../store/tasks.js';
@@ -26,50 +29,8 @@ export interface StartTaskInput {
   sessionId?: string;
 }
 
-/** One entry of a task's action log. */
-export interface LogLine {
-  at: string;
-  level: 'info' | 'warn' | 'error';
-  text: string;
-  action?: string;
-  target?: string;
-  success?: boolean;
-}
-
-/** The agent control panel's view of a task (the original design's to_graph_ui). */
-export interface AgentControl {
-  taskId: string;
-  name: string;
-  agentId: string | null;
-  sessionId: string | null;
-  status: Status;
-  progress: number;
-  iteration: number;
-  maxIterations: number | null;
-  costUsd: number;
-  maxCostUsd: number | null;
-  tokensIn: number;
-  tokensOut: number;
-  criteria: { text: string; status: 'pass' | 'pending'; verifiedAt: string | null }[];
-  criteriaPassed: number;
-  criteriaTotal: number;
-  filesCreated: string[];
-  filesModified: string[];
-  /** The last log lines, oldest first. */
-  logs: LogLine[];
-  /** Errors logged, and the task's own error when it failed. */
-  errors: string[];
-  messageId: string | null;
-  startedAt: string | null;
-  completedAt: string | null;
-  updatedAt: string;
-}
-
 /** How many log lines a view carries. */
 const LOG_LINES = 20;
-/** Tools whose target is a file they created, and those whose target is a file they changed. */
-const CREATES = /^(write|create|createfile|new)$/i;
-const MODIFIES = /^(edit|multiedit|notebookedit|modify|update|patch)$/i;
 
 /** The panel's view of a task, given its recent log lines. */
 export function toAgentControl(task: Task, logs: LogLine[] = []): AgentControl {
@@ -188,8 +149,9 @@ export class ProgressTracker {
    */
   async logAction(taskId: string, action: string, target?: string, success = true): Promise<AgentControl> {
     if (target !== undefined && success) {
-      if (CREATES.test(action)) await this.tasks.update(taskId, { filesCreated: [target] });
-      else if (MODIFIES.test(action)) await this.tasks.update(taskId, { filesModified: [target] });
+      const effect = fileEffect(action);
+      if (effect === 'created') await this.tasks.update(taskId, { filesCreated: [target] });
+      else if (effect === 'modified') await this.tasks.update(taskId, { filesModified: [target] });
     }
     await this.tasks.log(taskId, {
       text: `${action}${target ? ` ${target}` : ''}${success ? '' : ' (failed)'}`,
@@ -260,14 +222,6 @@ export class ProgressTracker {
   }
 
   private async logs(taskId: string): Promise<LogLine[]> {
-    const lines: LogLine[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.events.list({ taskId, types: ['task.logged'], limit: 1000, ...(after ? { after } : {}) });
-      lines.push(...page.events.map(logLine));
-      if (lines.length > LOG_LINES * 5) lines.splice(0, lines.length - LOG_LINES);
-      if (!page.hasMore) return lines.slice(-LOG_LINES);
-      after = page.cursor;
-    }
+    return (await this.events.latest({ taskId, types: ['task.logged'], limit: LOG_LINES })).map(logLine);
   }
 }

@@ -4,9 +4,11 @@ import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { bundledExecutable, ClaudeCodeBackend, type ClaudeCodeSettings } from '../agents/claude-code-backend.js';
 import { CommandBackend } from '../agents/command-backend.js';
+import { directoryProblem } from '../agents/process-group.js';
 import type { AgentBackend } from '../agents/types.js';
 import { HubError } from '../domain/errors.js';
 import type { Module } from '../domain/types.js';
+import { concurrencyOf } from '../store/instances.js';
 import type { WorkerModule } from './worker.js';
 
 /** The worker's view of a module; `validation` when its settings cannot run anything. */
@@ -48,19 +50,10 @@ export function workerModule(module: Module): WorkerModule {
     description: module.description,
     capabilities: Array.isArray(c.capabilities) ? (c.capabilities as string[]) : [],
     cwd,
-    concurrency: typeof c.concurrency === 'number' ? c.concurrency : 1,
+    concurrency: concurrencyOf(c),
     backend,
-    check: async () => (await directoryProblem(cwd)) ?? (await program()),
+    check: async () => (await directoryProblem(cwd, "the module's directory")) ?? (await program()),
   };
-}
-
-/** Why `cwd` cannot be a module's working directory, or undefined. */
-async function directoryProblem(cwd: string): Promise<string | undefined> {
-  try {
-    return (await stat(cwd)).isDirectory() ? undefined : `the module's directory ${cwd} is not a directory`;
-  } catch {
-    return `the module's directory ${cwd} does not exist`;
-  }
 }
 
 async function executableProblem(path: string): Promise<string | undefined> {

@@ -14,7 +14,8 @@
  */
 import type { Logger } from 'pino';
 import { buildSystemPrompt, type HistoryEntry } from '../agents/prompt-builder.js';
-import type { AgentBackend, AgentEvent } from '../agents/types.js';
+import { type AgentBackend, type AgentEvent, fileEffect, type RunDone } from '../agents/types.js';
+import { isHubError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { canTransition, type Status } from '../domain/status.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
@@ -24,6 +25,7 @@ import type { MessageStore } from '../store/messages.js';
 import type { ModuleStore } from '../store/modules.js';
 import type { MessagesTable } from '../store/schema.js';
 import type { TaskStore } from '../store/tasks.js';
+import { workerModule } from './backends.js';
 import { Reaper } from './reaper.js';
 
 /** A module as the worker runs it. */
@@ -52,6 +54,11 @@ export interface WorkerOptions {
   healthBackoffMs?: number;
   /** Longest wait between two checks of an unhealthy module (default 60 s). */
   healthBackoffMaxMs?: number;
+  /**
+   * Only these modules (their settings must be able to run an agent). Default: every registered module that
+   * has an agent, including those registered or changed later.
+   */
+  modules?: string[];
 }
 
 /** The stores a worker writes to. */
@@ -82,9 +89,6 @@ interface Health {
 /** Failures that say the backend itself is broken (rather than the question being hard). */
 const BACKEND_FAILURES = new Set(['agent_error', 'no_result', 'idle']);
 
-const FILES_CREATED = new Set(['Write']);
-const FILES_MODIFIED = new Set(['Edit', 'MultiEdit', 'NotebookEdit']);
-
 /** Runs the agents of some modules. */
 export class Worker {
   readonly id = newId();
@@ -94,7 +98,10 @@ export class Worker {
   private claiming = false;
   private again = false;
   private stopped = false;
-  private readonly stopHooks: (() => void)[] = [];
+  /** What is served: each module with the settings it was built from. */
+  private modules = new Map<string, { config: string; module: WorkerModule }>();
+  private refreshing = Promise.resolve();
+  private readonly only: readonly string[] | undefined;
   private readonly leaseMs: number;
   private readonly maxAttempts: number;
   private readonly idleInstanceMs: number;
@@ -112,10 +119,10 @@ export class Worker {
 
   constructor(
     stores: WorkerStores,
-    private modules: ReadonlyMap<string, WorkerModule>,
     private readonly logger: Logger,
     options: WorkerOptions = {},
   ) {
+    this.only = options.modules;
     this.db = stores.db;
     this.log = stores.log;
     this.messages = stores.messages;
@@ -134,49 +141,85 @@ export class Worker {
     return [...this.modules.keys()];
   }
 
-  /** Calls `fn` when the worker stops. */
-  onStop(fn: () => void): void {
-    this.stopHooks.push(fn);
+  /**
+   * Builds the modules to serve from their stored settings, keeping those whose settings did not change (runs
+   * in progress finish with the settings they started with); new and changed ones are health-checked. A module
+   * named in `modules` whose settings cannot run an agent is an error; otherwise a module without an agent (one
+   * that only asks) is not served, and one with broken settings is shown unhealthy.
+   */
+  private async refresh(): Promise<void> {
+    if (this.stopped) return;
+    const next = new Map<string, { config: string; module: WorkerModule }>();
+    const fresh: WorkerModule[] = [];
+    for (const m of await this.moduleStore.list()) {
+      if (this.only && !this.only.includes(m.name)) continue;
+      const config = JSON.stringify(m.config);
+      const kept = this.modules.get(m.name);
+      if (kept?.config === config) {
+        next.set(m.name, kept);
+        continue;
+      }
+      try {
+        const module = workerModule(m);
+        next.set(m.name, { config, module });
+        fresh.push(module);
+      } catch (err) {
+        if (this.only) throw err;
+        if (m.config.backend !== undefined && isHubError(err)) {
+          await this.moduleStore.setHealth(m.name, 'unhealthy', err.message);
+        }
+      }
+    }
+    this.modules = next;
+    for (const module of fresh) await this.checkHealth(module, true);
   }
 
   /**
-   * Serves `modules` from now on (a module registered or changed since the start). Runs in progress finish
-   * with the settings they started with; new and changed modules are health-checked.
+   * Recovers expired claims, then claims work as questions arrive. At every third of the lease it renews its
+   * claims, recovers those of dead workers and cleans up idle instances.
    */
-  async update(modules: ReadonlyMap<string, WorkerModule>): Promise<void> {
-    const before = this.modules;
-    this.modules = modules;
-    for (const [name, module] of modules) {
-      if (before.get(name) !== module) await this.checkHealth(module, true);
-    }
-    this.poke();
-  }
-
-  /** Recovers expired claims, then claims work as questions arrive (and at every third of the lease). */
   async start(): Promise<void> {
     this.reaper = Reaper.start(this.logger);
     this.subscription = await this.log.subscribe(
-      { types: ['message.created', 'message.status_changed', 'instance.*', 'module.updated'] },
+      { types: ['message.created', 'message.status_changed', 'instance.*', 'module.*'] },
       (e) => {
         if (e.type === 'message.status_changed' && e.data.to === 'cancelled' && e.messageId) {
           this.running.get(e.messageId)?.abort.abort();
         }
-        const module = e.module ? this.modules.get(e.module) : undefined;
+        if (e.type === 'module.registered' || (e.type === 'module.updated' && e.data.description !== undefined)) {
+          // Registered or changed: serve it (anew).
+          this.refreshing = this.refreshing
+            .then(() => this.refresh())
+            .then(() => this.poke())
+            .catch((err: unknown) => this.logger.warn({ err }, 'serving a changed module failed'));
+          return;
+        }
+        const module = e.module ? this.modules.get(e.module)?.module : undefined;
         if (!module) return;
         // Another worker found the module unhealthy: check it too, in case that worker goes away.
         if (e.type === 'module.updated' && e.data.health === 'unhealthy') this.scheduleCheck(module);
         this.poke();
       },
     );
-    await this.recover();
-    for (const module of this.modules.values()) await this.checkHealth(module, true);
+    try {
+      const first = this.refresh();
+      this.refreshing = first.catch(() => undefined);
+      await first;
+      await this.recover();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
     this.poke();
     this.timer = setInterval(
       () => {
-        void this.recover()
+        void this.renew()
+          .then(() => this.recover())
           .then(() => this.cleanUp())
           .then(() => this.poke())
-          .catch((err: unknown) => this.logger.warn({ err }, 'recovering or cleaning up failed; trying again later'));
+          .catch((err: unknown) =>
+            this.logger.warn({ err }, 'renewing, recovering or cleaning up failed; trying again later'),
+          );
       },
       Math.min(this.leaseMs / 3, Math.max(this.idleInstanceMs / 2, 50)),
     );
@@ -186,7 +229,6 @@ export class Worker {
   /** Stops claiming, cancels the runs in progress (their replies are marked cancelled) and waits for them. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const fn of this.stopHooks.splice(0)) fn();
     if (this.timer) clearInterval(this.timer);
     this.subscription?.close();
     for (const h of this.health.values()) clearTimeout(h.timer);
@@ -207,7 +249,9 @@ export class Worker {
       try {
         do {
           this.again = false;
-          for (const module of this.modules.values()) {
+          // A module registered or changed before the work arrived is served with its new settings.
+          await this.refreshing;
+          for (const { module } of this.modules.values()) {
             while (!this.stopped && this.busy(module.name) < module.concurrency) {
               const claim = await this.claim(module);
               if (!claim) break;
@@ -282,49 +326,24 @@ export class Worker {
   /** Runs one claimed reply to its end. */
   private async run(module: WorkerModule, claim: Claim, signal: AbortSignal): Promise<void> {
     const { message } = claim;
-    const renew = setInterval(() => {
-      const until = new Date(Date.now() + this.leaseMs).toISOString();
-      void this.db
-        .write(async (tx) => {
-          await tx.run('UPDATE messages SET lease_until = ? WHERE id = ? AND claimed_by = ?', [
-            until,
-            message.id,
-            this.id,
-          ]);
-          await tx.run("UPDATE instances SET lease_until = ? WHERE id = ? AND status = 'busy'", [
-            until,
-            claim.instanceId,
-          ]);
-        })
-        .catch(() => undefined);
-    }, this.leaseMs / 3);
-    try {
-      let outcome = await this.attempt(module, claim, signal, true);
-      if (!outcome.ok && outcome.reason === 'session_not_found') {
-        // The agent's session is gone (another machine, a cleaned cache): start anew, seeded with the thread.
-        await this.db.write((tx) =>
-          tx.run('DELETE FROM thread_sessions WHERE thread_id = ? AND module = ?', [message.thread_id, module.name]),
-        );
-        outcome = await this.attempt(module, claim, signal, false);
-      }
-      const done: Extract<AgentEvent, { type: 'done' }> = signal.aborted
-        ? { type: 'done', ok: false, reason: 'cancelled', error: 'cancelled' }
-        : outcome;
-      // Health first: once the reply is final or the instance free, the next claim must see it.
-      await this.afterRun(module, done);
-      await this.finish(claim, done);
-    } finally {
-      clearInterval(renew);
+    let outcome = await this.attempt(module, claim, signal, true);
+    if (!outcome.ok && outcome.reason === 'session_not_found') {
+      // The agent's session is gone (another machine, a cleaned cache): start anew, seeded with the thread.
+      await this.db.write((tx) =>
+        tx.run('DELETE FROM thread_sessions WHERE thread_id = ? AND module = ?', [message.thread_id, module.name]),
+      );
+      outcome = await this.attempt(module, claim, signal, false);
     }
+    const done: RunDone = signal.aborted
+      ? { type: 'done', ok: false, reason: 'cancelled', error: 'cancelled' }
+      : outcome;
+    // Health first: once the reply is final or the instance free, the next claim must see it.
+    await this.afterRun(module, done);
+    await this.finish(claim, done);
   }
 
   /** One backend run; answers its `done`. */
-  private async attempt(
-    module: WorkerModule,
-    claim: Claim,
-    signal: AbortSignal,
-    resume: boolean,
-  ): Promise<Extract<AgentEvent, { type: 'done' }>> {
+  private async attempt(module: WorkerModule, claim: Claim, signal: AbortSignal, resume: boolean): Promise<RunDone> {
     const { message, taskId } = claim;
     const question = await this.db.read.get<MessagesTable>(
       `SELECT * FROM messages WHERE thread_id = ? AND role = 'user' AND (created_at < ? OR (created_at = ? AND id < ?))
@@ -352,7 +371,7 @@ export class Worker {
       ...(message.schema ? { schema: JSON.parse(message.schema) as Record<string, unknown> } : {}),
     });
     const appends: Promise<void>[] = [];
-    let done: Extract<AgentEvent, { type: 'done' }> = {
+    let done: RunDone = {
       type: 'done',
       ok: false,
       reason: 'no_result',
@@ -420,9 +439,9 @@ export class Worker {
         return;
       case 'tool_use':
         await task(async (id) => {
-          if (event.path && FILES_CREATED.has(event.name)) await this.tasks.update(id, { filesCreated: [event.path] });
-          if (event.path && FILES_MODIFIED.has(event.name))
-            await this.tasks.update(id, { filesModified: [event.path] });
+          const effect = event.path ? fileEffect(event.name) : undefined;
+          if (effect === 'created') await this.tasks.update(id, { filesCreated: [event.path as string] });
+          if (effect === 'modified') await this.tasks.update(id, { filesModified: [event.path as string] });
           await this.tasks.log(id, {
             text: `${event.name}${event.path ? ` ${event.path}` : ''}`,
             action: event.name,
@@ -474,7 +493,7 @@ export class Worker {
    * Marks the task, then the reply, finished — in that order, so whoever sees the reply final finds its task
    * final too. A reply cancelled meanwhile stays cancelled.
    */
-  private async finish(claim: Claim, done: Extract<AgentEvent, { type: 'done' }>): Promise<void> {
+  private async finish(claim: Claim, done: RunDone): Promise<void> {
     const { message, taskId } = claim;
     const error = done.ok ? undefined : (done.error ?? done.reason ?? 'failed');
     // Content still held goes in first, so no delta follows the final status.
@@ -510,7 +529,7 @@ export class Worker {
    * Counts a run towards its module's health: a success clears the count; `unhealthyAfter` backend failures in
    * a row (one, for a program that is not installed) mark the module unhealthy until a check passes.
    */
-  private async afterRun(module: WorkerModule, done: Extract<AgentEvent, { type: 'done' }>): Promise<void> {
+  private async afterRun(module: WorkerModule, done: RunDone): Promise<void> {
     const h = this.healthOf(module.name);
     if (done.ok) {
       h.failures = 0;
@@ -581,6 +600,20 @@ export class Worker {
     if (this.stopped) return;
     const before = new Date(Date.now() - this.idleInstanceMs).toISOString();
     await this.instances.cleanUp(this.moduleNames, before, `idle for ${duration(this.idleInstanceMs)}`);
+  }
+
+  /** Pushes the lease of every reply this worker is running, and of their instances, in one transaction. */
+  private async renew(): Promise<void> {
+    if (this.stopped || !this.running.size) return;
+    const until = new Date(Date.now() + this.leaseMs).toISOString();
+    await this.db.write(async (tx) => {
+      await tx.run(
+        `UPDATE messages SET lease_until = ? WHERE status IN ('pending', 'processing') AND status = 'processing'
+         AND claimed_by = ?`,
+        [until, this.id],
+      );
+      await this.instances.renew(tx, this.id, until);
+    });
   }
 
   /** Replies whose worker died (lease expired): one more try, then failed with the reason. */

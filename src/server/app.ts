@@ -201,8 +201,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const message = await hub.messages.get(id);
-      if (message.status === 'unknown') throw new HubError('not_found', `no message with id ${id}`);
+      const message = await hub.messages.require(id);
       const task = await hub.tasks.forMessage(id);
       return c.json({ ...message, taskId: task?.id ?? null }, 200);
     },
@@ -218,8 +217,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const message = await hub.messages.get(id);
-      if (message.status === 'unknown') throw new HubError('not_found', `no message with id ${id}`);
+      await hub.messages.require(id);
       return c.json({ history: await hub.statusHistory(id) }, 200);
     },
   );
@@ -235,18 +233,23 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const message = await hub.messages.get(id);
-      if (message.status === 'unknown') throw new HubError('not_found', `no message with id ${id}`);
-      if (c.get('principal').module) {
-        const thread = await hub.threads.get(message.threadId);
-        if (message.author !== c.get('principal').module) actAs(c, thread.createdBy ?? '');
-      }
+      const message = await hub.messages.require(id);
+      // A scoped token may cancel its own module's reply, or one in a thread its module started.
+      const scope = c.get('principal').module;
+      if (scope && message.author !== scope) actAs(c, (await hub.threads.get(message.threadId)).createdBy ?? '');
       const { reason } = (c.req.valid('json') ?? {}) as { reason?: string };
       return c.json(await hub.messages.cancel(id, reason), 200);
     },
   );
 
   // ---- tasks
+  /** The task, once it is checked that the request may act as the task's module (`forbidden` otherwise). */
+  const asTaskModule = async (c: Context<Env>, id: string) => {
+    const task = await hub.tasks.get(id);
+    actAs(c, task.module ?? '');
+    return task;
+  };
+
   app.openapi(
     route({
       method: 'post',
@@ -258,8 +261,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     async (c) => {
       const body = c.req.valid('json');
       const module = body.module ?? c.get('principal').module ?? null;
-      if (module) actAs(c, module);
-      else actAs(c, '');
+      actAs(c, module ?? '');
       return c.json(await hub.tasks.create({ ...body, module, kind: 'manual' }), 201);
     },
   );
@@ -376,8 +378,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     async (c) => {
       const { id } = c.req.valid('param');
       const { status, error, reason, ...change } = c.req.valid('json');
-      const task = await hub.tasks.get(id);
-      actAs(c, task.module ?? '');
+      const task = await asTaskModule(c, id);
       let result = task;
       if (Object.keys(change).length) result = await hub.tasks.update(id, change);
       if (status) {
@@ -402,7 +403,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     async (c) => {
       const { id } = c.req.valid('param');
       const { criterion } = c.req.valid('json');
-      actAs(c, (await hub.tasks.get(id)).module ?? '');
+      await asTaskModule(c, id);
       return c.json(await hub.tasks.verifyCriterion(id, criterion), 200);
     },
   );
@@ -417,7 +418,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      actAs(c, (await hub.tasks.get(id)).module ?? '');
+      await asTaskModule(c, id);
       await hub.tasks.log(id, c.req.valid('json'));
       return c.json({ ok: true }, 201);
     },
@@ -435,8 +436,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     async (c) => {
       const { id } = c.req.valid('param');
       const body = (c.req.valid('json') ?? {}) as { success?: boolean; error?: string };
-      const task = await hub.tasks.get(id);
-      actAs(c, task.module ?? '');
+      const task = await asTaskModule(c, id);
       const success = body.success ?? true;
       if (task.status === 'pending') await hub.tasks.transition(id, 'processing');
       return c.json(
@@ -498,10 +498,12 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
   }
 
   // ---- watches (hooks)
-  // A command runs as the service's user, so only a token not scoped to a module may add or remove one.
-  const mayRunCommands = (c: Context<Env>, watches: readonly { command: string | null | undefined }[]) => {
+  // A command runs as the service's user, so only a token not scoped to a module may add or remove one. The
+  // watches concerned are read only for such a token: an unscoped one (every request on loopback) may do anything.
+  type Commands = readonly { command?: string | null | undefined }[];
+  const mayRunCommands = async (c: Context<Env>, watches: () => Commands | Promise<Commands>) => {
     const scope = c.get('principal').module;
-    if (scope !== null && watches.some((w) => typeof w.command === 'string')) {
+    if (scope !== null && (await watches()).some((w) => typeof w.command === 'string')) {
       throw new HubError(
         'forbidden',
         `a token scoped to module ${scope} cannot add or remove a watch running a command`,
@@ -532,7 +534,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const body = c.req.valid('json');
-      mayRunCommands(c, [{ command: body.command }]);
+      await mayRunCommands(c, () => [body]);
       return c.json(await hub.watches.create(body), 201);
     },
   );
@@ -548,10 +550,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const { messageId } = c.req.valid('query');
-      mayRunCommands(
-        c,
-        (await hub.watches.list()).filter((w) => w.messageId === messageId),
-      );
+      await mayRunCommands(c, async () => (await hub.watches.list()).filter((w) => w.messageId === messageId));
       return c.json({ watches: await hub.watches.removeForMessage(messageId) }, 200);
     },
   );
@@ -567,7 +566,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      mayRunCommands(c, [await hub.watches.get(id)]);
+      await mayRunCommands(c, async () => [await hub.watches.get(id)]);
       return c.json(await hub.watches.remove(id), 200);
     },
   );

@@ -29,7 +29,7 @@ function hostName(host: string): string {
 }
 
 /** The token a request presents, if any. */
-export function presentedToken(c: Context): string | undefined {
+function presentedToken(c: Context): string | undefined {
   const header = c.req.header('authorization');
   if (header) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

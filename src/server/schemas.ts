@@ -6,7 +6,13 @@ import { readFileSync } from 'node:fs';
 import { z } from '@hono/zod-openapi';
 import type { Status } from '../domain/status.js';
 import { STATUSES } from '../domain/status.js';
-import type { EventFilter, Instance as InstanceRecord, Module, Task as TaskRecord } from '../domain/types.js';
+import type {
+  EventFilter,
+  Instance as InstanceRecord,
+  Module,
+  ModuleView as ModuleViewRecord,
+  Task as TaskRecord,
+} from '../domain/types.js';
 import { WATCH_EVENTS } from '../hooks/triggers.js';
 import type { ListTasksOptions } from '../store/tasks.js';
 
@@ -349,8 +355,7 @@ export const Watch = z
   .openapi('Watch');
 export const WatchList = z.object({ watches: z.array(Watch) });
 
-/** A module as the API shows it: settings that matter to callers (never its env), health and instances. */
-export function moduleView(m: Module, instances: InstanceRecord[]): z.infer<typeof ModuleView> {
+export function moduleView(m: Module, instances: InstanceRecord[]): ModuleViewRecord {
   const c = m.config;
   const mine = instances.filter((i) => i.module === m.name);
   return {
@@ -395,10 +400,9 @@ export function tasksCsv(tasks: readonly TaskRecord[]): string {
     if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
     return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
   };
-  const lines = [CSV_COLUMNS.join(',')];
+  const lines = [[...CSV_COLUMNS, 'criteria'].join(',')];
   for (const t of tasks) {
     lines.push([...CSV_COLUMNS.map((k) => cell(t[k])), cell(t.criteria.map((c) => c.text).join('; '))].join(','));
   }
-  lines[0] += ',criteria';
   return `${lines.join('\r\n')}\r\n`;
 }

@@ -66,6 +66,8 @@ class Feed {
   closed = false;
   /** Called when the overflow happens, possibly while the client is still being written to. */
   onOverflow: () => void = () => undefined;
+  /** How long a live wait lasts before the client is sent a heartbeat. */
+  readonly heartbeatMs: number;
   private readonly filter: EventFilter;
   /** Where reading history goes on; undefined once live. */
   private readFrom: string | undefined;
@@ -77,10 +79,11 @@ class Feed {
     private readonly hub: Hub,
     q: StreamQuery,
   ) {
-    const { heartbeat: _heartbeat, ...query } = q;
+    const { heartbeat, ...query } = q;
     const { after: _after, limit: _limit, ...filter } = eventFilter(query);
     this.filter = filter;
     this.cursor = q.after ?? '';
+    this.heartbeatMs = (heartbeat ?? 15) * 1000;
   }
 
   /** Fixes the starting cursor: the query's, or the head now. */
@@ -89,8 +92,8 @@ class Feed {
     this.readFrom = this.cursor;
   }
 
-  /** The next events in log order: pages of history while catching up, then live batches (empty after `waitMs`). */
-  async next(waitMs: number): Promise<HubEvent[]> {
+  /** The next events in log order: pages of history while catching up, then live batches (empty after a heartbeat's wait). */
+  async next(): Promise<HubEvent[]> {
     if (this.readFrom !== undefined) {
       const page = await this.hub.events.list({ ...this.filter, after: this.readFrom, limit: CATCH_UP_PAGE });
       if (page.hasMore) {
@@ -104,7 +107,7 @@ class Feed {
     }
     if (!this.queue.length && !this.closed && !this.overflow) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, waitMs);
+        const timer = setTimeout(resolve, this.heartbeatMs);
         this.wake = () => {
           clearTimeout(timer);
           resolve();
@@ -194,7 +197,7 @@ async function precheck(hub: Hub, c: Context): Promise<StreamQuery | Response> {
  * a write, where no overflow notice can reach it: on overflow it is disconnected instead, and resumes with
  * Last-Event-ID like any dropped EventSource.
  */
-async function streamSse(out: ServerResponse, feed: Feed, waitMs: number, logger: Logger): Promise<void> {
+async function streamSse(out: ServerResponse, feed: Feed, logger: Logger): Promise<void> {
   const closed = new Promise<void>((resolve) => out.once('close', resolve));
   void closed.then(() => feed.stop());
   let writing = false;
@@ -211,7 +214,7 @@ async function streamSse(out: ServerResponse, feed: Feed, waitMs: number, logger
     await feed.start();
     await send(`event: ready\nid: ${feed.cursor}\ndata: ${JSON.stringify({ cursor: feed.cursor })}\n\n`);
     while (!feed.closed) {
-      const batch = await feed.next(waitMs);
+      const batch = await feed.next();
       if (feed.overflow) {
         const detail = 'too slow to keep up; reconnect with Last-Event-ID';
         await send(`event: overflow\ndata: ${JSON.stringify({ cursor: feed.cursor, detail })}\n\n`);
@@ -271,7 +274,7 @@ export function mountStreams(api: OpenAPIHono<Env>, hub: Hub, logger: Logger): S
       out.flushHeaders();
       const feed = new Feed(hub, q);
       feeds.add(feed);
-      void streamSse(out, feed, (q.heartbeat ?? 15) * 1000, logger).finally(() => feeds.delete(feed));
+      void streamSse(out, feed, logger).finally(() => feeds.delete(feed));
       return RESPONSE_ALREADY_SENT;
     }) as never,
   );
@@ -287,7 +290,6 @@ export function mountStreams(api: OpenAPIHono<Env>, hub: Hub, logger: Logger): S
     upgradeWebSocket((c) => {
       const q = c.get('streamQuery' as never) as StreamQuery;
       const feed = new Feed(hub, q);
-      const waitMs = (q.heartbeat ?? 15) * 1000;
       return {
         async onOpen(_event, ws) {
           feeds.add(feed);
@@ -302,7 +304,7 @@ export function mountStreams(api: OpenAPIHono<Env>, hub: Hub, logger: Logger): S
             await feed.start();
             raw.send(JSON.stringify({ type: 'ready', cursor: feed.cursor }));
             while (!feed.closed && !feed.overflow) {
-              const batch = await feed.next(waitMs);
+              const batch = await feed.next();
               if (!batch.length && !feed.overflow) raw.ping();
               for (const e of batch) {
                 if (feed.closed || feed.overflow) break;

@@ -4,21 +4,22 @@
  * daemon itself writes `service.json` once it listens, which is how a start knows it succeeded.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { dataHome } from '../config/paths.js';
 import { HubError } from '../domain/errors.js';
+import type { ServiceOptions } from './service.js';
 import {
   isServiceProcess,
   logFile,
   pidFile,
   readPid,
+  readState,
   runningService,
-  type ServiceOptions,
   type ServiceState,
   stateFile,
-} from './service.js';
+} from './state.js';
 
 /** The claude-comms bin the daemon runs. */
 const BIN = fileURLToPath(new URL('../../bin/claude-comms.js', import.meta.url));
@@ -57,7 +58,7 @@ function removeStaleFiles(): string[] {
   const statePid = stateFilePid();
   if (statePid !== undefined && !isServiceProcess(statePid)) removed.push(stateFile());
   const pid = readPid(pidFile());
-  if ((pid === undefined && exists(pidFile())) || (pid !== undefined && !isServiceProcess(pid))) {
+  if ((pid === undefined && existsSync(pidFile())) || (pid !== undefined && !isServiceProcess(pid))) {
     removed.push(pidFile());
   }
   for (const file of removed) rmSync(file, { force: true });
@@ -189,20 +190,9 @@ async function waitForState(pid: number, timeoutMs = 30_000): Promise<{ state?: 
   }
 }
 
+/** The pid `service.json` names: undefined when there is no such file, 0 when it names none (garbage). */
 function stateFilePid(): number | undefined {
-  try {
-    const { pid } = JSON.parse(readFileSync(stateFile(), 'utf8')) as { pid?: unknown };
-    return typeof pid === 'number' ? pid : 0;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : 0;
-  }
-}
-
-function exists(file: string): boolean {
-  try {
-    statSync(file);
-    return true;
-  } catch {
-    return false;
-  }
+  const state = readState();
+  if (state === undefined) return undefined;
+  return typeof state?.pid === 'number' ? state.pid : 0;
 }

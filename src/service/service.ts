@@ -3,7 +3,7 @@
  * questions and fires the hooks. `claude-comms serve` runs it in the foreground, `claude-comms poll start` as a
  * daemon; both write the state file `service.json` in the data home so the CLI can find it.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +19,12 @@ import { problem } from '../server/problem.js';
 import { VERSION } from '../server/schemas.js';
 import { mountStreams, type Streams } from '../server/streams.js';
 import { DASHBOARD_DIR, mountDashboard, readDashboard } from './dashboard.js';
+import { pidFile, readPid, runningService, type ServiceState, stateFile } from './state.js';
+
+export type { ServiceState };
 
 /** The example configuration used when the data home has none. */
-export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/config.yaml', import.meta.url));
+const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/config.yaml', import.meta.url));
 
 /** Options of the service. */
 export interface ServiceOptions {
@@ -45,18 +48,6 @@ export interface ServiceOptions {
   logger?: Logger;
 }
 
-/** What `service.json` holds while a service runs. */
-export interface ServiceState {
-  pid: number;
-  url: string;
-  host: string;
-  port: number;
-  database: string;
-  config: string;
-  startedAt: string;
-  version: string;
-}
-
 /** A running service. */
 export interface Service {
   readonly url: string;
@@ -66,62 +57,13 @@ export interface Service {
   close(): Promise<void>;
 }
 
-/** Where the running service describes itself. */
-export function stateFile(): string {
-  return join(dataHome(), 'service.json');
-}
-
-/** The pid of the service `claude-comms poll start` runs in the background, from its start to its exit. */
-export function pidFile(): string {
-  return join(dataHome(), 'service.pid');
-}
-
-/** Where the background service writes its output and log. */
-export function logFile(): string {
-  return join(dataHome(), 'service.log');
-}
-
-/** The state of the service that wrote `service.json`, if that process is still running it. */
-export function runningService(): ServiceState | undefined {
-  let state: ServiceState;
-  try {
-    state = JSON.parse(readFileSync(stateFile(), 'utf8')) as ServiceState;
-  } catch {
-    return undefined;
-  }
-  return state.pid === process.pid || isServiceProcess(state.pid) ? state : undefined;
-}
-
-/**
- * Whether `pid` is a live `claude-comms serve`. A dead service leaves its files behind, and its pid may since
- * have been given to an unrelated process: on Linux the command line must run the claude-comms bin with `serve`
- * (a zombie has none). Elsewhere any live process counts.
- */
-export function isServiceProcess(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  let commandLine: string;
-  try {
-    commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return process.platform !== 'linux';
-  }
-  const args = commandLine.split('\0');
-  const bin = args.findIndex((arg) => /(^|\/)claude-comms(\.js)?$/.test(arg));
-  return bin >= 0 && args.indexOf('serve', bin + 1) > bin;
-}
-
 /** Whether `host` only accepts connections from this machine. */
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** The configuration the service reads: the given file, the data home's, or the bundled example. */
-export function chooseConfig(config?: string): string {
+function chooseConfig(config?: string): string {
   if (config) {
     if (!existsSync(config)) throw new HubError('not_found', `configuration file ${config} does not exist`);
     return config;
@@ -235,17 +177,6 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       return closing;
     },
   };
-}
-
-/** The pid a pid file holds, if it holds one. */
-export function readPid(file: string): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-  return /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
 function listen(app: Hono, host: string, port: number, streams: Streams): Promise<ReturnType<typeof serve>> {

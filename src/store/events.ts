@@ -20,16 +20,27 @@ export class EventStore {
 
   /** Events after `afterSeq` (and at most `upTo`) that pass `filter`, in order, at most `limit`. */
   async page(afterSeq: number, filter: EventFilter, limit: number, upTo?: number): Promise<HubEvent[]> {
-    let q = this.db.builder.selectFrom('events').selectAll().where('seq', '>', afterSeq);
+    let q = this.filtered(filter).where('seq', '>', afterSeq);
     if (upTo !== undefined) q = q.where('seq', '<=', upTo);
+    const rows = await this.db.read.all<EventRow>(q.orderBy('seq').limit(limit).compile());
+    return rows.map(eventFromRow);
+  }
+
+  /** The newest `limit` events that pass `filter`, in order. */
+  async latest(filter: EventFilter, limit: number): Promise<HubEvent[]> {
+    const rows = await this.db.read.all<EventRow>(this.filtered(filter).orderBy('seq', 'desc').limit(limit).compile());
+    return rows.reverse().map(eventFromRow);
+  }
+
+  private filtered(filter: EventFilter) {
+    let q = this.db.builder.selectFrom('events').selectAll();
     if (filter.threadId !== undefined) q = q.where('thread_id', '=', filter.threadId);
     if (filter.messageId !== undefined) q = q.where('message_id', '=', filter.messageId);
     if (filter.taskId !== undefined) q = q.where('task_id', '=', filter.taskId);
     if (filter.module !== undefined) q = q.where('module', '=', filter.module);
     const types = expandTypes(filter.types);
     if (types) q = q.where('type', 'in', types);
-    const rows = await this.db.read.all<EventRow>(q.orderBy('seq').limit(limit).compile());
-    return rows.map(eventFromRow);
+    return q;
   }
 
   /**

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
-import type { Criterion, Task, TaskKind } from '../domain/types.js';
+import type { Criterion, Task, TaskKind, TaskStats } from '../domain/types.js';
 import { list, moduleName, number, oneOf, optionalText, pageSize, text } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 import type { TasksTable } from './schema.js';
@@ -68,6 +68,9 @@ export interface TaskUpdate {
 }
 
 /** What `tasks.list` filters on. */
+export type { TaskStats };
+
+/** What `tasks.list` filters on. */
 export interface ListTasksOptions {
   status?: Status | Status[];
   module?: string;
@@ -77,19 +80,6 @@ export interface ListTasksOptions {
   /** Only tasks older than this task (the last id of the previous page). */
   before?: string;
   limit?: number;
-}
-
-/** Totals over tasks. */
-export interface TaskStats {
-  total: number;
-  byStatus: Record<Status, number>;
-  costUsd: number;
-  tokensIn: number;
-  tokensOut: number;
-  /** Start of the window of `createdSince` and `costSinceUsd` (default: today, UTC). */
-  since: string;
-  createdSince: number;
-  costSinceUsd: number;
 }
 
 /** An entry of a task's action log. */

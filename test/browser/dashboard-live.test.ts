@@ -5,16 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { expect, it, vi } from 'vitest';
+import { expect, it } from 'vitest';
 import { openHub } from '../../src/index.js';
-import { describeDashboard } from '../support/dashboard.js';
+import { describeDashboard, shows } from '../support/dashboard.js';
 import { alive } from '../support/modules.js';
 import { until } from '../support/wait.js';
-
-/** Waits until `read()` gives `expected` (a page shows a change after its event arrives, not at once). */
-async function shows(read: () => Promise<unknown>, expected: unknown, timeout = 10_000): Promise<void> {
-  await vi.waitFor(async () => expect(await read()).toEqual(expected), { timeout, interval: 25 });
-}
 
 const text = (page: Page, selector: string) => () => page.locator(selector).first().textContent();
 const attribute = (page: Page, selector: string, name: string) => () =>

@@ -4,15 +4,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { expect, it, vi } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Hub } from '../../src/index.js';
-import { type Dashboard, describeDashboard } from '../support/dashboard.js';
+import { type Dashboard, describeDashboard, shows } from '../support/dashboard.js';
 
 const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots', import.meta.url));
-
-async function shows(read: () => Promise<unknown>, expected: unknown, timeout = 10_000): Promise<void> {
-  await vi.waitFor(async () => expect(await read()).toEqual(expected), { timeout, interval: 25 });
-}
 
 /** Writes `docs/screenshots/<name>.png` when SCREENSHOTS=1. */
 async function screenshot(page: Page, name: string): Promise<void> {

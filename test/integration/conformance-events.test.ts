@@ -88,6 +88,17 @@ describeEachBackend('event log', (hubs) => {
     expect(all.length).toBe((await hub.events.list({ limit: 1000 })).events.length);
   });
 
+  it('gives the newest events that pass a filter, oldest first', async () => {
+    const hub = await hubs.open();
+    const task = await hub.tasks.create({ name: 'logged' });
+    for (let i = 0; i < 30; i++) await hub.tasks.log(task.id, { text: `line ${i}` });
+    const latest = await hub.events.latest({ taskId: task.id, types: ['task.logged'], limit: 5 });
+    expect(latest.map((e) => e.data.text)).toEqual(['line 25', 'line 26', 'line 27', 'line 28', 'line 29']);
+    const all = await hub.events.list({ taskId: task.id, limit: 1000 });
+    expect(await hub.events.latest({ taskId: task.id, limit: 1000 })).toEqual(all.events);
+    await expect(hub.events.latest({ types: ['task.nothing'] })).rejects.toMatchObject({ code: 'validation' });
+  });
+
   it('filters by message, thread, task and type, in replay and live alike', async () => {
     const hub = await hubs.open();
     const thread = await hub.threads.create();

@@ -87,6 +87,17 @@ describeEachBackend('worker', (hubs) => {
     await expect(hub.messages.cancel(asked.messageId)).rejects.toMatchObject({ code: 'invalid_transition' });
   });
 
+  it('serves a module registered after it started, and a module’s changed settings', async () => {
+    const hub = await hubs.open();
+    await hub.startWorker();
+    await commandModule(hub, 'late', "process.stdout.write('first');");
+    const first = await hub.ask({ from: 'marker', to: 'late', prompt: 'q' });
+    expect((await hub.waitForCompletion(first.messageId, { timeoutMs: 20_000 })).message.content).toBe('first');
+    await commandModule(hub, 'late', "process.stdout.write('second');");
+    const second = await hub.ask({ from: 'marker', to: 'late', prompt: 'q' });
+    expect((await hub.waitForCompletion(second.messageId, { timeoutMs: 20_000 })).message.content).toBe('second');
+  });
+
   it('recovers a reply left processing by a dead worker, then answers it', async () => {
     const hub = await hubs.open();
     await commandModule(hub, 'arangodb', ECHO);

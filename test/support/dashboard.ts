@@ -4,10 +4,15 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, vi } from 'vitest';
 import { type Service, startService } from '../../src/service/service.js';
 import { memoryLogger } from './backends.js';
 import { findChromium, launchChromium } from './browser.js';
+
+/** Waits until `read()` gives `expected` (a page shows a change after its event arrives, not at once). */
+export async function shows(read: () => Promise<unknown>, expected: unknown, timeout = 10_000): Promise<void> {
+  await vi.waitFor(async () => expect(await read()).toEqual(expected), { timeout, interval: 25 });
+}
 
 /** Answers the question it was asked. */
 const ECHO = `let q = ''; process.stdin.on('data', (d) => (q += d)); process.stdin.on('end', () => process.stdout.write('re: ' + q.trim()));`;

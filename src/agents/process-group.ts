@@ -1,0 +1,50 @@
+/**
+ * What agent backends share about the processes they start: each runs in its own process group, which is
+ * signalled and watched as a whole, in a working directory checked before anything starts.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { errorText } from './command-output.js';
+
+/** Sends `signal` to the process group led by `pid`; a group already gone is fine. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/**
+ * Whether any live process remains in the process group. `kill(-pid, 0)` alone also counts zombies, and in a
+ * container whose init reaps orphans late (seen: about 2 s) that would turn every stop into a SIGKILL wait, so on
+ * Linux a positive answer is checked against /proc.
+ */
+export async function groupAlive(pid: number): Promise<boolean> {
+  try {
+    process.kill(-pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  if (process.platform !== 'linux') return true;
+  const entries = await readdir('/proc').catch(() => undefined);
+  if (!entries) return true;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const line = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Fields after the command name, which may itself contain spaces and parentheses: state, ppid, pgrp, …
+    const [state, , pgrp] = line.slice(line.lastIndexOf(')') + 2).split(' ');
+    if (pgrp === String(pid) && state !== 'Z') return true;
+  }
+  return false;
+}
+
+/** Why `cwd` cannot be an agent's working directory (`label` names it in the answer), or undefined when it can. */
+export async function directoryProblem(cwd: string, label: string): Promise<string | undefined> {
+  try {
+    return (await stat(cwd)).isDirectory() ? undefined : `${label} ${cwd} is not a directory`;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT'
+      ? `${label} ${cwd} does not exist`
+      : `${label} ${cwd}: ${errorText(err)}`;
+  }
+}
