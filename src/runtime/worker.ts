@@ -18,10 +18,11 @@ import { type AgentBackend, type AgentEvent, fileEffect, type RunDone } from '..
 import { isHubError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { canTransition, type Status } from '../domain/status.js';
+import type { Message } from '../domain/types.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
 import type { Database, WriteTx } from '../store/database.js';
 import type { InstanceStore } from '../store/instances.js';
-import type { MessageStore } from '../store/messages.js';
+import type { MessageStore, StatusRow } from '../store/messages.js';
 import type { ModuleStore } from '../store/modules.js';
 import type { MessagesTable } from '../store/schema.js';
 import type { TaskStore } from '../store/tasks.js';
@@ -72,7 +73,7 @@ export interface WorkerStores {
 }
 
 interface Claim {
-  message: MessagesTable;
+  message: Message;
   taskId: string | undefined;
   instanceId: string;
   /** The agent session the run reported last. */
@@ -96,6 +97,7 @@ export class Worker {
   private subscription: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private claiming = false;
+  private claimLoop: Promise<void> | undefined;
   private again = false;
   private stopped = false;
   /** What is served: each module with the settings it was built from. */
@@ -232,6 +234,8 @@ export class Worker {
     if (this.timer) clearInterval(this.timer);
     this.subscription?.close();
     for (const h of this.health.values()) clearTimeout(h.timer);
+    // A claim in flight still launches its run, which is then cancelled with the others.
+    await this.claimLoop;
     for (const run of this.running.values()) run.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
     await this.reaper?.close();
@@ -245,7 +249,7 @@ export class Worker {
       return;
     }
     this.claiming = true;
-    void (async () => {
+    this.claimLoop = (async () => {
       try {
         do {
           this.again = false;
@@ -286,9 +290,9 @@ export class Worker {
         [module.name],
       );
       if (!state || Number(state.paused) === 1 || state.health === 'unhealthy') return undefined;
-      const next = await tx.get<{ id: string }>(
-        `SELECT id FROM messages WHERE status IN ('pending', 'processing') AND status = 'pending'
-         AND role = 'assistant' AND author = ?
+      const next = await tx.get<StatusRow & { id: string }>(
+        `SELECT id, status, thread_id, author FROM messages WHERE status IN ('pending', 'processing')
+         AND status = 'pending' AND role = 'assistant' AND author = ?
          ORDER BY created_at, id LIMIT 1${skipLocked}`,
         [module.name],
       );
@@ -300,13 +304,14 @@ export class Worker {
         leaseUntil,
       });
       if (!instance) return undefined;
-      await this.messages.moveStatus(tx, next.id, 'processing', {
+      const message = await this.messages.moveStatus(tx, next.id, 'processing', {
         reason: `claimed by worker ${this.id}, instance ${instance.id}`,
+        current: next,
+        extra: {
+          sets: ['claimed_by = ?', 'lease_until = ?', 'attempts = attempts + 1'],
+          params: [this.id, leaseUntil],
+        },
       });
-      const message = (await tx.get<MessagesTable>(
-        'UPDATE messages SET claimed_by = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ? RETURNING *',
-        [this.id, leaseUntil, next.id],
-      )) as MessagesTable;
       const taskId = await this.moveTask(tx, message.id, 'pending', 'processing');
       return { message, taskId, instanceId: instance.id };
     });
@@ -330,7 +335,7 @@ export class Worker {
     if (!outcome.ok && outcome.reason === 'session_not_found') {
       // The agent's session is gone (another machine, a cleaned cache): start anew, seeded with the thread.
       await this.db.write((tx) =>
-        tx.run('DELETE FROM thread_sessions WHERE thread_id = ? AND module = ?', [message.thread_id, module.name]),
+        tx.run('DELETE FROM thread_sessions WHERE thread_id = ? AND module = ?', [message.threadId, module.name]),
       );
       outcome = await this.attempt(module, claim, signal, false);
     }
@@ -345,32 +350,45 @@ export class Worker {
   /** One backend run; answers its `done`. */
   private async attempt(module: WorkerModule, claim: Claim, signal: AbortSignal, resume: boolean): Promise<RunDone> {
     const { message, taskId } = claim;
-    const question = await this.db.read.get<MessagesTable>(
-      `SELECT * FROM messages WHERE thread_id = ? AND role = 'user' AND (created_at < ? OR (created_at = ? AND id < ?))
-       ORDER BY created_at DESC, id DESC LIMIT 1`,
-      [message.thread_id, message.created_at, message.created_at, message.id],
+    // In one read: the question (the thread's last user message before this reply), whether anything came before
+    // it, and the thread's session.
+    const found = await this.db.read.get<QuestionRow & SessionRow>(
+      `SELECT q.id, q.author, q.content, q.created_at, s.session_id, s.cost_total_usd,
+              EXISTS (SELECT 1 FROM messages AS e WHERE e.thread_id = ? AND e.status = 'complete'
+                      AND (e.created_at < q.created_at OR (e.created_at = q.created_at AND e.id < q.id))) AS earlier
+       FROM (SELECT 1 AS one) AS o
+       LEFT JOIN (SELECT id, author, content, created_at FROM messages WHERE thread_id = ? AND role = 'user'
+                  AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT 1) AS q
+              ON 1 = 1
+       LEFT JOIN thread_sessions AS s ON s.thread_id = ? AND s.module = ?`,
+      [
+        message.threadId,
+        message.threadId,
+        message.createdAt,
+        message.createdAt,
+        message.id,
+        message.threadId,
+        module.name,
+      ],
     );
-    const session = resume
-      ? await this.db.read.get<{ session_id: string; cost_total_usd: number | null }>(
-          'SELECT session_id, cost_total_usd FROM thread_sessions WHERE thread_id = ? AND module = ?',
-          [message.thread_id, module.name],
-        )
-      : undefined;
+    const question = found?.id == null ? undefined : found;
+    const session =
+      resume && found?.session_id != null ? { id: found.session_id, costTotal: found.cost_total_usd } : undefined;
+    // A session started anew is seeded with the thread so far.
     const history =
-      session || !question
+      session || !question || !toBoolean(question.earlier)
         ? undefined
         : await this.db.read.all<HistoryEntry>(
             `SELECT author, role, content FROM messages WHERE thread_id = ? AND status = 'complete'
              AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at, id`,
-            [message.thread_id, question.created_at, question.created_at, question.id],
+            [message.threadId, question.created_at, question.created_at, question.id],
           );
     const systemPrompt = buildSystemPrompt({
       module,
       asker: question?.author ?? 'unknown',
       ...(history?.length ? { history } : {}),
-      ...(message.schema ? { schema: JSON.parse(message.schema) as Record<string, unknown> } : {}),
+      ...(message.schema ? { schema: message.schema } : {}),
     });
-    const appends: Promise<void>[] = [];
     let done: RunDone = {
       type: 'done',
       ok: false,
@@ -384,46 +402,36 @@ export class Worker {
       systemPrompt,
       signal,
       processes: this.reaper,
-      ...(session ? { resumeSessionId: session.session_id } : {}),
-      ...(session?.cost_total_usd != null ? { previousSessionCostUsd: Number(session.cost_total_usd) } : {}),
+      ...(session ? { resumeSessionId: session.id } : {}),
+      ...(session?.costTotal != null ? { previousSessionCostUsd: Number(session.costTotal) } : {}),
     })) {
       if (event.type === 'done') {
         done = event;
         break;
       }
       if (event.type === 'session') claim.sessionId = event.sessionId;
-      await this.record(event, message, taskId, module.name, appends);
+      await this.record(event, message, taskId, module.name);
     }
-    // The run is over: what it wrote last goes in now rather than at the end of the coalescing window.
-    await this.messages.flush(message.id).catch(() => undefined);
-    await Promise.allSettled(appends);
     return done;
   }
 
   /** Writes one agent event into the reply, its task and the thread's session. */
-  private async record(
-    event: AgentEvent,
-    message: MessagesTable,
-    taskId: string | undefined,
-    module: string,
-    appends: Promise<void>[],
-  ): Promise<void> {
+  private async record(event: AgentEvent, message: Message, taskId: string | undefined, module: string): Promise<void> {
     const task = async (fn: (id: string) => Promise<unknown>) => {
       if (taskId)
         await fn(taskId).catch((err: unknown) => this.logger.warn({ err, taskId }, 'updating the task failed'));
     };
     switch (event.type) {
       case 'text':
-        appends.push(
-          this.messages
-            .appendContent(message.id, event.text)
-            .catch((err: unknown) =>
-              this.logger.warn({ err, messageId: message.id }, 'content from the agent was not stored'),
-            ),
-        );
+        // Written within the coalescing window, or with the final status, whichever comes first.
+        void this.messages
+          .appendContent(message.id, event.text)
+          .catch((err: unknown) =>
+            this.logger.warn({ err, messageId: message.id }, 'content from the agent was not stored'),
+          );
         return;
       case 'session':
-        await this.saveSession(message.thread_id, module, { sessionId: event.sessionId });
+        await this.saveSession(message.threadId, module, { sessionId: event.sessionId });
         return;
       case 'usage':
         await task((id) =>
@@ -435,7 +443,7 @@ export class Worker {
           }),
         );
         if (event.sessionCostUsd !== undefined)
-          await this.saveSession(message.thread_id, module, { costTotal: event.sessionCostUsd });
+          await this.saveSession(message.threadId, module, { costTotal: event.sessionCostUsd });
         return;
       case 'tool_use':
         await task(async (id) => {
@@ -496,30 +504,25 @@ export class Worker {
   private async finish(claim: Claim, done: RunDone): Promise<void> {
     const { message, taskId } = claim;
     const error = done.ok ? undefined : (done.error ?? done.reason ?? 'failed');
-    // Content still held goes in first, so no delta follows the final status.
-    await this.messages.flush(message.id).catch(() => undefined);
-    await this.db.write(async (tx) => {
-      const current = await tx.get<{ status: Status }>(`SELECT status FROM messages WHERE id = ?${this.db.forUpdate}`, [
-        message.id,
-      ]);
+    // One transaction, which writes the content still held first, so no delta follows the final status.
+    await this.messages.settle(message.id, async (tx, current) => {
       const to: Status =
         current?.status === 'cancelled' || done.reason === 'cancelled' ? 'cancelled' : done.ok ? 'complete' : 'failed';
-      // One transaction; the task's event comes first, so whoever sees the reply final finds its task final too.
+      // The task's event comes first, so whoever sees the reply final finds its task final too.
       if (taskId) {
-        const task = await tx.get<{ status: Status }>(`SELECT status FROM tasks WHERE id = ?${this.db.forUpdate}`, [
-          taskId,
-        ]);
-        if (task && canTransition('task', task.status, to)) {
-          await this.tasks.moveStatus(tx, taskId, to, error ? { error } : {});
-        }
+        const options = error ? { error } : {};
+        const moved = await this.tasks.moveFrom(tx, { id: taskId }, 'processing', to, options);
+        // Someone moved the task meanwhile: it still follows the reply, if it may.
+        const task = moved
+          ? undefined
+          : await tx.get<{ status: Status }>('SELECT status FROM tasks WHERE id = ?', [taskId]);
+        if (task && canTransition('task', task.status, to)) await this.tasks.moveStatus(tx, taskId, to, options);
       }
       if (current && canTransition('message', current.status, to)) {
-        await this.messages.moveStatus(
-          tx,
-          message.id,
-          to,
-          error ? { error, reason: done.reason ?? 'agent_error' } : {},
-        );
+        await this.messages.moveStatus(tx, message.id, to, {
+          ...(error ? { error, reason: done.reason ?? 'agent_error' } : {}),
+          current,
+        });
       }
       await this.instances.releaseIn(tx, claim.instanceId, claim.sessionId);
     });
@@ -638,8 +641,11 @@ export class Worker {
           ? 'worker lost (lease expired); retrying'
           : `its worker stopped responding ${row.attempts} times`;
         const to = again ? 'pending' : 'failed';
-        await this.messages.moveStatus(tx, row.id, to, again ? { reason } : { reason, error: reason });
-        await tx.run('UPDATE messages SET claimed_by = NULL, lease_until = NULL WHERE id = ?', [row.id]);
+        await this.messages.moveStatus(tx, row.id, to, {
+          reason,
+          ...(again ? {} : { error: reason }),
+          extra: { sets: ['claimed_by = NULL', 'lease_until = NULL'] },
+        });
         await this.moveTask(tx, row.id, 'processing', to, again ? undefined : reason);
       });
     }
@@ -653,11 +659,9 @@ export class Worker {
     to: Status,
     error?: string,
   ): Promise<string | undefined> {
-    const task = await tx.get<{ id: string; status: Status }>('SELECT id, status FROM tasks WHERE message_id = ?', [
-      messageId,
-    ]);
-    if (task?.status === from) await this.tasks.moveStatus(tx, task.id, to, error ? { error } : {});
-    return task?.id;
+    const moved = await this.tasks.moveFrom(tx, { messageId }, from, to, error ? { error } : {});
+    if (moved) return moved.id;
+    return (await tx.get<{ id: string }>('SELECT id FROM tasks WHERE message_id = ? LIMIT 1', [messageId]))?.id;
   }
 }
 
@@ -666,4 +670,15 @@ function duration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
   return `${Math.round(ms / 60_000)} min`;
+}
+
+/** The question a reply answers, and whether the thread had messages before it (`earlier`, 0/1 or a boolean). */
+type QuestionRow = Pick<MessagesTable, 'id' | 'author' | 'content' | 'created_at'> & { earlier: unknown };
+
+const toBoolean = (value: unknown): boolean => value === true || Number(value) === 1;
+
+/** A thread's agent session, as `thread_sessions` stores it. */
+interface SessionRow {
+  session_id: string | null;
+  cost_total_usd: number | null;
 }

@@ -42,31 +42,39 @@ export function eventFromRow(row: EventRow): HubEvent {
 }
 
 /**
- * Appends queued events inside the current transaction and answers them with their sequence numbers. `first`
- * replaces the statement for the first event (a backend may fold its locking into it); it must take the same
- * parameters and return `seq`.
+ * How a backend appends a transaction's events: one row of parameters per event (`EVENT_INSERT_COLUMNS`
+ * order) in, their sequence numbers out, in the same order.
  */
+export type AppendEvents = (client: SqlClient, rows: unknown[][]) => Promise<number[]>;
+
+/** One insert per event. */
+const appendEach: AppendEvents = async (client, rows) => {
+  const seqs: number[] = [];
+  for (const row of rows) seqs.push(Number((await client.get<{ seq: number }>(INSERT_EVENT, row))?.seq));
+  return seqs;
+};
+
+/** Appends queued events inside the current transaction and answers them with their sequence numbers. */
 export async function insertEvents(
   client: SqlClient,
   queued: readonly NewEvent[],
-  first: string = INSERT_EVENT,
+  append: AppendEvents = appendEach,
 ): Promise<HubEvent[]> {
   const at = new Date().toISOString();
-  const written: HubEvent[] = [];
-  for (const e of queued) {
-    const data = JSON.stringify(e.data);
-    const row = await client.get<{ seq: number }>(written.length ? INSERT_EVENT : first, [
-      at,
-      e.type,
-      e.threadId ?? null,
-      e.messageId ?? null,
-      e.taskId ?? null,
-      e.runId ?? null,
-      e.module ?? null,
-      data,
-    ]);
-    const seq = Number(row?.seq);
-    written.push({
+  const rows = queued.map((e) => [
+    at,
+    e.type,
+    e.threadId ?? null,
+    e.messageId ?? null,
+    e.taskId ?? null,
+    e.runId ?? null,
+    e.module ?? null,
+    JSON.stringify(e.data),
+  ]);
+  const seqs = await append(client, rows);
+  return queued.map((e, i) => {
+    const seq = seqs[i] as number;
+    return {
       seq,
       cursor: encodeCursor(seq),
       at,
@@ -76,10 +84,9 @@ export async function insertEvents(
       taskId: e.taskId ?? null,
       runId: e.runId ?? null,
       module: e.module ?? null,
-      data: JSON.parse(data) as Record<string, unknown>,
-    });
-  }
-  return written;
+      data: JSON.parse(rows[i]?.[7] as string) as Record<string, unknown>,
+    };
+  });
 }
 
 /** Reads up to `limit` events after `afterSeq`, in log order. */

@@ -142,21 +142,20 @@ export class InstanceStore {
     limit: number,
     claim: { workerId: string; messageId: string; leaseUntil: string },
   ): Promise<Instance | undefined> {
-    const free = await tx.get<InstancesTable>(
-      `SELECT * FROM instances WHERE module = ? AND status = 'idle' AND paused = 0
-       ORDER BY last_active_at DESC, id LIMIT 1${this.db.forUpdate}`,
-      [module],
-    );
     const now = new Date().toISOString();
-    if (!free) {
+    // The most recently used idle instance, taken in one statement; the outer conditions hold it to still being
+    // idle and unpaused once its lock is granted.
+    const row = await tx.get<InstancesTable>(
+      `UPDATE instances SET status = 'busy', worker_id = ?, message_id = ?, lease_until = ?, updated_at = ?
+       WHERE id = (SELECT id FROM instances WHERE module = ? AND status = 'idle' AND paused = 0
+                   ORDER BY last_active_at DESC, id LIMIT 1${this.db.forUpdate})
+       AND status = 'idle' AND paused = 0 RETURNING *`,
+      [claim.workerId, claim.messageId, claim.leaseUntil, now, module],
+    );
+    if (!row) {
       if ((await this.liveCount(tx, module)) >= limit) return undefined;
       return this.insert(tx, module, 'busy', claim);
     }
-    const row = (await tx.get<InstancesTable>(
-      `UPDATE instances SET status = 'busy', worker_id = ?, message_id = ?, lease_until = ?, updated_at = ?
-       WHERE id = ? RETURNING *`,
-      [claim.workerId, claim.messageId, claim.leaseUntil, now, free.id],
-    )) as InstancesTable;
     this.changed(tx, row, 'idle', { messageId: claim.messageId });
     return fromRow(row);
   }

@@ -14,7 +14,7 @@ import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/s
 import type { Message, MessageRole, UnknownMessage } from '../domain/types.js';
 import { jsonObject, moduleName, noNul, oneOf, optionalText, pageSize } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
-import { statusUpdate } from './status-update.js';
+import { type ExtraSets, statusUpdate } from './status-update.js';
 
 interface MessageRow {
   id: string;
@@ -92,6 +92,13 @@ interface Pending {
 const ROLES: readonly MessageRole[] = ['user', 'assistant', 'system'];
 
 const SELECT_FOR_TRANSITION = 'SELECT status, thread_id, author FROM messages WHERE id = ?';
+
+/** What a status change needs of a message's row. */
+export interface StatusRow {
+  status: Status;
+  thread_id: string;
+  author: string;
+}
 
 /** Reads and writes messages. */
 export class MessageStore {
@@ -205,28 +212,30 @@ export class MessageStore {
     const reason = optionalText(options.reason, 'reason', 2000);
     const error = optionalText(options.error, 'error', 20000);
     await this.flushWaiters(id, this.take(id));
-    const message = await this.db.write((tx) => this.moveStatus(tx, id, to, { reason, error }));
-    if (isTerminal(to)) this.lastWrite.delete(id);
-    return message;
+    return this.db.write((tx) => this.moveStatus(tx, id, to, { reason, error }));
   }
 
   /**
    * The status change itself, inside the caller's write transaction (for callers that change more in the same
-   * transaction, like a worker's claim). Options are taken as already validated.
+   * transaction, like a worker's claim). Options are taken as already validated. `current` is the row as the
+   * caller already read it in this transaction (locked), which saves reading it again; `extra` adds assignments
+   * to the same UPDATE.
    */
   async moveStatus(
     tx: WriteTx,
     id: string,
     to: Status,
-    { reason, error }: { reason?: string | null; error?: string | null } = {},
+    {
+      reason,
+      error,
+      current,
+      extra,
+    }: { reason?: string | null; error?: string | null; current?: StatusRow; extra?: ExtraSets } = {},
   ): Promise<Message> {
-    const row = await tx.get<{ status: Status; thread_id: string; author: string }>(
-      SELECT_FOR_TRANSITION + this.db.forUpdate,
-      [id],
-    );
+    const row = current ?? (await tx.get<StatusRow>(SELECT_FOR_TRANSITION + this.db.forUpdate, [id]));
     if (!row) throw new HubError('not_found', `no message with id ${id}`);
     assertTransition('message', id, row.status, to);
-    const [set, params] = statusUpdate(to, error ?? null, new Date().toISOString());
+    const [set, params] = statusUpdate(to, error ?? null, new Date().toISOString(), extra);
     const updated = await tx.get<MessageRow>(`UPDATE messages SET ${set} WHERE id = ? RETURNING *`, [...params, id]);
     tx.emit({
       type: 'message.status_changed',
@@ -235,7 +244,40 @@ export class MessageStore {
       module: row.author,
       data: { from: row.status, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}) },
     });
+    if (isTerminal(to)) this.lastWrite.delete(id);
     return fromRow(updated as MessageRow);
+  }
+
+  /**
+   * Runs `fn` in one write transaction that first writes the content still waiting for message `id` — after any
+   * write of it in flight — with the message's row locked; `fn` gets the row as it stands after that content
+   * (undefined for no such message). A final status set by `fn` thus follows every delta sent before it, in the
+   * same commit. The waiting deltas settle with the transaction.
+   */
+  settle<T>(id: string, fn: (tx: WriteTx, row: StatusRow | undefined) => Promise<T>): Promise<T> {
+    const waiting = this.take(id);
+    if (waiting.length) this.lastWrite.set(id, Date.now());
+    const previous = this.writing.get(id) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      let result: T;
+      try {
+        result = await this.db.write(async (tx) => fn(tx, await this.writeContent(tx, id, waiting)));
+      } catch (err) {
+        for (const w of waiting) w.reject(err);
+        throw err;
+      }
+      for (const w of waiting) w.resolve();
+      return result;
+    });
+    const written = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writing.set(id, written);
+    void written.then(() => {
+      if (this.writing.get(id) === written) this.writing.delete(id);
+    });
+    return run;
   }
 
   /**
@@ -321,12 +363,12 @@ export class MessageStore {
   }
 
   /**
-   * Writes the deltas that fit as one update and one event. A delta that would pass the limit, or one for a
-   * missing or finished message, is rejected on its own; `waiting` is left holding the accepted ones, which the
-   * caller settles by the transaction's outcome.
+   * Writes the deltas that fit as one update and one event, and answers the message's row (locked) as it then
+   * stands. A delta that would pass the limit, or one for a missing or finished message, is rejected on its own;
+   * `waiting` is left holding the accepted ones, which the caller settles by the transaction's outcome.
    */
-  private async writeContent(tx: WriteTx, id: string, waiting: Waiter[]): Promise<void> {
-    const row = await tx.get<{ status: Status; thread_id: string; author: string; length: number }>(
+  private async writeContent(tx: WriteTx, id: string, waiting: Waiter[]): Promise<StatusRow | undefined> {
+    const row = await tx.get<StatusRow & { length: number }>(
       `SELECT status, thread_id, author, length(content) AS length FROM messages WHERE id = ?${this.db.forUpdate}`,
       [id],
     );
@@ -355,7 +397,7 @@ export class MessageStore {
       }
     }
     waiting.splice(0, waiting.length, ...accepted);
-    if (!row || !accepted.length) return;
+    if (!row || !accepted.length) return row;
     const delta = accepted.map((w) => w.delta).join('');
     await tx.run('UPDATE messages SET content = content || ?, updated_at = ? WHERE id = ?', [
       delta,
@@ -369,6 +411,7 @@ export class MessageStore {
       module: row.author,
       data: { length, delta },
     });
+    return row;
   }
 
   private forgetQuiet(): void {

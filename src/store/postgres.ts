@@ -12,7 +12,7 @@ import pg from 'pg';
 import { HubError } from '../domain/errors.js';
 import type { HubEvent, NewEvent } from '../domain/types.js';
 import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
-import { EVENT_INSERT_COLUMNS, insertEvents, notify, outboxTx } from './event-rows.js';
+import { type AppendEvents, EVENT_INSERT_COLUMNS, insertEvents, notify, outboxTx } from './event-rows.js';
 import { queryBuilder } from './schema.js';
 
 /** The advisory lock every event append takes (an arbitrary constant, "cc" in its high bytes). */
@@ -23,16 +23,61 @@ const EVENT_APPEND_LOCK = 0x63630001;
  */
 const CHANNEL = 'claude_comms_events';
 
+/** Events per append statement: 8 parameters each, well inside PostgreSQL's 65,535. */
+const APPEND_CHUNK = 1000;
+
 /**
- * The first event of a transaction is appended by one statement that takes the advisory lock, queues the
- * NOTIFY and inserts the row, in that order (each CTE feeds the next, so the lock is held before the sequence
- * is drawn). Folding three round trips into one shortens the time the lock is held: it is the critical section
- * every writer shares.
+ * A transaction's events are appended by one statement that takes the advisory lock, queues the NOTIFY and
+ * inserts the rows, in that order (each CTE feeds the next, so the lock is held before a sequence number is
+ * drawn). One round trip instead of one per event shortens the time the lock is held: it is the critical
+ * section every writer shares. Rows are inserted in the order given, so their sequence numbers ascend in it.
  */
-function appendStatement(guard: boolean, origin: string): string {
-  const lock = guard ? `locked AS (SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK})), ` : '';
-  return `WITH ${lock}notified AS (SELECT pg_notify('${CHANNEL}', '${origin}')${guard ? ' FROM locked' : ''})
-    INSERT INTO events (${EVENT_INSERT_COLUMNS}) SELECT ?, ?, ?, ?, ?, ?, ?, ? FROM notified RETURNING seq`;
+function appendStatement(count: number, lock: boolean, origin: string): string {
+  const values = Array.from(
+    { length: count },
+    (_, i) => `(${Array.from({ length: 8 }, (_, j) => `$${i * 8 + j + 1}`).join(', ')}, ${i})`,
+  ).join(', ');
+  const columns = EVENT_INSERT_COLUMNS.split(', ');
+  const head = lock
+    ? `WITH locked AS (SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK})),
+    notified AS (SELECT pg_notify('${CHANNEL}', '${origin}') FROM locked) `
+    : `WITH notified AS (SELECT pg_notify('${CHANNEL}', '${origin}')) `;
+  return `${head}INSERT INTO events (${EVENT_INSERT_COLUMNS})
+    SELECT ${columns.map((c) => `v.${c}`).join(', ')} FROM notified, (VALUES ${values}) AS v (${EVENT_INSERT_COLUMNS}, n)
+    ORDER BY v.n RETURNING seq`;
+}
+
+/**
+ * Statements are prepared once per connection under a generated name, which spares the server parsing and
+ * planning them on every execution. The SQL of this code base is a fixed set; past this many distinct texts
+ * (queries built with a variable number of parameters) the rest run unnamed, so no connection grows without
+ * bound.
+ */
+const MAX_PREPARED = 500;
+const prepared = new Map<string, string>();
+/** Bumped when a schema change invalidates prepared statements, so that every text is prepared anew. */
+let generation = 0;
+
+function statementName(text: string): string | undefined {
+  let name = prepared.get(text);
+  if (name === undefined && prepared.size < MAX_PREPARED) {
+    name = `cc${generation}_${prepared.size}`;
+    prepared.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * A prepared `SELECT *` or `RETURNING *` fails once its table changed shape (a newer hub added a column while this
+ * one runs). The statement is then prepared again under a new name — on every connection, each of which may hold
+ * the old one — and the query, or the whole transaction, is run once more.
+ */
+function planChanged(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | null;
+  if (e?.code !== '0A000' || !e.message?.includes('cached plan must not change result type')) return false;
+  generation++;
+  prepared.clear();
+  return true;
 }
 
 const INT8_OID = 20;
@@ -56,8 +101,14 @@ function toPostgres(sql: string): string {
   return text;
 }
 
-function normalize(query: Query, params?: readonly unknown[]): { text: string; values: unknown[] } {
-  if (typeof query === 'string') return { text: toPostgres(query), values: params ? [...params] : [] };
+function normalize(
+  query: Query,
+  params?: readonly unknown[],
+): { text: string; values: unknown[]; name?: string | undefined } {
+  if (typeof query === 'string') {
+    const text = toPostgres(query);
+    return { text, values: params ? [...params] : [], name: statementName(text) };
+  }
   return { text: query.sql, values: [...query.parameters] };
 }
 
@@ -102,7 +153,9 @@ class PgClient implements SqlClient {
   ) {}
   private query(query: Query, params?: readonly unknown[]): Promise<pg.QueryResult> {
     const run = () => this.q.query(normalize(query, params));
-    return this.inFlight ? this.inFlight.track(run) : run();
+    if (!this.inFlight) return run();
+    // Outside a transaction a query that failed on a stale prepared statement can simply run again.
+    return this.inFlight.track(() => run().catch((err: unknown) => (planChanged(err) ? run() : Promise.reject(err))));
   }
   async all<T = Row>(query: Query, params?: readonly unknown[]): Promise<T[]> {
     return (await this.query(query, params)).rows as T[];
@@ -135,7 +188,9 @@ export class PostgresDatabase implements Database {
   readonly location: string;
   private readonly pool: pg.Pool;
   private readonly listeners: ((events: HubEvent[]) => void)[] = [];
-  private readonly append: string;
+  private readonly guard: boolean;
+  /** Append statements by number of events. */
+  private readonly appends = new Map<number, string>();
   /** Carried by this backend's notifications, so its own listener can skip them. */
   private readonly origin = randomUUID();
   private readonly stoppers = new Set<() => void>();
@@ -146,7 +201,7 @@ export class PostgresDatabase implements Database {
     options: PostgresOptions,
   ) {
     this.location = redactUrl(url);
-    this.append = appendStatement(options.sequenceGuard ?? true, this.origin);
+    this.guard = options.sequenceGuard ?? true;
     // allowExitOnIdle: like a SQLite hub, an idle PostgreSQL hub does not by itself keep the process alive.
     this.pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types, allowExitOnIdle: true });
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
@@ -171,7 +226,9 @@ export class PostgresDatabase implements Database {
   }
 
   write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
-    return this.inFlight.track(() => this.transaction(fn));
+    return this.inFlight.track(() =>
+      this.transaction(fn).catch((err: unknown) => (planChanged(err) ? this.transaction(fn) : Promise.reject(err))),
+    );
   }
 
   private async transaction<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
@@ -190,7 +247,7 @@ export class PostgresDatabase implements Database {
     try {
       await conn.query('BEGIN');
       result = await fn(tx);
-      if (queued.length) events = await insertEvents(client, queued, this.append);
+      if (queued.length) events = await insertEvents(client, queued, this.appendEvents);
       await conn.query('COMMIT');
     } catch (err) {
       try {
@@ -205,6 +262,22 @@ export class PostgresDatabase implements Database {
     if (events.length) notify(this.listeners, events);
     return result;
   }
+
+  /** Appends a transaction's events, at most `APPEND_CHUNK` per statement; answers their seqs in order. */
+  private readonly appendEvents: AppendEvents = async (client, rows) => {
+    const seqs: number[] = [];
+    for (let i = 0; i < rows.length; i += APPEND_CHUNK) {
+      const chunk = rows.slice(i, i + APPEND_CHUNK);
+      let sql = this.appends.get(chunk.length);
+      if (sql === undefined) {
+        sql = appendStatement(chunk.length, this.guard, this.origin);
+        if (this.appends.size < 100) this.appends.set(chunk.length, sql);
+      }
+      const inserted = await client.all<{ seq: number }>(sql, chunk.flat());
+      seqs.push(...inserted.map((r) => Number(r.seq)).sort((a, b) => a - b));
+    }
+    return seqs;
+  };
 
   watchChanges(onChange: () => void, intervalMs: number): () => void {
     let stopped = false;

@@ -285,26 +285,45 @@ export class TaskStore {
     tx: WriteTx,
     id: string,
     to: Status,
-    { reason, error }: { reason?: string | null; error?: string | null } = {},
+    options: { reason?: string | null; error?: string | null } = {},
   ): Promise<Task> {
     const task = await this.get(id, tx);
     assertTransition('task', id, task.status, to);
+    return (await this.moveFrom(tx, { id }, task.status, to, options)) as Task;
+  }
+
+  /**
+   * Moves the task `id` — or the task of the reply `messageId` — from `from` to `to` in one statement, inside the
+   * caller's write transaction, for a caller that knows which status the task should be at (a worker moving the
+   * task of a reply it claimed). Answers the task, or undefined (nothing changed) when it is not at `from`.
+   */
+  async moveFrom(
+    tx: WriteTx,
+    key: { id: string } | { messageId: string },
+    from: Status,
+    to: Status,
+    { reason, error }: { reason?: string | null; error?: string | null } = {},
+  ): Promise<Task | undefined> {
     // A completed task is done: its progress reads 100 whatever was last reported.
-    const [set, params] = statusUpdate(
-      to,
-      error ?? null,
-      new Date().toISOString(),
-      to === 'complete' ? ['progress = 100'] : [],
-    );
-    const row = await tx.get<TasksTable>(`UPDATE tasks SET ${set} WHERE id = ? RETURNING *`, [...params, id]);
+    const [set, params] = statusUpdate(to, error ?? null, new Date().toISOString(), {
+      sets: to === 'complete' ? ['progress = 100'] : [],
+    });
+    const where = 'id' in key ? 'id = ?' : 'id = (SELECT id FROM tasks WHERE message_id = ? LIMIT 1)';
+    const row = await tx.get<TasksTable>(`UPDATE tasks SET ${set} WHERE ${where} AND status = ? RETURNING *`, [
+      ...params,
+      'id' in key ? key.id : key.messageId,
+      from,
+    ]);
+    if (!row) return undefined;
+    const task = fromRow(row);
     tx.emit({
       type: 'task.status_changed',
-      taskId: id,
+      taskId: task.id,
       messageId: task.messageId,
       module: task.module,
-      data: { from: task.status, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}) },
+      data: { from, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}) },
     });
-    return fromRow(row as TasksTable);
+    return task;
   }
 
   /** Changes counters (event `task.progressed` with the changed fields). A finished task refuses changes. */

@@ -1,6 +1,7 @@
 // Conformance, part 1: threads, messages, tasks and transitions behave the same on every backend.
 import { expect, it } from 'vitest';
 import { HubError } from '../../src/index.js';
+import { openDatabase } from '../../src/store/open.js';
 import { describeEachBackend } from '../support/backends.js';
 import { readLog } from '../support/wait.js';
 
@@ -247,6 +248,29 @@ describeEachBackend('store', (hubs) => {
       const m = await hub.messages.get(r.id);
       const last = moves.filter((e) => e.messageId === r.id).at(-1);
       expect(m.status).toBe(last?.data.to);
+    }
+  });
+
+  it('appends the events of one transaction in the order they were emitted, beyond one statement’s worth', async () => {
+    const hub = await hubs.open();
+    const before = (await readLog(hub)).length;
+    const db = await openDatabase(hub.database);
+    try {
+      const count = 2_345;
+      const written = await new Promise<import('../../src/index.js').HubEvent[]>((resolve, reject) => {
+        db.onCommit(resolve);
+        db.write(async (tx) => {
+          for (let i = 0; i < count; i++) tx.emit({ type: 'thread.created', threadId: `t${i}`, data: { i } });
+        }).catch(reject);
+      });
+      const seqs = written.map((e) => e.seq);
+      expect(written.map((e) => e.data.i)).toEqual(Array.from({ length: count }, (_, i) => i));
+      expect(seqs).toEqual(Array.from({ length: count }, (_, i) => (seqs[0] as number) + i));
+      // What the table holds, read back in seq order, is what the commit reported.
+      const log = (await readLog(hub)).slice(before);
+      expect(log.map((e) => [e.seq, e.threadId, e.data.i])).toEqual(written.map((e) => [e.seq, e.threadId, e.data.i]));
+    } finally {
+      await db.close();
     }
   });
 });

@@ -1,9 +1,10 @@
 // The worker on every backend: asks answered by real small programs through the command backend, in order,
 // within each module's concurrency, with failures reported and a dead worker's claim recovered.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, it } from 'vitest';
-import { describeEachBackend } from '../support/backends.js';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BACKENDS, describeEachBackend, hubFactory } from '../support/backends.js';
 import { alive, commandModule } from '../support/modules.js';
 import { readLog, until } from '../support/wait.js';
 
@@ -138,3 +139,51 @@ async function setLease(database: string, messageId: string): Promise<void> {
     db.close();
   }
 }
+
+const postgres = BACKENDS.find((b) => b.name === 'postgres');
+
+describe.skipIf(!postgres?.available)('worker stopping on PostgreSQL', () => {
+  const hubs = hubFactory(postgres as NonNullable<typeof postgres>);
+  afterEach(() => hubs.closeAll());
+
+  it('waits for a claim in flight when it stops, and cancels the run that claim starts', async () => {
+    const hub = await hubs.open();
+    const dir = await commandModule(
+      hub,
+      'slow',
+      "import { writeFileSync } from 'node:fs'; writeFileSync('pid', String(process.pid)); setInterval(() => {}, 1000);",
+    );
+    const asked = await hub.ask({ from: 'marker', to: 'slow', prompt: 'Take your time' });
+    // Another session holds the module's row, so the worker's claim waits for it.
+    const admin = new pg.Client({ connectionString: hub.database });
+    await admin.connect();
+    try {
+      await admin.query('BEGIN');
+      await admin.query("SELECT * FROM modules WHERE name = 'slow' FOR UPDATE");
+      const worker = await hub.startWorker();
+      await until(
+        async () =>
+          Number(
+            (
+              await admin.query<{ n: string }>(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM modules%'",
+              )
+            ).rows[0]?.n,
+          ) > 0,
+        10_000,
+        'the claim to wait for the module row',
+      );
+      const stopping = worker.stop();
+      await admin.query('COMMIT');
+      await stopping;
+    } finally {
+      await admin.end();
+    }
+    // The claim went through, and its run was stopped with the worker: nothing is left running.
+    const reply = await hub.messages.get(asked.messageId);
+    expect(reply.status).toBe('cancelled');
+    expect((await hub.tasks.get(asked.taskId)).status).toBe('cancelled');
+    const pidFile = join(dir, 'pid');
+    if (existsSync(pidFile)) expect(alive(Number(readFileSync(pidFile, 'utf8')))).toBe(false);
+  });
+});
