@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { claudeEnv, TEST_MODEL } from '../../test/support/claude-env.js';
 import { type MessagesApi, startMessagesApi } from '../../test/support/messages-api.js';
+import { alive } from '../../test/support/modules.js';
 import { groupMembers } from '../../test/support/processes.js';
 import { until } from '../../test/support/wait.js';
 import { ClaudeCodeBackend, type ClaudeCodeSettings } from './claude-code-backend.js';
@@ -184,6 +185,33 @@ describe('claude-code backend', () => {
     await until(() => calls.length === 2, 10_000, 'the group to be reported ended');
     expect(calls[1]).toBe(`ended ${pgid}`);
     expect(groupMembers(pgid)).toEqual([]);
+  });
+
+  it('ends what a tool left running in the background once the run is over', async () => {
+    const cwd = repo();
+    api.script(
+      {
+        toolUse: {
+          name: 'Bash',
+          input: {
+            command: 'tail -f /dev/null > /dev/null 2>&1 & echo $! > bg.pid',
+            description: 'Start a background job',
+          },
+        },
+      },
+      { text: 'Started.' },
+    );
+    const calls: string[] = [];
+    const processes: ProcessTracker = {
+      started: (pgid) => calls.push(`started ${pgid}`),
+      ended: (pgid) => calls.push(`ended ${pgid}`),
+    };
+    const d = done(await collect({ allowedTools: ['Bash'] }, { cwd, processes }));
+    expect(d).toEqual({ type: 'done', ok: true });
+    const pid = Number(readFileSync(join(cwd, 'bg.pid'), 'utf8'));
+    expect(pid).toBeGreaterThan(0);
+    await until(() => calls.length === 2, 10_000, 'the group to be reported ended');
+    expect(alive(pid)).toBe(false);
   });
 
   it('explains a missing executable and a missing directory', async () => {

@@ -7,11 +7,12 @@
  * Each CLI runs in its own process group, so cancelling kills it and everything it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Options, SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { runCost, UsageCounter } from './cost.js';
-import { directoryProblem, signalGroup } from './process-group.js';
+import { directoryProblem, RUN_MARKER, signalGroup, signalMarked } from './process-group.js';
 import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
 
 /** Settings of a claude-code module (from config.yaml). */
@@ -57,9 +58,12 @@ export function bundledExecutable(): string | undefined {
   return bundled ?? undefined;
 }
 
+/**
+ * Signals the CLI's whole process group — also once the CLI itself has exited, since a tool may have left a
+ * process running in it (a job started in the background), which must not outlive the run.
+ */
 function killGroup(child: ChildProcess | undefined, signal: NodeJS.Signals): void {
-  if (!child?.pid || child.exitCode !== null || child.signalCode !== null) return;
-  signalGroup(child.pid, signal);
+  if (child?.pid) signalGroup(child.pid, signal);
 }
 
 function text(value: unknown): string {
@@ -101,6 +105,9 @@ export class ClaudeCodeBackend implements AgentBackend {
     // The SDK's env replaces the environment: start from ours, and never let a parent Claude Code session leak in.
     const env: Record<string, string | undefined> = { ...process.env, ...this.settings.env, ...request.env };
     delete env.CLAUDECODE;
+    // Marks the CLI and everything it starts, wherever they go (see RUN_MARKER).
+    const run = randomUUID();
+    env[RUN_MARKER] = run;
     let child: ChildProcess | undefined;
     const stderr: string[] = [];
     const logs: AgentEvent[] = [];
@@ -213,10 +220,17 @@ export class ClaudeCodeBackend implements AgentBackend {
       if (total) clearTimeout(total);
       request.signal.removeEventListener('abort', onAbort);
       killGroup(child, 'SIGTERM');
+      // Whatever a tool left running — in the group or in a session of its own — ends with the run.
+      const leftovers = signalMarked(run, 'SIGTERM').catch(() => 0);
       // The group stays registered until the SIGKILL: should the hub die during the grace, the reaper ends it.
       setTimeout(() => {
         killGroup(child, 'SIGKILL');
-        if (child?.pid !== undefined) request.processes?.ended(child.pid);
+        void leftovers
+          .then((n) => (n ? signalMarked(run, 'SIGKILL') : 0))
+          .catch(() => 0)
+          .finally(() => {
+            if (child?.pid !== undefined) request.processes?.ended(child.pid);
+          });
       }, GRACE_MS).unref();
     }
     while (logs.length) yield logs.shift() as AgentEvent;

@@ -38,6 +38,43 @@ export async function groupAlive(pid: number): Promise<boolean> {
   return false;
 }
 
+/**
+ * The environment variable that marks every process of one agent run. Children inherit it whatever process group
+ * or session they move to — Claude Code runs each shell command in a session of its own, so a job a tool leaves
+ * in the background is out of reach of the CLI's group.
+ */
+export const RUN_MARKER = 'CLAUDE_COMMS_RUN';
+
+/** Live processes (Linux /proc) whose environment carries `RUN_MARKER=<run>`; none elsewhere. */
+export async function markedProcesses(run: string): Promise<number[]> {
+  if (process.platform !== 'linux') return [];
+  const entry = `${RUN_MARKER}=${run}`;
+  const entries = await readdir('/proc').catch(() => [] as string[]);
+  const found: number[] = [];
+  for (const name of entries) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    // Unreadable (another user's, or gone meanwhile): not ours.
+    const environ = await readFile(`/proc/${name}/environ`, 'latin1').catch(() => '');
+    if (!environ.includes(entry) || !environ.split('\0').includes(entry)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    if (stat && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') found.push(Number(name));
+  }
+  return found;
+}
+
+/** Sends `signal` to every live process marked with `run`; answers how many there were. */
+export async function signalMarked(run: string, signal: NodeJS.Signals): Promise<number> {
+  const pids = await markedProcesses(run);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone since the scan.
+    }
+  }
+  return pids.length;
+}
+
 /** Why `cwd` cannot be an agent's working directory (`label` names it in the answer), or undefined when it can. */
 export async function directoryProblem(cwd: string, label: string): Promise<string | undefined> {
   try {

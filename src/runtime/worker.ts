@@ -515,8 +515,9 @@ export class Worker {
         // Someone moved the task meanwhile: it still follows the reply, if it may.
         const task = moved
           ? undefined
-          : await tx.get<{ status: Status }>('SELECT status FROM tasks WHERE id = ?', [taskId]);
-        if (task && canTransition('task', task.status, to)) await this.tasks.moveStatus(tx, taskId, to, options);
+          : await tx.get<{ status: Status }>(`SELECT status FROM tasks WHERE id = ?${this.db.forUpdate}`, [taskId]);
+        if (task && canTransition('task', task.status, to))
+          await this.tasks.moveFrom(tx, { id: taskId }, task.status, to, options);
       }
       if (current && canTransition('message', current.status, to)) {
         await this.messages.moveStatus(tx, message.id, to, {
@@ -672,7 +673,7 @@ function duration(ms: number): string {
   return `${Math.round(ms / 60_000)} min`;
 }
 
-/** The question a reply answers, and whether the thread had messages before it (`earlier`, 0/1 or a boolean). */
+/** The question a reply answers, and whether a complete message precedes it in the thread (`earlier`, 0/1 or a boolean). */
 type QuestionRow = Pick<MessagesTable, 'id' | 'author' | 'content' | 'created_at'> & { earlier: unknown };
 
 const toBoolean = (value: unknown): boolean => value === true || Number(value) === 1;

@@ -252,7 +252,7 @@ export class MessageStore {
    * Runs `fn` in one write transaction that first writes the content still waiting for message `id` — after any
    * write of it in flight — with the message's row locked; `fn` gets the row as it stands after that content
    * (undefined for no such message). A final status set by `fn` thus follows every delta sent before it, in the
-   * same commit. The waiting deltas settle with the transaction.
+   * same commit. The waiting deltas settle with the transaction; should it fail, they are written on their own.
    */
   settle<T>(id: string, fn: (tx: WriteTx, row: StatusRow | undefined) => Promise<T>): Promise<T> {
     const waiting = this.take(id);
@@ -263,7 +263,8 @@ export class MessageStore {
       try {
         result = await this.db.write(async (tx) => fn(tx, await this.writeContent(tx, id, waiting)));
       } catch (err) {
-        for (const w of waiting) w.reject(err);
+        // The content does not go down with `fn`: it is written on its own, as it would have been anyway.
+        void this.flushWaiters(id, waiting);
         throw err;
       }
       for (const w of waiting) w.resolve();

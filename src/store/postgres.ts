@@ -32,16 +32,18 @@ const APPEND_CHUNK = 1000;
  * drawn). One round trip instead of one per event shortens the time the lock is held: it is the critical
  * section every writer shares. Rows are inserted in the order given, so their sequence numbers ascend in it.
  */
-function appendStatement(count: number, lock: boolean, origin: string): string {
+function appendStatement(count: number, lock: boolean): string {
   const values = Array.from(
     { length: count },
     (_, i) => `(${Array.from({ length: 8 }, (_, j) => `$${i * 8 + j + 1}`).join(', ')}, ${i})`,
   ).join(', ');
   const columns = EVENT_INSERT_COLUMNS.split(', ');
+  // The last parameter is the notification's payload: the writing hub's origin.
+  const origin = `$${count * 8 + 1}::text`;
   const head = lock
     ? `WITH locked AS (SELECT pg_advisory_xact_lock(${EVENT_APPEND_LOCK})),
-    notified AS (SELECT pg_notify('${CHANNEL}', '${origin}') FROM locked) `
-    : `WITH notified AS (SELECT pg_notify('${CHANNEL}', '${origin}')) `;
+    notified AS (SELECT pg_notify('${CHANNEL}', ${origin}) FROM locked) `
+    : `WITH notified AS (SELECT pg_notify('${CHANNEL}', ${origin})) `;
   return `${head}INSERT INTO events (${EVENT_INSERT_COLUMNS})
     SELECT ${columns.map((c) => `v.${c}`).join(', ')} FROM notified, (VALUES ${values}) AS v (${EVENT_INSERT_COLUMNS}, n)
     ORDER BY v.n RETURNING seq`;
@@ -73,8 +75,9 @@ function statementName(text: string): string | undefined {
  * the old one — and the query, or the whole transaction, is run once more.
  */
 function planChanged(err: unknown): boolean {
-  const e = err as { code?: string; message?: string } | null;
-  if (e?.code !== '0A000' || !e.message?.includes('cached plan must not change result type')) return false;
+  // `routine` names the server function that raised it, whatever the server's language.
+  const e = err as { code?: string; routine?: string } | null;
+  if (e?.code !== '0A000' || e.routine !== 'RevalidateCachedQuery') return false;
   generation++;
   prepared.clear();
   return true;
@@ -270,10 +273,10 @@ export class PostgresDatabase implements Database {
       const chunk = rows.slice(i, i + APPEND_CHUNK);
       let sql = this.appends.get(chunk.length);
       if (sql === undefined) {
-        sql = appendStatement(chunk.length, this.guard, this.origin);
+        sql = appendStatement(chunk.length, this.guard);
         if (this.appends.size < 100) this.appends.set(chunk.length, sql);
       }
-      const inserted = await client.all<{ seq: number }>(sql, chunk.flat());
+      const inserted = await client.all<{ seq: number }>(sql, [...chunk.flat(), this.origin]);
       seqs.push(...inserted.map((r) => Number(r.seq)).sort((a, b) => a - b));
     }
     return seqs;
