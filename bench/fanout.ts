@@ -10,6 +10,7 @@
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { SseParser } from '../src/cli/sse.js';
 import type { HubEvent } from '../src/index.js';
 import { noModulesConfig, startBenchService } from './service.js';
 import {
@@ -157,18 +158,11 @@ function openSse(url: string, onEvent: (event: HubEvent) => void): Promise<{ clo
     const req = request(url, { agent: false, headers: { accept: 'text/event-stream' } }, (res) => {
       if (res.statusCode !== 200) return reject(new Error(`GET ${url}: ${res.statusCode}`));
       res.setEncoding('utf8');
-      let buffer = '';
+      const parser = new SseParser();
       res.on('data', (chunk: string) => {
-        buffer += chunk;
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          if (frame.startsWith('event: ready')) {
-            resolve({ close: () => req.destroy() });
-            continue;
-          }
-          const data = frame.split('\n').find((line) => line.startsWith('data: '));
-          if (data) onEvent(JSON.parse(data.slice(6)) as HubEvent);
+        for (const message of parser.push(chunk)) {
+          if (message.event === 'ready') resolve({ close: () => req.destroy() });
+          else onEvent(JSON.parse(message.data) as HubEvent);
         }
       });
       res.on('error', () => undefined);

@@ -5,7 +5,7 @@
  * back and checked against its question. Like row 6, all of it runs in one child process on compiled code.
  */
 import { fileURLToPath } from 'node:url';
-import { openHub } from '../src/index.js';
+import { isTerminal, type ObservedStatus, openHub } from '../src/index.js';
 import { type Backend, type Cell, int, isMain, lanes, now, scratch, sleep, startChild, tell } from './support.js';
 
 const COUNT = 1_000;
@@ -51,7 +51,7 @@ async function drain(database: string, cwd: string): Promise<void> {
     let lastAt = Number.NaN;
     const sub = await hub.events.subscribe({ types: ['message.status_changed'] }, (event) => {
       if (!event.messageId || !prompts.has(event.messageId)) return;
-      if (['complete', 'failed', 'cancelled'].includes(String(event.data.to))) {
+      if (isTerminal(String(event.data.to) as ObservedStatus)) {
         finished++;
         lastAt = now();
       }

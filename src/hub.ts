@@ -16,6 +16,7 @@ import { type Completion, MessageWatch, type WaitOptions } from './events/watch.
 import { type HookOptions, HookRunner } from './hooks/runner.js';
 import { WatchStore } from './hooks/watches.js';
 import { ProgressTracker } from './progress/tracker.js';
+import { LazyReaper } from './runtime/reaper.js';
 import { Worker, type WorkerOptions } from './runtime/worker.js';
 import { type AskInput, type AskResult, AskStore } from './store/asks.js';
 import type { Database } from './store/database.js';
@@ -174,6 +175,8 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   }
 
   let closing: Promise<void> | undefined;
+  // One watchdog for the agents of every worker and the hooks' commands, started when the first of them runs.
+  const processes = new LazyReaper(logger);
   const workers: Worker[] = [];
   let hooks: HookRunner | undefined;
   const events: HubEvents = {
@@ -205,7 +208,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
           if (!registered.some((m) => m.name === name)) throw new HubError('not_found', `no module named ${name}`);
         }
       }
-      const worker = new Worker({ db, log, messages, tasks, instances, modules }, logger, o);
+      const worker = new Worker({ db, log, messages, tasks, instances, modules }, logger, o, processes);
       await worker.start();
       workers.push(worker);
       return worker;
@@ -213,7 +216,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     async startHooks(o = {}) {
       if (closing) throw new HubError('closed', 'the hub is closed');
       if (hooks) throw new HubError('conflict', 'hooks are already running in this hub');
-      const runner = new HookRunner({ db, log, messages }, logger, o);
+      const runner = new HookRunner({ db, log, messages }, logger, o, processes);
       hooks = runner;
       try {
         await runner.start();
@@ -231,6 +234,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
       closing ??= (async () => {
         if (retention) clearInterval(retention);
         await Promise.all([...workers.map((w) => w.stop()), hooks?.stop()]);
+        await processes.close();
         await messages.flushAll();
         monitor.close();
         log.close();

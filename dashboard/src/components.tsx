@@ -28,14 +28,14 @@ export function ProgressBar({ value, label }: { value: number; label?: string })
   );
 }
 
-/** Re-renders every `ms` while `active`: for durations still running. */
-export function useNow(active: boolean, ms = 1000): number {
+/** Re-renders every second while `active`: for durations still running. */
+function useNow(active: boolean): number {
   const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (!active) return;
-    const timer = setInterval(() => setNow(Date.now()), ms);
+    const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
-  }, [active, ms]);
+  }, [active]);
   return active ? Math.max(now, Date.now()) : now;
 }
 

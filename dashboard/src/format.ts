@@ -55,7 +55,7 @@ export function shortId(id: string): string {
 const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 
 /** One line saying what an event changed; `merged` counts content appends shown as one. */
-export function describeEvent(e: HubEvent, merged = { appends: 1, added: Number.NaN }): string {
+export function describeEvent(e: HubEvent, merged = { appends: 1, added: text(e.data.delta).length }): string {
   const d = e.data;
   switch (e.type) {
     case 'message.created':
@@ -64,9 +64,8 @@ export function describeEvent(e: HubEvent, merged = { appends: 1, added: Number.
     case 'task.status_changed':
       return `${text(d.from)} → ${text(d.to)}${d.reason ? ` (${text(d.reason)})` : ''}${d.error ? `: ${text(d.error)}` : ''}`;
     case 'message.content_updated': {
-      const added = Number.isNaN(merged.added) ? text(d.delta).length : merged.added;
       const appends = merged.appends > 1 ? ` in ${merged.appends} appends` : '';
-      return `+${added} characters${appends} (${text(d.length)} in all)`;
+      return `+${merged.added} characters${appends} (${text(d.length)} in all)`;
     }
     case 'thread.created':
       return `${text(d.title) || 'untitled'}${d.createdBy ? ` by ${text(d.createdBy)}` : ''}`;

@@ -13,8 +13,8 @@ import { getToken } from './token';
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'unauthorized';
 
 export interface LiveHandlers {
-  /** The stream is live at `cursor`; `resumed` when it continues from the previous cursor (nothing missed). */
-  ready(cursor: string, resumed: boolean): void;
+  /** The stream is live; `resumed` when it continues from the previous cursor (nothing missed). */
+  ready(resumed: boolean): void;
   event(event: HubEvent): void;
   state(state: ConnectionState, detail: { attempt: number; error: string | null }): void;
 }
@@ -123,7 +123,7 @@ export class LiveConnection {
           this.cursor = frame.cursor;
           live = true;
           this.handlers.state('live', { attempt: 0, error: null });
-          this.handlers.ready(frame.cursor, resumed);
+          this.handlers.ready(resumed);
         } else if (frame.type === 'overflow' && frame.cursor) {
           this.cursor = frame.cursor; // the server closes now; the next session resumes from here
         } else if (frame.type === 'error' && (frame.code === 'cursor_expired' || frame.code === 'invalid_cursor')) {

@@ -187,7 +187,7 @@ class Store {
     panel: new Refresher(() => this.loadPanel(), 50),
   };
   private readonly connection = new LiveConnection({
-    ready: (_cursor, resumed) => this.onReady(resumed),
+    ready: (resumed) => this.onReady(resumed),
     event: (event) => this.onEvent(event),
     state: (state, detail) => {
       this.set({

@@ -30,7 +30,6 @@ async function collect(settings: ClaudeCodeSettings, request: Partial<AgentReque
   });
   const events: AgentEvent[] = [];
   for await (const e of backend.run({
-    module: 'arangodb',
     cwd: repo(),
     prompt: 'What PDF structure do you need?',
     systemPrompt: 'You are the arangodb module.',
@@ -160,7 +159,6 @@ describe('claude-code backend', () => {
     const events: AgentEvent[] = [];
     const backend = new ClaudeCodeBackend({ model: TEST_MODEL, env: claudeEnv(api.url) });
     for await (const e of backend.run({
-      module: 'arangodb',
       cwd: repo(),
       prompt: 'Tell me slowly',
       systemPrompt: '',

@@ -38,6 +38,10 @@ const FILE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
 /** After an interrupt, how long the CLI gets to end its turn before SIGTERM; after SIGTERM, before SIGKILL. */
 const GRACE_MS = 2000;
 
+/** Why a module without `executable` cannot run when the SDK's platform package (its bundled binary) is missing. */
+export const NOT_INSTALLED =
+  'the claude executable is not installed: reinstall with optional dependencies (npm ci without --omit=optional) or set `executable` in config.yaml';
+
 let bundled: string | null | undefined;
 
 /** The binary shipped in the SDK's platform package for this machine, if installed (looked up once). */
@@ -92,7 +96,7 @@ export class ClaudeCodeBackend implements AgentBackend {
         reason: 'not_installed',
         error: this.settings.executable
           ? `the claude executable ${this.settings.executable} does not exist; fix \`executable\` in config.yaml`
-          : 'the claude executable is not installed: reinstall with optional dependencies (npm ci without --omit=optional) or set `executable` in config.yaml',
+          : NOT_INSTALLED,
       };
       return;
     }

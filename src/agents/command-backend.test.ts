@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alive } from '../../test/support/modules.js';
 import { groupMembers } from '../../test/support/processes.js';
 import { isHubError } from '../domain/errors.js';
 import { CommandBackend, type CommandBackendOptions } from './command-backend.js';
@@ -29,7 +30,6 @@ async function script(name: string, interpreter: 'node' | 'bash', source: string
 
 function request(overrides: Partial<AgentRequest> = {}): AgentRequest {
   return {
-    module: 'alpha',
     cwd: dir,
     prompt: 'What is the answer?',
     systemPrompt: 'You are alpha.',
@@ -55,21 +55,6 @@ const done = (events: Timed[]) => {
   return events.at(-1)?.event;
 };
 const logs = (events: Timed[]) => events.flatMap(({ event }) => (event.type === 'log' ? [event] : []));
-
-/** Whether `pid` is a running process (a zombie waiting for init to reap it counts as gone). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return process.platform !== 'linux';
-  }
-}
 
 /** Pids printed by a script as `pid <n>` lines. */
 const pids = (text: string) => [...text.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
@@ -225,7 +210,7 @@ describe('CommandBackend', () => {
     expect(done(events)).toEqual({ type: 'done', ok: false, error: 'no output for 300 ms', reason: 'idle' });
     const started = pids(answer(events));
     expect(started).toHaveLength(2);
-    for (const pid of started) expect(isRunning(pid)).toBe(false);
+    for (const pid of started) expect(alive(pid)).toBe(false);
   });
 
   it('kills a program that keeps talking once the whole run takes too long', async () => {
@@ -234,14 +219,14 @@ describe('CommandBackend', () => {
     expect(done(events)).toEqual({ type: 'done', ok: false, error: 'timed out after 500 ms', reason: 'timeout' });
     const started = pids(answer(events));
     expect(started).toHaveLength(2);
-    for (const pid of started) expect(isRunning(pid)).toBe(false);
+    for (const pid of started) expect(alive(pid)).toBe(false);
   });
 
   it('kills a program that ignores SIGTERM after the grace period', async () => {
     const options = await script('stubborn.sh', 'bash', `trap '' TERM\n${withGrandchild('sleep 30')}`);
     const events = await collect(new CommandBackend({ ...options, timeoutMs: 200 }));
     expect(done(events)).toEqual({ type: 'done', ok: false, error: 'timed out after 200 ms', reason: 'timeout' });
-    for (const pid of pids(answer(events))) expect(isRunning(pid)).toBe(false);
+    for (const pid of pids(answer(events))) expect(alive(pid)).toBe(false);
   });
 
   it('stops the program when the request is aborted mid-stream', async () => {
@@ -254,7 +239,7 @@ describe('CommandBackend', () => {
     }
     expect(events.at(-1)).toEqual({ type: 'done', ok: false, error: 'cancelled', reason: 'cancelled' });
     const text = events.map((e) => (e.type === 'text' ? e.text : '')).join('');
-    for (const pid of pids(text)) expect(isRunning(pid)).toBe(false);
+    for (const pid of pids(text)) expect(alive(pid)).toBe(false);
   });
 
   it('does not start the program for an already aborted request', async () => {
@@ -276,7 +261,7 @@ describe('CommandBackend', () => {
     }
     const started = pids(text);
     expect(started).toHaveLength(2);
-    for (const pid of started) expect(isRunning(pid)).toBe(false);
+    for (const pid of started) expect(alive(pid)).toBe(false);
   });
 
   it('ends the children a program leaves behind when it exits', async () => {
@@ -284,7 +269,7 @@ describe('CommandBackend', () => {
     const events = await collect(new CommandBackend(options));
     expect(done(events)).toEqual({ type: 'done', ok: true });
     const [orphan] = pids(answer(events));
-    expect(isRunning(orphan as number)).toBe(false);
+    expect(alive(orphan as number)).toBe(false);
   });
 
   it('tells the process tracker of its group: started when spawned, ended once nothing of it runs', async () => {

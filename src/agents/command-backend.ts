@@ -8,7 +8,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HubError } from '../domain/errors.js';
 import { list, MAX_TIMER_MS, noNul, number, text } from '../domain/validate.js';
-import { CommandOutputParser, errorText } from './command-output.js';
+import { CommandOutputParser, errorText, exitError, lastLine } from './command-output.js';
 import { directoryProblem, groupAlive, signalGroup } from './process-group.js';
 import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
 
@@ -209,11 +209,7 @@ class CommandRun {
 
     if (this.stopReason) return this.finish(this.stopReason);
     if (child.exitCode === 0) return this.finish();
-    if (child.exitCode !== null) {
-      const last = errors.lastLine();
-      return this.finish(failure(`exited with status ${child.exitCode}${last ? `: ${last}` : ''}`));
-    }
-    return this.finish(failure(`killed by signal ${child.signalCode ?? 'unknown'}`));
+    return this.finish(failure(exitError(child.exitCode, child.signalCode, lastLine(errors.tail))));
   }
 
   /** Arms the timeouts, the idle timer and the abort listener (`finish` removes them); returns "output seen". */
@@ -269,7 +265,8 @@ class CommandRun {
 /** Splits stderr into log lines and keeps its tail, which explains a failed exit. */
 class StderrLog {
   private partial = '';
-  private tail = '';
+  /** The last `STDERR_TAIL_CHARS` characters. */
+  tail = '';
 
   push(chunk: string): string[] {
     this.tail = (this.tail + chunk).slice(-STDERR_TAIL_CHARS);
@@ -286,14 +283,6 @@ class StderrLog {
     const rest = this.partial;
     this.partial = '';
     return rest.trim() === '' ? [] : [rest];
-  }
-
-  lastLine(): string | undefined {
-    return this.tail
-      .split('\n')
-      .map((line) => line.trim())
-      .filter(Boolean)
-      .pop();
   }
 }
 

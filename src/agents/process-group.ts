@@ -26,16 +26,28 @@ export async function groupAlive(pid: number): Promise<boolean> {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
   if (process.platform !== 'linux') return true;
-  const entries = await readdir('/proc').catch(() => undefined);
-  if (!entries) return true;
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const line = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    // Fields after the command name, which may itself contain spaces and parentheses: state, ppid, pgrp, …
-    const [state, , pgrp] = line.slice(line.lastIndexOf(')') + 2).split(' ');
+  const pids = await processIds();
+  if (!pids) return true;
+  for (const entry of pids) {
+    const [state, , pgrp] = await statFields(entry);
     if (pgrp === String(pid) && state !== 'Z') return true;
   }
   return false;
+}
+
+/** The pids in /proc, or undefined when it cannot be read. */
+async function processIds(): Promise<string[] | undefined> {
+  const entries = await readdir('/proc').catch(() => undefined);
+  return entries?.filter((entry) => /^\d+$/.test(entry));
+}
+
+/**
+ * The fields of /proc/<pid>/stat after the command name, which may itself contain spaces and parentheses:
+ * state, ppid, pgrp, …; none for a process gone meanwhile.
+ */
+async function statFields(pid: string): Promise<string[]> {
+  const line = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return line ? line.slice(line.lastIndexOf(')') + 2).split(' ') : [];
 }
 
 /**
@@ -46,18 +58,17 @@ export async function groupAlive(pid: number): Promise<boolean> {
 export const RUN_MARKER = 'CLAUDE_COMMS_RUN';
 
 /** Live processes (Linux /proc) whose environment carries `RUN_MARKER=<run>`; none elsewhere. */
-export async function markedProcesses(run: string): Promise<number[]> {
+async function markedProcesses(run: string): Promise<number[]> {
   if (process.platform !== 'linux') return [];
   const entry = `${RUN_MARKER}=${run}`;
-  const entries = await readdir('/proc').catch(() => [] as string[]);
   const found: number[] = [];
-  for (const name of entries) {
-    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+  for (const pid of (await processIds()) ?? []) {
+    if (Number(pid) === process.pid) continue;
     // Unreadable (another user's, or gone meanwhile): not ours.
-    const environ = await readFile(`/proc/${name}/environ`, 'latin1').catch(() => '');
+    const environ = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
     if (!environ.includes(entry) || !environ.split('\0').includes(entry)) continue;
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
-    if (stat && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') found.push(Number(name));
+    const [state] = await statFields(pid);
+    if (state !== undefined && state !== 'Z') found.push(Number(pid));
   }
   return found;
 }

@@ -5,8 +5,6 @@
 
 /** What a backend is asked to do. */
 export interface AgentRequest {
-  /** The module answering. */
-  module: string;
   /** Its working directory (the module's repository). */
   cwd: string;
   /** The question, as the agent should read it. */
@@ -26,7 +24,7 @@ export interface AgentRequest {
 }
 
 /**
- * Keeps the agent process groups of a hub: the worker's reaper (`runtime/reaper.ts`) kills the groups still
+ * Keeps the agent process groups of a hub: the hub's reaper (`runtime/reaper.ts`) kills the groups still
  * registered when the hub's process dies, however it dies.
  */
 export interface ProcessTracker {
@@ -52,7 +50,7 @@ export type AgentEvent =
   /** The agent's session id (store it on the thread to resume later). */
   | { type: 'session'; sessionId: string }
   /** Progress reported by the agent itself (command backend protocol). */
-  | { type: 'progress'; percent?: number; criterion?: string; log?: string }
+  | { type: 'progress'; percent?: number; criterion?: string }
   /** A line for the task's log (stderr of a command, a CLI warning…). */
   | { type: 'log'; level: 'info' | 'warn' | 'error'; text: string }
   /** The run ended; `error` says why when it did not succeed, `reason` what kind of failure it was. */

@@ -6,30 +6,29 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HubError, type HubErrorCode, isHubError } from '../domain/errors.js';
+import { HUB_ERROR_CODES, HubError, type HubErrorCode, isHubError } from '../domain/errors.js';
 import type { Status } from '../domain/status.js';
-import type {
-  EventFilter,
-  HubEvent,
-  Instance,
-  Message,
-  ModuleView,
-  StatusChange,
-  Task,
-  Thread,
+import {
+  type EventFilter,
+  type HubEvent,
+  type Instance,
+  type Message,
+  type ModuleView,
+  moduleView,
+  type StatusChange,
+  type Task,
+  type Thread,
 } from '../domain/types.js';
 import type { EventPage, SubscribeOptions } from '../events/event-log.js';
 import type { CreateWatchInput, Watch } from '../hooks/watches.js';
 import type { Hub } from '../hub.js';
-import { STATUS_OF } from '../server/problem.js';
 import { runningService } from '../service/state.js';
 import type { AskInput, AskResult } from '../store/asks.js';
 import type { ListInstancesOptions } from '../store/instances.js';
+import { isPostgresUrl, maskPassword, sqlitePath } from '../store/location.js';
 import type { ListTasksOptions, TaskLogEntry } from '../store/tasks.js';
 import type { TokenStore } from '../store/tokens.js';
 import { SseParser } from './sse.js';
-
-export { runningService };
 
 /** Which way the client reaches the hub, and why. */
 export type Connection =
@@ -43,9 +42,6 @@ export type Connection =
       why: 'none' | 'silent' | 'other-database' | 'tokens';
       serviceUrl?: string;
     };
-
-/** A module as callers see it: settings, health and instances by state. */
-export type ModuleSummary = ModuleView;
 
 /** A message with the task tracking it, if any. */
 export type MessageWithTask = Message & { taskId: string | null };
@@ -100,7 +96,7 @@ export interface CommsClient {
   cancel(messageId: string, reason?: string): Promise<Message>;
   threads(limit?: number): Promise<Thread[]>;
   thread(id: string): Promise<ThreadWithMessages>;
-  modules(): Promise<ModuleSummary[]>;
+  modules(): Promise<ModuleView[]>;
   instances(options?: ListInstancesOptions): Promise<Instance[]>;
   changeInstance(id: string, action: InstanceAction): Promise<Instance>;
   createTask(input: NewTask): Promise<Task>;
@@ -173,8 +169,8 @@ export class HttpClient implements CommsClient {
     return this.call('GET', `/threads/${encodeURIComponent(id)}`);
   }
 
-  async modules(): Promise<ModuleSummary[]> {
-    return (await this.call<{ modules: ModuleSummary[] }>('GET', '/modules')).modules;
+  async modules(): Promise<ModuleView[]> {
+    return (await this.call<{ modules: ModuleView[] }>('GET', '/modules')).modules;
   }
 
   async instances(options: ListInstancesOptions = {}): Promise<Instance[]> {
@@ -412,8 +408,7 @@ class DirectClient implements CommsClient {
   }
 
   async message(id: string): Promise<MessageWithTask> {
-    const message = await this.hub.messages.get(id);
-    if (message.status === 'unknown') throw new HubError('not_found', `no message with id ${id}`);
+    const message = await this.hub.messages.require(id);
     const task = await this.hub.tasks.forMessage(id);
     return { ...message, taskId: task?.id ?? null };
   }
@@ -431,9 +426,7 @@ class DirectClient implements CommsClient {
     return { ...thread, messages: await this.hub.messages.list({ threadId: id, limit: 1000 }) };
   }
 
-  async modules(): Promise<ModuleSummary[]> {
-    // Loaded here, not at start-up: the schemas bring in zod-openapi (about 0.1 s of CPU).
-    const { moduleView } = await import('../server/schemas.js');
+  async modules(): Promise<ModuleView[]> {
     const [modules, instances] = await Promise.all([this.hub.modules.list(), this.hub.instances.list()]);
     return modules.map((m) => moduleView(m, instances));
   }
@@ -499,13 +492,13 @@ export async function connect(database?: string): Promise<CommsClient> {
   const service = runningService();
   if (service) {
     if (database && locationOf(database) !== service.database) {
-      return openDirect(database, { kind: 'direct', database: '', why: 'other-database', serviceUrl: service.url });
+      return openDirect(database, { why: 'other-database', serviceUrl: service.url });
     }
     const http = new HttpClient(service.url);
     if (await http.answers()) return http;
-    return openDirect(database, { kind: 'direct', database: '', why: 'silent', serviceUrl: service.url });
+    return openDirect(database, { why: 'silent', serviceUrl: service.url });
   }
-  return openDirect(database, { kind: 'direct', database: '', why: 'none' });
+  return openDirect(database, { why: 'none' });
 }
 
 /**
@@ -517,9 +510,8 @@ export async function openTokens(
   database?: string,
 ): Promise<{ tokens: TokenStore; connection: Connection; close(): Promise<void> }> {
   const service = runningService();
-  const servedFile =
-    service && !/^postgres(ql)?:\/\//.test(service.database) ? `sqlite:${service.database}` : undefined;
-  const client = await openDirect(database ?? servedFile, { kind: 'direct', database: '', why: 'tokens' });
+  const servedFile = service && !isPostgresUrl(service.database) ? `sqlite:${service.database}` : undefined;
+  const client = await openDirect(database ?? servedFile, { why: 'tokens' });
   return { tokens: client.hub.tokens, connection: client.connection, close: () => client.close() };
 }
 
@@ -539,13 +531,14 @@ export function describeConnection(c: Connection): string {
   }
 }
 
+/** The hub opened in this process, with why the service was not used. */
 async function openDirect(
   database: string | undefined,
-  connection: Connection & { kind: 'direct' },
+  reason: Omit<Extract<Connection, { kind: 'direct' }>, 'kind' | 'database'>,
 ): Promise<DirectClient> {
   const { openHub } = await import('../hub.js');
   const hub = await openHub(database ? { database } : {});
-  return new DirectClient(hub, { ...connection, database: hub.database });
+  return new DirectClient(hub, { kind: 'direct', database: hub.database, ...reason });
 }
 
 /**
@@ -553,16 +546,7 @@ async function openDirect(
  * PostgreSQL: the URL with its password masked), to compare with the service's.
  */
 function locationOf(url: string): string {
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    try {
-      const u = new URL(url);
-      if (u.password) u.password = '***';
-      return u.toString();
-    } catch {
-      return url;
-    }
-  }
-  return resolve(url.startsWith('sqlite:') ? url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '') : url);
+  return isPostgresUrl(url) ? (maskPassword(url) ?? url) : resolve(sqlitePath(url));
 }
 
 /** `~/…` for paths in the home directory. */
@@ -593,7 +577,7 @@ function problemError(status: number, body: string): HubError {
 
 /** A code the service sent, as a HubError code (its HTTP-only codes are validation errors). */
 function knownCode(code: string | undefined, status = 500): HubErrorCode {
-  if (code === 'method_not_allowed' || code === 'unsupported_media_type') return 'validation';
-  if (code && code in STATUS_OF) return code as HubErrorCode;
+  if (code === 'unsupported_media_type') return 'validation';
+  if (code && (HUB_ERROR_CODES as readonly string[]).includes(code)) return code as HubErrorCode;
   return status < 500 ? 'validation' : 'internal';
 }

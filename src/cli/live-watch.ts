@@ -78,6 +78,11 @@ export async function watchUntilFinished(
   let timer: NodeJS.Timeout | undefined;
   let onInterrupt: (() => void) | undefined;
   try {
+    // Listening before anything is shown: a Ctrl-C as soon as "watching" appears is an interruption, not a kill.
+    const interrupted = new Promise<'interrupted'>((resolve) => {
+      onInterrupt = () => resolve('interrupted');
+      process.once('SIGINT', onInterrupt);
+    });
     const message = 'messageId' in target ? await client.message(target.messageId) : undefined;
     const taskId = message ? message.taskId : 'taskId' in target ? target.taskId : null;
     const task = taskId ? await client.task(taskId) : undefined;
@@ -96,10 +101,6 @@ export async function watchUntilFinished(
         : new Promise<'timeout'>((resolve) => {
             timer = setTimeout(() => resolve('timeout'), (options.timeoutSeconds ?? 0) * 1000);
           });
-    const interrupted = new Promise<'interrupted'>((resolve) => {
-      onInterrupt = () => resolve('interrupted');
-      process.once('SIGINT', onInterrupt);
-    });
     const how = await Promise.race([finished, timedOut, interrupted, feed.failed]);
     feed.close();
     const watched = state;

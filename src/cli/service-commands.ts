@@ -11,8 +11,8 @@ import { HubError, isHubError } from '../domain/errors.js';
 import { isTerminal } from '../domain/status.js';
 import type { Message, StatusChange } from '../domain/types.js';
 import type { DaemonStart } from '../service/daemon.js';
-import { logFile } from '../service/state.js';
-import { HttpClient, runningService, type TaskWithLog } from './client.js';
+import { logFile, runningService } from '../service/state.js';
+import { HttpClient, type TaskWithLog } from './client.js';
 import { duration, indent, paintStatus, paletteFor, progressBar, table, usd } from './format.js';
 
 /** `poll status` exits with this when no service runs (as LSB init scripts do). */
@@ -326,7 +326,7 @@ function serviceSettings(flags: ServiceFlags, command: Command, database: string
   const port = Number(flags.port);
   const interval = Number(flags.interval);
   const lease = Number(flags.lease);
-  const fail = (text: string) => command.error(`claude-comms: ${text}`, { exitCode: 2 });
+  const fail = (text: string) => command.error(`claude-comms: ${text}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     fail(`--port must be a port number (0-65535), got ${flags.port}`);
   if (!(interval >= 0.05 && interval <= 3600))

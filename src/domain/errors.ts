@@ -4,21 +4,24 @@
  */
 
 /** Stable error codes. Callers switch on these; messages are for people. */
-export type HubErrorCode =
-  | 'validation'
-  | 'not_found'
-  | 'invalid_transition'
-  | 'invalid_cursor'
-  | 'cursor_expired'
-  | 'too_large'
-  | 'conflict'
-  | 'timeout'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'unavailable'
-  | 'schema_too_new'
-  | 'closed'
-  | 'internal';
+export const HUB_ERROR_CODES = [
+  'validation',
+  'not_found',
+  'invalid_transition',
+  'invalid_cursor',
+  'cursor_expired',
+  'too_large',
+  'conflict',
+  'timeout',
+  'unauthorized',
+  'forbidden',
+  'unavailable',
+  'schema_too_new',
+  'closed',
+  'internal',
+] as const;
+
+export type HubErrorCode = (typeof HUB_ERROR_CODES)[number];
 
 /** An error with a stable `code`, a human message naming what was wrong, and optional structured details. */
 export class HubError extends Error {

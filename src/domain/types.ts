@@ -194,6 +194,27 @@ export interface ModuleView {
   instances: { busy: number; idle: number; paused: number };
 }
 
+/** A module as the API shows it, with its instances counted by state (`instances` may hold other modules'). */
+export function moduleView(m: Module, instances: Instance[]): ModuleView {
+  const c = m.config;
+  const mine = instances.filter((i) => i.module === m.name);
+  return {
+    name: m.name,
+    description: m.description,
+    paused: m.paused,
+    health: m.health,
+    healthError: m.healthError,
+    backend: typeof c.backend === 'string' ? c.backend : null,
+    concurrency: typeof c.concurrency === 'number' ? c.concurrency : 1,
+    capabilities: Array.isArray(c.capabilities) ? (c.capabilities as string[]) : [],
+    instances: {
+      busy: mine.filter((i) => i.state === 'busy').length,
+      idle: mine.filter((i) => i.state === 'idle').length,
+      paused: mine.filter((i) => i.state === 'paused').length,
+    },
+  };
+}
+
 /** Totals over tasks. */
 export interface TaskStats {
   total: number;

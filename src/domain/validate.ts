@@ -38,7 +38,8 @@ export function jsonObject(value: unknown, field: string, max: number): string {
   }
   if (json.length > max)
     throw new HubError('too_large', `${field} is ${json.length} characters as JSON; the limit is ${max}`);
-  return noNul(json, field);
+  // JSON.stringify escapes U+0000, so the text never holds a raw NUL.
+  return json;
 }
 
 /** Like `text`, but undefined and null give null. */
@@ -62,8 +63,8 @@ export function number(value: unknown, field: string, min: number, max: number, 
 export const MAX_TIMER_MS = 2_147_483_647;
 
 /** A page size: a whole number from 1 to `max`. */
-export function pageSize(value: unknown, max: number, field = 'limit'): number {
-  return number(value, field, 1, max, true);
+export function pageSize(value: unknown, max: number): number {
+  return number(value, 'limit', 1, max, true);
 }
 
 /** One of the allowed strings. */

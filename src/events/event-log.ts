@@ -104,7 +104,7 @@ export class EventLog {
     this.assertOpen();
     const { after, ...filter } = options;
     checkFilter(filter);
-    const seq = after === undefined ? await this.store.head() : await this.startOf(after);
+    const seq = after === undefined ? await this.store.head() : (await this.startOf(after)).seq;
     this.assertOpen();
     const sub: Subscriber = {
       filter,
@@ -147,8 +147,10 @@ export class EventLog {
     const { after, limit, ...filter } = options;
     checkFilter(filter);
     const size = limit === undefined ? 100 : pageSize(limit, 1000);
-    const start = after === undefined ? await this.store.prunedThrough() : await this.startOf(after);
-    const head = await this.store.head();
+    const { seq: start, head } =
+      after === undefined
+        ? { seq: await this.store.prunedThrough(), head: await this.store.head() }
+        : await this.startOf(after);
     const events = await this.store.retainedPage(start, filter, size + 1, head);
     const hasMore = events.length > size;
     if (hasMore) events.length = size;
@@ -166,9 +168,9 @@ export class EventLog {
   /**
    * The position a client's cursor stands for: `invalid_cursor` when it is not ours or points past the newest
    * event (a cursor from another or a restored database would otherwise skip events silently), and
-   * `cursor_expired` when retention has removed what follows it.
+   * `cursor_expired` when retention has removed what follows it. Answers it with the head it was checked against.
    */
-  private async startOf(cursor: string): Promise<number> {
+  private async startOf(cursor: string): Promise<{ seq: number; head: number }> {
     const seq = decodeCursor(cursor);
     const head = await this.store.head();
     if (seq > head) {
@@ -178,7 +180,7 @@ export class EventLog {
       );
     }
     await this.store.assertRetained(seq);
-    return seq;
+    return { seq, head };
   }
 
   private assertOpen(): void {

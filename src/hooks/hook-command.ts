@@ -3,6 +3,7 @@
  * `CLAUDE_COMMS_*` variables in its environment. Exit status 0 means delivered.
  */
 import { spawn } from 'node:child_process';
+import { exitError, lastLine } from '../agents/command-output.js';
 import { signalGroup } from '../agents/process-group.js';
 import type { ProcessTracker } from '../agents/types.js';
 
@@ -75,16 +76,7 @@ export async function runHookCommand(run: HookCommandRun): Promise<void> {
     child.stderr?.destroy();
     if (killedFor) throw new Error(killedFor);
     if (code === 0) return;
-    const last = stderr
-      .split('\n')
-      .map((line) => line.trim())
-      .filter(Boolean)
-      .pop();
-    throw new Error(
-      code === null
-        ? `killed by signal ${signal ?? 'unknown'}`
-        : `exited with status ${code}${last ? `: ${last}` : ''}`,
-    );
+    throw new Error(exitError(code, signal, lastLine(stderr)));
   } finally {
     clearTimeout(timer);
     run.signal.removeEventListener('abort', onAbort);

@@ -5,10 +5,11 @@
  * so the subscription only says when to read, never what: a missed wake-up delays, it cannot lose.
  */
 import type { Logger } from 'pino';
+import type { ProcessTracker } from '../agents/types.js';
 import type { HubEvent } from '../domain/types.js';
 import { MAX_TIMER_MS, number } from '../domain/validate.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
-import { Reaper } from '../runtime/reaper.js';
+import { LazyReaper } from '../runtime/reaper.js';
 import type { Database } from '../store/database.js';
 import type { MessageStore } from '../store/messages.js';
 import { DeliveryRecords, type LiveWatch } from './delivery-records.js';
@@ -57,13 +58,16 @@ export class HookRunner {
   private sweep: NodeJS.Timeout | undefined;
   /** Watch events are handled one after another, so a removal never overtakes the creation before it. */
   private watchEvents: Promise<void> = Promise.resolve();
-  private reaper: Reaper | undefined;
+  /** The watchdog this runner started itself, when it was given none (the hub gives its own); closed by `stop`. */
+  private readonly ownReaper: LazyReaper | undefined;
   private stopping: Promise<void> | undefined;
 
+  /** `processes`: the hub's watchdog for the commands' process groups; without it the runner starts its own. */
   constructor(
     private readonly stores: HookStores,
     private readonly logger: Logger,
     options: HookOptions = {},
+    processes?: ProcessTracker,
   ) {
     const settings: DeliverySettings = {
       commandTimeoutMs: number(options.commandTimeoutMs ?? 30_000, 'commandTimeoutMs', 1, MAX_TIMER_MS),
@@ -76,17 +80,21 @@ export class HookRunner {
     };
     this.stopGraceMs = number(options.stopGraceMs ?? 5000, 'stopGraceMs', 0, MAX_TIMER_MS);
     this.records = new DeliveryRecords(stores.db);
+    let tracker: ProcessTracker;
+    if (processes) {
+      tracker = processes;
+    } else {
+      // Started on first use: a runner with only webhooks needs no watchdog process.
+      this.ownReaper = new LazyReaper(logger);
+      tracker = this.ownReaper;
+    }
     this.context = {
       log: stores.log,
       messages: stores.messages,
       records: this.records,
       logger,
       settings,
-      processes: () => {
-        // Started on first use: a runner with only webhooks needs no watchdog process.
-        this.reaper ??= Reaper.start(logger);
-        return this.reaper;
-      },
+      processes: tracker,
       ended: (watchId) => this.loops.delete(watchId),
     };
   }
@@ -125,7 +133,7 @@ export class HookRunner {
       await Promise.all(loops.map((loop) => loop.kill()));
       this.loops.clear();
       await this.watchEvents;
-      await this.reaper?.close();
+      await this.ownReaper?.close();
     })();
     return this.stopping;
   }

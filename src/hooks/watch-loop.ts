@@ -35,8 +35,8 @@ export interface WatchLoopContext {
   records: DeliveryRecords;
   logger: Logger;
   settings: DeliverySettings;
-  /** Told of each command's process group (started on first use). */
-  processes(): ProcessTracker;
+  /** Told of each command's process group (its watchdog starts on first use). */
+  processes: ProcessTracker;
   /** The loop has ended for good: its watch was removed, or finished. */
   ended(watchId: string): void;
 }
@@ -55,8 +55,6 @@ export class WatchLoop {
   private busy = false;
   private ended = false;
   private done: Promise<void> = Promise.resolve();
-  /** Failed attempts of the delivery at the cursor (stored, so the give-up rule spans restarts). */
-  private failures: number;
   private readFailures = 0;
   private readonly filter: EventFilter;
   /** Cancels waits between attempts: ending lets an attempt in flight finish but starts no other. */
@@ -68,16 +66,11 @@ export class WatchLoop {
     private watch: LiveWatch,
     private readonly ctx: WatchLoopContext,
   ) {
-    this.failures = watch.failures;
     this.filter = {
       ...(watch.messageId ? { messageId: watch.messageId } : {}),
       ...(watch.threadId ? { threadId: watch.threadId } : {}),
       ...(watch.module ? { module: watch.module } : {}),
     };
-  }
-
-  get watchId(): string {
-    return this.watch.id;
   }
 
   /** True when `event` belongs to this watch's target: a reason to read on. */
@@ -179,28 +172,29 @@ export class WatchLoop {
     const pending = new Set<Action>();
     if (this.watch.command) pending.add('command');
     if (this.watch.webhook) pending.add('webhook');
-    if (this.failures > 0) {
+    // `watch.failures`: failed attempts of the delivery at the cursor (stored, so the give-up rule spans restarts).
+    if (this.watch.failures > 0) {
       // Failures stored by an earlier run: wait out what is left of their back-off.
-      await this.wait(Date.parse(this.watch.updatedAt) + retryDelay(this.failures, retry) - Date.now());
+      await this.wait(Date.parse(this.watch.updatedAt) + retryDelay(this.watch.failures, retry) - Date.now());
     }
     for (;;) {
       if (this.ended) return undefined;
       const error = await this.attempt(event, pending);
       if (error === undefined) return { delivered: true };
       if (this.kills.signal.aborted) return undefined;
-      this.failures++;
-      if (!(await this.ctx.records.recordFailure(this.watch.id, this.watch.cursor, this.failures, error))) {
+      this.watch.failures++;
+      if (!(await this.ctx.records.recordFailure(this.watch.id, this.watch.cursor, this.watch.failures, error))) {
         await this.reload();
         return undefined;
       }
-      if (this.failures >= retry.maxAttempts) {
+      if (this.watch.failures >= retry.maxAttempts) {
         this.ctx.logger.warn(
-          { watchId: this.watch.id, deliveryId: event.cursor, attempts: this.failures, error },
+          { watchId: this.watch.id, deliveryId: event.cursor, attempts: this.watch.failures, error },
           'a hook delivery failed every attempt; giving it up and moving on',
         );
-        return { error: `gave up delivery ${event.cursor} after ${this.failures} attempts: ${error}` };
+        return { error: `gave up delivery ${event.cursor} after ${this.watch.failures} attempts: ${error}` };
       }
-      await this.wait(retryDelay(this.failures, retry));
+      await this.wait(retryDelay(this.watch.failures, retry));
     }
   }
 
@@ -221,7 +215,7 @@ export class WatchLoop {
               env: hookEnvironment(n),
               timeoutMs: settings.commandTimeoutMs,
               signal,
-              processes: this.ctx.processes(),
+              processes: this.ctx.processes,
             });
           } else {
             await postWebhook({
@@ -247,7 +241,7 @@ export class WatchLoop {
   private async advance(to: string, outcome: Outcome = {}): Promise<boolean> {
     if (await this.ctx.records.advance(this.watch.id, this.watch.cursor, to, outcome)) {
       this.watch.cursor = to;
-      this.failures = 0;
+      this.watch.failures = 0;
       return true;
     }
     await this.reload();
@@ -259,7 +253,6 @@ export class WatchLoop {
     const fresh = await this.ctx.records.load(this.watch.id);
     if (!fresh) return this.finish();
     this.watch = fresh;
-    this.failures = fresh.failures;
     this.again = true;
   }
 

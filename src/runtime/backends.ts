@@ -2,7 +2,12 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import { bundledExecutable, ClaudeCodeBackend, type ClaudeCodeSettings } from '../agents/claude-code-backend.js';
+import {
+  bundledExecutable,
+  ClaudeCodeBackend,
+  type ClaudeCodeSettings,
+  NOT_INSTALLED,
+} from '../agents/claude-code-backend.js';
 import { CommandBackend } from '../agents/command-backend.js';
 import { directoryProblem } from '../agents/process-group.js';
 import type { AgentBackend } from '../agents/types.js';
@@ -34,9 +39,7 @@ export function workerModule(module: Module): WorkerModule {
     const executable = typeof c.executable === 'string' ? c.executable : undefined;
     program = async () => {
       const path = executable ?? bundledExecutable();
-      if (!path) {
-        return 'the claude executable is not installed: reinstall with optional dependencies (npm ci without --omit=optional) or set `executable` in config.yaml';
-      }
+      if (!path) return NOT_INSTALLED;
       return (await executableProblem(path)) ?? undefined;
     };
   } else {

@@ -146,3 +146,31 @@ export class Reaper implements ProcessTracker {
     }
   }
 }
+
+/**
+ * A watchdog started on first use: the first process group registered starts it (before registering the group),
+ * so a hub whose agents and hook commands never run starts no extra process. One per hub, shared by its workers
+ * and its hook runner; once closed, nothing starts it again.
+ */
+export class LazyReaper implements ProcessTracker {
+  private reaper: Reaper | undefined;
+  private closed = false;
+
+  constructor(private readonly logger: Logger) {}
+
+  started(pgid: number): void {
+    if (this.closed) return;
+    this.reaper ??= Reaper.start(this.logger);
+    this.reaper.started(pgid);
+  }
+
+  ended(pgid: number): void {
+    this.reaper?.ended(pgid);
+  }
+
+  /** Ends the watchdog if it was started, once everything that registers groups has stopped (see `Reaper.close`). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.reaper?.close();
+  }
+}

@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import { buildSystemPrompt, type HistoryEntry } from '../agents/prompt-builder.js';
-import { type AgentBackend, type AgentEvent, fileEffect, type RunDone } from '../agents/types.js';
+import { type AgentBackend, type AgentEvent, fileEffect, type ProcessTracker, type RunDone } from '../agents/types.js';
 import { isHubError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { canTransition, type Status } from '../domain/status.js';
@@ -27,7 +27,7 @@ import type { ModuleStore } from '../store/modules.js';
 import type { MessagesTable } from '../store/schema.js';
 import type { TaskStore } from '../store/tasks.js';
 import { workerModule } from './backends.js';
-import { Reaper } from './reaper.js';
+import { LazyReaper } from './reaper.js';
 
 /** A module as the worker runs it. */
 export interface WorkerModule {
@@ -38,7 +38,7 @@ export interface WorkerModule {
   concurrency: number;
   backend: AgentBackend;
   /** Checks that the backend can run at all (program and directory present); answers what is wrong. */
-  check?: () => Promise<string | undefined>;
+  check: () => Promise<string | undefined>;
 }
 
 /** Options of a worker. */
@@ -116,14 +116,24 @@ export class Worker {
   private readonly tasks: TaskStore;
   private readonly instances: InstanceStore;
   private readonly moduleStore: ModuleStore;
-  /** Kills the agents' process groups if this process dies with runs in progress. */
-  private reaper: Reaper | undefined;
+  /** Told of the agents' process groups: its watchdog kills them if this process dies with runs in progress. */
+  private readonly processes: ProcessTracker;
+  /** The watchdog this worker started itself, when it was given none (the hub gives its own); closed by `stop`. */
+  private readonly ownReaper: LazyReaper | undefined;
 
+  /** `processes`: the hub's watchdog; without it the worker starts its own on its first run. */
   constructor(
     stores: WorkerStores,
     private readonly logger: Logger,
     options: WorkerOptions = {},
+    processes?: ProcessTracker,
   ) {
+    if (processes) {
+      this.processes = processes;
+    } else {
+      this.ownReaper = new LazyReaper(logger);
+      this.processes = this.ownReaper;
+    }
     this.only = options.modules;
     this.db = stores.db;
     this.log = stores.log;
@@ -181,7 +191,6 @@ export class Worker {
    * claims, recovers those of dead workers and cleans up idle instances.
    */
   async start(): Promise<void> {
-    this.reaper = Reaper.start(this.logger);
     this.subscription = await this.log.subscribe(
       { types: ['message.created', 'message.status_changed', 'instance.*', 'module.*'] },
       (e) => {
@@ -238,7 +247,7 @@ export class Worker {
     await this.claimLoop;
     for (const run of this.running.values()) run.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
-    await this.reaper?.close();
+    await this.ownReaper?.close();
   }
 
   /** Claims as much as the modules' free slots allow; overlapping calls fold into one more pass. */
@@ -396,12 +405,11 @@ export class Worker {
       error: 'the backend ended without a result',
     };
     for await (const event of module.backend.run({
-      module: module.name,
       cwd: module.cwd,
       prompt: question?.content ?? '',
       systemPrompt,
       signal,
-      processes: this.reaper,
+      processes: this.processes,
       ...(session ? { resumeSessionId: session.id } : {}),
       ...(session?.costTotal != null ? { previousSessionCostUsd: Number(session.costTotal) } : {}),
     })) {
@@ -558,7 +566,7 @@ export class Worker {
    */
   private async checkHealth(module: WorkerModule, atStart = false): Promise<void> {
     if (this.stopped) return;
-    const problem = await (module.check?.() ?? Promise.resolve(undefined)).catch((err: unknown) => String(err));
+    const problem = await module.check().catch((err: unknown) => String(err));
     try {
       if (problem) {
         await this.moduleStore.setHealth(module.name, 'unhealthy', problem);
@@ -647,20 +655,14 @@ export class Worker {
           ...(again ? {} : { error: reason }),
           extra: { sets: ['claimed_by = NULL', 'lease_until = NULL'] },
         });
-        await this.moveTask(tx, row.id, 'processing', to, again ? undefined : reason);
+        await this.tasks.moveFrom(tx, { messageId: row.id }, 'processing', to, again ? {} : { error: reason });
       });
     }
   }
 
-  /** Moves the task of a reply (if any, and if it is at `from`) to `to`; answers the task id. */
-  private async moveTask(
-    tx: WriteTx,
-    messageId: string,
-    from: Status,
-    to: Status,
-    error?: string,
-  ): Promise<string | undefined> {
-    const moved = await this.tasks.moveFrom(tx, { messageId }, from, to, error ? { error } : {});
+  /** Moves the task of a reply (if any, and if it is at `from`) to `to`; answers the task id (moved or not). */
+  private async moveTask(tx: WriteTx, messageId: string, from: Status, to: Status): Promise<string | undefined> {
+    const moved = await this.tasks.moveFrom(tx, { messageId }, from, to);
     if (moved) return moved.id;
     return (await tx.get<{ id: string }>('SELECT id FROM tasks WHERE message_id = ? LIMIT 1', [messageId]))?.id;
   }

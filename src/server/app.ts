@@ -8,6 +8,7 @@ import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { HubError } from '../domain/errors.js';
+import { moduleView } from '../domain/types.js';
 import type { Hub } from '../hub.js';
 import { type AuthOptions, actAs, authenticate, type Principal } from './auth.js';
 import { describeZodError, onError, problem } from './problem.js';
@@ -16,12 +17,12 @@ import * as S from './schemas.js';
 /** What the API needs besides the hub. */
 export interface ApiOptions extends AuthOptions {
   logger: Logger;
-  /** Largest request body in bytes (default 1 MiB). */
-  maxBodyBytes?: number;
   /** Facts for `/health`. */
-  info?: () => Record<string, unknown>;
+  info: () => Record<string, unknown>;
 }
 
+/** Largest request body in bytes. */
+const MAX_BODY_BYTES = 1024 * 1024;
 /** The largest over-limit body still read (and dropped) before answering 413. */
 const DRAIN_LIMIT = 16 * 1024 * 1024;
 
@@ -35,33 +36,31 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     },
   });
   app.onError(onError(options.logger));
-  app.notFound((c) => problem(c, 'not_found', `no such endpoint: ${c.req.method} ${c.req.path}`));
   app.openAPIRegistry.registerComponent('securitySchemes', 'Bearer', { type: 'http', scheme: 'bearer' });
-  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
   const tooLarge = (c: Context) =>
-    problem(c, 'too_large', `the request body is larger than the limit of ${maxBody} bytes`);
-  // A declared length over the limit is refused before the body is parsed. A modest excess is read and dropped
-  // first, so a client still sending gets the 413 rather than a reset connection; a huge one is cut off.
+    problem(c, 'too_large', `the request body is larger than the limit of ${MAX_BODY_BYTES} bytes`);
+  const countBody = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
   app.use('*', async (c, next) => {
-    const length = Number(c.req.header('content-length') ?? 0);
-    if (!(length > maxBody)) return next();
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    if (incoming && length <= DRAIN_LIMIT) {
-      for await (const _ of incoming) {
-        // dropped
+    const contentLength = c.req.header('content-length');
+    const length = Number(contentLength ?? 0);
+    // A declared length over the limit is refused before the body is parsed. A modest excess is read and dropped
+    // first, so a client still sending gets the 413 rather than a reset connection; a huge one is cut off.
+    if (length > MAX_BODY_BYTES) {
+      const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+      if (incoming && length <= DRAIN_LIMIT) {
+        for await (const _ of incoming) {
+          // dropped
+        }
+      } else {
+        c.header('connection', 'close');
       }
-    } else {
-      c.header('connection', 'close');
+      return tooLarge(c);
     }
-    return tooLarge(c);
-  });
-  // Only a body of unknown length (chunked) is counted as it arrives: one with a declared length cannot run past
-  // it (Node's parser stops there), and a GET has none. bodyLimit reads `c.req.raw.body`, which makes
-  // @hono/node-server build a full web Request, AbortController and stream for the request; skipping it where it
-  // has nothing to count took a third off the service's CPU per `POST /ask` (0.57 → 0.39 ms; bench/http-ask.ts).
-  const countBody = bodyLimit({ maxSize: maxBody, onError: tooLarge });
-  app.use('*', (c, next) => {
-    const declared = c.req.header('content-length') !== undefined && c.req.header('transfer-encoding') === undefined;
+    // Only a body of unknown length (chunked) is counted as it arrives: one with a declared length cannot run past
+    // it (Node's parser stops there), and a GET has none. bodyLimit reads `c.req.raw.body`, which makes
+    // @hono/node-server build a full web Request, AbortController and stream for the request; skipping it where it
+    // has nothing to count took a third off the service's CPU per `POST /ask` (0.57 → 0.39 ms; bench/http-ask.ts).
+    const declared = contentLength !== undefined && c.req.header('transfer-encoding') === undefined;
     return declared || c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : countBody(c, next);
   });
   app.use('*', authenticate(hub, options));
@@ -83,14 +82,14 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
   app.openapi(
     route({ method: 'get', path: '/health', tags: ['service'], responses: { 200: ok(S.Health, 'the service is up') } }),
     async (c) =>
-      c.json({ ok: true, database: hub.database, schemaVersion: await hub.schemaVersion(), ...options.info?.() }, 200),
+      c.json({ ok: true, database: hub.database, schemaVersion: await hub.schemaVersion(), ...options.info() }, 200),
   );
 
   app.openapi(
     route({ method: 'get', path: '/modules', tags: ['modules'], responses: { 200: ok(S.ModuleList, 'modules') } }),
     async (c) => {
       const [modules, instances] = await Promise.all([hub.modules.list(), hub.instances.list()]);
-      return c.json({ modules: modules.map((m) => S.moduleView(m, instances)) }, 200);
+      return c.json({ modules: modules.map((m) => moduleView(m, instances)) }, 200);
     },
   );
 
@@ -105,7 +104,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     async (c) => {
       const { name } = c.req.valid('param');
       const [module, instances] = await Promise.all([hub.modules.get(name), hub.instances.list({ module: name })]);
-      return c.json(S.moduleView(module, instances), 200);
+      return c.json(moduleView(module, instances), 200);
     },
   );
 
@@ -126,7 +125,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
         const { name } = c.req.valid('param');
         actAs(c, name);
         const module = await hub.modules.setPaused(name, paused);
-        return c.json(S.moduleView(module, await hub.instances.list({ module: name })), 200);
+        return c.json(moduleView(module, await hub.instances.list({ module: name })), 200);
       },
     );
   }

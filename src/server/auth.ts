@@ -16,11 +16,10 @@ export type { Principal };
 export interface AuthOptions {
   /** Every request must carry a valid token (any bind other than loopback). */
   requireToken: boolean;
-  /** Host names (without port) accepted when tokens are not required; default localhost names. */
-  allowedHosts?: readonly string[];
 }
 
-const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
+/** Host names (without port) accepted when tokens are not required. */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 function hostName(host: string): string {
   if (host.startsWith('[')) return host.slice(0, host.indexOf(']') + 1);
@@ -43,11 +42,10 @@ export function authenticate(
   hub: Hub,
   options: AuthOptions,
 ): MiddlewareHandler<{ Variables: { principal: Principal } }> {
-  const allowed = new Set(options.allowedHosts ?? LOOPBACK_HOSTS);
   return async (c, next) => {
     if (!options.requireToken) {
       const host = hostName(c.req.header('host') ?? '');
-      if (host && !allowed.has(host)) {
+      if (host && !LOOPBACK_HOSTS.has(host)) {
         return problem(c, 'forbidden', `host ${host} is not allowed; use http://127.0.0.1 or http://localhost`);
       }
     }

@@ -10,13 +10,12 @@ import type { ZodError } from 'zod';
 import { type HubErrorCode, isHubError } from '../domain/errors.js';
 
 /** The HTTP status of each error code. */
-export const STATUS_OF: Record<HubErrorCode | 'method_not_allowed' | 'unsupported_media_type', number> = {
+export const STATUS_OF: Record<HubErrorCode | 'unsupported_media_type', number> = {
   validation: 400,
   invalid_cursor: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
-  method_not_allowed: 405,
   invalid_transition: 409,
   conflict: 409,
   cursor_expired: 410,
@@ -36,7 +35,6 @@ const TITLES: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
-  405: 'Method Not Allowed',
   409: 'Conflict',
   410: 'Gone',
   413: 'Content Too Large',

@@ -6,13 +6,7 @@ import { readFileSync } from 'node:fs';
 import { z } from '@hono/zod-openapi';
 import type { Status } from '../domain/status.js';
 import { STATUSES } from '../domain/status.js';
-import type {
-  EventFilter,
-  Instance as InstanceRecord,
-  Module,
-  ModuleView as ModuleViewRecord,
-  Task as TaskRecord,
-} from '../domain/types.js';
+import type { EventFilter, Task as TaskRecord } from '../domain/types.js';
 import { WATCH_EVENTS } from '../hooks/triggers.js';
 import type { ListTasksOptions } from '../store/tasks.js';
 
@@ -354,26 +348,6 @@ export const Watch = z
   })
   .openapi('Watch');
 export const WatchList = z.object({ watches: z.array(Watch) });
-
-export function moduleView(m: Module, instances: InstanceRecord[]): ModuleViewRecord {
-  const c = m.config;
-  const mine = instances.filter((i) => i.module === m.name);
-  return {
-    name: m.name,
-    description: m.description,
-    paused: m.paused,
-    health: m.health,
-    healthError: m.healthError,
-    backend: typeof c.backend === 'string' ? c.backend : null,
-    concurrency: typeof c.concurrency === 'number' ? c.concurrency : 1,
-    capabilities: Array.isArray(c.capabilities) ? (c.capabilities as string[]) : [],
-    instances: {
-      busy: mine.filter((i) => i.state === 'busy').length,
-      idle: mine.filter((i) => i.state === 'idle').length,
-      paused: mine.filter((i) => i.state === 'paused').length,
-    },
-  };
-}
 
 const CSV_COLUMNS: (keyof TaskRecord)[] = [
   'id',

@@ -48,8 +48,6 @@ type StreamQuery = z.infer<typeof StreamQuery>;
 /** The live side of the API, closed with the service. */
 export interface Streams {
   readonly wss: WebSocketServer;
-  /** Clients connected now. */
-  readonly clients: number;
   close(): void;
 }
 
@@ -337,9 +335,6 @@ export function mountStreams(api: OpenAPIHono<Env>, hub: Hub, logger: Logger): S
 
   return {
     wss,
-    get clients() {
-      return feeds.size;
-    },
     close() {
       for (const feed of feeds) feed.stop();
       for (const client of wss.clients) client.close(1001, 'the service is stopping');

@@ -61,7 +61,8 @@ export async function insertEvents(
   append: AppendEvents = appendEach,
 ): Promise<HubEvent[]> {
   const at = new Date().toISOString();
-  const rows = queued.map((e) => [
+  const data = queued.map((e) => JSON.stringify(e.data));
+  const rows = queued.map((e, i) => [
     at,
     e.type,
     e.threadId ?? null,
@@ -69,7 +70,7 @@ export async function insertEvents(
     e.taskId ?? null,
     e.runId ?? null,
     e.module ?? null,
-    JSON.stringify(e.data),
+    data[i],
   ]);
   const seqs = await append(client, rows);
   return queued.map((e, i) => {
@@ -84,7 +85,7 @@ export async function insertEvents(
       taskId: e.taskId ?? null,
       runId: e.runId ?? null,
       module: e.module ?? null,
-      data: JSON.parse(rows[i]?.[7] as string) as Record<string, unknown>,
+      data: JSON.parse(data[i] as string) as Record<string, unknown>,
     };
   });
 }

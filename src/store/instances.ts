@@ -160,12 +160,10 @@ export class InstanceStore {
     return fromRow(row);
   }
 
-  /** For a worker, when a run ends: the instance is idle again (unless it was terminated meanwhile). */
-  release(id: string, sessionId?: string): Promise<void> {
-    return this.db.write((tx) => this.releaseIn(tx, id, sessionId));
-  }
-
-  /** `release`, inside the caller's transaction. */
+  /**
+   * For a worker, inside the transaction that ends a run: the instance is idle again (unless it was terminated
+   * meanwhile), keeping `sessionId` when one is given.
+   */
   async releaseIn(tx: WriteTx, id: string, sessionId?: string): Promise<void> {
     const now = new Date().toISOString();
     const row = await tx.get<InstancesTable>(

@@ -256,9 +256,8 @@ export class MessageStore {
    */
   settle<T>(id: string, fn: (tx: WriteTx, row: StatusRow | undefined) => Promise<T>): Promise<T> {
     const waiting = this.take(id);
-    if (waiting.length) this.lastWrite.set(id, Date.now());
-    const previous = this.writing.get(id) ?? Promise.resolve();
-    const run = previous.then(async () => {
+    if (waiting.length) this.noteWrite(id);
+    return this.after(id, async () => {
       let result: T;
       try {
         result = await this.db.write(async (tx) => fn(tx, await this.writeContent(tx, id, waiting)));
@@ -270,15 +269,6 @@ export class MessageStore {
       for (const w of waiting) w.resolve();
       return result;
     });
-    const written = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.writing.set(id, written);
-    void written.then(() => {
-      if (this.writing.get(id) === written) this.writing.delete(id);
-    });
-    return run;
   }
 
   /**
@@ -335,21 +325,38 @@ export class MessageStore {
   }
 
   /**
-   * Writes `waiting` after any write of this message still in flight: on PostgreSQL two writes of one message
-   * could otherwise commit in either order, and a status change could overtake content sent before it. With
-   * nothing waiting, answers when the writes in flight are done.
+   * Writes `waiting` after any write of this message still in flight. With nothing waiting, answers when the
+   * writes in flight are done.
    */
   private flushWaiters(id: string, waiting: Waiter[]): Promise<void> {
-    const previous = this.writing.get(id) ?? Promise.resolve();
-    if (!waiting.length) return previous;
-    this.lastWrite.set(id, Date.now());
-    if (this.lastWrite.size > 10_000) this.forgetQuiet();
-    const run = previous.then(() => this.writeWaiters(id, waiting));
-    this.writing.set(id, run);
-    void run.then(() => {
-      if (this.writing.get(id) === run) this.writing.delete(id);
+    if (!waiting.length) return this.writing.get(id) ?? Promise.resolve();
+    this.noteWrite(id);
+    return this.after(id, () => this.writeWaiters(id, waiting));
+  }
+
+  /**
+   * Runs `work` once the write of message `id` in flight (if any) has settled, and makes it the write in flight:
+   * on PostgreSQL two writes of one message could otherwise commit in either order, and a status change could
+   * overtake content sent before it. What is kept in flight never rejects, so a failed write does not stop the
+   * ones queued after it.
+   */
+  private after<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const run = (this.writing.get(id) ?? Promise.resolve()).then(work);
+    const written = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.writing.set(id, written);
+    void written.then(() => {
+      if (this.writing.get(id) === written) this.writing.delete(id);
     });
     return run;
+  }
+
+  /** Starts the coalescing window of message `id` now. */
+  private noteWrite(id: string): void {
+    this.lastWrite.set(id, Date.now());
+    if (this.lastWrite.size > 10_000) this.forgetQuiet();
   }
 
   /** One content write; settles each waiter and never rejects, so the chain of writes goes on. */

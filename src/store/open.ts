@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { HubError } from '../domain/errors.js';
 import type { Database } from './database.js';
+import { isPostgresUrl, sqlitePath } from './location.js';
 import { migrate } from './migrations.js';
 import type { PostgresOptions } from './postgres.js';
 import { type Durability, SqliteDatabase } from './sqlite.js';
@@ -23,12 +24,12 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     throw new HubError('validation', 'database must be sqlite:PATH or postgres://…, got an empty value');
   }
   let db: Database;
-  if (/^postgres(ql)?:\/\//.test(url)) {
+  if (isPostgresUrl(url)) {
     // Loaded on demand: a SQLite-only hub never loads the PostgreSQL driver.
     const { PostgresDatabase } = await import('./postgres.js');
     db = await PostgresDatabase.connect(url, options.postgres);
   } else if (url.startsWith('sqlite:') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
-    const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '') : url;
+    const path = sqlitePath(url);
     if (path === '') throw new HubError('validation', "database 'sqlite:' names no file; use sqlite:PATH");
     if (path === ':memory:') {
       throw new HubError(

@@ -13,6 +13,7 @@ import { HubError } from '../domain/errors.js';
 import type { HubEvent, NewEvent } from '../domain/types.js';
 import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
 import { type AppendEvents, EVENT_INSERT_COLUMNS, insertEvents, notify, outboxTx } from './event-rows.js';
+import { maskPassword } from './location.js';
 import { queryBuilder } from './schema.js';
 
 /** The advisory lock every event append takes (an arbitrary constant, "cc" in its high bytes). */
@@ -117,13 +118,7 @@ function normalize(
 
 /** Describes a connection string without its password. */
 export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
+  return maskPassword(url) ?? 'postgres://(unparsable URL)';
 }
 
 /** Turns a connection failure into `unavailable` with the address and the driver's reason. */

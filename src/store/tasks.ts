@@ -68,9 +68,6 @@ export interface TaskUpdate {
 }
 
 /** What `tasks.list` filters on. */
-export type { TaskStats };
-
-/** What `tasks.list` filters on. */
 export interface ListTasksOptions {
   status?: Status | Status[];
   module?: string;
@@ -240,26 +237,36 @@ export class TaskStore {
     const module = options.module === undefined ? undefined : moduleName(options.module);
     const where = module ? ' WHERE module = ?' : '';
     const params = module ? [module] : [];
-    const rows = await this.db.read.all<{ status: Status; n: number; cost: number; tin: number; tout: number }>(
-      `SELECT status, count(*) AS n, sum(cost_usd) AS cost, sum(tokens_in) AS tin, sum(tokens_out) AS tout
+    const rows = await this.db.read.all<{
+      status: Status;
+      n: number;
+      cost: number;
+      tin: number;
+      tout: number;
+      n_since: number;
+      cost_since: number;
+    }>(
+      `SELECT status, count(*) AS n, sum(cost_usd) AS cost, sum(tokens_in) AS tin, sum(tokens_out) AS tout,
+       sum(CASE WHEN created_at >= ? THEN 1 ELSE 0 END) AS n_since,
+       sum(CASE WHEN created_at >= ? THEN cost_usd ELSE 0 END) AS cost_since
        FROM tasks${where} GROUP BY status`,
-      params,
-    );
-    const today = await this.db.read.get<{ cost: number | null; n: number }>(
-      `SELECT sum(cost_usd) AS cost, count(*) AS n FROM tasks WHERE created_at >= ?${module ? ' AND module = ?' : ''}`,
-      [since, ...params],
+      [since, since, ...params],
     );
     const byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
     let total = 0;
     let costUsd = 0;
     let tokensIn = 0;
     let tokensOut = 0;
+    let createdSince = 0;
+    let costSinceUsd = 0;
     for (const r of rows) {
       byStatus[r.status] = Number(r.n);
       total += Number(r.n);
       costUsd += Number(r.cost ?? 0);
       tokensIn += Number(r.tin ?? 0);
       tokensOut += Number(r.tout ?? 0);
+      createdSince += Number(r.n_since ?? 0);
+      costSinceUsd += Number(r.cost_since ?? 0);
     }
     return {
       total,
@@ -268,8 +275,8 @@ export class TaskStore {
       tokensIn,
       tokensOut,
       since,
-      createdSince: Number(today?.n ?? 0),
-      costSinceUsd: Number(today?.cost ?? 0),
+      createdSince,
+      costSinceUsd,
     };
   }
 

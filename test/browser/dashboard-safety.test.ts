@@ -1,15 +1,11 @@
 // The dashboard's safety in chromium: agent output (and every other text a module writes) is shown as text and
 // runs nothing, the page is served under its Content-Security-Policy, and a service that requires a token is
 // usable with one: from a link once, or typed into the prompt a 401 brings up.
-import { expect, it, vi } from 'vitest';
+import { expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../src/service/dashboard.js';
-import { describeDashboard } from '../support/dashboard.js';
+import { describeDashboard, shows } from '../support/dashboard.js';
 
 const PAYLOAD = '<script>window.__pwned = 1</script><img src=x onerror="alert(1); window.__pwned = 2">**not bold**';
-
-async function shows(read: () => Promise<unknown>, expected: unknown, timeout = 10_000): Promise<void> {
-  await vi.waitFor(async () => expect(await read()).toEqual(expected), { timeout, interval: 25 });
-}
 
 /** Records Content-Security-Policy violations in the page, from before its first script runs. */
 const RECORD_VIOLATIONS = `window.__violations = [];

@@ -12,7 +12,7 @@ import { WebSocket } from 'ws';
 import { type EventFilter, type Hub, type HubEvent, openHub } from '../../src/index.js';
 import { type Service, startService } from '../../src/service/service.js';
 import { BACKENDS, memoryLogger } from '../support/backends.js';
-import { until } from '../support/wait.js';
+import { readLog, until } from '../support/wait.js';
 
 /** Events a stream client may fall behind by before it is cut off (MAX_QUEUED in src/server/streams.ts). */
 const MAX_QUEUED = 10_000;
@@ -97,13 +97,7 @@ async function asks(hub: Hub, count: number, prompt: string): Promise<void> {
 
 /** The seqs of the log after `after` that pass `filter`, read page by page. */
 async function logSeqs(hub: Hub, after: string, filter: EventFilter = {}): Promise<number[]> {
-  const seqs: number[] = [];
-  for (let cursor = after; ; ) {
-    const page = await hub.events.list({ ...filter, after: cursor, limit: 1000 });
-    seqs.push(...page.events.map((e) => e.seq));
-    cursor = page.cursor;
-    if (!page.hasMore) return seqs;
-  }
+  return (await readLog(hub, after, filter)).map((e) => e.seq);
 }
 
 // ---- SSE, parsed by hand from node:http -----------------------------------------------------------------------

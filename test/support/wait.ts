@@ -1,5 +1,5 @@
 // Small helpers shared by the integration tests: polling waits and reading the whole log.
-import type { Hub, HubEvent } from '../../src/index.js';
+import type { EventFilter, Hub, HubEvent } from '../../src/index.js';
 
 /**
  * Resolves once `check` holds, polling every 5 ms; throws after `timeoutMs` naming `what` it waited for.
@@ -19,11 +19,11 @@ export async function until(
   }
 }
 
-/** Every event in the log (after `after`, when given), paging through it. */
-export async function readLog(hub: Hub, after?: string): Promise<HubEvent[]> {
+/** Every event in the log (after `after`, when given) that passes `filter`, paging through it. */
+export async function readLog(hub: Hub, after?: string, filter: EventFilter = {}): Promise<HubEvent[]> {
   const all: HubEvent[] = [];
   for (;;) {
-    const page = await hub.events.list({ after, limit: 1000 });
+    const page = await hub.events.list({ ...filter, after, limit: 1000 });
     all.push(...page.events);
     after = page.cursor;
     if (!page.hasMore) return all;
