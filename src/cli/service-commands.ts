@@ -6,6 +6,7 @@
  * help need not pay.
  */
 import type { Command } from 'commander';
+import { normalizeOrigin } from '../config/origins.js';
 import { dataHome } from '../config/paths.js';
 import { HubError, isHubError } from '../domain/errors.js';
 import { isTerminal } from '../domain/status.js';
@@ -27,6 +28,7 @@ interface ServiceFlags {
   config?: string;
   interval: string;
   lease: string;
+  allowOrigin: string[];
 }
 
 /** Registers `serve` and the `poll` commands. */
@@ -318,7 +320,13 @@ function serviceOptions(command: Command): Command {
     .option('--port <port>', 'port to listen on (0: any free port)', '7420')
     .option('--config <file>', 'module configuration (default: config.yaml in the data home, else the bundled example)')
     .option('--interval <seconds>', 'backstop check for changes by other processes; changes still arrive at once', '1')
-    .option('--lease <seconds>', 'how long a reply claimed by a service that died waits before it is retried', '30');
+    .option('--lease <seconds>', 'how long a reply claimed by a service that died waits before it is retried', '30')
+    .option(
+      '--allow-origin <origin>',
+      "let web pages of this origin (http://host:port) use the API besides the service's own; repeatable (default: $CLAUDE_COMMS_ALLOWED_ORIGINS, comma-separated)",
+      (value: string, list: string[]) => [...list, value],
+      [] as string[],
+    );
 }
 
 /** The checked settings of `serviceOptions`; a wrong value ends the command with exit status 2. */
@@ -332,12 +340,21 @@ function serviceSettings(flags: ServiceFlags, command: Command, database: string
   if (!(interval >= 0.05 && interval <= 3600))
     fail(`--interval must be between 0.05 and 3600 seconds, got ${flags.interval}`);
   if (!(lease >= 1 && lease <= 3600)) fail(`--lease must be between 1 and 3600 seconds, got ${flags.lease}`);
+  const allowedOrigins: string[] = [];
+  for (const origin of flags.allowOrigin) {
+    try {
+      allowedOrigins.push(normalizeOrigin(origin));
+    } catch (err) {
+      fail(`--allow-origin: ${(err as Error).message}`);
+    }
+  }
   return {
     host: flags.host,
     port,
     ...(flags.config ? { config: flags.config } : {}),
     intervalSeconds: interval,
     leaseSeconds: lease,
+    ...(allowedOrigins.length ? { allowedOrigins } : {}),
     ...(database ? { database } : {}),
   };
 }

@@ -11,6 +11,7 @@ import { HubError } from '../domain/errors.js';
 import { moduleView } from '../domain/types.js';
 import type { Hub } from '../hub.js';
 import { type AuthOptions, actAs, authenticate, type Principal } from './auth.js';
+import { originGuard } from './origin.js';
 import { describeZodError, onError, problem } from './problem.js';
 import * as S from './schemas.js';
 
@@ -19,6 +20,8 @@ export interface ApiOptions extends AuthOptions {
   logger: Logger;
   /** Facts for `/health`. */
   info: () => Record<string, unknown>;
+  /** Origins (normalized, see origin.ts) whose web pages may use the API besides the service's own. */
+  allowedOrigins: readonly string[];
 }
 
 /** Largest request body in bytes. */
@@ -40,6 +43,8 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
   const tooLarge = (c: Context) =>
     problem(c, 'too_large', `the request body is larger than the limit of ${MAX_BODY_BYTES} bytes`);
   const countBody = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
+  // First, so that a page of another origin is refused before its body is read.
+  app.use('*', originGuard(options.allowedOrigins));
   app.use('*', async (c, next) => {
     const contentLength = c.req.header('content-length');
     const length = Number(contentLength ?? 0);

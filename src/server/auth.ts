@@ -1,8 +1,9 @@
 /**
  * Who may call the API. Bound to loopback, requests need no token (the machine's user is trusted) but a Host
  * header naming another site is refused, so a web page cannot reach the API through DNS rebinding. Bound
- * anywhere else, every request needs a token (`Authorization: Bearer …`, or `?token=` where a browser cannot
- * set headers: EventSource, WebSocket). A token scoped to a module may act only as that module.
+ * anywhere else, every request needs a token (`Authorization: Bearer …`, or `?token=` on the live streams, where
+ * a browser cannot set headers: EventSource, WebSocket). A token scoped to a module may act only as that module.
+ * Which web pages may call at all is decided before this, by the Origin check (origin.ts).
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { HubError } from '../domain/errors.js';
@@ -27,14 +28,27 @@ function hostName(host: string): string {
   return (colon >= 0 ? host.slice(0, colon) : host).toLowerCase();
 }
 
-/** The token a request presents, if any. */
+/**
+ * Paths where a token may come as `?token=`: the live streams, which a browser opens without a way to set
+ * headers (EventSource, WebSocket). Anywhere else a token in the URL would only end up in logs and history.
+ */
+const TOKEN_IN_QUERY = /\/(events\/stream|ws)$/;
+
+/** The token a request presents, if any; `validation` for `?token=` where a header can be sent. */
 function presentedToken(c: Context): string | undefined {
   const header = c.req.header('authorization');
   if (header) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     return match?.[1] ?? '';
   }
-  return c.req.query('token') ?? undefined;
+  const query = c.req.query('token');
+  if (query !== undefined && !TOKEN_IN_QUERY.test(c.req.path)) {
+    throw new HubError(
+      'validation',
+      '?token= is accepted only by the live streams (/events/stream, /ws); send the header Authorization: Bearer <token>',
+    );
+  }
+  return query;
 }
 
 /** Checks the token (and on loopback the Host header); sets `principal`. */

@@ -13,26 +13,25 @@ import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { isHubError } from '../domain/errors.js';
-import type { EventFilter, HubEvent } from '../domain/types.js';
-import type { Subscription } from '../events/event-log.js';
+import type { HubEvent } from '../domain/types.js';
 import type { Hub } from '../hub.js';
 import type { Env } from './app.js';
+import { DEFAULT_STREAM_LIMITS, Feed, type FeedEnd, StreamBudget, type StreamLimits } from './feed.js';
 import { describeZodError, problem } from './problem.js';
 import { EventsQuery, eventFilter, Problem } from './schemas.js';
 
 /**
- * Events queued for one client before it counts as too slow and is disconnected (it may resume). Catching up
- * from a cursor does not count: history is read page by page at the client's pace.
- */
-const MAX_QUEUED = 10_000;
-/**
  * Bytes a WebSocket may hold unsent before its feed waits for them to go out, as an SSE write waits for the
- * socket: `ws.send` itself never waits, so without this a client that stopped reading would be buffered for
- * without bound, and a big catch-up would pile up in memory before any of it left.
+ * socket: `ws.send` itself never waits, and 1 MiB here let 300 clients that stopped reading hold 1 GB.
  */
-const WS_HIGH_WATER = 1024 * 1024;
-/** Events read from the log per page while a client catches up. */
-const CATCH_UP_PAGE = 1000;
+const WS_HIGH_WATER = 64 * 1024;
+/**
+ * The largest message a WebSocket client may send. The stream reads none, and the library's default of 100 MiB
+ * let six clients hold 750 MB; a larger one closes the connection (1009).
+ */
+const WS_MAX_PAYLOAD = 4 * 1024;
+/** How often the tokens of open streams are checked, so that a revoked one ends its streams within a second. */
+const REVOKE_CHECK_MS = 500;
 
 const StreamQuery = EventsQuery.extend({
   heartbeat: z.coerce
@@ -48,103 +47,9 @@ type StreamQuery = z.infer<typeof StreamQuery>;
 /** The live side of the API, closed with the service. */
 export interface Streams {
   readonly wss: WebSocketServer;
+  /** Open stream clients and the bytes they hold (shown by `/health`). */
+  stats(): { clients: number; heldBytes: number };
   close(): void;
-}
-
-/**
- * What one client is sent: the log after its cursor, first read page by page (so a client that was away for
- * long catches up at its own pace), then live through a subscription, with a bounded queue between the log and
- * the client's pace.
- */
-class Feed {
-  /** Where the client stands: its starting cursor, then the cursor of the last event sent to it. */
-  cursor = '';
-  /** Set once the client fell MAX_QUEUED events behind: nothing more is queued and it must resume. */
-  overflow = false;
-  closed = false;
-  /** Called when the overflow happens, possibly while the client is still being written to. */
-  onOverflow: () => void = () => undefined;
-  /** How long a live wait lasts before the client is sent a heartbeat. */
-  readonly heartbeatMs: number;
-  private readonly filter: EventFilter;
-  /** Where reading history goes on; undefined once live. */
-  private readFrom: string | undefined;
-  private subscription: Subscription | undefined;
-  private queue: HubEvent[] = [];
-  private wake: (() => void) | undefined;
-
-  constructor(
-    private readonly hub: Hub,
-    q: StreamQuery,
-  ) {
-    const { heartbeat, ...query } = q;
-    const { after: _after, limit: _limit, ...filter } = eventFilter(query);
-    this.filter = filter;
-    this.cursor = q.after ?? '';
-    this.heartbeatMs = (heartbeat ?? 15) * 1000;
-  }
-
-  /** Fixes the starting cursor: the query's, or the head now. */
-  async start(): Promise<void> {
-    this.cursor ||= await this.hub.events.head();
-    this.readFrom = this.cursor;
-  }
-
-  /** The next events in log order: pages of history while catching up, then live batches (empty after a heartbeat's wait). */
-  async next(): Promise<HubEvent[]> {
-    if (this.readFrom !== undefined) {
-      const page = await this.hub.events.list({ ...this.filter, after: this.readFrom, limit: CATCH_UP_PAGE });
-      if (page.hasMore) {
-        this.readFrom = page.cursor;
-        return page.events;
-      }
-      // Caught up to the head the page was read at: what commits from there on comes through the subscription.
-      this.readFrom = undefined;
-      await this.follow(page.cursor);
-      if (page.events.length) return page.events;
-    }
-    if (!this.queue.length && !this.closed && !this.overflow) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.heartbeatMs);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-    const batch = this.queue;
-    this.queue = [];
-    return batch;
-  }
-
-  stop(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.subscription?.close();
-    this.wake?.();
-  }
-
-  private async follow(after: string): Promise<void> {
-    const subscription = await this.hub.events.subscribe({ ...this.filter, after }, (e) => this.push(e));
-    if (this.closed || this.overflow) subscription.close();
-    else this.subscription = subscription;
-  }
-
-  private push(event: HubEvent): void {
-    if (this.closed || this.overflow) return;
-    if (this.queue.length < MAX_QUEUED) {
-      this.queue.push(event);
-    } else {
-      // The client resumes from its cursor, so what is queued is dropped rather than kept for a client that may
-      // never read it.
-      this.overflow = true;
-      this.queue = [];
-      this.subscription?.close();
-      this.onOverflow();
-    }
-    this.wake?.();
-  }
 }
 
 /**
@@ -185,6 +90,18 @@ async function precheck(hub: Hub, c: Context): Promise<StreamQuery | Response> {
   return q;
 }
 
+/** What the client is told when the service ends its feed, and the WebSocket close code that goes with it. */
+function endNotice(end: FeedEnd, cursor: string): { code: string; detail: string; wsClose: number } {
+  switch (end.reason) {
+    case 'overflow':
+      return { code: 'overflow', detail: `too slow to keep up; resume after ${cursor}`, wsClose: 4000 };
+    case 'revoked':
+      return { code: 'unauthorized', detail: 'the token of this stream was revoked', wsClose: 4001 };
+    case 'stopping':
+      return { code: 'closed', detail: 'the service is stopping', wsClose: 1001 };
+  }
+}
+
 /**
  * Sends a feed as Server-Sent Events, written straight to the Node.js response rather than through Hono's
  * `streamSSE`, whose web streams (a TransformStream and a ReadableStream per connection, some ten promise hops
@@ -192,20 +109,22 @@ async function precheck(hub: Hub, c: Context): Promise<StreamQuery | Response> {
  * the first client's copy until every client's chain had run (first receipt after ~20 ms instead of ~3;
  * bench/fanout.ts, row 9a).
  * A write the socket does not take at once waits for 'drain', so a client that stops reading holds its stream in
- * a write, where no overflow notice can reach it: on overflow it is disconnected instead, and resumes with
- * Last-Event-ID like any dropped EventSource.
+ * a write, where no notice can reach it: a feed ended then is disconnected instead, and resumes with
+ * Last-Event-ID like any dropped EventSource. Written bytes count in the budget until the socket takes them.
  */
-async function streamSse(out: ServerResponse, feed: Feed, logger: Logger): Promise<void> {
+async function streamSse(out: ServerResponse, feed: Feed, budget: StreamBudget, logger: Logger): Promise<void> {
   const closed = new Promise<void>((resolve) => out.once('close', resolve));
   void closed.then(() => feed.stop());
   let writing = false;
   const send = async (chunk: string | Buffer) => {
-    if (out.write(chunk)) return;
+    const bytes = Buffer.byteLength(chunk);
+    budget.hold(feed, bytes);
+    if (out.write(chunk, () => budget.release(feed, bytes))) return;
     writing = true;
     await Promise.race([new Promise((resolve) => out.once('drain', resolve)), closed]);
     writing = false;
   };
-  feed.onOverflow = () => {
+  feed.onEnd = () => {
     if (writing) out.destroy();
   };
   try {
@@ -213,17 +132,19 @@ async function streamSse(out: ServerResponse, feed: Feed, logger: Logger): Promi
     await send(`event: ready\nid: ${feed.cursor}\ndata: ${JSON.stringify({ cursor: feed.cursor })}\n\n`);
     while (!feed.closed) {
       const batch = await feed.next();
-      if (feed.overflow) {
-        const detail = 'too slow to keep up; reconnect with Last-Event-ID';
-        await send(`event: overflow\ndata: ${JSON.stringify({ cursor: feed.cursor, detail })}\n\n`);
-        return;
-      }
+      if (feed.closed) break;
       if (!batch.length) await send(': heartbeat\n\n');
-      for (const e of batch) {
-        if (feed.closed || feed.overflow) break;
-        await send(sseFrame(e));
-        feed.cursor = e.cursor;
+      else {
+        // One write per batch: a page of history is one chunk for the socket instead of a hundred.
+        await send(Buffer.concat(batch.map(sseFrame)));
+        feed.cursor = (batch.at(-1) as HubEvent).cursor;
       }
+    }
+    if (feed.ended && feed.ended.reason !== 'stopping' && !writing && !out.destroyed) {
+      const { code, detail } = endNotice(feed.ended, feed.cursor);
+      out.write(
+        `event: ${code === 'overflow' ? 'overflow' : 'error'}\ndata: ${JSON.stringify({ code, cursor: feed.cursor, detail })}\n\n`,
+      );
     }
   } catch (err) {
     if (!feed.closed) {
@@ -237,10 +158,75 @@ async function streamSse(out: ServerResponse, feed: Feed, logger: Logger): Promi
   }
 }
 
+/**
+ * Sends a feed over a WebSocket. A send waits for the socket once WS_HIGH_WATER bytes are unsent. A feed ended
+ * by the service tells the client why and after which cursor to resume (`{type: "overflow" | "error"}`), after
+ * what is still unsent (at most WS_HIGH_WATER and a message), and closes; should the client read nothing more,
+ * ws drops the connection 30 s later.
+ */
+async function streamWs(raw: WebSocket, feed: Feed, budget: StreamBudget, logger: Logger): Promise<void> {
+  // Counted once handed to ws: a bound passed by this message ends the feed with a notice that comes after it.
+  const send = (data: Buffer | string) => {
+    const bytes = Buffer.byteLength(data);
+    const sent = new Promise<void>((resolve) => {
+      raw.send(data, { binary: false }, () => {
+        budget.release(feed, bytes);
+        resolve();
+      });
+    });
+    budget.hold(feed, bytes);
+    return sent;
+  };
+  feed.onEnd = (end) => {
+    if (raw.readyState !== raw.OPEN) return;
+    const { code, detail, wsClose } = endNotice(end, feed.cursor);
+    // A stopping service is no error: the client reconnects as after any restart.
+    if (end.reason !== 'stopping') {
+      raw.send(JSON.stringify({ type: code === 'overflow' ? 'overflow' : 'error', code, cursor: feed.cursor, detail }));
+    }
+    raw.close(wsClose, detail.slice(0, 120));
+  };
+  try {
+    await feed.start();
+    raw.send(JSON.stringify({ type: 'ready', cursor: feed.cursor }));
+    while (!feed.closed) {
+      const batch = await feed.next();
+      if (!batch.length && !feed.closed) raw.ping();
+      for (const e of batch) {
+        if (feed.closed) break;
+        feed.cursor = e.cursor;
+        const sent = send(wsMessage(e));
+        if (raw.bufferedAmount > WS_HIGH_WATER) await sent;
+      }
+    }
+  } catch (err) {
+    const code = isHubError(err) ? err.code : 'internal';
+    if (code === 'internal') logger.error({ err }, 'websocket stream failed');
+    if (!feed.closed) {
+      raw.send(JSON.stringify({ type: 'error', code, detail: (err as Error).message }));
+      raw.close(1011, code);
+    }
+  } finally {
+    feed.stop();
+  }
+}
+
 /** Adds the SSE and WebSocket routes to the API app. */
-export function mountStreams(api: OpenAPIHono<Env>, hub: Hub, logger: Logger): Streams {
-  const feeds = new Set<Feed>();
-  const wss = new WebSocketServer({ noServer: true });
+export function mountStreams(
+  api: OpenAPIHono<Env>,
+  hub: Hub,
+  logger: Logger,
+  limits: StreamLimits = DEFAULT_STREAM_LIMITS,
+): Streams {
+  const budget = new StreamBudget(limits);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_MAX_PAYLOAD });
+  const feedOf = (c: Context<Env>, q: StreamQuery, frame: (e: HubEvent) => Buffer) => {
+    const { heartbeat, ...query } = q;
+    const { after, limit: _limit, ...filter } = eventFilter(query);
+    return new Feed(hub, budget, filter, after, (heartbeat ?? 15) * 1000, frame, c.get('principal').tokenId);
+  };
+  const revokeCheck = setInterval(() => void endRevoked(hub, budget, logger), REVOKE_CHECK_MS);
+  revokeCheck.unref();
 
   api.openapi(
     createRoute({
@@ -268,11 +254,10 @@ export function mountStreams(api: OpenAPIHono<Env>, hub: Hub, logger: Logger): S
         'cache-control': 'no-cache',
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
+        ...corsHeaders(c),
       });
       out.flushHeaders();
-      const feed = new Feed(hub, q);
-      feeds.add(feed);
-      void streamSse(out, feed, logger).finally(() => feeds.delete(feed));
+      void streamSse(out, feedOf(c, q, sseFrame), budget, logger);
       return RESPONSE_ALREADY_SENT;
     }) as never,
   );
@@ -286,59 +271,47 @@ export function mountStreams(api: OpenAPIHono<Env>, hub: Hub, logger: Logger): S
       return next();
     },
     upgradeWebSocket((c) => {
-      const q = c.get('streamQuery' as never) as StreamQuery;
-      const feed = new Feed(hub, q);
+      const feed = feedOf(c, c.get('streamQuery' as never) as StreamQuery, wsMessage);
       return {
-        async onOpen(_event, ws) {
-          feeds.add(feed);
-          const raw = ws.raw as WebSocket;
-          // Sent at once, after whatever is still unsent; the close frame follows and, should the client read
-          // nothing more, ws drops the connection 30 s later.
-          feed.onOverflow = () => {
-            raw.send(JSON.stringify({ type: 'overflow', cursor: feed.cursor }));
-            raw.close(4000, 'too slow to keep up; reconnect with ?after=<cursor>');
-          };
-          try {
-            await feed.start();
-            raw.send(JSON.stringify({ type: 'ready', cursor: feed.cursor }));
-            while (!feed.closed && !feed.overflow) {
-              const batch = await feed.next();
-              if (!batch.length && !feed.overflow) raw.ping();
-              for (const e of batch) {
-                if (feed.closed || feed.overflow) break;
-                feed.cursor = e.cursor;
-                if (raw.bufferedAmount <= WS_HIGH_WATER) raw.send(wsMessage(e), { binary: false });
-                else await new Promise((resolve) => raw.send(wsMessage(e), { binary: false }, resolve));
-              }
-            }
-          } catch (err) {
-            const code = isHubError(err) ? err.code : 'internal';
-            if (code === 'internal') logger.error({ err }, 'websocket stream failed');
-            if (!feed.closed) {
-              raw.send(JSON.stringify({ type: 'error', code, detail: (err as Error).message }));
-              raw.close(1011, code);
-            }
-          } finally {
-            feed.stop();
-            feeds.delete(feed);
-          }
-        },
-        onClose() {
-          feed.stop();
-        },
-        onError() {
-          feed.stop();
-        },
+        onOpen: (_event, ws) => void streamWs(ws.raw as WebSocket, feed, budget, logger),
+        onClose: () => feed.stop(),
+        onError: () => feed.stop(),
       };
     }),
   );
 
   return {
     wss,
+    stats: () => ({ clients: [...budget.all()].length, heldBytes: budget.total }),
     close() {
-      for (const feed of feeds) feed.stop();
+      clearInterval(revokeCheck);
+      for (const feed of [...budget.all()]) feed.end({ reason: 'stopping' });
       for (const client of wss.clients) client.close(1001, 'the service is stopping');
       wss.close();
     },
   };
+}
+
+/**
+ * CORS headers for the SSE response, which bypasses Hono's: a request that got here with an Origin passed the
+ * origin check (src/server/origin.ts), so that origin may read it.
+ */
+function corsHeaders(c: Context): Record<string, string> {
+  const origin = c.req.header('origin');
+  return origin ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {};
+}
+
+/** Ends the feeds whose token has been revoked (by this service or by `claude-comms token revoke` elsewhere). */
+async function endRevoked(hub: Hub, budget: StreamBudget, logger: Logger): Promise<void> {
+  const ids = new Set<string>();
+  for (const feed of budget.all()) if (feed.tokenId) ids.add(feed.tokenId);
+  if (!ids.size) return;
+  try {
+    const active = await hub.tokens.active([...ids]);
+    for (const feed of [...budget.all()]) {
+      if (feed.tokenId && !active.has(feed.tokenId)) feed.end({ reason: 'revoked' });
+    }
+  } catch (err) {
+    logger.warn({ err }, 'could not check the tokens of open streams');
+  }
 }

@@ -32,7 +32,10 @@ const LOG_TAIL_LINES = 20;
 
 /** What `serve` is started with. */
 export interface DaemonOptions
-  extends Pick<ServiceOptions, 'host' | 'port' | 'database' | 'config' | 'intervalSeconds' | 'leaseSeconds'> {
+  extends Pick<
+    ServiceOptions,
+    'host' | 'port' | 'database' | 'config' | 'intervalSeconds' | 'leaseSeconds' | 'allowedOrigins'
+  > {
   /** How long to wait for the daemon to listen (default 30 s). */
   timeoutMs?: number;
 }
@@ -176,6 +179,7 @@ function serveArguments(o: DaemonOptions): string[] {
   if (o.config !== undefined) args.push('--config', o.config);
   if (o.intervalSeconds !== undefined) args.push('--interval', String(o.intervalSeconds));
   if (o.leaseSeconds !== undefined) args.push('--lease', String(o.leaseSeconds));
+  for (const origin of o.allowedOrigins ?? []) args.push('--allow-origin', origin);
   return args;
 }
 

@@ -10,11 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import pino, { type Logger } from 'pino';
+import { ALLOWED_ORIGINS_ENV, normalizeOrigin, parseOriginList } from '../config/origins.js';
 import { dataHome } from '../config/paths.js';
 import { HubError } from '../domain/errors.js';
 import { type Hub, openHub } from '../hub.js';
 import type { Worker } from '../runtime/worker.js';
 import { createApi } from '../server/app.js';
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from '../server/feed.js';
 import { problem } from '../server/problem.js';
 import { VERSION } from '../server/schemas.js';
 import { mountStreams, type Streams } from '../server/streams.js';
@@ -43,6 +45,13 @@ export interface ServiceOptions {
    * again, in seconds (default 30); renewed every third of it while the agent runs.
    */
   leaseSeconds?: number;
+  /**
+   * Origins (`http://localhost:5173`) whose web pages may use the API besides the service's own; default
+   * `CLAUDE_COMMS_ALLOWED_ORIGINS` (comma-separated).
+   */
+  allowedOrigins?: readonly string[];
+  /** How much memory the live streams' clients may hold (see src/server/feed.ts); tests lower them. */
+  streamLimits?: Partial<StreamLimits>;
   /** Write `service.json` in the data home (default true). */
   stateFile?: boolean;
   logger?: Logger;
@@ -80,6 +89,9 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     options.logger ??
     pino({ name: 'claude-comms', level: process.env.CLAUDE_COMMS_LOG_LEVEL ?? 'info' }, pino.destination(2));
   const config = chooseConfig(options.config);
+  const allowedOrigins = (options.allowedOrigins ?? parseOriginList(process.env[ALLOWED_ORIGINS_ENV])).map(
+    normalizeOrigin,
+  );
   const hub = await openHub({
     ...(options.database ? { database: options.database } : {}),
     config,
@@ -105,6 +117,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     const api = createApi(hub, {
       logger,
       requireToken,
+      allowedOrigins,
       info: () => ({
         version: VERSION,
         pid: process.pid,
@@ -112,10 +125,11 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
         uptimeMs: Date.now() - started,
         config,
         modulesServed: worker?.moduleNames ?? [],
+        streams: streams?.stats(),
       }),
     });
     const root = new Hono();
-    streams = mountStreams(api, hub, logger);
+    streams = mountStreams(api, hub, logger, { ...DEFAULT_STREAM_LIMITS, ...options.streamLimits });
     root.route('/api/v1', api);
     const dashboard = readDashboard();
     if (dashboard) mountDashboard(root, dashboard);

@@ -103,6 +103,16 @@ export class TokenStore {
     return Boolean(await this.db.read.get('SELECT id FROM tokens WHERE revoked_at IS NULL LIMIT 1'));
   }
 
+  /** Which of the tokens `ids` may still be used (the rest are revoked or gone). */
+  async active(ids: readonly string[]): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const rows = await this.db.read.all<{ id: string }>(
+      `SELECT id FROM tokens WHERE revoked_at IS NULL AND id IN (${ids.map(() => '?').join(', ')})`,
+      ids,
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** Revokes a token (`not_found` when unknown). */
   async revoke(id: string): Promise<TokenInfo> {
     assertId(id, 'token id');

@@ -1,6 +1,9 @@
 // The dashboard's safety in chromium: agent output (and every other text a module writes) is shown as text and
 // runs nothing, the page is served under its Content-Security-Policy, and a service that requires a token is
-// usable with one: from a link once, or typed into the prompt a 401 brings up.
+// usable with one: from a link once, or typed into the prompt a 401 brings up. A page of another origin can
+// neither read the service nor change anything in it.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { expect, it } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../src/service/dashboard.js';
 import { describeDashboard, shows } from '../support/dashboard.js';
@@ -106,5 +109,79 @@ describeDashboard('dashboard, safety', (open) => {
     await other.locator('[data-module="arangodb"]').waitFor();
     expect(await other.getByRole('heading', { name: /token/ }).count()).toBe(0);
     await other.close();
+  });
+});
+
+describeDashboard('dashboard, other origins', (open) => {
+  it('a page on another origin can neither read the stream nor change anything', async () => {
+    const d = await open();
+    const hub = d.service.hub;
+    const thread = await hub.threads.create({ title: 'secret plans', createdBy: 'marker' });
+    await hub.messages.create({
+      threadId: thread.id,
+      author: 'marker',
+      role: 'user',
+      status: 'complete',
+      content: 'the key is 42',
+    });
+    const head = await hub.events.head();
+    const api = `${d.url}/api/v1`;
+    // A page of its own origin: another port on this machine, as any local web page or dev server would be.
+    const evil = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><title>evil</title><script>
+        window.seen = [];
+        const note = (what) => window.seen.push(what);
+        const ws = new WebSocket(${JSON.stringify(api.replace('http', 'ws'))} + '/ws?after=c0');
+        ws.onmessage = (m) => note('ws: ' + m.data);
+        ws.onerror = () => note('ws error');
+        const es = new EventSource(${JSON.stringify(api)} + '/events/stream');
+        es.onmessage = (m) => note('sse: ' + m.data);
+        es.addEventListener('ready', (m) => note('sse ready: ' + m.data));
+        es.onerror = () => { note('sse error'); es.close(); };
+        fetch(${JSON.stringify(api)} + '/threads').then((r) => r.text()).then((t) => note('read: ' + t), () => note('read refused'));
+        for (const path of ['/modules/arangodb/pause', '/modules/marker/pause']) {
+          fetch(${JSON.stringify(api)} + path, { method: 'POST', mode: 'no-cors' }).then(() => note('posted'), () => note('post failed'));
+          fetch(${JSON.stringify(api)} + path, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: '' }).then(() => note('posted'), () => note('post failed'));
+        }
+        const form = document.createElement('form');
+        form.method = 'POST';
+        form.action = ${JSON.stringify(api)} + '/modules/arangodb/pause';
+        form.target = 'sink';
+        const frame = document.createElement('iframe');
+        frame.name = 'sink';
+        document.body.append(frame, form);
+        form.submit();
+      </script>`);
+    });
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (evil.address() as AddressInfo).port;
+      const page = await d.context.newPage();
+      await page.goto(`http://localhost:${port}/`);
+      await shows(async () => {
+        const seen = (await page.evaluate('window.seen')) as string[];
+        return (
+          ['ws error', 'sse error', 'read refused'].every((s) => seen.includes(s)) &&
+          seen.filter((s) => s.startsWith('post')).length === 4
+        );
+      }, true);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const seen = (await page.evaluate('window.seen')) as string[];
+      expect(
+        seen.filter((s) => s.startsWith('ws:') || (s.startsWith('sse') && s !== 'sse error') || s.startsWith('read:')),
+      ).toEqual([]);
+      expect(JSON.stringify(seen)).not.toContain('the key is 42');
+      // Nothing changed: not a single event was written, no module paused.
+      expect(await hub.events.head()).toBe(head);
+      expect((await hub.modules.get('arangodb')).paused).toBe(false);
+      await page.close();
+      // The dashboard, on its own origin, still works.
+      await d.page.goto(`${d.url}/#/threads/${thread.id}`);
+      await shows(() => d.page.locator('.connection').getAttribute('data-state'), 'live');
+      await d.page.getByText('the key is 42').waitFor();
+    } finally {
+      evil.close();
+    }
   });
 });
