@@ -96,7 +96,8 @@ export interface Hub {
   waitForCompletion(messageId: string, options?: WaitOptions): Promise<Completion>;
   /**
    * Asks a module a question: stores it, creates the pending reply and its task, and returns at once. Watch the
-   * reply with `waitForCompletion(messageId)`.
+   * reply with `waitForCompletion(messageId)`. With a `requestId`, asking again (a retry) within 24 hours answers
+   * the first ask (`replayed: true`) instead of asking twice.
    */
   ask(input: AskInput): Promise<AskResult>;
   /**

@@ -138,8 +138,11 @@ export class HttpClient implements CommsClient {
     this.headers = token ? { authorization: `Bearer ${token}` } : {};
   }
 
-  ask(input: AskInput): Promise<AskResult> {
-    return this.call('POST', '/ask', input);
+  async ask({ requestId, requestScope: _scope, ...input }: AskInput): Promise<AskResult> {
+    // Over HTTP the request id travels as the Idempotency-Key header, and the service scopes it (token or module).
+    const headers: Record<string, string> = requestId === undefined ? {} : { 'idempotency-key': requestId };
+    const { res, data } = await this.send('POST', '/ask', input, {}, headers);
+    return { ...(data as Omit<AskResult, 'replayed'>), replayed: res.headers.get('idempotent-replayed') === 'true' };
   }
 
   message(id: string): Promise<MessageWithTask> {
@@ -369,6 +372,16 @@ export class HttpClient implements CommsClient {
     body?: unknown,
     query: Record<string, string | number | undefined> = {},
   ): Promise<T> {
+    return (await this.send(method, path, body, query)).data as T;
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body?: unknown,
+    query: Record<string, string | number | undefined> = {},
+    headers: Record<string, string> = {},
+  ): Promise<{ res: Response; data: unknown }> {
     const defined = Object.entries(query).filter((e): e is [string, string | number] => e[1] !== undefined);
     const search = defined.length
       ? `?${new URLSearchParams(defined.map(([k, v]): [string, string] => [k, String(v)]))}`
@@ -377,7 +390,7 @@ export class HttpClient implements CommsClient {
     try {
       res = await fetch(this.base + path + search, {
         method,
-        headers: { ...this.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { ...this.headers, ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (err) {
@@ -385,7 +398,7 @@ export class HttpClient implements CommsClient {
     }
     const text = await res.text();
     if (!res.ok) throw problemError(res.status, text);
-    return (text ? JSON.parse(text) : undefined) as T;
+    return { res, data: text ? JSON.parse(text) : undefined };
   }
 
   private unreachable(err: unknown): HubError {

@@ -6,6 +6,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { STATUSES, type Status } from '../domain/status.js';
 import type { HubEvent, Message, Task } from '../domain/types.js';
+import { REQUEST_ID } from '../domain/validate.js';
 import type { TaskLogEntry } from '../store/tasks.js';
 import type { TokenStore } from '../store/tokens.js';
 import { type CommsClient, connect, describeConnection, type InstanceAction, openTokens } from './client.js';
@@ -29,6 +30,9 @@ interface WatchFlags {
   cancelOnInterrupt?: boolean;
   json?: boolean;
 }
+
+/** The options of `ask`. */
+type AskFlags = WatchFlags & { from?: string; thread?: string; idempotencyKey?: string; wait?: boolean };
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 complete, 1 failed or cancelled, 2 timed out (or bad arguments), 130 interrupted (Ctrl-C).`;
@@ -69,19 +73,28 @@ export function registerWorkCommands(cli: Command): void {
     .argument('<prompt>', 'the question ("-" reads it from stdin)')
     .option('--from <module>', 'the asking module (default: $CLAUDE_COMMS_MODULE, else cli)')
     .option('--thread <id>', 'continue this thread (the module resumes its session there)')
+    .option(
+      '--idempotency-key <key>',
+      'makes retrying safe: the same key and question within 24 h give the first ask',
+      idempotencyKey,
+    )
     .option('-w, --wait', 'wait for the answer, showing it as it streams and the task’s progress')
     .addOption(timeoutOption())
     .option('--cancel-on-interrupt', 'with --wait, Ctrl-C cancels the reply (default: it only stops waiting)')
     .option('--json', 'print JSON (with --wait, JSON lines: asked, snapshot, events, result)')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((module: string, prompt: string, opts: WatchFlags & { from?: string; thread?: string; wait?: boolean }) =>
+    .action((module: string, prompt: string, opts: AskFlags) =>
       withClient(async (client) => {
         const asked = await client.ask({
           from: opts.from ?? process.env.CLAUDE_COMMS_MODULE ?? 'cli',
           to: module,
           prompt: prompt === '-' ? await readStdin() : prompt,
           ...(opts.thread ? { threadId: opts.thread } : {}),
+          ...(opts.idempotencyKey === undefined ? {} : { requestId: opts.idempotencyKey }),
         });
+        if (asked.replayed && !opts.json) {
+          process.stderr.write(`already asked with idempotency key ${opts.idempotencyKey}: nothing new was asked\n`);
+        }
         if (!opts.wait) {
           if (opts.json) return printJson(asked);
           process.stdout.write(
@@ -461,6 +474,13 @@ function numberFrom(min: number, max: number, whole = false): (value: string) =>
 
 function wholeNumber(min: number, max: number): (value: string) => number {
   return numberFrom(min, max, true);
+}
+
+function idempotencyKey(value: string): string {
+  if (!REQUEST_ID.test(value)) {
+    throw new InvalidArgumentError('expected 1 to 255 printable ASCII characters, not starting or ending with a space');
+  }
+  return value;
 }
 
 function statusList(value: string): Status[] {

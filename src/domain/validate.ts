@@ -6,6 +6,7 @@ export function text(value: unknown, field: string, max: number): string {
   if (typeof value !== 'string') throw new HubError('validation', `${field} must be a string, got ${typeName(value)}`);
   if (value.trim() === '') throw new HubError('validation', `${field} must not be empty`);
   noNul(value, field);
+  wellFormed(value, field);
   if (value.length > max) {
     throw new HubError('too_large', `${field} is ${value.length} characters long; the limit is ${max}`);
   }
@@ -15,6 +16,61 @@ export function text(value: unknown, field: string, max: number): string {
 /** Throws `validation` for a NUL character, which PostgreSQL cannot store and SQLite's length() stops at. */
 export function noNul(value: string, field: string): string {
   if (value.includes('\u0000')) throw new HubError('validation', `${field} must not contain NUL characters (\\u0000)`);
+  return value;
+}
+
+/** The first lone UTF-16 surrogate: in a `u` regular expression a pair is one code point, a lone half is `Cs`. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Where a lone UTF-16 surrogate sits in a value: its path, whether in an object key, and the code unit. */
+export interface LoneSurrogate {
+  /** `schema.enum[1]`, from the path given. */
+  path: string;
+  inKey: boolean;
+  /** Its index in the string. */
+  index: number;
+  unit: number;
+}
+
+/**
+ * The first string (or object key) of a JSON-like value holding a lone UTF-16 surrogate, or undefined. Such text
+ * has no UTF-8 form: both databases would store U+FFFD in its place, silently changing what was sent. Walks with
+ * its own stack, so a body nested a million deep cannot overflow the call stack.
+ */
+export function findLoneSurrogate(value: unknown, path: string): LoneSurrogate | undefined {
+  const stack: [unknown, string][] = [[value, path]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [item, at] = next;
+    if (typeof item === 'string') {
+      const match = LONE_SURROGATE.exec(item);
+      if (match) return { path: at, inKey: false, index: match.index, unit: item.charCodeAt(match.index) };
+    } else if (Array.isArray(item)) {
+      for (let i = item.length - 1; i >= 0; i--) stack.push([item[i], `${at}[${i}]`]);
+    } else if (typeof item === 'object' && item !== null) {
+      const entries = Object.entries(item);
+      for (const [key] of entries) {
+        const match = LONE_SURROGATE.exec(key);
+        if (match) return { path: at, inKey: true, index: match.index, unit: key.charCodeAt(match.index) };
+      }
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, child] = entries[i] as [string, unknown];
+        stack.push([child, `${at}.${key}`]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** `prompt: the text holds a lone UTF-16 surrogate (\ud800) at index 2; …`. */
+export function describeLoneSurrogate({ path, inKey, index, unit }: LoneSurrogate): string {
+  const where = path.length > 160 ? `${path.slice(0, 100)}…${path.slice(-50)}` : path;
+  return `${where}: ${inKey ? 'a key' : 'the text'} holds a lone UTF-16 surrogate (\\u${unit.toString(16)}) at index ${index}, which no database stores as sent; send whole characters`;
+}
+
+/** Throws `validation` for a string holding a lone UTF-16 surrogate (see `findLoneSurrogate`). */
+export function wellFormed(value: string, field: string): string {
+  const found = findLoneSurrogate(value, field);
+  if (found) throw new HubError('validation', describeLoneSurrogate(found));
   return value;
 }
 
@@ -38,7 +94,10 @@ export function jsonObject(value: unknown, field: string, max: number): string {
   }
   if (json.length > max)
     throw new HubError('too_large', `${field} is ${json.length} characters as JSON; the limit is ${max}`);
-  // JSON.stringify escapes U+0000, so the text never holds a raw NUL.
+  // JSON.stringify escapes U+0000, so the text never holds a raw NUL; it escapes a lone surrogate too, which then
+  // reads back whole from the database, but the event log and every reader would carry it on.
+  const lone = findLoneSurrogate(value, field);
+  if (lone) throw new HubError('validation', describeLoneSurrogate(lone));
   return json;
 }
 
@@ -71,6 +130,20 @@ export function pageSize(value: unknown, max: number): number {
 export function oneOf<T extends string>(value: unknown, field: string, allowed: readonly T[]): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
   throw new HubError('validation', `${field} must be one of ${allowed.join(', ')}, got ${typeName(value)}`);
+}
+
+/** A request id (idempotency key): 1 to 255 printable ASCII characters, not starting or ending with a space. */
+export const REQUEST_ID = /^[!-~]([ -~]{0,253}[!-~])?$/;
+
+/** A request id (see `REQUEST_ID`). */
+export function requestId(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !REQUEST_ID.test(value)) {
+    throw new HubError(
+      'validation',
+      `${field} must be 1 to 255 printable ASCII characters, not starting or ending with a space, got ${typeName(value)}`,
+    );
+  }
+  return value;
 }
 
 /** A module name: letters, digits, `-`, `_` and `.`, starting with a letter or digit, at most 64 long. */

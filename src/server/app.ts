@@ -14,6 +14,7 @@ import { type AuthOptions, actAs, authenticate, type Principal } from './auth.js
 import { originGuard } from './origin.js';
 import { describeZodError, onError, problem } from './problem.js';
 import * as S from './schemas.js';
+import { wellFormedInput } from './well-formed.js';
 
 /** What the API needs besides the hub. */
 export interface ApiOptions extends AuthOptions {
@@ -69,6 +70,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     return declared || c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : countBody(c, next);
   });
   app.use('*', authenticate(hub, options));
+  app.use('*', wellFormedInput());
 
   const route = <R extends RouteConfig>(config: R) => createRoute({ ...config, security: [{ Bearer: [] }, {}] }) as R;
   const ok = (schema: z.ZodType, description: string) => ({
@@ -142,15 +144,37 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       path: '/ask',
       tags: ['messages'],
       summary: 'Ask a module a question; returns at once with the reply to watch',
-      request: json(S.AskBody),
-      responses: { 202: ok(S.AskResult, 'asked'), ...errors, 409: ok(S.Problem, 'the module is paused') },
+      description:
+        'With an `Idempotency-Key`, a retry (the same key and question within 24 hours) answers the original ask — the same ids, status 202, header `Idempotent-Replayed: true` — and asks nothing. A key belongs to the token that sent it, or without a token (loopback) to the asking module; the same key with another question is 409 `conflict`.',
+      request: { headers: S.AskHeaders, ...json(S.AskBody) },
+      responses: {
+        202: {
+          ...ok(S.AskResult, 'asked'),
+          headers: {
+            'Idempotent-Replayed': {
+              description: '`true` when the Idempotency-Key matched an earlier ask: these are its ids',
+              schema: { type: 'string', enum: ['true'] },
+            },
+          },
+        },
+        ...errors,
+        409: ok(S.Problem, 'the module is paused, or the Idempotency-Key was used for another question'),
+      },
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const from = body.from ?? c.get('principal').module;
+      const { 'idempotency-key': requestId } = c.req.valid('header');
+      const { module, tokenId } = c.get('principal');
+      const from = body.from ?? module;
       if (!from) throw new HubError('validation', 'body.from: the asking module is required');
       actAs(c, from);
-      return c.json(await hub.ask({ ...body, from }), 202);
+      const { replayed, ...asked } = await hub.ask({
+        ...body,
+        from,
+        ...(requestId === undefined ? {} : { requestId, ...(tokenId ? { requestScope: `token:${tokenId}` } : {}) }),
+      });
+      if (replayed) c.header('idempotent-replayed', 'true');
+      return c.json(asked, 202);
     },
   );
 

@@ -7,6 +7,7 @@ import { z } from '@hono/zod-openapi';
 import type { Status } from '../domain/status.js';
 import { STATUSES } from '../domain/status.js';
 import type { EventFilter, Task as TaskRecord } from '../domain/types.js';
+import { REQUEST_ID } from '../domain/validate.js';
 import { WATCH_EVENTS } from '../hooks/triggers.js';
 import type { ListTasksOptions } from '../store/tasks.js';
 
@@ -107,6 +108,16 @@ export const AskBody = z
   })
   .strict()
   .openapi('AskBody');
+export const AskHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(REQUEST_ID, { message: '1 to 255 printable ASCII characters, not starting or ending with a space' })
+    .optional()
+    .openapi({
+      param: { name: 'idempotency-key', in: 'header' },
+      description: 'makes a retry safe: the same key and question within 24 hours answer the original ask',
+    }),
+});
 export const ReasonBody = z.object({ reason: z.string().max(2000).optional() }).strict();
 export const CreateTaskBody = z
   .object({

@@ -1,11 +1,13 @@
 /**
  * Asking (the original design's module_ask_module / send_to_background): one module asks another. In one
  * transaction the question is stored (complete), a pending reply is created for the answering module, and a
- * task tracks it; the call returns at once and a worker produces the answer.
+ * task tracks it; the call returns at once and a worker produces the answer. An ask may carry a request id, which
+ * makes retrying it safe (see ask-requests.ts).
  */
 import { HubError } from '../domain/errors.js';
 import { assertId } from '../domain/ids.js';
-import { moduleName, text } from '../domain/validate.js';
+import { moduleName, requestId, text } from '../domain/validate.js';
+import { type AskRequest, claimRequest, recordRequest, requestHash } from './ask-requests.js';
 import type { Database } from './database.js';
 import type { MessageStore } from './messages.js';
 import type { ModulesTable } from './schema.js';
@@ -23,6 +25,17 @@ export interface AskInput {
   threadId?: string;
   /** A JSON Schema the answer must satisfy. */
   schema?: Record<string, unknown>;
+  /**
+   * Makes a retry safe (an idempotency key: 1 to 255 printable ASCII characters). Asking again with the same id,
+   * in the same scope, within 24 hours answers the original ask (`replayed: true`, the same ids, even once it is
+   * answered) rather than asking twice; the same id with a different question is `conflict`.
+   */
+  requestId?: string;
+  /**
+   * Whose request ids these are. Default: the asking module (`from`). The HTTP API passes the token's id when the
+   * request carries a token, so a key is the token's; without one (loopback) it is the asking module's.
+   */
+  requestScope?: string;
 }
 
 /** What `ask` returns at once. */
@@ -33,6 +46,8 @@ export interface AskResult {
   /** The reply to watch (`waitForCompletion`, `monitor.add`). */
   messageId: string;
   taskId: string;
+  /** True when a request id matched an earlier ask: these are that ask's ids, and nothing new was asked. */
+  replayed: boolean;
 }
 
 /** Stores questions with their pending replies and tasks. */
@@ -50,7 +65,20 @@ export class AskStore {
     const to = moduleName(input.to, 'to');
     const prompt = text(input.prompt, 'prompt', 1_000_000);
     if (input.threadId !== undefined) assertId(input.threadId, 'thread id');
+    const request: AskRequest | undefined =
+      input.requestId === undefined
+        ? undefined
+        : {
+            scope: input.requestScope === undefined ? `module:${from}` : text(input.requestScope, 'requestScope', 200),
+            key: requestId(input.requestId, 'requestId'),
+            hash: requestHash({ from, to, prompt, threadId: input.threadId, schema: input.schema }),
+          };
     return this.db.write(async (tx) => {
+      // The id first: a concurrent duplicate waits here for this ask to commit, then answers it.
+      if (request) {
+        const earlier = await claimRequest<Omit<AskResult, 'replayed'>>(tx, request, new Date());
+        if (earlier) return { ...earlier, replayed: true };
+      }
       // A shared lock: asks to one module go side by side, while a pause waits for them (and they for it).
       const share = this.db.dialect === 'postgres' ? ' FOR SHARE' : '';
       const module = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${share}`, [to]);
@@ -81,7 +109,9 @@ export class AskStore {
         },
         tx,
       );
-      return { threadId, questionId: question.id, messageId: reply.id, taskId: task.id };
+      const asked = { threadId, questionId: question.id, messageId: reply.id, taskId: task.id };
+      if (request) await recordRequest(tx, request, asked);
+      return { ...asked, replayed: false };
     });
   }
 }

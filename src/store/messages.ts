@@ -12,7 +12,7 @@ import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
 import type { Message, MessageRole, UnknownMessage } from '../domain/types.js';
-import { jsonObject, moduleName, noNul, oneOf, optionalText, pageSize } from '../domain/validate.js';
+import { jsonObject, moduleName, noNul, oneOf, optionalText, pageSize, wellFormed } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 import { type ExtraSets, statusUpdate } from './status-update.js';
 
@@ -121,7 +121,7 @@ export class MessageStore {
     const schema = input.schema == null ? null : jsonObject(input.schema, 'schema', 262_144);
     const content = input.content ?? '';
     if (typeof content !== 'string') throw new HubError('validation', 'content must be a string');
-    noNul(content, 'content');
+    wellFormed(noNul(content, 'content'), 'content');
     this.checkLength([...content].length, 'content');
     const now = new Date().toISOString();
     const message: Message = {

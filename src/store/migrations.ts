@@ -206,6 +206,21 @@ export const MIGRATIONS: readonly Migration[] = [
       db.schema.createIndex('watches_message').on('watches').column('message_id'),
     ],
   },
+  {
+    version: 6,
+    name: 'ask request ids (idempotency keys), kept a day',
+    up: (db) => [
+      db.schema
+        .createTable('ask_requests')
+        .addColumn('scope', text, (c) => c.notNull())
+        .addColumn('key', text, (c) => c.notNull())
+        .addColumn('request_hash', text, (c) => c.notNull())
+        .addColumn('result', text)
+        .addColumn('created_at', text, (c) => c.notNull())
+        .addPrimaryKeyConstraint('ask_requests_pk', ['scope', 'key']),
+      db.schema.createIndex('ask_requests_created').on('ask_requests').column('created_at'),
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

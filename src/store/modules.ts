@@ -1,7 +1,7 @@
 /** Modules: the agents (each in its own repository) that ask and answer. */
 import { HubError } from '../domain/errors.js';
 import type { Module } from '../domain/types.js';
-import { jsonObject, moduleName, noNul } from '../domain/validate.js';
+import { jsonObject, moduleName, noNul, wellFormed } from '../domain/validate.js';
 import type { Database } from './database.js';
 import type { ModulesTable } from './schema.js';
 
@@ -40,7 +40,8 @@ export class ModuleStore {
     if (input.description !== undefined && (typeof input.description !== 'string' || input.description.length > 4000)) {
       throw new HubError('validation', 'description must be a string of at most 4000 characters');
     }
-    const description = input.description === undefined ? undefined : noNul(input.description, 'description');
+    const description =
+      input.description === undefined ? undefined : wellFormed(noNul(input.description, 'description'), 'description');
     const config = input.config === undefined ? undefined : jsonObject(input.config, 'config', 65_536);
     return this.db.write(async (tx) => {
       const now = new Date().toISOString();

@@ -76,6 +76,17 @@ export interface WatchesTable {
   removed_at: string | null;
 }
 
+export interface AskRequestsTable {
+  /** Whose key it is: `token:<id>` or `module:<asking module>`. */
+  scope: string;
+  key: string;
+  /** sha256 of the ask's canonical JSON: the same key with another question is a conflict. */
+  request_hash: string;
+  /** The ask's ids as JSON; written in the transaction that took the key, so never seen empty. */
+  result: string | null;
+  created_at: string;
+}
+
 export interface ThreadsTable {
   id: string;
   title: string | null;
@@ -174,6 +185,7 @@ export interface Schema {
   instances: InstancesTable;
   tokens: TokensTable;
   watches: WatchesTable;
+  ask_requests: AskRequestsTable;
 }
 
 /** Which SQL the backend speaks. */

@@ -225,6 +225,26 @@ describe('claude-comms day-to-day commands', () => {
     ]);
   });
 
+  it('with --idempotency-key, a retried ask gives the first ask back and asks nothing new', async () => {
+    const args = ['ask', 'slow', 'Only once, please', '--idempotency-key', 'e2e-once'];
+    const first = await cli(...args, '--json');
+    const again = await cli(...args, '--json');
+    const text = await cli(...args);
+    expect([first.code, again.code, text.code]).toEqual([0, 0, 0]);
+    const [one, two] = [first, again].map((r) => JSON.parse(r.stdout) as Record<string, unknown>);
+    expect(one).toMatchObject({ replayed: false });
+    expect(two).toEqual({ ...one, replayed: true });
+    expect(text.stderr).toContain('already asked with idempotency key e2e-once: nothing new was asked\n');
+    expect(text.stdout).toMatch(new RegExp(`reply +${one?.messageId}\n`));
+    const other = await cli('ask', 'slow', 'Something else', '--idempotency-key', 'e2e-once');
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain("request id 'e2e-once' was used for another question");
+    const bad = await cli('ask', 'slow', 'Bad key', '--idempotency-key', 'check ✓');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--idempotency-key <key>');
+    expect(bad.stderr).toContain('printable ASCII');
+  });
+
   it('tracks a task by hand: create, update, verify, log, status and list', async () => {
     const [created, wrong] = await Promise.all([
       cli('task', 'create', 'Index the PDFs', '--criteria', 'all pages', 'tables kept', '--module', 'marker', '--json'),
