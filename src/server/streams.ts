@@ -76,10 +76,11 @@ class Feed {
   constructor(
     private readonly hub: Hub,
     q: StreamQuery,
+    visibleTo: string | null,
   ) {
     const { heartbeat, ...query } = q;
     const { after: _after, limit: _limit, ...filter } = eventFilter(query);
-    this.filter = filter;
+    this.filter = visibleTo === null ? filter : { ...filter, visibleTo };
     this.cursor = q.after ?? '';
     this.heartbeatMs = (heartbeat ?? 15) * 1000;
   }
@@ -270,7 +271,7 @@ export function mountStreams(api: OpenAPIHono<Env>, hub: Hub, logger: Logger): S
         'x-accel-buffering': 'no',
       });
       out.flushHeaders();
-      const feed = new Feed(hub, q);
+      const feed = new Feed(hub, q, c.get('principal').module);
       feeds.add(feed);
       void streamSse(out, feed, logger).finally(() => feeds.delete(feed));
       return RESPONSE_ALREADY_SENT;
@@ -287,7 +288,7 @@ export function mountStreams(api: OpenAPIHono<Env>, hub: Hub, logger: Logger): S
     },
     upgradeWebSocket((c) => {
       const q = c.get('streamQuery' as never) as StreamQuery;
-      const feed = new Feed(hub, q);
+      const feed = new Feed(hub, q, c.get('principal').module);
       return {
         async onOpen(_event, ws) {
           feeds.add(feed);
