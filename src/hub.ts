@@ -29,6 +29,7 @@ import { type OpenDatabaseOptions, openDatabase } from './store/open.js';
 import { TaskStore } from './store/tasks.js';
 import { ThreadStore } from './store/threads.js';
 import { TokenStore } from './store/tokens.js';
+import { Visibility } from './store/visibility.js';
 
 /** Options of `openHub`. */
 export interface HubOptions extends OpenDatabaseOptions {
@@ -55,6 +56,11 @@ export interface HubOptions extends OpenDatabaseOptions {
   config?: string | false;
   /** Where diagnostics go (default: pino at `warn` on stderr). */
   logger?: Logger;
+  /**
+   * Let watches created by module tokens call loopback, private and link-local webhook addresses (default:
+   * `CLAUDE_COMMS_WEBHOOK_ALLOW_PRIVATE=1`, else false). Watches created without a module scope always may.
+   */
+  allowPrivateWebhooks?: boolean;
 }
 
 /** The event log as the library exposes it. */
@@ -88,6 +94,8 @@ export interface Hub {
   readonly events: HubEvents;
   /** Hooks' watches: what fires a command or a webhook, on which replies (see `startHooks`). */
   readonly watches: WatchStore;
+  /** What a token scoped to a module may see: single-record checks (lists take `visibleTo`). */
+  readonly visibility: Visibility;
   /** Watches many messages through one subscription (the original design's MessageMonitor). */
   readonly monitor: MessageMonitor;
   /** Every status of a message with times (the original design's StatusTracker history). */
@@ -140,7 +148,11 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   const modules = new ModuleStore(db);
   const instances = new InstanceStore(db, messages);
   const asks = new AskStore(db, threads, messages, tasks);
-  const watches = new WatchStore(db);
+  const visibility = new Visibility(db);
+  const watchSettings = {
+    allowPrivateWebhooks: options.allowPrivateWebhooks ?? process.env.CLAUDE_COMMS_WEBHOOK_ALLOW_PRIVATE === '1',
+  };
+  const watches = new WatchStore(db, visibility, watchSettings);
   try {
     if (options.config !== false) {
       const file = options.config ?? join(dataHome(), 'config.yaml');
@@ -198,6 +210,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     instances,
     tokens: new TokenStore(db),
     watches,
+    visibility,
     events,
     progress: new ProgressTracker(tasks, events),
     monitor,
@@ -217,7 +230,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     async startHooks(o = {}) {
       if (closing) throw new HubError('closed', 'the hub is closed');
       if (hooks) throw new HubError('conflict', 'hooks are already running in this hub');
-      const runner = new HookRunner({ db, log, messages }, logger, o, processes);
+      const runner = new HookRunner({ db, log, messages, watches: watchSettings }, logger, o, processes);
       hooks = runner;
       try {
         await runner.start();

@@ -170,6 +170,8 @@ export interface EventFilter {
   taskId?: string;
   module?: string;
   types?: readonly string[];
+  /** Only what this module may see (a token scoped to it): see store/visibility.ts. */
+  visibleTo?: string;
 }
 
 /** One entry of a message's status history. */

@@ -17,6 +17,7 @@ import { moduleName, pageSize } from '../domain/validate.js';
 import type { Database } from '../store/database.js';
 import { readEventsAfter } from '../store/event-rows.js';
 import type { EventStore } from '../store/events.js';
+import { Visibility, VisibleSet } from '../store/visibility.js';
 
 /** What to follow and from where. */
 export interface SubscribeOptions extends EventFilter {
@@ -44,6 +45,8 @@ export interface EventPage {
 interface Subscriber {
   filter: EventFilter;
   types: string[] | undefined;
+  /** For `visibleTo`: what that module may see, shared by its subscriptions. */
+  visible: VisibleSet | undefined;
   handler: (event: HubEvent) => void;
   onEnd: ((reason: HubError) => void) | undefined;
   seq: number;
@@ -59,12 +62,23 @@ function checkFilter(filter: EventFilter): void {
   if (filter.messageId !== undefined) assertId(filter.messageId, 'message id');
   if (filter.taskId !== undefined) assertId(filter.taskId, 'task id');
   if (filter.module !== undefined) moduleName(filter.module);
+  if (filter.visibleTo !== undefined) moduleName(filter.visibleTo, 'visibleTo');
   assertFilter(filter);
+}
+
+/** A module's visible set while subscriptions scoped to it are open; events arriving while it loads wait. */
+interface Scope {
+  set: VisibleSet | undefined;
+  ready: Promise<VisibleSet>;
+  waiting: HubEvent[];
+  users: number;
 }
 
 /** Follows the log and fans it out to subscribers. */
 export class EventLog {
   private readonly subscribers = new Set<Subscriber>();
+  private readonly scopes = new Map<string, Scope>();
+  private readonly visibility: Visibility;
   private position = 0;
   private reading = false;
   private failures = 0;
@@ -77,7 +91,9 @@ export class EventLog {
     private readonly db: Database,
     private readonly store: EventStore,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.visibility = new Visibility(db);
+  }
 
   /** Starts following: from the current head, woken by local commits and by other processes' commits. */
   async start(pollIntervalMs: number): Promise<void> {
@@ -105,10 +121,13 @@ export class EventLog {
     const { after, ...filter } = options;
     checkFilter(filter);
     const seq = after === undefined ? await this.store.head() : (await this.startOf(after)).seq;
+    const visible = filter.visibleTo === undefined ? undefined : await this.joinScope(filter.visibleTo);
+    if (this.closed && visible) this.leaveScope(visible.module);
     this.assertOpen();
     const sub: Subscriber = {
       filter,
       types: expandTypes(filter.types),
+      visible,
       handler,
       onEnd,
       seq,
@@ -197,6 +216,7 @@ export class EventLog {
       sub.onEnd?.(ended);
     }
     this.subscribers.clear();
+    this.scopes.clear();
     this.remove(undefined);
   }
 
@@ -210,7 +230,8 @@ export class EventLog {
   }
 
   private remove(sub: Subscriber | undefined): void {
-    if (sub) this.subscribers.delete(sub);
+    if (sub && this.subscribers.delete(sub) && sub.filter.visibleTo !== undefined)
+      this.leaveScope(sub.filter.visibleTo);
     if (this.subscribers.size === 0 && this.keepAlive) {
       clearInterval(this.keepAlive);
       this.keepAlive = undefined;
@@ -263,7 +284,54 @@ export class EventLog {
     this.failures = 0;
   }
 
+  /**
+   * The visible set of `module`, loaded by its first subscription and kept while any is open. Events dispatched
+   * while it loads are applied once it has (learning twice what the load already knew changes nothing).
+   */
+  private async joinScope(module: string): Promise<VisibleSet> {
+    let scope = this.scopes.get(module);
+    if (!scope) {
+      const messagesOf = (threadId: string) =>
+        this.visibility.messagesOf(threadId).catch((err: unknown) => {
+          this.logger.warn({ err, module, threadId }, 'reading the messages of a thread a module now sees failed');
+          return [];
+        });
+      const created: Scope = {
+        set: undefined,
+        waiting: [],
+        users: 0,
+        ready: this.visibility.seen(module).then((seen) => {
+          const set = new VisibleSet(module, seen, messagesOf);
+          for (const event of created.waiting) set.observe(event);
+          created.waiting = [];
+          created.set = set;
+          return set;
+        }),
+      };
+      scope = created;
+      this.scopes.set(module, scope);
+    }
+    scope.users++;
+    try {
+      return await scope.ready;
+    } catch (err) {
+      this.leaveScope(module);
+      throw err;
+    }
+  }
+
+  private leaveScope(module: string): void {
+    const scope = this.scopes.get(module);
+    if (scope && --scope.users <= 0) this.scopes.delete(module);
+  }
+
   private dispatch(events: HubEvent[]): void {
+    // Visible sets learn from the whole batch (a commit, or a page read) first: a question that asks a module
+    // into another's thread comes before the reply that brings the thread into its view, in the same commit.
+    for (const scope of this.scopes.values()) {
+      if (scope.set) for (const event of events) scope.set.observe(event);
+      else scope.waiting.push(...events);
+    }
     for (const event of events) {
       this.position = event.seq;
       for (const sub of this.subscribers) if (sub.live) this.deliver(sub, event);
@@ -274,6 +342,8 @@ export class EventLog {
     if (sub.closed || event.seq <= sub.seq) return;
     sub.seq = event.seq;
     if (!matchesFilter(event, sub.filter, sub.types)) return;
+    // History pages were already restricted in SQL; live events are checked against the module's set.
+    if (sub.live && sub.visible && !sub.visible.admits(event)) return;
     try {
       sub.handler(event);
     } catch (err) {

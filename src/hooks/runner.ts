@@ -15,6 +15,7 @@ import type { MessageStore } from '../store/messages.js';
 import { DeliveryRecords, type LiveWatch } from './delivery-records.js';
 import { WATCHED_TYPES } from './triggers.js';
 import { type DeliverySettings, WatchLoop, type WatchLoopContext } from './watch-loop.js';
+import type { WatchSettings } from './watches.js';
 
 /** Options of `hub.startHooks`. */
 export interface HookOptions {
@@ -40,6 +41,8 @@ export interface HookStores {
   db: Database;
   log: EventLog;
   messages: MessageStore;
+  /** The hub's rules for watches (whether module tokens' webhooks may call private addresses). */
+  watches: WatchSettings;
 }
 
 /**
@@ -72,6 +75,7 @@ export class HookRunner {
     const settings: DeliverySettings = {
       commandTimeoutMs: number(options.commandTimeoutMs ?? 30_000, 'commandTimeoutMs', 1, MAX_TIMER_MS),
       webhookTimeoutMs: number(options.webhookTimeoutMs ?? 10_000, 'webhookTimeoutMs', 1, MAX_TIMER_MS),
+      allowPrivateWebhooks: stores.watches.allowPrivateWebhooks,
       retry: {
         maxAttempts: number(options.maxAttempts ?? 10, 'maxAttempts', 1, 1000, true),
         baseMs: number(options.retryBaseMs ?? 1000, 'retryBaseMs', 1, MAX_TIMER_MS),

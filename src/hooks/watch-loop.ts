@@ -25,6 +25,8 @@ import { postWebhook } from './webhook.js';
 export interface DeliverySettings {
   commandTimeoutMs: number;
   webhookTimeoutMs: number;
+  /** Webhooks of watches created by module tokens may call private addresses too. */
+  allowPrivateWebhooks: boolean;
   retry: RetryPolicy;
 }
 
@@ -226,6 +228,8 @@ export class WatchLoop {
               deliveryId: n.deliveryId,
               timeoutMs: settings.webhookTimeoutMs,
               signal,
+              // Checked again at every delivery: a name that resolved to a public address may not any more.
+              publicOnly: this.watch.createdBy !== null && !settings.allowPrivateWebhooks,
             });
           }
           pending.delete(action);

@@ -9,6 +9,10 @@
  *   message is in now (when it fires on it), then each later change. A reply that already finished thus still
  *   fires once: watching a message that completed a moment ago must not wait forever. The position comes from
  *   the log itself, not from a separate read of the row, so no change can slip between the two.
+ *
+ * A watch created by a module token belongs to that module (`createdBy`): it may only follow what the module
+ * may see (store/visibility.ts) and its own replies, never run a command, and only call a public webhook
+ * address unless the hub allows private ones (webhook-target.ts). Only that module's token sees and removes it.
  */
 import { randomBytes } from 'node:crypto';
 import { encodeCursor } from '../domain/cursor.js';
@@ -18,7 +22,9 @@ import { isTerminal, type Status } from '../domain/status.js';
 import { list, moduleName, oneOf, text } from '../domain/validate.js';
 import type { Database, WriteTx } from '../store/database.js';
 import type { WatchesTable } from '../store/schema.js';
+import type { Visibility } from '../store/visibility.js';
 import { DEFAULT_WATCH_EVENTS, WATCH_EVENTS, type WatchEvent } from './triggers.js';
+import { vetWebhookHost } from './webhook-target.js';
 
 /** A watch as its owner sees it. */
 export interface Watch {
@@ -35,6 +41,8 @@ export interface Watch {
   webhook: string | null;
   /** The webhook's HMAC key: present only in what `create` answers, so keep it then. */
   secret?: string;
+  /** The module of the token that created it; null when created without a module scope. */
+  createdBy: string | null;
   /** The log position delivered up to. */
   cursor: string;
   /** Notifications delivered. */
@@ -73,6 +81,7 @@ export function watchFromRow(r: WatchesTable): Watch {
     on: JSON.parse(r.events) as WatchEvent[],
     command: r.command,
     webhook: r.webhook_url,
+    createdBy: r.created_by,
     cursor: r.cursor,
     delivered: Number(r.delivered),
     failures: Number(r.failures),
@@ -105,15 +114,27 @@ function watchEvents(value: unknown): WatchEvent[] {
   return [...new Set(chosen)];
 }
 
+/** How watches are checked. */
+export interface WatchSettings {
+  /** Watches created by module tokens may call loopback, private and link-local webhook addresses. */
+  allowPrivateWebhooks: boolean;
+}
+
 /** Creates, lists and removes watches. */
 export class WatchStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly visibility: Visibility,
+    private readonly settings: WatchSettings,
+  ) {}
 
   /**
    * Creates a watch (event `watch.created`). `validation` names what is missing or malformed; `not_found` an
    * unknown message, thread or module. A webhook watch's answer carries its `secret`, shown this once.
+   * `createdBy`: the module of the token asking; it may not watch what it may not see (`not_found`, as if there
+   * were none), another module's replies, run a command, or call a non-public address (`forbidden`).
    */
-  async create(input: CreateWatchInput): Promise<Watch> {
+  async create(input: CreateWatchInput, createdBy: string | null = null): Promise<Watch> {
     if (typeof input !== 'object' || input === null) throw new HubError('validation', 'a watch must be an object');
     const { messageId, threadId } = input;
     if (messageId !== undefined) assertId(messageId, 'message id');
@@ -128,6 +149,7 @@ export class WatchStore {
     if (command === undefined && webhook === undefined) {
       throw new HubError('validation', 'a watch needs an action: command or webhook');
     }
+    if (createdBy !== null) await this.assertMayCreate(createdBy, { messageId, threadId, module, command, webhook });
     const secret = webhook === undefined ? null : randomBytes(32).toString('hex');
     return this.db.write(async (tx) => {
       const cursor = await this.startingCursor(tx, { messageId, threadId, module });
@@ -142,6 +164,7 @@ export class WatchStore {
         webhook_url: webhook ?? null,
         secret,
         cursor,
+        created_by: createdBy,
         delivered: 0,
         failures: 0,
         last_error: null,
@@ -160,49 +183,84 @@ export class WatchStore {
           on,
           command: command !== undefined,
           webhook: webhook !== undefined,
+          createdBy,
         },
       });
       return { ...watchFromRow(row), ...(secret === null ? {} : { secret }) };
     });
   }
 
-  /** Live watches (with `all`, removed ones too), oldest first. Secrets are never listed. */
-  async list(options: { all?: boolean } = {}): Promise<Watch[]> {
-    const where = options.all ? '' : ' WHERE removed_at IS NULL';
-    const rows = await this.db.read.all<WatchesTable>(`SELECT * FROM watches${where} ORDER BY created_at, id`);
-    return rows.map(watchFromRow);
+  /**
+   * Live watches (with `all`, removed ones too), oldest first; with `createdBy`, only that module's. Secrets are
+   * never listed.
+   */
+  async list(options: { all?: boolean; createdBy?: string } = {}): Promise<Watch[]> {
+    let q = this.db.builder.selectFrom('watches').selectAll().orderBy('created_at').orderBy('id');
+    if (!options.all) q = q.where('removed_at', 'is', null);
+    if (options.createdBy !== undefined) q = q.where('created_by', '=', options.createdBy);
+    return (await this.db.read.all<WatchesTable>(q.compile())).map(watchFromRow);
   }
 
-  /** The watch, removed or not, or `not_found`. */
-  async get(id: string): Promise<Watch> {
+  /** The watch, removed or not, or `not_found` (also when `createdBy` is given and did not create it). */
+  async get(id: string, createdBy?: string): Promise<Watch> {
     assertId(id, 'watch id');
     const row = await this.db.read.get<WatchesTable>('SELECT * FROM watches WHERE id = ?', [id]);
-    if (!row) throw new HubError('not_found', `no watch with id ${id}`);
+    if (!row || (createdBy !== undefined && row.created_by !== createdBy)) {
+      throw new HubError('not_found', `no watch with id ${id}`);
+    }
     return watchFromRow(row);
   }
 
   /**
    * Removes a watch (event `watch.removed`): it fires no more, and a delivery of it in progress is stopped.
-   * Removing a removed watch changes nothing; an unknown one is `not_found`.
+   * Removing a removed watch changes nothing; an unknown one (or, with `createdBy`, another's) is `not_found`.
    */
-  async remove(id: string): Promise<Watch> {
-    assertId(id, 'watch id');
-    const removed = await this.removeWhere('id = ?', id);
+  async remove(id: string, createdBy?: string): Promise<Watch> {
+    await this.get(id, createdBy);
+    const removed = await this.removeWhere('id = ?', [id]);
     return removed[0] ?? this.get(id);
   }
 
-  /** Removes every live watch of a message; answers those removed (none when it had none). */
-  async removeForMessage(messageId: string): Promise<Watch[]> {
+  /**
+   * Removes every live watch of a message (with `createdBy`, only that module's); answers those removed (none
+   * when it had none).
+   */
+  async removeForMessage(messageId: string, createdBy?: string): Promise<Watch[]> {
     assertId(messageId, 'message id');
-    return this.removeWhere('message_id = ?', messageId);
+    return createdBy === undefined
+      ? this.removeWhere('message_id = ?', [messageId])
+      : this.removeWhere('message_id = ? AND created_by = ?', [messageId, createdBy]);
   }
 
-  private removeWhere(condition: string, value: string): Promise<Watch[]> {
+  /** What a module token may not make a watch do (see the top of this file). */
+  private async assertMayCreate(
+    module: string,
+    w: { messageId?: string; threadId?: string; module?: string; command?: string; webhook?: string },
+  ): Promise<void> {
+    if (w.command !== undefined) {
+      throw new HubError('forbidden', `a token scoped to module ${module} cannot add a watch running a command`);
+    }
+    if (w.module !== undefined && w.module !== module) {
+      throw new HubError(
+        'forbidden',
+        `a token scoped to module ${module} may watch only its own replies, not those of ${w.module}`,
+      );
+    }
+    if (w.threadId !== undefined && !(await this.visibility.thread(module, w.threadId))) {
+      throw new HubError('not_found', `no thread with id ${w.threadId}`);
+    }
+    if (w.messageId !== undefined && !(await this.visibility.message(module, w.messageId))) {
+      throw new HubError('not_found', `no message with id ${w.messageId}`);
+    }
+    if (w.webhook !== undefined && !this.settings.allowPrivateWebhooks) await vetWebhookHost(w.webhook);
+  }
+
+  private removeWhere(condition: string, values: string[]): Promise<Watch[]> {
     return this.db.write(async (tx) => {
       const now = new Date().toISOString();
       const rows = await tx.all<WatchesTable>(
         `UPDATE watches SET removed_at = ?, updated_at = ? WHERE ${condition} AND removed_at IS NULL RETURNING *`,
-        [now, now, value],
+        [now, now, ...values],
       );
       for (const row of rows) tx.emit({ type: 'watch.removed', data: { watchId: row.id, reason: 'removed' } });
       return rows.map(watchFromRow);

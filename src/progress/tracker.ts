@@ -186,9 +186,12 @@ export class ProgressTracker {
     return this.view(await this.tasks.get(taskId));
   }
 
-  /** Every unfinished task, newest first (the original design's get_all_active). */
-  async active(): Promise<AgentControl[]> {
-    const tasks = await this.tasks.list({ status: ['pending', 'processing', 'paused'], limit: 1000 });
+  /**
+   * Every unfinished task, newest first (the original design's get_all_active); with `visibleTo`, those that
+   * module may see.
+   */
+  async active(options: { visibleTo?: string } = {}): Promise<AgentControl[]> {
+    const tasks = await this.tasks.list({ status: ['pending', 'processing', 'paused'], limit: 1000, ...options });
     return Promise.all(tasks.map((t) => this.view(t)));
   }
 

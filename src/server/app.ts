@@ -14,6 +14,7 @@ import { type AuthOptions, actAs, authenticate, type Principal } from './auth.js
 import { originGuard } from './origin.js';
 import { describeZodError, onError, problem } from './problem.js';
 import * as S from './schemas.js';
+import { assertOwnInstance, assertVisible, visible } from './scope.js';
 import { wellFormedInput } from './well-formed.js';
 
 /** What the API needs besides the hub. */
@@ -168,6 +169,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       const from = body.from ?? module;
       if (!from) throw new HubError('validation', 'body.from: the asking module is required');
       actAs(c, from);
+      if (body.threadId !== undefined) await assertVisible(hub, c, 'thread', body.threadId);
       const { replayed, ...asked } = await hub.ask({
         ...body,
         from,
@@ -188,7 +190,10 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const { limit } = c.req.valid('query');
-      return c.json({ threads: await hub.threads.list(limit === undefined ? {} : { limit }) }, 200);
+      return c.json(
+        { threads: await hub.threads.list({ ...(limit === undefined ? {} : { limit }), ...visible(c) }) },
+        200,
+      );
     },
   );
 
@@ -202,6 +207,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
+      await assertVisible(hub, c, 'thread', id);
       const thread = await hub.threads.get(id);
       return c.json({ ...thread, messages: await hub.messages.list({ threadId: id, limit: 1000 }) }, 200);
     },
@@ -216,7 +222,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       request: { query: S.MessagesQuery },
       responses: { 200: ok(S.MessageList, 'messages'), ...errors },
     }),
-    async (c) => c.json({ messages: await hub.messages.list(c.req.valid('query')) }, 200),
+    async (c) => c.json({ messages: await hub.messages.list({ ...c.req.valid('query'), ...visible(c) }) }, 200),
   );
 
   app.openapi(
@@ -229,6 +235,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
+      await assertVisible(hub, c, 'message', id);
       const message = await hub.messages.require(id);
       const task = await hub.tasks.forMessage(id);
       return c.json({ ...message, taskId: task?.id ?? null }, 200);
@@ -245,6 +252,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
+      await assertVisible(hub, c, 'message', id);
       await hub.messages.require(id);
       return c.json({ history: await hub.statusHistory(id) }, 200);
     },
@@ -261,6 +269,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
+      await assertVisible(hub, c, 'message', id);
       const message = await hub.messages.require(id);
       // A scoped token may cancel its own module's reply, or one in a thread its module started.
       const scope = c.get('principal').module;
@@ -271,8 +280,12 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
   );
 
   // ---- tasks
-  /** The task, once it is checked that the request may act as the task's module (`forbidden` otherwise). */
+  /**
+   * The task, once it is checked that the request may see it (`not_found` otherwise) and act as the task's
+   * module (`forbidden` otherwise).
+   */
   const asTaskModule = async (c: Context<Env>, id: string) => {
+    await assertVisible(hub, c, 'task', id);
     const task = await hub.tasks.get(id);
     actAs(c, task.module ?? '');
     return task;
@@ -290,6 +303,9 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       const body = c.req.valid('json');
       const module = body.module ?? c.get('principal').module ?? null;
       actAs(c, module ?? '');
+      for (const taskId of [...(body.parentId ? [body.parentId] : []), ...(body.dependsOn ?? [])]) {
+        await assertVisible(hub, c, 'task', taskId);
+      }
       return c.json(await hub.tasks.create({ ...body, module, kind: 'manual' }), 201);
     },
   );
@@ -305,7 +321,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const tasks = await hub.tasks.list(S.taskFilter(q));
+      const tasks = await hub.tasks.list({ ...S.taskFilter(q), ...visible(c) });
       const limit = q.limit ?? 100;
       return c.json({ tasks, next: tasks.length === limit ? (tasks.at(-1)?.id ?? null) : null }, 200);
     },
@@ -319,7 +335,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       request: { query: S.StatsQuery },
       responses: { 200: ok(S.TaskStats, 'totals'), ...errors },
     }),
-    async (c) => c.json(await hub.tasks.stats(c.req.valid('query')), 200),
+    async (c) => c.json(await hub.tasks.stats({ ...c.req.valid('query'), ...visible(c) }), 200),
   );
 
   app.openapi(
@@ -342,7 +358,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       const tasks = [];
       let before: string | undefined;
       for (;;) {
-        const page = await hub.tasks.list({ ...S.taskFilter({ ...q, before }), limit: 1000 });
+        const page = await hub.tasks.list({ ...S.taskFilter({ ...q, before }), limit: 1000, ...visible(c) });
         tasks.push(...page);
         if (page.length < 1000) break;
         before = page.at(-1)?.id;
@@ -365,6 +381,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
+      await assertVisible(hub, c, 'task', id);
       const task = await hub.tasks.get(id);
       const log = await hub.events.list({ taskId: id, types: ['task.logged'], limit: 1000 });
       return c.json({ ...task, log: log.events.map((e) => ({ at: e.at, ...e.data })) }, 200);
@@ -380,7 +397,11 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       request: { params: S.IdParam },
       responses: { 200: ok(S.AgentControl, 'the view'), ...errors },
     }),
-    async (c) => c.json(await hub.progress.get(c.req.valid('param').id), 200),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await assertVisible(hub, c, 'task', id);
+      return c.json(await hub.progress.get(id), 200);
+    },
   );
 
   app.openapi(
@@ -391,7 +412,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       summary: 'The agent control view of every unfinished task',
       responses: { 200: ok(S.AgentControlList, 'unfinished tasks, newest first') },
     }),
-    async (c) => c.json({ tasks: await hub.progress.active() }, 200),
+    async (c) => c.json({ tasks: await hub.progress.active(visible(c)) }, 200),
   );
 
   app.openapi(
@@ -489,7 +510,14 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      return c.json({ instances: await hub.instances.list({ ...q, all: q.all === 'true' }) }, 200);
+      // A module token lists its own module's instances (another module asked for lists none).
+      const scope = c.get('principal').module;
+      if (scope !== null && q.module !== undefined && q.module !== scope) return c.json({ instances: [] }, 200);
+      const module = scope ?? q.module;
+      return c.json(
+        { instances: await hub.instances.list({ ...q, ...(module ? { module } : {}), all: q.all === 'true' }) },
+        200,
+      );
     },
   );
 
@@ -519,25 +547,17 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       }),
       async (c) => {
         const { id } = c.req.valid('param');
-        actAs(c, (await hub.instances.get(id)).module);
+        assertOwnInstance(c, await hub.instances.get(id));
         return c.json(await hub.instances[action](id), 200);
       },
     );
   }
 
   // ---- watches (hooks)
-  // A command runs as the service's user, so only a token not scoped to a module may add or remove one. The
-  // watches concerned are read only for such a token: an unscoped one (every request on loopback) may do anything.
-  type Commands = readonly { command?: string | null | undefined }[];
-  const mayRunCommands = async (c: Context<Env>, watches: () => Commands | Promise<Commands>) => {
-    const scope = c.get('principal').module;
-    if (scope !== null && (await watches()).some((w) => typeof w.command === 'string')) {
-      throw new HubError(
-        'forbidden',
-        `a token scoped to module ${scope} cannot add or remove a watch running a command`,
-      );
-    }
-  };
+  // A watch created with a module token belongs to that module, which alone sees and removes it; such a watch
+  // never runs a command (one runs as the service's user), so no command ever reaches a module token. Only an
+  // unscoped token (every request on loopback) sees the others. See hooks/watches.ts.
+  const owner = (c: Context<Env>) => c.get('principal').module ?? undefined;
 
   app.openapi(
     route({
@@ -548,7 +568,11 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       request: { query: S.WatchesQuery },
       responses: { 200: ok(S.WatchList, 'watches'), ...errors },
     }),
-    async (c) => c.json({ watches: await hub.watches.list({ all: c.req.valid('query').all === 'true' }) }, 200),
+    async (c) => {
+      const all = c.req.valid('query').all === 'true';
+      const createdBy = owner(c);
+      return c.json({ watches: await hub.watches.list(createdBy === undefined ? { all } : { all, createdBy }) }, 200);
+    },
   );
 
   app.openapi(
@@ -560,11 +584,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       request: json(S.CreateWatchBody),
       responses: { 201: ok(S.Watch, 'created'), ...errors },
     }),
-    async (c) => {
-      const body = c.req.valid('json');
-      await mayRunCommands(c, () => [body]);
-      return c.json(await hub.watches.create(body), 201);
-    },
+    async (c) => c.json(await hub.watches.create(c.req.valid('json'), owner(c) ?? null), 201),
   );
 
   app.openapi(
@@ -578,8 +598,8 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     }),
     async (c) => {
       const { messageId } = c.req.valid('query');
-      await mayRunCommands(c, async () => (await hub.watches.list()).filter((w) => w.messageId === messageId));
-      return c.json({ watches: await hub.watches.removeForMessage(messageId) }, 200);
+      await assertVisible(hub, c, 'message', messageId);
+      return c.json({ watches: await hub.watches.removeForMessage(messageId, owner(c)) }, 200);
     },
   );
 
@@ -592,11 +612,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       request: { params: S.IdParam },
       responses: { 200: ok(S.Watch, 'removed'), ...errors },
     }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      await mayRunCommands(c, async () => [await hub.watches.get(id)]);
-      return c.json(await hub.watches.remove(id), 200);
-    },
+    async (c) => c.json(await hub.watches.remove(c.req.valid('param').id, owner(c)), 200),
   );
 
   // ---- events
@@ -609,7 +625,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       request: { query: S.EventsQuery },
       responses: { 200: ok(S.EventPage, 'events'), ...errors, 410: ok(S.Problem, 'the cursor has expired') },
     }),
-    async (c) => c.json(await hub.events.list(S.eventFilter(c.req.valid('query'))), 200),
+    async (c) => c.json(await hub.events.list({ ...S.eventFilter(c.req.valid('query')), ...visible(c) }), 200),
   );
 
   app.doc31('/openapi.json', {

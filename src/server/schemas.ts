@@ -349,6 +349,10 @@ export const Watch = z
     command: z.string().nullable(),
     webhook: z.string().nullable(),
     secret: z.string().optional().openapi({ description: 'the webhook’s HMAC key: only in the answer to creation' }),
+    createdBy: z
+      .string()
+      .nullable()
+      .openapi({ description: 'the module of the token that created it (null: created without a module scope)' }),
     cursor: z.string(),
     delivered: z.number(),
     failures: z.number(),

@@ -223,7 +223,10 @@ export function mountStreams(
   const feedOf = (c: Context<Env>, q: StreamQuery, frame: (e: HubEvent) => Buffer) => {
     const { heartbeat, ...query } = q;
     const { after, limit: _limit, ...filter } = eventFilter(query);
-    return new Feed(hub, budget, filter, after, (heartbeat ?? 15) * 1000, frame, c.get('principal').tokenId);
+    const { module, tokenId } = c.get('principal');
+    // A module token's stream holds only what concerns its module (src/store/visibility.ts).
+    const scoped = module === null ? filter : { ...filter, visibleTo: module };
+    return new Feed(hub, budget, scoped, after, (heartbeat ?? 15) * 1000, frame, tokenId);
   };
   const revokeCheck = setInterval(() => void endRevoked(hub, budget, logger), REVOKE_CHECK_MS);
   revokeCheck.unref();

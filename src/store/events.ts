@@ -4,6 +4,7 @@ import { expandTypes } from '../domain/filter.js';
 import type { EventFilter, HubEvent } from '../domain/types.js';
 import type { Database } from './database.js';
 import { type EventRow, eventFromRow } from './event-rows.js';
+import { visibleTo } from './visibility.js';
 
 const PRUNED_KEY = 'events_pruned_through';
 const PRUNE_CHUNK = 10_000;
@@ -38,6 +39,7 @@ export class EventStore {
     if (filter.messageId !== undefined) q = q.where('message_id', '=', filter.messageId);
     if (filter.taskId !== undefined) q = q.where('task_id', '=', filter.taskId);
     if (filter.module !== undefined) q = q.where('module', '=', filter.module);
+    if (filter.visibleTo !== undefined) q = q.where(visibleTo.events(this.db.builder, filter.visibleTo));
     const types = expandTypes(filter.types);
     if (types) q = q.where('type', 'in', types);
     return q;

@@ -15,6 +15,7 @@ import type { Message, MessageRole, UnknownMessage } from '../domain/types.js';
 import { jsonObject, moduleName, noNul, oneOf, optionalText, pageSize, wellFormed } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 import { type ExtraSets, statusUpdate } from './status-update.js';
+import { visibleTo } from './visibility.js';
 
 interface MessageRow {
   id: string;
@@ -187,8 +188,10 @@ export class MessageStore {
     return m as Message;
   }
 
-  /** A thread's messages in order, or the newest messages with a status. */
-  async list(options: { threadId?: string; status?: Status; limit?: number } = {}): Promise<Message[]> {
+  /** A thread's messages in order, or the newest messages with a status; with `visibleTo`, only what it may see. */
+  async list(
+    options: { threadId?: string; status?: Status; limit?: number; visibleTo?: string } = {},
+  ): Promise<Message[]> {
     const limit = options.limit === undefined ? 500 : pageSize(options.limit, 5000);
     let q = this.db.builder.selectFrom('messages').selectAll();
     if (options.threadId !== undefined) {
@@ -199,6 +202,7 @@ export class MessageStore {
       q = q.orderBy('created_at', 'desc').orderBy('id', 'desc');
     }
     if (options.status !== undefined) q = q.where('status', '=', oneOf(options.status, 'status', STATUSES));
+    if (options.visibleTo !== undefined) q = q.where(visibleTo.messages(this.db.builder, options.visibleTo));
     const rows = await this.db.read.all<MessageRow>(q.limit(limit).compile());
     return rows.map(fromRow);
   }

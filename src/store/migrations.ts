@@ -221,6 +221,17 @@ export const MIGRATIONS: readonly Migration[] = [
       db.schema.createIndex('ask_requests_created').on('ask_requests').column('created_at'),
     ],
   },
+  {
+    version: 7,
+    name: 'module scope: who created a watch; the threads a module opened or wrote in, found by index',
+    up: (db) => [
+      db.schema.alterTable('watches').addColumn('created_by', text),
+      // What a module token may see starts from "the threads it opened or wrote a message in": without these a
+      // scoped read scans every thread and message. One more index entry per message and per thread written.
+      db.schema.createIndex('messages_author').on('messages').columns(['author', 'thread_id']),
+      db.schema.createIndex('threads_created_by').on('threads').column('created_by'),
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

@@ -68,6 +68,8 @@ export interface WatchesTable {
   secret: string | null;
   /** The log position delivered up to. */
   cursor: string;
+  /** The module of the token that created it; null when created without a module scope. */
+  created_by: string | null;
   delivered: number;
   failures: number;
   last_error: string | null;

@@ -8,6 +8,7 @@ import { list, moduleName, number, oneOf, optionalText, pageSize, text } from '.
 import type { Database, SqlClient, WriteTx } from './database.js';
 import type { TasksTable } from './schema.js';
 import { statusUpdate } from './status-update.js';
+import { visibleTo } from './visibility.js';
 
 function fromRow(r: TasksTable): Task {
   return {
@@ -77,6 +78,8 @@ export interface ListTasksOptions {
   /** Only tasks older than this task (the last id of the previous page). */
   before?: string;
   limit?: number;
+  /** Only the tasks this module may see (see store/visibility.ts). */
+  visibleTo?: string;
 }
 
 /** An entry of a task's action log. */
@@ -225,18 +228,33 @@ export class TaskStore {
       assertId(options.before, 'before');
       q = q.where('id', '<', options.before);
     }
+    if (options.visibleTo !== undefined) q = q.where(visibleTo.tasks(this.db.builder, options.visibleTo));
     const limit = options.limit === undefined ? 100 : pageSize(options.limit, 5000);
     return (await this.db.read.all<TasksTable>(q.limit(limit).compile())).map(fromRow);
   }
 
-  /** Counts by status, cost (all time and since `since`, default the start of today, UTC) and tokens. */
-  async stats(options: { since?: string; module?: string } = {}): Promise<TaskStats> {
+  /**
+   * Counts by status, cost (all time and since `since`, default the start of today, UTC) and tokens; with
+   * `visibleTo`, of the tasks that module may see.
+   */
+  async stats(options: { since?: string; module?: string; visibleTo?: string } = {}): Promise<TaskStats> {
     const since = options.since ?? `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`;
     if (Number.isNaN(Date.parse(since)))
       throw new HubError('validation', `since must be an ISO-8601 time, got ${since}`);
-    const module = options.module === undefined ? undefined : moduleName(options.module);
-    const where = module ? ' WHERE module = ?' : '';
-    const params = module ? [module] : [];
+    let q = this.db.builder
+      .selectFrom('tasks')
+      .select([
+        'status',
+        sql<number>`count(*)`.as('n'),
+        sql<number>`sum(cost_usd)`.as('cost'),
+        sql<number>`sum(tokens_in)`.as('tin'),
+        sql<number>`sum(tokens_out)`.as('tout'),
+        sql<number>`sum(CASE WHEN created_at >= ${since} THEN 1 ELSE 0 END)`.as('n_since'),
+        sql<number>`sum(CASE WHEN created_at >= ${since} THEN cost_usd ELSE 0 END)`.as('cost_since'),
+      ])
+      .groupBy('status');
+    if (options.module !== undefined) q = q.where('module', '=', moduleName(options.module));
+    if (options.visibleTo !== undefined) q = q.where(visibleTo.tasks(this.db.builder, options.visibleTo));
     const rows = await this.db.read.all<{
       status: Status;
       n: number;
@@ -245,13 +263,7 @@ export class TaskStore {
       tout: number;
       n_since: number;
       cost_since: number;
-    }>(
-      `SELECT status, count(*) AS n, sum(cost_usd) AS cost, sum(tokens_in) AS tin, sum(tokens_out) AS tout,
-       sum(CASE WHEN created_at >= ? THEN 1 ELSE 0 END) AS n_since,
-       sum(CASE WHEN created_at >= ? THEN cost_usd ELSE 0 END) AS cost_since
-       FROM tasks${where} GROUP BY status`,
-      [since, since, ...params],
-    );
+    }>(q.compile());
     const byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
     let total = 0;
     let costUsd = 0;

@@ -4,6 +4,7 @@ import { assertId, newId } from '../domain/ids.js';
 import type { Thread } from '../domain/types.js';
 import { moduleName, optionalText, pageSize } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
+import { visibleTo } from './visibility.js';
 
 interface ThreadRow {
   id: string;
@@ -57,10 +58,12 @@ export class ThreadStore {
     return fromRow(row);
   }
 
-  /** Threads, newest first. */
-  async list(options: { limit?: number } = {}): Promise<Thread[]> {
+  /** Threads, newest first; with `visibleTo`, only those that module may see. */
+  async list(options: { limit?: number; visibleTo?: string } = {}): Promise<Thread[]> {
     const limit = options.limit === undefined ? 100 : pageSize(options.limit, 1000);
-    const rows = await this.db.read.all<ThreadRow>('SELECT * FROM threads ORDER BY id DESC LIMIT ?', [limit]);
+    let q = this.db.builder.selectFrom('threads').selectAll().orderBy('id', 'desc').limit(limit);
+    if (options.visibleTo !== undefined) q = q.where(visibleTo.threads(this.db.builder, options.visibleTo));
+    const rows = await this.db.read.all<ThreadRow>(q.compile());
     return rows.map(fromRow);
   }
 }

@@ -373,7 +373,7 @@ describe.each(BACKENDS)('tokens on $name', (backend) => {
       if (instance) {
         expect(
           (await call(local, { path: `/instances/${instance.id}/pause`, method: 'POST', token: marker.token })).status,
-        ).toBe(403);
+        ).toBe(404);
       }
       expect((await call(local, { path: '/modules/arangodb/pause', method: 'POST', token: marker.token })).status).toBe(
         403,

@@ -1,0 +1,281 @@
+// Module-scoped tokens against a real service on every backend: a token scoped to `alpha` reads and changes
+// only what concerns alpha — the threads it asked or answered in, their messages, tasks and events, its own
+// tasks, instances and watches — while the module list stays visible to every token. What it may not see
+// answers not_found exactly as an unknown id does.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { HubEvent } from '../../src/index.js';
+import { type Service, startService } from '../../src/service/service.js';
+import { BACKENDS, memoryLogger } from '../support/backends.js';
+import { until } from '../support/wait.js';
+
+const services: Service[] = [];
+const sockets: WebSocket[] = [];
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.terminate();
+  await Promise.all(services.splice(0).map((s) => s.close()));
+});
+
+/**
+ * A service whose modules only ask (so replies stay pending): `alpha` asked `beta` (thread `mine`), `beta`
+ * asked `gamma` (thread `theirs`), each of alpha and beta has a manual task, and an unscoped watch on beta's
+ * thread runs a command holding a secret.
+ */
+async function world(database: string) {
+  const file = join(mkdtempSync(join(tmpdir(), 'cc-scope-')), 'config.yaml');
+  writeFileSync(file, 'modules: {}\n');
+  const service = await startService({
+    host: '127.0.0.1',
+    port: 0,
+    database,
+    config: file,
+    stateFile: false,
+    logger: memoryLogger().logger,
+  });
+  services.push(service);
+  const { hub } = service;
+  for (const name of ['alpha', 'beta', 'gamma']) await hub.modules.register({ name, description: `the ${name}` });
+  const mine = await hub.ask({ from: 'alpha', to: 'beta', prompt: 'alpha asks beta' });
+  const theirs = await hub.ask({ from: 'beta', to: 'gamma', prompt: 'beta asks gamma' });
+  const alphaTask = await hub.tasks.create({ name: 'alpha work', module: 'alpha' });
+  const betaTask = await hub.tasks.create({ name: 'beta work', module: 'beta' });
+  const commandWatch = await hub.watches.create({ threadId: theirs.threadId, command: 'echo SECRET-42' });
+  return {
+    service,
+    hub,
+    alpha: (await hub.tokens.create({ module: 'alpha' })).token,
+    beta: (await hub.tokens.create({ module: 'beta' })).token,
+    mine,
+    theirs,
+    alphaTask,
+    betaTask,
+    commandWatch,
+  };
+}
+
+async function call(
+  service: Service,
+  token: string | undefined,
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${service.url}/api/v1${path}`, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    body: text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : {},
+  };
+}
+
+const ids = (list: unknown) => (list as { id: string }[]).map((x) => x.id).sort();
+const notFound = (kind: string, id: string) => ({
+  status: 404,
+  body: { code: 'not_found', detail: `no ${kind} with id ${id}` },
+});
+
+describe.each(BACKENDS)('module-scoped tokens on $name', (backend) => {
+  it.skipIf(!backend.available)(
+    'list only what alpha may see, answer not_found for the rest, and show every module',
+    async () => {
+      const w = await world(await backend.freshDatabase());
+      const as = (path: string) => call(w.service, w.alpha, path);
+      expect(((await as('/modules')).body.modules as { name: string }[]).map((m) => m.name).sort()).toEqual([
+        'alpha',
+        'beta',
+        'gamma',
+      ]);
+      expect((await as('/modules/gamma')).body).toMatchObject({ name: 'gamma', description: 'the gamma' });
+
+      expect(ids((await as('/threads')).body.threads)).toEqual([w.mine.threadId]);
+      expect((await as(`/threads/${w.mine.threadId}`)).status).toBe(200);
+      expect(await as(`/threads/${w.theirs.threadId}`)).toMatchObject(notFound('thread', w.theirs.threadId));
+      expect(ids((await as('/messages?status=pending')).body.messages)).toEqual([w.mine.messageId]);
+      expect(ids((await as('/messages?status=complete')).body.messages)).toEqual([w.mine.questionId]);
+      expect((await as(`/messages?threadId=${w.theirs.threadId}`)).body.messages).toEqual([]);
+      for (const path of [`/messages/${w.theirs.messageId}`, `/messages/${w.theirs.messageId}/history`]) {
+        expect(await as(path)).toMatchObject(notFound('message', w.theirs.messageId));
+      }
+      expect((await as(`/messages/${w.mine.messageId}`)).body).toMatchObject({ taskId: w.mine.taskId });
+
+      const visibleTasks = [w.mine.taskId, w.alphaTask.id].sort();
+      expect(ids((await as('/tasks')).body.tasks)).toEqual(visibleTasks);
+      expect(ids((await as('/tasks/export')).body.tasks)).toEqual(visibleTasks);
+      expect((await as('/tasks/stats')).body).toMatchObject({ total: 2, byStatus: { pending: 2 } });
+      expect(((await as('/progress')).body.tasks as { taskId: string }[]).map((t) => t.taskId).sort()).toEqual(
+        visibleTasks,
+      );
+      for (const task of [w.theirs.taskId, w.betaTask.id]) {
+        expect(await as(`/tasks/${task}`)).toMatchObject(notFound('task', task));
+        expect(await as(`/tasks/${task}/control`)).toMatchObject(notFound('task', task));
+      }
+      // Unscoped (loopback without a token) still sees everything.
+      expect(ids((await call(w.service, undefined, '/threads')).body.threads)).toHaveLength(2);
+      expect(ids((await call(w.service, undefined, '/tasks')).body.tasks)).toHaveLength(4);
+    },
+  );
+
+  it.skipIf(!backend.available)(
+    'refuse alpha posting into, cancelling or changing what concerns beta, and let it do its own',
+    async () => {
+      const w = await world(await backend.freshDatabase());
+      const as = (path: string, body?: unknown, method?: string) =>
+        call(w.service, w.alpha, path, { body, ...(method ? { method } : {}) });
+      const before = (await w.hub.messages.list({ threadId: w.theirs.threadId })).length;
+      expect(await as('/ask', { to: 'gamma', prompt: 'sneak in', threadId: w.theirs.threadId })).toMatchObject(
+        notFound('thread', w.theirs.threadId),
+      );
+      expect(await w.hub.messages.list({ threadId: w.theirs.threadId })).toHaveLength(before);
+      expect(await as(`/messages/${w.theirs.messageId}/cancel`, {})).toMatchObject(
+        notFound('message', w.theirs.messageId),
+      );
+      expect((await w.hub.messages.require(w.theirs.messageId)).status).toBe('pending');
+      const other = w.betaTask.id;
+      expect(await as(`/tasks/${other}`, { progress: 50 }, 'PATCH')).toMatchObject(notFound('task', other));
+      expect(await as(`/tasks/${other}/log`, { text: 'x' })).toMatchObject(notFound('task', other));
+      expect(await as(`/tasks/${other}/complete`, {})).toMatchObject(notFound('task', other));
+      expect(await as(`/tasks/${other}/criteria/verify`, { criterion: 0 })).toMatchObject(notFound('task', other));
+      expect(await as('/tasks', { name: 'child', parentId: other })).toMatchObject(notFound('task', other));
+      expect(await as('/tasks', { name: 'after', dependsOn: [other] })).toMatchObject(notFound('task', other));
+      expect(await w.hub.tasks.get(other)).toMatchObject({ progress: 0, status: 'pending' });
+      // beta's task for alpha's question: alpha sees it but may not change it.
+      expect(await as(`/tasks/${w.mine.taskId}`, { progress: 50 }, 'PATCH')).toMatchObject({
+        status: 403,
+        body: { code: 'forbidden' },
+      });
+
+      expect((await as('/ask', { to: 'beta', prompt: 'follow-up', threadId: w.mine.threadId })).status).toBe(202);
+      expect((await as(`/tasks/${w.alphaTask.id}`, { progress: 50 }, 'PATCH')).body).toMatchObject({ progress: 50 });
+      expect((await as('/tasks', { name: 'child', parentId: w.alphaTask.id })).status).toBe(201);
+      expect((await as(`/messages/${w.mine.messageId}/cancel`, {})).body).toMatchObject({ status: 'cancelled' });
+    },
+  );
+
+  it.skipIf(!backend.available)(
+    'show alpha only its own watches, never a command, and refuse watches on what it may not see',
+    async () => {
+      const w = await world(await backend.freshDatabase());
+      const as = (path: string, body?: unknown, method?: string) =>
+        call(w.service, w.alpha, path, { body, ...(method ? { method } : {}) });
+      const betaWatch = await call(w.service, w.beta, '/watches', {
+        body: { threadId: w.theirs.threadId, webhook: 'http://93.184.215.14/hooks' },
+      });
+      expect(betaWatch.body).toMatchObject({ createdBy: 'beta' });
+      const betaWatchId = betaWatch.body.id as string;
+
+      const listed = await as('/watches?all=true');
+      expect(listed.body.watches).toEqual([]);
+      expect(JSON.stringify(listed.body)).not.toContain('SECRET-42');
+      expect(await as(`/watches/${betaWatchId}`, undefined, 'DELETE')).toMatchObject(notFound('watch', betaWatchId));
+      expect(await as(`/watches/${w.commandWatch.id}`, undefined, 'DELETE')).toMatchObject(
+        notFound('watch', w.commandWatch.id),
+      );
+      expect(await as(`/watches?messageId=${w.theirs.messageId}`, undefined, 'DELETE')).toMatchObject(
+        notFound('message', w.theirs.messageId),
+      );
+      expect(await as('/watches', { threadId: w.theirs.threadId, webhook: 'http://93.184.215.14/' })).toMatchObject(
+        notFound('thread', w.theirs.threadId),
+      );
+      expect(await as('/watches', { messageId: w.theirs.messageId, webhook: 'http://93.184.215.14/' })).toMatchObject(
+        notFound('message', w.theirs.messageId),
+      );
+      expect(await as('/watches', { module: 'beta', webhook: 'http://93.184.215.14/' })).toMatchObject({
+        status: 403,
+        body: { code: 'forbidden', detail: expect.stringContaining('only its own replies') },
+      });
+      expect(await as('/watches', { threadId: w.mine.threadId, command: 'id' })).toMatchObject({ status: 403 });
+      expect(await as('/watches', { threadId: w.mine.threadId, webhook: 'http://127.0.0.1:9/' })).toMatchObject({
+        status: 403,
+        body: { detail: expect.stringContaining('loopback') },
+      });
+      expect((await w.hub.watches.list()).map((x) => x.id).sort()).toEqual([betaWatchId, w.commandWatch.id].sort());
+
+      const own = await as('/watches', { threadId: w.mine.threadId, webhook: 'http://93.184.215.14/' });
+      expect(own).toMatchObject({ status: 201, body: { createdBy: 'alpha', command: null } });
+      expect(ids((await as('/watches')).body.watches)).toEqual([own.body.id]);
+      expect((await as(`/watches/${own.body.id}`, undefined, 'DELETE')).body).toMatchObject({ id: own.body.id });
+      // Unscoped, every watch and its command.
+      const all = await call(w.service, undefined, '/watches');
+      expect(JSON.stringify(all.body)).toContain('SECRET-42');
+      expect(ids(all.body.watches)).toHaveLength(2);
+    },
+  );
+
+  it.skipIf(!backend.available)('let alpha list and change only its own instances', async () => {
+    const w = await world(await backend.freshDatabase());
+    const betaInstance = await w.hub.instances.create('beta');
+    const alphaInstance = await w.hub.instances.create('alpha');
+    const as = (path: string, body?: unknown) => call(w.service, w.alpha, path, { body });
+    expect(ids((await as('/instances')).body.instances)).toEqual([alphaInstance.id]);
+    expect((await as('/instances?module=beta')).body.instances).toEqual([]);
+    expect(await as(`/instances/${betaInstance.id}/terminate`, {})).toMatchObject(
+      notFound('instance', betaInstance.id),
+    );
+    expect((await w.hub.instances.get(betaInstance.id)).state).not.toBe('terminated');
+    expect((await as('/instances', { module: 'beta' })).status).toBe(403);
+    expect((await as(`/instances/${alphaInstance.id}/pause`, {})).status).toBe(200);
+  });
+
+  it.skipIf(!backend.available)(
+    'carry only what alpha may see in GET /events and the live WebSocket, also as a thread comes into its view',
+    async () => {
+      const w = await world(await backend.freshDatabase());
+      const hidden = (e: HubEvent) =>
+        e.type.startsWith('watch.') ||
+        e.threadId === w.theirs.threadId ||
+        e.messageId === w.theirs.messageId ||
+        e.taskId === w.theirs.taskId ||
+        e.taskId === w.betaTask.id;
+      const page = await call(w.service, w.alpha, '/events?limit=1000');
+      const events = page.body.events as HubEvent[];
+      expect(events.filter(hidden)).toEqual([]);
+      expect(events.some((e) => e.type === 'module.registered' && e.module === 'gamma')).toBe(true);
+      expect(events.some((e) => e.taskId === w.mine.taskId && e.type === 'task.created')).toBe(true);
+      expect((await call(w.service, w.alpha, `/events?threadId=${w.theirs.threadId}`)).body.events).toEqual([]);
+
+      const received: HubEvent[] = [];
+      const socket = new WebSocket(`${w.service.url.replace('http', 'ws')}/api/v1/ws?token=${w.alpha}`);
+      sockets.push(socket);
+      const ready = new Promise<void>((resolve) =>
+        socket.on('message', (data) => {
+          const m = JSON.parse(String(data)) as { type: string; event?: HubEvent };
+          if (m.type === 'ready') resolve();
+          if (m.event) received.push(m.event);
+        }),
+      );
+      await ready;
+      // Once alpha's own change has come through, the stream is live.
+      await w.hub.tasks.log(w.alphaTask.id, { text: 'alpha is here' });
+      await until(() => received.length > 0);
+      // Unseen: beta works on its own and asks gamma in a new thread.
+      const elsewhere = await w.hub.ask({ from: 'beta', to: 'gamma', prompt: 'still private' });
+      await w.hub.tasks.log(w.betaTask.id, { text: 'private progress' });
+      await w.hub.tasks.log(w.theirs.taskId, { text: 'gamma progress' });
+      // Seen: beta asks alpha into beta's thread, which from then on concerns alpha.
+      const joined = await w.hub.ask({ from: 'beta', to: 'alpha', prompt: 'alpha, help', threadId: w.theirs.threadId });
+      await w.hub.messages.transition(w.theirs.messageId, 'processing');
+      await w.hub.tasks.log(w.mine.taskId, { text: 'beta on alpha’s question' });
+      await until(() => received.some((e) => e.type === 'task.logged' && e.taskId === w.mine.taskId));
+
+      const seen = (e: HubEvent) => `${e.type} ${e.messageId ?? e.threadId ?? e.taskId}`;
+      expect(received.map(seen)).toEqual([
+        `task.logged ${w.alphaTask.id}`,
+        `message.created ${joined.questionId}`,
+        `message.created ${joined.messageId}`,
+        `task.created ${joined.messageId}`,
+        `message.status_changed ${w.theirs.messageId}`,
+        `task.logged ${w.mine.messageId}`,
+      ]);
+      expect(received.some((e) => e.threadId === elsewhere.threadId)).toBe(false);
+    },
+  );
+});
