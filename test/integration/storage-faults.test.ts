@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Hono } from 'hono';
-import pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Hub, HubOptions } from '../../src/index.js';
 import { createApi } from '../../src/server/app.js';
 import { BACKENDS, type Backend, hubFactory, memoryLogger } from '../support/backends.js';
 import { commandModule } from '../support/modules.js';
+import { setReadOnly } from '../support/postgres.js';
 import { until } from '../support/wait.js';
 
 /** How to make a backend's database unable to store, and able again. */
@@ -41,24 +41,12 @@ async function faultOf(backend: Backend): Promise<Fault> {
       end: async () => void limit(4_294_967_294),
     };
   }
-  const name = new URL(database).pathname.slice(1);
-  // Sessions take the database's settings when they start: the hub's are ended, and its pool opens new ones.
-  const readOnly = async (on: boolean) => {
-    const admin = new pg.Client({ connectionString: inject('postgresUrl') });
-    await admin.connect();
-    try {
-      await admin.query(`ALTER DATABASE "${name}" SET default_transaction_read_only = ${on ? 'on' : 'off'}`);
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
-    } finally {
-      await admin.end();
-    }
-  };
   return {
     code: 'storage_unavailable',
     detail: /refuses writes \(read-only/,
     hubOptions: { database, logger: memoryLogger().logger },
-    begin: () => readOnly(true),
-    end: () => readOnly(false),
+    begin: () => setReadOnly(inject('postgresUrl'), database, true),
+    end: () => setReadOnly(inject('postgresUrl'), database, false),
   };
 }
 
