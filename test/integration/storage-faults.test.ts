@@ -1,7 +1,8 @@
 // A database that cannot store, made so for real — SQLite full (its page limit lowered to the pages it has),
 // PostgreSQL read-only (default_transaction_read_only, its sessions restarted) — and cleared again: the API answers
 // 503 with the fault's code and Retry-After, /health says what is wrong, and once the fault clears the API works
-// and a reply that was being answered through it completes with all its content, without waiting for its lease.
+// and a reply that was being answered through it completes with all its content, without waiting for its lease; a
+// hub closed while the fault holds that content closes rather than waiting for the database.
 import { once } from 'node:events';
 import { existsSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -38,7 +39,8 @@ async function faultOf(backend: Backend): Promise<Fault> {
       detail: /is full \(no space left on its disk, or its size limit reached\): free space/,
       hubOptions: { database, logger: memoryLogger().logger, sqliteWriter: (c) => (writer = c) },
       begin: async () => void limit(writer?.pragma('page_count', { simple: true }) as number),
-      end: async () => void limit(4_294_967_294),
+      // A closed connection has no limit left to lift: the next one opens without it.
+      end: async () => void (writer?.open && limit(4_294_967_294)),
     };
   }
   return {
@@ -76,6 +78,18 @@ async function call(url: string, body?: unknown) {
     body: (await res.json()) as Record<string, unknown> & { storage?: Record<string, unknown> },
   };
 }
+
+/**
+ * An agent that answers in two parts: the first at once, the second (large: it needs fresh space) once a file
+ * `go` appears in its directory; it writes `written` when its answer has left it.
+ */
+const TWO_PARTS = `import { existsSync, writeFileSync } from 'node:fs';
+process.stdout.write('part one;');
+const go = setInterval(() => {
+  if (!existsSync('go')) return;
+  clearInterval(go);
+  process.stdout.write('${'x'.repeat(200)}'.repeat(1000) + ';part two', () => writeFileSync('written', ''));
+}, 10);`;
 
 /** A question large enough to need fresh pages (about 50 of SQLite's 4 KiB). */
 const BIG_PROMPT = 'Which structure? '.repeat(12_000);
@@ -123,18 +137,7 @@ describe.each(BACKENDS)('storage faults on $name', (backend) => {
     async () => {
       const fault = await faultOf(backend);
       const hub = await hubs.open(fault.hubOptions);
-      // Answers in two parts: the first before the fault, the second (large: it needs fresh space) during it.
-      const dir = await commandModule(
-        hub,
-        'arangodb',
-        `import { existsSync, writeFileSync } from 'node:fs';
-        process.stdout.write('part one;');
-        const go = setInterval(() => {
-          if (!existsSync('go')) return;
-          clearInterval(go);
-          process.stdout.write('${'x'.repeat(200)}'.repeat(1000) + ';part two', () => writeFileSync('written', ''));
-        }, 10);`,
-      );
+      const dir = await commandModule(hub, 'arangodb', TWO_PARTS);
       // A lease far longer than the test may wait: only the fault clearing can finish the reply in time.
       await hub.startWorker({ leaseMs: 120_000 });
       const asked = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Which structure?' });
@@ -154,6 +157,25 @@ describe.each(BACKENDS)('storage faults on $name', (backend) => {
       expect(done.message.content).toBe(`part one;${'x'.repeat(200_000)};part two`);
       expect((await hub.tasks.get(asked.taskId)).status).toBe('complete');
       expect(hub.storage().status).toBe('ok');
+    },
+  );
+
+  it.skipIf(!backend.available)(
+    'closes while a fault holds a reply’s content, leaving the reply to recovery',
+    async () => {
+      const fault = await faultOf(backend);
+      const hub = await hubs.open(fault.hubOptions);
+      const dir = await commandModule(hub, 'arangodb', TWO_PARTS);
+      await hub.startWorker({ leaseMs: 120_000 });
+      const asked = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Which structure?' });
+      await until(async () => (await hub.messages.get(asked.messageId)).status === 'processing', 10_000);
+      await fault.begin();
+      writeFileSync(join(dir, 'go'), '');
+      await until(() => hub.storage().status === 'faulted', 10_000, 'the answer to meet the fault');
+      await hub.close();
+      await fault.end();
+      const reopened = await hubs.open(fault.hubOptions);
+      expect(await reopened.messages.get(asked.messageId)).toMatchObject({ status: 'processing' });
     },
   );
 });
