@@ -26,6 +26,7 @@ import { MessageStore } from './store/messages.js';
 import { schemaVersion } from './store/migrations.js';
 import { ModuleStore } from './store/modules.js';
 import { type OpenDatabaseOptions, openDatabase } from './store/open.js';
+import type { StorageState } from './store/storage-health.js';
 import { TaskStore } from './store/tasks.js';
 import { ThreadStore } from './store/threads.js';
 import { TokenStore } from './store/tokens.js';
@@ -120,6 +121,12 @@ export interface Hub {
   startHooks(options?: HookOptions): Promise<HookRunner>;
   /** The schema version of the open database. */
   schemaVersion(): Promise<number>;
+  /**
+   * Whether the database can store anything now: `ok`, or the fault writes meet (`storage_full`,
+   * `storage_unavailable`), what to do about it and since when. Cleared within about a second of the fault
+   * clearing; the worker then writes what the fault held back.
+   */
+  storage(): StorageState;
   close(): Promise<void>;
 }
 
@@ -153,6 +160,10 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     allowPrivateWebhooks: options.allowPrivateWebhooks ?? process.env.CLAUDE_COMMS_WEBHOOK_ALLOW_PRIVATE === '1',
   };
   const watches = new WatchStore(db, visibility, watchSettings);
+  db.storage.onChange((state) => {
+    if (state.status === 'ok') logger.warn({ database: db.location }, 'the database stores again');
+    else logger.error({ database: db.location, code: state.code, since: state.since }, state.detail ?? state.code);
+  });
   try {
     if (options.config !== false) {
       const file = options.config ?? join(dataHome(), 'config.yaml');
@@ -244,6 +255,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     statusHistory: (id) => watch.statusHistory(id),
     waitForCompletion: (id, o) => watch.waitForCompletion(id, o),
     schemaVersion: () => schemaVersion(db),
+    storage: () => db.storage.state,
     close() {
       closing ??= (async () => {
         if (retention) clearInterval(retention);

@@ -4,7 +4,7 @@
 
 export { dataHome, defaultDatabase } from './config/paths.js';
 export type { HubErrorCode } from './domain/errors.js';
-export { HubError, isHubError } from './domain/errors.js';
+export { HubError, isHubError, isStorageFault } from './domain/errors.js';
 export type { ObservedStatus, Status } from './domain/status.js';
 export { canTransition, isTerminal, STATUSES, TERMINAL_STATUSES } from './domain/status.js';
 export type {
@@ -48,5 +48,6 @@ export type { InstanceStore, ListInstancesOptions } from './store/instances.js';
 export type { CreateMessageInput, MessageStore, TransitionOptions } from './store/messages.js';
 export type { ModuleStore, RegisterModuleInput } from './store/modules.js';
 export type { Durability } from './store/sqlite.js';
+export type { StorageState } from './store/storage-health.js';
 export type { CreateTaskInput, TaskLogEntry, TaskStore, TaskUpdate } from './store/tasks.js';
 export type { CreateThreadInput, ThreadStore } from './store/threads.js';

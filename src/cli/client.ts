@@ -26,6 +26,7 @@ import { runningService } from '../service/state.js';
 import type { AskInput, AskResult } from '../store/asks.js';
 import type { ListInstancesOptions } from '../store/instances.js';
 import { isPostgresUrl, maskPassword, sqlitePath } from '../store/location.js';
+import type { StorageState } from '../store/storage-health.js';
 import type { ListTasksOptions, TaskLogEntry } from '../store/tasks.js';
 import type { TokenStore } from '../store/tokens.js';
 import { SseParser } from './sse.js';
@@ -51,7 +52,10 @@ export type TaskWithLog = Task & { log: { at: string; text?: string; level?: str
 
 /** What `GET /health` tells about the running service. */
 export interface ServiceHealth {
+  /** False while the database cannot store (`storage` says why). */
+  ok: boolean;
   database: string;
+  storage?: StorageState;
   uptimeMs?: number;
   config?: string;
   version?: string;
@@ -345,9 +349,9 @@ export class HttpClient implements CommsClient {
     return (await this.call<{ watches: Watch[] }>('DELETE', '/watches', undefined, { messageId })).watches;
   }
 
-  /** What the service says of itself. */
+  /** What the service says of itself, also while its database cannot store (HTTP 503 with the same body). */
   health(): Promise<ServiceHealth> {
-    return this.call('GET', '/health');
+    return this.call('GET', '/health', undefined, {}, [503]);
   }
 
   async close(): Promise<void> {}
@@ -371,8 +375,10 @@ export class HttpClient implements CommsClient {
     path: string,
     body?: unknown,
     query: Record<string, string | number | undefined> = {},
+    /** Error statuses whose body is still the answer. */
+    answers: number[] = [],
   ): Promise<T> {
-    return (await this.send(method, path, body, query)).data as T;
+    return (await this.send(method, path, body, query, {}, answers)).data as T;
   }
 
   private async send(
@@ -381,6 +387,8 @@ export class HttpClient implements CommsClient {
     body?: unknown,
     query: Record<string, string | number | undefined> = {},
     headers: Record<string, string> = {},
+    /** Error statuses whose body is still the answer. */
+    answers: number[] = [],
   ): Promise<{ res: Response; data: unknown }> {
     const defined = Object.entries(query).filter((e): e is [string, string | number] => e[1] !== undefined);
     const search = defined.length
@@ -397,7 +405,8 @@ export class HttpClient implements CommsClient {
       throw this.unreachable(err);
     }
     const text = await res.text();
-    if (!res.ok) throw problemError(res.status, text);
+    if (!res.ok && !(answers.includes(res.status) && res.headers.get('content-type')?.startsWith('application/json')))
+      throw problemError(res.status, text);
     return { res, data: text ? JSON.parse(text) : undefined };
   }
 

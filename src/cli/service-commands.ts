@@ -169,6 +169,7 @@ export function registerServiceCommands(cli: Command): void {
         uptimeMs: health.uptimeMs ?? Date.now() - Date.parse(state.startedAt),
         version: health.version ?? state.version,
         database: health.database,
+        storage: health.storage ?? { status: 'ok' },
         config: health.config ?? state.config,
         log: logFile(),
         modules,
@@ -191,11 +192,17 @@ export function registerServiceCommands(cli: Command): void {
         const { busy, idle } = m.instances;
         return `${p.bold(m.name)}  ${flagsShown}; ${busy} busy, ${idle} idle of ${m.concurrency}${m.healthError ? `  ${p.dim(m.healthError)}` : ''}`;
       });
+      const { storage } = summary;
+      const storageLine =
+        storage.status === 'ok'
+          ? 'ok'
+          : `${p.red(storage.code === 'storage_full' ? 'full' : 'cannot store')} for ${duration(Date.now() - Date.parse(storage.since ?? ''))}: ${storage.detail}`;
       process.stdout.write(
         [
           `claude-comms is running (pid ${summary.pid}, up ${duration(summary.uptimeMs)})`,
           `  URL        ${summary.url}`,
           `  database   ${summary.database}`,
+          `  storage    ${storageLine}`,
           `  config     ${summary.config}`,
           `  log        ${summary.log}`,
           `  modules    ${moduleLines.join('\n             ') || '(none)'}`,

@@ -16,6 +16,8 @@ export const HUB_ERROR_CODES = [
   'unauthorized',
   'forbidden',
   'unavailable',
+  'storage_full',
+  'storage_unavailable',
   'schema_too_new',
   'closed',
   'internal',
@@ -39,4 +41,12 @@ export class HubError extends Error {
 /** True when `err` is a HubError, optionally with the given code. */
 export function isHubError(err: unknown, code?: HubErrorCode): err is HubError {
   return err instanceof HubError && (code === undefined || err.code === code);
+}
+
+/**
+ * True when `err` says the database cannot store anything now: its disk is full (`storage_full`), or it is
+ * read-only, failing or out of reach (`storage_unavailable`). Such a fault clears without a change to the request.
+ */
+export function isStorageFault(err: unknown): err is HubError {
+  return isHubError(err, 'storage_full') || isHubError(err, 'storage_unavailable');
 }

@@ -11,11 +11,15 @@
  * recovered once its lease expires: back to `pending` for one more try, then `failed` with the reason. Several
  * workers may share one database: PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, SQLite's write lock
  * serializes claims.
+ *
+ * A storage fault (disk full, database read-only or out of reach) loses nothing of a run: its content is held,
+ * and its other writes wait for the database to store again, then go in — the run finishes as soon as the fault
+ * clears, not a lease later — and the worker renews, recovers and claims at once.
  */
 import type { Logger } from 'pino';
 import { buildSystemPrompt, type HistoryEntry } from '../agents/prompt-builder.js';
 import { type AgentBackend, type AgentEvent, fileEffect, type ProcessTracker, type RunDone } from '../agents/types.js';
-import { isHubError } from '../domain/errors.js';
+import { isHubError, isStorageFault } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { canTransition, type Status } from '../domain/status.js';
 import type { Message } from '../domain/types.js';
@@ -100,6 +104,9 @@ export class Worker {
   private claimLoop: Promise<void> | undefined;
   private again = false;
   private stopped = false;
+  /** Aborted by `stop`: writes held back by a storage fault stop waiting for the database. */
+  private readonly stopping = new AbortController();
+  private unwatchStorage: (() => void) | undefined;
   /** What is served: each module with the settings it was built from. */
   private modules = new Map<string, { config: string; module: WorkerModule }>();
   private refreshing = Promise.resolve();
@@ -222,24 +229,30 @@ export class Worker {
       throw err;
     }
     this.poke();
-    this.timer = setInterval(
-      () => {
-        void this.renew()
-          .then(() => this.recover())
-          .then(() => this.cleanUp())
-          .then(() => this.poke())
-          .catch((err: unknown) =>
-            this.logger.warn({ err }, 'renewing, recovering or cleaning up failed; trying again later'),
-          );
-      },
-      Math.min(this.leaseMs / 3, Math.max(this.idleInstanceMs / 2, 50)),
-    );
+    this.timer = setInterval(() => this.tick(), Math.min(this.leaseMs / 3, Math.max(this.idleInstanceMs / 2, 50)));
     this.timer.unref();
+    // Once a storage fault clears, the leases it kept from being renewed are renewed first, then what waited runs.
+    this.unwatchStorage = this.db.storage.onChange((state) => {
+      if (state.status === 'ok') this.tick();
+    });
+  }
+
+  /** Renews this worker's claims, recovers those of dead workers, cleans up idle instances and claims. */
+  private tick(): void {
+    void this.renew()
+      .then(() => this.recover())
+      .then(() => this.cleanUp())
+      .then(() => this.poke())
+      .catch((err: unknown) =>
+        this.logger.warn({ err }, 'renewing, recovering or cleaning up failed; trying again later'),
+      );
   }
 
   /** Stops claiming, cancels the runs in progress (their replies are marked cancelled) and waits for them. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
+    this.unwatchStorage?.();
     if (this.timer) clearInterval(this.timer);
     this.subscription?.close();
     for (const h of this.health.values()) clearTimeout(h.timer);
@@ -343,8 +356,10 @@ export class Worker {
     let outcome = await this.attempt(module, claim, signal, true);
     if (!outcome.ok && outcome.reason === 'session_not_found') {
       // The agent's session is gone (another machine, a cleaned cache): start anew, seeded with the thread.
-      await this.db.write((tx) =>
-        tx.run('DELETE FROM thread_sessions WHERE thread_id = ? AND module = ?', [message.threadId, module.name]),
+      await this.stored(() =>
+        this.db.write((tx) =>
+          tx.run('DELETE FROM thread_sessions WHERE thread_id = ? AND module = ?', [message.threadId, module.name]),
+        ),
       );
       outcome = await this.attempt(module, claim, signal, false);
     }
@@ -353,7 +368,22 @@ export class Worker {
       : outcome;
     // Health first: once the reply is final or the instance free, the next claim must see it.
     await this.afterRun(module, done);
-    await this.finish(claim, done);
+    await this.stored(() => this.finish(claim, done));
+  }
+
+  /**
+   * Runs `write`; when a storage fault fails it, waits for the database to store again and runs it once more.
+   * Gives up, throwing the fault, when the worker stops first (the reply is then recovered after its lease).
+   */
+  private async stored<T>(write: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!isStorageFault(err)) throw err;
+        await this.db.storage.recovered(this.stopping.signal).catch(() => Promise.reject(err));
+      }
+    }
   }
 
   /** One backend run; answers its `done`. */
@@ -361,8 +391,9 @@ export class Worker {
     const { message, taskId } = claim;
     // In one read: the question (the thread's last user message before this reply), whether anything came before
     // it, and the thread's session.
-    const found = await this.db.read.get<QuestionRow & SessionRow>(
-      `SELECT q.id, q.author, q.content, q.created_at, s.session_id, s.cost_total_usd,
+    const found = await this.stored(() =>
+      this.db.read.get<QuestionRow & SessionRow>(
+        `SELECT q.id, q.author, q.content, q.created_at, s.session_id, s.cost_total_usd,
               EXISTS (SELECT 1 FROM messages AS e WHERE e.thread_id = ? AND e.status = 'complete'
                       AND (e.created_at < q.created_at OR (e.created_at = q.created_at AND e.id < q.id))) AS earlier
        FROM (SELECT 1 AS one) AS o
@@ -370,15 +401,16 @@ export class Worker {
                   AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT 1) AS q
               ON 1 = 1
        LEFT JOIN thread_sessions AS s ON s.thread_id = ? AND s.module = ?`,
-      [
-        message.threadId,
-        message.threadId,
-        message.createdAt,
-        message.createdAt,
-        message.id,
-        message.threadId,
-        module.name,
-      ],
+        [
+          message.threadId,
+          message.threadId,
+          message.createdAt,
+          message.createdAt,
+          message.id,
+          message.threadId,
+          module.name,
+        ],
+      ),
     );
     const question = found?.id == null ? undefined : found;
     const session =
@@ -387,10 +419,12 @@ export class Worker {
     const history =
       session || !question || !toBoolean(question.earlier)
         ? undefined
-        : await this.db.read.all<HistoryEntry>(
-            `SELECT author, role, content FROM messages WHERE thread_id = ? AND status = 'complete'
-             AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at, id`,
-            [message.threadId, question.created_at, question.created_at, question.id],
+        : await this.stored(() =>
+            this.db.read.all<HistoryEntry>(
+              `SELECT author, role, content FROM messages WHERE thread_id = ? AND status = 'complete'
+               AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at, id`,
+              [message.threadId, question.created_at, question.created_at, question.id],
+            ),
           );
     const systemPrompt = buildSystemPrompt({
       module,
@@ -427,19 +461,22 @@ export class Worker {
   private async record(event: AgentEvent, message: Message, taskId: string | undefined, module: string): Promise<void> {
     const task = async (fn: (id: string) => Promise<unknown>) => {
       if (taskId)
-        await fn(taskId).catch((err: unknown) => this.logger.warn({ err, taskId }, 'updating the task failed'));
+        await this.stored(() => fn(taskId)).catch((err: unknown) =>
+          this.logger.warn({ err, taskId }, 'updating the task failed'),
+        );
     };
     switch (event.type) {
       case 'text':
-        // Written within the coalescing window, or with the final status, whichever comes first.
+        // Written within the coalescing window, or with the final status, whichever comes first; held through a
+        // storage fault.
         void this.messages
-          .appendContent(message.id, event.text)
+          .appendContent(message.id, event.text, this.stopping.signal)
           .catch((err: unknown) =>
             this.logger.warn({ err, messageId: message.id }, 'content from the agent was not stored'),
           );
         return;
       case 'session':
-        await this.saveSession(message.threadId, module, { sessionId: event.sessionId });
+        await this.stored(() => this.saveSession(message.threadId, module, { sessionId: event.sessionId }));
         return;
       case 'usage':
         await task((id) =>
@@ -451,7 +488,9 @@ export class Worker {
           }),
         );
         if (event.sessionCostUsd !== undefined)
-          await this.saveSession(message.threadId, module, { costTotal: event.sessionCostUsd });
+          await this.stored(() =>
+            this.saveSession(message.threadId, module, { costTotal: event.sessionCostUsd as number }),
+          );
         return;
       case 'tool_use':
         await task(async (id) => {

@@ -7,12 +7,12 @@ import { createRoute, OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
-import { HubError } from '../domain/errors.js';
+import { HubError, isStorageFault } from '../domain/errors.js';
 import { moduleView } from '../domain/types.js';
 import type { Hub } from '../hub.js';
 import { type AuthOptions, actAs, authenticate, type Principal } from './auth.js';
 import { originGuard } from './origin.js';
-import { describeZodError, onError, problem } from './problem.js';
+import { describeZodError, onError, problem, RETRY_AFTER_S } from './problem.js';
 import * as S from './schemas.js';
 import { assertOwnInstance, assertVisible, visible } from './scope.js';
 import { wellFormedInput } from './well-formed.js';
@@ -88,9 +88,28 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
 
   // ---- health and modules
   app.openapi(
-    route({ method: 'get', path: '/health', tags: ['service'], responses: { 200: ok(S.Health, 'the service is up') } }),
-    async (c) =>
-      c.json({ ok: true, database: hub.database, schemaVersion: await hub.schemaVersion(), ...options.info() }, 200),
+    route({
+      method: 'get',
+      path: '/health',
+      tags: ['service'],
+      responses: {
+        200: ok(S.Health, 'the service is up and its database stores'),
+        503: ok(S.Health, 'the service is up but its database cannot store (`storage` says why)'),
+      },
+    }),
+    async (c) => {
+      // A schema version that cannot be read is one more sign of the fault the answer reports, not an error.
+      const schemaVersion = await hub.schemaVersion().catch((err: unknown) => {
+        if (isStorageFault(err)) return undefined;
+        throw err;
+      });
+      const storage = hub.storage();
+      const body = { database: hub.database, schemaVersion, storage, ...options.info() };
+      if (storage.status === 'ok') return c.json({ ok: true, ...body }, 200);
+      // Load balancers and monitors read the status; people read `storage.detail`.
+      c.header('retry-after', String(RETRY_AFTER_S[storage.code ?? 'storage_unavailable']));
+      return c.json({ ok: false, ...body }, 503);
+    },
   );
 
   app.openapi(

@@ -7,7 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { ZodError } from 'zod';
-import { type HubErrorCode, isHubError } from '../domain/errors.js';
+import { type HubErrorCode, isHubError, isStorageFault } from '../domain/errors.js';
 
 /** The HTTP status of each error code. */
 export const STATUS_OF: Record<HubErrorCode | 'unsupported_media_type', number> = {
@@ -24,11 +24,25 @@ export const STATUS_OF: Record<HubErrorCode | 'unsupported_media_type', number> 
   schema_too_new: 500,
   internal: 500,
   unavailable: 503,
+  storage_full: 503,
+  storage_unavailable: 503,
   closed: 503,
   timeout: 504,
 };
 
 export type ProblemCode = keyof typeof STATUS_OF;
+
+/**
+ * `Retry-After` of each 503, in seconds. A busy database or a closing service is worth trying again soon; a
+ * storage fault usually needs someone to act (free space, make the database writable), and the hub notices
+ * within a second that it cleared, so 5 s keeps a crowd of waiting clients from adding load meanwhile.
+ */
+export const RETRY_AFTER_S: Partial<Record<ProblemCode, number>> = {
+  unavailable: 1,
+  closed: 1,
+  storage_full: 5,
+  storage_unavailable: 5,
+};
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -44,13 +58,17 @@ const TITLES: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-/** A problem response. */
+/** A problem response (with `Retry-After` where trying again later may work). */
 export function problem(c: Context, code: ProblemCode, detail: string, extra: Record<string, unknown> = {}): Response {
   const status = STATUS_OF[code];
+  const retryAfter = RETRY_AFTER_S[code];
   return c.body(
     JSON.stringify({ type: 'about:blank', title: TITLES[status] ?? 'Error', status, code, detail, ...extra }),
     status as ContentfulStatusCode,
-    { 'content-type': 'application/problem+json' },
+    {
+      'content-type': 'application/problem+json',
+      ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }),
+    },
   );
 }
 
@@ -70,7 +88,8 @@ export function describeZodError(error: ZodError, where: string): string {
 export function onError(logger: Logger) {
   return (err: Error, c: Context): Response => {
     if (isHubError(err)) {
-      if (STATUS_OF[err.code] >= 500) logger.error({ err, path: c.req.path }, 'request failed');
+      // A storage fault is logged once by the hub when it begins and ends, not once per request it fails.
+      if (STATUS_OF[err.code] >= 500 && !isStorageFault(err)) logger.error({ err, path: c.req.path }, 'request failed');
       return problem(c, err.code, err.message, err.details ? { details: err.details } : {});
     }
     if (err instanceof HTTPException) {

@@ -32,8 +32,22 @@ export const Problem = z
 
 export const Ok = z.object({ ok: z.boolean() });
 
+export const StorageState = z
+  .object({
+    status: z.enum(['ok', 'faulted']),
+    code: z.enum(['storage_full', 'storage_unavailable']).optional(),
+    detail: z.string().optional(),
+    since: z.string().optional(),
+  })
+  .openapi('StorageState');
 export const Health = z
-  .object({ ok: z.boolean(), database: z.string(), schemaVersion: z.number().int() })
+  .object({
+    ok: z.boolean(),
+    database: z.string(),
+    /** Absent when the database cannot be read. */
+    schemaVersion: z.number().int().optional(),
+    storage: StorageState,
+  })
   .loose()
   .openapi('Health');
 

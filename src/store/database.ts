@@ -5,6 +5,7 @@
 import type { CompiledQuery, Kysely } from 'kysely';
 import type { HubEvent, NewEvent } from '../domain/types.js';
 import type { Dialect, Schema } from './schema.js';
+import type { StorageHealth } from './storage-health.js';
 
 /** A row as the driver returns it. */
 export type Row = Record<string, unknown>;
@@ -35,6 +36,11 @@ export interface Database {
   readonly forUpdate: string;
   /** A compile-only Kysely for building dynamic queries in this dialect. */
   readonly builder: Kysely<Schema>;
+  /**
+   * Whether the database can store anything now: set by the storage faults its reads and writes meet (which reach
+   * callers as `storage_full` / `storage_unavailable`), cleared by a probe once it can again.
+   */
+  readonly storage: StorageHealth;
   /** Reads committed data (never another transaction's uncommitted writes). */
   readonly read: SqlClient;
   /** Runs `fn` in a write transaction with its events; commits, then tells commit listeners. */

@@ -8,7 +8,7 @@
  * the row and the log never disagree; a status change commits whatever is still waiting first, so no delta
  * arrives after a final status.
  */
-import { HubError } from '../domain/errors.js';
+import { HubError, isStorageFault } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
 import type { Message, MessageRole, UnknownMessage } from '../domain/types.js';
@@ -83,6 +83,8 @@ interface Waiter {
   delta: string;
   resolve: () => void;
   reject: (err: unknown) => void;
+  /** Kept through storage faults until this aborts (see `appendContent`). */
+  hold: AbortSignal | undefined;
 }
 
 interface Pending {
@@ -285,9 +287,11 @@ export class MessageStore {
 
   /**
    * Appends `delta` to a pending or processing message's content (event `message.content_updated {length,
-   * delta}`, coalesced). Resolves once the delta is committed.
+   * delta}`, coalesced). Resolves once the delta is committed. With `hold`, a storage fault does not lose the
+   * delta: it is written once the database stores again (unless `hold` aborts first), and the message's later
+   * writes, its final status too, wait behind it, so the content stays whole and in order.
    */
-  appendContent(id: string, delta: string): Promise<void> {
+  appendContent(id: string, delta: string, hold?: AbortSignal): Promise<void> {
     assertId(id, 'message id');
     if (typeof delta !== 'string') return Promise.reject(new HubError('validation', 'delta must be a string'));
     if (delta === '') return Promise.resolve();
@@ -302,7 +306,7 @@ export class MessageStore {
         p = { waiters: [], timer: undefined };
         this.pending.set(id, p);
       }
-      p.waiters.push({ delta, resolve, reject });
+      p.waiters.push({ delta, resolve, reject, hold });
       if (!p.timer) {
         const wait = Math.max(0, (this.lastWrite.get(id) ?? 0) + this.limits.coalesceMs - Date.now());
         p.timer = setTimeout(() => void this.flush(id), wait);
@@ -363,15 +367,29 @@ export class MessageStore {
     if (this.lastWrite.size > 10_000) this.forgetQuiet();
   }
 
-  /** One content write; settles each waiter and never rejects, so the chain of writes goes on. */
+  /**
+   * One content write; settles each waiter and never rejects, so the chain of writes goes on. Held waiters that
+   * meet a storage fault are written again once the database stores.
+   */
   private async writeWaiters(id: string, waiting: Waiter[]): Promise<void> {
-    try {
-      await this.db.write((tx) => this.writeContent(tx, id, waiting));
-    } catch (err) {
-      for (const w of waiting) w.reject(err);
-      return;
+    for (;;) {
+      try {
+        await this.db.write((tx) => this.writeContent(tx, id, waiting));
+        for (const w of waiting) w.resolve();
+        return;
+      } catch (err) {
+        const held = isStorageFault(err) ? waiting.filter((w) => w.hold && !w.hold.aborted) : [];
+        for (const w of waiting) if (!held.includes(w)) w.reject(err);
+        if (!held.length) return;
+        waiting = held;
+        try {
+          await this.db.storage.recovered(held[0]?.hold);
+        } catch {
+          for (const w of held) w.reject(err);
+          return;
+        }
+      }
     }
-    for (const w of waiting) w.resolve();
   }
 
   /**

@@ -1,5 +1,6 @@
 /** Opens the backend a database URL names and brings its schema up to date. */
 import { resolve } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
 import { HubError } from '../domain/errors.js';
 import type { Database } from './database.js';
 import { isPostgresUrl, sqlitePath } from './location.js';
@@ -13,6 +14,11 @@ export interface OpenDatabaseOptions {
   durability?: Durability;
   /** PostgreSQL only. */
   postgres?: PostgresOptions;
+  /**
+   * Tests only: called with the SQLite connection that writes, once it is set up, so that a test can make a real
+   * storage fault (`PRAGMA max_page_count` fills the database) and clear it again.
+   */
+  sqliteWriter?: (connection: BetterSqlite3.Database) => void;
 }
 
 /**
@@ -41,7 +47,7 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     if (durability !== 'normal' && durability !== 'full') {
       throw new HubError('validation', `durability must be 'normal' or 'full', got '${String(durability)}'`);
     }
-    db = new SqliteDatabase(resolve(path), durability);
+    db = new SqliteDatabase(resolve(path), durability, options.sqliteWriter);
   } else {
     throw new HubError(
       'validation',

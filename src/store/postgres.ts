@@ -9,12 +9,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { HubError } from '../domain/errors.js';
+import { HubError, isStorageFault } from '../domain/errors.js';
 import type { HubEvent, NewEvent } from '../domain/types.js';
 import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
 import { type AppendEvents, EVENT_INSERT_COLUMNS, insertEvents, notify, outboxTx } from './event-rows.js';
 import { maskPassword } from './location.js';
 import { queryBuilder } from './schema.js';
+import { storageError } from './storage-fault.js';
+import { StorageHealth } from './storage-health.js';
 
 /** The advisory lock every event append takes (an arbitrary constant, "cc" in its high bytes). */
 const EVENT_APPEND_LOCK = 0x63630001;
@@ -144,16 +146,25 @@ class InFlight {
   }
 }
 
+/**
+ * Runs statements on the pool (reads, tracked in flight, their errors turned by `failed` into what the caller
+ * gets) or on one transaction's connection (errors as they are: the transaction maps them once).
+ */
 class PgClient implements SqlClient {
   constructor(
     private readonly q: pg.Pool | pg.PoolClient,
-    private readonly inFlight?: InFlight,
+    private readonly pool?: { inFlight: InFlight; failed: (err: unknown) => unknown },
   ) {}
   private query(query: Query, params?: readonly unknown[]): Promise<pg.QueryResult> {
     const run = () => this.q.query(normalize(query, params));
-    if (!this.inFlight) return run();
+    if (!this.pool) return run();
+    const { inFlight, failed } = this.pool;
     // Outside a transaction a query that failed on a stale prepared statement can simply run again.
-    return this.inFlight.track(() => run().catch((err: unknown) => (planChanged(err) ? run() : Promise.reject(err))));
+    return inFlight.track(() =>
+      run()
+        .catch((err: unknown) => (planChanged(err) ? run() : Promise.reject(err)))
+        .catch((err: unknown) => Promise.reject(failed(err))),
+    );
   }
   async all<T = Row>(query: Query, params?: readonly unknown[]): Promise<T[]> {
     return (await this.query(query, params)).rows as T[];
@@ -182,6 +193,7 @@ export class PostgresDatabase implements Database {
   readonly dialect = 'postgres' as const;
   readonly forUpdate = ' FOR UPDATE';
   readonly builder = queryBuilder('postgres');
+  readonly storage = new StorageHealth((fn) => this.write(fn));
   readonly read: SqlClient;
   readonly location: string;
   private readonly pool: pg.Pool;
@@ -204,7 +216,7 @@ export class PostgresDatabase implements Database {
     this.pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types, allowExitOnIdle: true });
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
-    this.read = new PgClient(this.pool, this.inFlight);
+    this.read = new PgClient(this.pool, { inFlight: this.inFlight, failed: (err) => this.failed(err) });
   }
 
   /** Connects (failing fast with `unavailable`) and answers the backend. */
@@ -224,9 +236,26 @@ export class PostgresDatabase implements Database {
   }
 
   write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
-    return this.inFlight.track(() =>
-      this.transaction(fn).catch((err: unknown) => (planChanged(err) ? this.transaction(fn) : Promise.reject(err))),
-    );
+    return this.inFlight
+      .track(() =>
+        this.transaction(fn).catch((err: unknown) => (planChanged(err) ? this.transaction(fn) : Promise.reject(err))),
+      )
+      .then(
+        (result) => {
+          this.storage.wrote();
+          return result;
+        },
+        (err: unknown) => {
+          throw this.failed(err);
+        },
+      );
+  }
+
+  /** A storage fault as its HubError, reported to `storage`; anything else as it is. */
+  private failed(err: unknown): unknown {
+    const mapped = storageError(err, this) ?? err;
+    if (isStorageFault(mapped)) this.storage.failed(mapped);
+    return mapped;
   }
 
   private async transaction<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
@@ -234,7 +263,7 @@ export class PostgresDatabase implements Database {
     try {
       conn = await this.pool.connect();
     } catch (err) {
-      throw connectionError(this.location, err);
+      throw storageError(err, this) ?? connectionError(this.location, err);
     }
     const client = new PgClient(conn);
     const queued: NewEvent[] = [];
@@ -332,6 +361,7 @@ export class PostgresDatabase implements Database {
   async close(): Promise<void> {
     if (this.inFlight.closed) return;
     this.inFlight.closed = true;
+    this.storage.close();
     for (const stop of [...this.stoppers]) stop();
     await this.inFlight.settle();
     await this.pool.end();

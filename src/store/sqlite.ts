@@ -8,11 +8,13 @@
 import { existsSync, type FSWatcher, mkdirSync, statSync, watch } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { HubError } from '../domain/errors.js';
+import { HubError, isStorageFault } from '../domain/errors.js';
 import type { HubEvent, NewEvent } from '../domain/types.js';
 import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
 import { insertEvents, notify, outboxTx } from './event-rows.js';
 import { queryBuilder } from './schema.js';
+import { storageError } from './storage-fault.js';
+import { StorageHealth } from './storage-health.js';
 
 /** `normal` survives a process crash (WAL, synchronous=NORMAL); `full` also survives power loss at a cost per commit. */
 export type Durability = 'normal' | 'full';
@@ -35,12 +37,16 @@ function bind(params: readonly unknown[] | undefined): unknown[] {
   return params.map((p) => (p === undefined ? null : typeof p === 'boolean' ? (p ? 1 : 0) : p));
 }
 
-/** A client over one connection with a per-connection statement cache. */
+/**
+ * A client over one connection with a per-connection statement cache. `failed` turns what a statement throws into
+ * what the caller gets (inside a write transaction errors pass as they are: the transaction maps them once).
+ */
 class SqliteClient implements SqlClient {
   private readonly statements = new Map<string, Statement>();
   constructor(
     readonly connection: BetterSqlite3.Database,
     private readonly isClosed: () => boolean,
+    private readonly failed: (err: unknown) => unknown = (err) => err,
   ) {}
 
   statement(sql: string): Statement {
@@ -60,22 +66,34 @@ class SqliteClient implements SqlClient {
   }
 
   async all<T = Row>(query: Query, params?: readonly unknown[]): Promise<T[]> {
-    const [stmt, values] = this.prepared(query, params);
-    if (stmt.reader) return stmt.all(...values) as T[];
-    stmt.run(...values);
-    return [];
+    try {
+      const [stmt, values] = this.prepared(query, params);
+      if (stmt.reader) return stmt.all(...values) as T[];
+      stmt.run(...values);
+      return [];
+    } catch (err) {
+      throw this.failed(err);
+    }
   }
 
   async get<T = Row>(query: Query, params?: readonly unknown[]): Promise<T | undefined> {
-    const [stmt, values] = this.prepared(query, params);
-    if (stmt.reader) return stmt.get(...values) as T | undefined;
-    stmt.run(...values);
-    return undefined;
+    try {
+      const [stmt, values] = this.prepared(query, params);
+      if (stmt.reader) return stmt.get(...values) as T | undefined;
+      stmt.run(...values);
+      return undefined;
+    } catch (err) {
+      throw this.failed(err);
+    }
   }
 
   async run(query: Query, params?: readonly unknown[]): Promise<number> {
-    const [stmt, values] = this.prepared(query, params);
-    return stmt.run(...values).changes;
+    try {
+      const [stmt, values] = this.prepared(query, params);
+      return stmt.run(...values).changes;
+    } catch (err) {
+      throw this.failed(err);
+    }
   }
 }
 
@@ -96,6 +114,7 @@ export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
   readonly forUpdate = '';
   readonly builder = queryBuilder('sqlite');
+  readonly storage = new StorageHealth((fn) => this.write(fn));
   readonly read: SqliteClient;
   private readonly writer: SqliteClient;
   private readonly jobs: Job[] = [];
@@ -103,9 +122,11 @@ export class SqliteDatabase implements Database {
   private readonly listeners: ((events: HubEvent[]) => void)[] = [];
   private closed = false;
 
+  /** `onWriter`: tests only, see `OpenDatabaseOptions.sqliteWriter`. */
   constructor(
     readonly location: string,
     durability: Durability = 'normal',
+    onWriter?: (connection: BetterSqlite3.Database) => void,
   ) {
     const writer = openConnection(location);
     try {
@@ -120,7 +141,12 @@ export class SqliteDatabase implements Database {
       // synchronous, so it is kept short.
       reader.pragma('busy_timeout = 200');
       reader.pragma('query_only = ON');
-      this.read = new SqliteClient(reader, () => this.closed);
+      this.read = new SqliteClient(
+        reader,
+        () => this.closed,
+        (err) => this.failed(err),
+      );
+      onWriter?.(writer);
     } catch (err) {
       writer.close();
       if (err instanceof HubError) throw err;
@@ -140,7 +166,22 @@ export class SqliteDatabase implements Database {
     return new Promise<T>((resolve, reject) => {
       this.jobs.push({ fn, resolve, reject } as Job);
       if (!this.draining) this.draining = this.drain();
-    });
+    }).then(
+      (result) => {
+        this.storage.wrote();
+        return result;
+      },
+      (err: unknown) => {
+        throw this.failed(err);
+      },
+    );
+  }
+
+  /** A storage fault (or a busy database) as its HubError, reported to `storage`; anything else as it is. */
+  private failed(err: unknown): unknown {
+    const mapped = storageError(err, this) ?? err;
+    if (isStorageFault(mapped)) this.storage.failed(mapped);
+    return mapped;
   }
 
   /**
@@ -157,7 +198,11 @@ export class SqliteDatabase implements Database {
         } catch (err) {
           // Only SQLite itself failing gets here (a savepoint or rollback statement); nothing of the batch
           // committed, and the lock must not stay held.
-          if (this.writer.connection.inTransaction) this.writer.connection.exec('ROLLBACK');
+          try {
+            if (this.writer.connection.inTransaction) this.writer.connection.exec('ROLLBACK');
+          } catch {
+            // A disk that fails the rollback too: SQLite rolls back from the journal when the file is next used.
+          }
           for (const job of batch) job.reject(err);
         }
       }
@@ -198,6 +243,9 @@ export class SqliteDatabase implements Database {
     const single = batch.length === 1;
     const done: { job: Job; result: unknown; events: HubEvent[] }[] = [];
     const failed: { job: Job; err: unknown }[] = [];
+    // The error that made SQLite roll the whole transaction back (a full disk or an I/O error may), if one did:
+    // the jobs after it fail with it.
+    let abortedBy: unknown;
     try {
       await this.begin();
     } catch (err) {
@@ -208,7 +256,7 @@ export class SqliteDatabase implements Database {
       if (!w.connection.inTransaction) {
         failed.push({
           job,
-          err: new HubError('unavailable', 'the SQLite transaction was aborted by an earlier error'),
+          err: abortedBy ?? new HubError('unavailable', 'the SQLite transaction was aborted by an earlier error'),
         });
         continue;
       }
@@ -225,11 +273,13 @@ export class SqliteDatabase implements Database {
           w.statement('ROLLBACK TO job').run();
           w.statement('RELEASE job').run();
         }
+        if (!w.connection.inTransaction) abortedBy ??= err;
         failed.push({ job, err });
       }
     }
     try {
-      if (!w.connection.inTransaction) throw new HubError('unavailable', 'the SQLite transaction was aborted');
+      if (!w.connection.inTransaction)
+        throw abortedBy ?? new HubError('unavailable', 'the SQLite transaction was aborted');
       if (done.length) w.statement('COMMIT').run();
       else w.statement('ROLLBACK').run();
     } catch (err) {
@@ -304,6 +354,7 @@ export class SqliteDatabase implements Database {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.storage.close();
     await this.draining;
     this.read.connection.close();
     this.writer.connection.close();

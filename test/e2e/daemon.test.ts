@@ -7,9 +7,10 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openHub } from '../../src/index.js';
 import { alive } from '../support/modules.js';
+import { createDatabase, setReadOnly } from '../support/postgres.js';
 import { until } from '../support/wait.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -342,6 +343,52 @@ describe('claude-comms poll (the service as a daemon)', () => {
 
     expect(await cli(env, 'poll', 'stop')).toMatchObject({ code: 0, stderr: '' });
   });
+
+  it.skipIf(inject('postgresUrl') === '')(
+    'shows in poll status that its database refuses writes, and that it stores again',
+    async () => {
+      const { env } = dataHome('process.stdout.write("hi");', 1);
+      const database = await createDatabase(inject('postgresUrl'));
+      env.CLAUDE_COMMS_DATABASE = database;
+      const started = await cli(env, 'poll', 'start', '--port', '0');
+      expect(started).toMatchObject({ code: 0, stderr: '' });
+      const [, url] = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(started.stdout) ?? [];
+
+      await setReadOnly(inject('postgresUrl'), database, true);
+      // A write meets the fault (the first may meet a connection that the set-up ended: the same code).
+      await until(
+        async () => {
+          const refused = await fetch(`${url}/api/v1/ask`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ from: 'tester', to: 'slow', prompt: 'Anything?' }),
+          });
+          return ((await refused.json()) as { detail: string }).detail.includes('refuses writes');
+        },
+        10_000,
+        'a write to meet the read-only database',
+      );
+      const [status, statusJson] = await Promise.all([
+        cli(env, 'poll', 'status'),
+        cli(env, 'poll', 'status', '--json'),
+      ]);
+      expect(status).toMatchObject({ code: 0, stderr: '' });
+      expect(status.stdout).toMatch(/storage {4}cannot store for [\d.]+ (ms|s): PostgreSQL at .* refuses writes/);
+      expect(JSON.parse(statusJson.stdout)).toMatchObject({
+        running: true,
+        storage: { status: 'faulted', code: 'storage_unavailable' },
+      });
+
+      await setReadOnly(inject('postgresUrl'), database, false);
+      await until(
+        async () => JSON.parse((await cli(env, 'poll', 'status', '--json')).stdout).storage.status === 'ok',
+        20_000,
+        'poll status to show the database storing again',
+      );
+      expect((await cli(env, 'poll', 'status')).stdout).toMatch(/storage {4}ok\n/);
+      expect((await cli(env, 'poll', 'stop')).code).toBe(0);
+    },
+  );
 });
 
 function listening(server: Server): Promise<Server> {

@@ -237,3 +237,20 @@ export async function createDatabase(adminUrl: string, name = `t_${randomBytes(8
   url.pathname = `/${encodeURIComponent(name)}`;
   return url.toString();
 }
+
+/**
+ * Makes the database at `databaseUrl` refuse writes (`on`) or take them again: sets its
+ * default_transaction_read_only and ends its sessions, since a session takes the setting when it starts (pools
+ * then open new ones).
+ */
+export async function setReadOnly(adminUrl: string, databaseUrl: string, on: boolean): Promise<void> {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`ALTER DATABASE ${quoteIdent(name)} SET default_transaction_read_only = ${on ? 'on' : 'off'}`);
+    await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+  } finally {
+    await client.end();
+  }
+}
