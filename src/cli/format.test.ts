@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { ago, clipText, duration, paintStatus, paletteFor, progressBar, table, usd, visibleWidth } from './format.js';
+import {
+  ago,
+  CLEAR_LINE,
+  clipText,
+  duration,
+  forTerminal,
+  indent,
+  paintStatus,
+  paletteFor,
+  progressBar,
+  table,
+  usd,
+  visibleWidth,
+} from './format.js';
 
 describe('human output', () => {
   const now = Date.parse('2026-05-01T12:00:00Z');
@@ -38,7 +51,7 @@ describe('human output', () => {
       ],
       40,
     );
-    expect(out.replaceAll('\u001b[31m', '').replaceAll('\u001b[39m', '').split('\n')).toEqual([
+    expect(forTerminal(out).replaceAll('\u001b[31m', '').replaceAll('\u001b[39m', '').split('\n')).toEqual([
       'NAME      HEALTH     DESCRIPTION',
       'marker    unhealthy  PDF extractor',
       'arangodb  healthy    Database layer tha…', // 40 columns,
@@ -48,10 +61,39 @@ describe('human output', () => {
   });
 
   it('colours only a terminal, and never with NO_COLOR', () => {
-    expect(paletteFor({ isTTY: true }, {}).green('ok')).toBe('\u001b[32mok\u001b[39m');
+    expect(forTerminal(paletteFor({ isTTY: true }, {}).green('ok'))).toBe('\u001b[32mok\u001b[39m');
     expect(paletteFor({ isTTY: true }, { NO_COLOR: '1' }).green('ok')).toBe('ok');
     expect(paletteFor({ isTTY: false }, {}).green('ok')).toBe('ok');
-    expect(paintStatus('failed', paletteFor({ isTTY: true }, {}))).toBe('\u001b[31mfailed\u001b[39m');
+    expect(forTerminal(paintStatus('failed', paletteFor({ isTTY: true }, {})))).toBe('\u001b[31mfailed\u001b[39m');
+    expect(forTerminal(`50%${CLEAR_LINE}`)).toBe('50%\u001b[G\u001b[K');
+  });
+
+  it('colours text from the hub while its own escapes show escaped, even ones that look like our colours', () => {
+    const p = paletteFor({ isTTY: true }, {});
+    const hostile = 'a\u001b[31mb\u001b]52;c;eA==\u0007c\u009b2J';
+    expect(forTerminal(`${p.bold(hostile)} ${hostile}\n`)).toBe(
+      '\u001b[1ma\\x1b[31mb\\x1b]52;c;eA==\\x07c\\x9b2J\u001b[22m a\\x1b[31mb\\x1b]52;c;eA==\\x07c\\x9b2J\n',
+    );
+  });
+
+  it('aligns and clips table cells from the hub by what shows once their control characters are escaped', () => {
+    const out = forTerminal(
+      table(
+        ['ID', 'NAME'],
+        [
+          ['1', 'x\u001b[2Jy'],
+          ['22', 'plain'],
+        ],
+      ),
+    );
+    expect(out).toBe('ID  NAME\n1   x\\x1b[2Jy\n22  plain\n');
+    expect(visibleWidth('x\u001b[2Jy')).toBe(9);
+    expect(clipText('ab\u001b]0;title\u0007cd', 8)).toBe('ab\\x1b]…');
+  });
+
+  it('indents every line, keeping CRLF line breaks whole so they do not show as escaped carriage returns', () => {
+    expect(indent('one\ntwo\n')).toBe('  one\n  two');
+    expect(forTerminal(indent('one\r\ntwo\r\n'))).toBe('  one\r\n  two');
   });
 
   it('counts and clips by code points, so emoji and accents do not break alignment', () => {

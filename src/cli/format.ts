@@ -1,7 +1,29 @@
 /**
  * Human output of the command line: colours (only on a terminal, never with NO_COLOR), aligned tables,
- * relative times, durations, money and progress bars. Pure apart from reading whether a stream is a terminal.
+ * relative times, durations, money and progress bars, and `forTerminal`, which makes a text ready to write.
+ * Pure apart from reading whether a stream is a terminal and drawing one random mark per process.
  */
+import { randomBytes } from 'node:crypto';
+import { terminalText } from './terminal-text.js';
+
+/**
+ * Our own escapes (styles, clearing a line) hold this mark where ESC goes until `forTerminal`, which first shows
+ * every control character of the text escaped (text from the hub may carry any) and only then turns the marks
+ * into ESC. Random per process (64 bits), so no text from the hub can contain it and pass for one of ours.
+ */
+const ESC_MARK = `\uE000${randomBytes(8).toString('hex')}\uE000`;
+
+/** Our own escapes: `ESC [ params letter`. */
+const OWN_ESCAPES = new RegExp(`${ESC_MARK}\\[[0-9;]*[A-Za-z]`, 'g');
+
+/** `text` as it goes to a terminal: control characters from the hub shown escaped, our own escapes made real. */
+export function forTerminal(text: string): string {
+  return terminalText(text).replaceAll(ESC_MARK, '\u001b');
+}
+
+/** Moves to the start of the line and clears it, so a progress line is redrawn in place. */
+export const CLEAR_LINE = `${ESC_MARK}[G${ESC_MARK}[K`;
+
 /** Styles that wrap text in ANSI escapes, or leave it as it is. */
 export interface Palette {
   bold(text: string): string;
@@ -12,7 +34,7 @@ export interface Palette {
   cyan(text: string): string;
 }
 
-const ansi = (open: number, close: number) => (text: string) => `\u001b[${open}m${text}\u001b[${close}m`;
+const ansi = (open: number, close: number) => (text: string) => `${ESC_MARK}[${open}m${text}${ESC_MARK}[${close}m`;
 
 const COLOURS: Palette = {
   bold: ansi(1, 22),
@@ -37,17 +59,14 @@ export function paletteFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv =
   return stream.isTTY && !env.NO_COLOR ? COLOURS : PLAIN;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
-const ESCAPES = /\u001b\[[0-9;]*m/g;
-
-/** How many terminal columns `text` takes (escapes take none; each code point one). */
+/** How many terminal columns `text` takes once written (our escapes take none; each code point one). */
 export function visibleWidth(text: string): number {
-  return [...text.replace(ESCAPES, '')].length;
+  return [...terminalText(text.replace(OWN_ESCAPES, ''))].length;
 }
 
-/** `text` cut to `max` columns with an ellipsis; line breaks become spaces. */
+/** `text` as written (see forTerminal), cut to `max` columns with an ellipsis; line breaks become spaces. */
 export function clipText(text: string, max: number): string {
-  const flat = text.replace(/\s*\n\s*/g, ' ');
+  const flat = terminalText(text.replace(/\s*\n\s*/g, ' '));
   const chars = [...flat];
   return chars.length > max ? `${chars.slice(0, Math.max(0, max - 1)).join('')}…` : flat;
 }
@@ -69,7 +88,7 @@ export function table(
     const cells = r.map((cell, i) => (i === last ? cell : cell + ' '.repeat((widths[i] ?? 0) - visibleWidth(cell))));
     if (width !== undefined && visibleWidth(cells.join('  ')) > width) {
       const room = width - visibleWidth(cells.slice(0, last).join('  ')) - 2;
-      if (room >= 10) cells[last] = clipText((r[last] ?? '').replace(ESCAPES, ''), room);
+      if (room >= 10) cells[last] = clipText((r[last] ?? '').replace(OWN_ESCAPES, ''), room);
     }
     return cells.join('  ').trimEnd();
   });
@@ -136,8 +155,12 @@ export function paintStatus(status: string, p: Palette): string {
   }
 }
 
-/** `text` with every line indented by `by` spaces. */
+/** `text` with every line indented by `by` spaces (a CRLF line break stays whole). */
 export function indent(text: string, by = 2): string {
   const pad = ' '.repeat(by);
-  return text.replace(/\n$/, '').replace(/^/gm, pad);
+  return text
+    .replace(/\r?\n$/, '')
+    .split('\n')
+    .map((line) => pad + line)
+    .join('\n');
 }

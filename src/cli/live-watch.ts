@@ -7,7 +7,8 @@ import { HubError, isHubError } from '../domain/errors.js';
 import type { Status } from '../domain/status.js';
 import type { HubEvent, Message, Task } from '../domain/types.js';
 import type { CommsClient, LiveFeed } from './client.js';
-import { duration, type Palette, paintStatus, paletteFor, progressBar, usd } from './format.js';
+import { CLEAR_LINE, duration, type Palette, paintStatus, paletteFor, progressBar, usd } from './format.js';
+import { printErr, printJsonLine, printOut } from './output.js';
 import { type WatchChange, WatchedWork } from './watch-state.js';
 
 /** Exit codes of `ask --wait` and `watch`. */
@@ -156,7 +157,7 @@ class JsonView implements View {
   }
 
   notice(text: string): void {
-    process.stderr.write(`claude-comms: ${text}\n`);
+    printErr(`claude-comms: ${text}\n`);
   }
 
   end(outcome: Outcome, state: WatchedWork): void {
@@ -166,7 +167,7 @@ class JsonView implements View {
   close(): void {}
 
   private line(value: unknown): void {
-    process.stdout.write(`${JSON.stringify(value)}\n`);
+    printJsonLine(value);
   }
 }
 
@@ -176,10 +177,10 @@ class JsonView implements View {
  * stderr waits for the answer to reach the end of a line, so the two never cut into each other.
  */
 class TerminalView implements View {
-  private readonly out = process.stdout;
-  private readonly err = process.stderr;
+  private readonly outIsTTY = Boolean(process.stdout.isTTY);
+  private readonly errIsTTY = Boolean(process.stderr.isTTY);
   private readonly p: Palette = paletteFor(process.stderr);
-  private readonly shared = Boolean(process.stdout.isTTY && process.stderr.isTTY);
+  private readonly shared = this.outIsTTY && this.errIsTTY;
   private midLine = false;
   private barShown = false;
   private lastBar = '';
@@ -234,7 +235,7 @@ class TerminalView implements View {
   }
 
   end(outcome: Outcome, state: WatchedWork, timeoutSeconds?: number): void {
-    if (this.midLine && this.out.isTTY) this.out.write('\n');
+    if (this.midLine && this.outIsTTY) printOut('\n');
     this.midLine = false;
     this.flush();
     this.clearBar();
@@ -248,29 +249,29 @@ class TerminalView implements View {
           record?.startedAt && record.completedAt
             ? ` in ${duration(Date.parse(record.completedAt) - Date.parse(record.startedAt))}`
             : '';
-        this.err.write(`${this.p.green('complete')}${took}${facts}\n`);
+        printErr(`${this.p.green('complete')}${took}${facts}\n`);
         break;
       }
       case 'failed':
-        this.err.write(`${this.p.red('failed')}: ${record?.error ?? 'no reason given'}${facts}\n`);
+        printErr(`${this.p.red('failed')}: ${record?.error ?? 'no reason given'}${facts}\n`);
         break;
       case 'cancelled':
-        this.err.write(`${this.p.yellow('cancelled')}${record?.error ? `: ${record.error}` : ''}${facts}\n`);
+        printErr(`${this.p.yellow('cancelled')}${record?.error ? `: ${record.error}` : ''}${facts}\n`);
         break;
       case 'timeout':
-        this.err.write(
+        printErr(
           `${this.p.yellow('timed out')} after ${timeoutSeconds} s; ${what} is still ${state.status} (follow it: claude-comms watch ${id})\n`,
         );
         break;
       case 'interrupted':
-        this.err.write(
+        printErr(
           state.status === 'cancelled'
             ? `interrupted; ${what} was cancelled\n`
             : `interrupted; ${what} is still ${state.status} (follow it: claude-comms watch ${id})\n`,
         );
         break;
       default:
-        this.err.write(`${outcome}\n`);
+        printErr(`${outcome}\n`);
     }
   }
 
@@ -285,7 +286,7 @@ class TerminalView implements View {
 
   private content(text: string): void {
     this.clearBar();
-    this.out.write(text);
+    printOut(text);
     this.midLine = !text.endsWith('\n');
     if (this.midLine) return;
     this.flush();
@@ -299,7 +300,7 @@ class TerminalView implements View {
       return;
     }
     this.clearBar();
-    this.err.write(`${text}\n`);
+    printErr(`${text}\n`);
     this.drawBar();
   }
 
@@ -307,15 +308,15 @@ class TerminalView implements View {
   private flush(): void {
     if (!this.queued.length) return;
     this.clearBar();
-    for (const text of this.queued.splice(0)) this.err.write(`${text}\n`);
+    for (const text of this.queued.splice(0)) printErr(`${text}\n`);
   }
 
   private bar(state: WatchedWork): void {
-    const text = barText(state.message, state.task, this.p, Boolean(this.err.isTTY));
+    const text = barText(state.message, state.task, this.p, this.errIsTTY);
     if (text === this.lastBar) return;
     this.lastBar = text;
-    if (!this.err.isTTY) {
-      if (text) this.err.write(`${text}\n`);
+    if (!this.errIsTTY) {
+      if (text) printErr(`${text}\n`);
       return;
     }
     this.clearBar();
@@ -323,14 +324,14 @@ class TerminalView implements View {
   }
 
   private drawBar(): void {
-    if (!this.err.isTTY || !this.lastBar || (this.shared && this.midLine)) return;
-    this.err.write(this.lastBar);
+    if (!this.errIsTTY || !this.lastBar || (this.shared && this.midLine)) return;
+    printErr(this.lastBar);
     this.barShown = true;
   }
 
   private clearBar(): void {
     if (!this.barShown) return;
-    this.err.write('\r\u001b[K');
+    printErr(CLEAR_LINE);
     this.barShown = false;
   }
 }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { isHubError } from '../domain/errors.js';
 import type { HubEvent } from '../domain/types.js';
+import { printErr, printJsonLine, printOut } from './output.js';
 import { registerServiceCommands } from './service-commands.js';
 import { registerWorkCommands } from './work-commands.js';
 
@@ -34,6 +35,7 @@ function program(): Command {
       '--database <url>',
       'sqlite:PATH or postgres://… (default: $CLAUDE_COMMS_DATABASE or ~/.claude-comms/comms.db)',
     )
+    .configureOutput({ writeOut: printOut, writeErr: printErr })
     .showHelpAfterError()
     // Usage errors (unknown option, missing or invalid argument) exit 2, as is customary, leaving exit 1 for
     // failures; help and --version exit 0. Subcommands inherit this.
@@ -49,7 +51,7 @@ function program(): Command {
       // Loaded here rather than at start-up, which every command (even --version) would otherwise pay.
       const { openHub } = await import('../hub.js');
       const hub = await openHub({ database: cli.opts<{ database?: string }>().database });
-      const print = (e: HubEvent) => process.stdout.write(`${opts.json ? JSON.stringify(e) : describe(e)}\n`);
+      const print = (e: HubEvent) => (opts.json ? printJsonLine(e) : printOut(`${describe(e)}\n`));
       try {
         if (!opts.follow) {
           let after = opts.after;
@@ -62,7 +64,7 @@ function program(): Command {
           return;
         }
         if (!opts.json) {
-          process.stderr.write(
+          printErr(
             `claude-comms: following events in ${hub.database} (schema ${await hub.schemaVersion()}); Ctrl-C to stop\n`,
           );
         }
@@ -85,11 +87,10 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program().parseAsync(argv);
   } catch (err) {
-    if (isHubError(err)) {
-      process.stderr.write(`claude-comms: ${err.message} [${err.code}]\n`);
-      process.exitCode = 1;
-      return;
-    }
-    throw err;
+    // The message may carry text from the hub (a server's problem detail names what was asked for).
+    printErr(
+      `claude-comms: ${isHubError(err) ? `${err.message} [${err.code}]` : err instanceof Error ? err.message : String(err)}\n`,
+    );
+    process.exitCode = 1;
   }
 }

@@ -15,6 +15,7 @@ import type { DaemonStart } from '../service/daemon.js';
 import { logFile, runningService } from '../service/state.js';
 import { HttpClient, type TaskWithLog } from './client.js';
 import { duration, indent, paintStatus, paletteFor, progressBar, table, usd } from './format.js';
+import { printErr, printJsonLine, printOut } from './output.js';
 
 /** `poll status` exits with this when no service runs (as LSB init scripts do). */
 const NOT_RUNNING_EXIT = 3;
@@ -42,7 +43,7 @@ export function registerServiceCommands(cli: Command): void {
     const { startService } = await import('../service/service.js');
     const service = await startService(settings);
     const modules = await service.hub.modules.list();
-    process.stdout.write(
+    printOut(
       [
         `claude-comms serving at ${service.url}`,
         `  database  ${service.hub.database}`,
@@ -56,9 +57,9 @@ export function registerServiceCommands(cli: Command): void {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
-    process.stdout.write('claude-comms: stopping (running agents are cancelled)…\n');
+    printOut('claude-comms: stopping (running agents are cancelled)…\n');
     await service.close();
-    process.stdout.write('claude-comms: stopped\n');
+    printOut('claude-comms: stopped\n');
   });
 
   const poll = cli
@@ -82,21 +83,21 @@ export function registerServiceCommands(cli: Command): void {
     } catch (err) {
       const details = isHubError(err) ? err.details : undefined;
       if (typeof details?.logTail !== 'string') throw err;
-      process.stderr.write(
+      printErr(
         `claude-comms: ${(err as Error).message}; the end of ${String(details.log)}:\n${indent(details.logTail)}\n`,
       );
       process.exitCode = 1;
       return;
     }
     if (!result.started) {
-      process.stdout.write(
+      printOut(
         result.state
           ? `claude-comms is already running (pid ${result.pid}) at ${result.state.url}\n`
           : `claude-comms is already starting (pid ${result.pid})\n`,
       );
       return;
     }
-    process.stdout.write(
+    printOut(
       [
         `claude-comms started (pid ${result.state.pid}) at ${result.state.url}`,
         `  database  ${result.state.database}`,
@@ -121,18 +122,18 @@ export function registerServiceCommands(cli: Command): void {
       const result = await stopDaemon({ timeoutMs: timeout * 1000 });
       if (result.pid === undefined) {
         const cleaned = result.removed.length ? ` (removed stale ${result.removed.join(', ')})` : '';
-        process.stdout.write(`claude-comms is not running${cleaned}\n`);
+        printOut(`claude-comms is not running${cleaned}\n`);
         return;
       }
       if (!result.stopped) {
-        process.stderr.write(
+        printErr(
           `claude-comms: the service (pid ${result.pid}) did not exit within ${timeout} s; it is still stopping, or stuck (kill -9 ${result.pid} ends it; the next start recovers its work)\n`,
         );
         process.exitCode = 1;
         return;
       }
       const cancelled = running?.length ?? 0;
-      process.stdout.write(
+      printOut(
         `claude-comms stopped (pid ${result.pid}) in ${duration(result.elapsedMs)}${cancelled ? `; ${plural(cancelled, 'running reply', 'running replies')} cancelled` : ''}\n`,
       );
     });
@@ -146,7 +147,7 @@ export function registerServiceCommands(cli: Command): void {
     .action(async (flags: { json?: boolean }) => {
       const state = runningService();
       if (!state) {
-        process.stdout.write(
+        printOut(
           flags.json ? `${JSON.stringify({ running: false })}\n` : `claude-comms is not running (${dataHome()})\n`,
         );
         process.exitCode = NOT_RUNNING_EXIT;
@@ -178,7 +179,7 @@ export function registerServiceCommands(cli: Command): void {
         watches: watches.length,
       };
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(summary)}\n`);
+        printJsonLine(summary);
         return;
       }
       const p = paletteFor(process.stdout);
@@ -197,7 +198,7 @@ export function registerServiceCommands(cli: Command): void {
         storage.status === 'ok'
           ? 'ok'
           : `${p.red(storage.code === 'storage_full' ? 'full' : 'cannot store')} for ${duration(Date.now() - Date.parse(storage.since ?? ''))}: ${storage.detail}`;
-      process.stdout.write(
+      printOut(
         [
           `claude-comms is running (pid ${summary.pid}, up ${duration(summary.uptimeMs)})`,
           `  URL        ${summary.url}`,
@@ -232,15 +233,15 @@ export function registerServiceCommands(cli: Command): void {
         contentLength: [...m.content].length,
       }));
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(active)}\n`);
+        printJsonLine(active);
         return;
       }
       if (active.length === 0) {
-        process.stdout.write('no active replies\n');
+        printOut('no active replies\n');
         return;
       }
       const p = paletteFor(process.stdout);
-      process.stdout.write(
+      printOut(
         table(
           ['MESSAGE', 'THREAD', 'MODULE', 'STATUS', 'AGE', 'LENGTH'],
           active.map((m) => [
@@ -264,10 +265,10 @@ export function registerServiceCommands(cli: Command): void {
       const [message, history] = await Promise.all([client.message(messageId), client.history(messageId)]);
       const task = message.taskId ? await client.taskWithLog(message.taskId) : null;
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ message, history, task })}\n`);
+        printJsonLine({ message, history, task });
         return;
       }
-      process.stdout.write(describeReply(message, history, task));
+      printOut(describeReply(message, history, task));
     });
 
   poll
@@ -296,14 +297,14 @@ export function registerServiceCommands(cli: Command): void {
           ...(flags.webhook === undefined ? {} : { webhook: flags.webhook }),
         });
         if (flags.json) {
-          process.stdout.write(`${JSON.stringify(watch)}\n`);
+          printJsonLine(watch);
           return;
         }
         const lines = [`watching message ${messageId}: watch ${watch.id}`];
         if (watch.secret) {
           lines.push(`  webhook secret  ${watch.secret}  (shown only now: it signs every notification)`);
         }
-        process.stdout.write(`${lines.join('\n')}\n`);
+        printOut(`${lines.join('\n')}\n`);
       },
     );
 
@@ -312,7 +313,7 @@ export function registerServiceCommands(cli: Command): void {
     .description('stop watching a reply: removes every live watch of the message')
     .action(async (messageId: string) => {
       const watches = await (await serviceClient()).removeWatches(messageId);
-      process.stdout.write(
+      printOut(
         watches.length
           ? `removed ${plural(watches.length, 'watch', 'watches')} of message ${messageId}\n`
           : `message ${messageId} has no live watches (a watch ends by itself once its reply has finished)\n`,

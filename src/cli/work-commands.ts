@@ -23,6 +23,7 @@ import {
   usd,
 } from './format.js';
 import { EXIT, resolveTarget, type WatchOptions, watchUntilFinished } from './live-watch.js';
+import { printErr, printJson, printJsonLine, printOut } from './output.js';
 
 /** The options `ask --wait` and `watch` share. */
 interface WatchFlags {
@@ -43,7 +44,7 @@ export function registerWorkCommands(cli: Command): void {
   /** Runs `action` with a client, after saying on stderr which way it reaches the hub. */
   const withClient = async (action: (client: CommsClient) => Promise<void>): Promise<void> => {
     const client = await connect(database());
-    process.stderr.write(`claude-comms: ${describeConnection(client.connection)}\n`);
+    printErr(`claude-comms: ${describeConnection(client.connection)}\n`);
     try {
       await action(client);
     } finally {
@@ -93,11 +94,11 @@ export function registerWorkCommands(cli: Command): void {
           ...(opts.idempotencyKey === undefined ? {} : { requestId: opts.idempotencyKey }),
         });
         if (asked.replayed && !opts.json) {
-          process.stderr.write(`already asked with idempotency key ${opts.idempotencyKey}: nothing new was asked\n`);
+          printErr(`already asked with idempotency key ${opts.idempotencyKey}: nothing new was asked\n`);
         }
         if (!opts.wait) {
           if (opts.json) return printJson(asked);
-          process.stdout.write(
+          printOut(
             `asked ${module}\n${table(undefined, [
               ['  reply', asked.messageId],
               ['  task', asked.taskId],
@@ -106,11 +107,8 @@ export function registerWorkCommands(cli: Command): void {
           );
           return;
         }
-        if (opts.json) process.stdout.write(`${JSON.stringify({ type: 'asked', ...asked })}\n`);
-        else
-          process.stderr.write(
-            `asked ${module}: reply ${asked.messageId} (task ${asked.taskId}, thread ${asked.threadId})\n`,
-          );
+        if (opts.json) printJsonLine({ type: 'asked', ...asked });
+        else printErr(`asked ${module}: reply ${asked.messageId} (task ${asked.taskId}, thread ${asked.threadId})\n`);
         process.exitCode = await watchUntilFinished(client, { messageId: asked.messageId }, watchOptions(client, opts));
       }),
     );
@@ -153,17 +151,17 @@ export function registerWorkCommands(cli: Command): void {
     .description('a conversation: each message with its author, status, times and content')
     .argument('<id>', 'thread id')
     .option('--json', 'print JSON')
-    .action((id: string, opts: { json?: boolean }) =>
+    .action((id: string, _opts: unknown, command: Command) =>
       withClient(async (client) => {
         const thread = await client.thread(id);
-        if (opts.json) return printJson(thread);
+        if (wantsJson(command)) return printJson(thread);
         const p = paletteFor(process.stdout);
         const lines = [
           p.bold(thread.title ?? '(untitled)'),
           p.dim(`thread ${thread.id} · started by ${thread.createdBy ?? 'unknown'} ${ago(thread.createdAt)}`),
         ];
         for (const m of thread.messages) lines.push('', ...describeMessage(m, p));
-        process.stdout.write(`${lines.join('\n')}\n`);
+        printOut(`${lines.join('\n')}\n`);
       }),
     );
 
@@ -189,7 +187,7 @@ export function registerWorkCommands(cli: Command): void {
         });
         if (opts.json) return;
         const p = paletteFor(process.stdout);
-        for (const m of modules) if (m.healthError) process.stdout.write(`${p.red(m.name)}: ${m.healthError}\n`);
+        for (const m of modules) if (m.healthError) printOut(`${p.red(m.name)}: ${m.healthError}\n`);
       }),
     );
 
@@ -230,11 +228,11 @@ export function registerWorkCommands(cli: Command): void {
       .description(description)
       .argument('<id>', 'instance id')
       .option('--json', 'print JSON')
-      .action((id: string, opts: { json?: boolean }) =>
+      .action((id: string, _opts: unknown, command: Command) =>
         withClient(async (client) => {
           const instance = await client.changeInstance(id, action);
-          if (opts.json) return printJson(instance);
-          process.stdout.write(
+          if (wantsJson(command)) return printJson(instance);
+          printOut(
             `instance ${instance.id} (${instance.module}) is ${paintStatus(instance.state, paletteFor(process.stdout))}\n`,
           );
         }),
@@ -266,7 +264,7 @@ export function registerWorkCommands(cli: Command): void {
             ...(opts.maxCost === undefined ? {} : { maxCostUsd: opts.maxCost }),
           });
           if (opts.json) return printJson(created);
-          process.stdout.write(
+          printOut(
             `created task ${created.id}\nreport progress: claude-comms task update ${created.id} <percent> ["note"]\n`,
           );
         }),
@@ -301,9 +299,7 @@ export function registerWorkCommands(cli: Command): void {
           });
           if (opts.json) return printJson(updated);
           const p = paletteFor(process.stdout);
-          process.stdout.write(
-            `task ${updated.id}: ${progressBar(updated.progress)}  ${paintStatus(updated.status, p)}\n`,
-          );
+          printOut(`task ${updated.id}: ${progressBar(updated.progress)}  ${paintStatus(updated.status, p)}\n`);
         }),
     );
 
@@ -319,7 +315,7 @@ export function registerWorkCommands(cli: Command): void {
         const updated = await client.verifyCriterion(id, which);
         if (opts.json) return printJson(updated);
         const met = updated.criteria.filter((c) => c.verified).length;
-        process.stdout.write(`task ${updated.id}: ${met} of ${updated.criteria.length} criteria met\n`);
+        printOut(`task ${updated.id}: ${met} of ${updated.criteria.length} criteria met\n`);
       }),
     );
 
@@ -334,7 +330,7 @@ export function registerWorkCommands(cli: Command): void {
         const found = await client.task(id);
         const log = await taskLog(client, id);
         if (opts.json) return printJson({ ...found, log: log.map((e) => ({ at: e.at, ...e.data })) });
-        process.stdout.write(describeTask(found, log, opts.lines));
+        printOut(describeTask(found, log, opts.lines));
       }),
     );
 
@@ -381,7 +377,7 @@ export function registerWorkCommands(cli: Command): void {
       withClient(async (client) => {
         await client.logTask(id, { text: message, ...(opts.level ? { level: opts.level } : {}) });
         if (opts.json) return printJson({ ok: true });
-        process.stdout.write(`logged to task ${id}\n`);
+        printOut(`logged to task ${id}\n`);
       }),
     );
 
@@ -389,7 +385,7 @@ export function registerWorkCommands(cli: Command): void {
   /** Tokens are kept in the database (the API does not hand them out): these commands always open it. */
   const withTokens = async (action: (tokens: TokenStore) => Promise<void>) => {
     const opened = await openTokens(database());
-    process.stderr.write(`claude-comms: ${describeConnection(opened.connection)}\n`);
+    printErr(`claude-comms: ${describeConnection(opened.connection)}\n`);
     try {
       await action(opened.tokens);
     } finally {
@@ -412,8 +408,8 @@ export function registerWorkCommands(cli: Command): void {
           ...(opts.label ? { label: opts.label } : {}),
         });
         if (opts.json) return printJson(created);
-        process.stdout.write(`${created.token}\n`);
-        process.stderr.write(
+        printOut(`${created.token}\n`);
+        printErr(
           `token ${created.id}${created.module ? ` (module ${created.module})` : ' (any module)'} created.\n` +
             'Store it now: it is shown only this once. Clients send it as CLAUDE_COMMS_TOKEN or Authorization: Bearer.\n',
         );
@@ -448,9 +444,17 @@ export function registerWorkCommands(cli: Command): void {
       withTokens(async (tokens) => {
         const revoked = await tokens.revoke(id);
         if (opts.json) return printJson(revoked);
-        process.stdout.write(`token ${revoked.id} revoked\n`);
+        printOut(`token ${revoked.id} revoked\n`);
       }),
     );
+}
+
+/**
+ * Whether `--json` was given to `command` or to the group it belongs to: `threads show ID --json` reaches
+ * `threads`, which has a `--json` of its own and takes it wherever it stands.
+ */
+function wantsJson(command: Command): boolean {
+  return Boolean(command.optsWithGlobals<{ json?: boolean }>().json);
 }
 
 /** `--timeout SECONDS`: stop waiting (exit 2), leaving the work to go on. */
@@ -575,7 +579,7 @@ function printList<T>(
   else if (!items.length) say(view.empty);
   else {
     const p = paletteFor(process.stdout);
-    process.stdout.write(
+    printOut(
       table(
         view.header,
         items.map((item) => view.row(item, p)),
@@ -585,13 +589,9 @@ function printList<T>(
   }
 }
 
-function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-}
-
 /** A line for people when there is nothing to list. */
 function say(text: string): void {
-  process.stderr.write(`${text}\n`);
+  printErr(`${text}\n`);
 }
 
 /** The terminal's width, to clip the last column of tables; none when stdout is not a terminal. */

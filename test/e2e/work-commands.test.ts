@@ -1,14 +1,12 @@
 // The day-to-day commands run as a user runs them (the built bin, in child processes) against a real service
 // started with `serve` in a temporary data home whose modules are small node programs; then, once the service
 // has stopped, against the same database opened directly.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killStarted, type Run, type Running, requireBuild, runCli, startCli } from '../support/cli.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const bin = join(root, 'bin', 'claude-comms.js');
 const home = mkdtempSync(join(tmpdir(), 'cc-work-'));
 const env: NodeJS.ProcessEnv = { ...process.env, CLAUDE_COMMS_HOME: home, NO_COLOR: '1' };
 for (const name of ['CLAUDE_COMMS_DATABASE', 'CLAUDE_COMMS_TOKEN', 'CLAUDE_COMMS_MODULE']) delete env[name];
@@ -34,51 +32,13 @@ interface JsonLine {
   data?: { delta?: string };
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** A command running in the background, its output collected as it comes. */
-class Running {
-  stdout = '';
-  stderr = '';
-  readonly exit: Promise<number | null>;
-
-  constructor(readonly child: ChildProcess) {
-    child.stdout?.on('data', (d: Buffer) => {
-      this.stdout += d.toString();
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      this.stderr += d.toString();
-    });
-    this.exit = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  }
-
-  async until(check: (r: Running) => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while (!check(this)) {
-      if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${what}; stdout: ${this.stdout}; stderr: ${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
-
-const running: Running[] = [];
-
-function start(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Running {
-  const r = new Running(spawn(process.execPath, [bin, ...args], { env: { ...env, ...extraEnv } }));
-  running.push(r);
-  return r;
+function start(args: string[]): Running {
+  return startCli(env, args);
 }
 
 /** Runs the command with `extraEnv` added to the environment, to its end. */
-async function cliWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
-  const r = start(args, extraEnv);
-  const code = await r.exit;
-  return { code, stdout: r.stdout, stderr: r.stderr };
+function cliWith(extraEnv: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
+  return runCli({ ...env, ...extraEnv }, args);
 }
 
 function cli(...args: string[]): Promise<Run> {
@@ -95,8 +55,7 @@ async function status(messageId: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dist', 'cli', 'main.js')))
-    throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+  requireBuild();
   writeFileSync(join(home, 'writer.mjs'), WRITER);
   writeFileSync(join(home, 'broken.mjs'), `process.stderr.write('the index is missing\\n'); process.exit(3);`);
   writeFileSync(
@@ -119,7 +78,7 @@ afterAll(async () => {
     service.child.kill('SIGINT');
     await service.exit;
   }
-  for (const r of running) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+  killStarted();
 });
 
 describe('claude-comms day-to-day commands', () => {
