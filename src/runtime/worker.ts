@@ -28,6 +28,7 @@ import type { MessagesTable } from '../store/schema.js';
 import type { TaskStore } from '../store/tasks.js';
 import { workerModule } from './backends.js';
 import { LazyReaper } from './reaper.js';
+import { RunLogBudget } from './run-log.js';
 
 /** A module as the worker runs it. */
 export interface WorkerModule {
@@ -404,6 +405,7 @@ export class Worker {
       reason: 'no_result',
       error: 'the backend ended without a result',
     };
+    const logBudget = new RunLogBudget();
     for await (const event of module.backend.run({
       cwd: module.cwd,
       prompt: question?.content ?? '',
@@ -418,8 +420,15 @@ export class Worker {
         break;
       }
       if (event.type === 'session') claim.sessionId = event.sessionId;
+      if (event.type === 'log') {
+        for (const text of logBudget.take(event.text))
+          await this.record({ ...event, text }, message, taskId, module.name);
+        continue;
+      }
       await this.record(event, message, taskId, module.name);
     }
+    const notice = logBudget.notice;
+    if (notice) await this.record({ type: 'log', level: 'warn', text: notice }, message, taskId, module.name);
     return done;
   }
 
@@ -477,7 +486,7 @@ export class Worker {
         if (event.criterion) await task((id) => this.tasks.log(id, { text: `criterion met: ${event.criterion}` }));
         return;
       case 'log':
-        await task((id) => this.tasks.log(id, { level: event.level, text: event.text.slice(0, 20_000) }));
+        await task((id) => this.tasks.log(id, { level: event.level, text: event.text }));
         return;
     }
   }

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WatchedWork } from '../../src/cli/watch-state.js';
 import type { Message } from '../../src/index.js';
+import { MAX_RUN_LOG_CHARS } from '../../src/runtime/run-log.js';
 import { BACKENDS, describeEachBackend, hubFactory } from '../support/backends.js';
 import { alive, commandModule } from '../support/modules.js';
 import { readLog, until } from '../support/wait.js';
@@ -154,6 +155,39 @@ describeEachBackend('worker', (hubs) => {
     // What the lost run wrote is kept: in the task's log, and in the event log it came through.
     const logged = await readLog(hub, undefined, { taskId: asked.taskId, types: ['task.logged'] });
     expect(logged.map((e) => e.data.text)).toContainEqual(expect.stringContaining('Half an answer from the lost run'));
+  });
+});
+
+/** An agent that writes 1 MiB of stderr without a newline, then answers. */
+const NOISY = `
+const chunk = 'x'.repeat(65536);
+let left = 16;
+const write = () => {
+  while (left > 0) {
+    left--;
+    if (!process.stderr.write(chunk)) return process.stderr.once('drain', write);
+  }
+  process.stdout.write('done');
+};
+write();`;
+
+describeEachBackend('worker logs', (hubs) => {
+  it('keeps the first 256 Ki characters of a run’s log output, then one line saying how much was dropped', async () => {
+    const hub = await hubs.open();
+    await commandModule(hub, 'noisy', NOISY);
+    await hub.startWorker();
+    const asked = await hub.ask({ from: 'marker', to: 'noisy', prompt: 'Say something' });
+    const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 });
+    expect(done.message.content).toBe('done');
+    const texts = (await readLog(hub, undefined, { taskId: asked.taskId, types: ['task.logged'] })).map((e) =>
+      String(e.data.text),
+    );
+    const notice = texts.pop();
+    expect(texts.join('')).toBe('x'.repeat(MAX_RUN_LOG_CHARS));
+    expect(Math.max(...texts.map((t) => t.length))).toBeLessThanOrEqual(20_000);
+    expect(notice).toBe(
+      `… log output truncated: ${16 * 65536 - MAX_RUN_LOG_CHARS} more characters of this run were dropped (a run keeps ${MAX_RUN_LOG_CHARS})`,
+    );
   });
 });
 
