@@ -60,6 +60,23 @@ describe('applying content appends', () => {
     expect(applyToMessages([], append('!', 1))).toBe('gap');
   });
 
+  it('empties the content on a reset, so a lost run’s text gives way to the next run’s answer', () => {
+    const reset = event(
+      'message.content_updated',
+      { threadId: 't1', messageId: 'm1' },
+      { delta: '', length: 0, reset: true },
+    );
+    // Seen live: the lost run's deltas, the reset, then the new answer.
+    let live = applyToMessages([reply('')], append('Half an', 7)) as LiveMessage[];
+    for (const e of [reset, append('The answer', 10)]) live = applyToMessages(live, e) as LiveMessage[];
+    expect(live[0]).toMatchObject({ content: 'The answer', chars: 10 });
+    // Replayed over a snapshot read after the new answer began: the same end.
+    let replayed = applyToMessages([reply('The ans')], reset) as LiveMessage[];
+    for (const e of [append('The ', 4), append('answer', 10)]) replayed = applyToMessages(replayed, e) as LiveMessage[];
+    expect(replayed[0]).toMatchObject({ content: 'The answer', chars: 10 });
+    expect(describeEvent(reset)).toBe('content cleared: the run was lost and starts again');
+  });
+
   it('counts lengths in code points, as the database does', () => {
     expect(codePoints('a😀b')).toBe(3);
     const after = applyToMessages([reply('😀')], append('😀 ok', 5));

@@ -3,7 +3,8 @@
  * are tested without a browser. Events carry absolute values (a status, a task's counters, a content length), so
  * applying the events that arrived while a snapshot loaded, in order, ends at the current state. Content deltas
  * are the exception; `data.length` (the length after the append) tells a delta already in the snapshot from one
- * that is new, and from one that follows a gap (then the resource is reloaded).
+ * that is new, and from one that follows a gap (then the resource is reloaded). A reset (`data.reset`: a lost
+ * run's answer cleared for the next run) empties the content, and the deltas after it rebuild it.
  */
 import type { HubEvent, Message, Status, Task, Thread } from './api';
 
@@ -95,6 +96,9 @@ export function applyToMessages(messages: readonly LiveMessage[], e: HubEvent): 
       error: str(d.error) ?? message.error,
       updatedAt: e.at,
     };
+  } else if (d.reset === true) {
+    // A lost run's answer cleared: always applied, as every delta after it follows it here.
+    next = { ...message, content: '', chars: 0, updatedAt: e.at };
   } else {
     const delta = str(d.delta) ?? '';
     const length = num(d.length);

@@ -64,6 +64,7 @@ export function describeEvent(e: HubEvent, merged = { appends: 1, added: text(e.
     case 'task.status_changed':
       return `${text(d.from)} → ${text(d.to)}${d.reason ? ` (${text(d.reason)})` : ''}${d.error ? `: ${text(d.error)}` : ''}`;
     case 'message.content_updated': {
+      if (d.reset === true) return 'content cleared: the run was lost and starts again';
       const appends = merged.appends > 1 ? ` in ${merged.appends} appends` : '';
       return `+${merged.added} characters${appends} (${text(d.length)} in all)`;
     }

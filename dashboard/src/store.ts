@@ -474,10 +474,10 @@ class Store {
 
 /** The feed with `e` on top, merged into the top entry when both are content appends to one message. */
 function addToFeed(feed: readonly FeedEntry[], e: HubEvent): readonly FeedEntry[] {
-  const content = e.type === 'message.content_updated';
-  const added = content && typeof e.data.delta === 'string' ? codePoints(e.data.delta) : 0;
+  const append = (event: HubEvent) => event.type === 'message.content_updated' && event.data.reset !== true;
+  const added = append(e) && typeof e.data.delta === 'string' ? codePoints(e.data.delta) : 0;
   const top = feed[0];
-  if (content && top?.event.type === e.type && top.event.messageId === e.messageId) {
+  if (append(e) && top && append(top.event) && top.event.messageId === e.messageId) {
     return [{ event: e, appends: top.appends + 1, added: top.added + added }, ...feed.slice(1)];
   }
   return [{ event: e, appends: 1, added }, ...feed.slice(0, FEED_SIZE - 1)];

@@ -174,14 +174,17 @@ describe('claude-code backend', () => {
     api.script({ text: 'Tracked.' });
     const calls: string[] = [];
     const processes: ProcessTracker = {
+      runStarting: (run) => calls.push(`run ${run}`),
       started: (pgid) => calls.push(`started ${pgid}`),
       ended: (pgid) => calls.push(`ended ${pgid}`),
+      runEnded: (run) => calls.push(`run ended ${run}`),
     };
     expect(done(await collect({}, { processes }))).toEqual({ type: 'done', ok: true });
-    const pgid = Number(calls[0]?.split(' ')[1]);
-    expect(calls).toEqual([`started ${pgid}`]);
-    await until(() => calls.length === 2, 10_000, 'the group to be reported ended');
-    expect(calls[1]).toBe(`ended ${pgid}`);
+    const run = calls[0]?.split(' ')[1];
+    const pgid = Number(calls[1]?.split(' ')[1]);
+    expect(calls).toEqual([`run ${run}`, `started ${pgid}`]);
+    await until(() => calls.length === 4, 10_000, 'the group and the run to be reported ended');
+    expect(calls.slice(2)).toEqual([`ended ${pgid}`, `run ended ${run}`]);
     expect(groupMembers(pgid)).toEqual([]);
   });
 
@@ -201,14 +204,16 @@ describe('claude-code backend', () => {
     );
     const calls: string[] = [];
     const processes: ProcessTracker = {
+      runStarting: (run) => calls.push(`run ${run}`),
       started: (pgid) => calls.push(`started ${pgid}`),
       ended: (pgid) => calls.push(`ended ${pgid}`),
+      runEnded: (run) => calls.push(`run ended ${run}`),
     };
     const d = done(await collect({ allowedTools: ['Bash'] }, { cwd, processes }));
     expect(d).toEqual({ type: 'done', ok: true });
     const pid = Number(readFileSync(join(cwd, 'bg.pid'), 'utf8'));
     expect(pid).toBeGreaterThan(0);
-    await until(() => calls.length === 2, 10_000, 'the group to be reported ended');
+    await until(() => calls.length === 4, 10_000, 'the group and the run to be reported ended');
     expect(alive(pid)).toBe(false);
   });
 

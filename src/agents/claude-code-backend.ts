@@ -7,12 +7,11 @@
  * Each CLI runs in its own process group, so cancelling kills it and everything it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Options, SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { runCost, UsageCounter } from './cost.js';
-import { directoryProblem, RUN_MARKER, signalGroup, signalMarked } from './process-group.js';
+import { directoryProblem, newRunMarker, RUN_MARKER, signalGroup, stopRun } from './process-group.js';
 import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
 
 /** Settings of a claude-code module (from config.yaml). */
@@ -37,6 +36,8 @@ export interface ClaudeCodeSettings {
 const FILE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
 /** After an interrupt, how long the CLI gets to end its turn before SIGTERM; after SIGTERM, before SIGKILL. */
 const GRACE_MS = 2000;
+/** How the run's processes are ended once it is over: SIGTERM, SIGKILL after the grace, then up to 1 s to go. */
+const STOP_TIMES = { graceMs: GRACE_MS, killWaitMs: 1000 };
 
 /** Why a module without `executable` cannot run when the SDK's platform package (its bundled binary) is missing. */
 export const NOT_INSTALLED =
@@ -109,9 +110,10 @@ export class ClaudeCodeBackend implements AgentBackend {
     // The SDK's env replaces the environment: start from ours, and never let a parent Claude Code session leak in.
     const env: Record<string, string | undefined> = { ...process.env, ...this.settings.env, ...request.env };
     delete env.CLAUDECODE;
-    // Marks the CLI and everything it starts, wherever they go (see RUN_MARKER).
-    const run = randomUUID();
+    // Marks the CLI and everything it starts, wherever they go (see RUN_MARKER); the watchdog knows it first.
+    const run = newRunMarker();
     env[RUN_MARKER] = run;
+    request.processes?.runStarting(run);
     let child: ChildProcess | undefined;
     const stderr: string[] = [];
     const logs: AgentEvent[] = [];
@@ -223,19 +225,16 @@ export class ClaudeCodeBackend implements AgentBackend {
       clearTimeout(idle);
       if (total) clearTimeout(total);
       request.signal.removeEventListener('abort', onAbort);
-      killGroup(child, 'SIGTERM');
-      // Whatever a tool left running — in the group or in a session of its own — ends with the run.
-      const leftovers = signalMarked(run, 'SIGTERM').catch(() => 0);
-      // The group stays registered until the SIGKILL: should the hub die during the grace, the reaper ends it.
-      setTimeout(() => {
-        killGroup(child, 'SIGKILL');
-        void leftovers
-          .then((n) => (n ? signalMarked(run, 'SIGKILL') : 0))
-          .catch(() => 0)
-          .finally(() => {
-            if (child?.pid !== undefined) request.processes?.ended(child.pid);
-          });
-      }, GRACE_MS).unref();
+      // Whatever a tool left running — in the group or in a session of its own — ends with the run. The answer
+      // does not wait for it; group and marker stay registered until it is over, so should the hub die
+      // meanwhile, the reaper ends what is left.
+      const pgid = child?.pid;
+      void stopRun(pgid, run, STOP_TIMES)
+        .catch(() => false)
+        .finally(() => {
+          if (pgid !== undefined) request.processes?.ended(pgid);
+          request.processes?.runEnded(run);
+        });
     }
     while (logs.length) yield logs.shift() as AgentEvent;
 

@@ -62,6 +62,9 @@ const pids = (text: string) => [...text.matchAll(/pid (\d+)/g)].map((m) => Numbe
 /** A bash script that starts a grandchild `sleep 30`, prints both pids, then runs `body`. */
 const withGrandchild = (body: string) => `sleep 30 &\necho "pid $$"\necho "pid $!"\n${body}\n`;
 
+/** A bash script whose background `sleep 30` leaves the run's group and session (`setsid`), prints its pid, then runs `body`. */
+const withEscapee = (body: string) => `setsid sleep 30 >/dev/null 2>&1 &\necho "pid $!"\n${body}\n`;
+
 describe('CommandBackend', () => {
   it('streams stdout as answer text while the program is still running', async () => {
     const backend = new CommandBackend(
@@ -272,20 +275,53 @@ describe('CommandBackend', () => {
     expect(alive(orphan as number)).toBe(false);
   });
 
-  it('tells the process tracker of its group: started when spawned, ended once nothing of it runs', async () => {
-    const options = await script('tracked.sh', 'bash', 'sleep 30 >/dev/null 2>&1 &\necho "pid $$"\n');
+  it.each([
+    ['ends by itself', {}, '', { type: 'done', ok: true }],
+    [
+      'times out',
+      { timeoutMs: 300 },
+      'sleep 30',
+      { type: 'done', ok: false, error: 'timed out after 300 ms', reason: 'timeout' },
+    ],
+    ['is cancelled', {}, 'sleep 30', { type: 'done', ok: false, error: 'cancelled', reason: 'cancelled' }],
+  ])('ends what escaped to a session of its own when the run %s', async (how, extra, body, expected) => {
+    const options = await script(`escape-${how.replaceAll(' ', '-')}.sh`, 'bash', withEscapee(body));
+    const controller = new AbortController();
+    const events: AgentEvent[] = [];
+    for await (const event of new CommandBackend({ ...options, ...extra }).run(
+      request({ signal: controller.signal }),
+    )) {
+      events.push(event);
+      if (how === 'is cancelled' && event.type === 'text') controller.abort();
+    }
+    expect(events.at(-1)).toEqual(expected);
+    const [escaped] = pids(events.map((e) => (e.type === 'text' ? e.text : '')).join(''));
+    expect(escaped).toBeGreaterThan(0);
+    expect(alive(escaped as number)).toBe(false);
+  });
+
+  it('tells the process tracker of its run before it starts and of its group, ended once nothing of it runs', async () => {
+    const options = await script(
+      'tracked.sh',
+      'bash',
+      'sleep 30 >/dev/null 2>&1 &\necho "pid $$"\necho "run $CLAUDE_COMMS_RUN"\n',
+    );
     const calls: string[] = [];
     let leftWhenEnded: number[] | undefined;
     const processes: ProcessTracker = {
+      runStarting: (run) => calls.push(`run ${run}`),
       started: (pgid) => calls.push(`started ${pgid}`),
       ended: (pgid) => {
         calls.push(`ended ${pgid}`);
         leftWhenEnded = groupMembers(pgid);
       },
+      runEnded: (run) => calls.push(`run ended ${run}`),
     };
     const events = await collect(new CommandBackend(options), request({ processes }));
     const [leader] = pids(answer(events));
-    expect(calls).toEqual([`started ${leader}`, `ended ${leader}`]);
+    const run = /run (\S+)/.exec(answer(events))?.[1];
+    expect(run).toMatch(/^[0-9a-f-]{36}$/);
+    expect(calls).toEqual([`run ${run}`, `started ${leader}`, `ended ${leader}`, `run ended ${run}`]);
     // The program's leftover `sleep` was killed before the group was reported ended.
     expect(leftWhenEnded).toEqual([]);
   });

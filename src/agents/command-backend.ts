@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HubError } from '../domain/errors.js';
 import { list, MAX_TIMER_MS, noNul, number, text } from '../domain/validate.js';
 import { CommandOutputParser, errorText, exitError, lastLine } from './command-output.js';
-import { directoryProblem, groupAlive, signalGroup } from './process-group.js';
+import { directoryProblem, newRunMarker, RUN_MARKER, stopRun } from './process-group.js';
 import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
 
 /** How to run the program. */
@@ -26,12 +26,11 @@ export interface CommandBackendOptions {
   env?: Record<string, string>;
 }
 
-/** Time between SIGTERM and SIGKILL: long enough for an agent to save its state, short enough not to stall a worker. */
-const KILL_GRACE_MS = 2_000;
-/** After SIGKILL, how long to wait for the group to disappear before giving up on it. */
-const KILL_WAIT_MS = 1_000;
-/** How often to check whether the process group is gone while stopping it. */
-const GROUP_POLL_MS = 25;
+/**
+ * SIGTERM to SIGKILL: long enough for an agent to save its state, short enough not to stall a worker; then how long
+ * to wait for the processes to disappear before giving up on them.
+ */
+const STOP_TIMES = { graceMs: 2_000, killWaitMs: 1_000 };
 /** When the program has exited, how long its stdout may stay open (held by an escaped descendant) before we stop reading. */
 const STDIO_CLOSE_GRACE_MS = 1_000;
 /** How much of stderr is kept to explain a failure. */
@@ -99,6 +98,8 @@ class CommandRun {
   private readonly queue: AgentEvent[] = [];
   private wake: (() => void) | undefined;
   private child: ChildProcess | undefined;
+  /** The marker every process of this run carries (see `RUN_MARKER`). */
+  private readonly run = newRunMarker();
   /** Why we ended the run ourselves (timeout, abort, consumer); when set it is the run's failure. */
   private stopReason: Failure | undefined;
   private stopping: Promise<void> | undefined;
@@ -157,9 +158,11 @@ class CommandRun {
     if (cwdProblem) return this.finish(failure(cwdProblem));
     if (signal.aborted || this.stopReason) return this.finish(this.stopReason ?? CANCELLED);
 
+    // Known to the watchdog before anything of it exists, so the hub dying at any moment leaves nothing behind.
+    this.request.processes?.runStarting(this.run);
     const child = spawn(command, args, {
       cwd,
-      env: { ...process.env, ...env, ...this.request.env },
+      env: { ...process.env, ...env, ...this.request.env, [RUN_MARKER]: this.run },
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -168,7 +171,10 @@ class CommandRun {
       child.once('spawn', () => resolve(undefined));
       child.once('error', resolve);
     });
-    if (started) return this.finish(spawnProblem(command, started));
+    if (started) {
+      this.request.processes?.runEnded(this.run);
+      return this.finish(spawnProblem(command, started));
+    }
     const pid = child.pid as number;
     this.request.processes?.started(pid);
     child.on('error', (err) => this.push({ type: 'log', level: 'warn', text: `${command}: ${err.message}` }));
@@ -194,9 +200,10 @@ class CommandRun {
     stdin.end(this.request.prompt);
 
     await exited;
-    // Descendants left behind by a program that exited by itself are ended like the rest of the run.
-    if (this.stopping || (await groupAlive(pid))) await this.terminateGroup();
+    // Descendants left behind by a program that exited by itself, in its group or not, are ended like the rest.
+    await this.terminateRun();
     this.request.processes?.ended(pid);
+    this.request.processes?.runEnded(this.run);
     await Promise.race([closed, sleep(STDIO_CLOSE_GRACE_MS)]);
     // Whoever still holds stdout open escaped the process group; stop reading rather than wait for it forever.
     stdout.destroy();
@@ -237,27 +244,12 @@ class CommandRun {
 
   private terminate(failed: Failure): void {
     this.stopReason ??= failed;
-    if (this.child?.pid !== undefined) void this.terminateGroup();
+    if (this.child?.pid !== undefined) void this.terminateRun();
   }
 
-  /** SIGTERM to the whole process group, SIGKILL after the grace period; resolves once the group is gone. */
-  private terminateGroup(): Promise<void> {
-    const pid = this.child?.pid;
-    if (pid === undefined) return Promise.resolve();
-    this.stopping ??= (async () => {
-      signalGroup(pid, 'SIGTERM');
-      const killAt = Date.now() + KILL_GRACE_MS;
-      let killed = false;
-      while (await groupAlive(pid)) {
-        if (!killed && Date.now() >= killAt) {
-          signalGroup(pid, 'SIGKILL');
-          killed = true;
-        } else if (killed && Date.now() >= killAt + KILL_WAIT_MS) {
-          return;
-        }
-        await sleep(GROUP_POLL_MS);
-      }
-    })();
+  /** Ends the run's process group and marked processes (see `stopRun`); resolves once they are gone. */
+  private terminateRun(): Promise<void> {
+    this.stopping ??= stopRun(this.child?.pid, this.run, STOP_TIMES).then(() => undefined);
     return this.stopping;
   }
 }

@@ -1,8 +1,12 @@
 /**
- * What agent backends share about the processes they start: each runs in its own process group, which is
- * signalled and watched as a whole, in a working directory checked before anything starts.
+ * What agent backends and hook commands share about the processes they start: each run's program leads a process
+ * group of its own, and every process of the run carries a marker in its environment (`RUN_MARKER`) that follows
+ * it into any group or session it moves to. A run ends when both are gone (`stopRun`). Agents also run in a
+ * working directory checked before anything starts.
  */
+import { randomUUID } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errorText } from './command-output.js';
 
 /** Sends `signal` to the process group led by `pid`; a group already gone is fine. */
@@ -51,39 +55,81 @@ async function statFields(pid: string): Promise<string[]> {
 }
 
 /**
- * The environment variable that marks every process of one agent run. Children inherit it whatever process group
- * or session they move to — Claude Code runs each shell command in a session of its own, so a job a tool leaves
- * in the background is out of reach of the CLI's group.
+ * The environment variable that marks every process of one run (an agent's or a hook command's). Children
+ * inherit it whatever process group or session they move to — Claude Code runs each shell command in a session
+ * of its own, and any program may `setsid` — so what a run leaves in the background is found all the same.
  */
 export const RUN_MARKER = 'CLAUDE_COMMS_RUN';
 
-/** Live processes (Linux /proc) whose environment carries `RUN_MARKER=<run>`; none elsewhere. */
+/** A new run's marker value: a UUID, which no other run and no stray environment carries. */
+export function newRunMarker(): string {
+  return randomUUID();
+}
+
+/** How a run's processes are stopped. */
+export interface StopTimes {
+  /** Between SIGTERM and SIGKILL (0: SIGKILL at once). */
+  graceMs: number;
+  /** After SIGKILL, how long to wait for the processes to disappear before giving up on them. */
+  killWaitMs: number;
+}
+
+/** How often to look again while a run's processes are being stopped. */
+const STOP_POLL_MS = 25;
+
+/**
+ * Ends everything of a run: the process group led by `pgid` and every process marked with `run`, wherever it
+ * went. SIGTERM, then SIGKILL after the grace period. Each look signals what it finds, so a process forked after
+ * the previous look (by one that had not yet received its signal) is caught too. Resolves once nothing of the
+ * run is left, or `killWaitMs` after the SIGKILL; answers whether nothing is left.
+ */
+export async function stopRun(pgid: number | undefined, run: string, times: StopTimes): Promise<boolean> {
+  const killAt = Date.now() + times.graceMs;
+  // Before the SIGKILL each process is sent SIGTERM once: a program saving its state is not interrupted again.
+  const termed = new Set<number>();
+  for (;;) {
+    const kill = Date.now() >= killAt;
+    const marked = await markedProcesses(run);
+    const group = pgid !== undefined && (await groupAlive(pgid));
+    if (!group && marked.length === 0) return true;
+    if (kill && Date.now() >= killAt + times.killWaitMs) return false;
+    const targets = group ? [-(pgid as number), ...marked] : marked;
+    for (const target of targets) {
+      if (!kill && termed.has(target)) continue;
+      termed.add(target);
+      try {
+        process.kill(target, kill ? 'SIGKILL' : 'SIGTERM');
+      } catch {
+        // Gone since the look.
+      }
+    }
+    await sleep(STOP_POLL_MS);
+  }
+}
+
+/** Whether any live process carries the marker of `run` (none off Linux, where it cannot be read). */
+export async function runAlive(run: string): Promise<boolean> {
+  return (await markedProcesses(run)).length > 0;
+}
+
+/**
+ * Live processes (Linux /proc) whose environment carries `RUN_MARKER=<run>`; none elsewhere. Every run's end looks
+ * once, so the environments are read all at once: 2.9 ms for 78 processes here, against 7.5 ms one by one.
+ */
 async function markedProcesses(run: string): Promise<number[]> {
   if (process.platform !== 'linux') return [];
   const entry = `${RUN_MARKER}=${run}`;
+  const pids = ((await processIds()) ?? []).filter((pid) => Number(pid) !== process.pid);
+  // Unreadable (another user's, or gone meanwhile): not ours.
+  const environs = await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '')));
   const found: number[] = [];
-  for (const pid of (await processIds()) ?? []) {
-    if (Number(pid) === process.pid) continue;
-    // Unreadable (another user's, or gone meanwhile): not ours.
-    const environ = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
+  for (const [i, environ] of environs.entries()) {
     if (!environ.includes(entry) || !environ.split('\0').includes(entry)) continue;
+    const pid = pids[i] as string;
     const [state] = await statFields(pid);
     if (state !== undefined && state !== 'Z') found.push(Number(pid));
   }
   return found;
-}
-
-/** Sends `signal` to every live process marked with `run`; answers how many there were. */
-export async function signalMarked(run: string, signal: NodeJS.Signals): Promise<number> {
-  const pids = await markedProcesses(run);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // Gone since the scan.
-    }
-  }
-  return pids.length;
 }
 
 /** Why `cwd` cannot be an agent's working directory (`label` names it in the answer), or undefined when it can. */

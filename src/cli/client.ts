@@ -198,7 +198,7 @@ export class HttpClient implements CommsClient {
     return task;
   }
 
-  /** The task with its log (the first 1000 lines, as the API gives them). */
+  /** The task with the newest entries of its log (20, as the API gives them by default). */
   taskWithLog(id: string): Promise<TaskWithLog> {
     return this.call('GET', `/tasks/${encodeURIComponent(id)}`);
   }

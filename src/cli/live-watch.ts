@@ -202,6 +202,12 @@ class TerminalView implements View {
       case 'content':
         this.content(change.text);
         break;
+      case 'reset':
+        // What is on stdout cannot be taken back: the new answer starts on a line of its own, after a notice.
+        if (this.midLine) printOut('\n');
+        this.midLine = false;
+        this.line(this.p.yellow('the run was lost; its answer so far is discarded and the reply starts again'));
+        break;
       case 'status':
         // For a reply, its own status is the news; its task's moves with it.
         if (change.of === 'message' || !state.message) {

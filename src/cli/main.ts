@@ -21,7 +21,9 @@ function describe(event: HubEvent): string {
     .join(' ');
   const data =
     event.type === 'message.content_updated'
-      ? `+${String(event.data.delta ?? '').length} chars`
+      ? event.data.reset === true
+        ? 'content cleared (the run starts again)'
+        : `+${String(event.data.delta ?? '').length} chars`
       : JSON.stringify(event.data);
   return `${event.at}  #${event.seq}  ${event.type}  ${ids}  ${data}`;
 }

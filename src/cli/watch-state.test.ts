@@ -84,6 +84,19 @@ describe('WatchedWork', () => {
     expect(work.message?.content).toBe('Sections with page spans.');
   });
 
+  it('starts the content over on a reset: the lost run’s text gives way to the next run’s answer', () => {
+    const work = new WatchedWork(message('Half an'), task());
+    expect(work.apply(event('message.content_updated', { delta: ' answer', length: 14 }))).toMatchObject({
+      kind: 'content',
+    });
+    const reset = work.apply(event('message.content_updated', { delta: '', length: 0, reset: true }));
+    expect(reset).toMatchObject({ kind: 'reset' });
+    expect(work.apply(event('message.content_updated', { delta: 'The answer', length: 10 }))).toMatchObject({
+      text: 'The answer',
+    });
+    expect(work.message?.content).toBe('The answer');
+  });
+
   it('measures content in code points, as the store does', () => {
     const work = new WatchedWork(message('👍'), task());
     expect(work.apply(event('message.content_updated', { delta: '👍', length: 1 }))).toBeUndefined();

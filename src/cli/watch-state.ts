@@ -2,6 +2,7 @@
  * What a watcher knows about a reply (and its task) or a task alone: a snapshot read once, brought up to date
  * by the events that follow. The watcher subscribes before it reads the snapshot, so no change is missed, and
  * events the snapshot already includes are recognised and dropped: content by its length, statuses by value.
+ * A content reset (a lost run's answer cleared) always applies, and the deltas after it rebuild the text.
  * Pure: no I/O, tested on records and events.
  */
 import { isTerminal, type Status } from '../domain/status.js';
@@ -10,6 +11,8 @@ import type { HubEvent, Message, Task } from '../domain/types.js';
 /** What an event changed, for the renderer. `event` is what `--json` prints (a content delta cut to its news). */
 export type WatchChange = { event: HubEvent } & (
   | { kind: 'content'; text: string }
+  /** The content was emptied: its run was lost and the reply runs again. */
+  | { kind: 'reset' }
   | { kind: 'status'; of: 'message' | 'task'; from: Status; to: Status; reason?: string; error?: string }
   | { kind: 'progress' }
   | { kind: 'criterion'; text: string; verified: number; total: number }
@@ -50,6 +53,12 @@ export class WatchedWork {
     switch (event.type) {
       case 'message.content_updated': {
         if (!message || event.messageId !== message.id) return undefined;
+        if (d.reset === true) {
+          // Applied even when the snapshot was read after it: every delta that followed it comes after it here.
+          message.content = '';
+          this.length = 0;
+          return { kind: 'reset', event };
+        }
         const delta = [...(str(d.delta) ?? '')];
         const end = num(d.length) ?? this.length + delta.length;
         if (end <= this.length) return undefined;

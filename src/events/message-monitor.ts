@@ -24,6 +24,11 @@ export interface MonitorUpdate {
   /** For content updates: the appended text and the new length. */
   delta?: string;
   length?: number;
+  /**
+   * For content updates: the content was emptied because its run was lost and the reply runs again (`delta` is
+   * empty, `length` 0); text rebuilt from deltas starts over.
+   */
+  reset?: true;
   reason?: string;
   error?: string;
   at: string;
@@ -213,6 +218,7 @@ export class MessageMonitor {
         status: entry.status,
         delta: event.data.delta as string,
         length: event.data.length as number,
+        ...(event.data.reset === true ? { reset: true as const } : {}),
       });
       return;
     }

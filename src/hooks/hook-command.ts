@@ -1,10 +1,11 @@
 /**
  * Runs a hook's command: `/bin/sh -c COMMAND` in its own process group, the notification on stdin, the
- * `CLAUDE_COMMS_*` variables in its environment. Exit status 0 means delivered.
+ * `CLAUDE_COMMS_*` variables in its environment. Exit status 0 means delivered. Like an agent's run, everything
+ * it starts carries a run marker and ends with it, whatever group or session it moved to.
  */
 import { spawn } from 'node:child_process';
 import { exitError, lastLine } from '../agents/command-output.js';
-import { signalGroup } from '../agents/process-group.js';
+import { newRunMarker, RUN_MARKER, stopRun } from '../agents/process-group.js';
 import type { ProcessTracker } from '../agents/types.js';
 
 /** How much of stderr is kept to explain a failure. */
@@ -12,6 +13,12 @@ const STDERR_TAIL_CHARS = 2000;
 
 /** How long stderr may stay open after the shell exits (a background child may hold it) before we stop reading. */
 const STDERR_CLOSE_GRACE_MS = 200;
+
+/**
+ * A hook command is killed at once (it has no state to save), and so is what it leaves behind; then up to 1 s for
+ * its processes to disappear.
+ */
+const STOP_TIMES = { graceMs: 0, killWaitMs: 1000 };
 
 /** One run of a hook command. */
 export interface HookCommandRun {
@@ -34,16 +41,21 @@ export interface HookCommandRun {
  */
 export async function runHookCommand(run: HookCommandRun): Promise<void> {
   if (run.signal.aborted) throw new Error('stopped before it started');
+  const marker = newRunMarker();
+  run.processes?.runStarting(marker);
   const child = spawn('/bin/sh', ['-c', run.command], {
     detached: true,
-    env: { ...process.env, ...run.env },
+    env: { ...process.env, ...run.env, [RUN_MARKER]: marker },
     stdio: ['pipe', 'ignore', 'pipe'],
   });
   const started = await new Promise<Error | undefined>((resolve) => {
     child.once('spawn', () => resolve(undefined));
     child.once('error', resolve);
   });
-  if (started) throw new Error(`could not start /bin/sh: ${started.message}`);
+  if (started) {
+    run.processes?.runEnded(marker);
+    throw new Error(`could not start /bin/sh: ${started.message}`);
+  }
   const pid = child.pid as number;
   run.processes?.started(pid);
 
@@ -56,9 +68,14 @@ export async function runHookCommand(run: HookCommandRun): Promise<void> {
   child.stdin?.end(run.input);
 
   let killedFor: string | undefined;
+  let stopping: Promise<boolean> | undefined;
+  const stop = () => {
+    stopping ??= stopRun(pid, marker, STOP_TIMES);
+    return stopping;
+  };
   const kill = (why: string) => {
     killedFor ??= why;
-    signalGroup(pid, 'SIGKILL');
+    void stop();
   };
   const timer = setTimeout(() => kill(`timed out after ${run.timeoutMs} ms`), run.timeoutMs);
   const onAbort = () => kill('stopped');
@@ -67,6 +84,8 @@ export async function runHookCommand(run: HookCommandRun): Promise<void> {
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
       child.once('exit', (c, s) => resolve([c, s])),
     );
+    // What the command left running, in its group or in a session of its own, ends with it.
+    await stop();
     let grace: NodeJS.Timeout | undefined;
     await Promise.race([
       new Promise((resolve) => child.once('close', resolve)),
@@ -81,5 +100,6 @@ export async function runHookCommand(run: HookCommandRun): Promise<void> {
     clearTimeout(timer);
     run.signal.removeEventListener('abort', onAbort);
     run.processes?.ended(pid);
+    run.processes?.runEnded(marker);
   }
 }

@@ -1,7 +1,7 @@
 // The reaper against real processes: a hub's process killed with SIGKILL leaves none of its registered agent
 // process groups behind, and the watchdog itself goes with them.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +10,8 @@ import { memoryLogger } from '../../test/support/backends.js';
 import { alive } from '../../test/support/modules.js';
 import { groupMembers } from '../../test/support/processes.js';
 import { until } from '../../test/support/wait.js';
-import { Reaper } from './reaper.js';
+import { newRunMarker, RUN_MARKER } from '../agents/process-group.js';
+import { LazyReaper, Reaper } from './reaper.js';
 
 const HUB = fileURLToPath(new URL('../../test/support/reaper-child.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,6 +22,10 @@ interface Started {
   term: number;
   stubborn: number;
   ended: number;
+  /** A process of a registered run that moved to a session of its own. */
+  escaped: number;
+  /** A process of a registered run whose group was never registered (the hub died first). */
+  unregistered: number;
 }
 
 const hubs = new Set<ChildProcess>();
@@ -50,7 +55,7 @@ function handlesSignals(pid: number): boolean {
 }
 
 describe('Reaper', () => {
-  it('kills the registered process groups when the hub’s process is SIGKILLed, then exits', async () => {
+  it('kills the registered groups and every process of a registered run when the hub is SIGKILLed, then exits', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'cc-reaper-')), 'started.json');
     const hub = spawn(process.execPath, ['--import', 'tsx', HUB, file], {
       cwd: ROOT,
@@ -65,7 +70,9 @@ describe('Reaper', () => {
     await until(() => existsSync(file) || hub.exitCode !== null, 20_000, 'the hub process to start its groups');
     expect(hub.exitCode, stderr).toBeNull();
     const started = JSON.parse(readFileSync(file, 'utf8')) as Started;
-    for (const pgid of [started.term, started.stubborn, started.ended]) groups.add(pgid);
+    for (const pgid of [started.term, started.stubborn, started.ended, started.escaped, started.unregistered]) {
+      groups.add(pgid);
+    }
     // Each shell has started its `sleep` before the hub dies, so the kill must reach beyond the group's leader.
     await until(
       () => groupMembers(started.term).length === 2 && groupMembers(started.stubborn).length === 2,
@@ -83,6 +90,12 @@ describe('Reaper', () => {
       10_000,
       () =>
         `the registered groups to end (left: ${[...groupMembers(started.term), ...groupMembers(started.stubborn)]})`,
+    );
+    // Out of every registered group, found by the run's marker.
+    await until(
+      () => !alive(started.escaped) && !alive(started.unregistered),
+      10_000,
+      'the run’s escaped and unregistered processes to end',
     );
     await until(() => !alive(started.reaper), 10_000, 'the reaper to exit');
     expect(alive(started.ended), 'a group reported ended is left alone').toBe(true);
@@ -116,9 +129,63 @@ describe('Reaper', () => {
     reaper.ended(nobody);
     await until(() => lines.some((line) => line.level === 40), 10_000, 'a warning that the reaper stopped');
     expect(lines.filter((line) => line.level === 40).map((line) => line.msg)).toEqual([
-      'the agent process reaper stopped (it exited with SIGKILL): agents will outlive this process if it is killed',
+      'the agent process reaper stopped (it exited with SIGKILL); a new one starts with the next run',
     ]);
     await reaper.close();
     expect(reaper.pid).toBeUndefined();
   });
 });
+
+describe('LazyReaper', () => {
+  it('starts the watchdog when a run is starting, and replaces a dead one, telling it what is registered', async () => {
+    const { logger } = memoryLogger();
+    const processes = new LazyReaper(logger);
+    const run = newRunMarker();
+    const sleeper = spawn('sleep', ['60'], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, [RUN_MARKER]: run },
+    });
+    groups.add(sleeper.pid as number);
+    try {
+      expect(watchdogs()).toEqual([]);
+      processes.runStarting(run);
+      const [first] = await waitForWatchdogs(1);
+      process.kill(first as number, 'SIGKILL');
+      await until(() => !alive(first as number), 10_000, 'the first watchdog to die');
+      // The next registration starts another, which knows of the run registered before.
+      processes.runStarting(newRunMarker());
+      await waitForWatchdogs(1);
+      await processes.close();
+      // Closing a watchdog ends what is still registered: the run registered before the first one died.
+      await until(() => !alive(sleeper.pid as number), 10_000, 'the run’s process to be ended by the new watchdog');
+    } finally {
+      await processes.close();
+    }
+  });
+});
+
+/** The pids of this process's live watchdogs (`node -e` children). */
+function watchdogs(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return (
+          ppid === String(process.pid) &&
+          state !== 'Z' &&
+          readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('\0-e\0')
+        );
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+async function waitForWatchdogs(n: number): Promise<number[]> {
+  await until(() => watchdogs().length === n, 10_000, `${n} watchdog(s) to run`);
+  return watchdogs();
+}

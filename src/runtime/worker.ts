@@ -32,6 +32,7 @@ import type { MessagesTable } from '../store/schema.js';
 import type { TaskStore } from '../store/tasks.js';
 import { workerModule } from './backends.js';
 import { LazyReaper } from './reaper.js';
+import { RunLogBudget } from './run-log.js';
 
 /** A module as the worker runs it. */
 export interface WorkerModule {
@@ -438,6 +439,7 @@ export class Worker {
       reason: 'no_result',
       error: 'the backend ended without a result',
     };
+    const logBudget = new RunLogBudget();
     for await (const event of module.backend.run({
       cwd: module.cwd,
       prompt: question?.content ?? '',
@@ -452,8 +454,15 @@ export class Worker {
         break;
       }
       if (event.type === 'session') claim.sessionId = event.sessionId;
+      if (event.type === 'log') {
+        for (const text of logBudget.take(event.text))
+          await this.record({ ...event, text }, message, taskId, module.name);
+        continue;
+      }
       await this.record(event, message, taskId, module.name);
     }
+    const notice = logBudget.notice;
+    if (notice) await this.record({ type: 'log', level: 'warn', text: notice }, message, taskId, module.name);
     return done;
   }
 
@@ -516,7 +525,7 @@ export class Worker {
         if (event.criterion) await task((id) => this.tasks.log(id, { text: `criterion met: ${event.criterion}` }));
         return;
       case 'log':
-        await task((id) => this.tasks.log(id, { level: event.level, text: event.text.slice(0, 20_000) }));
+        await task((id) => this.tasks.log(id, { level: event.level, text: event.text }));
         return;
     }
   }
@@ -667,7 +676,7 @@ export class Worker {
     });
   }
 
-  /** Replies whose worker died (lease expired): one more try, then failed with the reason. */
+  /** Replies whose worker died (lease expired): one more try, from empty content, then failed with the reason. */
   private async recover(): Promise<void> {
     if (this.stopped) return;
     const now = new Date().toISOString();
@@ -689,22 +698,41 @@ export class Worker {
           ? 'worker lost (lease expired); retrying'
           : `its worker stopped responding ${row.attempts} times`;
         const to = again ? 'pending' : 'failed';
+        // The next run answers from nothing; what the lost one wrote stays in the log and goes to the task's log.
+        const lost = again ? await this.messages.resetContent(tx, row.id) : '';
         await this.messages.moveStatus(tx, row.id, to, {
           reason,
           ...(again ? {} : { error: reason }),
           extra: { sets: ['claimed_by = NULL', 'lease_until = NULL'] },
         });
-        await this.tasks.moveFrom(tx, { messageId: row.id }, 'processing', to, again ? {} : { error: reason });
+        const taskId = await this.moveTask(tx, row.id, 'processing', to, again ? {} : { error: reason });
+        if (taskId && lost) await this.tasks.log(taskId, { level: 'warn', text: lostOutput(lost) }, tx);
       });
     }
   }
 
   /** Moves the task of a reply (if any, and if it is at `from`) to `to`; answers the task id (moved or not). */
-  private async moveTask(tx: WriteTx, messageId: string, from: Status, to: Status): Promise<string | undefined> {
-    const moved = await this.tasks.moveFrom(tx, { messageId }, from, to);
+  private async moveTask(
+    tx: WriteTx,
+    messageId: string,
+    from: Status,
+    to: Status,
+    options: { error?: string } = {},
+  ): Promise<string | undefined> {
+    const moved = await this.tasks.moveFrom(tx, { messageId }, from, to, options);
     if (moved) return moved.id;
     return (await tx.get<{ id: string }>('SELECT id FROM tasks WHERE message_id = ? LIMIT 1', [messageId]))?.id;
   }
+}
+
+/** The most of a lost run's output kept in the task's log (a log entry holds at most 20,000 characters). */
+const LOST_OUTPUT_CHARS = 16_000;
+
+/** The task log's record of what a lost run had written into the reply before it was cleared. */
+function lostOutput(content: string): string {
+  const chars = [...content];
+  const kept = chars.length > LOST_OUTPUT_CHARS ? `${chars.slice(0, LOST_OUTPUT_CHARS).join('')}…` : content;
+  return `the lost run's answer so far (${chars.length} characters), cleared for the next run: ${kept}`;
 }
 
 /** `450 ms`, `30 s`, `10 min`. */

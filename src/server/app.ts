@@ -395,15 +395,37 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       method: 'get',
       path: '/tasks/{id}',
       tags: ['tasks'],
-      request: { params: S.IdParam },
-      responses: { 200: ok(S.TaskWithLog, 'the task with its action log'), ...errors },
+      summary:
+        'The task with the newest `logLimit` entries of its action log (default 20); the whole log, page by page: GET /tasks/{id}/log',
+      request: { params: S.IdParam, query: S.TaskQuery },
+      responses: { 200: ok(S.TaskWithLog, 'the task with the end of its action log, oldest first'), ...errors },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
+      const logLimit = c.req.valid('query').logLimit ?? 20;
       await assertVisible(hub, c, 'task', id);
       const task = await hub.tasks.get(id);
-      const log = await hub.events.list({ taskId: id, types: ['task.logged'], limit: 1000 });
-      return c.json({ ...task, log: log.events.map((e) => ({ at: e.at, ...e.data })) }, 200);
+      const log = logLimit ? await hub.events.latest({ taskId: id, types: ['task.logged'], limit: logLimit }) : [];
+      return c.json({ ...task, log: log.map(S.taskLogEntry) }, 200);
+    },
+  );
+
+  app.openapi(
+    route({
+      method: 'get',
+      path: '/tasks/{id}/log',
+      tags: ['tasks'],
+      summary: 'A page of the task’s action log, oldest first; read on with `after` = `next` while `hasMore`',
+      request: { params: S.IdParam, query: S.TaskLogQuery },
+      responses: { 200: ok(S.TaskLogPage, 'log entries'), ...errors },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const { after, limit } = c.req.valid('query');
+      await assertVisible(hub, c, 'task', id);
+      await hub.tasks.get(id);
+      const page = await hub.events.list({ taskId: id, types: ['task.logged'], after, limit: limit ?? 100 });
+      return c.json({ log: page.events.map(S.taskLogEntry), next: page.cursor, hasMore: page.hasMore }, 200);
     },
   );
 

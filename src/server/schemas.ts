@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { z } from '@hono/zod-openapi';
 import type { Status } from '../domain/status.js';
 import { STATUSES } from '../domain/status.js';
-import type { EventFilter, Task as TaskRecord } from '../domain/types.js';
+import type { EventFilter, HubEvent, Task as TaskRecord } from '../domain/types.js';
 import { REQUEST_ID } from '../domain/validate.js';
 import { WATCH_EVENTS } from '../hooks/triggers.js';
 import type { ListTasksOptions } from '../store/tasks.js';
@@ -69,6 +69,23 @@ const taskFilters = {
   q: z.string().min(1).max(200).optional(),
 };
 export const TasksQuery = z.object({ ...taskFilters, before: id.optional(), limit }).strict();
+export const TaskQuery = z
+  .object({
+    logLimit: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .optional()
+      .openapi({ description: 'how many of the newest log entries to include (default 20, 0 for none)' }),
+  })
+  .strict();
+export const TaskLogQuery = z
+  .object({
+    after: z.string().max(64).optional().openapi({ description: 'a `next` (or an entry’s `cursor`) to read on from' }),
+    limit: limit.openapi({ description: 'entries per page (default 100)' }),
+  })
+  .strict();
 export const ExportQuery = z.object({ ...taskFilters, format: z.enum(['json', 'csv']).default('json') }).strict();
 export const StatsQuery = z.object({ since: z.iso.datetime().optional(), module: moduleName.optional() }).strict();
 export const InstancesQuery = z
@@ -95,6 +112,11 @@ export const EventsQuery = z
 export function eventFilter(q: z.infer<typeof EventsQuery>): EventFilter & { after?: string; limit?: number } {
   const { types, token: _token, ...rest } = q;
   return { ...rest, ...(types ? { types: types.split(',').map((t) => t.trim()) } : {}) };
+}
+
+/** A `task.logged` event as the API shows a log entry: its time, its cursor (to read on after it) and its fields. */
+export function taskLogEntry(e: HubEvent): Record<string, unknown> {
+  return { at: e.at, cursor: e.cursor, ...e.data };
 }
 
 /** The task listing a query asks for. */
@@ -274,7 +296,16 @@ export const TaskList = z.object({
   tasks: z.array(Task),
   next: z.string().nullable().openapi({ description: 'pass as `before` for the next page' }),
 });
-export const TaskWithLog = Task.extend({ log: z.array(json) });
+const LogEntry = z
+  .object({ at: z.string(), cursor: z.string(), level: z.string(), text: z.string() })
+  .loose()
+  .openapi('TaskLogEntry');
+export const TaskWithLog = Task.extend({ log: z.array(LogEntry) });
+export const TaskLogPage = z.object({
+  log: z.array(LogEntry),
+  next: z.string().openapi({ description: 'pass as `after` for the next page, or later for the entries added since' }),
+  hasMore: z.boolean().openapi({ description: 'whether more entries follow already' }),
+});
 export const TaskStats = z
   .object({
     total: z.number(),

@@ -287,9 +287,10 @@ export class MessageStore {
 
   /**
    * Appends `delta` to a pending or processing message's content (event `message.content_updated {length,
-   * delta}`, coalesced). Resolves once the delta is committed. With `hold`, a storage fault does not lose the
-   * delta: it is written once the database stores again (unless `hold` aborts first), and the message's later
-   * writes, its final status too, wait behind it, so the content stays whole and in order.
+   * delta}`, coalesced; `length` is the content's length after it). Resolves once the delta is committed. With
+   * `hold`, a storage fault does not lose the delta: it is written once the database stores again (unless `hold`
+   * aborts first), and the message's later writes, its final status too, wait behind it, so the content stays
+   * whole and in order.
    */
   appendContent(id: string, delta: string, hold?: AbortSignal): Promise<void> {
     assertId(id, 'message id');
@@ -312,6 +313,29 @@ export class MessageStore {
         p.timer = setTimeout(() => void this.flush(id), wait);
       }
     });
+  }
+
+  /**
+   * Empties a reply's content inside the caller's transaction, for a run that starts again: event
+   * `message.content_updated {length: 0, delta: '', reset: true}`, which tells a watcher rebuilding the text from
+   * deltas to start from nothing. Answers the content removed (nothing is written when it was already empty).
+   */
+  async resetContent(tx: WriteTx, id: string): Promise<string> {
+    const row = await tx.get<StatusRow & { content: string }>(
+      `SELECT status, thread_id, author, content FROM messages WHERE id = ?${this.db.forUpdate}`,
+      [id],
+    );
+    if (!row) throw new HubError('not_found', `no message with id ${id}`);
+    if (row.content === '') return '';
+    await tx.run("UPDATE messages SET content = '', updated_at = ? WHERE id = ?", [new Date().toISOString(), id]);
+    tx.emit({
+      type: 'message.content_updated',
+      threadId: row.thread_id,
+      messageId: id,
+      module: row.author,
+      data: { length: 0, delta: '', reset: true },
+    });
+    return row.content;
   }
 
   /** Writes every waiting content delta now (used when the hub closes). */

@@ -434,8 +434,8 @@ export class TaskStore {
     });
   }
 
-  /** Adds an entry to the task's action log (event `task.logged`). */
-  async log(id: string, entry: TaskLogEntry): Promise<void> {
+  /** Adds an entry to the task's action log (event `task.logged`), in `tx` when given. */
+  async log(id: string, entry: TaskLogEntry, tx?: WriteTx): Promise<void> {
     const data = {
       level: oneOf(entry.level ?? 'info', 'level', ['info', 'warn', 'error'] as const),
       text: text(entry.text, 'text', 20000),
@@ -443,11 +443,13 @@ export class TaskStore {
       ...(entry.target !== undefined ? { target: text(entry.target, 'target', 4096) } : {}),
       ...(entry.success !== undefined ? { success: Boolean(entry.success) } : {}),
     };
-    await this.db.write(async (tx) => {
-      const task = await this.get(id, tx);
-      await tx.run('UPDATE tasks SET updated_at = ? WHERE id = ?', [new Date().toISOString(), id]);
-      tx.emit({ type: 'task.logged', taskId: id, messageId: task.messageId, module: task.module, data });
-    });
+    const write = async (w: WriteTx) => {
+      const task = await this.get(id, w);
+      await w.run('UPDATE tasks SET updated_at = ? WHERE id = ?', [new Date().toISOString(), id]);
+      w.emit({ type: 'task.logged', taskId: id, messageId: task.messageId, module: task.module, data });
+    };
+    if (tx) await write(tx);
+    else await this.db.write(write);
   }
 
   private assertOpen(task: Task): void {

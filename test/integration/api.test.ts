@@ -299,6 +299,49 @@ describe.each(BACKENDS)('HTTP API on $name', (backend) => {
     expect(await counts(service)).toEqual(before);
   });
 
+  it.skipIf(!backend.available)(
+    'keeps a task small with the end of its log, and pages the whole log with a cursor',
+    async () => {
+      const service = await start(await backend.freshDatabase());
+      const task = await service.hub.tasks.create({ name: 'Index the PDFs', module: 'marker' });
+      for (let i = 0; i < 30; i++) await service.hub.tasks.log(task.id, { text: `line ${i}` });
+      const texts = (body: Record<string, unknown>) => (body.log as { text: string }[]).map((e) => e.text);
+      const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `line ${from + i}`);
+
+      // The task: its newest 20 entries by default, as many as asked for with logLimit.
+      expect(texts((await call(service, { path: `/tasks/${task.id}` })).body)).toEqual(lines(10, 30));
+      expect(texts((await call(service, { path: `/tasks/${task.id}?logLimit=3` })).body)).toEqual(lines(27, 30));
+      expect(texts((await call(service, { path: `/tasks/${task.id}?logLimit=0` })).body)).toEqual([]);
+
+      // The log, oldest first, page by page; `next` also picks up what is logged later.
+      const pages: Record<string, unknown>[] = [];
+      let after = '';
+      do {
+        const page = await call(service, { path: `/tasks/${task.id}/log?limit=12${after && `&after=${after}`}` });
+        expect(page.status).toBe(200);
+        pages.push(page.body);
+        after = page.body.next as string;
+      } while (pages.at(-1)?.hasMore);
+      expect(pages.map(texts)).toEqual([lines(0, 12), lines(12, 24), lines(24, 30)]);
+      await service.hub.tasks.log(task.id, { text: 'line 30' });
+      const later = await call(service, { path: `/tasks/${task.id}/log?after=${after}` });
+      expect(later.body).toMatchObject({ log: [{ text: 'line 30', level: 'info' }], hasMore: false });
+
+      const unknown = '01900000-0000-7000-8000-000000000000';
+      for (const [path, status, code, detail] of [
+        [`/tasks/${unknown}/log`, 404, 'not_found', /task/],
+        [`/tasks/${task.id}?logLimit=1001`, 400, 'validation', /query\.logLimit/],
+        [`/tasks/${task.id}/log?limit=0`, 400, 'validation', /query\.limit/],
+        [`/tasks/${task.id}/log?after=hello`, 400, 'invalid_cursor', /cursor/],
+        [`/tasks/${task.id}/log?before=x`, 400, 'validation', /unknown field before/],
+      ] as const) {
+        const res = await call(service, { path });
+        expect({ path, status: res.status, code: res.body.code }).toEqual({ path, status, code });
+        expect(String(res.body.detail), path).toMatch(detail);
+      }
+    },
+  );
+
   it.skipIf(!backend.available)('publishes an OpenAPI document of every route', async () => {
     const service = await start(await backend.freshDatabase());
     const doc = (await call(service, { path: '/openapi.json' })).body as {
@@ -310,6 +353,7 @@ describe.each(BACKENDS)('HTTP API on $name', (backend) => {
       '/ask',
       '/messages/{id}/cancel',
       '/tasks/{id}/criteria/verify',
+      '/tasks/{id}/log',
       '/tasks/export',
       '/instances/{id}/terminate',
       '/events/stream',

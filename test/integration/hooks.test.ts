@@ -9,9 +9,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runHookCommand } from '../../src/hooks/hook-command.js';
 import type { HookNotification, Hub } from '../../src/index.js';
 import { describeEachBackend, memoryLogger } from '../support/backends.js';
+import { alive } from '../support/modules.js';
 import { until } from '../support/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -376,3 +378,27 @@ process.stdout.write('ready\\n');`;
   });
   return { process: child, ready, exited };
 }
+
+describe('hook commands', () => {
+  it.each([
+    ['exits', 30_000, '', undefined],
+    ['times out', 300, 'sleep 30', 'timed out after 300 ms'],
+    ['is stopped', 30_000, 'sleep 30', 'stopped'],
+  ])('end what escaped to a session of its own when the command %s', async (how, timeoutMs, body, error) => {
+    const pidFile = join(mkdtempSync(join(tmpdir(), 'cc-hook-')), 'escaped.pid');
+    const controller = new AbortController();
+    const run = runHookCommand({
+      command: `setsid sleep 30 >/dev/null 2>&1 & echo $! > ${pidFile}; ${body || 'true'}`,
+      input: '{}',
+      env: {},
+      timeoutMs,
+      signal: controller.signal,
+    });
+    await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), 10_000, 'the escapee');
+    const escaped = Number(readFileSync(pidFile, 'utf8'));
+    if (how === 'is stopped') controller.abort();
+    if (error) await expect(run).rejects.toThrow(error);
+    else await run;
+    expect(alive(escaped)).toBe(false);
+  });
+});

@@ -1,6 +1,6 @@
 // A worker process killed with SIGKILL in the middle of a run: its agent does not outlive it (the reaper ends the
 // agent's process group), and another worker recovers the reply once the dead worker's lease expires, then
-// answers it.
+// answers it from nothing: the answer holds the second run's text alone.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,14 +16,15 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LEASE_MS = 1500;
 
 /**
- * First run: records its pid in `pid` and works on, answering nothing. A later run (the `pid` file exists)
- * answers at once, so the retry is quick.
+ * First run: writes part of an answer, records its pid in `pid` and works on. A later run (the `pid` file
+ * exists) answers at once, so the retry is quick.
  */
 const AGENT = `
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 if (existsSync('pid')) {
   process.stdout.write('answered on the second try');
 } else {
+  process.stdout.write('half an answer from the first run');
   writeFileSync('pid.tmp', String(process.pid));
   renameSync('pid.tmp', 'pid');
   setInterval(() => {}, 1000);
@@ -68,9 +69,12 @@ describeEachBackend('a worker process killed mid-run', (hubs) => {
     const asked = await hub.ask({ from: 'marker', to: 'slow', prompt: 'Take your time' });
     const pidFile = join(dir, 'pid');
     await until(
-      async () => existsSync(pidFile) && (await hub.messages.get(asked.messageId)).status === 'processing',
+      async () =>
+        existsSync(pidFile) &&
+        ((await hub.messages.get(asked.messageId)) as { content?: string }).content ===
+          'half an answer from the first run',
       20_000,
-      'the worker process to start the agent',
+      'the worker process to start the agent and store the first part of its answer',
     );
     const agent = Number(readFileSync(pidFile, 'utf8'));
     expect(alive(agent)).toBe(true);

@@ -4,6 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WatchedWork } from '../../src/cli/watch-state.js';
+import type { Message } from '../../src/index.js';
+import { MAX_RUN_LOG_CHARS } from '../../src/runtime/run-log.js';
 import { BACKENDS, describeEachBackend, hubFactory } from '../support/backends.js';
 import { alive, commandModule } from '../support/modules.js';
 import { readLog, until } from '../support/wait.js';
@@ -114,6 +117,77 @@ describeEachBackend('worker', (hubs) => {
     expect(done.status).toBe('complete');
     expect(done.history.map((h) => h.status)).toEqual(['pending', 'processing', 'pending', 'processing', 'complete']);
     expect(done.history[2]?.reason).toBe('worker lost (lease expired); retrying');
+  });
+  it('recovers a reply whose lost run had written part of an answer: the retry answers from nothing', async () => {
+    const hub = await hubs.open();
+    await commandModule(hub, 'arangodb', ECHO);
+    const asked = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Lost one?' });
+    // Three watchers that see the lost run's deltas: a CLI watch, a monitor callback and a log subscriber.
+    const watch = new WatchedWork((await hub.messages.require(asked.messageId)) as Message, undefined);
+    let monitored = '';
+    await hub.monitor.add(asked.messageId, {
+      content_update: (u) => {
+        monitored = u.reset ? '' : monitored + (u.delta ?? '');
+      },
+    });
+    let appended = '';
+    let finished = false;
+    const subscription = await hub.events.subscribe({ messageId: asked.messageId }, (e) => {
+      watch.apply(e);
+      if (e.type === 'message.content_updated') appended = e.data.reset ? '' : appended + String(e.data.delta);
+      if (e.type === 'message.status_changed' && e.data.to === 'complete') finished = true;
+    });
+    await hub.messages.transition(asked.messageId, 'processing', { reason: 'claimed by a worker that then died' });
+    await hub.messages.appendContent(asked.messageId, 'Half an answer from ');
+    await hub.messages.appendContent(asked.messageId, 'the lost run');
+    await until(() => watch.message?.content === 'Half an answer from the lost run', 10_000, 'the watch to see it');
+    await setLease(hub.database, asked.messageId);
+
+    await hub.startWorker({ leaseMs: 3000 });
+    const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 });
+    await until(() => finished, 10_000, 'the subscriber to see the reply complete');
+    subscription.close();
+    const answer = 'You asked: Lost one?.\n';
+    expect(done.message.content).toBe(answer);
+    expect(watch.message?.content).toBe(answer);
+    expect(monitored).toBe(answer);
+    expect(appended).toBe(answer);
+    // What the lost run wrote is kept: in the task's log, and in the event log it came through.
+    const logged = await readLog(hub, undefined, { taskId: asked.taskId, types: ['task.logged'] });
+    expect(logged.map((e) => e.data.text)).toContainEqual(expect.stringContaining('Half an answer from the lost run'));
+  });
+});
+
+/** An agent that writes 1 MiB of stderr without a newline, then answers. */
+const NOISY = `
+const chunk = 'x'.repeat(65536);
+let left = 16;
+const write = () => {
+  while (left > 0) {
+    left--;
+    if (!process.stderr.write(chunk)) return process.stderr.once('drain', write);
+  }
+  process.stdout.write('done');
+};
+write();`;
+
+describeEachBackend('worker logs', (hubs) => {
+  it('keeps the first 256 Ki characters of a run’s log output, then one line saying how much was dropped', async () => {
+    const hub = await hubs.open();
+    await commandModule(hub, 'noisy', NOISY);
+    await hub.startWorker();
+    const asked = await hub.ask({ from: 'marker', to: 'noisy', prompt: 'Say something' });
+    const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 });
+    expect(done.message.content).toBe('done');
+    const texts = (await readLog(hub, undefined, { taskId: asked.taskId, types: ['task.logged'] })).map((e) =>
+      String(e.data.text),
+    );
+    const notice = texts.pop();
+    expect(texts.join('')).toBe('x'.repeat(MAX_RUN_LOG_CHARS));
+    expect(Math.max(...texts.map((t) => t.length))).toBeLessThanOrEqual(20_000);
+    expect(notice).toBe(
+      `… log output truncated: ${16 * 65536 - MAX_RUN_LOG_CHARS} more characters of this run were dropped (a run keeps ${MAX_RUN_LOG_CHARS})`,
+    );
   });
 });
 
