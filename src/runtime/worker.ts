@@ -26,7 +26,7 @@ import type { Message } from '../domain/types.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
 import type { Database, WriteTx } from '../store/database.js';
 import type { InstanceStore } from '../store/instances.js';
-import type { MessageStore, StatusRow } from '../store/messages.js';
+import { holdsClaim, type MessageStore, type RunClaim, type StatusRow } from '../store/messages.js';
 import type { ModuleStore } from '../store/modules.js';
 import type { MessagesTable } from '../store/schema.js';
 import type { TaskStore } from '../store/tasks.js';
@@ -79,6 +79,8 @@ export interface WorkerStores {
 
 interface Claim {
   message: Message;
+  /** This worker and the attempt it claimed: what the run may still write is fenced by it. */
+  run: RunClaim;
   taskId: string | undefined;
   instanceId: string;
   /** The agent session the run reported last. */
@@ -313,8 +315,8 @@ export class Worker {
         [module.name],
       );
       if (!state || Number(state.paused) === 1 || state.health === 'unhealthy') return undefined;
-      const next = await tx.get<StatusRow & { id: string }>(
-        `SELECT id, status, thread_id, author FROM messages WHERE status IN ('pending', 'processing')
+      const next = await tx.get<StatusRow & { id: string; attempts: number }>(
+        `SELECT id, status, thread_id, author, attempts FROM messages WHERE status IN ('pending', 'processing')
          AND status = 'pending' AND role = 'assistant' AND author = ?
          ORDER BY created_at, id LIMIT 1${skipLocked}`,
         [module.name],
@@ -336,7 +338,12 @@ export class Worker {
         },
       });
       const taskId = await this.moveTask(tx, message.id, 'pending', 'processing');
-      return { message, taskId, instanceId: instance.id };
+      return {
+        message,
+        run: { worker: this.id, attempt: Number(next.attempts) + 1 },
+        taskId,
+        instanceId: instance.id,
+      };
     });
   }
 
@@ -389,7 +396,7 @@ export class Worker {
 
   /** One backend run; answers its `done`. */
   private async attempt(module: WorkerModule, claim: Claim, signal: AbortSignal, resume: boolean): Promise<RunDone> {
-    const { message, taskId } = claim;
+    const { message } = claim;
     // In one read: the question (the thread's last user message before this reply), whether anything came before
     // it, and the thread's session.
     const found = await this.stored(() =>
@@ -455,19 +462,19 @@ export class Worker {
       }
       if (event.type === 'session') claim.sessionId = event.sessionId;
       if (event.type === 'log') {
-        for (const text of logBudget.take(event.text))
-          await this.record({ ...event, text }, message, taskId, module.name);
+        for (const text of logBudget.take(event.text)) await this.record({ ...event, text }, claim, module.name);
         continue;
       }
-      await this.record(event, message, taskId, module.name);
+      await this.record(event, claim, module.name);
     }
     const notice = logBudget.notice;
-    if (notice) await this.record({ type: 'log', level: 'warn', text: notice }, message, taskId, module.name);
+    if (notice) await this.record({ type: 'log', level: 'warn', text: notice }, claim, module.name);
     return done;
   }
 
   /** Writes one agent event into the reply, its task and the thread's session. */
-  private async record(event: AgentEvent, message: Message, taskId: string | undefined, module: string): Promise<void> {
+  private async record(event: AgentEvent, claim: Claim, module: string): Promise<void> {
+    const { message, taskId } = claim;
     const task = async (fn: (id: string) => Promise<unknown>) => {
       if (taskId)
         await this.stored(() => fn(taskId)).catch((err: unknown) =>
@@ -479,7 +486,7 @@ export class Worker {
         // Written within the coalescing window, or with the final status, whichever comes first; held through a
         // storage fault.
         void this.messages
-          .appendContent(message.id, event.text, this.stopping.signal)
+          .appendContent(message.id, event.text, { hold: this.stopping.signal, claim: claim.run })
           .catch((err: unknown) =>
             this.logger.warn({ err, messageId: message.id }, 'content from the agent was not stored'),
           );
@@ -562,6 +569,15 @@ export class Worker {
     const error = done.ok ? undefined : (done.error ?? done.reason ?? 'failed');
     // One transaction, which writes the content still held first, so no delta follows the final status.
     await this.messages.settle(message.id, async (tx, current) => {
+      if (current && !holdsClaim(current, claim.run)) {
+        // This run stalled past its lease and the reply went to another: its outcome is not the reply's.
+        this.logger.warn(
+          { messageId: message.id, attempt: claim.run.attempt, now: current.attempts },
+          'a run that lost its reply to another finished; its outcome is dropped',
+        );
+        await this.instances.releaseIn(tx, claim.instanceId, claim.sessionId);
+        return;
+      }
       const to: Status =
         current?.status === 'cancelled' || done.reason === 'cancelled' ? 'cancelled' : done.ok ? 'complete' : 'failed';
       // The task's event comes first, so whoever sees the reply final finds its task final too.
@@ -666,14 +682,26 @@ export class Worker {
   private async renew(): Promise<void> {
     if (this.stopped || !this.running.size) return;
     const until = new Date(Date.now() + this.leaseMs).toISOString();
-    await this.db.write(async (tx) => {
-      await tx.run(
+    const renewed = await this.db.write(async (tx) => {
+      const rows = await tx.all<{ id: string }>(
         `UPDATE messages SET lease_until = ? WHERE status IN ('pending', 'processing') AND status = 'processing'
-         AND claimed_by = ?`,
+         AND claimed_by = ? RETURNING id`,
         [until, this.id],
       );
       await this.instances.renew(tx, this.id, until);
+      return new Set(rows.map((r) => r.id));
     });
+    // A run whose lease was not renewed lost its reply (this worker stalled past the lease and it was recovered):
+    // its agent is stopped, and what it still writes is fenced off (see finish and appendContent).
+    for (const [id, run] of this.running) {
+      if (!renewed.has(id) && !run.abort.signal.aborted) {
+        this.logger.warn(
+          { messageId: id },
+          'this worker lost a reply it was running (lease expired); stopping its agent',
+        );
+        run.abort.abort();
+      }
+    }
   }
 
   /** Replies whose worker died (lease expired): one more try, from empty content, then failed with the reason. */

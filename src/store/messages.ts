@@ -85,6 +85,23 @@ interface Waiter {
   reject: (err: unknown) => void;
   /** Kept through storage faults until this aborts (see `appendContent`). */
   hold: AbortSignal | undefined;
+  /** Written only while the reply is still held by this claim (see `appendContent`). */
+  claim: RunClaim | undefined;
+}
+
+/**
+ * A worker's claim on a reply: its id and the attempt it claimed (`attempts` after the claim). A run whose reply
+ * was claimed again since — its worker stalled past its lease, and the reply went to another run — no longer
+ * holds it, and what it still writes must not mix with the new run's answer.
+ */
+export interface RunClaim {
+  worker: string;
+  attempt: number;
+}
+
+/** Whether `row` is still held by `claim`. */
+export function holdsClaim(row: { claimed_by: string | null; attempts: number }, claim: RunClaim): boolean {
+  return row.claimed_by === claim.worker && Number(row.attempts) === claim.attempt;
 }
 
 interface Pending {
@@ -101,6 +118,12 @@ export interface StatusRow {
   status: Status;
   thread_id: string;
   author: string;
+}
+
+/** A reply's row as a content write or a run's finish sees it: with who holds it. */
+export interface ClaimedRow extends StatusRow {
+  claimed_by: string | null;
+  attempts: number;
 }
 
 /** Reads and writes messages. */
@@ -260,7 +283,7 @@ export class MessageStore {
    * (undefined for no such message). A final status set by `fn` thus follows every delta sent before it, in the
    * same commit. The waiting deltas settle with the transaction; should it fail, they are written on their own.
    */
-  settle<T>(id: string, fn: (tx: WriteTx, row: StatusRow | undefined) => Promise<T>): Promise<T> {
+  settle<T>(id: string, fn: (tx: WriteTx, row: ClaimedRow | undefined) => Promise<T>): Promise<T> {
     const waiting = this.take(id);
     if (waiting.length) this.noteWrite(id);
     return this.after(id, async () => {
@@ -290,9 +313,14 @@ export class MessageStore {
    * delta}`, coalesced; `length` is the content's length after it). Resolves once the delta is committed. With
    * `hold`, a storage fault does not lose the delta: it is written once the database stores again (unless `hold`
    * aborts first), and the message's later writes, its final status too, wait behind it, so the content stays
-   * whole and in order.
+   * whole and in order. With `claim`, the delta is written only while the reply is still held by that claim
+   * (`conflict` otherwise): a run that lost its reply to another cannot write into the other's answer.
    */
-  appendContent(id: string, delta: string, hold?: AbortSignal): Promise<void> {
+  appendContent(
+    id: string,
+    delta: string,
+    { hold, claim }: { hold?: AbortSignal; claim?: RunClaim } = {},
+  ): Promise<void> {
     assertId(id, 'message id');
     if (typeof delta !== 'string') return Promise.reject(new HubError('validation', 'delta must be a string'));
     if (delta === '') return Promise.resolve();
@@ -307,7 +335,7 @@ export class MessageStore {
         p = { waiters: [], timer: undefined };
         this.pending.set(id, p);
       }
-      p.waiters.push({ delta, resolve, reject, hold });
+      p.waiters.push({ delta, resolve, reject, hold, claim });
       if (!p.timer) {
         const wait = Math.max(0, (this.lastWrite.get(id) ?? 0) + this.limits.coalesceMs - Date.now());
         p.timer = setTimeout(() => void this.flush(id), wait);
@@ -421,9 +449,10 @@ export class MessageStore {
    * stands. A delta that would pass the limit, or one for a missing or finished message, is rejected on its own;
    * `waiting` is left holding the accepted ones, which the caller settles by the transaction's outcome.
    */
-  private async writeContent(tx: WriteTx, id: string, waiting: Waiter[]): Promise<StatusRow | undefined> {
-    const row = await tx.get<StatusRow & { length: number }>(
-      `SELECT status, thread_id, author, length(content) AS length FROM messages WHERE id = ?${this.db.forUpdate}`,
+  private async writeContent(tx: WriteTx, id: string, waiting: Waiter[]): Promise<ClaimedRow | undefined> {
+    const row = await tx.get<ClaimedRow & { length: number }>(
+      `SELECT status, thread_id, author, claimed_by, attempts, length(content) AS length FROM messages
+       WHERE id = ?${this.db.forUpdate}`,
       [id],
     );
     const accepted: Waiter[] = [];
@@ -434,6 +463,13 @@ export class MessageStore {
       } else if (isTerminal(row.status)) {
         w.reject(
           new HubError('invalid_transition', `message ${id} is ${row.status}; its content can no longer change`),
+        );
+      } else if (w.claim && !holdsClaim(row, w.claim)) {
+        w.reject(
+          new HubError(
+            'conflict',
+            `message ${id} was claimed again (attempt ${row.attempts}); attempt ${w.claim.attempt} may no longer write it`,
+          ),
         );
       } else {
         const added = [...w.delta].length;
