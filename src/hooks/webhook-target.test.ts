@@ -24,6 +24,16 @@ describe('webhook addresses a module token’s watch may call', () => {
     ['64:ff9b::10.0.0.1', 'private'],
     ['224.0.0.1', 'multicast'],
     ['255.255.255.255', 'reserved'],
+    ['192.0.2.1', 'reserved (documentation)'],
+    ['198.51.100.1', 'reserved (documentation)'],
+    ['203.0.113.5', 'reserved (documentation)'],
+    ['2002:7f00:1::', '6to4 (carries an IPv4 address)'],
+    ['2001::7f00:1', 'reserved (IETF protocol assignments, Teredo)'],
+    ['2001:db8::1', 'reserved (documentation)'],
+    ['::ffff:0:7f00:1', 'loopback'],
+    ['::ffff:0:127.0.0.1', 'loopback'],
+    ['100::1', 'not a global unicast address'],
+    ['4000::1', 'not a global unicast address'],
   ])('refuses %s as %s', (address, why) => {
     expect(refusedAddress(address)).toBe(why);
   });

@@ -28,17 +28,31 @@ const IPV4_BLOCKED: readonly [string, number, string][] = [
   ['172.16.0.0', 12, 'private'],
   ['192.0.0.0', 24, 'reserved (IETF protocol assignments)'],
   ['192.168.0.0', 16, 'private'],
+  ['192.0.2.0', 24, 'reserved (documentation)'],
   ['198.18.0.0', 15, 'reserved (benchmarking)'],
+  ['198.51.100.0', 24, 'reserved (documentation)'],
+  ['203.0.113.0', 24, 'reserved (documentation)'],
   ['224.0.0.0', 4, 'multicast'],
   ['240.0.0.0', 4, 'reserved'],
 ];
+/**
+ * IPv6 outside global unicast (2000::/3) is refused whole, as are these parts of it: the tunnels that carry an
+ * IPv4 address inside (6to4 holds any IPv4 address, a private one too; Teredo's relays reach the same) and the
+ * ranges reserved for documentation and protocol use. Named first, so a refusal says which.
+ */
 const IPV6_BLOCKED: readonly [string, number, string][] = [
   ['::', 96, 'unspecified, loopback or IPv4-compatible'],
   ['64:ff9b:1::', 48, 'local NAT64'],
   ['fc00::', 7, 'private (unique local)'],
   ['fe80::', 10, 'link-local'],
   ['ff00::', 8, 'multicast'],
+  ['2001::', 23, 'reserved (IETF protocol assignments, Teredo)'],
+  ['2001:db8::', 32, 'reserved (documentation)'],
+  ['2002::', 16, '6to4 (carries an IPv4 address)'],
+  ['3fff::', 20, 'reserved (documentation)'],
 ];
+const GLOBAL_UNICAST = new BlockList();
+GLOBAL_UNICAST.addSubnet('2000::', 3, 'ipv6');
 
 /** One rule list per kind, each with why an address matching it is refused. */
 const RULES = [
@@ -52,9 +66,11 @@ const BLOCKS = RULES.map(([net, prefix, why, type]) => {
   return { list, why };
 });
 
-/** The IPv4 address a NAT64 address (64:ff9b::/96) stands for. */
-function nat64Target(address: string): string | undefined {
-  const match = /^64:ff9b::(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/i.exec(address);
+/** The IPv4 address an IPv4-mapped (::ffff:0:0/96) or NAT64 (64:ff9b::/96) address stands for. */
+function embeddedIpv4(address: string): string | undefined {
+  const match = /^(?:64:ff9b|::ffff)(?::0{1,4})?::?(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/i.exec(
+    address,
+  );
   if (!match) return undefined;
   if (match[1]) return match[1];
   const value = (Number.parseInt(match[2] ?? '0', 16) << 16) | Number.parseInt(match[3] ?? '0', 16);
@@ -66,9 +82,11 @@ export function refusedAddress(address: string): string | undefined {
   const bare = address.replace(/%.*$/, '');
   const type = isIP(bare);
   if (type === 0) return 'not an IP address';
-  const inner = type === 6 ? nat64Target(bare) : undefined;
+  const inner = type === 6 ? embeddedIpv4(bare) : undefined;
   if (inner) return refusedAddress(inner);
-  return BLOCKS.find(({ list }) => list.check(bare, type === 4 ? 'ipv4' : 'ipv6'))?.why;
+  const why = BLOCKS.find(({ list }) => list.check(bare, type === 4 ? 'ipv4' : 'ipv6'))?.why;
+  if (why || type === 4 || GLOBAL_UNICAST.check(bare, 'ipv6')) return why;
+  return 'not a global unicast address';
 }
 
 /**

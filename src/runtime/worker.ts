@@ -375,7 +375,7 @@ export class Worker {
       ? { type: 'done', ok: false, reason: 'cancelled', error: 'cancelled' }
       : outcome;
     // Health first: once the reply is final or the instance free, the next claim must see it.
-    await this.afterRun(module, done);
+    await this.afterRun(module, done, claim.taskId);
     await this.stored(() => this.finish(claim, done));
   }
 
@@ -605,7 +605,7 @@ export class Worker {
    * Counts a run towards its module's health: a success clears the count; `unhealthyAfter` backend failures in
    * a row (one, for a program that is not installed) mark the module unhealthy until a check passes.
    */
-  private async afterRun(module: WorkerModule, done: RunDone): Promise<void> {
+  private async afterRun(module: WorkerModule, done: RunDone, taskId: string | undefined): Promise<void> {
     const h = this.healthOf(module.name);
     if (done.ok) {
       h.failures = 0;
@@ -616,7 +616,14 @@ export class Worker {
     else if (BACKEND_FAILURES.has(done.reason ?? 'agent_error')) h.failures++;
     else return;
     if (h.failures < this.unhealthyAfter || this.stopped) return;
-    const why = `${done.error ?? done.reason ?? 'failed'} (${h.failures} failed run${h.failures === 1 ? '' : 's'} in a row)`;
+    // A module's health is public (every token sees the module list and its events), so it names the failure but
+    // never quotes a run's output, which may quote the question: that stays on the run's task, for those who may
+    // see it. A program that is not installed is a matter of configuration, named as it is.
+    const runs = `${h.failures} failed run${h.failures === 1 ? '' : 's'} in a row`;
+    const why =
+      done.reason === 'not_installed'
+        ? `${done.error ?? 'not installed'} (${runs})`
+        : `runs keep failing (${done.reason ?? 'agent_error'}): ${runs}${taskId ? `; the last error is on task ${taskId}` : ''}`;
     await this.moduleStore
       .setHealth(module.name, 'unhealthy', why.slice(0, 4000))
       .catch((err: unknown) => this.logger.warn({ err, module: module.name }, 'recording module health failed'));

@@ -32,7 +32,7 @@ function hostName(host: string): string {
  * Paths where a token may come as `?token=`: the live streams, which a browser opens without a way to set
  * headers (EventSource, WebSocket). Anywhere else a token in the URL would only end up in logs and history.
  */
-const TOKEN_IN_QUERY = /\/(events\/stream|ws)$/;
+const TOKEN_IN_QUERY = /^\/api\/v1\/(?:events\/stream|ws)$/;
 
 /** The token a request presents, if any; `validation` for `?token=` where a header can be sent. */
 function presentedToken(c: Context): string | undefined {

@@ -25,12 +25,19 @@ export interface StreamLimits {
   totalBytes: number;
   /** Events queued for one client, whatever their size. Default 10,000. */
   clientEvents: number;
+  /**
+   * Stream clients open at once; one more is refused (`503 unavailable`, Retry-After). Default 1,000: a client
+   * costs the service about 100 KB of its own (buffers, parser, subscription) besides what it holds, so 1,500
+   * idle ones took 145 MB.
+   */
+  clients: number;
 }
 
 export const DEFAULT_STREAM_LIMITS: StreamLimits = {
   clientBytes: 4 * 1024 * 1024,
   totalBytes: 64 * 1024 * 1024,
   clientEvents: 10_000,
+  clients: 1_000,
 };
 
 /**
@@ -63,6 +70,11 @@ export class StreamBudget {
 
   remove(feed: Feed): void {
     if (this.feeds.delete(feed)) this.total -= feed.held;
+  }
+
+  /** Whether another client may open a stream. */
+  get full(): boolean {
+    return this.feeds.size >= this.limits.clients;
   }
 
   /** Every feed; the service ends them when it stops or a token is revoked. */

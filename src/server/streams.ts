@@ -74,8 +74,18 @@ const sseFrame = perEvent((e) => Buffer.from(`id: ${e.cursor}\nevent: ${e.type}\
 /** An event as a WebSocket message (sent as text). */
 const wsMessage = perEvent((e) => Buffer.from(`{"type":"event","event":${JSON.stringify(e)}}`));
 
-/** Checks a stream's query and cursor before anything is sent, so a bad one gets a proper 4xx. */
-async function precheck(hub: Hub, c: Context): Promise<StreamQuery | Response> {
+/**
+ * Checks that one more stream may open, and its query and cursor, before anything is sent: a bad one gets a
+ * proper 4xx, one too many a 503.
+ */
+async function precheck(hub: Hub, budget: StreamBudget, c: Context): Promise<StreamQuery | Response> {
+  if (budget.full) {
+    return problem(
+      c,
+      'unavailable',
+      `too many live streams are open (${budget.limits.clients}); close one, or try again later`,
+    );
+  }
   const parsed = StreamQuery.safeParse(c.req.query());
   if (!parsed.success) return problem(c, 'validation', describeZodError(parsed.error, 'query'));
   const q = parsed.data;
@@ -248,7 +258,7 @@ export function mountStreams(
     // The query is validated by `precheck` (which also honours Last-Event-ID), not by the route's hook. The
     // stream itself bypasses Hono (see streamSse): headers set with `c.header` do not reach it.
     (async (c: Context<Env>) => {
-      const q = await precheck(hub, c);
+      const q = await precheck(hub, budget, c);
       if (q instanceof Response) return q;
       const out = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
       if (!out) throw new Error('the event stream needs the Node.js server of @hono/node-server');
@@ -268,7 +278,7 @@ export function mountStreams(
   api.get(
     '/ws',
     async (c, next) => {
-      const checked = await precheck(hub, c);
+      const checked = await precheck(hub, budget, c);
       if (checked instanceof Response) return checked;
       c.set('streamQuery' as never, checked as never);
       return next();

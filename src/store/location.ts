@@ -13,11 +13,18 @@ export function sqlitePath(url: string): string {
   return url.startsWith('sqlite:') ? url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '') : url;
 }
 
-/** The URL with its password, if any, masked as `***`; undefined when it does not parse. */
+/**
+ * Query parameters that carry secrets: node-postgres reads a password (`?password=`), a client key's passphrase
+ * and the key itself from the query as well as from the URL's user part.
+ */
+const SECRET_PARAMS = /pass|secret|key|token/i;
+
+/** The URL with its password (in the user part or the query), if any, masked as `***`; undefined when it does not parse. */
 export function maskPassword(url: string): string | undefined {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
+    for (const name of [...u.searchParams.keys()]) if (SECRET_PARAMS.test(name)) u.searchParams.set(name, '***');
     return u.toString();
   } catch {
     return undefined;

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { HubError, isStorageFault } from '../domain/errors.js';
+import { HubError } from '../domain/errors.js';
 import type { HubEvent, NewEvent } from '../domain/types.js';
 import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
 import { type AppendEvents, EVENT_INSERT_COLUMNS, insertEvents, notify, outboxTx } from './event-rows.js';
@@ -236,26 +236,15 @@ export class PostgresDatabase implements Database {
   }
 
   write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
-    return this.inFlight
-      .track(() =>
-        this.transaction(fn).catch((err: unknown) => (planChanged(err) ? this.transaction(fn) : Promise.reject(err))),
-      )
-      .then(
-        (result) => {
-          this.storage.wrote();
-          return result;
-        },
-        (err: unknown) => {
-          throw this.failed(err);
-        },
-      );
+    const written = this.inFlight.track(() =>
+      this.transaction(fn).catch((err: unknown) => (planChanged(err) ? this.transaction(fn) : Promise.reject(err))),
+    );
+    return this.storage.outcome(written, this);
   }
 
   /** A storage fault as its HubError, reported to `storage`; anything else as it is. */
   private failed(err: unknown): unknown {
-    const mapped = storageError(err, this) ?? err;
-    if (isStorageFault(mapped)) this.storage.failed(mapped);
-    return mapped;
+    return this.storage.mapped(err, this);
   }
 
   private async transaction<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {

@@ -8,12 +8,11 @@
 import { existsSync, type FSWatcher, mkdirSync, statSync, watch } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { HubError, isStorageFault } from '../domain/errors.js';
+import { HubError } from '../domain/errors.js';
 import type { HubEvent, NewEvent } from '../domain/types.js';
 import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
 import { insertEvents, notify, outboxTx } from './event-rows.js';
 import { queryBuilder } from './schema.js';
-import { storageError } from './storage-fault.js';
 import { StorageHealth } from './storage-health.js';
 
 /** `normal` survives a process crash (WAL, synchronous=NORMAL); `full` also survives power loss at a cost per commit. */
@@ -163,25 +162,16 @@ export class SqliteDatabase implements Database {
 
   write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new HubError('closed', 'the hub is closed'));
-    return new Promise<T>((resolve, reject) => {
+    const written = new Promise<T>((resolve, reject) => {
       this.jobs.push({ fn, resolve, reject } as Job);
       if (!this.draining) this.draining = this.drain();
-    }).then(
-      (result) => {
-        this.storage.wrote();
-        return result;
-      },
-      (err: unknown) => {
-        throw this.failed(err);
-      },
-    );
+    });
+    return this.storage.outcome(written, this);
   }
 
   /** A storage fault (or a busy database) as its HubError, reported to `storage`; anything else as it is. */
   private failed(err: unknown): unknown {
-    const mapped = storageError(err, this) ?? err;
-    if (isStorageFault(mapped)) this.storage.failed(mapped);
-    return mapped;
+    return this.storage.mapped(err, this);
   }
 
   /**

@@ -9,8 +9,9 @@
  * succeeding while faulted only brings the next probe forward. Probes run every second while faulted: a fault
  * that clears is seen within about a second, at the cost of one small write per second while it lasts.
  */
-import { HubError } from '../domain/errors.js';
+import { HubError, isStorageFault } from '../domain/errors.js';
 import type { Database } from './database.js';
+import { type StorageWhere, storageError } from './storage-fault.js';
 
 /** The database's condition. */
 export interface StorageState {
@@ -63,6 +64,26 @@ export class StorageHealth {
       this.timer.unref();
     }
     if (changed) this.tell();
+  }
+
+  /** `err` as the HubError of its storage fault, reported here; anything else as it is. */
+  mapped(err: unknown, where: StorageWhere): unknown {
+    const fault = storageError(err, where) ?? err;
+    if (isStorageFault(fault)) this.failed(fault);
+    return fault;
+  }
+
+  /** The outcome of a write transaction: a success noted (see `wrote`), a failure `mapped`. */
+  outcome<T>(write: Promise<T>, where: StorageWhere): Promise<T> {
+    return write.then(
+      (result) => {
+        this.wrote();
+        return result;
+      },
+      (err: unknown) => {
+        throw this.mapped(err, where);
+      },
+    );
   }
 
   /** A write succeeded: while faulted, probe now rather than at the next tick. */

@@ -147,18 +147,28 @@ describeEachBackend('instances and health', (hubs) => {
       hub,
       'flaky',
       `import { existsSync } from 'node:fs';
-      if (!existsSync('fixed')) { process.stderr.write('database unreachable\\n'); process.exit(1); }
-      process.stdout.write('answered');`,
+      let q = '';
+      process.stdin.on('data', (d) => (q += d));
+      process.stdin.on('end', () => {
+        if (!existsSync('fixed')) { process.stderr.write('cannot answer ' + q + '\\n'); process.exit(1); }
+        process.stdout.write('answered');
+      });`,
     );
     await hub.startWorker({ unhealthyAfter: 2, healthBackoffMs: 300, healthBackoffMaxMs: 300 });
     const asks = [];
-    for (const p of ['a', 'b', 'c']) asks.push(await hub.ask({ from: 'marker', to: 'flaky', prompt: p }));
+    for (const p of ['a', 'b', 'c']) asks.push(await hub.ask({ from: 'marker', to: 'flaky', prompt: `secret ${p}` }));
     for (const a of asks.slice(0, 2)) {
       expect((await hub.waitForCompletion(a.messageId, { timeoutMs: 20_000 })).status).toBe('failed');
     }
     const sick = await hub.modules.get('flaky');
     expect(sick.health).toBe('unhealthy');
-    expect(sick.healthError).toBe('exited with status 1: database unreachable (2 failed runs in a row)');
+    // Every token sees a module's health: it says what failed and where to look, never what the runs were asked.
+    expect(sick.healthError).toBe(
+      `runs keep failing (agent_error): 2 failed runs in a row; the last error is on task ${asks[1]?.taskId}`,
+    );
+    expect((await hub.tasks.get(asks[1]?.taskId ?? '')).error).toContain('cannot answer secret b');
+    const healthEvents = (await readLog(hub)).filter((e) => e.type.startsWith('module.'));
+    expect(JSON.stringify(healthEvents)).not.toContain('secret');
     writeFileSync(join(dir, 'fixed'), '');
     const third = await hub.waitForCompletion(asks[2]?.messageId ?? '', { timeoutMs: 20_000 });
     expect(third.message.content).toBe('answered');

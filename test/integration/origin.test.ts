@@ -233,6 +233,11 @@ describe('a token in the URL', () => {
     expect(JSON.parse(threads.body)).toMatchObject({ code: 'validation', detail: expect.stringContaining('Bearer') });
     const pause = await send(`${service.url}/api/v1/modules/x/pause?token=${token}`, 'POST', {});
     expect(pause.status).toBe(400);
+    // Only the streams themselves: not a path that merely ends like one.
+    for (const path of ['/modules/ws', '/threads/ws', '/modules/events/stream']) {
+      const answer = await send(`${service.url}/api/v1${path}?token=${token}`, 'GET', {});
+      expect({ path, status: answer.status }).toEqual({ path, status: 400 });
+    }
     expect((await openWs(service, {}, `?token=${token}`)).status).toBe(101);
     const sse = await new Promise<number>((resolve) => {
       const req = request(`${service.url}/api/v1/events/stream?token=${token}`, (res) => {

@@ -89,6 +89,37 @@ describe.each(BACKENDS)('stream limits on $name', (backend) => {
     },
   );
 
+  it.skipIf(!backend.available)('one stream more than the limit is refused with 503 and Retry-After', async () => {
+    const service = await start(await backend.freshDatabase(), { streamLimits: { clients: 3 } });
+    const open = [
+      await openSse(`${service.url}/api/v1/events/stream`, () => undefined),
+      await openSse(`${service.url}/api/v1/events/stream`, () => undefined),
+    ];
+    const ws = new WebSocket(`${service.url.replace('http', 'ws')}/api/v1/ws`);
+    await new Promise((resolve) => ws.once('message', resolve));
+    const refused = await openSse(`${service.url}/api/v1/events/stream`, () => undefined);
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(JSON.parse(refused.body)).toMatchObject({ code: 'unavailable' });
+    const wsRefused = await new Promise<number>((resolve) => {
+      const extra = new WebSocket(`${service.url.replace('http', 'ws')}/api/v1/ws`);
+      extra.on('error', () => undefined);
+      extra.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+      });
+    });
+    expect(wsRefused).toBe(503);
+    // A client that leaves makes room for another.
+    open[0]?.drop();
+    await until(async () => (await health(service)).streams.clients === 2, 5_000, 'the dropped client to be gone');
+    const again = await openSse(`${service.url}/api/v1/events/stream`, () => undefined);
+    expect(again.status).toBe(200);
+    again.drop();
+    open[1]?.drop();
+    ws.terminate();
+  });
+
   it.skipIf(!backend.available)('a WebSocket client may send only small messages', async () => {
     const service = await start(await backend.freshDatabase());
     const ws = new WebSocket(`${service.url.replace('http', 'ws')}/api/v1/ws`);
