@@ -3,14 +3,14 @@
 // among them, refuses them (several foreign origins, `null`, another local port, another scheme), while the
 // service's own origin, an allowed one, and clients that send no Origin (CLI, scripts) go on working. A token in
 // the URL is taken only by the streams.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type Service, type ServiceOptions, startService } from '../../src/service/service.js';
-import { memoryLogger } from '../support/backends.js';
+import type { Service, ServiceOptions } from '../../src/service/service.js';
+import { startBareService } from '../support/service.js';
 
 const services: Service[] = [];
 afterEach(async () => {
@@ -19,16 +19,7 @@ afterEach(async () => {
 
 async function start(options: Partial<ServiceOptions> = {}): Promise<Service> {
   const dir = mkdtempSync(join(tmpdir(), 'cc-origin-'));
-  writeFileSync(join(dir, 'config.yaml'), 'modules: {}\n');
-  const service = await startService({
-    host: '127.0.0.1',
-    port: 0,
-    database: `sqlite:${join(dir, 'comms.db')}`,
-    config: join(dir, 'config.yaml'),
-    stateFile: false,
-    logger: memoryLogger().logger,
-    ...options,
-  });
+  const service = await startBareService(`sqlite:${join(dir, 'comms.db')}`, options);
   services.push(service);
   return service;
 }

@@ -1,13 +1,8 @@
-// What stream clients may cost the service, against a real one: clients that never read are closed once they
-// hold too much — each, and all together — with the cursor they reached, and resume from it without losing an
-// event; a WebSocket client may not send large messages; revoking a token ends the streams opened with it.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type Service, type ServiceOptions, startService } from '../../src/service/service.js';
-import { BACKENDS, memoryLogger } from '../support/backends.js';
+import type { Service, ServiceOptions } from '../../src/service/service.js';
+import { BACKENDS } from '../support/backends.js';
+import { startBareService } from '../support/service.js';
 import { asks, expectExactly, openSse, SseClient, type StreamClient, WsClient } from '../support/stream-clients.js';
 import { until } from '../support/wait.js';
 
@@ -17,17 +12,7 @@ afterEach(async () => {
 });
 
 async function start(database: string, options: Partial<ServiceOptions> = {}): Promise<Service> {
-  const file = join(mkdtempSync(join(tmpdir(), 'cc-limits-')), 'config.yaml');
-  writeFileSync(file, 'modules: {}\n');
-  const service = await startService({
-    host: '127.0.0.1',
-    port: 0,
-    database,
-    config: file,
-    stateFile: false,
-    logger: memoryLogger().logger,
-    ...options,
-  });
+  const service = await startBareService(database, options);
   services.push(service);
   return service;
 }

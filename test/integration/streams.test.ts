@@ -1,15 +1,9 @@
-// Live events over HTTP against a real service (HTTP server on a free port, SQLite or PostgreSQL): SSE and
-// WebSocket clients resume with their last cursor and end up with exactly the log — nothing missing, nothing
-// doubled, in order — after forced disconnects at random points, a service restart, and falling more than
-// 10,000 events behind by not reading. Filters, heartbeats and bad or expired cursors too.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type EventFilter, type Hub, openHub } from '../../src/index.js';
-import { type Service, startService } from '../../src/service/service.js';
+import type { Service } from '../../src/service/service.js';
 import { BACKENDS, memoryLogger } from '../support/backends.js';
+import { startBareService } from '../support/service.js';
 import { asks, expectExactly, logSeqs, openSse, PROTOCOLS, SseClient, WsClient } from '../support/stream-clients.js';
 import { until } from '../support/wait.js';
 
@@ -25,22 +19,9 @@ afterEach(async () => {
   await Promise.all(hubs.splice(0).map((h) => h.close()));
 });
 
-/** A config.yaml without modules: these tests write to the log themselves. */
-function emptyConfig(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'cc-streams-')), 'config.yaml');
-  writeFileSync(file, 'modules: {}\n');
-  return file;
-}
-
+/** A service without modules: these tests write to the log themselves. */
 async function start(database: string): Promise<Service> {
-  const service = await startService({
-    host: '127.0.0.1',
-    port: 0,
-    database,
-    config: emptyConfig(),
-    stateFile: false,
-    logger: memoryLogger().logger,
-  });
+  const service = await startBareService(database);
   services.push(service);
   return service;
 }

@@ -1,15 +1,9 @@
-// Module-scoped tokens against a real service on every backend: a token scoped to `alpha` reads and changes
-// only what concerns alpha — the threads it asked or answered in, their messages, tasks and events, its own
-// tasks, instances and watches — while the module list stays visible to every token. What it may not see
-// answers not_found exactly as an unknown id does.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { HubEvent } from '../../src/index.js';
-import { type Service, startService } from '../../src/service/service.js';
-import { BACKENDS, memoryLogger } from '../support/backends.js';
+import type { Service } from '../../src/service/service.js';
+import { BACKENDS } from '../support/backends.js';
+import { startBareService } from '../support/service.js';
 import { until } from '../support/wait.js';
 
 const services: Service[] = [];
@@ -25,16 +19,7 @@ afterEach(async () => {
  * thread runs a command holding a secret.
  */
 async function world(database: string) {
-  const file = join(mkdtempSync(join(tmpdir(), 'cc-scope-')), 'config.yaml');
-  writeFileSync(file, 'modules: {}\n');
-  const service = await startService({
-    host: '127.0.0.1',
-    port: 0,
-    database,
-    config: file,
-    stateFile: false,
-    logger: memoryLogger().logger,
-  });
+  const service = await startBareService(database);
   services.push(service);
   const { hub } = service;
   for (const name of ['alpha', 'beta', 'gamma']) await hub.modules.register({ name, description: `the ${name}` });
