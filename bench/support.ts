@@ -1,6 +1,6 @@
 /** Shared by the benchmarks: clocks, pacing, statistics, child processes, the result table and the machine. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -185,8 +185,12 @@ export function cpuSeconds(pids: readonly number[]): Map<number, number> {
 
 // ---- child processes -------------------------------------------------------------------------------------------
 
-/** True when the module at `url` is the process's entry point (a benchmark file started as a child). */
-export const isMain = (url: string): boolean => !!process.argv[1] && url === pathToFileURL(process.argv[1]).href;
+/**
+ * True when the module at `url` is the process's entry point (a benchmark file started as a child). A module's
+ * URL is its real path, and the compiled children live under node_modules, which may be a symbolic link.
+ */
+export const isMain = (url: string): boolean =>
+  !!process.argv[1] && url === pathToFileURL(realpathSync(process.argv[1])).href;
 
 /** Child side: one JSON line to the parent. */
 export const tell = (message: Record<string, unknown>): void =>
