@@ -42,12 +42,13 @@ export const DEFAULT_STREAM_LIMITS: StreamLimits = {
 
 /**
  * Events read from the log per page while a client catches up, and the most bytes of them handed out at once.
- * A page is held until its client's socket takes it, so it is small: 100 events of a few hundred bytes, cut
- * short when large ones (a long prompt, a big piece of content) pass 256 KiB, so that one page always fits
- * in a client's bound.
+ * A page is held until its client's socket takes it, so it is small: 50 events of a few hundred bytes, cut short
+ * when large ones (a long prompt, a big piece of content) pass 64 KiB. Pages of 100 events and 256 KiB left 300
+ * clients that never read holding about 290 KB each, most of it uncounted, and the service at 311–333 MB
+ * (bench/stalled-readers.ts, rows 11).
  */
-const CATCH_UP_PAGE = 100;
-const CATCH_UP_BYTES = 256 * 1024;
+const CATCH_UP_PAGE = 50;
+const CATCH_UP_BYTES = 64 * 1024;
 
 /** Why a feed was closed before its client left. */
 export type FeedEnd = { reason: 'overflow' } | { reason: 'revoked' } | { reason: 'stopping' };

@@ -143,12 +143,17 @@ async function streamSse(out: ServerResponse, feed: Feed, budget: StreamBudget, 
     while (!feed.closed) {
       const batch = await feed.next();
       if (feed.closed) break;
-      if (!batch.length) await send(': heartbeat\n\n');
-      else {
-        // One write per batch: a page of history is one chunk for the socket instead of a hundred.
-        await send(Buffer.concat(batch.map(sseFrame)));
-        feed.cursor = (batch.at(-1) as HubEvent).cursor;
+      if (!batch.length) {
+        await send(': heartbeat\n\n');
+        continue;
       }
+      // One write per batch: a page of history is one chunk for the socket instead of fifty. The events are let
+      // go before the write waits for the socket, so a client that stopped reading holds only the bytes.
+      const chunk = Buffer.concat(batch.map(sseFrame));
+      const cursor = (batch.at(-1) as HubEvent).cursor;
+      batch.length = 0;
+      await send(chunk);
+      feed.cursor = cursor;
     }
     if (feed.ended && feed.ended.reason !== 'stopping' && !writing && !out.destroyed) {
       const { code, detail } = endNotice(feed.ended, feed.cursor);
@@ -202,10 +207,13 @@ async function streamWs(raw: WebSocket, feed: Feed, budget: StreamBudget, logger
     while (!feed.closed) {
       const batch = await feed.next();
       if (!batch.length && !feed.closed) raw.ping();
-      for (const e of batch) {
-        if (feed.closed) break;
-        feed.cursor = e.cursor;
-        const sent = send(wsMessage(e));
+      // The events are let go once encoded, and each frame once sent: a client that stopped reading holds only
+      // the bytes of what is still to go.
+      const frames = batch.map((e) => ({ cursor: e.cursor, frame: wsMessage(e) }));
+      batch.length = 0;
+      for (let next = frames.shift(); next && !feed.closed; next = frames.shift()) {
+        feed.cursor = next.cursor;
+        const sent = send(next.frame);
         if (raw.bufferedAmount > WS_HIGH_WATER) await sent;
       }
     }

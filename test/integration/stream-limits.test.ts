@@ -27,9 +27,9 @@ describe.each(BACKENDS)('stream limits on $name', (backend) => {
   it.skipIf(!backend.available)(
     'clients that never read are closed once all together hold too much, and resume from their cursor without loss',
     async () => {
-      const totalBytes = 1024 * 1024;
+      const totalBytes = 384 * 1024;
       const service = await start(await backend.freshDatabase(), {
-        streamLimits: { totalBytes, clientBytes: 768 * 1024 },
+        streamLimits: { totalBytes, clientBytes: 192 * 1024 },
       });
       const from = await service.hub.events.head();
       // 24 MB of log: more than the socket buffers of a client that does not read take.
