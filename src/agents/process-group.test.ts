@@ -4,11 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { alive } from '../../test/support/modules.js';
 import { newRunMarker, sighting, stopRun } from './process-group.js';
 
-/** /proc/<pid>/stat fields after the command name (state first), with the flags and environment bounds given. */
-function stat(state: string, flags: number, envStart: string, envEnd: string): string[] {
+/**
+ * /proc/<pid>/stat fields after the command name (state first), with the flags, the end of the code and the bounds
+ * of the environment given.
+ */
+function stat(state: string, flags: number, endCode: string, envStart: string, envEnd: string): string[] {
   const fields = Array.from({ length: 49 }, () => '0');
   fields[0] = state;
   fields[6] = String(flags);
+  fields[24] = endCode;
   fields[47] = envStart;
   fields[48] = envEnd;
   return fields;
@@ -20,19 +24,25 @@ const KERNEL_THREAD = 0x208040;
 
 describe('sighting', () => {
   it.each([
-    ['a process that carries the marker', true, stat('S', RUNNING, '140720', '140900'), 'marked'],
-    ['a zombie that carries the marker', true, stat('Z', EXITING, '0', '0'), 'gone'],
+    ['a process that carries the marker', true, stat('S', RUNNING, '9383', '140720', '140900'), 'marked'],
+    ['a zombie that carries the marker', true, stat('Z', EXITING, '0', '0', '0'), 'gone'],
     ['a process gone before its stat was read', false, [], 'gone'],
-    ['a program started without any environment', false, stat('S', RUNNING, '140736', '140736'), 'other'],
-    ['a kernel thread', false, stat('S', KERNEL_THREAD, '0', '0'), 'other'],
-    ['a process in the middle of an exec', false, stat('R', RUNNING, '0', '0'), 'unsure'],
+    ['a program started without any environment', false, stat('S', RUNNING, '9383', '140736', '140736'), 'other'],
+    ['a kernel thread', false, stat('S', KERNEL_THREAD, '0', '0', '0'), 'other'],
+    ['a process whose exec has not laid out its environment yet', false, stat('R', RUNNING, '0', '0', '0'), 'unsure'],
+    [
+      'a process whose exec is laying out its environment',
+      false,
+      stat('R', RUNNING, '0', '140736', '140736'),
+      'unsure',
+    ],
     [
       'a process whose exec ended between the open and the read',
       false,
-      stat('S', RUNNING, '140720', '140900'),
+      stat('S', RUNNING, '9383', '140720', '140900'),
       'unsure',
     ],
-    ['a process exiting, its memory already released', false, stat('R', EXITING, '0', '0'), 'unsure'],
+    ['a process exiting, its memory already released', false, stat('R', EXITING, '0', '0', '0'), 'unsure'],
     [
       'a process on a kernel that does not show where its environment is',
       false,

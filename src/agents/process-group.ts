@@ -135,11 +135,13 @@ export function sighting(carriesMarker: boolean, stat: string[]): Sighting {
   const bits = Number(flags);
   if (bits & PF_KTHREAD) return 'other';
   if (bits & PF_EXITING) return 'unsure';
-  // Fields 50 and 51: where its environment lies in its memory; both 0 while an exec is building it, equal when the
-  // environment is empty. Kernels before 3.5 do not show them: as before, an empty read is not ours.
-  const [envStart, envEnd] = [stat[47], stat[48]];
+  // Fields 27, 50 and 51: where its code ends and where its environment lies in its memory. An exec sets the end of
+  // the code last, after the environment, whose bounds are 0 and then equal for a moment: until then the process
+  // cannot be told. Equal bounds after it are an empty environment. Kernels before 3.5 do not show the bounds: as
+  // before, an empty read is not ours.
+  const [endCode, envStart, envEnd] = [stat[24], stat[47], stat[48]];
   if (envEnd === undefined) return 'other';
-  return envEnd !== '0' && envStart === envEnd ? 'other' : 'unsure';
+  return endCode !== '0' && envStart === envEnd ? 'other' : 'unsure';
 }
 
 /** A look at the live processes (Linux /proc) that carry `RUN_MARKER=<run>`. */
