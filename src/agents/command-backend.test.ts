@@ -300,6 +300,23 @@ describe('CommandBackend', () => {
     expect(alive(escaped as number)).toBe(false);
   });
 
+  it('ends what escaped to a session of its own while it replaces its program, when the run ends by itself', async () => {
+    // Each escaped process execs itself over and over, so the run's end finds it in the middle of an exec, when its
+    // environment (and the run's marker in it) reads empty.
+    const options = await script(
+      'escape-exec.sh',
+      'bash',
+      `s='exec sh -c "$0" "$0"'\nfor i in 1 2 3; do setsid sh -c "$s" "$s" >/dev/null 2>&1 & echo "pid $!"; done\n`,
+    );
+    const events = await collect(new CommandBackend(options));
+    const escaped = pids(answer(events));
+    const left = escaped.filter((pid) => alive(pid));
+    for (const pid of left) process.kill(pid, 'SIGKILL');
+    expect(done(events)).toEqual({ type: 'done', ok: true });
+    expect(escaped).toHaveLength(3);
+    expect(left).toEqual([]);
+  });
+
   it('tells the process tracker of its run before it starts and of its group, ended once nothing of it runs', async () => {
     const options = await script(
       'tracked.sh',

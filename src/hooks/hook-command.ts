@@ -80,6 +80,8 @@ export async function runHookCommand(run: HookCommandRun): Promise<void> {
   const timer = setTimeout(() => kill(`timed out after ${run.timeoutMs} ms`), run.timeoutMs);
   const onAbort = () => kill('stopped');
   run.signal.addEventListener('abort', onAbort, { once: true });
+  // A stop that came while the program was starting found no listener yet.
+  if (run.signal.aborted) onAbort();
   try {
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
       child.once('exit', (c, s) => resolve([c, s])),

@@ -401,4 +401,18 @@ describe('hook commands', () => {
     else await run;
     expect(alive(escaped)).toBe(false);
   });
+
+  it('stop a command that is stopped before its start is reported', async () => {
+    const controller = new AbortController();
+    const run = runHookCommand({
+      command: 'sleep 30',
+      input: '{}',
+      env: {},
+      timeoutMs: 5_000,
+      signal: controller.signal,
+    });
+    // The program is already running, but its start has not been reported yet.
+    controller.abort();
+    await expect(run).rejects.toThrow('stopped');
+  });
 });
