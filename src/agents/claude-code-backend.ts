@@ -229,11 +229,12 @@ export class ClaudeCodeBackend implements AgentBackend {
       // does not wait for it; group and marker stay registered until it is over, so should the hub die
       // meanwhile, the reaper ends what is left.
       const pgid = child?.pid;
+      // A run whose processes would not end keeps its marker with the reaper, which ends them with the hub.
       void stopRun(pgid, run, STOP_TIMES)
         .catch(() => false)
-        .finally(() => {
+        .then((ended) => {
           if (pgid !== undefined) request.processes?.ended(pgid);
-          request.processes?.runEnded(run);
+          if (ended) request.processes?.runEnded(run);
         });
     }
     while (logs.length) yield logs.shift() as AgentEvent;

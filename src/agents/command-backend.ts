@@ -102,7 +102,7 @@ class CommandRun {
   private readonly run = newRunMarker();
   /** Why we ended the run ourselves (timeout, abort, consumer); when set it is the run's failure. */
   private stopReason: Failure | undefined;
-  private stopping: Promise<void> | undefined;
+  private stopping: Promise<boolean> | undefined;
   private supervision: Promise<void> | undefined;
   private finished = false;
   private readonly cleanups: (() => void)[] = [];
@@ -201,9 +201,11 @@ class CommandRun {
 
     await exited;
     // Descendants left behind by a program that exited by itself, in its group or not, are ended like the rest.
-    await this.terminateRun();
+    // A run whose processes would not end keeps its marker with the reaper, which ends them with the hub.
+    const ended = await this.terminateRun();
     this.request.processes?.ended(pid);
-    this.request.processes?.runEnded(this.run);
+    if (ended) this.request.processes?.runEnded(this.run);
+    else this.push({ type: 'log', level: 'warn', text: 'some processes of this run did not end when stopped' });
     await Promise.race([closed, sleep(STDIO_CLOSE_GRACE_MS)]);
     // Whoever still holds stdout open escaped the process group; stop reading rather than wait for it forever.
     stdout.destroy();
@@ -247,9 +249,9 @@ class CommandRun {
     if (this.child?.pid !== undefined) void this.terminateRun();
   }
 
-  /** Ends the run's process group and marked processes (see `stopRun`); resolves once they are gone. */
-  private terminateRun(): Promise<void> {
-    this.stopping ??= stopRun(this.child?.pid, this.run, STOP_TIMES).then(() => undefined);
+  /** Ends the run's process group and marked processes (see `stopRun`); answers whether they are all gone. */
+  private terminateRun(): Promise<boolean> {
+    this.stopping ??= stopRun(this.child?.pid, this.run, STOP_TIMES).catch(() => false);
     return this.stopping;
   }
 }

@@ -102,6 +102,7 @@ export async function runHookCommand(run: HookCommandRun): Promise<void> {
     clearTimeout(timer);
     run.signal.removeEventListener('abort', onAbort);
     run.processes?.ended(pid);
-    run.processes?.runEnded(marker);
+    // Processes that would not end keep the marker with the reaper, which ends them with the hub.
+    if (await (stopping ?? Promise.resolve(true)).catch(() => false)) run.processes?.runEnded(marker);
   }
 }

@@ -15,12 +15,12 @@ import type { Hub } from '../hub.js';
 export interface StreamLimits {
   /**
    * Bytes one client may hold: its queued frames plus those its socket has not taken. Default 4 MiB: a client
-   * that reads keeps far below it (it holds about one catch-up page, 100 events, or a burst of live ones).
+   * that reads keeps far below it (it holds about one catch-up page, 50 events, or a burst of live ones).
    */
   clientBytes: number;
   /**
-   * Bytes all clients together may hold. Default 64 MiB: 300 clients that never read hold about 30 MB, and
-   * the service stays under 300 MB (bench/stalled-readers.ts).
+   * Bytes all clients together may hold. Default 64 MiB: 300 clients that never read hold 13–19 MB, and the
+   * service's peak stays at 171–245 MB (bench/stalled-readers.ts, rows 11).
    */
   totalBytes: number;
   /** Events queued for one client, whatever their size. Default 10,000. */
