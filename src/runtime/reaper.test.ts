@@ -137,7 +137,7 @@ describe('Reaper', () => {
 });
 
 describe('LazyReaper', () => {
-  it('starts the watchdog when a run is starting, and replaces a dead one, telling it what is registered', async () => {
+  it('starts the watchdog when a run is starting, and replaces a dead one at once, telling it what is registered', async () => {
     const { logger } = memoryLogger();
     const processes = new LazyReaper(logger);
     const run = newRunMarker();
@@ -153,9 +153,12 @@ describe('LazyReaper', () => {
       const [first] = await waitForWatchdogs(1);
       process.kill(first as number, 'SIGKILL');
       await until(() => !alive(first as number), 10_000, 'the first watchdog to die');
-      // The next registration starts another, which knows of the run registered before.
+      // A run is still registered: another watchdog starts without waiting for the next run, and knows of it.
+      const [second] = await waitForWatchdogs(1);
+      expect(second).not.toBe(first);
+      // The next registration goes to that one: no third is started.
       processes.runStarting(newRunMarker());
-      await waitForWatchdogs(1);
+      expect(await waitForWatchdogs(1)).toEqual([second]);
       await processes.close();
       // Closing a watchdog ends what is still registered: the run registered before the first one died.
       await until(() => !alive(sleeper.pid as number), 10_000, 'the run’s process to be ended by the new watchdog');

@@ -121,6 +121,7 @@ export class Reaper implements ProcessTracker {
   private constructor(
     private readonly child: ChildProcess,
     private readonly logger: Logger,
+    private readonly onGone: (() => void) | undefined,
   ) {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
@@ -139,8 +140,11 @@ export class Reaper implements ProcessTracker {
     (child.stdin as Socket | null)?.unref();
   }
 
-  /** Starts the watchdog; if it cannot start, logs a warning and carries on without it. */
-  static start(logger: Logger): Reaper {
+  /**
+   * Starts the watchdog; if it cannot start, logs a warning and carries on without it. `onGone` is called when it
+   * exits without being closed.
+   */
+  static start(logger: Logger, onGone?: () => void): Reaper {
     const child = spawn(process.execPath, ['-e', REAPER_SOURCE], {
       // Its own process group (and session): a Ctrl-C to the hub's group does not reach it.
       detached: true,
@@ -149,7 +153,7 @@ export class Reaper implements ProcessTracker {
       // Nothing of the hub's environment: its NODE_OPTIONS (an --inspect port, a preloaded tracer) is not for this.
       env: {},
     });
-    return new Reaper(child, logger);
+    return new Reaper(child, logger, onGone);
   }
 
   /** The watchdog's pid, while it runs. */
@@ -209,6 +213,7 @@ export class Reaper implements ProcessTracker {
         { pid: this.child.pid },
         `the agent process reaper stopped (${why}); a new one starts with the next run`,
       );
+      this.onGone?.();
     }
   }
 }
@@ -217,14 +222,17 @@ export class Reaper implements ProcessTracker {
  * A watchdog started on first use: the first run starts it, before anything of that run exists, so a hub whose
  * agents and hook commands never run starts no extra process, and a hub killed at any moment of a run's start
  * leaves nothing behind. One per hub, shared by its workers and its hook runner. A watchdog that died (killed by
- * someone, out of memory) is replaced at the next registration and told everything still registered; once
- * closed, nothing starts it again.
+ * someone, out of memory) is replaced and told everything still registered: at once while runs are registered
+ * (at most once a second, so one that cannot start is not started in a loop), else at the next registration.
+ * Once closed, nothing starts it again.
  */
 export class LazyReaper implements ProcessTracker {
   private reaper: Reaper | undefined;
   private closed = false;
   private readonly runs = new Set<string>();
   private readonly groups = new Set<number>();
+  private startedAt = 0;
+  private replacing: NodeJS.Timeout | undefined;
 
   constructor(private readonly logger: Logger) {}
 
@@ -251,6 +259,7 @@ export class LazyReaper implements ProcessTracker {
   /** Ends the watchdog if it was started, once everything that registers groups has stopped (see `Reaper.close`). */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.replacing);
     await this.reaper?.close();
   }
 
@@ -261,9 +270,23 @@ export class LazyReaper implements ProcessTracker {
       what(this.reaper);
       return;
     }
-    const reaper = Reaper.start(this.logger);
+    this.startedAt = Date.now();
+    const reaper = Reaper.start(this.logger, () => this.replace());
     this.reaper = reaper;
     for (const run of this.runs) reaper.runStarting(run);
     for (const pgid of this.groups) reaper.started(pgid);
+  }
+
+  /** The watchdog died: while anything is registered, another one watches it, without waiting for a new run. */
+  private replace(): void {
+    if (this.closed || this.replacing || (!this.runs.size && !this.groups.size)) return;
+    this.replacing = setTimeout(
+      () => {
+        this.replacing = undefined;
+        if (!this.closed && (this.runs.size || this.groups.size)) this.tell(() => undefined);
+      },
+      Math.max(0, this.startedAt + 1000 - Date.now()),
+    );
+    this.replacing.unref();
   }
 }
