@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Options, SDKMessage } from '@anthropic-ai/claude-agent-sdk';
 import { runCost, UsageCounter } from './cost.js';
-import { directoryProblem, newRunMarker, RUN_MARKER, signalGroup, stopRun } from './process-group.js';
+import { directoryProblem, newRunMarker, RUN_MARKER, runWindow, signalGroup, stopRun } from './process-group.js';
 import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
 
 /** Settings of a claude-code module (from config.yaml). */
@@ -114,6 +114,7 @@ export class ClaudeCodeBackend implements AgentBackend {
     const run = newRunMarker();
     env[RUN_MARKER] = run;
     request.processes?.runStarting(run);
+    const window = runWindow();
     let child: ChildProcess | undefined;
     const stderr: string[] = [];
     const logs: AgentEvent[] = [];
@@ -230,7 +231,7 @@ export class ClaudeCodeBackend implements AgentBackend {
       // meanwhile, the reaper ends what is left.
       const pgid = child?.pid;
       // A run whose processes would not end keeps its marker with the reaper, which ends them with the hub.
-      void stopRun(pgid, run, STOP_TIMES)
+      void stopRun(pgid, run, STOP_TIMES, window)
         .catch(() => false)
         .then((ended) => {
           if (pgid !== undefined) request.processes?.ended(pgid);

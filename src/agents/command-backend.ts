@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HubError } from '../domain/errors.js';
 import { list, MAX_TIMER_MS, noNul, number, text } from '../domain/validate.js';
 import { CommandOutputParser, errorText, exitError, lastLine } from './command-output.js';
-import { directoryProblem, newRunMarker, RUN_MARKER, stopRun } from './process-group.js';
+import { directoryProblem, newRunMarker, RUN_MARKER, type RunWindow, runWindow, stopRun } from './process-group.js';
 import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
 
 /** How to run the program. */
@@ -100,6 +100,8 @@ class CommandRun {
   private child: ChildProcess | undefined;
   /** The marker every process of this run carries (see `RUN_MARKER`). */
   private readonly run = newRunMarker();
+  /** Where the pid counter stood before the run's program started (see `RunWindow`). */
+  private window: RunWindow | undefined;
   /** Why we ended the run ourselves (timeout, abort, consumer); when set it is the run's failure. */
   private stopReason: Failure | undefined;
   private stopping: Promise<boolean> | undefined;
@@ -160,6 +162,7 @@ class CommandRun {
 
     // Known to the watchdog before anything of it exists, so the hub dying at any moment leaves nothing behind.
     this.request.processes?.runStarting(this.run);
+    this.window = runWindow();
     const child = spawn(command, args, {
       cwd,
       env: { ...process.env, ...env, ...this.request.env, [RUN_MARKER]: this.run },
@@ -251,7 +254,7 @@ class CommandRun {
 
   /** Ends the run's process group and marked processes (see `stopRun`); answers whether they are all gone. */
   private terminateRun(): Promise<boolean> {
-    this.stopping ??= stopRun(this.child?.pid, this.run, STOP_TIMES).catch(() => false);
+    this.stopping ??= stopRun(this.child?.pid, this.run, STOP_TIMES, this.window).catch(() => false);
     return this.stopping;
   }
 }

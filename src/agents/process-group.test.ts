@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { alive } from '../../test/support/modules.js';
-import { newRunMarker, sighting, stopRun } from './process-group.js';
+import { newRunMarker, RUN_MARKER, runWindow, sighting, stopRun } from './process-group.js';
 
 /**
  * /proc/<pid>/stat fields after the command name (state first), with the flags, the end of the code and the bounds
@@ -64,6 +64,25 @@ describe('stopRun', () => {
       expect(alive(child.pid as number)).toBe(true);
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+
+  it('with a run window, finds what the run started after many other processes, in a session of its own', async () => {
+    const run = newRunMarker();
+    const window = runWindow();
+    expect(window).toBeDefined();
+    // Other processes come and go after the window opened and before the run's own starts.
+    for (let i = 0; i < 20; i++) {
+      const other = spawn('true', [], { stdio: 'ignore' });
+      await new Promise((resolve) => other.once('exit', resolve));
+    }
+    const escaped = spawn('setsid', ['sleep', '30'], { env: { ...process.env, [RUN_MARKER]: run }, stdio: 'ignore' });
+    await new Promise((resolve) => escaped.once('spawn', resolve));
+    try {
+      expect(await stopRun(undefined, run, { graceMs: 0, killWaitMs: 2_000 }, window)).toBe(true);
+      expect(alive(escaped.pid as number)).toBe(false);
+    } finally {
+      escaped.kill('SIGKILL');
     }
   });
 });

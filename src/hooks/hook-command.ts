@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { exitError, lastLine } from '../agents/command-output.js';
-import { newRunMarker, RUN_MARKER, stopRun } from '../agents/process-group.js';
+import { newRunMarker, RUN_MARKER, runWindow, stopRun } from '../agents/process-group.js';
 import type { ProcessTracker } from '../agents/types.js';
 
 /** How much of stderr is kept to explain a failure. */
@@ -43,6 +43,7 @@ export async function runHookCommand(run: HookCommandRun): Promise<void> {
   if (run.signal.aborted) throw new Error('stopped before it started');
   const marker = newRunMarker();
   run.processes?.runStarting(marker);
+  const window = runWindow();
   const child = spawn('/bin/sh', ['-c', run.command], {
     detached: true,
     env: { ...process.env, ...run.env, [RUN_MARKER]: marker },
@@ -70,7 +71,7 @@ export async function runHookCommand(run: HookCommandRun): Promise<void> {
   let killedFor: string | undefined;
   let stopping: Promise<boolean> | undefined;
   const stop = () => {
-    stopping ??= stopRun(pid, marker, STOP_TIMES);
+    stopping ??= stopRun(pid, marker, STOP_TIMES, window);
     return stopping;
   };
   const kill = (why: string) => {
