@@ -232,6 +232,21 @@ export const MIGRATIONS: readonly Migration[] = [
       db.schema.createIndex('threads_created_by').on('threads').column('created_by'),
     ],
   },
+  {
+    version: 8,
+    name: 'the queue of each module: its unfinished replies by age',
+    up: (db) => [
+      // A worker claims a module's oldest pending reply. With `messages_author` (version 7) beside the active
+      // index, SQLite chose it for the claim and sorted every message the module ever wrote: a cost growing with
+      // history, and 327 → 245 answers a second on an empty database (bench row 7). This index answers the claim
+      // by itself and holds only unfinished replies, like messages_active.
+      db.schema
+        .createIndex('messages_queue')
+        .on('messages')
+        .columns(['author', 'created_at', 'id'])
+        .where(sql<boolean>`status in ('pending', 'processing')`),
+    ],
+  },
 ];
 
 /** The schema version this code writes. */
