@@ -690,13 +690,9 @@ export class Worker {
     if (this.stopped || !this.running.size) return;
     const until = new Date(Date.now() + this.leaseMs).toISOString();
     const renewed = await this.db.write(async (tx) => {
-      const rows = await tx.all<{ id: string }>(
-        `UPDATE messages SET lease_until = ? WHERE status IN ('pending', 'processing') AND status = 'processing'
-         AND claimed_by = ? RETURNING id`,
-        [until, this.id],
-      );
+      const renewed = await this.messages.renewLeases(tx, this.id, until);
       await this.instances.renew(tx, this.id, until);
-      return new Set(rows.map((r) => r.id));
+      return renewed;
     });
     // A run whose lease was not renewed lost its reply (this worker stalled past the lease and it was recovered):
     // its agent is stopped, and what it still writes is fenced off (see finish and appendContent).

@@ -1,9 +1,11 @@
 /**
  * The HTTP API under `/api/v1`: JSON in and out, every request validated by the zod schemas that also generate
- * the OpenAPI document (`/api/v1/openapi.json`), every error a problem document with a stable `code`.
+ * the OpenAPI document (`/api/v1/openapi.json`), every error a problem document with a stable `code`. Here the
+ * checks every request passes (origin, body size, token, well-formed text) and the health, module, ask, thread,
+ * message and event routes; tasks, instances and watches have files of their own under routes/.
  */
 import type { IncomingMessage } from 'node:http';
-import { createRoute, OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
@@ -13,8 +15,11 @@ import type { Hub } from '../hub.js';
 import { type AuthOptions, actAs, authenticate, type Principal } from './auth.js';
 import { originGuard } from './origin.js';
 import { describeZodError, onError, problem, RETRY_AFTER_S } from './problem.js';
+import { registerInstanceAndWatchRoutes } from './routes/instances-and-watches.js';
+import { optionalJson, routeParts } from './routes/parts.js';
+import { registerTaskRoutes } from './routes/tasks.js';
 import * as S from './schemas.js';
-import { assertOwnInstance, assertVisible, visible } from './scope.js';
+import { assertVisible, visible } from './scope.js';
 import { wellFormedInput } from './well-formed.js';
 
 /** What the API needs besides the hub. */
@@ -73,18 +78,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
   app.use('*', authenticate(hub, options));
   app.use('*', wellFormedInput());
 
-  const route = <R extends RouteConfig>(config: R) => createRoute({ ...config, security: [{ Bearer: [] }, {}] }) as R;
-  const ok = (schema: z.ZodType, description: string) => ({
-    content: { 'application/json': { schema } },
-    description,
-  });
-  const errors = {
-    400: ok(S.Problem, 'invalid input'),
-    404: ok(S.Problem, 'unknown id'),
-  };
-  const json = <T extends z.ZodType>(schema: T) => ({
-    body: { content: { 'application/json': { schema } }, required: true },
-  });
+  const { route, ok, errors, json } = routeParts;
 
   // ---- health and modules
   app.openapi(
@@ -298,363 +292,8 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     },
   );
 
-  // ---- tasks
-  /**
-   * The task, once it is checked that the request may see it (`not_found` otherwise) and act as the task's
-   * module (`forbidden` otherwise).
-   */
-  const asTaskModule = async (c: Context<Env>, id: string) => {
-    await assertVisible(hub, c, 'task', id);
-    const task = await hub.tasks.get(id);
-    actAs(c, task.module ?? '');
-    return task;
-  };
-
-  app.openapi(
-    route({
-      method: 'post',
-      path: '/tasks',
-      tags: ['tasks'],
-      request: json(S.CreateTaskBody),
-      responses: { 201: ok(S.Task, 'created'), ...errors },
-    }),
-    async (c) => {
-      const body = c.req.valid('json');
-      const module = body.module ?? c.get('principal').module ?? null;
-      actAs(c, module ?? '');
-      for (const taskId of [...(body.parentId ? [body.parentId] : []), ...(body.dependsOn ?? [])]) {
-        await assertVisible(hub, c, 'task', taskId);
-      }
-      return c.json(await hub.tasks.create({ ...body, module, kind: 'manual' }), 201);
-    },
-  );
-
-  app.openapi(
-    route({
-      method: 'get',
-      path: '/tasks',
-      tags: ['tasks'],
-      summary: 'Tasks, newest first; page on with `before` = the last id',
-      request: { query: S.TasksQuery },
-      responses: { 200: ok(S.TaskList, 'tasks'), ...errors },
-    }),
-    async (c) => {
-      const q = c.req.valid('query');
-      const tasks = await hub.tasks.list({ ...S.taskFilter(q), ...visible(c) });
-      const limit = q.limit ?? 100;
-      return c.json({ tasks, next: tasks.length === limit ? (tasks.at(-1)?.id ?? null) : null }, 200);
-    },
-  );
-
-  app.openapi(
-    route({
-      method: 'get',
-      path: '/tasks/stats',
-      tags: ['tasks'],
-      request: { query: S.StatsQuery },
-      responses: { 200: ok(S.TaskStats, 'totals'), ...errors },
-    }),
-    async (c) => c.json(await hub.tasks.stats({ ...c.req.valid('query'), ...visible(c) }), 200),
-  );
-
-  app.openapi(
-    route({
-      method: 'get',
-      path: '/tasks/export',
-      tags: ['tasks'],
-      summary: 'Every matching task as JSON or CSV',
-      request: { query: S.ExportQuery },
-      responses: {
-        200: {
-          content: { 'application/json': { schema: S.TaskList }, 'text/csv': { schema: z.string() } },
-          description: 'the tasks',
-        },
-        ...errors,
-      },
-    }),
-    async (c) => {
-      const { format, ...q } = c.req.valid('query');
-      const tasks = [];
-      let before: string | undefined;
-      for (;;) {
-        const page = await hub.tasks.list({ ...S.taskFilter({ ...q, before }), limit: 1000, ...visible(c) });
-        tasks.push(...page);
-        if (page.length < 1000) break;
-        before = page.at(-1)?.id;
-      }
-      if (format === 'csv') {
-        c.header('content-disposition', 'attachment; filename="tasks.csv"');
-        return c.body(S.tasksCsv(tasks), 200, { 'content-type': 'text/csv; charset=utf-8' });
-      }
-      return c.json({ tasks, next: null }, 200);
-    },
-  );
-
-  app.openapi(
-    route({
-      method: 'get',
-      path: '/tasks/{id}',
-      tags: ['tasks'],
-      summary:
-        'The task with the newest `logLimit` entries of its action log (default 20); the whole log, page by page: GET /tasks/{id}/log',
-      request: { params: S.IdParam, query: S.TaskQuery },
-      responses: { 200: ok(S.TaskWithLog, 'the task with the end of its action log, oldest first'), ...errors },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const logLimit = c.req.valid('query').logLimit ?? 20;
-      await assertVisible(hub, c, 'task', id);
-      const task = await hub.tasks.get(id);
-      const log = logLimit ? await hub.events.latest({ taskId: id, types: ['task.logged'], limit: logLimit }) : [];
-      return c.json({ ...task, log: log.map(S.taskLogEntry) }, 200);
-    },
-  );
-
-  app.openapi(
-    route({
-      method: 'get',
-      path: '/tasks/{id}/log',
-      tags: ['tasks'],
-      summary: 'A page of the task’s action log, oldest first; read on with `after` = `next` while `hasMore`',
-      request: { params: S.IdParam, query: S.TaskLogQuery },
-      responses: { 200: ok(S.TaskLogPage, 'log entries'), ...errors },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const { after, limit } = c.req.valid('query');
-      await assertVisible(hub, c, 'task', id);
-      await hub.tasks.get(id);
-      const page = await hub.events.list({ taskId: id, types: ['task.logged'], after, limit: limit ?? 100 });
-      return c.json({ log: page.events.map(S.taskLogEntry), next: page.cursor, hasMore: page.hasMore }, 200);
-    },
-  );
-
-  app.openapi(
-    route({
-      method: 'get',
-      path: '/tasks/{id}/control',
-      tags: ['tasks'],
-      summary: 'The agent control panel’s view of a task (progress, iteration, cost, criteria, files, last logs)',
-      request: { params: S.IdParam },
-      responses: { 200: ok(S.AgentControl, 'the view'), ...errors },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      await assertVisible(hub, c, 'task', id);
-      return c.json(await hub.progress.get(id), 200);
-    },
-  );
-
-  app.openapi(
-    route({
-      method: 'get',
-      path: '/progress',
-      tags: ['tasks'],
-      summary: 'The agent control view of every unfinished task',
-      responses: { 200: ok(S.AgentControlList, 'unfinished tasks, newest first') },
-    }),
-    async (c) => c.json({ tasks: await hub.progress.active(visible(c)) }, 200),
-  );
-
-  app.openapi(
-    route({
-      method: 'patch',
-      path: '/tasks/{id}',
-      tags: ['tasks'],
-      summary: 'Update progress, iteration, counters or status',
-      request: { params: S.IdParam, ...json(S.UpdateTaskBody) },
-      responses: { 200: ok(S.Task, 'updated'), ...errors, 409: ok(S.Problem, 'illegal transition') },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const { status, error, reason, ...change } = c.req.valid('json');
-      const task = await asTaskModule(c, id);
-      let result = task;
-      if (Object.keys(change).length) result = await hub.tasks.update(id, change);
-      if (status) {
-        result = await hub.tasks.transition(id, status, {
-          ...(error ? { error } : {}),
-          ...(reason ? { reason } : {}),
-        });
-      }
-      return c.json(result, 200);
-    },
-  );
-
-  app.openapi(
-    route({
-      method: 'post',
-      path: '/tasks/{id}/criteria/verify',
-      tags: ['tasks'],
-      summary: 'Mark a criterion (by index or text) verified',
-      request: { params: S.IdParam, ...json(S.VerifyBody) },
-      responses: { 200: ok(S.Task, 'updated'), ...errors },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const { criterion } = c.req.valid('json');
-      await asTaskModule(c, id);
-      return c.json(await hub.tasks.verifyCriterion(id, criterion), 200);
-    },
-  );
-
-  app.openapi(
-    route({
-      method: 'post',
-      path: '/tasks/{id}/log',
-      tags: ['tasks'],
-      request: { params: S.IdParam, ...json(S.LogBody) },
-      responses: { 201: ok(S.Ok, 'logged'), ...errors },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      await asTaskModule(c, id);
-      await hub.tasks.log(id, c.req.valid('json'));
-      return c.json({ ok: true }, 201);
-    },
-  );
-
-  app.openapi(
-    route({
-      method: 'post',
-      path: '/tasks/{id}/complete',
-      tags: ['tasks'],
-      summary: 'Finish a task: complete, or failed with an error',
-      request: { params: S.IdParam, ...optionalJson(S.CompleteBody) },
-      responses: { 200: ok(S.Task, 'finished'), ...errors, 409: ok(S.Problem, 'already finished') },
-    }),
-    async (c) => {
-      const { id } = c.req.valid('param');
-      const body = (c.req.valid('json') ?? {}) as { success?: boolean; error?: string };
-      const task = await asTaskModule(c, id);
-      const success = body.success ?? true;
-      if (task.status === 'pending') await hub.tasks.transition(id, 'processing');
-      return c.json(
-        await hub.tasks.transition(
-          id,
-          success ? 'complete' : 'failed',
-          success ? {} : { error: body.error ?? 'failed' },
-        ),
-        200,
-      );
-    },
-  );
-
-  // ---- instances
-  app.openapi(
-    route({
-      method: 'get',
-      path: '/instances',
-      tags: ['instances'],
-      request: { query: S.InstancesQuery },
-      responses: { 200: ok(S.InstanceList, 'instances'), ...errors },
-    }),
-    async (c) => {
-      const q = c.req.valid('query');
-      // A module token lists its own module's instances (another module asked for lists none).
-      const scope = c.get('principal').module;
-      if (scope !== null && q.module !== undefined && q.module !== scope) return c.json({ instances: [] }, 200);
-      const module = scope ?? q.module;
-      return c.json(
-        { instances: await hub.instances.list({ ...q, ...(module ? { module } : {}), all: q.all === 'true' }) },
-        200,
-      );
-    },
-  );
-
-  app.openapi(
-    route({
-      method: 'post',
-      path: '/instances',
-      tags: ['instances'],
-      request: json(S.CreateInstanceBody),
-      responses: { 201: ok(S.Instance, 'created'), ...errors, 409: ok(S.Problem, 'the module is full') },
-    }),
-    async (c) => {
-      const { module } = c.req.valid('json');
-      actAs(c, module);
-      return c.json(await hub.instances.create(module), 201);
-    },
-  );
-
-  for (const action of ['pause', 'resume', 'terminate'] as const) {
-    app.openapi(
-      route({
-        method: 'post',
-        path: `/instances/{id}/${action}`,
-        tags: ['instances'],
-        request: { params: S.IdParam },
-        responses: { 200: ok(S.Instance, 'done'), ...errors, 409: ok(S.Problem, 'terminated') },
-      }),
-      async (c) => {
-        const { id } = c.req.valid('param');
-        assertOwnInstance(c, await hub.instances.get(id));
-        return c.json(await hub.instances[action](id), 200);
-      },
-    );
-  }
-
-  // ---- watches (hooks)
-  // A watch created with a module token belongs to that module, which alone sees and removes it; such a watch
-  // never runs a command (one runs as the service's user), so no command ever reaches a module token. Only an
-  // unscoped token (every request on loopback) sees the others. See hooks/watches.ts.
-  const owner = (c: Context<Env>) => c.get('principal').module ?? undefined;
-
-  app.openapi(
-    route({
-      method: 'get',
-      path: '/watches',
-      tags: ['watches'],
-      summary: 'Live watches (with all=true, removed and finished ones too), oldest first; never their secrets',
-      request: { query: S.WatchesQuery },
-      responses: { 200: ok(S.WatchList, 'watches'), ...errors },
-    }),
-    async (c) => {
-      const all = c.req.valid('query').all === 'true';
-      const createdBy = owner(c);
-      return c.json({ watches: await hub.watches.list(createdBy === undefined ? { all } : { all, createdBy }) }, 200);
-    },
-  );
-
-  app.openapi(
-    route({
-      method: 'post',
-      path: '/watches',
-      tags: ['watches'],
-      summary: 'Run a command or call a webhook when a reply changes status; the answer carries the webhook secret',
-      request: json(S.CreateWatchBody),
-      responses: { 201: ok(S.Watch, 'created'), ...errors },
-    }),
-    async (c) => c.json(await hub.watches.create(c.req.valid('json'), owner(c) ?? null), 201),
-  );
-
-  app.openapi(
-    route({
-      method: 'delete',
-      path: '/watches',
-      tags: ['watches'],
-      summary: 'Remove every live watch of a message',
-      request: { query: S.RemoveWatchesQuery },
-      responses: { 200: ok(S.WatchList, 'the watches removed (none when it had none)'), ...errors },
-    }),
-    async (c) => {
-      const { messageId } = c.req.valid('query');
-      await assertVisible(hub, c, 'message', messageId);
-      return c.json({ watches: await hub.watches.removeForMessage(messageId, owner(c)) }, 200);
-    },
-  );
-
-  app.openapi(
-    route({
-      method: 'delete',
-      path: '/watches/{id}',
-      tags: ['watches'],
-      summary: 'Remove a watch: it fires no more, and a delivery in progress is stopped',
-      request: { params: S.IdParam },
-      responses: { 200: ok(S.Watch, 'removed'), ...errors },
-    }),
-    async (c) => c.json(await hub.watches.remove(c.req.valid('param').id, owner(c)), 200),
-  );
+  registerTaskRoutes(app, hub);
+  registerInstanceAndWatchRoutes(app, hub);
 
   // ---- events
   app.openapi(
@@ -680,9 +319,4 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
     servers: [{ url: '/api/v1' }],
   });
   return app;
-}
-
-/** A JSON body that may be left out. */
-function optionalJson<T extends z.ZodType>(schema: T) {
-  return { body: { content: { 'application/json': { schema } }, required: false } };
 }

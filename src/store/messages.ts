@@ -344,6 +344,20 @@ export class MessageStore {
   }
 
   /**
+   * Pushes the lease of every reply `worker` is running to `until`, inside the caller's transaction; answers the
+   * ids of those it still holds (one recovered since is not among them).
+   */
+  async renewLeases(tx: WriteTx, worker: string, until: string): Promise<Set<string>> {
+    // The partial index messages_active serves `status IN ('pending', 'processing')`.
+    const rows = await tx.all<{ id: string }>(
+      `UPDATE messages SET lease_until = ? WHERE status IN ('pending', 'processing') AND status = 'processing'
+       AND claimed_by = ? RETURNING id`,
+      [until, worker],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /**
    * Empties a reply's content inside the caller's transaction, for a run that starts again: event
    * `message.content_updated {length: 0, delta: '', reset: true}`, which tells a watcher rebuilding the text from
    * deltas to start from nothing. Answers the content removed (nothing is written when it was already empty).

@@ -1,0 +1,129 @@
+/** The instance routes (a module's agents) and the watch routes (hooks) of the API. */
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Hub } from '../../hub.js';
+import type { Env } from '../app.js';
+import { actAs } from '../auth.js';
+import * as S from '../schemas.js';
+import { assertOwnInstance, assertVisible } from '../scope.js';
+import { routeParts } from './parts.js';
+
+/** Adds the instance and watch routes to the API app. */
+export function registerInstanceAndWatchRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
+  const { route, ok, errors, json } = routeParts;
+  // ---- instances
+  app.openapi(
+    route({
+      method: 'get',
+      path: '/instances',
+      tags: ['instances'],
+      request: { query: S.InstancesQuery },
+      responses: { 200: ok(S.InstanceList, 'instances'), ...errors },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      // A module token lists its own module's instances (another module asked for lists none).
+      const scope = c.get('principal').module;
+      if (scope !== null && q.module !== undefined && q.module !== scope) return c.json({ instances: [] }, 200);
+      const module = scope ?? q.module;
+      return c.json(
+        { instances: await hub.instances.list({ ...q, ...(module ? { module } : {}), all: q.all === 'true' }) },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    route({
+      method: 'post',
+      path: '/instances',
+      tags: ['instances'],
+      request: json(S.CreateInstanceBody),
+      responses: { 201: ok(S.Instance, 'created'), ...errors, 409: ok(S.Problem, 'the module is full') },
+    }),
+    async (c) => {
+      const { module } = c.req.valid('json');
+      actAs(c, module);
+      return c.json(await hub.instances.create(module), 201);
+    },
+  );
+
+  for (const action of ['pause', 'resume', 'terminate'] as const) {
+    app.openapi(
+      route({
+        method: 'post',
+        path: `/instances/{id}/${action}`,
+        tags: ['instances'],
+        request: { params: S.IdParam },
+        responses: { 200: ok(S.Instance, 'done'), ...errors, 409: ok(S.Problem, 'terminated') },
+      }),
+      async (c) => {
+        const { id } = c.req.valid('param');
+        assertOwnInstance(c, await hub.instances.get(id));
+        return c.json(await hub.instances[action](id), 200);
+      },
+    );
+  }
+
+  // ---- watches (hooks)
+  // A watch created with a module token belongs to that module, which alone sees and removes it; such a watch
+  // never runs a command (one runs as the service's user), so no command ever reaches a module token. Only an
+  // unscoped token (every request on loopback) sees the others. See hooks/watches.ts.
+  const owner = (c: Context<Env>) => c.get('principal').module ?? undefined;
+
+  app.openapi(
+    route({
+      method: 'get',
+      path: '/watches',
+      tags: ['watches'],
+      summary: 'Live watches (with all=true, removed and finished ones too), oldest first; never their secrets',
+      request: { query: S.WatchesQuery },
+      responses: { 200: ok(S.WatchList, 'watches'), ...errors },
+    }),
+    async (c) => {
+      const all = c.req.valid('query').all === 'true';
+      const createdBy = owner(c);
+      return c.json({ watches: await hub.watches.list(createdBy === undefined ? { all } : { all, createdBy }) }, 200);
+    },
+  );
+
+  app.openapi(
+    route({
+      method: 'post',
+      path: '/watches',
+      tags: ['watches'],
+      summary: 'Run a command or call a webhook when a reply changes status; the answer carries the webhook secret',
+      request: json(S.CreateWatchBody),
+      responses: { 201: ok(S.Watch, 'created'), ...errors },
+    }),
+    async (c) => c.json(await hub.watches.create(c.req.valid('json'), owner(c) ?? null), 201),
+  );
+
+  app.openapi(
+    route({
+      method: 'delete',
+      path: '/watches',
+      tags: ['watches'],
+      summary: 'Remove every live watch of a message',
+      request: { query: S.RemoveWatchesQuery },
+      responses: { 200: ok(S.WatchList, 'the watches removed (none when it had none)'), ...errors },
+    }),
+    async (c) => {
+      const { messageId } = c.req.valid('query');
+      await assertVisible(hub, c, 'message', messageId);
+      return c.json({ watches: await hub.watches.removeForMessage(messageId, owner(c)) }, 200);
+    },
+  );
+
+  app.openapi(
+    route({
+      method: 'delete',
+      path: '/watches/{id}',
+      tags: ['watches'],
+      summary: 'Remove a watch: it fires no more, and a delivery in progress is stopped',
+      request: { params: S.IdParam },
+      responses: { 200: ok(S.Watch, 'removed'), ...errors },
+    }),
+    async (c) => c.json(await hub.watches.remove(c.req.valid('param').id, owner(c)), 200),
+  );
+}

@@ -1,0 +1,28 @@
+/**
+ * What every route of the API is built from: its OpenAPI route (Bearer security, optional on loopback), JSON
+ * responses and bodies, and the errors every route may answer.
+ */
+import { createRoute, type RouteConfig, type z } from '@hono/zod-openapi';
+import * as S from '../schemas.js';
+
+const ok = (schema: z.ZodType, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+
+export const routeParts = {
+  route: <R extends RouteConfig>(config: R) => createRoute({ ...config, security: [{ Bearer: [] }, {}] }) as R,
+  ok,
+  errors: {
+    400: ok(S.Problem, 'invalid input'),
+    404: ok(S.Problem, 'unknown id'),
+  },
+  json: <T extends z.ZodType>(schema: T) => ({
+    body: { content: { 'application/json': { schema } }, required: true },
+  }),
+};
+
+/** A JSON body that may be left out. */
+export function optionalJson<T extends z.ZodType>(schema: T) {
+  return { body: { content: { 'application/json': { schema } }, required: false } };
+}
