@@ -164,6 +164,16 @@ describe('applying task events', () => {
     expect(done).toMatchObject({ status: 'complete', progress: 100 });
   });
 
+  it('adds a criterion an agent reported met that the task did not list, once', () => {
+    const added = event('task.criterion_verified', { taskId: 'k1' }, { index: 2, text: 'c', added: true });
+    const after = applyToTask(applyToTask(task, added), added);
+    expect(after.criteria.map((c) => [c.text, c.verified])).toEqual([
+      ['a', false],
+      ['b', false],
+      ['c', true],
+    ]);
+  });
+
   it('leaves a list alone (same array) when the event concerns none of its tasks', () => {
     const list = [task];
     expect(applyToTasks(list, event('task.progressed', { taskId: 'other' }, { progress: 5 }))).toBe(list);

@@ -146,6 +146,11 @@ export function applyToTask(task: Task, e: HubEvent): Task {
     }
     case 'task.criterion_verified': {
       const index = num(d.index);
+      const text = str(d.text);
+      // A criterion an agent reported as met that the task did not list arrives as the next one (`added`).
+      if (index === task.criteria.length && d.added === true && text !== undefined) {
+        return { ...task, criteria: [...task.criteria, { text, verified: true, verifiedAt: e.at }], updatedAt: e.at };
+      }
       if (index === undefined || !task.criteria[index]) return task;
       const criteria = task.criteria.map((c, i) => (i === index ? { ...c, verified: true, verifiedAt: e.at } : c));
       return { ...task, criteria, updatedAt: e.at };

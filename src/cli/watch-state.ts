@@ -92,7 +92,13 @@ export class WatchedWork {
         return JSON.stringify(task) === before ? undefined : { kind: 'progress', event };
       }
       case 'task.criterion_verified': {
-        const criterion = task?.criteria[num(d.index) ?? -1];
+        const index = num(d.index) ?? -1;
+        const text = str(d.text);
+        // A criterion an agent reported as met that the task did not list arrives as the next one (`added`).
+        if (task && event.taskId === task.id && index === task.criteria.length && d.added === true && text) {
+          task.criteria.push({ text, verified: false, verifiedAt: null });
+        }
+        const criterion = task?.criteria[index];
         if (!task || event.taskId !== task.id || !criterion || criterion.verified) return undefined;
         criterion.verified = true;
         criterion.verifiedAt = event.at;

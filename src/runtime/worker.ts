@@ -529,7 +529,13 @@ export class Worker {
       case 'progress':
         if (event.percent !== undefined)
           await task((id) => this.tasks.update(id, { progress: event.percent as number }));
-        if (event.criterion) await task((id) => this.tasks.log(id, { text: `criterion met: ${event.criterion}` }));
+        if (event.criterion) {
+          const criterion = event.criterion;
+          await task(async (id) => {
+            await this.tasks.log(id, { text: `criterion met: ${criterion}` });
+            await this.tasks.verifyCriterion(id, criterion, { add: true });
+          });
+        }
         return;
       case 'log':
         await task((id) => this.tasks.log(id, { level: event.level, text: event.text }));

@@ -396,12 +396,30 @@ export class TaskStore {
     });
   }
 
-  /** Marks a criterion (by index or exact text) verified (event `task.criterion_verified`). */
-  async verifyCriterion(id: string, which: number | string): Promise<Task> {
+  /**
+   * Marks a criterion (by index or exact text) verified (event `task.criterion_verified`). With `add`, a text the
+   * task does not list is matched ignoring case and surrounding space, and when still not found is added to the
+   * criteria as met (the event then carries `added: true`): an agent reporting "criterion met: …" on a task that
+   * was never given that criterion has still met it, and a count of "0 of 0" would hide that.
+   */
+  async verifyCriterion(id: string, which: number | string, options: { add?: boolean } = {}): Promise<Task> {
     return this.db.write(async (tx) => {
       const task = await this.get(id, tx);
       this.assertOpen(task);
-      const index = typeof which === 'number' ? which : task.criteria.findIndex((c) => c.text === which);
+      let index = typeof which === 'number' ? which : task.criteria.findIndex((c) => c.text === which);
+      let added = false;
+      if (index < 0 && options.add && typeof which === 'string') {
+        const wanted = which.trim().toLowerCase();
+        index = task.criteria.findIndex((c) => c.text.trim().toLowerCase() === wanted);
+        if (index < 0) {
+          if (task.criteria.length >= 1000) {
+            throw new HubError('validation', `task ${id} already has 1000 criteria; no more can be added`);
+          }
+          task.criteria.push({ text: text(which.trim(), 'criterion', 2000), verified: false, verifiedAt: null });
+          index = task.criteria.length - 1;
+          added = true;
+        }
+      }
       const criterion = task.criteria[index];
       if (!criterion) {
         throw new HubError(
@@ -428,6 +446,7 @@ export class TaskStore {
           text: criterion.text,
           verified: task.criteria.filter((c) => c.verified).length,
           total: task.criteria.length,
+          ...(added ? { added: true } : {}),
         },
       });
       return { ...task, updatedAt: now };

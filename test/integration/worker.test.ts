@@ -191,6 +191,47 @@ describeEachBackend('worker logs', (hubs) => {
   });
 });
 
+const CRITERIA = `
+process.stdout.write('@@claude-comms {"criterion": "structure described"}\\n');
+process.stdout.write('@@claude-comms {"criterion": "  Structure Described "}\\n');
+process.stdout.write('@@claude-comms {"criterion": "tests pass"}\\n');
+process.stdout.write('done');`;
+
+describeEachBackend('worker criteria', (hubs) => {
+  it('adds a criterion an agent reports met that its task does not list, once, and shows it met', async () => {
+    const hub = await hubs.open();
+    await commandModule(hub, 'arangodb', CRITERIA);
+    await hub.startWorker();
+    const asked = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Which structure?' });
+    const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 });
+    expect(done.status).toBe('complete');
+    const task = await hub.tasks.get(asked.taskId);
+    expect(task.criteria.map((c) => [c.text, c.verified])).toEqual([
+      ['structure described', true],
+      ['tests pass', true],
+    ]);
+    const control = await hub.progress.get(asked.taskId);
+    expect(control).toMatchObject({ criteriaPassed: 2, criteriaTotal: 2 });
+    // A watcher that saw the task before any criterion follows the added ones from the events alone.
+    const events = await readLog(hub, undefined, { taskId: asked.taskId });
+    const watched = new WatchedWork(undefined, { ...task, criteria: [] });
+    const changes = events.map((e) => watched.apply(e)).filter((c) => c?.kind === 'criterion');
+    expect(changes.map((c) => c && 'total' in c && [c.text, c.verified, c.total])).toEqual([
+      ['structure described', 1, 1],
+      ['tests pass', 2, 2],
+    ]);
+  });
+
+  it('verifies a listed criterion named in other case rather than adding it again', async () => {
+    const hub = await hubs.open();
+    await commandModule(hub, 'arangodb', CRITERIA);
+    const task = await hub.tasks.create({ name: 'listed', criteria: ['Structure described'] });
+    const verified = await hub.tasks.verifyCriterion(task.id, ' structure DESCRIBED', { add: true });
+    expect(verified.criteria).toEqual([expect.objectContaining({ text: 'Structure described', verified: true })]);
+    await expect(hub.tasks.verifyCriterion(task.id, 'not listed')).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
+
 /** Sets a message's lease in the past, as a worker that died would leave it. */
 async function setLease(database: string, messageId: string): Promise<void> {
   const past = new Date(Date.now() - 60_000).toISOString();
