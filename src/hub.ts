@@ -3,7 +3,7 @@
  */
 
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { dataHome, defaultDatabase } from './config/paths.js';
 import { encodeCursor } from './domain/cursor.js';
@@ -19,6 +19,7 @@ import { ProgressTracker } from './progress/tracker.js';
 import { LazyReaper } from './runtime/reaper.js';
 import { Worker, type WorkerOptions } from './runtime/worker.js';
 import { type AskInput, type AskResult, AskStore } from './store/asks.js';
+import { ConfigSync, type ConfigSyncResult } from './store/config-sync.js';
 import type { Database } from './store/database.js';
 import { EventStore } from './store/events.js';
 import { InstanceStore } from './store/instances.js';
@@ -51,10 +52,15 @@ export interface HubOptions extends OpenDatabaseOptions {
   /** Quiet time between two content writes of one message in ms (default 50: ≤ 20 content events/s). */
   contentCoalesceMs?: number;
   /**
-   * Module definitions to register at open: a `config.yaml` path, or false for none. Default:
-   * `$CLAUDE_COMMS_HOME/config.yaml` (`~/.claude-comms/config.yaml`) when it exists.
+   * Module definitions to sync at open (see `syncConfig`): a `config.yaml` path, or false for none. Default:
+   * `$CLAUDE_COMMS_HOME/config.yaml` (`~/.claude-comms/config.yaml`). A file that does not exist changes nothing.
    */
   config?: string | false;
+  /**
+   * Called instead of failing the open when the config file is invalid (the error names file and line); the
+   * modules then stay as they were. For readers that must work while someone fixes the file.
+   */
+  onConfigError?: (err: HubError) => void;
   /** Where diagnostics go (default: pino at `warn` on stderr). */
   logger?: Logger;
   /**
@@ -119,6 +125,13 @@ export interface Hub {
    * position in the log. One runner per hub (`conflict` for a second); closing the hub stops it.
    */
   startHooks(options?: HookOptions): Promise<HookRunner>;
+  /**
+   * Makes the registered modules match a config.yaml: its modules are registered or updated (and served again if
+   * they had been removed); a module registered from a config file that is not in this one is marked removed —
+   * asking it is refused, its unanswered replies fail. Modules registered with `modules.register` are left alone.
+   * `source` is what the modules record as their origin (default: the file's absolute path).
+   */
+  syncConfig(file: string, options?: { source?: string }): Promise<ConfigSyncResult>;
   /** The schema version of the open database. */
   schemaVersion(): Promise<number>;
   /**
@@ -164,15 +177,24 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     if (state.status === 'ok') logger.warn({ database: db.location }, 'the database stores again');
     else logger.error({ database: db.location, code: state.code, since: state.since }, state.detail ?? state.code);
   });
+  const configSync = new ConfigSync(db, modules, messages, tasks);
+  const syncConfig = async (file: string, o: { source?: string } = {}) => {
+    // The parser (zod, yaml) is loaded only when there is a file to read: a process watching the hub stays small.
+    const { modules: configured } = (await import('./config/modules-config.js')).loadConfig(file);
+    const entries = Object.entries(configured).map(([name, { description, ...settings }]) => [
+      name,
+      { description, settings },
+    ]);
+    return configSync.apply(o.source ?? resolve(file), Object.fromEntries(entries));
+  };
   try {
-    if (options.config !== false) {
-      const file = options.config ?? join(dataHome(), 'config.yaml');
-      // The parser (zod, yaml) is loaded only when there is a file to read: a process watching the hub stays small.
-      const { modules: configured } = existsSync(file)
-        ? (await import('./config/modules-config.js')).loadConfig(file)
-        : { modules: {} };
-      for (const [name, { description, ...settings }] of Object.entries(configured)) {
-        await modules.register({ name, description, config: settings });
+    const file = options.config === false ? undefined : (options.config ?? join(dataHome(), 'config.yaml'));
+    if (file && existsSync(file)) {
+      try {
+        await syncConfig(file);
+      } catch (err) {
+        if (!options.onConfigError || !isHubError(err, 'validation')) throw err;
+        options.onConfigError(err);
       }
     }
     await log.start(pollIntervalMs);
@@ -254,6 +276,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     },
     statusHistory: (id) => watch.statusHistory(id),
     waitForCompletion: (id, o) => watch.waitForCompletion(id, o),
+    syncConfig,
     schemaVersion: () => schemaVersion(db),
     storage: () => db.storage.state,
     close() {

@@ -44,6 +44,7 @@ export type { AgentControl, LogLine, ProgressTracker, StartTaskInput } from './p
 export { toAgentControl } from './progress/tracker.js';
 export type { Worker, WorkerOptions } from './runtime/worker.js';
 export type { AskInput, AskResult } from './store/asks.js';
+export type { ConfigSyncResult } from './store/config-sync.js';
 export type { InstanceStore, ListInstancesOptions } from './store/instances.js';
 export type { CreateMessageInput, MessageStore, TransitionOptions } from './store/messages.js';
 export type { ModuleStore, RegisterModuleInput } from './store/modules.js';

@@ -29,6 +29,7 @@ import { isPostgresUrl, maskPassword, sqlitePath } from '../store/location.js';
 import type { StorageState } from '../store/storage-health.js';
 import type { ListTasksOptions, TaskLogEntry } from '../store/tasks.js';
 import type { TokenStore } from '../store/tokens.js';
+import { warnOfConfig } from './config-warning.js';
 import { SseParser } from './sse.js';
 
 /** Which way the client reaches the hub, and why. */
@@ -559,7 +560,7 @@ async function openDirect(
   reason: Omit<Extract<Connection, { kind: 'direct' }>, 'kind' | 'database'>,
 ): Promise<DirectClient> {
   const { openHub } = await import('../hub.js');
-  const hub = await openHub(database ? { database } : {});
+  const hub = await openHub({ ...(database ? { database } : {}), onConfigError: warnOfConfig });
   return new DirectClient(hub, { kind: 'direct', database: hub.database, ...reason });
 }
 

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { isHubError } from '../domain/errors.js';
 import type { HubEvent } from '../domain/types.js';
+import { warnOfConfig } from './config-warning.js';
+import { registerInitCommand } from './init-command.js';
 import { printErr, printJsonLine, printOut } from './output.js';
 import { registerServiceCommands } from './service-commands.js';
 import { registerWorkCommands } from './work-commands.js';
@@ -52,7 +54,7 @@ function program(): Command {
     .action(async (opts: { follow?: boolean; after?: string; json?: boolean }) => {
       // Loaded here rather than at start-up, which every command (even --version) would otherwise pay.
       const { openHub } = await import('../hub.js');
-      const hub = await openHub({ database: cli.opts<{ database?: string }>().database });
+      const hub = await openHub({ database: cli.opts<{ database?: string }>().database, onConfigError: warnOfConfig });
       const print = (e: HubEvent) => (opts.json ? printJsonLine(e) : printOut(`${describe(e)}\n`));
       try {
         if (!opts.follow) {
@@ -79,6 +81,7 @@ function program(): Command {
         await hub.close();
       }
     });
+  registerInitCommand(cli);
   registerServiceCommands(cli);
   registerWorkCommands(cli);
   return cli;

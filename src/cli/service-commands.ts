@@ -187,6 +187,7 @@ export function registerServiceCommands(cli: Command): void {
         const flagsShown = [
           m.health === 'unhealthy' ? p.red('unhealthy') : 'healthy',
           m.paused ? p.yellow('paused') : '',
+          m.removedAt ? p.yellow(`removed from config.yaml on ${m.removedAt}`) : '',
         ]
           .filter(Boolean)
           .join(', ');

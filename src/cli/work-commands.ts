@@ -188,6 +188,10 @@ export function registerWorkCommands(cli: Command): void {
         if (opts.json) return;
         const p = paletteFor(process.stdout);
         for (const m of modules) if (m.healthError) printOut(`${p.red(m.name)}: ${m.healthError}\n`);
+        for (const m of modules) {
+          if (m.removedAt)
+            printOut(`${p.yellow(m.name)}: removed from config.yaml on ${m.removedAt}; add it back to serve it\n`);
+        }
       }),
     );
 

@@ -62,16 +62,52 @@ describe('module configuration', () => {
     );
   });
 
-  it('refuses a bad module name and broken YAML with a clear error', () => {
+  it('refuses a bad module name and broken YAML with a clear error at the line of the name', () => {
     expect(() =>
       parseConfig('modules:\n  "bad name":\n    cwd: x\n    backend: command\n    command: x\n', 'c.yaml'),
-    ).toThrow('c.yaml:3: modules.bad name: is not a module name');
+    ).toThrow('c.yaml:2: modules.bad name: must be a module name');
     expect(() => parseConfig('modules: [unclosed', 'c.yaml')).toThrow(/c\.yaml:1: not valid YAML/);
   });
 
-  it('treats a missing file as no modules', () => {
+  it('refuses __proto__, constructor and names the API cannot route, with file and line, dropping none', () => {
+    const module = (name: string) => `  ${name}:\n    cwd: x\n    backend: command\n    command: x\n`;
+    const text = `modules:\n${module('ok')}${module('__proto__')}${module('constructor')}${module('a/b')}`;
+    const error = (() => {
+      try {
+        parseConfig(text, 'c.yaml');
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'parsed';
+    })();
+    expect(error).toContain('c.yaml:6: modules.__proto__: is not allowed as a key');
+    expect(error).toContain("c.yaml:10: modules.constructor: must be a module name ('constructor' is reserved");
+    expect(error).toContain('c.yaml:14: modules.a/b: must be a module name');
+    expect(() =>
+      parseConfig(
+        'modules:\n  ok:\n    cwd: x\n    backend: command\n    command: x\n    env:\n      __proto__: x\n',
+        'c.yaml',
+      ),
+    ).toThrow('c.yaml:7: modules.ok.env.__proto__: is not allowed as a key');
+    expect(() => parseConfig('__proto__: {}\nmodules: {}\n', 'c.yaml')).toThrow('c.yaml:1: __proto__: is not allowed');
+  });
+
+  it('names a missing required key at the line of its module, saying what it is for', () => {
+    const text =
+      'modules:\n  ok:\n    cwd: x\n    backend: command\n    command: x\n  marker:\n    backend: command\n    command: x\n';
+    expect(() => parseConfig(text, 'config.yaml')).toThrow(
+      "config.yaml:6: modules.marker.cwd: required (the module's repository)",
+    );
+    expect(() => parseConfig('modules:\n  marker:\n    cwd: x\n', 'config.yaml')).toThrow(
+      'config.yaml:2: modules.marker.backend: required (claude-code or command)',
+    );
+  });
+
+  it('refuses to read a missing file as a configuration without modules', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cc-config-'));
-    expect(loadConfig(join(dir, 'config.yaml'))).toEqual({ modules: {} });
+    expect(() => loadConfig(join(dir, 'config.yaml'))).toThrow(
+      expect.objectContaining({ code: 'not_found', message: expect.stringContaining('does not exist') }),
+    );
     writeFileSync(join(dir, 'config.yaml'), good);
     expect(Object.keys(loadConfig(join(dir, 'config.yaml')).modules)).toEqual(['marker', 'arangodb']);
   });

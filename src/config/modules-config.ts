@@ -5,11 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { HubError } from '../domain/errors.js';
-
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a module name');
+import { moduleNameProblem } from '../domain/validate.js';
 
 /** One module as the configuration describes it. */
 const moduleSchema = z
@@ -44,9 +43,16 @@ const moduleSchema = z
     path: ['command'],
   });
 
+// Module names are checked on the document itself (see `nameProblems`), where each has its line.
 const configSchema = z.strictObject({
-  modules: z.record(name, moduleSchema).default({}),
+  modules: z.record(z.string(), moduleSchema).default({}),
 });
+
+/** What a key is for, said when it is missing. */
+const REQUIRED: Record<string, string> = {
+  cwd: "the module's repository",
+  backend: 'claude-code or command',
+};
 
 /** A module's definition, with defaults filled in and `cwd` absolute. */
 export type ModuleConfig = z.infer<typeof moduleSchema>;
@@ -65,23 +71,29 @@ export function parseConfig(text: string, file: string): HubConfig {
     const e = doc.errors[0];
     throw new HubError('validation', `${where(e?.pos[0])}: not valid YAML: ${e?.message.split('\n')[0]}`);
   }
-  const result = configSchema.safeParse(doc.toJS() ?? {});
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const path = issue.path.map(String);
-      // An unknown key is reported at the key itself; other problems at the value.
-      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
-      const node = doc.getIn(keys.length ? [...path, keys[0]] : path, true) as { range?: [number, number] } | undefined;
-      const keyNode = keys.length ? findKey(doc.getIn(path, true), keys[0] as string) : undefined;
-      const at = where(keyNode ?? node?.range?.[0]);
-      const label = [...path, ...(keys.length ? [keys.join(', ')] : [])].join('.') || '(top level)';
-      const problem = keys.length
-        ? 'unknown key'
-        : issue.code === 'invalid_key'
-          ? "is not a module name (letters, digits, '.', '_' or '-', at most 64)"
-          : issue.message;
-      return `${at}: ${label}: ${problem}`;
-    });
+  const problems = nameProblems(doc).map(({ offset, label, problem }) => `${where(offset)}: ${label}: ${problem}`);
+  // A name problem first: `__proto__` would not even reach the schema (it sets the prototype, or is dropped).
+  const result = problems.length ? undefined : configSchema.safeParse(doc.toJS() ?? {});
+  for (const issue of result?.success === false ? result.error.issues : []) {
+    const path = issue.path.map(String);
+    // An unknown key is reported at the key itself; a missing one at its module's key; others at the value.
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+    const missing = !keys.length && path.length > 1 && !doc.hasIn(path);
+    const at = keys.length
+      ? findKey(doc.getIn(path, true), keys[0] as string)
+      : missing
+        ? findKey(doc.getIn(path.slice(0, -2), true), path.at(-2) as string)
+        : (doc.getIn(path, true) as { range?: [number, number] } | undefined)?.range?.[0];
+    const label = [...path, ...(keys.length ? [keys.join(', ')] : [])].join('.') || '(top level)';
+    const key = path.at(-1) ?? '';
+    const problem = keys.length
+      ? 'unknown key'
+      : missing && issue.code !== 'custom'
+        ? `required${REQUIRED[key] ? ` (${REQUIRED[key]})` : ''}`
+        : issue.message;
+    problems.push(`${where(at)}: ${label}: ${problem}`);
+  }
+  if (problems.length || !result?.success) {
     throw new HubError('validation', `invalid configuration:\n  ${problems.join('\n  ')}`, { details: { file } });
   }
   const base = resolve(file, '..');
@@ -93,19 +105,51 @@ export function parseConfig(text: string, file: string): HubConfig {
   return { modules };
 }
 
+/**
+ * Keys the configuration cannot hold, each at its offset: `__proto__` anywhere, and module names the hub cannot
+ * serve (see `moduleNameProblem`; `a/b` could not be routed by the API, `constructor` is every object's).
+ */
+function nameProblems(doc: ReturnType<typeof parseDocument>): { offset?: number; label: string; problem: string }[] {
+  const found: { offset?: number; label: string; problem: string }[] = [];
+  visit(doc, {
+    Pair(_key, pair, ancestors) {
+      if (isScalar(pair.key) && pair.key.value === '__proto__') {
+        const label = [
+          ...ancestors.filter(isPair).map((p) => (isScalar(p.key) ? String(p.key.value) : '?')),
+          '__proto__',
+        ];
+        found.push({ offset: pair.key.range?.[0], label: label.join('.'), problem: 'is not allowed as a key' });
+      }
+    },
+  });
+  const modules = doc.get('modules', true);
+  for (const pair of isMap(modules) ? modules.items : []) {
+    const key = isScalar(pair.key) ? pair.key.value : undefined;
+    if (key === '__proto__') continue;
+    const problem = typeof key === 'string' ? moduleNameProblem(key) : 'must be a module name';
+    if (problem) {
+      const offset = (pair.key as { range?: [number, number] } | null)?.range?.[0];
+      found.push({ offset, label: `modules.${String(key)}`, problem });
+    }
+  }
+  return found;
+}
+
 /** The offset of key `key` in a YAML map node, if it is there. */
 function findKey(map: unknown, key: string): number | undefined {
   const items = (map as { items?: { key?: { value?: unknown; range?: [number, number] } }[] } | undefined)?.items;
   return items?.find((pair) => pair.key?.value === key)?.key?.range?.[0];
 }
 
-/** Reads `file`; a missing file is an empty configuration (no modules). */
+/** Reads `file` (`not_found` when it does not exist: that is not a configuration without modules). */
 export function loadConfig(file: string): HubConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { modules: {} };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new HubError('not_found', `configuration file ${file} does not exist`);
+    }
     throw new HubError('unavailable', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
   return parseConfig(text, file);

@@ -86,6 +86,13 @@ export interface Module {
   /** Why it is unhealthy. */
   healthError: string | null;
   healthCheckedAt: string | null;
+  /** The config.yaml it was registered from; null when registered through the library (config never removes it). */
+  configFile: string | null;
+  /**
+   * When it was removed from its config.yaml: asking it is refused and its unanswered replies failed. Null while
+   * it is in the config (or was registered through the library).
+   */
+  removedAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -190,6 +197,8 @@ export interface ModuleView {
   paused: boolean;
   health: 'healthy' | 'unhealthy';
   healthError: string | null;
+  /** When it was removed from config.yaml (it answers nothing more); null while it is served. */
+  removedAt: string | null;
   backend: string | null;
   concurrency: number;
   capabilities: string[];
@@ -206,6 +215,7 @@ export function moduleView(m: Module, instances: Instance[]): ModuleView {
     paused: m.paused,
     health: m.health,
     healthError: m.healthError,
+    removedAt: m.removedAt,
     backend: typeof c.backend === 'string' ? c.backend : null,
     concurrency: typeof c.concurrency === 'number' ? c.concurrency : 1,
     capabilities: Array.isArray(c.capabilities) ? (c.capabilities as string[]) : [],

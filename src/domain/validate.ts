@@ -146,15 +146,24 @@ export function requestId(value: unknown, field: string): string {
   return value;
 }
 
-/** A module name: letters, digits, `-`, `_` and `.`, starting with a letter or digit, at most 64 long. */
-export function moduleName(value: unknown, field = 'module'): string {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(value)) {
-    throw new HubError(
-      'validation',
-      `${field} must be a module name (letters, digits, '.', '_' or '-', at most 64), got ${typeName(value)}`,
-    );
+/**
+ * Why `name` cannot name a module, or undefined when it can: letters, digits, `-`, `_` and `.`, starting with a
+ * letter or digit, at most 64 long (so it is one path segment of the API), and not a name every JavaScript object
+ * already has (`constructor`, `toString`): a module called that would find itself in every map of modules.
+ */
+export function moduleNameProblem(name: string): string | undefined {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
+    return "must be a module name (letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64)";
   }
-  return value;
+  if (name in Object.prototype) return `must be a module name ('${name}' is reserved: every JavaScript object has it)`;
+  return undefined;
+}
+
+/** A module name (see `moduleNameProblem`). */
+export function moduleName(value: unknown, field = 'module'): string {
+  const problem = typeof value === 'string' ? moduleNameProblem(value) : 'must be a module name';
+  if (problem) throw new HubError('validation', `${field} ${problem}, got ${typeName(value)}`);
+  return value as string;
 }
 
 function typeName(value: unknown): string {

@@ -175,6 +175,8 @@ export class Worker {
     const fresh: WorkerModule[] = [];
     for (const m of await this.moduleStore.list()) {
       if (this.only && !this.only.includes(m.name)) continue;
+      // Removed from config.yaml: it answers nothing more (its unanswered replies failed with the removal).
+      if (m.removedAt) continue;
       const config = JSON.stringify(m.config);
       const kept = this.modules.get(m.name);
       if (kept?.config === config) {
@@ -207,8 +209,11 @@ export class Worker {
         if (e.type === 'message.status_changed' && e.data.to === 'cancelled' && e.messageId) {
           this.running.get(e.messageId)?.abort.abort();
         }
-        if (e.type === 'module.registered' || (e.type === 'module.updated' && e.data.description !== undefined)) {
-          // Registered or changed: serve it (anew).
+        if (
+          e.type === 'module.registered' ||
+          (e.type === 'module.updated' && (e.data.description !== undefined || e.data.removed !== undefined))
+        ) {
+          // Registered, changed, removed from config.yaml or added back: serve it anew, or no more.
           this.refreshing = this.refreshing
             .then(() => this.refresh())
             .then(() => this.poke())
@@ -310,11 +315,11 @@ export class Worker {
     const skipLocked = this.db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
     return this.db.write(async (tx) => {
       // The module's row lock makes claims of one module take turns, so its instances never exceed concurrency.
-      const state = await tx.get<{ paused: number; health: string }>(
-        `SELECT paused, health FROM modules WHERE name = ?${this.db.forUpdate}`,
+      const state = await tx.get<{ paused: number; health: string; removed_at: string | null }>(
+        `SELECT paused, health, removed_at FROM modules WHERE name = ?${this.db.forUpdate}`,
         [module.name],
       );
-      if (!state || Number(state.paused) === 1 || state.health === 'unhealthy') return undefined;
+      if (!state || Number(state.paused) === 1 || state.health === 'unhealthy' || state.removed_at) return undefined;
       const next = await tx.get<StatusRow & { id: string; attempts: number }>(
         `SELECT id, status, thread_id, author, attempts FROM messages WHERE status IN ('pending', 'processing')
          AND status = 'pending' AND role = 'assistant' AND author = ?

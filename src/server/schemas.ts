@@ -343,6 +343,9 @@ export const ModuleView = z
     paused: z.boolean(),
     health: z.enum(['healthy', 'unhealthy']),
     healthError: z.string().nullable(),
+    removedAt: z.string().nullable().openapi({
+      description: 'when it was removed from config.yaml: asking it is refused until it is added back (null: served)',
+    }),
     backend: z.string().nullable(),
     concurrency: z.number(),
     capabilities: z.array(z.string()),

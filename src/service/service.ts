@@ -6,10 +6,10 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import pino, { type Logger } from 'pino';
+import { BUNDLED_EXAMPLE, EXAMPLE_CONFIG } from '../config/example.js';
 import { ALLOWED_ORIGINS_ENV, normalizeOrigin, parseOriginList } from '../config/origins.js';
 import { dataHome } from '../config/paths.js';
 import { HubError } from '../domain/errors.js';
@@ -25,9 +25,6 @@ import { pidFile, readPid, runningService, type ServiceState, stateFile } from '
 
 export type { ServiceState };
 
-/** The example configuration used when the data home has none. */
-const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/config.yaml', import.meta.url));
-
 /** Options of the service. */
 export interface ServiceOptions {
   /** Default 127.0.0.1. Any other address requires API tokens. */
@@ -36,7 +33,10 @@ export interface ServiceOptions {
   port?: number;
   /** Default: `CLAUDE_COMMS_DATABASE`, else SQLite in the data home. */
   database?: string;
-  /** A config.yaml; default the data home's, else the bundled example. */
+  /**
+   * A config.yaml; default the data home's, else — for a database never configured — the bundled example (see
+   * `applyConfig`).
+   */
   config?: string;
   /** Backstop check for changes by other processes, in seconds (default 1). Changes still arrive at once. */
   intervalSeconds?: number;
@@ -71,14 +71,34 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** The configuration the service reads: the given file, the data home's, or the bundled example. */
-function chooseConfig(config?: string): string {
+/**
+ * Syncs the modules with the configuration the service reads, and answers its path: the given file, else the data
+ * home's config.yaml, else the bundled example — but only for a database whose modules never came from a config
+ * file of its own. Once one did, a missing config.yaml is an error: serving the example would mark every module
+ * of that file removed and fail their unanswered replies.
+ */
+async function applyConfig(hub: Hub, logger: Logger, config?: string): Promise<string> {
   if (config) {
     if (!existsSync(config)) throw new HubError('not_found', `configuration file ${config} does not exist`);
+    await hub.syncConfig(config);
     return config;
   }
   const own = join(dataHome(), 'config.yaml');
-  return existsSync(own) ? own : EXAMPLE_CONFIG;
+  if (existsSync(own)) {
+    await hub.syncConfig(own);
+    return own;
+  }
+  const configured = (await hub.modules.configFiles()).filter((file) => file !== BUNDLED_EXAMPLE);
+  if (configured.length) {
+    const names = (await hub.modules.list()).filter((m) => m.configFile && configured.includes(m.configFile));
+    throw new HubError(
+      'not_found',
+      `no config.yaml in ${dataHome()}, but the modules of ${hub.database} (${names.map((m) => m.name).join(', ')}) come from ${configured.join(', ')}: restore ${configured.length === 1 ? 'it' : 'them'} (or start with --config FILE); to start over from the example, run claude-comms init (those modules are then marked removed)`,
+    );
+  }
+  logger.warn(`no config.yaml in ${dataHome()}; using the bundled example (claude-comms init to make it yours)`);
+  await hub.syncConfig(EXAMPLE_CONFIG, { source: BUNDLED_EXAMPLE });
+  return EXAMPLE_CONFIG;
 }
 
 /** Starts the service; resolves once it listens. */
@@ -88,13 +108,12 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const logger =
     options.logger ??
     pino({ name: 'claude-comms', level: process.env.CLAUDE_COMMS_LOG_LEVEL ?? 'info' }, pino.destination(2));
-  const config = chooseConfig(options.config);
   const allowedOrigins = (options.allowedOrigins ?? parseOriginList(process.env[ALLOWED_ORIGINS_ENV])).map(
     normalizeOrigin,
   );
   const hub = await openHub({
     ...(options.database ? { database: options.database } : {}),
-    config,
+    config: false,
     pollIntervalMs: (options.intervalSeconds ?? 1) * 1000,
     logger,
   });
@@ -103,7 +122,9 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   let streams: Streams | undefined;
   let server: ReturnType<typeof serve> | undefined;
   const started = Date.now();
+  let config = '';
   try {
+    config = await applyConfig(hub, logger, options.config);
     if (requireToken && !(await hub.tokens.any())) {
       throw new HubError(
         'unauthorized',

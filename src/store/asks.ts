@@ -18,7 +18,7 @@ import type { ThreadStore } from './threads.js';
 export interface AskInput {
   /** The asking module (need not be registered: people and scripts ask too). */
   from: string;
-  /** The answering module: registered and not paused. */
+  /** The answering module: registered, not paused, not removed from config.yaml. */
   to: string;
   prompt: string;
   /** Continue this thread (the answering agent resumes its session in it); default: a new thread. */
@@ -59,7 +59,10 @@ export class AskStore {
     private readonly tasks: TaskStore,
   ) {}
 
-  /** Asks `to` a question; `not_found` for an unknown module or thread, `conflict` for a paused module. */
+  /**
+   * Asks `to` a question; `not_found` for an unknown module or thread, `conflict` for a paused module or one
+   * removed from config.yaml.
+   */
   async ask(input: AskInput): Promise<AskResult> {
     const from = moduleName(input.from, 'from');
     const to = moduleName(input.to, 'to');
@@ -86,6 +89,11 @@ export class AskStore {
         throw new HubError(
           'not_found',
           `no module named ${to}; register it in config.yaml or with hub.modules.register`,
+        );
+      if (module.removed_at)
+        throw new HubError(
+          'conflict',
+          `module ${to} was removed from ${module.config_file ?? 'config.yaml'} on ${module.removed_at}; add it back to serve it`,
         );
       if (Number(module.paused) === 1)
         throw new HubError('conflict', `module ${to} is paused; resume it to ask it questions`);

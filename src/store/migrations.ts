@@ -247,6 +247,15 @@ export const MIGRATIONS: readonly Migration[] = [
         .where(sql<boolean>`status in ('pending', 'processing')`),
     ],
   },
+  {
+    version: 9,
+    name: 'modules: the config.yaml that registered each, and when it was removed from it',
+    up: (db) => [
+      // Null for modules registered through the library: config sync never touches those.
+      db.schema.alterTable('modules').addColumn('config_file', text),
+      db.schema.alterTable('modules').addColumn('removed_at', text),
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

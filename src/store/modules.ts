@@ -2,7 +2,7 @@
 import { HubError } from '../domain/errors.js';
 import type { Module } from '../domain/types.js';
 import { jsonObject, moduleName, noNul, wellFormed } from '../domain/validate.js';
-import type { Database } from './database.js';
+import type { Database, WriteTx } from './database.js';
 import type { ModulesTable } from './schema.js';
 
 function fromRow(r: ModulesTable): Module {
@@ -14,6 +14,8 @@ function fromRow(r: ModulesTable): Module {
     health: r.health === 'unhealthy' ? 'unhealthy' : 'healthy',
     healthError: r.health_error ?? null,
     healthCheckedAt: r.health_checked_at ?? null,
+    configFile: r.config_file ?? null,
+    removedAt: r.removed_at ?? null,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -43,32 +45,76 @@ export class ModuleStore {
     const description =
       input.description === undefined ? undefined : wellFormed(noNul(input.description, 'description'), 'description');
     const config = input.config === undefined ? undefined : jsonObject(input.config, 'config', 65_536);
-    return this.db.write(async (tx) => {
-      const now = new Date().toISOString();
-      // Insert-or-nothing first: of racing registrations exactly one inserts; the others wait for it and update.
-      const inserted = await tx.run(
-        `INSERT INTO modules (name, description, paused, config, created_at, updated_at) VALUES (?, ?, 0, ?, ?, ?)
-         ON CONFLICT (name) DO NOTHING`,
-        [name, description ?? '', config ?? '{}', now, now],
-      );
-      // An update that changes nothing writes nothing (registering the same config at every start is quiet).
-      const changed =
-        inserted ||
-        (await tx.run(
-          `UPDATE modules SET description = COALESCE(?, description), config = COALESCE(?, config), updated_at = ?
-           WHERE name = ? AND (description <> COALESCE(?, description) OR config <> COALESCE(?, config))`,
-          [description ?? null, config ?? null, now, name, description ?? null, config ?? null],
-        ));
-      const row = await tx.get<ModulesTable>('SELECT * FROM modules WHERE name = ?', [name]);
-      const module = fromRow(row as ModulesTable);
-      if (!changed) return module;
+    return this.db.write((tx) => this.upsert(tx, { name, description, config }));
+  }
+
+  /**
+   * `register` inside the caller's write transaction, with its input already checked (`config` as JSON text).
+   * With `configFile`, the module is recorded as that file's (config sync may later mark it removed) and, if it
+   * was removed, is served again (event `module.updated` with `removed: false`).
+   */
+  async upsert(
+    tx: WriteTx,
+    { name, description, config }: { name: string; description?: string | undefined; config?: string | undefined },
+    configFile?: string,
+  ): Promise<Module> {
+    const now = new Date().toISOString();
+    // Insert-or-nothing first: of racing registrations exactly one inserts; the others wait for it and update.
+    const inserted = await tx.run(
+      `INSERT INTO modules (name, description, paused, config, config_file, created_at, updated_at)
+       VALUES (?, ?, 0, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+      [name, description ?? '', config ?? '{}', configFile ?? null, now, now],
+    );
+    // An update that changes nothing writes nothing (registering the same config at every start is quiet).
+    const changed =
+      inserted ||
+      (await tx.run(
+        `UPDATE modules SET description = COALESCE(?, description), config = COALESCE(?, config), updated_at = ?
+         WHERE name = ? AND (description <> COALESCE(?, description) OR config <> COALESCE(?, config))`,
+        [description ?? null, config ?? null, now, name, description ?? null, config ?? null],
+      ));
+    const restored =
+      !inserted &&
+      configFile !== undefined &&
+      (await tx.get<ModulesTable>(
+        `UPDATE modules SET removed_at = NULL, updated_at = ? WHERE name = ? AND removed_at IS NOT NULL RETURNING *`,
+        [now, name],
+      )) !== undefined;
+    if (configFile !== undefined && !inserted) {
+      await tx.run('UPDATE modules SET config_file = ? WHERE name = ? AND (config_file IS NULL OR config_file <> ?)', [
+        configFile,
+        name,
+        configFile,
+      ]);
+    }
+    const row = await tx.get<ModulesTable>('SELECT * FROM modules WHERE name = ?', [name]);
+    const module = fromRow(row as ModulesTable);
+    if (changed) {
       tx.emit({
         type: inserted ? 'module.registered' : 'module.updated',
         module: name,
         data: { description: module.description },
       });
-      return module;
-    });
+    }
+    if (restored) tx.emit({ type: 'module.updated', module: name, data: { removed: false } });
+    return module;
+  }
+
+  /**
+   * Marks a module removed from its config.yaml (event `module.updated` with `removed: true`); asking it is then
+   * refused. Inside the caller's transaction (config sync also fails the module's unanswered replies in it).
+   */
+  async markRemoved(tx: WriteTx, name: string, at: string): Promise<void> {
+    await tx.run('UPDATE modules SET removed_at = ?, updated_at = ? WHERE name = ?', [at, at, name]);
+    tx.emit({ type: 'module.updated', module: name, data: { removed: true, removedAt: at } });
+  }
+
+  /** The config files the modules still served were registered from (empty for a hub never configured). */
+  async configFiles(): Promise<string[]> {
+    const rows = await this.db.read.all<{ config_file: string }>(
+      'SELECT DISTINCT config_file FROM modules WHERE config_file IS NOT NULL AND removed_at IS NULL ORDER BY config_file',
+    );
+    return rows.map((r) => r.config_file);
   }
 
   /**

@@ -23,6 +23,9 @@ export interface ModulesTable {
   health: string;
   health_error: string | null;
   health_checked_at: string | null;
+  /** The config.yaml that registered it (see store/config-sync.ts); null when registered through the library. */
+  config_file: string | null;
+  removed_at: string | null;
 }
 
 export interface InstancesTable {
