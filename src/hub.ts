@@ -11,6 +11,7 @@ import { HubError, isHubError } from './domain/errors.js';
 import type { EventFilter, HubEvent, StatusChange } from './domain/types.js';
 import { MAX_TIMER_MS, number } from './domain/validate.js';
 import { EventLog, type EventPage, type SubscribeOptions, type Subscription } from './events/event-log.js';
+import { newHolderId } from './events/leased-role.js';
 import { MessageMonitor } from './events/message-monitor.js';
 import { type Completion, MessageWatch, type WaitOptions } from './events/watch.js';
 import { type HookOptions, HookRunner } from './hooks/runner.js';
@@ -22,6 +23,7 @@ import { type AskInput, type AskResult, AskStore } from './store/asks.js';
 import type { Database } from './store/database.js';
 import { EventStore } from './store/events.js';
 import { InstanceStore } from './store/instances.js';
+import { LeaseStore } from './store/leases.js';
 import { MessageStore } from './store/messages.js';
 import { schemaVersion } from './store/migrations.js';
 import { ModuleStore } from './store/modules.js';
@@ -187,12 +189,19 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     }
     return eventStore.prune(before.toISOString());
   };
+  const leases = new LeaseStore(db);
+  const holder = newHolderId();
   let retention: NodeJS.Timeout | undefined;
   if (retentionDays > 0) {
+    // Under a lease held for the hour between sweeps: with many hubs open on one database (services, CLI
+    // commands), one sweeps each hour and the others skip; when it goes away, the next to try after the hour does.
     const sweep = () =>
-      void prune(new Date(Date.now() - retentionDays * 24 * HOUR)).catch((err: unknown) => {
-        if (!isHubError(err, 'closed')) logger.warn({ err }, 'pruning old events failed; will try again in an hour');
-      });
+      void leases
+        .acquire('retention', holder, HOUR)
+        .then((held) => (held ? prune(new Date(Date.now() - retentionDays * 24 * HOUR)) : 0))
+        .catch((err: unknown) => {
+          if (!isHubError(err, 'closed')) logger.warn({ err }, 'pruning old events failed; will try again in an hour');
+        });
     sweep();
     retention = setInterval(sweep, HOUR);
     retention.unref();
@@ -241,7 +250,12 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     async startHooks(o = {}) {
       if (closing) throw new HubError('closed', 'the hub is closed');
       if (hooks) throw new HubError('conflict', 'hooks are already running in this hub');
-      const runner = new HookRunner({ db, log, messages, watches: watchSettings }, logger, o, processes);
+      const runner = new HookRunner(
+        { db, log, messages, watches: watchSettings, leases, holder },
+        logger,
+        o,
+        processes,
+      );
       hooks = runner;
       try {
         await runner.start();
