@@ -33,6 +33,7 @@ import { TaskStore } from './store/tasks.js';
 import { ThreadStore } from './store/threads.js';
 import { TokenStore } from './store/tokens.js';
 import { Visibility } from './store/visibility.js';
+import { WatchRecords } from './store/watches.js';
 
 /** Options of `openHub`. */
 export interface HubOptions extends OpenDatabaseOptions {
@@ -151,7 +152,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     coalesceMs,
   });
   const watch = new MessageWatch(log, eventStore, messages);
-  const monitor = new MessageMonitor(db, log, logger);
+  const monitor = new MessageMonitor(eventStore, log, logger);
   const threads = new ThreadStore(db);
   const tasks = new TaskStore(db);
   const modules = new ModuleStore(db);
@@ -161,7 +162,8 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   const watchSettings = {
     allowPrivateWebhooks: options.allowPrivateWebhooks ?? process.env.CLAUDE_COMMS_WEBHOOK_ALLOW_PRIVATE === '1',
   };
-  const watches = new WatchStore(db, visibility, watchSettings);
+  const watchRecords = new WatchRecords(db);
+  const watches = new WatchStore(watchRecords, visibility, watchSettings);
   db.storage.onChange((state) => {
     if (state.status === 'ok') logger.warn({ database: db.location }, 'the database stores again');
     else logger.error({ database: db.location, code: state.code, since: state.since }, state.detail ?? state.code);
@@ -251,7 +253,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
       if (closing) throw new HubError('closed', 'the hub is closed');
       if (hooks) throw new HubError('conflict', 'hooks are already running in this hub');
       const runner = new HookRunner(
-        { db, log, messages, watches: watchSettings, leases, holder },
+        { records: watchRecords, log, messages, watches: watchSettings, leases, holder },
         logger,
         o,
         processes,

@@ -15,10 +15,9 @@ import { MAX_TIMER_MS, number } from '../domain/validate.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
 import { LeasedRole } from '../events/leased-role.js';
 import { LazyReaper } from '../runtime/reaper.js';
-import type { Database } from '../store/database.js';
 import type { LeaseStore } from '../store/leases.js';
 import type { MessageStore } from '../store/messages.js';
-import { DeliveryRecords, type LiveWatch } from './delivery-records.js';
+import type { LiveWatch, WatchRecords } from '../store/watches.js';
 import { WATCHED_TYPES } from './triggers.js';
 import { type DeliverySettings, WatchLoop, type WatchLoopContext } from './watch-loop.js';
 import type { WatchSettings } from './watches.js';
@@ -49,7 +48,7 @@ export interface HookOptions {
 
 /** What the runner reads and writes. */
 export interface HookStores {
-  db: Database;
+  records: WatchRecords;
   log: EventLog;
   messages: MessageStore;
   /** The hub's rules for watches (whether module tokens' webhooks may call private addresses). */
@@ -68,7 +67,6 @@ const SWEEP_MS = 60 * 60 * 1000;
 /** Runs the hooks of every live watch of a database. */
 export class HookRunner {
   private readonly loops = new Map<string, WatchLoop>();
-  private readonly records: DeliveryRecords;
   private readonly context: WatchLoopContext;
   private readonly stopGraceMs: number;
   private readonly role: LeasedRole;
@@ -101,7 +99,6 @@ export class HookRunner {
     };
     this.stopGraceMs = number(options.stopGraceMs ?? 5000, 'stopGraceMs', 0, MAX_TIMER_MS);
     const leaseMs = number(options.leaseMs ?? 30_000, 'leaseMs', 30, MAX_TIMER_MS);
-    this.records = new DeliveryRecords(stores.db);
     let tracker: ProcessTracker;
     if (processes) {
       tracker = processes;
@@ -113,7 +110,7 @@ export class HookRunner {
     this.context = {
       log: stores.log,
       messages: stores.messages,
-      records: this.records,
+      records: stores.records,
       logger,
       settings,
       processes: tracker,
@@ -152,7 +149,7 @@ export class HookRunner {
     this.subscription = await this.stores.log.subscribe({ types: [...WATCHED_TYPES, 'watch.*'] }, (event) =>
       this.heard(event),
     );
-    for (const watch of await this.records.live()) this.add(watch);
+    for (const watch of await this.stores.records.live()) this.add(watch);
     this.sweep = setInterval(() => {
       for (const loop of this.loops.values()) loop.wake();
     }, SWEEP_MS);
@@ -203,7 +200,7 @@ export class HookRunner {
 
   private async created(watchId: string): Promise<void> {
     if (!this.active || this.loops.has(watchId)) return;
-    const watch = await this.records.load(watchId);
+    const watch = await this.stores.records.load(watchId);
     if (watch && this.active) this.add(watch);
   }
 
