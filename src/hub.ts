@@ -8,16 +8,17 @@ import pino, { type Logger } from 'pino';
 import { dataHome, defaultDatabase } from './config/paths.js';
 import { encodeCursor } from './domain/cursor.js';
 import { HubError, isHubError } from './domain/errors.js';
-import type { EventFilter, HubEvent, StatusChange } from './domain/types.js';
+import type { StatusChange } from './domain/types.js';
 import { MAX_TIMER_MS, number } from './domain/validate.js';
-import { EventLog, type EventPage, type SubscribeOptions, type Subscription } from './events/event-log.js';
+import { EventLog } from './events/event-log.js';
+import type { HubEvents } from './events/hub-events.js';
 import { newHolderId } from './events/leased-role.js';
 import { MessageMonitor } from './events/message-monitor.js';
 import { type Completion, MessageWatch, type WaitOptions } from './events/watch.js';
 import { type HookOptions, HookRunner } from './hooks/runner.js';
 import { WatchStore } from './hooks/watches.js';
+import { LazyReaper } from './process/reaper.js';
 import { ProgressTracker } from './progress/tracker.js';
-import { LazyReaper } from './runtime/reaper.js';
 import { Worker, type WorkerOptions } from './runtime/worker.js';
 import { type AskInput, type AskResult, AskStore } from './store/asks.js';
 import type { Database } from './store/database.js';
@@ -67,19 +68,7 @@ export interface HubOptions extends OpenDatabaseOptions {
   allowPrivateWebhooks?: boolean;
 }
 
-/** The event log as the library exposes it. */
-export interface HubEvents {
-  /** Replays after `after`, then delivers live; resolves once live. See `SubscribeOptions`. */
-  subscribe(options: SubscribeOptions, handler: (event: HubEvent) => void): Promise<Subscription>;
-  /** Pages through history. */
-  list(options?: SubscribeOptions & { limit?: number }): Promise<EventPage>;
-  /** The newest events that pass the filter (default 100, at most 1000), oldest first. */
-  latest(options?: EventFilter & { limit?: number }): Promise<HubEvent[]>;
-  /** The cursor of the newest committed event. */
-  head(): Promise<string>;
-  /** Deletes events older than `before`; cursors older than what is kept then fail with `cursor_expired`. */
-  prune(before: Date): Promise<number>;
-}
+export type { HubEvents };
 
 /** An open hub. Close it to release the database. */
 export interface Hub {

@@ -9,12 +9,12 @@
  * from the stored cursors when the holder stops or dies.
  */
 import type { Logger } from 'pino';
-import type { ProcessTracker } from '../agents/types.js';
 import type { HubEvent } from '../domain/types.js';
 import { MAX_TIMER_MS, number } from '../domain/validate.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
 import { LeasedRole } from '../events/leased-role.js';
-import { LazyReaper } from '../runtime/reaper.js';
+import { LazyReaper } from '../process/reaper.js';
+import type { ProcessTracker } from '../process/tracker.js';
 import type { LeaseStore } from '../store/leases.js';
 import type { MessageStore } from '../store/messages.js';
 import type { LiveWatch, WatchRecords } from '../store/watches.js';

@@ -9,11 +9,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { ProcessTracker } from '../agents/types.js';
 import { isHubError } from '../domain/errors.js';
 import { matchesFilter } from '../domain/filter.js';
 import type { EventFilter, HubEvent } from '../domain/types.js';
 import type { EventLog, EventPage } from '../events/event-log.js';
+import type { ProcessTracker } from '../process/tracker.js';
 import type { MessageStore } from '../store/messages.js';
 import type { LiveWatch, Outcome, WatchRecords } from '../store/watches.js';
 import { runHookCommand } from './hook-command.js';

@@ -2,11 +2,10 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Hub } from '../../hub.js';
-import type { Env } from '../app.js';
 import { actAs } from '../auth.js';
 import * as S from '../schemas.js';
 import { assertVisible, visible } from '../scope.js';
-import { optionalJson, routeParts } from './parts.js';
+import { type Env, optionalJson, routeParts } from './parts.js';
 
 /** Adds the task routes to the API app. */
 export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
