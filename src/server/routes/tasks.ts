@@ -178,17 +178,8 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const { status, error, reason, ...change } = c.req.valid('json');
-      const task = await asTaskModule(c, id);
-      let result = task;
-      if (Object.keys(change).length) result = await hub.tasks.update(id, change);
-      if (status) {
-        result = await hub.tasks.transition(id, status, {
-          ...(error ? { error } : {}),
-          ...(reason ? { reason } : {}),
-        });
-      }
-      return c.json(result, 200);
+      await asTaskModule(c, id);
+      return c.json(await hub.tasks.change(id, c.req.valid('json')), 200);
     },
   );
 
