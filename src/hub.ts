@@ -8,21 +8,24 @@ import pino, { type Logger } from 'pino';
 import { dataHome, defaultDatabase } from './config/paths.js';
 import { encodeCursor } from './domain/cursor.js';
 import { HubError, isHubError } from './domain/errors.js';
-import type { EventFilter, HubEvent, StatusChange } from './domain/types.js';
+import type { StatusChange } from './domain/types.js';
 import { MAX_TIMER_MS, number } from './domain/validate.js';
-import { EventLog, type EventPage, type SubscribeOptions, type Subscription } from './events/event-log.js';
+import { EventLog } from './events/event-log.js';
+import type { HubEvents } from './events/hub-events.js';
+import { newHolderId } from './events/leased-role.js';
 import { MessageMonitor } from './events/message-monitor.js';
 import { type Completion, MessageWatch, type WaitOptions } from './events/watch.js';
 import { type HookOptions, HookRunner } from './hooks/runner.js';
 import { WatchStore } from './hooks/watches.js';
+import { LazyReaper } from './process/reaper.js';
 import { ProgressTracker } from './progress/tracker.js';
-import { LazyReaper } from './runtime/reaper.js';
 import { Worker, type WorkerOptions } from './runtime/worker.js';
 import { type AskInput, type AskResult, AskStore } from './store/asks.js';
 import { ConfigSync, type ConfigSyncResult } from './store/config-sync.js';
 import type { Database } from './store/database.js';
 import { EventStore } from './store/events.js';
 import { InstanceStore } from './store/instances.js';
+import { LeaseStore } from './store/leases.js';
 import { MessageStore } from './store/messages.js';
 import { schemaVersion } from './store/migrations.js';
 import { ModuleStore } from './store/modules.js';
@@ -32,6 +35,7 @@ import { TaskStore } from './store/tasks.js';
 import { ThreadStore } from './store/threads.js';
 import { TokenStore } from './store/tokens.js';
 import { Visibility } from './store/visibility.js';
+import { WatchRecords } from './store/watches.js';
 
 /** Options of `openHub`. */
 export interface HubOptions extends OpenDatabaseOptions {
@@ -70,19 +74,7 @@ export interface HubOptions extends OpenDatabaseOptions {
   allowPrivateWebhooks?: boolean;
 }
 
-/** The event log as the library exposes it. */
-export interface HubEvents {
-  /** Replays after `after`, then delivers live; resolves once live. See `SubscribeOptions`. */
-  subscribe(options: SubscribeOptions, handler: (event: HubEvent) => void): Promise<Subscription>;
-  /** Pages through history. */
-  list(options?: SubscribeOptions & { limit?: number }): Promise<EventPage>;
-  /** The newest events that pass the filter (default 100, at most 1000), oldest first. */
-  latest(options?: EventFilter & { limit?: number }): Promise<HubEvent[]>;
-  /** The cursor of the newest committed event. */
-  head(): Promise<string>;
-  /** Deletes events older than `before`; cursors older than what is kept then fail with `cursor_expired`. */
-  prune(before: Date): Promise<number>;
-}
+export type { HubEvents };
 
 /** An open hub. Close it to release the database. */
 export interface Hub {
@@ -162,7 +154,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     coalesceMs,
   });
   const watch = new MessageWatch(log, eventStore, messages);
-  const monitor = new MessageMonitor(db, log, logger);
+  const monitor = new MessageMonitor(eventStore, log, logger);
   const threads = new ThreadStore(db);
   const tasks = new TaskStore(db);
   const modules = new ModuleStore(db);
@@ -172,7 +164,8 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   const watchSettings = {
     allowPrivateWebhooks: options.allowPrivateWebhooks ?? process.env.CLAUDE_COMMS_WEBHOOK_ALLOW_PRIVATE === '1',
   };
-  const watches = new WatchStore(db, visibility, watchSettings);
+  const watchRecords = new WatchRecords(db);
+  const watches = new WatchStore(watchRecords, visibility, watchSettings);
   db.storage.onChange((state) => {
     if (state.status === 'ok') logger.warn({ database: db.location }, 'the database stores again');
     else logger.error({ database: db.location, code: state.code, since: state.since }, state.detail ?? state.code);
@@ -209,12 +202,19 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     }
     return eventStore.prune(before.toISOString());
   };
+  const leases = new LeaseStore(db);
+  const holder = newHolderId();
   let retention: NodeJS.Timeout | undefined;
   if (retentionDays > 0) {
+    // Under a lease held for the hour between sweeps: with many hubs open on one database (services, CLI
+    // commands), one sweeps each hour and the others skip; when it goes away, the next to try after the hour does.
     const sweep = () =>
-      void prune(new Date(Date.now() - retentionDays * 24 * HOUR)).catch((err: unknown) => {
-        if (!isHubError(err, 'closed')) logger.warn({ err }, 'pruning old events failed; will try again in an hour');
-      });
+      void leases
+        .acquire('retention', holder, HOUR)
+        .then((held) => (held ? prune(new Date(Date.now() - retentionDays * 24 * HOUR)) : 0))
+        .catch((err: unknown) => {
+          if (!isHubError(err, 'closed')) logger.warn({ err }, 'pruning old events failed; will try again in an hour');
+        });
     sweep();
     retention = setInterval(sweep, HOUR);
     retention.unref();
@@ -263,7 +263,12 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     async startHooks(o = {}) {
       if (closing) throw new HubError('closed', 'the hub is closed');
       if (hooks) throw new HubError('conflict', 'hooks are already running in this hub');
-      const runner = new HookRunner({ db, log, messages, watches: watchSettings }, logger, o, processes);
+      const runner = new HookRunner(
+        { records: watchRecords, log, messages, watches: watchSettings, leases, holder },
+        logger,
+        o,
+        processes,
+      );
       hooks = runner;
       try {
         await runner.start();

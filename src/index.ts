@@ -24,6 +24,8 @@ export type {
   UnknownMessage,
 } from './domain/types.js';
 export { EVENT_TYPES } from './domain/types.js';
+export type { WatchEvent } from './domain/watch-events.js';
+export { WATCH_EVENTS } from './domain/watch-events.js';
 export type { EventPage, SubscribeOptions, Subscription } from './events/event-log.js';
 export type {
   MessageMonitor,
@@ -35,8 +37,6 @@ export type {
 export type { Completion, WaitOptions } from './events/watch.js';
 export type { HookNotification, NotifiedMessage } from './hooks/notification.js';
 export type { HookOptions, HookRunner } from './hooks/runner.js';
-export type { WatchEvent } from './hooks/triggers.js';
-export { WATCH_EVENTS } from './hooks/triggers.js';
 export type { CreateWatchInput, Watch, WatchStore } from './hooks/watches.js';
 export type { Hub, HubEvents, HubOptions } from './hub.js';
 export { openHub } from './hub.js';

@@ -10,8 +10,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Options, SDKMessage } from '@anthropic-ai/claude-agent-sdk';
+import {
+  directoryProblem,
+  newRunMarker,
+  RUN_MARKER,
+  runWindow,
+  signalGroup,
+  stopRun,
+} from '../process/process-group.js';
 import { runCost, UsageCounter } from './cost.js';
-import { directoryProblem, newRunMarker, RUN_MARKER, runWindow, signalGroup, stopRun } from './process-group.js';
 import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
 
 /** Settings of a claude-code module (from config.yaml). */

@@ -8,8 +8,16 @@ import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HubError } from '../domain/errors.js';
 import { list, MAX_TIMER_MS, noNul, number, text } from '../domain/validate.js';
-import { CommandOutputParser, errorText, exitError, lastLine } from './command-output.js';
-import { directoryProblem, newRunMarker, RUN_MARKER, type RunWindow, runWindow, stopRun } from './process-group.js';
+import { errorText, exitError, lastLine } from '../process/exit.js';
+import {
+  directoryProblem,
+  newRunMarker,
+  RUN_MARKER,
+  type RunWindow,
+  runWindow,
+  stopRun,
+} from '../process/process-group.js';
+import { CommandOutputParser } from './command-output.js';
 import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
 
 /** How to run the program. */

@@ -3,6 +3,8 @@
  * progress, criteria, log lines and cost as JSON. Also how a failed program is explained (its exit and the last
  * line of its stderr), shared with hook commands. Pure (no I/O), so it is tested on strings.
  */
+
+import { errorText } from '../process/exit.js';
 import type { AgentEvent } from './types.js';
 
 /** A stdout line starting with this is a control message (JSON after the marker), not answer text. */
@@ -130,25 +132,4 @@ export function warn(text: string): AgentEvent {
 /** `value`, cut to `max` characters for a message. */
 export function clip(value: string, max = 200): string {
   return value.length > max ? `${value.slice(0, max)}…` : value;
-}
-
-/** The last non-blank line of `text`, trimmed: what a failed program's stderr usually ends with, its reason. */
-export function lastLine(text: string): string | undefined {
-  return text
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .pop();
-}
-
-/** Why a program that did not exit with status 0 failed: its exit status with `last` (see `lastLine`), or a signal. */
-export function exitError(code: number | null, signal: NodeJS.Signals | null, last?: string): string {
-  return code === null
-    ? `killed by signal ${signal ?? 'unknown'}`
-    : `exited with status ${code}${last ? `: ${last}` : ''}`;
-}
-
-/** The message of anything thrown. */
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -2,6 +2,9 @@
  * The agent port: a backend runs one request (one question to one module's agent) and reports what happens as
  * a stream of events. The worker turns those events into the reply's content, the task's progress and the log.
  */
+import type { ProcessTracker } from '../process/tracker.js';
+
+export type { ProcessTracker };
 
 /** What a backend is asked to do. */
 export interface AgentRequest {
@@ -21,25 +24,6 @@ export interface AgentRequest {
   signal: AbortSignal;
   /** Told of the run's marker and of each agent process group the run starts and ends, so none outlives the hub. */
   processes?: ProcessTracker;
-}
-
-/**
- * Keeps the processes of a hub's runs (agents and hook commands): the hub's reaper (`runtime/reaper.ts`) kills
- * the groups still registered, and the processes carrying a registered run marker, when the hub's process dies,
- * however it dies.
- */
-export interface ProcessTracker {
-  /**
-   * A run is about to start processes that carry `RUN_MARKER=<run>` (see `agents/process-group.ts`). Told before
-   * the first of them starts, so there is no moment at which the hub's death would leave one behind.
-   */
-  runStarting(run: string): void;
-  /** A process group (its leader's pid) has started. */
-  started(pgid: number): void;
-  /** That group has ended (or been killed). */
-  ended(pgid: number): void;
-  /** Nothing carrying the run's marker is left (or the run gave up on it). */
-  runEnded(run: string): void;
 }
 
 /** One thing that happened during a run. */

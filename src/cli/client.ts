@@ -474,15 +474,8 @@ class DirectClient implements CommsClient {
     return this.hub.tasks.list(options);
   }
 
-  async updateTask(id: string, { status, error, reason, ...counters }: TaskChange): Promise<Task> {
-    let task = await this.hub.tasks.get(id);
-    if (Object.keys(counters).length) task = await this.hub.tasks.update(id, counters);
-    if (status)
-      task = await this.hub.tasks.transition(id, status, {
-        ...(error ? { error } : {}),
-        ...(reason ? { reason } : {}),
-      });
-    return task;
+  updateTask(id: string, change: TaskChange): Promise<Task> {
+    return this.hub.tasks.change(id, change);
   }
 
   verifyCriterion(id: string, criterion: number | string): Promise<Task> {

@@ -11,7 +11,7 @@ import { assertId } from '../domain/ids.js';
 import { isTerminal, type ObservedStatus, type Status } from '../domain/status.js';
 import type { HubEvent } from '../domain/types.js';
 import { number } from '../domain/validate.js';
-import type { Database } from '../store/database.js';
+import type { EventStore } from '../store/events.js';
 import type { EventLog, Subscription } from './event-log.js';
 
 /** What a monitor callback is told. */
@@ -72,8 +72,6 @@ interface Entry {
 }
 
 const DAY = 24 * 60 * 60 * 1000;
-const SNAPSHOT =
-  'SELECT (SELECT max(seq) FROM events) AS head, m.status AS status FROM (SELECT 1 AS one) AS x LEFT JOIN messages m ON m.id = ?';
 
 /** Watches many messages with one subscription. */
 export class MessageMonitor {
@@ -82,7 +80,7 @@ export class MessageMonitor {
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly db: Database,
+    private readonly events: EventStore,
     private readonly log: EventLog,
     private readonly logger: Logger,
   ) {}
@@ -111,16 +109,16 @@ export class MessageMonitor {
     };
     this.entries.set(messageId, entry);
     this.ensureSweeper(ttl);
-    let snapshot: { head: number | null; status: string | null } | undefined;
+    let snapshot: { head: number; status: Status | null };
     try {
       await this.ensureSubscribed();
-      snapshot = await this.db.read.get(SNAPSHOT, [messageId]);
+      snapshot = await this.events.headWithStatus(messageId);
     } catch (err) {
       this.forget(messageId);
       throw err;
     }
-    entry.seq = Number(snapshot?.head ?? 0);
-    entry.status = (snapshot?.status as Status | null) ?? 'unknown';
+    entry.seq = snapshot.head;
+    entry.status = snapshot.status ?? 'unknown';
     const buffered = entry.buffered ?? [];
     entry.buffered = undefined;
     if (isTerminal(entry.status)) {

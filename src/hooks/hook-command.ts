@@ -4,9 +4,9 @@
  * it starts carries a run marker and ends with it, whatever group or session it moved to.
  */
 import { spawn } from 'node:child_process';
-import { exitError, lastLine } from '../agents/command-output.js';
-import { newRunMarker, RUN_MARKER, runWindow, stopRun } from '../agents/process-group.js';
-import type { ProcessTracker } from '../agents/types.js';
+import { exitError, lastLine } from '../process/exit.js';
+import { newRunMarker, RUN_MARKER, runWindow, stopRun } from '../process/process-group.js';
+import type { ProcessTracker } from '../process/tracker.js';
 
 /** How much of stderr is kept to explain a failure. */
 const STDERR_TAIL_CHARS = 2000;

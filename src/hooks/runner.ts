@@ -3,16 +3,21 @@
  * single live subscription to the log. Status changes wake the loops whose target they concern; `watch.created`
  * and `watch.removed`, written by any process, start and stop loops. Each loop reads from its own stored cursor,
  * so the subscription only says when to read, never what: a missed wake-up delays, it cannot lose.
+ *
+ * Delivering is a leased role (`hooks`, see src/events/leased-role.ts): with several services on one database,
+ * one delivers and the others stand by, so each notification goes out once per attempt; a standby takes over
+ * from the stored cursors when the holder stops or dies.
  */
 import type { Logger } from 'pino';
-import type { ProcessTracker } from '../agents/types.js';
 import type { HubEvent } from '../domain/types.js';
 import { MAX_TIMER_MS, number } from '../domain/validate.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
-import { LazyReaper } from '../runtime/reaper.js';
-import type { Database } from '../store/database.js';
+import { LeasedRole } from '../events/leased-role.js';
+import { LazyReaper } from '../process/reaper.js';
+import type { ProcessTracker } from '../process/tracker.js';
+import type { LeaseStore } from '../store/leases.js';
 import type { MessageStore } from '../store/messages.js';
-import { DeliveryRecords, type LiveWatch } from './delivery-records.js';
+import type { LiveWatch, WatchRecords } from '../store/watches.js';
 import { WATCHED_TYPES } from './triggers.js';
 import { type DeliverySettings, WatchLoop, type WatchLoopContext } from './watch-loop.js';
 import type { WatchSettings } from './watches.js';
@@ -34,15 +39,23 @@ export interface HookOptions {
    * cancels their requests (default 5 s). What it cancels is delivered again on the next start.
    */
   stopGraceMs?: number;
+  /**
+   * How long the lease on delivering lasts unless renewed (default 30 s; renewed every third of it). With
+   * several services on one database, a standby takes over this long after the holder died.
+   */
+  leaseMs?: number;
 }
 
 /** What the runner reads and writes. */
 export interface HookStores {
-  db: Database;
+  records: WatchRecords;
   log: EventLog;
   messages: MessageStore;
   /** The hub's rules for watches (whether module tokens' webhooks may call private addresses). */
   watches: WatchSettings;
+  leases: LeaseStore;
+  /** Who this service is when it holds the lease (see `newHolderId`). */
+  holder: string;
 }
 
 /**
@@ -54,9 +67,9 @@ const SWEEP_MS = 60 * 60 * 1000;
 /** Runs the hooks of every live watch of a database. */
 export class HookRunner {
   private readonly loops = new Map<string, WatchLoop>();
-  private readonly records: DeliveryRecords;
   private readonly context: WatchLoopContext;
   private readonly stopGraceMs: number;
+  private readonly role: LeasedRole;
   private subscription: Subscription | undefined;
   private sweep: NodeJS.Timeout | undefined;
   /** Watch events are handled one after another, so a removal never overtakes the creation before it. */
@@ -64,6 +77,8 @@ export class HookRunner {
   /** The watchdog this runner started itself, when it was given none (the hub gives its own); closed by `stop`. */
   private readonly ownReaper: LazyReaper | undefined;
   private stopping: Promise<void> | undefined;
+  /** Between taking the lease and halting: loops may be started. */
+  private active = false;
 
   /** `processes`: the hub's watchdog for the commands' process groups; without it the runner starts its own. */
   constructor(
@@ -83,7 +98,7 @@ export class HookRunner {
       },
     };
     this.stopGraceMs = number(options.stopGraceMs ?? 5000, 'stopGraceMs', 0, MAX_TIMER_MS);
-    this.records = new DeliveryRecords(stores.db);
+    const leaseMs = number(options.leaseMs ?? 30_000, 'leaseMs', 30, MAX_TIMER_MS);
     let tracker: ProcessTracker;
     if (processes) {
       tracker = processes;
@@ -95,12 +110,26 @@ export class HookRunner {
     this.context = {
       log: stores.log,
       messages: stores.messages,
-      records: this.records,
+      records: stores.records,
       logger,
       settings,
       processes: tracker,
       ended: (watchId) => this.loops.delete(watchId),
     };
+    this.role = new LeasedRole(
+      stores.leases,
+      'hooks',
+      stores.holder,
+      leaseMs,
+      // A lease lost has already run out: another service may be delivering, so this one stops at once.
+      { held: () => this.deliver(), lost: () => this.halt(this.stopping ? this.stopGraceMs : 0) },
+      logger,
+    );
+  }
+
+  /** True while this service delivers (it holds the lease); false while it stands by. */
+  get delivering(): boolean {
+    return this.role.holding;
   }
 
   /** The watches being delivered now. */
@@ -108,13 +137,19 @@ export class HookRunner {
     return [...this.loops.keys()];
   }
 
+  /** Takes the lease on delivering when no other service holds it (delivering at once), else stands by. */
+  start(): Promise<void> {
+    return this.role.start();
+  }
+
   /** Starts a loop for every live watch, each first catching up from its stored cursor. */
-  async start(): Promise<void> {
+  private async deliver(): Promise<void> {
+    this.active = true;
     // Subscribed before the watches are read: a watch created in between arrives as an event.
     this.subscription = await this.stores.log.subscribe({ types: [...WATCHED_TYPES, 'watch.*'] }, (event) =>
       this.heard(event),
     );
-    for (const watch of await this.records.live()) this.add(watch);
+    for (const watch of await this.stores.records.live()) this.add(watch);
     this.sweep = setInterval(() => {
       for (const loop of this.loops.values()) loop.wake();
     }, SWEEP_MS);
@@ -127,19 +162,26 @@ export class HookRunner {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      clearInterval(this.sweep);
-      this.subscription?.close();
-      const loops = [...this.loops.values()];
-      const ended = Promise.all(loops.map((loop) => loop.end()));
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, this.stopGraceMs)))]);
-      clearTimeout(timer);
-      await Promise.all(loops.map((loop) => loop.kill()));
-      this.loops.clear();
-      await this.watchEvents;
+      await this.role.stop();
       await this.ownReaper?.close();
     })();
     return this.stopping;
+  }
+
+  /** Stops delivering: loops get `graceMs` to finish what is in flight, then are killed. */
+  private async halt(graceMs: number): Promise<void> {
+    this.active = false;
+    clearInterval(this.sweep);
+    this.subscription?.close();
+    this.subscription = undefined;
+    const loops = [...this.loops.values()];
+    const ended = Promise.all(loops.map((loop) => loop.end()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([ended, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    await Promise.all(loops.map((loop) => loop.kill()));
+    this.loops.clear();
+    await this.watchEvents;
   }
 
   private heard(event: HubEvent): void {
@@ -157,9 +199,9 @@ export class HookRunner {
   }
 
   private async created(watchId: string): Promise<void> {
-    if (this.stopping || this.loops.has(watchId)) return;
-    const watch = await this.records.load(watchId);
-    if (watch && !this.stopping) this.add(watch);
+    if (!this.active || this.loops.has(watchId)) return;
+    const watch = await this.stores.records.load(watchId);
+    if (watch && this.active) this.add(watch);
   }
 
   private removed(watchId: string): Promise<void> {

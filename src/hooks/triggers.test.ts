@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { encodeCursor } from '../domain/cursor.js';
 import type { HubEvent } from '../domain/types.js';
-import { DEFAULT_WATCH_EVENTS, finishes, fires, retryDelay } from './triggers.js';
+import { DEFAULT_WATCH_EVENTS } from '../domain/watch-events.js';
+import { finishes, fires, retryDelay } from './triggers.js';
 
 function statusChange(from: string, to: string): HubEvent {
   return {

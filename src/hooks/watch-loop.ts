@@ -9,13 +9,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { ProcessTracker } from '../agents/types.js';
 import { isHubError } from '../domain/errors.js';
 import { matchesFilter } from '../domain/filter.js';
 import type { EventFilter, HubEvent } from '../domain/types.js';
 import type { EventLog, EventPage } from '../events/event-log.js';
+import type { ProcessTracker } from '../process/tracker.js';
 import type { MessageStore } from '../store/messages.js';
-import type { DeliveryRecords, LiveWatch, Outcome } from './delivery-records.js';
+import type { LiveWatch, Outcome, WatchRecords } from '../store/watches.js';
 import { runHookCommand } from './hook-command.js';
 import { hookEnvironment, notification } from './notification.js';
 import { finishes, fires, type RetryPolicy, retryDelay, WATCHED_TYPES } from './triggers.js';
@@ -34,7 +34,7 @@ export interface DeliverySettings {
 export interface WatchLoopContext {
   log: EventLog;
   messages: MessageStore;
-  records: DeliveryRecords;
+  records: WatchRecords;
   logger: Logger;
   settings: DeliverySettings;
   /** Told of each command's process group (its watchdog starts on first use). */

@@ -11,7 +11,7 @@ import type { AgentControl, HubEvent, LogLine, Task } from '../domain/types.js';
 export type { AgentControl, LogLine };
 
 import type { Subscription } from '../events/event-log.js';
-import type { HubEvents } from '../hub.js';
+import type { HubEvents } from '../events/hub-events.js';
 import type { TaskStore } from '../store/tasks.js';
 
 /** What starting a task takes (the original design's start_task(task_id, agent_id, criteria_total)). */

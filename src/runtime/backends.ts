@@ -9,12 +9,23 @@ import {
   NOT_INSTALLED,
 } from '../agents/claude-code-backend.js';
 import { CommandBackend } from '../agents/command-backend.js';
-import { directoryProblem } from '../agents/process-group.js';
 import type { AgentBackend } from '../agents/types.js';
 import { HubError } from '../domain/errors.js';
 import type { Module } from '../domain/types.js';
+import { directoryProblem } from '../process/process-group.js';
 import { concurrencyOf } from '../store/instances.js';
-import type { WorkerModule } from './worker.js';
+
+/** A module as the worker runs it. */
+export interface WorkerModule {
+  name: string;
+  description: string;
+  capabilities: readonly string[];
+  cwd: string;
+  concurrency: number;
+  backend: AgentBackend;
+  /** Checks that the backend can run at all (program and directory present); answers what is wrong. */
+  check: () => Promise<string | undefined>;
+}
 
 /** The worker's view of a module; `validation` when its settings cannot run anything. */
 export function workerModule(module: Module): WorkerModule {

@@ -18,33 +18,21 @@
  */
 import type { Logger } from 'pino';
 import { buildSystemPrompt, type HistoryEntry } from '../agents/prompt-builder.js';
-import { type AgentBackend, type AgentEvent, fileEffect, type ProcessTracker, type RunDone } from '../agents/types.js';
+import { type AgentEvent, fileEffect, type ProcessTracker, type RunDone } from '../agents/types.js';
 import { isHubError, isStorageFault } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { canTransition, type Status } from '../domain/status.js';
 import type { Message } from '../domain/types.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
+import { LazyReaper } from '../process/reaper.js';
 import type { Database, WriteTx } from '../store/database.js';
 import type { InstanceStore } from '../store/instances.js';
 import { holdsClaim, type MessageStore, type RunClaim, type StatusRow } from '../store/messages.js';
 import type { ModuleStore } from '../store/modules.js';
 import type { MessagesTable } from '../store/schema.js';
 import type { TaskStore } from '../store/tasks.js';
-import { workerModule } from './backends.js';
-import { LazyReaper } from './reaper.js';
+import { type WorkerModule, workerModule } from './backends.js';
 import { RunLogBudget } from './run-log.js';
-
-/** A module as the worker runs it. */
-export interface WorkerModule {
-  name: string;
-  description: string;
-  capabilities: readonly string[];
-  cwd: string;
-  concurrency: number;
-  backend: AgentBackend;
-  /** Checks that the backend can run at all (program and directory present); answers what is wrong. */
-  check: () => Promise<string | undefined>;
-}
 
 /** Options of a worker. */
 export interface WorkerOptions {
@@ -794,3 +782,5 @@ interface SessionRow {
   session_id: string | null;
   cost_total_usd: number | null;
 }
+
+export type { WorkerModule };

@@ -12,11 +12,12 @@ import type { Logger } from 'pino';
 import { HubError, isStorageFault } from '../domain/errors.js';
 import { moduleView } from '../domain/types.js';
 import type { Hub } from '../hub.js';
-import { type AuthOptions, actAs, authenticate, type Principal } from './auth.js';
+import { type AuthOptions, actAs, authenticate } from './auth.js';
 import { originGuard } from './origin.js';
 import { describeZodError, onError, problem, RETRY_AFTER_S } from './problem.js';
 import { registerInstanceAndWatchRoutes } from './routes/instances-and-watches.js';
-import { optionalJson, routeParts } from './routes/parts.js';
+import { type Env, optionalJson, routeParts } from './routes/parts.js';
+
 import { registerTaskRoutes } from './routes/tasks.js';
 import * as S from './schemas.js';
 import { assertVisible, visible } from './scope.js';
@@ -35,8 +36,6 @@ export interface ApiOptions extends AuthOptions {
 const MAX_BODY_BYTES = 1024 * 1024;
 /** The largest over-limit body still read (and dropped) before answering 413. */
 const DRAIN_LIMIT = 16 * 1024 * 1024;
-
-export type Env = { Variables: { principal: Principal } };
 
 /** Builds the API app (mount it at `/api/v1`). */
 export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {

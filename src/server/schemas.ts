@@ -8,7 +8,7 @@ import type { Status } from '../domain/status.js';
 import { STATUSES } from '../domain/status.js';
 import type { EventFilter, HubEvent, Task as TaskRecord } from '../domain/types.js';
 import { REQUEST_ID } from '../domain/validate.js';
-import { WATCH_EVENTS } from '../hooks/triggers.js';
+import { WATCH_EVENTS } from '../domain/watch-events.js';
 import type { ListTasksOptions } from '../store/tasks.js';
 
 export const VERSION = (

@@ -15,9 +15,9 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { isHubError } from '../domain/errors.js';
 import type { HubEvent } from '../domain/types.js';
 import type { Hub } from '../hub.js';
-import type { Env } from './app.js';
 import { DEFAULT_STREAM_LIMITS, Feed, type FeedEnd, StreamBudget, type StreamLimits } from './feed.js';
 import { describeZodError, problem } from './problem.js';
+import type { Env } from './routes/parts.js';
 import { EventsQuery, eventFilter, Problem } from './schemas.js';
 
 /**

@@ -2,30 +2,13 @@
  * The port every backend implements: a client for reads, write transactions that carry their events (the
  * transactional outbox), commit notifications for in-process subscribers, and cross-process wake-ups.
  */
-import type { CompiledQuery, Kysely } from 'kysely';
-import type { HubEvent, NewEvent } from '../domain/types.js';
+import type { Kysely } from 'kysely';
+import type { HubEvent } from '../domain/types.js';
 import type { Dialect, Schema } from './schema.js';
+import type { SqlClient, WriteTx } from './sql-client.js';
 import type { StorageHealth } from './storage-health.js';
 
-/** A row as the driver returns it. */
-export type Row = Record<string, unknown>;
-
-/** SQL text with `?` placeholders (rewritten for PostgreSQL), or a query compiled by Kysely for this dialect. */
-export type Query = string | CompiledQuery;
-
-/** Runs statements. Values may be strings, numbers, booleans (stored as 0/1), null or undefined (null). */
-export interface SqlClient {
-  all<T = Row>(query: Query, params?: readonly unknown[]): Promise<T[]>;
-  get<T = Row>(query: Query, params?: readonly unknown[]): Promise<T | undefined>;
-  /** Runs a statement that returns no rows; answers the number of rows changed. */
-  run(query: Query, params?: readonly unknown[]): Promise<number>;
-}
-
-/** A write transaction: statements plus the events to append atomically with them. */
-export interface WriteTx extends SqlClient {
-  /** Queues an event; it is written in this transaction, and dispatched only once the transaction commits. */
-  emit(event: NewEvent): void;
-}
+export type { Query, Row, SqlClient, WriteTx } from './sql-client.js';
 
 /** A backend: SQLite (one file, many processes) or PostgreSQL (many hosts). */
 export interface Database {

@@ -1,6 +1,7 @@
 /** Queries over the event log: pages by cursor and filter, the head, and retention. */
 import { HubError } from '../domain/errors.js';
 import { expandTypes } from '../domain/filter.js';
+import type { Status } from '../domain/status.js';
 import type { EventFilter, HubEvent } from '../domain/types.js';
 import type { Database } from './database.js';
 import { type EventRow, eventFromRow } from './event-rows.js';
@@ -17,6 +18,18 @@ export class EventStore {
   async head(): Promise<number> {
     const row = await this.db.read.get<{ seq: number | null }>('SELECT max(seq) AS seq FROM events');
     return Number(row?.seq ?? 0);
+  }
+
+  /**
+   * The log's head and a message's status (null when there is no such message), read in one statement so that
+   * no change falls between the two: events after that head are the message's changes since that status.
+   */
+  async headWithStatus(messageId: string): Promise<{ head: number; status: Status | null }> {
+    const row = await this.db.read.get<{ head: number | null; status: Status | null }>(
+      'SELECT (SELECT max(seq) FROM events) AS head, m.status AS status FROM (SELECT 1 AS one) AS x LEFT JOIN messages m ON m.id = ?',
+      [messageId],
+    );
+    return { head: Number(row?.head ?? 0), status: row?.status ?? null };
   }
 
   /** Events after `afterSeq` (and at most `upTo`) that pass `filter`, in order, at most `limit`. */

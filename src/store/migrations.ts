@@ -256,6 +256,21 @@ export const MIGRATIONS: readonly Migration[] = [
       db.schema.alterTable('modules').addColumn('removed_at', text),
     ],
   },
+  {
+    version: 10,
+    name: 'leases: which service runs a role (hooks, retention) while it lives',
+    up: (db) => [
+      // One row per role. `epoch` grows with every change of holder, so a holder that lost its lease (frozen past
+      // its end) cannot renew or release the lease its successor holds.
+      db.schema
+        .createTable('leases')
+        .addColumn('name', text, (c) => c.primaryKey())
+        .addColumn('holder', text, (c) => c.notNull())
+        .addColumn('epoch', 'integer', (c) => c.notNull())
+        .addColumn('lease_until', text, (c) => c.notNull())
+        .addColumn('updated_at', text, (c) => c.notNull()),
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

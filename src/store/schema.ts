@@ -191,6 +191,16 @@ export interface Schema {
   tokens: TokensTable;
   watches: WatchesTable;
   ask_requests: AskRequestsTable;
+  leases: LeasesTable;
+}
+
+/** Which service holds a role (hooks, retention), until when. */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  epoch: number;
+  lease_until: string;
+  updated_at: string;
 }
 
 /** Which SQL the backend speaks. */

@@ -10,7 +10,7 @@
  * that clears is seen within about a second, at the cost of one small write per second while it lasts.
  */
 import { HubError, isStorageFault } from '../domain/errors.js';
-import type { Database } from './database.js';
+import type { WriteTx } from './sql-client.js';
 import { type StorageWhere, storageError } from './storage-fault.js';
 
 /** The database's condition. */
@@ -42,7 +42,7 @@ export class StorageHealth {
   private failures = 0;
 
   /** `write`: the database's own write path, through which the probe runs (and reports its outcome here). */
-  constructor(private readonly write: Database['write']) {}
+  constructor(private readonly write: <T>(fn: (tx: WriteTx) => Promise<T>) => Promise<T>) {}
 
   /** The condition now. */
   get state(): StorageState {

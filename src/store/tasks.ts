@@ -68,6 +68,45 @@ export interface TaskUpdate {
   maxCostUsd?: number | null;
 }
 
+/** Counters and a status change, applied together by `tasks.change`. */
+export interface TaskChange extends TaskUpdate {
+  status?: Status;
+  /** Why the status changed (kept in the event). */
+  reason?: string;
+  /** What went wrong, with `failed`. */
+  error?: string;
+}
+
+/** Counters checked and turned into columns, with the file lists to merge into the stored ones. */
+interface Counters {
+  fields: Record<string, unknown>;
+  created: string[] | undefined;
+  modified: string[] | undefined;
+}
+
+/** Checks the counters of a change (`validation` naming the first bad one). */
+function countersOf(change: TaskUpdate): Counters {
+  const fields: Record<string, unknown> = {};
+  if (change.progress !== undefined) fields.progress = number(change.progress, 'progress', 0, 100);
+  if (change.iteration !== undefined) fields.iteration = number(change.iteration, 'iteration', 0, 1e9, true);
+  if (change.costUsd !== undefined) fields.cost_usd = number(change.costUsd, 'costUsd', 0, 1e9);
+  if (change.tokensIn !== undefined) fields.tokens_in = number(change.tokensIn, 'tokensIn', 0, 1e15, true);
+  if (change.tokensOut !== undefined) fields.tokens_out = number(change.tokensOut, 'tokensOut', 0, 1e15, true);
+  if (change.sessionId !== undefined) fields.session_id = optionalText(change.sessionId, 'sessionId', 200);
+  if (change.maxIterations !== undefined) {
+    fields.max_iterations =
+      change.maxIterations === null ? null : number(change.maxIterations, 'maxIterations', 1, 1e6, true);
+  }
+  if (change.maxCostUsd !== undefined) {
+    fields.max_cost_usd = change.maxCostUsd === null ? null : number(change.maxCostUsd, 'maxCostUsd', 0, 1e6);
+  }
+  return {
+    fields,
+    created: change.filesCreated === undefined ? undefined : fileList(change.filesCreated, 'filesCreated'),
+    modified: change.filesModified === undefined ? undefined : fileList(change.filesModified, 'filesModified'),
+  };
+}
+
 /** What `tasks.list` filters on. */
 export interface ListTasksOptions {
   status?: Status | Status[];
@@ -346,54 +385,58 @@ export class TaskStore {
   }
 
   /** Changes counters (event `task.progressed` with the changed fields). A finished task refuses changes. */
-  async update(id: string, change: TaskUpdate): Promise<Task> {
-    const fields: Record<string, unknown> = {};
-    if (change.progress !== undefined) fields.progress = number(change.progress, 'progress', 0, 100);
-    if (change.iteration !== undefined) fields.iteration = number(change.iteration, 'iteration', 0, 1e9, true);
-    if (change.costUsd !== undefined) fields.cost_usd = number(change.costUsd, 'costUsd', 0, 1e9);
-    if (change.tokensIn !== undefined) fields.tokens_in = number(change.tokensIn, 'tokensIn', 0, 1e15, true);
-    if (change.tokensOut !== undefined) fields.tokens_out = number(change.tokensOut, 'tokensOut', 0, 1e15, true);
-    if (change.sessionId !== undefined) fields.session_id = optionalText(change.sessionId, 'sessionId', 200);
-    if (change.maxIterations !== undefined) {
-      fields.max_iterations =
-        change.maxIterations === null ? null : number(change.maxIterations, 'maxIterations', 1, 1e6, true);
-    }
-    if (change.maxCostUsd !== undefined) {
-      fields.max_cost_usd = change.maxCostUsd === null ? null : number(change.maxCostUsd, 'maxCostUsd', 0, 1e6);
-    }
-    const created = change.filesCreated === undefined ? undefined : fileList(change.filesCreated, 'filesCreated');
-    const modified = change.filesModified === undefined ? undefined : fileList(change.filesModified, 'filesModified');
+  update(id: string, change: TaskUpdate): Promise<Task> {
+    return this.change(id, change);
+  }
+
+  /**
+   * Changes counters and then, when `status` is given, the status (events `task.progressed`, then
+   * `task.status_changed`), in one transaction: a refused transition (`invalid_transition`) or a bad value
+   * changes nothing at all.
+   */
+  async change(id: string, change: TaskChange): Promise<Task> {
+    const counters = countersOf(change);
+    const status = change.status === undefined ? undefined : oneOf(change.status, 'status', STATUSES);
+    const reason = optionalText(change.reason, 'reason', 2000);
+    const error = optionalText(change.error, 'error', 20000);
     return this.db.write(async (tx) => {
-      const task = await this.get(id, tx);
-      this.assertOpen(task);
-      if (created) fields.files_created = JSON.stringify([...new Set([...task.filesCreated, ...created])]);
-      if (modified) fields.files_modified = JSON.stringify([...new Set([...task.filesModified, ...modified])]);
-      const columns = Object.keys(fields);
-      if (!columns.length) return task;
-      const changed = columns.map((c) => c.replace(/_([a-z])/g, (_, l: string) => l.toUpperCase()));
-      fields.updated_at = new Date().toISOString();
-      const q = this.db.builder.updateTable('tasks').set(fields).where('id', '=', id).compile();
-      await tx.run(q);
-      const after = await this.get(id, tx);
-      tx.emit({
-        type: 'task.progressed',
-        taskId: id,
-        messageId: task.messageId,
-        module: task.module,
-        data: {
-          progress: after.progress,
-          iteration: after.iteration,
-          costUsd: after.costUsd,
-          changed,
-          ...(created ? { filesCreated: after.filesCreated } : {}),
-          ...(modified ? { filesModified: after.filesModified } : {}),
-          ...(fields.tokens_in !== undefined || fields.tokens_out !== undefined
-            ? { tokensIn: after.tokensIn, tokensOut: after.tokensOut }
-            : {}),
-        },
-      });
-      return after;
+      const task = await this.updateIn(tx, id, counters);
+      return status === undefined ? task : this.moveStatus(tx, id, status, { reason, error });
     });
+  }
+
+  /** Writes checked counters inside the caller's transaction (see `update`). */
+  private async updateIn(tx: WriteTx, id: string, counters: Counters): Promise<Task> {
+    const { fields, created, modified } = { ...counters, fields: { ...counters.fields } };
+    const task = await this.get(id, tx);
+    this.assertOpen(task);
+    if (created) fields.files_created = JSON.stringify([...new Set([...task.filesCreated, ...created])]);
+    if (modified) fields.files_modified = JSON.stringify([...new Set([...task.filesModified, ...modified])]);
+    const columns = Object.keys(fields);
+    if (!columns.length) return task;
+    const changed = columns.map((c) => c.replace(/_([a-z])/g, (_, l: string) => l.toUpperCase()));
+    fields.updated_at = new Date().toISOString();
+    const q = this.db.builder.updateTable('tasks').set(fields).where('id', '=', id).compile();
+    await tx.run(q);
+    const after = await this.get(id, tx);
+    tx.emit({
+      type: 'task.progressed',
+      taskId: id,
+      messageId: task.messageId,
+      module: task.module,
+      data: {
+        progress: after.progress,
+        iteration: after.iteration,
+        costUsd: after.costUsd,
+        changed,
+        ...(created ? { filesCreated: after.filesCreated } : {}),
+        ...(modified ? { filesModified: after.filesModified } : {}),
+        ...(fields.tokens_in !== undefined || fields.tokens_out !== undefined
+          ? { tokensIn: after.tokensIn, tokensOut: after.tokensOut }
+          : {}),
+      },
+    });
+    return after;
   }
 
   /**

@@ -238,8 +238,8 @@ describe.each(BACKENDS)('HTTP API on $name', (backend) => {
       ],
       ['unknown task', { path: `/tasks/${unknown}` }, 404, 'not_found', /task/],
       [
-        'illegal task transition',
-        { method: 'PATCH', path: `/tasks/${task}`, body: { status: 'paused' } },
+        'illegal task transition, with counters that must not change either',
+        { method: 'PATCH', path: `/tasks/${task}`, body: { progress: 50, iteration: 2, status: 'paused' } },
         409,
         'invalid_transition',
         /pending/,

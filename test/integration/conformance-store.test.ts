@@ -213,6 +213,23 @@ describeEachBackend('store', (hubs) => {
     expect((await hub.tasks.get(task.id)).progress).toBe(0);
   });
 
+  it('changes a task’s counters and status together, or nothing when the transition is refused', async () => {
+    const hub = await hubs.open();
+    const task = await hub.tasks.create({ name: 'x' });
+    const head = await hub.events.head();
+    const refused = hub.tasks.change(task.id, { progress: 60, iteration: 3, filesCreated: ['a.md'], status: 'paused' });
+    expect(await codeOf(refused)).toBe('invalid_transition');
+    expect(await hub.tasks.get(task.id)).toEqual(task);
+    expect((await hub.events.list({ after: head })).events).toEqual([]);
+
+    const changed = await hub.tasks.change(task.id, { progress: 60, iteration: 3, status: 'processing' });
+    expect(changed).toMatchObject({ progress: 60, iteration: 3, status: 'processing' });
+    const types = (await hub.events.list({ after: head })).events.map((e) => e.type);
+    expect(types).toEqual(['task.progressed', 'task.status_changed']);
+    expect(await codeOf(hub.tasks.change(task.id, { progress: 90, status: 'nonsense' as never }))).toBe('validation');
+    expect((await hub.tasks.get(task.id)).progress).toBe(60);
+  });
+
   it('registers and updates modules', async () => {
     const hub = await hubs.open();
     await hub.modules.register({ name: 'arangodb', description: 'database layer' });

@@ -1,59 +1,26 @@
 // Hooks on every backend: watches fire real commands (which record what they got) and post to a real local
 // webhook receiver (which checks the signature), at least once from the durable log — across a close and reopen,
 // and across a SIGKILL — with failed deliveries retried, hopeless ones given up, and removed watches silent.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runHookCommand } from '../../src/hooks/hook-command.js';
 import type { HookNotification, Hub } from '../../src/index.js';
 import { describeEachBackend, memoryLogger } from '../support/backends.js';
+import {
+  finish,
+  killHooksProcesses,
+  type Recorded,
+  recordingCommand,
+  reply,
+  startHooksProcess,
+} from '../support/hooks.js';
 import { alive } from '../support/modules.js';
 import { until } from '../support/wait.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-/** What one run of a recording hook command got. */
-interface Recorded {
-  stdin: HookNotification;
-  env: Record<string, string>;
-}
-
-/**
- * A hook command that appends what it got (the notification on stdin and its CLAUDE_COMMS_* variables) to a
- * file as one JSON line, after `delaySeconds`; answers the command and a reader of the lines so far.
- */
-function recordingCommand(delaySeconds = 0): { command: string; records: () => Recorded[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'cc-hook-'));
-  const script = join(dir, 'record.mjs');
-  const out = join(dir, 'records.jsonl');
-  writeFileSync(
-    script,
-    `import { appendFileSync } from 'node:fs';
-let input = '';
-process.stdin.on('data', (d) => (input += d));
-process.stdin.on('end', () => {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('CLAUDE_COMMS_')));
-  appendFileSync(process.argv[2], JSON.stringify({ stdin: JSON.parse(input), env }) + '\\n');
-});`,
-  );
-  const run = `'${process.execPath}' '${script}' '${out}'`;
-  return {
-    command: delaySeconds > 0 ? `sleep ${delaySeconds} && ${run}` : run,
-    records: () =>
-      existsSync(out)
-        ? readFileSync(out, 'utf8')
-            .split('\n')
-            .filter(Boolean)
-            .map((line) => JSON.parse(line) as Recorded)
-        : [],
-  };
-}
 
 /** One request the receiver got. */
 interface Received {
@@ -64,11 +31,10 @@ interface Received {
 }
 
 const servers: { close(): void }[] = [];
-const children = new Set<ChildProcess>();
 
 afterEach(() => {
   for (const server of servers.splice(0)) server.close();
-  for (const child of children) child.kill('SIGKILL');
+  killHooksProcesses();
 });
 
 /** A webhook receiver on 127.0.0.1 answering each request with `status(notification)`; keeps what it got. */
@@ -96,17 +62,6 @@ function signedWith(secret: string, r: Received): boolean {
   const timestamp = String(r.headers['x-claude-comms-timestamp']);
   const expected = createHmac('sha256', secret).update(`${timestamp}.${r.body}`).digest('hex');
   return r.headers['x-claude-comms-signature'] === `sha256=${expected}`;
-}
-
-/** A pending reply by `author` in the thread. */
-async function reply(hub: Hub, threadId: string, author = 'arangodb'): Promise<string> {
-  return (await hub.messages.create({ threadId, author, role: 'assistant' })).id;
-}
-
-/** Moves a reply through processing to its end. */
-async function finish(hub: Hub, id: string, end: 'complete' | 'failed' = 'complete'): Promise<void> {
-  await hub.messages.transition(id, 'processing');
-  await hub.messages.transition(id, end, end === 'failed' ? { error: 'no database here' } : {});
 }
 
 const FAST_RETRIES = { retryBaseMs: 20, retryMaxMs: 100 };
@@ -351,33 +306,6 @@ describeEachBackend('hooks', (hubs) => {
     expect((await hub.watches.list()).map((w) => w.id)).toEqual([control.id]);
   });
 });
-
-/** A hub with hooks running in its own process, to be killed. */
-function startHooksProcess(database: string) {
-  const code = `
-const { openHub } = await import(${JSON.stringify(join(ROOT, 'src/index.ts'))});
-const hub = await openHub({ database: ${JSON.stringify(database)}, config: false, retentionDays: 0 });
-await hub.startHooks();
-process.stdout.write('ready\\n');`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      children.delete(child);
-      resolve();
-    }),
-  );
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => chunk.includes('ready') && resolve());
-    void exited.then(() => reject(new Error(`the hooks process ended early: ${stderr.trim() || '(no stderr)'}`)));
-  });
-  return { process: child, ready, exited };
-}
 
 describe('hook commands', () => {
   it.each([

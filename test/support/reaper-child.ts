@@ -10,8 +10,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
-import { newRunMarker, RUN_MARKER } from '../../src/agents/process-group.js';
-import { Reaper } from '../../src/runtime/reaper.js';
+import { newRunMarker, RUN_MARKER } from '../../src/process/process-group.js';
+import { Reaper } from '../../src/process/reaper.js';
 
 const [file] = process.argv.slice(2);
 if (!file) {

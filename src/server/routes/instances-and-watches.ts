@@ -2,11 +2,10 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Hub } from '../../hub.js';
-import type { Env } from '../app.js';
 import { actAs } from '../auth.js';
 import * as S from '../schemas.js';
 import { assertOwnInstance, assertVisible } from '../scope.js';
-import { routeParts } from './parts.js';
+import { type Env, routeParts } from './parts.js';
 
 /** Adds the instance and watch routes to the API app. */
 export function registerInstanceAndWatchRoutes(app: OpenAPIHono<Env>, hub: Hub): void {

@@ -3,7 +3,11 @@
  * responses and bodies, and the errors every route may answer.
  */
 import { createRoute, type RouteConfig, type z } from '@hono/zod-openapi';
+import type { Principal } from '../auth.js';
 import * as S from '../schemas.js';
+
+/** What every request carries through the API's middleware: who is asking. */
+export type Env = { Variables: { principal: Principal } };
 
 const ok = (schema: z.ZodType, description: string) => ({
   content: { 'application/json': { schema } },

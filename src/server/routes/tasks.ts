@@ -2,11 +2,10 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Hub } from '../../hub.js';
-import type { Env } from '../app.js';
 import { actAs } from '../auth.js';
 import * as S from '../schemas.js';
 import { assertVisible, visible } from '../scope.js';
-import { optionalJson, routeParts } from './parts.js';
+import { type Env, optionalJson, routeParts } from './parts.js';
 
 /** Adds the task routes to the API app. */
 export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
@@ -179,17 +178,8 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const { status, error, reason, ...change } = c.req.valid('json');
-      const task = await asTaskModule(c, id);
-      let result = task;
-      if (Object.keys(change).length) result = await hub.tasks.update(id, change);
-      if (status) {
-        result = await hub.tasks.transition(id, status, {
-          ...(error ? { error } : {}),
-          ...(reason ? { reason } : {}),
-        });
-      }
-      return c.json(result, 200);
+      await asTaskModule(c, id);
+      return c.json(await hub.tasks.change(id, c.req.valid('json')), 200);
     },
   );
 

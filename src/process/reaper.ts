@@ -9,8 +9,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { RUN_MARKER } from '../agents/process-group.js';
-import type { ProcessTracker } from '../agents/types.js';
+import { RUN_MARKER } from './process-group.js';
+import type { ProcessTracker } from './tracker.js';
 
 /**
  * The watchdog's program, run with `node -e` so that it needs no file beside the compiled code. Protocol on its

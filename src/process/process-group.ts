@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorText } from './command-output.js';
+import { errorText } from './exit.js';
 
 /** Sends `signal` to the process group led by `pid`; a group already gone is fine. */
 export function signalGroup(pid: number, signal: NodeJS.Signals): void {

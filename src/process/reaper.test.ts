@@ -10,7 +10,7 @@ import { memoryLogger } from '../../test/support/backends.js';
 import { alive } from '../../test/support/modules.js';
 import { groupMembers } from '../../test/support/processes.js';
 import { until } from '../../test/support/wait.js';
-import { newRunMarker, RUN_MARKER } from '../agents/process-group.js';
+import { newRunMarker, RUN_MARKER } from './process-group.js';
 import { LazyReaper, Reaper } from './reaper.js';
 
 const HUB = fileURLToPath(new URL('../../test/support/reaper-child.ts', import.meta.url));
