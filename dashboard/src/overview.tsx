@@ -1,9 +1,10 @@
 /** The overview: totals, modules with their instances, the work under way and the live event feed. */
 import type { Instance, ModuleView } from './api';
 import { ErrorNote, inConfigFirst, ModuleBadges, RemovedNote, Section } from './components';
+import type { FeedEntry } from './feed';
 import { clock, describeEvent, shortId, usd } from './format';
 import { href } from './router';
-import { type FeedEntry, useStore } from './store';
+import { useStore } from './store';
 import { TASK_STATUSES, TaskTable } from './tasks';
 
 export function Overview() {

@@ -22,12 +22,12 @@ import {
   type ThreadWithMessages,
   whenUnauthorized,
 } from './api';
-import { applyToMessages, applyToTasks, applyToThreads, codePoints, type LiveMessage, liveMessage } from './apply';
+import { applyToMessages, applyToTasks, applyToThreads, type LiveMessage, liveMessage } from './apply';
+import { addToFeed, type FeedEntry } from './feed';
 import { type ConnectionState, LiveConnection } from './live';
+import { Refresher } from './refresher';
 import { setToken } from './token';
 
-/** Events in the overview's feed. */
-const FEED_SIZE = 100;
 /** Threads listed: the newest, by creation. */
 export const THREADS_SHOWN = 200;
 /** Messages `GET /threads/{id}` returns: the first 1,000. Changes to later ones cannot be shown. */
@@ -90,16 +90,6 @@ export interface OpenPanel {
   error: string | null;
 }
 
-/**
- * An entry of the event feed. Consecutive content appends to one message make one entry (a streaming reply
- * would otherwise fill the feed): `appends` of them, `added` characters in all; `event` is the latest.
- */
-export interface FeedEntry {
-  event: HubEvent;
-  appends: number;
-  added: number;
-}
-
 export interface State {
   connection: { state: ConnectionState; attempt: number; error: string | null };
   /** The service answered 401: the page asks for a token. */
@@ -120,54 +110,6 @@ export interface State {
   taskOf: Readonly<Record<string, string | null>>;
   /** Why the overview's resources could not be loaded, if they could not. */
   loadError: string | null;
-}
-
-/**
- * Runs `load` one call at a time, at most once per `gapMs`. Asked while a call runs, it runs once more after it,
- * so every ask is answered by a load that started after the ask.
- */
-class Refresher {
-  /** The last load succeeded. */
-  ok = false;
-  private running = false;
-  private again = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private last = 0;
-
-  constructor(
-    private readonly load: () => Promise<void>,
-    private readonly gapMs: number,
-  ) {}
-
-  schedule(): void {
-    if (this.timer !== undefined) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    const wait = Math.max(0, this.last + this.gapMs - Date.now());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.run();
-    }, wait);
-  }
-
-  private async run(): Promise<void> {
-    this.running = true;
-    this.last = Date.now();
-    try {
-      await this.load();
-      this.ok = true;
-    } catch {
-      this.ok = false; // the loader has put the error where its view shows it
-    } finally {
-      this.running = false;
-      if (this.again) {
-        this.again = false;
-        this.schedule();
-      }
-    }
-  }
 }
 
 /** Midnight today, local time: "today" on the overview is the viewer's day. */
@@ -535,17 +477,6 @@ class Store {
 
 /** Whether the thread list is narrowed by a filter. */
 const filtered = (query: ThreadQuery) => Boolean(query.module || query.status);
-
-/** The feed with `e` on top, merged into the top entry when both are content appends to one message. */
-function addToFeed(feed: readonly FeedEntry[], e: HubEvent): readonly FeedEntry[] {
-  const append = (event: HubEvent) => event.type === 'message.content_updated' && event.data.reset !== true;
-  const added = append(e) && typeof e.data.delta === 'string' ? codePoints(e.data.delta) : 0;
-  const top = feed[0];
-  if (append(e) && top && append(top.event) && top.event.messageId === e.messageId) {
-    return [{ event: e, appends: top.appends + 1, added: top.added + added }, ...feed.slice(1)];
-  }
-  return [{ event: e, appends: 1, added }, ...feed.slice(0, FEED_SIZE - 1)];
-}
 
 /** The page's one store. */
 export const store = new Store();
