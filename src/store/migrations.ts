@@ -248,7 +248,7 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    version: 9,
+    version: 10,
     name: 'the threads whose replies failed or were cancelled, found by index',
     up: (db) => [
       // The thread list filtered to failed or cancelled replies walks this, newest thread first (store/threads.ts):
