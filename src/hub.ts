@@ -230,6 +230,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     subscribe: (o, handler) =>
       closing ? Promise.reject(new HubError('closed', 'the hub is closed')) : log.subscribe(o, handler),
     list: (o) => log.list(o),
+    recent: (o) => log.recent(o),
     latest: (o) => log.latest(o),
     head: async () => encodeCursor(await eventStore.head()),
     prune,

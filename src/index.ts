@@ -17,13 +17,15 @@ export type {
   Message,
   MessageRole,
   Module,
+  ReplyStatus,
   StatusChange,
   Task,
   TaskKind,
   Thread,
+  ThreadSummary,
   UnknownMessage,
 } from './domain/types.js';
-export { EVENT_TYPES } from './domain/types.js';
+export { EVENT_TYPES, REPLY_STATUSES } from './domain/types.js';
 export type { WatchEvent } from './domain/watch-events.js';
 export { WATCH_EVENTS } from './domain/watch-events.js';
 export type { EventPage, SubscribeOptions, Subscription } from './events/event-log.js';
@@ -51,4 +53,4 @@ export type { ModuleStore, RegisterModuleInput } from './store/modules.js';
 export type { Durability } from './store/sqlite.js';
 export type { StorageState } from './store/storage-health.js';
 export type { CreateTaskInput, TaskLogEntry, TaskStore, TaskUpdate } from './store/tasks.js';
-export type { CreateThreadInput, ThreadStore } from './store/threads.js';
+export type { CreateThreadInput, ListThreadsOptions, ThreadStore } from './store/threads.js';

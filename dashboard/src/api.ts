@@ -7,17 +7,41 @@ import type { Status } from '../../src/domain/status.js';
 import type {
   AgentControl,
   HubEvent,
+  ModuleView as HubModuleView,
   Instance,
   LogLine,
   Message,
-  ModuleView,
+  ReplyStatus,
   Task,
   TaskStats,
   Thread,
+  ThreadSummary,
 } from '../../src/domain/types.js';
 import { getToken } from './token';
 
-export type { AgentControl, HubEvent, Instance, LogLine, Message, ModuleView, Status, Task, TaskStats, Thread };
+export type {
+  AgentControl,
+  HubEvent,
+  Instance,
+  LogLine,
+  Message,
+  ReplyStatus,
+  Status,
+  Task,
+  TaskStats,
+  Thread,
+  ThreadSummary,
+};
+
+/** A module as `GET /modules` shows it; `removedAt` is set once it has left the configuration (older services omit it). */
+export type ModuleView = HubModuleView & { removedAt?: string | null };
+
+/** A page of the event log (`GET /events`). */
+export interface EventPage {
+  events: HubEvent[];
+  cursor: string;
+  hasMore: boolean;
+}
 
 export interface ThreadWithMessages extends Thread {
   messages: Message[];

@@ -6,7 +6,7 @@
  * that is new, and from one that follows a gap (then the resource is reloaded). A reset (`data.reset`: a lost
  * run's answer cleared for the next run) empties the content, and the deltas after it rebuild it.
  */
-import type { HubEvent, Message, Status, Task, Thread } from './api';
+import type { HubEvent, Message, Status, Task, ThreadSummary } from './api';
 
 /** A message with its content's length in code points, as the event log counts it. */
 export interface LiveMessage extends Message {
@@ -173,27 +173,21 @@ export function applyToTasks(tasks: readonly Task[], e: HubEvent): readonly Task
 }
 
 /**
- * The thread list (newest first, as the API orders it: by creation) after event `e`. A message in a thread
- * marks the thread updated; one in a thread older than the list holds changes nothing.
+ * The thread list (newest first, as the API orders it: by creation) after event `e`: a new thread on top, with
+ * no replies yet. Changes to replies move tallies that only a reload can count (events carry no totals).
  */
-export function applyToThreads(threads: readonly Thread[], e: HubEvent): readonly Thread[] {
-  if (!e.threadId) return threads;
-  const index = threads.findIndex((t) => t.id === e.threadId);
-  if (e.type === 'thread.created') {
-    if (index >= 0) return threads;
-    const d = e.data;
-    const thread: Thread = {
-      id: e.threadId,
-      title: str(d.title) ?? null,
-      createdBy: str(d.createdBy) ?? null,
-      createdAt: e.at,
-      updatedAt: e.at,
-    };
-    return [thread, ...threads];
-  }
-  const thread = threads[index];
-  if (e.type !== 'message.created' || !thread) return threads;
-  const copy = threads.slice();
-  copy[index] = { ...thread, updatedAt: e.at };
-  return copy;
+export function applyToThreads(threads: readonly ThreadSummary[], e: HubEvent): readonly ThreadSummary[] {
+  if (e.type !== 'thread.created' || !e.threadId || threads.some((t) => t.id === e.threadId)) return threads;
+  const d = e.data;
+  const thread: ThreadSummary = {
+    id: e.threadId,
+    title: str(d.title) ?? null,
+    createdBy: str(d.createdBy) ?? null,
+    createdAt: e.at,
+    updatedAt: e.at,
+    asked: [],
+    replies: { pending: 0, processing: 0, complete: 0, failed: 0, cancelled: 0 },
+    latestReply: null,
+  };
+  return [thread, ...threads];
 }

@@ -3,8 +3,8 @@
  * the token prompt.
  */
 import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
-import { failure } from './api';
-import { between, duration } from './format';
+import { failure, type ModuleView } from './api';
+import { between, dateTime, duration } from './format';
 import { store, useStore } from './store';
 import { getToken } from './token';
 
@@ -15,6 +15,32 @@ export function StatusBadge({ status }: { status: string }) {
       {status}
     </span>
   );
+}
+
+/** A module's state beside its name: removed from the configuration, or else unhealthy and paused. */
+export function ModuleBadges({ module: m }: { module: ModuleView }) {
+  if (m.removedAt) return <StatusBadge status="removed" />;
+  return (
+    <>
+      {m.health === 'unhealthy' ? <StatusBadge status="unhealthy" /> : null}
+      {m.paused ? <StatusBadge status="paused" /> : null}
+    </>
+  );
+}
+
+/** What a removed module still is: its history, kept; it takes no questions. */
+export function RemovedNote({ removedAt }: { removedAt: string }) {
+  return (
+    <p className="muted small removed-note">
+      Removed from the configuration <time dateTime={removedAt}>{dateTime(removedAt)}</time>: it takes no questions; its
+      threads and tasks are kept.
+    </p>
+  );
+}
+
+/** Modules in the configuration first, removed ones after them, each group in the order given. */
+export function inConfigFirst(modules: readonly ModuleView[]): ModuleView[] {
+  return [...modules.filter((m) => !m.removedAt), ...modules.filter((m) => m.removedAt)];
 }
 
 /** A percentage as a bar with its number. */
@@ -93,6 +119,31 @@ export function useAction(): [
     }
   };
   return [busy, error, run];
+}
+
+/** A filter's drop-down: "any", then `options` (a value, or a value with its label); `onChange` gets the value. */
+export function FilterSelect(props: {
+  label: string;
+  value: string;
+  options: readonly (string | { value: string; label: string })[];
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select value={props.value} onChange={(e) => props.onChange(e.target.value)}>
+        <option value="">any</option>
+        {props.options.map((option) => {
+          const { value, label } = typeof option === 'string' ? { value: option, label: option } : option;
+          return (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          );
+        })}
+      </select>
+    </label>
+  );
 }
 
 export function ErrorNote({ children }: { children: ReactNode }) {

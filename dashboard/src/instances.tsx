@@ -4,7 +4,7 @@
  */
 import { useEffect } from 'react';
 import { type Instance, type ModuleView, post } from './api';
-import { ColumnHeads, ErrorNote, StatusBadge, useAction } from './components';
+import { ColumnHeads, ErrorNote, inConfigFirst, ModuleBadges, RemovedNote, StatusBadge, useAction } from './components';
 import { dateTime, shortId } from './format';
 import { href } from './router';
 import { store, useStore } from './store';
@@ -15,7 +15,7 @@ export function Instances() {
   const modules = useStore((s) => s.modules);
   const instances = useStore((s) => s.instances);
   if (!modules || !instances) return <p className="muted">Loading…</p>;
-  const names = [...new Set([...modules.map((m) => m.name), ...instances.map((i) => i.module)])];
+  const names = [...new Set([...inConfigFirst(modules).map((m) => m.name), ...instances.map((i) => i.module)])];
   if (!names.length) return <p className="muted">No modules registered. Define them in config.yaml.</p>;
   return (
     <div className="instances">
@@ -41,18 +41,18 @@ function ModuleInstances({
   instances: Instance[];
 }) {
   const [busy, error, run] = useAction();
+  const removed = Boolean(m?.removedAt);
   return (
-    <section className="card module-instances" data-module={name}>
+    <section className={`card module-instances${removed ? ' removed' : ''}`} data-module={name}>
       <header className="module-instances-header">
         <h2>{name}</h2>
-        {m?.health === 'unhealthy' ? <StatusBadge status="unhealthy" /> : null}
-        {m?.paused ? <StatusBadge status="paused" /> : null}
-        {m ? (
+        {m ? <ModuleBadges module={m} /> : null}
+        {m && !removed ? (
           <span className="muted">
             {instances.length} of {m.concurrency} live
           </span>
         ) : null}
-        {m ? (
+        {m && !removed ? (
           <button
             type="button"
             disabled={busy}
@@ -63,27 +63,30 @@ function ModuleInstances({
         ) : null}
       </header>
       {error ? <ErrorNote>{error}</ErrorNote> : null}
-      {m?.healthError ? <p className="error-text">{m.healthError}</p> : null}
+      {m?.removedAt ? <RemovedNote removedAt={m.removedAt} /> : null}
+      {m?.healthError && !removed ? <p className="error-text">{m.healthError}</p> : null}
       {instances.length ? (
         <table className="instance-table">
           <ColumnHeads names={INSTANCE_COLUMNS} />
           <tbody>
             {instances.map((i) => (
-              <InstanceRow key={i.id} instance={i} />
+              <InstanceRow key={i.id} instance={i} removed={removed} />
             ))}
           </tbody>
         </table>
-      ) : (
+      ) : removed ? null : (
         <p className="muted">No live instances: one starts with the module's next question.</p>
       )}
     </section>
   );
 }
 
-function InstanceRow({ instance: i }: { instance: Instance }) {
+/** An instance with its actions; one of a removed module can only be terminated (it would take nothing new). */
+function InstanceRow({ instance: i, removed }: { instance: Instance; removed: boolean }) {
   const [busy, error, run] = useAction();
   const act = (action: 'pause' | 'resume' | 'terminate') => run(() => post(`/instances/${i.id}/${action}`));
   const live = i.state !== 'terminated';
+  const pausable = live && !removed;
   return (
     <tr data-instance-id={i.id} data-state={i.state}>
       <td>
@@ -101,12 +104,12 @@ function InstanceRow({ instance: i }: { instance: Instance }) {
         <time dateTime={i.lastActiveAt}>{dateTime(i.lastActiveAt)}</time>
       </td>
       <td className="actions">
-        {live && !i.paused ? (
+        {pausable && !i.paused ? (
           <button type="button" disabled={busy} onClick={() => act('pause')}>
             Pause
           </button>
         ) : null}
-        {live && i.paused ? (
+        {pausable && i.paused ? (
           <button type="button" disabled={busy} onClick={() => act('resume')}>
             Resume
           </button>

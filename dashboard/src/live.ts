@@ -5,14 +5,22 @@
  * event after that cursor, because a refused WebSocket upgrade tells a page nothing: this answers whether a
  * token is needed (401) and whether the cursor is still good (410 once retention has pruned past it, 400 for a
  * cursor the database never issued); a bad cursor is dropped and the page reloads everything instead.
+ *
+ * Before its first connection the page reads the newest events once (`GET /events?last=`), and connects after
+ * the cursor that read ends at: the history and the stream meet with nothing missed or repeated.
  */
-import { ApiError, api, type HubEvent } from './api';
+import { ApiError, api, type EventPage, type HubEvent } from './api';
 import { getToken } from './token';
 
 /** `connecting` until the first connection, `reconnecting` after losing one, `unauthorized` waiting for a token. */
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'unauthorized';
 
+/** Events read once, before the first connection, so a fresh page shows what happened just before it opened. */
+const HISTORY = 50;
+
 export interface LiveHandlers {
+  /** The newest events before the stream begins, oldest first (once per page). */
+  history(events: HubEvent[]): void;
   /** The stream is live; `resumed` when it continues from the previous cursor (nothing missed). */
   ready(resumed: boolean): void;
   event(event: HubEvent): void;
@@ -32,6 +40,7 @@ export class LiveConnection {
   private socket: WebSocket | undefined;
   private wake: (() => void) | undefined;
   private started = false;
+  private historyRead = false;
 
   constructor(private readonly handlers: LiveHandlers) {}
 
@@ -67,6 +76,7 @@ export class LiveConnection {
       }
       error = probe.error;
       if (probe.result === 'expired') this.cursor = undefined;
+      if (probe.result === 'ok' && !this.historyRead) await this.readHistory();
       if (probe.result !== 'down' && (await this.session())) {
         wasLive = true;
         attempt = 0;
@@ -87,6 +97,22 @@ export class LiveConnection {
       if (err.status === 401) return { result: 'unauthorized', error: err.message };
       if (err.code === 'cursor_expired' || err.code === 'invalid_cursor') return { result: 'expired', error: null };
       return { result: 'down', error: err.message };
+    }
+  }
+
+  /**
+   * Reads the newest events and takes their cursor, so the first session continues right after them. A failed
+   * read is not retried: the page then shows events from its first connection on, as it always could.
+   */
+  private async readHistory(): Promise<void> {
+    try {
+      const page = await api<EventPage>(`/events?last=${HISTORY}`);
+      this.historyRead = true;
+      this.cursor = page.cursor;
+      this.handlers.history(page.events);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return; // read once a token is given
+      this.historyRead = true;
     }
   }
 

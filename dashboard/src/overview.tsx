@@ -1,9 +1,10 @@
 /** The overview: totals, modules with their instances, the work under way and the live event feed. */
 import type { Instance, ModuleView } from './api';
-import { ErrorNote, Section, StatusBadge } from './components';
+import { ErrorNote, inConfigFirst, ModuleBadges, RemovedNote, Section } from './components';
+import type { FeedEntry } from './feed';
 import { clock, describeEvent, shortId, usd } from './format';
 import { href } from './router';
-import { type FeedEntry, useStore } from './store';
+import { useStore } from './store';
 import { TASK_STATUSES, TaskTable } from './tasks';
 
 export function Overview() {
@@ -52,7 +53,7 @@ function Modules() {
         <p className="muted">No modules registered. Define them in config.yaml.</p>
       ) : (
         <div className="module-grid">
-          {modules.map((m) => (
+          {inConfigFirst(modules).map((m) => (
             <ModuleCard key={m.name} module={m} instances={(instances ?? []).filter((i) => i.module === m.name)} />
           ))}
         </div>
@@ -63,12 +64,12 @@ function Modules() {
 
 function ModuleCard({ module: m, instances }: { module: ModuleView; instances: Instance[] }) {
   return (
-    <article className="module" data-module={m.name}>
+    <article className={`module${m.removedAt ? ' removed' : ''}`} data-module={m.name}>
       <header>
         <h3>{m.name}</h3>
-        {m.health === 'unhealthy' ? <StatusBadge status="unhealthy" /> : null}
-        {m.paused ? <StatusBadge status="paused" /> : null}
+        <ModuleBadges module={m} />
       </header>
+      {m.removedAt ? <RemovedNote removedAt={m.removedAt} /> : null}
       {m.description ? <p className="module-description">{m.description}</p> : null}
       {m.healthError ? <p className="error-text">{m.healthError}</p> : null}
       <p className="muted">
@@ -83,7 +84,7 @@ function ModuleCard({ module: m, instances }: { module: ModuleView; instances: I
             </li>
           ))}
         </ul>
-      ) : (
+      ) : m.removedAt ? null : (
         <p className="muted small">No instance yet: one starts with the module's next question.</p>
       )}
     </article>
@@ -108,7 +109,7 @@ function ActiveWork() {
 function EventFeed() {
   const feed = useStore((s) => s.feed);
   return (
-    <Section title="Live events" extra={<span className="muted">since this page opened</span>}>
+    <Section title="Live events" extra={<span className="muted">newest first</span>}>
       {feed.length === 0 ? (
         <p className="muted">Waiting for the next change…</p>
       ) : (
@@ -126,7 +127,7 @@ function FeedItem({ entry }: { entry: FeedEntry }) {
   const e = entry.event;
   const link = e.taskId ? href.task(e.taskId) : e.threadId ? href.thread(e.threadId) : undefined;
   return (
-    <li className="feed-item" data-type={e.type}>
+    <li className="feed-item" data-type={e.type} data-seq={e.seq}>
       <time dateTime={e.at}>{clock(e.at)}</time>
       <span className="feed-type">{link ? <a href={link}>{e.type}</a> : e.type}</span>
       {e.module ? <span className="feed-module">{e.module}</span> : null}

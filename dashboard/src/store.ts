@@ -9,6 +9,7 @@ import { useSyncExternalStore } from 'react';
 import {
   type AgentControl,
   api,
+  type EventPage,
   failure,
   type HubEvent,
   type Instance,
@@ -17,15 +18,16 @@ import {
   type Task,
   type TaskStats,
   type Thread,
+  type ThreadSummary,
   type ThreadWithMessages,
   whenUnauthorized,
 } from './api';
-import { applyToMessages, applyToTasks, applyToThreads, codePoints, type LiveMessage, liveMessage } from './apply';
+import { applyToMessages, applyToTasks, applyToThreads, type LiveMessage, liveMessage } from './apply';
+import { addToFeed, type FeedEntry } from './feed';
 import { type ConnectionState, LiveConnection } from './live';
+import { Refresher } from './refresher';
 import { setToken } from './token';
 
-/** Events in the overview's feed. */
-const FEED_SIZE = 100;
 /** Threads listed: the newest, by creation. */
 export const THREADS_SHOWN = 200;
 /** Messages `GET /threads/{id}` returns: the first 1,000. Changes to later ones cannot be shown. */
@@ -64,22 +66,28 @@ export interface TaskPage {
   error: string | null;
 }
 
+/** The thread list's filter: the module asked, and reply statuses (comma-separated, as the API takes them). */
+export interface ThreadQuery {
+  module?: string;
+  status?: string;
+}
+
+/** How a cancelled task ended: when, and the reason given (who cancelled it, in words), with what it recorded. */
+export interface Cancellation {
+  at: string;
+  reason: string | null;
+  /** What the cancellation left as the task's or reply's error (the worker writes "cancelled"): not an error. */
+  notes: string[];
+}
+
 export interface OpenPanel {
   id: string;
   view?: AgentControl;
+  /** For a cancelled task, once read. */
+  cancellation?: Cancellation;
   /** The thread of the task's reply, once known (null: the task has no reply). */
   threadId?: string | null;
   error: string | null;
-}
-
-/**
- * An entry of the event feed. Consecutive content appends to one message make one entry (a streaming reply
- * would otherwise fill the feed): `appends` of them, `added` characters in all; `event` is the latest.
- */
-export interface FeedEntry {
-  event: HubEvent;
-  appends: number;
-  added: number;
 }
 
 export interface State {
@@ -90,7 +98,9 @@ export interface State {
   instances?: readonly Instance[];
   stats?: TaskStats;
   active?: readonly Task[];
-  threads?: readonly Thread[];
+  threads?: readonly ThreadSummary[];
+  /** The thread list's filter. */
+  threadQuery: ThreadQuery;
   /** The latest events, newest first. */
   feed: readonly FeedEntry[];
   thread?: OpenThread;
@@ -100,54 +110,6 @@ export interface State {
   taskOf: Readonly<Record<string, string | null>>;
   /** Why the overview's resources could not be loaded, if they could not. */
   loadError: string | null;
-}
-
-/**
- * Runs `load` one call at a time, at most once per `gapMs`. Asked while a call runs, it runs once more after it,
- * so every ask is answered by a load that started after the ask.
- */
-class Refresher {
-  /** The last load succeeded. */
-  ok = false;
-  private running = false;
-  private again = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private last = 0;
-
-  constructor(
-    private readonly load: () => Promise<void>,
-    private readonly gapMs: number,
-  ) {}
-
-  schedule(): void {
-    if (this.timer !== undefined) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    const wait = Math.max(0, this.last + this.gapMs - Date.now());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.run();
-    }, wait);
-  }
-
-  private async run(): Promise<void> {
-    this.running = true;
-    this.last = Date.now();
-    try {
-      await this.load();
-      this.ok = true;
-    } catch {
-      this.ok = false; // the loader has put the error where its view shows it
-    } finally {
-      this.running = false;
-      if (this.again) {
-        this.again = false;
-        this.schedule();
-      }
-    }
-  }
 }
 
 /** Midnight today, local time: "today" on the overview is the viewer's day. */
@@ -164,6 +126,7 @@ class Store {
     connection: { state: 'connecting', attempt: 0, error: null },
     tokenRequired: false,
     feed: [],
+    threadQuery: {},
     taskOf: {},
     loadError: null,
   };
@@ -187,6 +150,7 @@ class Store {
     panel: new Refresher(() => this.loadPanel(), 50),
   };
   private readonly connection = new LiveConnection({
+    history: (events) => this.set({ feed: events.reduce(addToFeed, this.state.feed) }),
     ready: (resumed) => this.onReady(resumed),
     event: (event) => this.onEvent(event),
     state: (state, detail) => {
@@ -220,6 +184,12 @@ class Store {
     if (current?.id === id && !current.error) return;
     this.set({ thread: { id, messages: [], loaded: false, error: null } });
     this.load('thread');
+  }
+
+  /** Lists the threads that `query` selects (after the list shown so far, which stays until they load). */
+  filterThreads(query: ThreadQuery): void {
+    this.set({ threadQuery: query });
+    this.load('threads');
   }
 
   openTasks(query: TaskQuery): void {
@@ -306,8 +276,12 @@ class Store {
       }
       if (s.panel && e.taskId === s.panel.id) this.load('panel');
     }
-    if (s.threads && (type === 'thread.created' || type === 'message.created')) {
+    if (s.threads && type.startsWith('thread.') && !filtered(s.threadQuery)) {
       patch.threads = applyToThreads(s.threads, e).slice(0, THREADS_SHOWN);
+    }
+    // A new reply or a status change moves a thread's tally, and may move it into or out of a filtered list.
+    if (s.threads && (type === 'message.created' || type === 'message.status_changed')) {
+      if (filtered(s.threadQuery) || s.threads.some((t) => t.id === e.threadId)) this.load('threads');
     }
     if (s.thread?.loaded && e.threadId === s.thread.id && type.startsWith('message.')) {
       const messages = applyToMessages(s.thread.messages, e);
@@ -375,12 +349,19 @@ class Store {
     this.set({ active });
   }
 
+  /**
+   * Loads the thread list. Events that arrive meanwhile and change a tally schedule the next load (onEvent), so
+   * here only a new thread is applied — and not to a filtered list, which a thread without replies is not in.
+   */
   private async loadThreads(): Promise<void> {
+    const query = this.state.threadQuery;
+    const params = new URLSearchParams({ limit: String(THREADS_SHOWN) });
+    for (const [key, value] of Object.entries(query)) if (value) params.set(key, value);
     const threads = await this.snapshot(
-      () => api<{ threads: Thread[] }>(`/threads?limit=${THREADS_SHOWN}`).then((r) => r.threads as readonly Thread[]),
-      applyToThreads,
+      () => api<{ threads: ThreadSummary[] }>(`/threads?${params}`).then((r) => r.threads as readonly ThreadSummary[]),
+      (list, e) => (filtered(query) || !e.type.startsWith('thread.') ? list : applyToThreads(list, e)),
     );
-    this.set({ threads });
+    if (this.state.threadQuery === query) this.set({ threads });
   }
 
   private async loadThread(): Promise<void> {
@@ -453,6 +434,25 @@ class Store {
     }
   }
 
+  /**
+   * Why and when a cancelled task ended: the newest status change of its reply and of the task itself (a reply
+   * cancelled by request carries the reason; the task then records the worker's "cancelled" as its error).
+   */
+  private async cancellationOf(view: AgentControl): Promise<Cancellation> {
+    const newest = async (filter: string) => (await api<EventPage>(`/events?${filter}&last=1`)).events[0];
+    const changes = await Promise.all([
+      view.messageId ? newest(`messageId=${view.messageId}&types=message.status_changed`) : undefined,
+      newest(`taskId=${encodeURIComponent(view.taskId)}&types=task.status_changed`),
+    ]);
+    const cancelled = changes.filter((e): e is HubEvent => e?.data.to === 'cancelled');
+    const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+    return {
+      at: view.completedAt ?? cancelled[0]?.at ?? '',
+      reason: cancelled.map((e) => text(e.data.reason)).find(Boolean) ?? null,
+      notes: cancelled.flatMap((e) => text(e.data.error) ?? []),
+    };
+  }
+
   private async loadPanel(): Promise<void> {
     const slot = this.state.panel;
     if (!slot) return;
@@ -463,7 +463,10 @@ class Store {
       if (threadId === undefined) {
         threadId = view.messageId ? (await api<Message>(`/messages/${view.messageId}`)).threadId : null;
       }
-      if (this.state.panel?.id === id) this.set({ panel: { id, view, threadId, error: null } });
+      const cancellation = view.status === 'cancelled' ? await this.cancellationOf(view) : undefined;
+      if (this.state.panel?.id === id) {
+        this.set({ panel: { id, view, threadId, error: null, ...(cancellation ? { cancellation } : {}) } });
+      }
     } catch (err) {
       const current = this.state.panel;
       if (current?.id === id) this.set({ panel: { ...current, error: failure(err) } });
@@ -472,16 +475,8 @@ class Store {
   }
 }
 
-/** The feed with `e` on top, merged into the top entry when both are content appends to one message. */
-function addToFeed(feed: readonly FeedEntry[], e: HubEvent): readonly FeedEntry[] {
-  const append = (event: HubEvent) => event.type === 'message.content_updated' && event.data.reset !== true;
-  const added = append(e) && typeof e.data.delta === 'string' ? codePoints(e.data.delta) : 0;
-  const top = feed[0];
-  if (append(e) && top && append(top.event) && top.event.messageId === e.messageId) {
-    return [{ event: e, appends: top.appends + 1, added: top.added + added }, ...feed.slice(1)];
-  }
-  return [{ event: e, appends: 1, added }, ...feed.slice(0, FEED_SIZE - 1)];
-}
+/** Whether the thread list is narrowed by a filter. */
+const filtered = (query: ThreadQuery) => Boolean(query.module || query.status);
 
 /** The page's one store. */
 export const store = new Store();

@@ -1,15 +1,16 @@
 /**
  * The agent control panel of one task: status, progress, iteration of max, cost of max cost, criteria with
- * pass/pending, files created and modified, the action log and errors, live; and a cancel button, which cancels
- * the task's reply (its agent is stopped) or, for a task without one, the task itself.
+ * pass/pending, files created and modified, the action log and errors, live; and a cancel button, which asks
+ * to be confirmed in the page, then cancels the task's reply (its agent is stopped) or, for a task without one,
+ * the task itself. A cancelled task says so plainly, with the reason given: a cancellation is not an error.
  */
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { type AgentControl, api, post } from './api';
 import { isTerminal } from './apply';
 import { Elapsed, ErrorNote, ProgressBar, StatusBadge, useAction } from './components';
 import { clock, costOf, dateTime, iterationOf } from './format';
 import { href } from './router';
-import { store, useStore } from './store';
+import { type Cancellation, store, useStore } from './store';
 
 export function TaskPanel({ id }: { id: string }) {
   useEffect(() => store.openPanel(id), [id]);
@@ -17,6 +18,8 @@ export function TaskPanel({ id }: { id: string }) {
   if (!panel || panel.id !== id || (!panel.view && !panel.error)) return <p className="muted">Loading…</p>;
   if (!panel.view) return <ErrorNote>Could not load the task: {panel.error}</ErrorNote>;
   const v = panel.view;
+  // What the cancellation itself wrote as an error ("cancelled") is said by the cancelled note, not listed.
+  const errors = v.status === 'cancelled' ? v.errors.filter((e) => !panel.cancellation?.notes.includes(e)) : v.errors;
   return (
     <article className="panel card" data-task-id={id} data-status={v.status}>
       <header className="panel-header">
@@ -40,6 +43,7 @@ export function TaskPanel({ id }: { id: string }) {
         <CancelButton view={v} />
       </header>
       {panel.error ? <ErrorNote>Could not refresh: {panel.error}</ErrorNote> : null}
+      {v.status === 'cancelled' && panel.cancellation ? <CancelledNote cancellation={panel.cancellation} /> : null}
 
       <div className="gauges">
         <div className="gauge" data-gauge="progress">
@@ -97,11 +101,11 @@ export function TaskPanel({ id }: { id: string }) {
         <FileList title="Files modified" files={v.filesModified} kind="modified" />
       </div>
 
-      {v.errors.length ? (
+      {errors.length ? (
         <section className="panel-section errors">
           <h3>Errors</h3>
           <ul>
-            {v.errors.map((e, i) => (
+            {errors.map((e, i) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: errors only append; the same text may repeat
               <li key={i} className="error-text">
                 {e}
@@ -162,20 +166,51 @@ function FileList({ title, files, kind }: { title: string; files: string[]; kind
   );
 }
 
+/** How the task ended when it was cancelled: neutral, with when and the reason given. */
+function CancelledNote({ cancellation: c }: { cancellation: Cancellation }) {
+  return (
+    <p className="cancelled-note" data-testid="cancelled">
+      <strong>Cancelled</strong>
+      {c.at ? (
+        <>
+          {' '}
+          <time dateTime={c.at}>{dateTime(c.at)}</time>
+        </>
+      ) : null}
+      {c.reason ? <span className="muted"> · {c.reason}</span> : null}
+    </p>
+  );
+}
+
+/** Cancel, then "Stop the agent" or "Keep it running": one slip of the mouse does not end a run. */
 function CancelButton({ view }: { view: AgentControl }) {
   const [busy, error, run] = useAction();
+  const [confirming, setConfirming] = useState(false);
   if (isTerminal(view.status)) return null;
   const cancel = async () => {
     const reason = 'cancelled from the dashboard';
     if (view.messageId) await post(`/messages/${view.messageId}/cancel`, { reason });
     else await api(`/tasks/${view.taskId}`, { method: 'PATCH', body: { status: 'cancelled', reason } });
+    setConfirming(false);
     store.reloadPanel();
   };
   return (
     <div className="panel-actions">
-      <button type="button" className="danger" disabled={busy} onClick={() => run(cancel)}>
-        {busy ? 'Cancelling…' : 'Cancel'}
-      </button>
+      {confirming ? (
+        <fieldset className="confirm">
+          <legend>{view.messageId ? 'Stop this agent? Its reply ends cancelled.' : 'Cancel this task?'}</legend>
+          <button type="button" className="danger" disabled={busy} onClick={() => run(cancel)}>
+            {busy ? 'Cancelling…' : view.messageId ? 'Stop the agent' : 'Cancel the task'}
+          </button>
+          <button type="button" disabled={busy} onClick={() => setConfirming(false)}>
+            Keep it running
+          </button>
+        </fieldset>
+      ) : (
+        <button type="button" className="danger" onClick={() => setConfirming(true)}>
+          Cancel
+        </button>
+      )}
       {error ? <span className="error-text">{error}</span> : null}
     </div>
   );

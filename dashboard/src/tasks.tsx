@@ -4,7 +4,7 @@
  */
 import { memo, useEffect, useMemo, useState } from 'react';
 import type { Task } from './api';
-import { ColumnHeads, ErrorNote, ProgressBar, Section, StatusBadge } from './components';
+import { ColumnHeads, ErrorNote, FilterSelect, ProgressBar, Section, StatusBadge } from './components';
 import { costOf, dateTime, iterationOf } from './format';
 import { href } from './router';
 import { store, TASK_PAGE, useStore } from './store';
@@ -12,28 +12,6 @@ import { store, TASK_PAGE, useStore } from './store';
 /** The statuses a task can have (`paused` is for runs only), in the order a task goes through them. */
 export const TASK_STATUSES = ['pending', 'processing', 'complete', 'failed', 'cancelled'] as const;
 const TASK_COLUMNS = ['Task', 'Status', 'Progress', 'Iteration', 'Cost', 'Created'];
-
-/** A filter's drop-down: "any", then `options`; choosing one calls `onChange` with it ("" for any). */
-function FilterSelect(props: {
-  label: string;
-  value: string;
-  options: readonly string[];
-  onChange: (value: string) => void;
-}) {
-  return (
-    <label>
-      {props.label}
-      <select value={props.value} onChange={(e) => props.onChange(e.target.value)}>
-        <option value="">any</option>
-        {props.options.map((option) => (
-          <option key={option} value={option}>
-            {option}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
-}
 
 export function Tasks() {
   const modules = useStore((s) => s.modules);

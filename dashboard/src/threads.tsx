@@ -3,11 +3,12 @@
  * and timings. Agent output is untrusted text: it is rendered as text (white-space: pre-wrap), never as HTML.
  */
 import { memo, useEffect } from 'react';
+import type { ThreadSummary } from './api';
 import { isTerminal, type LiveMessage } from './apply';
-import { Elapsed, ErrorNote, StatusBadge } from './components';
+import { Elapsed, ErrorNote, FilterSelect, StatusBadge } from './components';
 import { dateTime, shortId } from './format';
 import { href } from './router';
-import { store, THREAD_MESSAGES_SHOWN, THREADS_SHOWN, useStore } from './store';
+import { store, THREAD_MESSAGES_SHOWN, THREADS_SHOWN, type ThreadQuery, useStore } from './store';
 
 export function Threads({ id }: { id?: string | undefined }) {
   return (
@@ -22,35 +23,83 @@ export function Threads({ id }: { id?: string | undefined }) {
   );
 }
 
+/** The reply-status filter's choices: unfinished replies together, then each way a reply ends. */
+const REPLY_FILTERS = [
+  { value: 'pending,processing', label: 'running or waiting' },
+  { value: 'failed', label: 'failed' },
+  { value: 'cancelled', label: 'cancelled' },
+  { value: 'complete', label: 'complete' },
+];
+
 function ThreadList({ selected }: { selected?: string | undefined }) {
   const threads = useStore((s) => s.threads);
+  const query = useStore((s) => s.threadQuery);
+  const modules = useStore((s) => s.modules);
+  const change = (key: keyof ThreadQuery, value: string) => {
+    const { [key]: _dropped, ...rest } = query;
+    store.filterThreads(value ? { ...rest, [key]: value } : rest);
+  };
+  const narrowed = Boolean(query.module || query.status);
   return (
     <nav className="thread-list card" aria-label="Threads">
       <h2>
         Threads <span className="heading-extra muted">newest {THREADS_SHOWN}</span>
       </h2>
+      <form className="filters thread-filters" onSubmit={(e) => e.preventDefault()}>
+        <FilterSelect
+          label="Asked"
+          value={query.module ?? ''}
+          options={(modules ?? []).map((m) => m.name)}
+          onChange={(value) => change('module', value)}
+        />
+        <FilterSelect
+          label="Replies"
+          value={query.status ?? ''}
+          options={REPLY_FILTERS}
+          onChange={(value) => change('status', value)}
+        />
+      </form>
       {!threads ? (
         <p className="muted">Loading…</p>
       ) : threads.length === 0 ? (
-        <p className="muted">No threads yet: they start with a question.</p>
+        <p className="muted">{narrowed ? 'No threads match.' : 'No threads yet: they start with a question.'}</p>
       ) : (
         <ul>
           {threads.map((t) => (
-            <li key={t.id}>
-              <a href={href.thread(t.id)} aria-current={t.id === selected ? 'page' : undefined}>
-                <span className="thread-title">{t.title || `thread ${shortId(t.id)}`}</span>
-                <span className="muted small">
-                  {t.createdBy ? `${t.createdBy} · ` : ''}
-                  <time dateTime={t.updatedAt}>{dateTime(t.updatedAt)}</time>
-                </span>
-              </a>
-            </li>
+            <ThreadItem key={t.id} thread={t} selected={t.id === selected} />
           ))}
         </ul>
       )}
     </nav>
   );
 }
+
+/** "2 complete · 1 failed": the replies by status, when there is more than the newest to count. */
+function tally(t: ThreadSummary): string {
+  const counts = Object.entries(t.replies).filter(([, n]) => n > 0);
+  if (counts.reduce((sum, [, n]) => sum + n, 0) < 2) return '';
+  return counts.map(([status, n]) => `${n} ${status}`).join(' · ');
+}
+
+const ThreadItem = memo(function ThreadItem({ thread: t, selected }: { thread: ThreadSummary; selected: boolean }) {
+  const counted = tally(t);
+  return (
+    <li data-thread-id={t.id} data-reply-status={t.latestReply?.status ?? 'none'}>
+      <a href={href.thread(t.id)} aria-current={selected ? 'page' : undefined}>
+        <span className="thread-title">{t.title || `thread ${shortId(t.id)}`}</span>
+        <span className="thread-replies">
+          {t.latestReply ? <StatusBadge status={t.latestReply.status} /> : null}
+          <span className="thread-asked">{t.asked.length ? `asked ${t.asked.join(', ')}` : 'nobody asked yet'}</span>
+        </span>
+        {counted ? <span className="thread-tally muted small">{counted}</span> : null}
+        <span className="muted small">
+          {t.createdBy ? `${t.createdBy} · ` : ''}
+          <time dateTime={t.updatedAt}>{dateTime(t.updatedAt)}</time>
+        </span>
+      </a>
+    </li>
+  );
+});
 
 function ThreadView({ id }: { id: string }) {
   useEffect(() => store.openThread(id), [id]);
@@ -118,7 +167,7 @@ const MessageView = memo(function MessageView({ message: m }: { message: LiveMes
         ) : null}
       </header>
       <div className="content">{m.content || (running ? '…' : '')}</div>
-      {m.error ? <p className="error-text">{m.error}</p> : null}
+      {m.error ? <p className={m.status === 'cancelled' ? 'muted' : 'error-text'}>{m.error}</p> : null}
     </li>
   );
 });

@@ -10,6 +10,20 @@ export interface Thread {
   updatedAt: string;
 }
 
+/** The statuses a reply (a message) can have: all but `paused`, which only runs have. */
+export const REPLY_STATUSES = ['pending', 'processing', 'complete', 'failed', 'cancelled'] as const;
+export type ReplyStatus = (typeof REPLY_STATUSES)[number];
+
+/** A thread as the thread list shows it: who was asked in it and how their replies stand. */
+export interface ThreadSummary extends Thread {
+  /** The modules asked in the thread (the authors of its replies), in the order they were first asked. */
+  asked: string[];
+  /** Its replies, counted by status. */
+  replies: Record<ReplyStatus, number>;
+  /** Its newest reply: who writes it, where it stands and when it was asked; null before the first question. */
+  latestReply: { module: string; status: ReplyStatus; createdAt: string } | null;
+}
+
 /** Who wrote a message: the asking side (`user`), the answering agent (`assistant`), or the hub (`system`). */
 export type MessageRole = 'user' | 'assistant' | 'system';
 

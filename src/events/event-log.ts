@@ -13,7 +13,7 @@ import { HubError } from '../domain/errors.js';
 import { assertFilter, expandTypes, matchesFilter } from '../domain/filter.js';
 import { assertId } from '../domain/ids.js';
 import type { EventFilter, HubEvent } from '../domain/types.js';
-import { moduleName, pageSize } from '../domain/validate.js';
+import { moduleName, number, pageSize } from '../domain/validate.js';
 import type { Database } from '../store/database.js';
 import { readEventsAfter } from '../store/event-rows.js';
 import type { EventStore } from '../store/events.js';
@@ -175,6 +175,22 @@ export class EventLog {
     if (hasMore) events.length = size;
     const last = events[events.length - 1];
     return { events, cursor: encodeCursor(hasMore && last ? last.seq : Math.max(start, head)), hasMore };
+  }
+
+  /**
+   * The newest `last` (at most 1000) events that pass the filter, oldest first, as a page whose cursor is the
+   * head they were read up to: subscribing after it continues where they end, with nothing missed or repeated.
+   * `hasMore` says whether older events passed the filter too.
+   */
+  async recent(options: EventFilter & { last: number }): Promise<EventPage> {
+    const { last, ...filter } = options;
+    checkFilter(filter);
+    const size = number(last, 'last', 1, 1000, true);
+    const head = await this.store.head();
+    const events = await this.store.latest(filter, size + 1, head);
+    const hasMore = events.length > size;
+    if (hasMore) events.shift();
+    return { events, cursor: encodeCursor(head), hasMore };
   }
 
   /** The newest `limit` (default 100, at most 1000) events that pass the filter, oldest first. */

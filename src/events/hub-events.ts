@@ -7,6 +7,8 @@ export interface HubEvents {
   subscribe(options: SubscribeOptions, handler: (event: HubEvent) => void): Promise<Subscription>;
   /** Pages through history. */
   list(options?: SubscribeOptions & { limit?: number }): Promise<EventPage>;
+  /** The newest `last` events that pass the filter (at most 1000), oldest first, with the cursor to go on from. */
+  recent(options: EventFilter & { last: number }): Promise<EventPage>;
   /** The newest events that pass the filter (default 100, at most 1000), oldest first. */
   latest(options?: EventFilter & { limit?: number }): Promise<HubEvent[]>;
   /** The cursor of the newest committed event. */

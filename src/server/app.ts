@@ -197,16 +197,12 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       method: 'get',
       path: '/threads',
       tags: ['threads'],
-      request: { query: S.LimitQuery },
+      summary: 'Threads, newest first, with who was asked and how the replies stand; by module and reply status',
+      request: { query: S.ThreadsQuery },
       responses: { 200: ok(S.ThreadList, 'threads, newest first'), ...errors },
     }),
-    async (c) => {
-      const { limit } = c.req.valid('query');
-      return c.json(
-        { threads: await hub.threads.list({ ...(limit === undefined ? {} : { limit }), ...visible(c) }) },
-        200,
-      );
-    },
+    async (c) =>
+      c.json({ threads: await hub.threads.list({ ...S.threadFilter(c.req.valid('query')), ...visible(c) }) }, 200),
   );
 
   app.openapi(
@@ -300,11 +296,22 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
       method: 'get',
       path: '/events',
       tags: ['events'],
-      summary: 'A page of the event log after a cursor',
+      summary: 'A page of the event log after a cursor, or its newest events',
       request: { query: S.EventsQuery },
       responses: { 200: ok(S.EventPage, 'events'), ...errors, 410: ok(S.Problem, 'the cursor has expired') },
     }),
-    async (c) => c.json(await hub.events.list({ ...S.eventFilter(c.req.valid('query')), ...visible(c) }), 200),
+    async (c) => {
+      const query = c.req.valid('query');
+      const { after, limit, ...filter } = { ...S.eventFilter(query), ...visible(c) };
+      if (query.last === undefined) return c.json(await hub.events.list({ ...filter, after, limit }), 200);
+      if (after !== undefined || limit !== undefined) {
+        throw new HubError(
+          'validation',
+          `query.last: reads the newest events; it cannot be combined with ${after !== undefined ? 'after' : 'limit'}`,
+        );
+      }
+      return c.json(await hub.events.recent({ ...filter, last: query.last }), 200);
+    },
   );
 
   app.doc31('/openapi.json', {

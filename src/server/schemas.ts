@@ -6,10 +6,17 @@ import { readFileSync } from 'node:fs';
 import { z } from '@hono/zod-openapi';
 import type { Status } from '../domain/status.js';
 import { STATUSES } from '../domain/status.js';
-import type { EventFilter, HubEvent, Task as TaskRecord } from '../domain/types.js';
+import {
+  type EventFilter,
+  type HubEvent,
+  REPLY_STATUSES,
+  type ReplyStatus,
+  type Task as TaskRecord,
+} from '../domain/types.js';
 import { REQUEST_ID } from '../domain/validate.js';
 import { WATCH_EVENTS } from '../domain/watch-events.js';
 import type { ListTasksOptions } from '../store/tasks.js';
+import type { ListThreadsOptions } from '../store/threads.js';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -55,7 +62,19 @@ export const Health = z
 export const IdParam = z.object({ id: id.openapi({ param: { name: 'id', in: 'path' } }) });
 export const NameParam = z.object({ name: moduleName.openapi({ param: { name: 'name', in: 'path' } }) });
 const limit = z.coerce.number().int().min(1).max(1000).optional();
-export const LimitQuery = z.object({ limit }).strict();
+export const ThreadsQuery = z
+  .object({
+    limit,
+    module: moduleName.optional().openapi({ description: 'only threads in which this module was asked' }),
+    status: z
+      .string()
+      .regex(new RegExp(`^(${REPLY_STATUSES.join('|')})(,(${REPLY_STATUSES.join('|')}))*$`), {
+        message: `a status or comma-separated statuses among ${REPLY_STATUSES.join(', ')}`,
+      })
+      .optional()
+      .openapi({ description: 'only threads with a reply in one of these statuses (of `module`, when given)' }),
+  })
+  .strict();
 export const MessagesQuery = z.object({ threadId: id.optional(), status: status.optional(), limit }).strict();
 const taskFilters = {
   status: z
@@ -104,19 +123,35 @@ export const EventsQuery = z
     taskId: id.optional(),
     module: moduleName.optional(),
     limit,
+    last: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(1000)
+      .optional()
+      .openapi({ description: 'the newest N events instead of a page after `after`; its cursor continues after them' }),
     token: z.string().optional(),
   })
   .strict();
 
 /** The event filter a query gives. */
 export function eventFilter(q: z.infer<typeof EventsQuery>): EventFilter & { after?: string; limit?: number } {
-  const { types, token: _token, ...rest } = q;
+  const { types, token: _token, last: _last, ...rest } = q;
   return { ...rest, ...(types ? { types: types.split(',').map((t) => t.trim()) } : {}) };
 }
 
 /** A `task.logged` event as the API shows a log entry: its time, its cursor (to read on after it) and its fields. */
 export function taskLogEntry(e: HubEvent): Record<string, unknown> {
   return { at: e.at, cursor: e.cursor, ...e.data };
+}
+
+/** The thread listing a query asks for. */
+export function threadFilter(q: z.infer<typeof ThreadsQuery>): ListThreadsOptions {
+  return {
+    ...(q.limit === undefined ? {} : { limit: q.limit }),
+    ...(q.module === undefined ? {} : { module: q.module }),
+    ...(q.status === undefined ? {} : { status: q.status.split(',') as ReplyStatus[] }),
+  };
 }
 
 /** The task listing a query asks for. */
@@ -228,7 +263,18 @@ export const Thread = z
     updatedAt: z.string(),
   })
   .openapi('Thread');
-export const ThreadList = z.object({ threads: z.array(Thread) });
+const replyStatus = z.enum(REPLY_STATUSES);
+export const ThreadSummary = Thread.extend({
+  asked: z.array(z.string()).openapi({ description: 'the modules asked in the thread, in the order first asked' }),
+  replies: z
+    .object(Object.fromEntries(REPLY_STATUSES.map((s) => [s, z.number().int()])) as Record<ReplyStatus, z.ZodNumber>)
+    .openapi({ description: 'its replies counted by status' }),
+  latestReply: z
+    .object({ module: z.string(), status: replyStatus, createdAt: z.string() })
+    .nullable()
+    .openapi({ description: 'its newest reply; null before the first question' }),
+}).openapi('ThreadSummary');
+export const ThreadList = z.object({ threads: z.array(ThreadSummary) });
 export const ThreadWithMessages = Thread.extend({ messages: z.array(Message) });
 export const History = z.object({
   history: z.array(

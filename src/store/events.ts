@@ -40,9 +40,11 @@ export class EventStore {
     return rows.map(eventFromRow);
   }
 
-  /** The newest `limit` events that pass `filter`, in order. */
-  async latest(filter: EventFilter, limit: number): Promise<HubEvent[]> {
-    const rows = await this.db.read.all<EventRow>(this.filtered(filter).orderBy('seq', 'desc').limit(limit).compile());
+  /** The newest `limit` events (at most `upTo`) that pass `filter`, in order. */
+  async latest(filter: EventFilter, limit: number, upTo?: number): Promise<HubEvent[]> {
+    let q = this.filtered(filter);
+    if (upTo !== undefined) q = q.where('seq', '<=', upTo);
+    const rows = await this.db.read.all<EventRow>(q.orderBy('seq', 'desc').limit(limit).compile());
     return rows.reverse().map(eventFromRow);
   }
 

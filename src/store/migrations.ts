@@ -271,6 +271,20 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('updated_at', text, (c) => c.notNull()),
     ],
   },
+  {
+    version: 11,
+    name: 'the threads whose replies failed or were cancelled, found by index',
+    up: (db) => [
+      // The thread list filtered to failed or cancelled replies walks this, newest thread first (store/threads.ts):
+      // without it, a table of 1M replies is read whole to find the few that failed. It holds only such replies,
+      // and a reply enters it once, on its final status: nothing else any write does changes.
+      db.schema
+        .createIndex('messages_unsuccessful')
+        .on('messages')
+        .column('thread_id')
+        .where(sql<boolean>`status in ('failed', 'cancelled')`),
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

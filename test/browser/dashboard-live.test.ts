@@ -127,7 +127,18 @@ describeDashboard('dashboard, live', (open) => {
     await d.page.goto(`${d.url}/#/tasks/${taskId}`);
     await shows(attribute(d.page, '.panel', 'data-status'), 'processing');
     await d.page.getByRole('button', { name: 'Cancel' }).click();
+    // Asked first: backing out leaves the agent running.
+    await d.page.getByRole('button', { name: 'Keep it running' }).click();
+    expect(await d.page.getByRole('button', { name: 'Stop the agent' }).count()).toBe(0);
+    expect(alive(pid)).toBe(true);
+    await d.page.getByRole('button', { name: 'Cancel' }).click();
+    await d.page.getByRole('button', { name: 'Stop the agent' }).click();
     await shows(attribute(d.page, '.panel', 'data-status'), 'cancelled');
+    await shows(
+      () => d.page.locator('[data-testid="cancelled"]').textContent(),
+      expect.stringMatching(/^Cancelled .* · cancelled from the dashboard$/),
+    );
+    expect(await d.page.locator('.errors').count()).toBe(0);
     expect((await d.call(`/messages/${messageId}`)).body.status).toBe('cancelled');
     await until(() => !alive(pid), 10_000, `the agent (pid ${pid}) to be stopped`);
 

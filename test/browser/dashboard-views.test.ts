@@ -41,6 +41,12 @@ async function busyHub(d: Dashboard): Promise<{ threadId: string; taskId: string
       'One vertex per section, with:\n- title, level, page span\n- tables as child vertices (rows kept as arrays)\n\nEdges: `contains` (section → table), `follows` (section → next section).',
   });
   await hub.ask({ from: 'marker', to: 'slow', prompt: 'Re-index the 40 PDFs with that schema', threadId: thread.id });
+  // Replies of a module no worker serves: one failed, one cancelled.
+  const review = await hub.threads.create({ title: 'Review the table extraction', createdBy: 'marker' });
+  const failedReply = await hub.messages.create({ threadId: review.id, author: 'reviewer' });
+  await hub.messages.transition(failedReply.id, 'failed', { error: 'no reviewer is configured' });
+  const dropped = await hub.threads.create({ title: 'Figures as separate vertices?', createdBy: 'arangodb' });
+  await hub.messages.cancel((await hub.messages.create({ threadId: dropped.id, author: 'reviewer' })).id, 'not needed');
 
   const task = await hub.progress.start({
     name: 'Extract tables from report.pdf',
@@ -112,6 +118,16 @@ describeDashboard('dashboard, views', (open) => {
     await shows(async () => /^step 1\nstep 2\n/.test((await streaming.textContent()) ?? ''), true);
     expect(await page.locator('.message').count()).toBe(4);
     await screenshot(page, 'thread');
+
+    await page.goto(`${d.url}/#/threads`);
+    await page.getByLabel('Replies').selectOption({ label: 'running or waiting' });
+    await shows(
+      () => page.locator('.thread-list .thread-title').allTextContents(),
+      ['Graph schema for extracted PDFs'],
+    );
+    await page.getByLabel('Replies').selectOption({ label: 'any' });
+    await shows(() => page.locator('.thread-list li').count(), 5);
+    await screenshot(page, 'threads');
 
     await page.goto(`${d.url}/#/tasks/${taskId}`);
     await shows(() => page.locator('.log .log-text').count(), 6);

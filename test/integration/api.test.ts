@@ -99,6 +99,22 @@ describe.each(BACKENDS)('HTTP API on $name', (backend) => {
     ]);
     const events = await call(service, { path: `/events?messageId=${messageId}&types=message.status_changed` });
     expect((events.body.events as unknown[]).length).toBe(2);
+    const newest = await call(service, { path: `/events?messageId=${messageId}&last=1` });
+    expect(newest.body).toMatchObject({
+      events: [{ type: 'message.status_changed', data: { to: 'complete' } }],
+      cursor: (await call(service, { path: '/events?limit=1000' })).body.cursor,
+      hasMore: true,
+    });
+    const threads = await call(service, { path: '/threads?module=arangodb&status=complete' });
+    expect(threads.body.threads).toEqual([
+      expect.objectContaining({
+        id: threadId,
+        asked: ['arangodb'],
+        replies: { pending: 0, processing: 0, complete: 1, failed: 0, cancelled: 0 },
+        latestReply: expect.objectContaining({ module: 'arangodb', status: 'complete' }),
+      }),
+    ]);
+    expect((await call(service, { path: '/threads?status=failed,cancelled' })).body.threads).toEqual([]);
 
     // Tasks by hand: create, progress, criterion, log, complete; list, search, stats, CSV.
     const created = await call(service, {
@@ -264,6 +280,19 @@ describe.each(BACKENDS)('HTTP API on $name', (backend) => {
       ['cursor past the head', { path: '/events?after=c1.zzzzz' }, 400, 'invalid_cursor', /cursor/],
       ['garbage cursor', { path: '/events?after=hello' }, 400, 'invalid_cursor', /cursor/],
       ['unknown event type', { path: '/events?types=message.exploded' }, 400, 'validation', /unknown event type/],
+      ['bad thread status filter', { path: '/threads?status=complete,done' }, 400, 'validation', /query\.status/],
+      [
+        'bad thread module filter',
+        { path: '/threads?module=a%20b' },
+        400,
+        'validation',
+        /module must be a module name/,
+      ],
+      ['unknown thread filter', { path: '/threads?state=failed' }, 400, 'validation', /unknown field state/],
+      ['newest events: bad count', { path: '/events?last=0' }, 400, 'validation', /query\.last/],
+      ['newest events: not a number', { path: '/events?last=many' }, 400, 'validation', /query\.last/],
+      ['newest events after a cursor', { path: '/events?last=5&after=c0' }, 400, 'validation', /query\.last.+after/],
+      ['newest events with a limit', { path: '/events?last=5&limit=5' }, 400, 'validation', /query\.last.+limit/],
       ['stream with a bad cursor', { path: '/events/stream?after=hello' }, 400, 'invalid_cursor', /cursor/],
       ['unknown instance', { path: `/instances/${unknown}/pause`, method: 'POST' }, 404, 'not_found', /instance/],
       [

@@ -99,6 +99,34 @@ describeEachBackend('event log', (hubs) => {
     await expect(hub.events.latest({ types: ['task.nothing'] })).rejects.toMatchObject({ code: 'validation' });
   });
 
+  it('gives the newest events with a cursor that a subscription continues from, with nothing missed or repeated', async () => {
+    const hub = await hubs.open();
+    const task = await hub.tasks.create({ name: 'logged' });
+    for (let i = 0; i < 30; i++) await hub.tasks.log(task.id, { text: `line ${i}` });
+    const recent = await hub.events.recent({ taskId: task.id, types: ['task.logged'], last: 5 });
+    expect(recent.events.map((e) => e.data.text)).toEqual(['line 25', 'line 26', 'line 27', 'line 28', 'line 29']);
+    expect(recent.hasMore).toBe(true);
+    expect(recent.cursor).toBe(await hub.events.head());
+    const everything = await hub.events.recent({ taskId: task.id, last: 1000 });
+    expect(everything.hasMore).toBe(false);
+    expect(everything.events).toEqual((await hub.events.list({ taskId: task.id, limit: 1000 })).events);
+
+    // Written between the read and the subscription: the subscription from the cursor has them, once.
+    await hub.tasks.log(task.id, { text: 'line 30' });
+    const seen: HubEvent[] = [];
+    const subscription = await hub.events.subscribe({ after: recent.cursor, taskId: task.id }, (e) => seen.push(e));
+    await hub.tasks.log(task.id, { text: 'line 31' });
+    await until(() => seen.length === 2);
+    subscription.close();
+    expect(seen.map((e) => e.data.text)).toEqual(['line 30', 'line 31']);
+    expect(seen[0]?.seq).toBeGreaterThan(recent.events.at(-1)?.seq ?? Number.POSITIVE_INFINITY);
+
+    const empty = await (await hubs.open()).events.recent({ last: 10 });
+    expect(empty).toEqual({ events: [], cursor: expect.any(String), hasMore: false });
+    await expect(hub.events.recent({ last: 0 })).rejects.toMatchObject({ code: 'validation', message: /last/ });
+    await expect(hub.events.recent({ last: 1001 })).rejects.toMatchObject({ code: 'validation', message: /last/ });
+  });
+
   it('filters by message, thread, task and type, in replay and live alike', async () => {
     const hub = await hubs.open();
     const thread = await hub.threads.create();

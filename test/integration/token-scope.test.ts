@@ -82,6 +82,16 @@ describe.each(BACKENDS)('module-scoped tokens on $name', (backend) => {
       expect((await as('/modules/gamma')).body).toMatchObject({ name: 'gamma', description: 'the gamma' });
 
       expect(ids((await as('/threads')).body.threads)).toEqual([w.mine.threadId]);
+      // Filters narrow what alpha sees, never widen it: gamma's pending reply is in beta's thread.
+      expect(ids((await as('/threads?status=pending')).body.threads)).toEqual([w.mine.threadId]);
+      expect(ids((await as('/threads?module=beta&status=pending')).body.threads)).toEqual([w.mine.threadId]);
+      expect((await as('/threads?module=gamma')).body.threads).toEqual([]);
+      expect(ids((await call(w.service, undefined, '/threads?module=gamma')).body.threads)).toEqual([
+        w.theirs.threadId,
+      ]);
+      expect(((await as('/events?last=1000')).body.events as HubEvent[]).map((e) => e.threadId)).not.toContain(
+        w.theirs.threadId,
+      );
       expect((await as(`/threads/${w.mine.threadId}`)).status).toBe(200);
       expect(await as(`/threads/${w.theirs.threadId}`)).toMatchObject(notFound('thread', w.theirs.threadId));
       expect(ids((await as('/messages?status=pending')).body.messages)).toEqual([w.mine.messageId]);
