@@ -3,6 +3,8 @@
 // before the page opened and goes on from there with nothing missed or shown twice; a cancelled task reads as
 // cancelled, not as an error, while a failed one stays red; a module removed from the configuration is shown
 // greyed and without pause or resume.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import type { HubEvent } from '../../src/index.js';
@@ -124,14 +126,13 @@ describeDashboard('dashboard, daily use', (open) => {
     const d = await open();
     const asked = await d.call('/ask', { body: { from: 'arangodb', to: 'marker', prompt: 'hello' } });
     await d.service.hub.waitForCompletion(asked.body.messageId as string, { timeoutMs: 10_000 });
-    // The module list as a service that has marker removed from its config answers it (`removedAt` set).
-    const removedAt = new Date().toISOString();
-    await d.page.route('**/api/v1/modules', async (route) => {
-      const res = await route.fetch();
-      const body = (await res.json()) as { modules: { name: string }[] };
-      const modules = body.modules.map((m) => (m.name === 'marker' ? { ...m, removedAt } : { ...m, removedAt: null }));
-      await route.fulfill({ response: res, json: { modules } });
-    });
+    // marker taken out of config.yaml, and the service restarted: it is marked removed.
+    const file = join(d.dir, 'config.yaml');
+    const config = readFileSync(file, 'utf8');
+    writeFileSync(file, config.replace(/^ {2}marker:\n(?: {4}.*\n)*/m, ''));
+    await d.stop();
+    await d.start();
+    expect((await d.service.hub.modules.get('marker')).removedAt).not.toBeNull();
     const p = d.page;
     await p.goto(`${d.url}/#/`);
     const card = p.locator('.module[data-module="marker"]');
