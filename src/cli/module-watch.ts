@@ -62,14 +62,14 @@ export function applyModuleEvent(m: ModuleCondition, event: HubEvent): ModuleCon
  * Follows module `name` for a watch: `report` hears what to say (with the module's condition) at once if it is
  * unhealthy or paused, and on every change that matters after. Subscribes before it reads the module, so no
  * change falls between; events the read already includes only set what it already says. Nothing is said of a
- * module that is not defined (the reply's author may be a person).
+ * module that is not defined (the reply's author may be a person), or when it cannot be read.
  */
 export async function followModule(
   client: CommsClient,
   name: string,
   replyStatus: () => string,
   report: (notice: string, condition: ModuleCondition) => void,
-): Promise<LiveFeed> {
+): Promise<LiveFeed | undefined> {
   let shown = fine(name);
   let current: ModuleCondition | undefined;
   const early: HubEvent[] = [];
@@ -79,14 +79,17 @@ export async function followModule(
     if (notice) report(notice, next);
     shown = next;
   };
-  const feed = await client.follow({ module: name, types: ['module.updated'] }, (event) => {
-    if (current) update(applyModuleEvent(current, event));
-    else early.push(event);
-  });
-  const module = (await client.modules()).find((m) => m.name === name);
+  // What the module is doing is news for the watch, not its point: a watch goes on without it.
+  const feed = await client
+    .follow({ module: name, types: ['module.updated'] }, (event) => {
+      if (current) update(applyModuleEvent(current, event));
+      else early.push(event);
+    })
+    .catch(() => undefined);
+  const module = feed && (await client.modules().catch(() => [])).find((m) => m.name === name);
   if (!module) {
-    feed.close();
-    return feed;
+    feed?.close();
+    return undefined;
   }
   const { health, healthError, paused } = module;
   update(early.reduce(applyModuleEvent, { name, health, healthError, paused }));
