@@ -3,6 +3,7 @@
  * `update`, `verify`, `status`, `list` and `log`, besides the tasks the hub makes for each question.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { HubError } from '../domain/errors.js';
 import { STATUSES, type Status } from '../domain/status.js';
 import type { HubEvent, Task } from '../domain/types.js';
 import type { TaskLogEntry } from '../store/tasks.js';
@@ -86,7 +87,16 @@ export function registerTaskCommands(cli: Command): void {
     .option('--json', 'print JSON')
     .action((id: string, criterion: string, opts: { json?: boolean }) =>
       withClient(async (client) => {
-        const which = /^\d+$/.test(criterion) ? Number(criterion) - 1 : criterion;
+        let which: number | string = criterion;
+        if (/^\d+$/.test(criterion)) {
+          // Numbered from 1 here, from 0 in the API, whose message would name the index: a wrong one is said here.
+          const { criteria } = await client.task(id);
+          const n = Number(criterion);
+          if (n < 1 || n > criteria.length) {
+            throw new HubError('not_found', `task ${id} has no criterion #${n} (it has ${criteria.length})`);
+          }
+          which = n - 1;
+        }
         const updated = await client.verifyCriterion(id, which);
         if (opts.json) return printJson(updated);
         const met = updated.criteria.filter((c) => c.verified).length;

@@ -396,10 +396,7 @@ export class TaskStore {
     });
   }
 
-  /**
-   * Marks a criterion (by index from 0, or exact text) verified (event `task.criterion_verified`). A missing one is
-   * named as people count them, from #1, as `task status` numbers them.
-   */
+  /** Marks a criterion (by index or exact text) verified (event `task.criterion_verified`). */
   async verifyCriterion(id: string, which: number | string): Promise<Task> {
     return this.db.write(async (tx) => {
       const task = await this.get(id, tx);
@@ -409,7 +406,7 @@ export class TaskStore {
       if (!criterion) {
         throw new HubError(
           'not_found',
-          `task ${id} has no criterion ${typeof which === 'number' ? `#${which + 1}` : `'${which}'`} (it has ${task.criteria.length})`,
+          `task ${id} has no criterion ${typeof which === 'number' ? `#${which}` : `'${which}'`} (it has ${task.criteria.length})`,
         );
       }
       if (criterion.verified) return task;

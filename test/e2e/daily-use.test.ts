@@ -278,8 +278,12 @@ describe('mistyped module names', () => {
 describe('smaller promises', () => {
   it('names a missing criterion as task status numbers it', async () => {
     const created = JSON.parse((await cli('task', 'create', 'Two', '--criteria', 'a', 'b', '--json')).stdout);
-    const run = await cli('task', 'verify', created.id, '3');
-    expect(run.stderr).toContain(`task ${created.id} has no criterion #3 (it has 2)`);
+    const [past, zero] = await Promise.all([
+      cli('task', 'verify', created.id, '3'),
+      cli('task', 'verify', created.id, '0'),
+    ]);
+    expect(past.stderr).toContain(`task ${created.id} has no criterion #3 (it has 2) [not_found]`);
+    expect(zero.stderr).toContain(`task ${created.id} has no criterion #0 (it has 2) [not_found]`);
   });
 
   it('events says how it connects, and names the module of module events', async () => {
