@@ -9,7 +9,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HUB_ERROR_CODES, HubError, type HubErrorCode, isHubError } from '../domain/errors.js';
 import type { Status } from '../domain/status.js';
 import {
-  type EventFilter,
   type HubEvent,
   type Instance,
   type Message,
@@ -104,6 +103,8 @@ export interface CommsClient {
   modules(): Promise<ModuleView[]>;
   instances(options?: ListInstancesOptions): Promise<Instance[]>;
   changeInstance(id: string, action: InstanceAction): Promise<Instance>;
+  /** Pauses the module (it takes no new questions) or resumes it. */
+  setModulePaused(name: string, paused: boolean): Promise<ModuleView>;
   createTask(input: NewTask): Promise<Task>;
   task(id: string): Promise<Task>;
   tasks(options?: ListTasksOptions): Promise<Task[]>;
@@ -113,10 +114,14 @@ export interface CommsClient {
   /** A page of the event log. */
   events(options?: SubscribeOptions & { limit?: number }): Promise<EventPage>;
   /**
-   * Delivers the events passing `filter` from now on, in order; resolves once live. `notice` hears about a
+   * Delivers the events passing `filter` from now on (or after its `after` cursor), in order; resolves once live. `notice` hears about a
    * lost connection being restored (the feed resumes where it stopped, missing nothing).
    */
-  follow(filter: EventFilter, handler: (event: HubEvent) => void, notice?: (text: string) => void): Promise<LiveFeed>;
+  follow(
+    filter: SubscribeOptions,
+    handler: (event: HubEvent) => void,
+    notice?: (text: string) => void,
+  ): Promise<LiveFeed>;
   close(): Promise<void>;
 }
 
@@ -190,6 +195,10 @@ export class HttpClient implements CommsClient {
     return this.call('POST', `/instances/${encodeURIComponent(id)}/${action}`);
   }
 
+  setModulePaused(name: string, paused: boolean): Promise<ModuleView> {
+    return this.call('POST', `/modules/${encodeURIComponent(name)}/${paused ? 'pause' : 'resume'}`);
+  }
+
   createTask(input: NewTask): Promise<Task> {
     return this.call('POST', '/tasks', input);
   }
@@ -232,7 +241,7 @@ export class HttpClient implements CommsClient {
    * ends the feed with that error.
    */
   async follow(
-    filter: EventFilter,
+    filter: SubscribeOptions,
     handler: (event: HubEvent) => void,
     notice: (text: string) => void = () => undefined,
   ): Promise<LiveFeed> {
@@ -272,7 +281,7 @@ export class HttpClient implements CommsClient {
           signal: attempt.signal,
         });
         if (!res.ok || !res.body) {
-          const err = problemError(res.status, await res.text());
+          const err = this.refusal(res.status, await res.text());
           if (res.status >= 500) throw err;
           end(err);
           return 'done';
@@ -293,7 +302,7 @@ export class HttpClient implements CommsClient {
               return 'again';
             } else if (m.event === 'error') {
               const p = JSON.parse(m.data) as { code?: string; detail?: string };
-              end(new HubError(knownCode(p.code), p.detail ?? 'the event stream failed'));
+              end(this.withTokenHint(new HubError(knownCode(p.code), p.detail ?? 'the event stream failed')));
               return 'done';
             } else {
               handler(JSON.parse(m.data) as HubEvent);
@@ -407,8 +416,24 @@ export class HttpClient implements CommsClient {
     }
     const text = await res.text();
     if (!res.ok && !(answers.includes(res.status) && res.headers.get('content-type')?.startsWith('application/json')))
-      throw problemError(res.status, text);
+      throw this.refusal(res.status, text);
     return { res, data: text ? JSON.parse(text) : undefined };
+  }
+
+  /** An error answer as the HubError the service raised; a refused token says what a CLI user does about it. */
+  private refusal(status: number, body: string): HubError {
+    return this.withTokenHint(problemError(status, body));
+  }
+
+  private withTokenHint(err: HubError): HubError {
+    if (err.code !== 'unauthorized') return err;
+    // The service's own words speak of HTTP headers; here the token comes from the environment.
+    const what = this.headers.authorization
+      ? 'the token in CLAUDE_COMMS_TOKEN is unknown or revoked'
+      : 'the service requires a token';
+    return new HubError('unauthorized', `${what}: set CLAUDE_COMMS_TOKEN to an API token (claude-comms token create)`, {
+      cause: err,
+    });
   }
 
   private unreachable(err: unknown): HubError {
@@ -462,6 +487,11 @@ class DirectClient implements CommsClient {
     return this.hub.instances[action](id);
   }
 
+  async setModulePaused(name: string, paused: boolean): Promise<ModuleView> {
+    const module = await this.hub.modules.setPaused(name, paused);
+    return moduleView(module, await this.hub.instances.list({ module: name }));
+  }
+
   createTask(input: NewTask): Promise<Task> {
     return this.hub.tasks.create({ ...input, kind: 'manual' });
   }
@@ -490,7 +520,7 @@ class DirectClient implements CommsClient {
     return this.hub.events.list(options);
   }
 
-  async follow(filter: EventFilter, handler: (event: HubEvent) => void): Promise<LiveFeed> {
+  async follow(filter: SubscribeOptions, handler: (event: HubEvent) => void): Promise<LiveFeed> {
     const subscription = await this.hub.events.subscribe(filter, handler);
     return { failed: new Promise<never>(() => undefined), close: () => subscription.close() };
   }
@@ -522,13 +552,22 @@ export async function connect(database?: string): Promise<CommsClient> {
  * could then mint more. Without `database`, the running service's SQLite file is used (it may have been
  * started with another), else the default database.
  */
-export async function openTokens(
-  database?: string,
-): Promise<{ tokens: TokenStore; connection: Connection; close(): Promise<void> }> {
+export async function openTokens(database?: string): Promise<{
+  tokens: TokenStore;
+  connection: Connection;
+  /** The modules defined there, to check the one a token is scoped to. */
+  moduleNames(): Promise<string[]>;
+  close(): Promise<void>;
+}> {
   const service = runningService();
   const servedFile = service && !isPostgresUrl(service.database) ? `sqlite:${service.database}` : undefined;
   const client = await openDirect(database ?? servedFile, { why: 'tokens' });
-  return { tokens: client.hub.tokens, connection: client.connection, close: () => client.close() };
+  return {
+    tokens: client.hub.tokens,
+    connection: client.connection,
+    moduleNames: async () => (await client.hub.modules.list()).map((m) => m.name),
+    close: () => client.close(),
+  };
 }
 
 /** One line saying which way the command reaches the hub. */

@@ -8,6 +8,7 @@ import type { Status } from '../domain/status.js';
 import type { HubEvent, Message, Task } from '../domain/types.js';
 import type { CommsClient, LiveFeed } from './client.js';
 import { CLEAR_LINE, duration, type Palette, paintStatus, paletteFor, progressBar, usd } from './format.js';
+import { followModule, type ModuleCondition } from './module-watch.js';
 import { printErr, printJsonLine, printOut } from './output.js';
 import { type WatchChange, WatchedWork } from './watch-state.js';
 
@@ -76,6 +77,7 @@ export async function watchUntilFinished(
     },
     (text) => view.notice(text),
   );
+  let moduleFeed: LiveFeed | undefined;
   let timer: NodeJS.Timeout | undefined;
   let onInterrupt: (() => void) | undefined;
   try {
@@ -87,7 +89,8 @@ export async function watchUntilFinished(
     const message = 'messageId' in target ? await client.message(target.messageId) : undefined;
     const taskId = message ? message.taskId : 'taskId' in target ? target.taskId : null;
     const task = taskId ? await client.task(taskId) : undefined;
-    state = new WatchedWork(message, task);
+    const watched = new WatchedWork(message, task);
+    state = watched;
     view.start(state);
     for (const event of early) {
       const change = state.apply(event);
@@ -95,6 +98,10 @@ export async function watchUntilFinished(
     }
     if (state.finished) finish();
     else if (options.hint) view.notice(options.hint);
+    const reply = state.message?.role === 'assistant' ? state.message : undefined;
+    if (reply && !state.finished) {
+      moduleFeed = await followModule(client, reply.author, () => watched.status ?? 'pending', view.module.bind(view));
+    }
 
     const timedOut =
       options.timeoutSeconds === undefined
@@ -104,7 +111,7 @@ export async function watchUntilFinished(
           });
     const how = await Promise.race([finished, timedOut, interrupted, feed.failed]);
     feed.close();
-    const watched = state;
+    moduleFeed?.close();
     if (how === 'finished') {
       // The stored records, for the final line and `--json`: the events carry changes, not every field.
       const final = new WatchedWork(
@@ -120,6 +127,7 @@ export async function watchUntilFinished(
     return how === 'timeout' ? EXIT.timeout : EXIT.interrupted;
   } finally {
     feed.close();
+    moduleFeed?.close();
     clearTimeout(timer);
     if (onInterrupt) process.removeListener('SIGINT', onInterrupt);
     view.close();
@@ -142,6 +150,8 @@ interface View {
   start(state: WatchedWork): void;
   change(change: WatchChange, state: WatchedWork): void;
   notice(text: string): void;
+  /** The module to answer is unhealthy or paused, or ready again: `notice` says so and what it means. */
+  module(notice: string, condition: ModuleCondition): void;
   end(outcome: Outcome, state: WatchedWork, timeoutSeconds?: number): void;
   close(): void;
 }
@@ -158,6 +168,12 @@ class JsonView implements View {
 
   notice(text: string): void {
     printErr(`claude-comms: ${text}\n`);
+  }
+
+  module(notice: string, condition: ModuleCondition): void {
+    printErr(`claude-comms: ${notice}\n`);
+    const { name, ...rest } = condition;
+    this.line({ type: 'module', module: name, ...rest, notice });
   }
 
   end(outcome: Outcome, state: WatchedWork): void {
@@ -238,6 +254,10 @@ class TerminalView implements View {
 
   notice(text: string): void {
     this.line(this.p.dim(text));
+  }
+
+  module(notice: string, condition: ModuleCondition): void {
+    this.line(condition.health === 'unhealthy' || condition.paused ? this.p.yellow(notice) : notice);
   }
 
   end(outcome: Outcome, state: WatchedWork, timeoutSeconds?: number): void {

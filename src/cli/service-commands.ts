@@ -5,6 +5,7 @@
  * by the actions that use them: they bring in the whole server (about 0.3 s of CPU), which `--version` and
  * help need not pay.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { normalizeOrigin } from '../config/origins.js';
 import { dataHome } from '../config/paths.js';
@@ -12,7 +13,7 @@ import { HubError, isHubError } from '../domain/errors.js';
 import { isTerminal } from '../domain/status.js';
 import type { Message, StatusChange } from '../domain/types.js';
 import type { DaemonStart } from '../service/daemon.js';
-import { logFile, runningService } from '../service/state.js';
+import { logFile, pidFile, runningService } from '../service/state.js';
 import { HttpClient, type TaskWithLog } from './client.js';
 import { duration, indent, paintStatus, paletteFor, progressBar, table, usd } from './format.js';
 import { printErr, printJsonLine, printOut } from './output.js';
@@ -172,7 +173,7 @@ export function registerServiceCommands(cli: Command): void {
         database: health.database,
         storage: health.storage ?? { status: 'ok' },
         config: health.config ?? state.config,
-        log: logFile(),
+        log: daemonLog(state.pid),
         modules,
         instances: { busy: count('busy'), idle: count('idle'), paused: count('paused') },
         messages: { processing: processing.length, pending: pending.length },
@@ -206,7 +207,7 @@ export function registerServiceCommands(cli: Command): void {
           `  database   ${summary.database}`,
           `  storage    ${storageLine}`,
           `  config     ${summary.config}`,
-          `  log        ${summary.log}`,
+          `  log        ${summary.log ?? 'none: a foreground serve logs to its terminal'}`,
           `  modules    ${moduleLines.join('\n             ') || '(none)'}`,
           `  instances  ${summary.instances.busy} busy, ${summary.instances.idle} idle, ${summary.instances.paused} paused`,
           `  messages   ${summary.messages.processing} processing, ${summary.messages.pending} pending`,
@@ -380,6 +381,19 @@ async function serviceClient(): Promise<HttpClient> {
   return new HttpClient(state.url);
 }
 
+/**
+ * The log file of the service `pid` when it is the daemon (`service.pid` names it) and the file is there; a
+ * foreground `serve` writes to its terminal, and an older daemon's log would say nothing of it.
+ */
+function daemonLog(pid: number): string | null {
+  try {
+    const daemon = Number(readFileSync(pidFile(), 'utf8').trim()) === pid;
+    return daemon && existsSync(logFile()) ? logFile() : null;
+  } catch {
+    return null;
+  }
+}
+
 /** `poll show` as text. */
 function describeReply(message: Message, history: StatusChange[], task: TaskWithLog | null): string {
   const p = paletteFor(process.stdout);
@@ -399,7 +413,7 @@ function describeReply(message: Message, history: StatusChange[], task: TaskWith
     const cost = `${usd(task.costUsd)}${task.maxCostUsd === null ? '' : ` of ${usd(task.maxCostUsd)}`}`;
     lines.push(
       `  task      ${task.id}  ${paintStatus(task.status, p)}`,
-      `  progress  ${progressBar(task.progress)}  turn ${iterations}`,
+      `  progress  ${progressBar(task.progress)}  iteration ${iterations}`,
       `  cost      ${cost}  (${task.tokensIn} tokens in, ${task.tokensOut} out)`,
     );
     if (task.criteria.length) {

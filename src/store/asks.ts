@@ -6,6 +6,7 @@
  */
 import { HubError } from '../domain/errors.js';
 import { assertId } from '../domain/ids.js';
+import { nameHint } from '../domain/suggest.js';
 import { moduleName, requestId, text } from '../domain/validate.js';
 import { type AskRequest, claimRequest, recordRequest, requestHash } from './ask-requests.js';
 import type { Database } from './database.js';
@@ -85,18 +86,24 @@ export class AskStore {
       // A shared lock: asks to one module go side by side, while a pause waits for them (and they for it).
       const share = this.db.dialect === 'postgres' ? ' FOR SHARE' : '';
       const module = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${share}`, [to]);
-      if (!module)
-        throw new HubError(
-          'not_found',
-          `no module named ${to}; register it in config.yaml or with hub.modules.register`,
+      if (!module) {
+        const known = await tx.all<{ name: string }>('SELECT name FROM modules ORDER BY name');
+        const hint = nameHint(
+          to,
+          known.map((m) => m.name),
         );
+        throw new HubError('not_found', `no module named ${to} (${hint}); modules are defined in config.yaml`);
+      }
       if (module.removed_at)
         throw new HubError(
           'conflict',
           `module ${to} was removed from ${module.config_file ?? 'config.yaml'} on ${module.removed_at}; add it back to serve it`,
         );
       if (Number(module.paused) === 1)
-        throw new HubError('conflict', `module ${to} is paused; resume it to ask it questions`);
+        throw new HubError(
+          'conflict',
+          `module ${to} is paused; resume it to ask it questions (claude-comms modules resume ${to})`,
+        );
       const threadId =
         input.threadId ??
         (await this.threads.create({ title: prompt.split('\n')[0]?.slice(0, 120) ?? null, createdBy: from }, tx)).id;

@@ -206,7 +206,7 @@ describe('claude-comms day-to-day commands', () => {
 
   it('tracks a task by hand: create, update, verify, log, status and list', async () => {
     const [created, wrong] = await Promise.all([
-      cli('task', 'create', 'Index the PDFs', '--criteria', 'all pages', 'tables kept', '--module', 'marker', '--json'),
+      cli('task', 'create', 'Index the PDFs', '--criteria', 'all pages', 'tables kept', '--module', 'writer', '--json'),
       cli('task', 'update', '01a1fd12-0000-7000-8000-000000000000', '140'),
     ]);
     expect(wrong.code).toBe(2);
@@ -223,7 +223,7 @@ describe('claude-comms day-to-day commands', () => {
     expect(logged.code).toBe(0);
     const [shown, listed, done] = await Promise.all([
       cli('task', 'status', taskId),
-      cli('task', 'list', '--search', 'pdfs', '--module', 'marker'),
+      cli('task', 'list', '--search', 'pdfs', '--module', 'writer'),
       cli('task', 'list', '--status', 'complete,failed', '--json'),
     ]);
     expect(shown.stdout).toContain('Index the PDFs\n');
@@ -233,7 +233,7 @@ describe('claude-comms day-to-day commands', () => {
     expect(shown.stdout).toMatch(/info {2}page 12 done\n.*warn {2}checked the tables/);
     expect(listed.stdout).toMatch(/^ID +STATUS +PROGRESS +COST +MODULE +CREATED +NAME\n/);
     expect(listed.stdout).toMatch(
-      new RegExp(`${taskId} +processing +40% +\\$0\\.0000 +marker +(just now|\\d+ s ago) +Index the PDFs\\n$`),
+      new RegExp(`${taskId} +processing +40% +\\$0\\.0000 +writer +(just now|\\d+ s ago) +Index the PDFs\\n$`),
     );
     const finished = (JSON.parse(done.stdout) as { tasks: { id: string; status: string }[] }).tasks;
     expect(finished.length).toBeGreaterThan(0);
@@ -281,7 +281,9 @@ describe('claude-comms day-to-day commands', () => {
     expect((await cli('token', 'revoke', id)).stdout).toBe(`token ${id} revoked\n`);
     const refused = await cliWith(token, 'threads');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('claude-comms: the token is unknown or revoked [unauthorized]\n');
+    expect(refused.stderr).toContain(
+      'claude-comms: the token in CLAUDE_COMMS_TOKEN is unknown or revoked: set CLAUDE_COMMS_TOKEN to an API token (claude-comms token create) [unauthorized]\n',
+    );
   });
 
   it('without a service, opens the database directly and says so; an ask then waits with a hint', async () => {

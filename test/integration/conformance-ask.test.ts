@@ -95,6 +95,10 @@ describeEachBackend('ask', (hubs) => {
       code: 'not_found',
       message: expect.stringContaining('no module named nobody'),
     });
+    await expect(hub.ask({ from: 'marker', to: 'arangdb', prompt: 'x' })).rejects.toMatchObject({
+      code: 'not_found',
+      message: 'no module named arangdb (did you mean "arangodb"?); modules are defined in config.yaml',
+    });
     await expect(
       hub.ask({ from: 'marker', to: 'arangodb', prompt: 'x', threadId: '01900000-0000-7000-8000-000000000009' }),
     ).rejects.toMatchObject({ code: 'not_found' });
@@ -111,7 +115,7 @@ describeEachBackend('ask', (hubs) => {
     await hub.modules.setPaused('arangodb', true);
     await expect(hub.ask({ from: 'marker', to: 'arangodb', prompt: 'x' })).rejects.toMatchObject({
       code: 'conflict',
-      message: 'module arangodb is paused; resume it to ask it questions',
+      message: 'module arangodb is paused; resume it to ask it questions (claude-comms modules resume arangodb)',
     });
     await hub.modules.setPaused('arangodb', false);
     await expect(hub.ask({ from: 'marker', to: 'arangodb', prompt: 'x' })).resolves.toMatchObject({});

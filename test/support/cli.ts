@@ -85,3 +85,15 @@ async function finished(r: Running): Promise<Run> {
   const code = await r.exit;
   return { code, stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * Starts the CLI with its stdout piped into `consumer` (a shell command such as `head -3`), as in
+ * `claude-comms events | head -3`: when the consumer ends, the CLI's stdout is a closed pipe. `stdout` collects
+ * what the consumer printed, `stderr` what the CLI said; the exit status is the CLI's own.
+ */
+export function startCliPiped(env: NodeJS.ProcessEnv, args: string[], consumer: string): Running {
+  const script = `"$@" | ${consumer}; exit "\${PIPESTATUS[0]}"`;
+  const r = new Running(spawn('bash', ['-c', script, 'bash', process.execPath, bin, ...args], { env }));
+  started.push(r);
+  return r;
+}
