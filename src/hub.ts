@@ -30,8 +30,10 @@ import { MessageStore } from './store/messages.js';
 import { schemaVersion } from './store/migrations.js';
 import { ModuleStore } from './store/modules.js';
 import { type OpenDatabaseOptions, openDatabase } from './store/open.js';
+import { ReplyQueue } from './store/reply-queue.js';
 import type { StorageState } from './store/storage-health.js';
 import { TaskStore } from './store/tasks.js';
+import { ThreadContext } from './store/thread-context.js';
 import { ThreadStore } from './store/threads.js';
 import { TokenStore } from './store/tokens.js';
 import { Visibility } from './store/visibility.js';
@@ -165,6 +167,8 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     allowPrivateWebhooks: options.allowPrivateWebhooks ?? process.env.CLAUDE_COMMS_WEBHOOK_ALLOW_PRIVATE === '1',
   };
   const watchRecords = new WatchRecords(db);
+  const queue = new ReplyQueue(db, messages, tasks, instances);
+  const threadContext = new ThreadContext(db);
   const watches = new WatchStore(watchRecords, visibility, watchSettings);
   db.storage.onChange((state) => {
     if (state.status === 'ok') logger.warn({ database: db.location }, 'the database stores again');
@@ -256,7 +260,12 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
           if (!registered.some((m) => m.name === name)) throw new HubError('not_found', `no module named ${name}`);
         }
       }
-      const worker = new Worker({ db, log, messages, tasks, instances, modules }, logger, o, processes);
+      const worker = new Worker(
+        { storage: db.storage, log, messages, tasks, instances, modules, queue, threads: threadContext },
+        logger,
+        o,
+        processes,
+      );
       await worker.start();
       workers.push(worker);
       return worker;

@@ -17,20 +17,19 @@
  * clears, not a lease later — and the worker renews, recovers and claims at once.
  */
 import type { Logger } from 'pino';
-import { buildSystemPrompt, type HistoryEntry } from '../agents/prompt-builder.js';
+import { buildSystemPrompt } from '../agents/prompt-builder.js';
 import { type AgentEvent, fileEffect, type ProcessTracker, type RunDone } from '../agents/types.js';
 import { isHubError, isStorageFault } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { canTransition, type Status } from '../domain/status.js';
-import type { Message } from '../domain/types.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
 import { LazyReaper } from '../process/reaper.js';
-import type { Database, WriteTx } from '../store/database.js';
 import type { InstanceStore } from '../store/instances.js';
-import { holdsClaim, type MessageStore, type RunClaim, type StatusRow } from '../store/messages.js';
+import type { MessageStore } from '../store/messages.js';
 import type { ModuleStore } from '../store/modules.js';
-import type { MessagesTable } from '../store/schema.js';
+import type { ClaimedReply, ReplyQueue } from '../store/reply-queue.js';
+import type { StorageHealth } from '../store/storage-health.js';
 import type { TaskStore } from '../store/tasks.js';
+import type { ThreadContext } from '../store/thread-context.js';
 import { type WorkerModule, workerModule } from './backends.js';
 import { RunLogBudget } from './run-log.js';
 
@@ -57,20 +56,18 @@ export interface WorkerOptions {
 
 /** The stores a worker writes to. */
 export interface WorkerStores {
-  db: Database;
+  /** Whether the database stores now; writes a fault holds back wait on it. */
+  storage: StorageHealth;
   log: EventLog;
   messages: MessageStore;
   tasks: TaskStore;
   instances: InstanceStore;
   modules: ModuleStore;
+  queue: ReplyQueue;
+  threads: ThreadContext;
 }
 
-interface Claim {
-  message: Message;
-  /** This worker and the attempt it claimed: what the run may still write is fenced by it. */
-  run: RunClaim;
-  taskId: string | undefined;
-  instanceId: string;
+interface Claim extends ClaimedReply {
   /** The agent session the run reported last. */
   sessionId?: string;
 }
@@ -108,7 +105,9 @@ export class Worker {
   private readonly unhealthyAfter: number;
   private readonly backoff: { first: number; max: number };
   private readonly health = new Map<string, Health>();
-  private readonly db: Database;
+  private readonly storage: StorageHealth;
+  private readonly queue: ReplyQueue;
+  private readonly threads: ThreadContext;
   private readonly log: EventLog;
   private readonly messages: MessageStore;
   private readonly tasks: TaskStore;
@@ -133,7 +132,9 @@ export class Worker {
       this.processes = this.ownReaper;
     }
     this.only = options.modules;
-    this.db = stores.db;
+    this.storage = stores.storage;
+    this.queue = stores.queue;
+    this.threads = stores.threads;
     this.log = stores.log;
     this.messages = stores.messages;
     this.tasks = stores.tasks;
@@ -228,7 +229,7 @@ export class Worker {
     this.timer = setInterval(() => this.tick(), Math.min(this.leaseMs / 3, Math.max(this.idleInstanceMs / 2, 50)));
     this.timer.unref();
     // Once a storage fault clears, the leases it kept from being renewed are renewed first, then what waited runs.
-    this.unwatchStorage = this.db.storage.onChange((state) => {
+    this.unwatchStorage = this.storage.onChange((state) => {
       if (state.status === 'ok') this.tick();
     });
   }
@@ -273,9 +274,9 @@ export class Worker {
           this.again = false;
           // A module registered or changed before the work arrived is served with its new settings.
           await this.refreshing;
-          for (const { module } of this.modules.values()) {
+          for (const { module, config } of this.modules.values()) {
             while (!this.stopped && this.busy(module.name) < module.concurrency) {
-              const claim = await this.claim(module);
+              const claim = await this.claim(module, config);
               if (!claim) break;
               this.launch(module, claim);
             }
@@ -296,48 +297,17 @@ export class Worker {
   }
 
   /**
-   * Takes the oldest pending reply of `module` with an instance to answer it, and moves its task, in one
-   * transaction. Nothing when the module is paused or unhealthy, or all its instances are busy or paused.
+   * The next reply of `module` to run, claimed with an instance (see ReplyQueue.claim). When its settings changed
+   * and this worker has not heard yet, nothing: the worker serves it anew first, then claims again.
    */
-  private claim(module: WorkerModule): Promise<Claim | undefined> {
-    const skipLocked = this.db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
-    return this.db.write(async (tx) => {
-      // The module's row lock makes claims of one module take turns, so its instances never exceed concurrency.
-      const state = await tx.get<{ paused: number; health: string; removed_at: string | null }>(
-        `SELECT paused, health, removed_at FROM modules WHERE name = ?${this.db.forUpdate}`,
-        [module.name],
-      );
-      if (!state || Number(state.paused) === 1 || state.health === 'unhealthy' || state.removed_at) return undefined;
-      const next = await tx.get<StatusRow & { id: string; attempts: number }>(
-        `SELECT id, status, thread_id, author, attempts FROM messages WHERE status IN ('pending', 'processing')
-         AND status = 'pending' AND role = 'assistant' AND author = ?
-         ORDER BY created_at, id LIMIT 1${skipLocked}`,
-        [module.name],
-      );
-      if (!next) return undefined;
-      const leaseUntil = new Date(Date.now() + this.leaseMs).toISOString();
-      const instance = await this.instances.acquire(tx, module.name, module.concurrency, {
-        workerId: this.id,
-        messageId: next.id,
-        leaseUntil,
-      });
-      if (!instance) return undefined;
-      const message = await this.messages.moveStatus(tx, next.id, 'processing', {
-        reason: `claimed by worker ${this.id}, instance ${instance.id}`,
-        current: next,
-        extra: {
-          sets: ['claimed_by = ?', 'lease_until = ?', 'attempts = attempts + 1'],
-          params: [this.id, leaseUntil],
-        },
-      });
-      const taskId = await this.moveTask(tx, message.id, 'pending', 'processing');
-      return {
-        message,
-        run: { worker: this.id, attempt: Number(next.attempts) + 1 },
-        taskId,
-        instanceId: instance.id,
-      };
-    });
+  private async claim(module: WorkerModule, settings: string): Promise<Claim | undefined> {
+    const claimed = await this.queue.claim({ ...module, settings }, this.id, this.leaseMs);
+    if (claimed !== 'changed') return claimed;
+    this.refreshing = this.refreshing
+      .then(() => this.refresh())
+      .catch((err: unknown) => this.logger.warn({ err }, 'serving a changed module failed'));
+    this.again = true;
+    return undefined;
   }
 
   private launch(module: WorkerModule, claim: Claim): void {
@@ -357,11 +327,7 @@ export class Worker {
     let outcome = await this.attempt(module, claim, signal, true);
     if (!outcome.ok && outcome.reason === 'session_not_found') {
       // The agent's session is gone (another machine, a cleaned cache): start anew, seeded with the thread.
-      await this.stored(() =>
-        this.db.write((tx) =>
-          tx.run('DELETE FROM thread_sessions WHERE thread_id = ? AND module = ?', [message.threadId, module.name]),
-        ),
-      );
+      await this.stored(() => this.threads.forgetSession(message.threadId, module.name));
       outcome = await this.attempt(module, claim, signal, false);
     }
     const done: RunDone = signal.aborted
@@ -382,7 +348,7 @@ export class Worker {
         return await write();
       } catch (err) {
         if (!isStorageFault(err)) throw err;
-        await this.db.storage.recovered(this.stopping.signal).catch(() => Promise.reject(err));
+        await this.storage.recovered(this.stopping.signal).catch(() => Promise.reject(err));
       }
     }
   }
@@ -390,43 +356,14 @@ export class Worker {
   /** One backend run; answers its `done`. */
   private async attempt(module: WorkerModule, claim: Claim, signal: AbortSignal, resume: boolean): Promise<RunDone> {
     const { message } = claim;
-    // In one read: the question (the thread's last user message before this reply), whether anything came before
-    // it, and the thread's session.
-    const found = await this.stored(() =>
-      this.db.read.get<QuestionRow & SessionRow>(
-        `SELECT q.id, q.author, q.content, q.created_at, s.session_id, s.cost_total_usd,
-              EXISTS (SELECT 1 FROM messages AS e WHERE e.thread_id = ? AND e.status = 'complete'
-                      AND (e.created_at < q.created_at OR (e.created_at = q.created_at AND e.id < q.id))) AS earlier
-       FROM (SELECT 1 AS one) AS o
-       LEFT JOIN (SELECT id, author, content, created_at FROM messages WHERE thread_id = ? AND role = 'user'
-                  AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT 1) AS q
-              ON 1 = 1
-       LEFT JOIN thread_sessions AS s ON s.thread_id = ? AND s.module = ?`,
-        [
-          message.threadId,
-          message.threadId,
-          message.createdAt,
-          message.createdAt,
-          message.id,
-          message.threadId,
-          module.name,
-        ],
-      ),
-    );
-    const question = found?.id == null ? undefined : found;
-    const session =
-      resume && found?.session_id != null ? { id: found.session_id, costTotal: found.cost_total_usd } : undefined;
+    const found = await this.stored(() => this.threads.forReply(message, module.name));
+    const question = found.question;
+    const session = resume ? found.session : undefined;
     // A session started anew is seeded with the thread so far.
     const history =
-      session || !question || !toBoolean(question.earlier)
+      session || !question?.earlier
         ? undefined
-        : await this.stored(() =>
-            this.db.read.all<HistoryEntry>(
-              `SELECT author, role, content FROM messages WHERE thread_id = ? AND status = 'complete'
-               AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at, id`,
-              [message.threadId, question.created_at, question.created_at, question.id],
-            ),
-          );
+        : await this.stored(() => this.threads.history(message.threadId, question));
     const systemPrompt = buildSystemPrompt({
       module,
       asker: question?.author ?? 'unknown',
@@ -447,7 +384,7 @@ export class Worker {
       signal,
       processes: this.processes,
       ...(session ? { resumeSessionId: session.id } : {}),
-      ...(session?.costTotal != null ? { previousSessionCostUsd: Number(session.costTotal) } : {}),
+      ...(session?.costTotal != null ? { previousSessionCostUsd: session.costTotal } : {}),
     })) {
       if (event.type === 'done') {
         done = event;
@@ -485,7 +422,7 @@ export class Worker {
           );
         return;
       case 'session':
-        await this.stored(() => this.saveSession(message.threadId, module, { sessionId: event.sessionId }));
+        await this.stored(() => this.threads.saveSession(message.threadId, module, { sessionId: event.sessionId }));
         return;
       case 'usage':
         await task((id) =>
@@ -498,7 +435,7 @@ export class Worker {
         );
         if (event.sessionCostUsd !== undefined)
           await this.stored(() =>
-            this.saveSession(message.threadId, module, { costTotal: event.sessionCostUsd as number }),
+            this.threads.saveSession(message.threadId, module, { costTotal: event.sessionCostUsd as number }),
           );
         return;
       case 'tool_use':
@@ -536,68 +473,20 @@ export class Worker {
     }
   }
 
-  private async saveSession(
-    threadId: string,
-    module: string,
-    change: { sessionId?: string; costTotal?: number },
-  ): Promise<void> {
-    await this.db.write(async (tx) => {
-      const now = new Date().toISOString();
-      if (change.sessionId) {
-        await tx.run(
-          `INSERT INTO thread_sessions (thread_id, module, session_id, cost_total_usd, updated_at) VALUES (?, ?, ?, NULL, ?)
-           ON CONFLICT (thread_id, module) DO UPDATE SET session_id = excluded.session_id, updated_at = excluded.updated_at`,
-          [threadId, module, change.sessionId, now],
-        );
-      }
-      if (change.costTotal !== undefined) {
-        await tx.run(
-          'UPDATE thread_sessions SET cost_total_usd = ?, updated_at = ? WHERE thread_id = ? AND module = ?',
-          [change.costTotal, now, threadId, module],
-        );
-      }
-    });
-  }
-
-  /**
-   * Marks the task, then the reply, finished — in that order, so whoever sees the reply final finds its task
-   * final too. A reply cancelled meanwhile stays cancelled.
-   */
+  /** Marks the task, then the reply, finished (see ReplyQueue.finish); a run that lost its reply only says so. */
   private async finish(claim: Claim, done: RunDone): Promise<void> {
-    const { message, taskId } = claim;
-    const error = done.ok ? undefined : (done.error ?? done.reason ?? 'failed');
-    // One transaction, which writes the content still held first, so no delta follows the final status.
-    await this.messages.settle(message.id, async (tx, current) => {
-      if (current && !holdsClaim(current, claim.run)) {
-        // This run stalled past its lease and the reply went to another: its outcome is not the reply's.
-        this.logger.warn(
-          { messageId: message.id, attempt: claim.run.attempt, now: current.attempts },
-          'a run that lost its reply to another finished; its outcome is dropped',
-        );
-        await this.instances.releaseIn(tx, claim.instanceId, claim.sessionId);
-        return;
-      }
-      const to: Status =
-        current?.status === 'cancelled' || done.reason === 'cancelled' ? 'cancelled' : done.ok ? 'complete' : 'failed';
-      // The task's event comes first, so whoever sees the reply final finds its task final too.
-      if (taskId) {
-        const options = error ? { error } : {};
-        const moved = await this.tasks.moveFrom(tx, { id: taskId }, 'processing', to, options);
-        // Someone moved the task meanwhile: it still follows the reply, if it may.
-        const task = moved
-          ? undefined
-          : await tx.get<{ status: Status }>(`SELECT status FROM tasks WHERE id = ?${this.db.forUpdate}`, [taskId]);
-        if (task && canTransition('task', task.status, to))
-          await this.tasks.moveFrom(tx, { id: taskId }, task.status, to, options);
-      }
-      if (current && canTransition('message', current.status, to)) {
-        await this.messages.moveStatus(tx, message.id, to, {
-          ...(error ? { error, reason: done.reason ?? 'agent_error' } : {}),
-          current,
-        });
-      }
-      await this.instances.releaseIn(tx, claim.instanceId, claim.sessionId);
-    });
+    const outcome = {
+      ok: done.ok,
+      ...(done.reason ? { reason: done.reason } : {}),
+      ...(done.error ? { error: done.error } : {}),
+    };
+    if (!(await this.queue.finish(claim, outcome, claim.sessionId))) {
+      // This run stalled past its lease and the reply went to another: its outcome is not the reply's.
+      this.logger.warn(
+        { messageId: claim.message.id, attempt: claim.run.attempt },
+        'a run that lost its reply to another finished; its outcome is dropped',
+      );
+    }
   }
 
   /**
@@ -688,11 +577,7 @@ export class Worker {
   private async renew(): Promise<void> {
     if (this.stopped || !this.running.size) return;
     const until = new Date(Date.now() + this.leaseMs).toISOString();
-    const renewed = await this.db.write(async (tx) => {
-      const renewed = await this.messages.renewLeases(tx, this.id, until);
-      await this.instances.renew(tx, this.id, until);
-      return renewed;
-    });
+    const renewed = await this.queue.renew(this.id, until);
     // A run whose lease was not renewed lost its reply (this worker stalled past the lease and it was recovered):
     // its agent is stopped, and what it still writes is fenced off (see finish and appendContent).
     for (const [id, run] of this.running) {
@@ -709,60 +594,8 @@ export class Worker {
   /** Replies whose worker died (lease expired): one more try, from empty content, then failed with the reason. */
   private async recover(): Promise<void> {
     if (this.stopped) return;
-    const now = new Date().toISOString();
-    await this.instances.recover(now);
-    const lost = await this.db.read.all<MessagesTable>(
-      "SELECT * FROM messages WHERE status IN ('pending', 'processing') AND status = 'processing' AND lease_until < ?",
-      [now],
-    );
-    for (const row of lost) {
-      await this.db.write(async (tx) => {
-        // Still lost? Another worker may have recovered it since the read.
-        const still = await tx.get(
-          `SELECT id FROM messages WHERE id = ? AND status = 'processing' AND lease_until < ?${this.db.forUpdate}`,
-          [row.id, now],
-        );
-        if (!still) return;
-        const again = row.attempts < this.maxAttempts;
-        const reason = again
-          ? 'worker lost (lease expired); retrying'
-          : `its worker stopped responding ${row.attempts} times`;
-        const to = again ? 'pending' : 'failed';
-        // The next run answers from nothing; what the lost one wrote stays in the log and goes to the task's log.
-        const lost = again ? await this.messages.resetContent(tx, row.id) : '';
-        await this.messages.moveStatus(tx, row.id, to, {
-          reason,
-          ...(again ? {} : { error: reason }),
-          extra: { sets: ['claimed_by = NULL', 'lease_until = NULL'] },
-        });
-        const taskId = await this.moveTask(tx, row.id, 'processing', to, again ? {} : { error: reason });
-        if (taskId && lost) await this.tasks.log(taskId, { level: 'warn', text: lostOutput(lost) }, tx);
-      });
-    }
+    await this.queue.recover(this.maxAttempts);
   }
-
-  /** Moves the task of a reply (if any, and if it is at `from`) to `to`; answers the task id (moved or not). */
-  private async moveTask(
-    tx: WriteTx,
-    messageId: string,
-    from: Status,
-    to: Status,
-    options: { error?: string } = {},
-  ): Promise<string | undefined> {
-    const moved = await this.tasks.moveFrom(tx, { messageId }, from, to, options);
-    if (moved) return moved.id;
-    return (await tx.get<{ id: string }>('SELECT id FROM tasks WHERE message_id = ? LIMIT 1', [messageId]))?.id;
-  }
-}
-
-/** The most of a lost run's output kept in the task's log (a log entry holds at most 20,000 characters). */
-const LOST_OUTPUT_CHARS = 16_000;
-
-/** The task log's record of what a lost run had written into the reply before it was cleared. */
-function lostOutput(content: string): string {
-  const chars = [...content];
-  const kept = chars.length > LOST_OUTPUT_CHARS ? `${chars.slice(0, LOST_OUTPUT_CHARS).join('')}…` : content;
-  return `the lost run's answer so far (${chars.length} characters), cleared for the next run: ${kept}`;
 }
 
 /** `450 ms`, `30 s`, `10 min`. */
@@ -770,17 +603,6 @@ function duration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
   return `${Math.round(ms / 60_000)} min`;
-}
-
-/** The question a reply answers, and whether a complete message precedes it in the thread (`earlier`, 0/1 or a boolean). */
-type QuestionRow = Pick<MessagesTable, 'id' | 'author' | 'content' | 'created_at'> & { earlier: unknown };
-
-const toBoolean = (value: unknown): boolean => value === true || Number(value) === 1;
-
-/** A thread's agent session, as `thread_sessions` stores it. */
-interface SessionRow {
-  session_id: string | null;
-  cost_total_usd: number | null;
 }
 
 export type { WorkerModule };

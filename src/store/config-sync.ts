@@ -8,6 +8,7 @@ import { jsonObject, noNul, wellFormed } from '../domain/validate.js';
 import type { Database } from './database.js';
 import type { MessageStore, StatusRow } from './messages.js';
 import type { ModuleStore } from './modules.js';
+import { rowLock } from './row-lock.js';
 import type { TaskStore } from './tasks.js';
 
 /** A module as the config file defines it: its description, and the settings the runtime needs. */
@@ -50,7 +51,7 @@ export class ConfigSync {
       for (const m of checked) await this.modules.upsert(tx, m, file);
       const gone = (
         await tx.all<{ name: string; config_file: string }>(
-          `SELECT name, config_file FROM modules WHERE config_file IS NOT NULL AND removed_at IS NULL ORDER BY name${this.db.forUpdate}`,
+          `SELECT name, config_file FROM modules WHERE config_file IS NOT NULL AND removed_at IS NULL ORDER BY name${rowLock(this.db)}`,
         )
       ).filter((m) => !names.includes(m.name));
       const at = new Date().toISOString();
@@ -62,13 +63,13 @@ export class ConfigSync {
         // worker died would otherwise go back to the queue of a module nobody serves.
         const replies = await tx.all<StatusRow & { id: string }>(
           `SELECT id, status, thread_id, author FROM messages WHERE status IN ('pending', 'processing')
-           AND role = 'assistant' AND author = ? ORDER BY created_at, id${this.db.forUpdate}`,
+           AND role = 'assistant' AND author = ? ORDER BY created_at, id${rowLock(this.db)}`,
           [m.name],
         );
         for (const reply of replies) {
           // The task first, as a worker's finish does: whoever sees the reply final finds its task final too.
           const task = await tx.get<{ status: StatusRow['status'] }>(
-            `SELECT status FROM tasks WHERE message_id = ? LIMIT 1${this.db.forUpdate}`,
+            `SELECT status FROM tasks WHERE message_id = ? LIMIT 1${rowLock(this.db)}`,
             [reply.id],
           );
           if (task?.status === 'pending' || task?.status === 'processing') {

@@ -15,8 +15,6 @@ export interface Database {
   readonly dialect: Dialect;
   /** Where the data lives, safe to print (no password). */
   readonly location: string;
-  /** `' FOR UPDATE'` where row locks exist, `''` where the write transaction already excludes other writers. */
-  readonly forUpdate: string;
   /** A compile-only Kysely for building dynamic queries in this dialect. */
   readonly builder: Kysely<Schema>;
   /**

@@ -9,6 +9,7 @@ import type { Instance, InstanceState } from '../domain/types.js';
 import { moduleName, oneOf, optionalText } from '../domain/validate.js';
 import type { Database, WriteTx } from './database.js';
 import type { MessageStore } from './messages.js';
+import { rowLock } from './row-lock.js';
 import type { InstancesTable } from './schema.js';
 
 const STATES: readonly InstanceState[] = ['idle', 'busy', 'paused', 'terminated'];
@@ -64,7 +65,7 @@ export class InstanceStore {
   create(module: string): Promise<Instance> {
     const name = moduleName(module, 'module');
     return this.db.write(async (tx) => {
-      const row = await tx.get<{ config: string }>(`SELECT config FROM modules WHERE name = ?${this.db.forUpdate}`, [
+      const row = await tx.get<{ config: string }>(`SELECT config FROM modules WHERE name = ?${rowLock(this.db)}`, [
         name,
       ]);
       if (!row) throw new HubError('not_found', `no module named ${name}`);
@@ -148,7 +149,7 @@ export class InstanceStore {
     const row = await tx.get<InstancesTable>(
       `UPDATE instances SET status = 'busy', worker_id = ?, message_id = ?, lease_until = ?, updated_at = ?
        WHERE id = (SELECT id FROM instances WHERE module = ? AND status = 'idle' AND paused = 0
-                   ORDER BY last_active_at DESC, id LIMIT 1${this.db.forUpdate})
+                   ORDER BY last_active_at DESC, id LIMIT 1${rowLock(this.db)})
        AND status = 'idle' AND paused = 0 RETURNING *`,
       [claim.workerId, claim.messageId, claim.leaseUntil, now, module],
     );
@@ -215,7 +216,7 @@ export class InstanceStore {
     for (const { id } of idle) {
       await this.db.write(async (tx) => {
         const row = await tx.get<InstancesTable>(
-          `SELECT * FROM instances WHERE id = ? AND status = 'idle' AND paused = 0 AND last_active_at < ?${this.db.forUpdate}`,
+          `SELECT * FROM instances WHERE id = ? AND status = 'idle' AND paused = 0 AND last_active_at < ?${rowLock(this.db)}`,
           [id, before],
         );
         if (!row) return;
@@ -247,7 +248,7 @@ export class InstanceStore {
   }
 
   private async lock(tx: WriteTx, id: string): Promise<InstancesTable> {
-    const row = await tx.get<InstancesTable>(`SELECT * FROM instances WHERE id = ?${this.db.forUpdate}`, [id]);
+    const row = await tx.get<InstancesTable>(`SELECT * FROM instances WHERE id = ?${rowLock(this.db)}`, [id]);
     if (!row) throw new HubError('not_found', `no instance with id ${id}`);
     return row;
   }

@@ -14,6 +14,7 @@ import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/s
 import type { Message, MessageRole, UnknownMessage } from '../domain/types.js';
 import { jsonObject, moduleName, noNul, oneOf, optionalText, pageSize, wellFormed } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
+import { rowLock } from './row-lock.js';
 import { type ExtraSets, statusUpdate } from './status-update.js';
 import { visibleTo } from './visibility.js';
 
@@ -261,7 +262,7 @@ export class MessageStore {
       extra,
     }: { reason?: string | null; error?: string | null; current?: StatusRow; extra?: ExtraSets } = {},
   ): Promise<Message> {
-    const row = current ?? (await tx.get<StatusRow>(SELECT_FOR_TRANSITION + this.db.forUpdate, [id]));
+    const row = current ?? (await tx.get<StatusRow>(SELECT_FOR_TRANSITION + rowLock(this.db), [id]));
     if (!row) throw new HubError('not_found', `no message with id ${id}`);
     assertTransition('message', id, row.status, to);
     const [set, params] = statusUpdate(to, error ?? null, new Date().toISOString(), extra);
@@ -364,7 +365,7 @@ export class MessageStore {
    */
   async resetContent(tx: WriteTx, id: string): Promise<string> {
     const row = await tx.get<StatusRow & { content: string }>(
-      `SELECT status, thread_id, author, content FROM messages WHERE id = ?${this.db.forUpdate}`,
+      `SELECT status, thread_id, author, content FROM messages WHERE id = ?${rowLock(this.db)}`,
       [id],
     );
     if (!row) throw new HubError('not_found', `no message with id ${id}`);
@@ -466,7 +467,7 @@ export class MessageStore {
   private async writeContent(tx: WriteTx, id: string, waiting: Waiter[]): Promise<ClaimedRow | undefined> {
     const row = await tx.get<ClaimedRow & { length: number }>(
       `SELECT status, thread_id, author, claimed_by, attempts, length(content) AS length FROM messages
-       WHERE id = ?${this.db.forUpdate}`,
+       WHERE id = ?${rowLock(this.db)}`,
       [id],
     );
     const accepted: Waiter[] = [];

@@ -3,6 +3,7 @@ import { HubError } from '../domain/errors.js';
 import type { Module } from '../domain/types.js';
 import { jsonObject, moduleName, noNul, wellFormed } from '../domain/validate.js';
 import type { Database, WriteTx } from './database.js';
+import { rowLock } from './row-lock.js';
 import type { ModulesTable } from './schema.js';
 
 function fromRow(r: ModulesTable): Module {
@@ -143,7 +144,7 @@ export class ModuleStore {
     const healthError = health === 'healthy' ? null : (error ?? 'unhealthy');
     return this.db.write(async (tx) => {
       const now = new Date().toISOString();
-      const before = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${this.db.forUpdate}`, [name]);
+      const before = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${rowLock(this.db)}`, [name]);
       if (!before) throw new HubError('not_found', `no module named ${name}`);
       const row = (await tx.get<ModulesTable>(
         'UPDATE modules SET health = ?, health_error = ?, health_checked_at = ? WHERE name = ? RETURNING *',

@@ -191,7 +191,6 @@ export interface PostgresOptions {
 /** The PostgreSQL implementation of the store's Database port. */
 export class PostgresDatabase implements Database {
   readonly dialect = 'postgres' as const;
-  readonly forUpdate = ' FOR UPDATE';
   readonly builder = queryBuilder('postgres');
   readonly storage = new StorageHealth((fn) => this.write(fn));
   readonly read: SqlClient;

@@ -111,7 +111,6 @@ function openConnection(path: string): BetterSqlite3.Database {
 /** The SQLite implementation of the store's Database port. */
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
-  readonly forUpdate = '';
   readonly builder = queryBuilder('sqlite');
   readonly storage = new StorageHealth((fn) => this.write(fn));
   readonly read: SqliteClient;

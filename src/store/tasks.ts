@@ -6,6 +6,7 @@ import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/s
 import type { Criterion, Task, TaskKind, TaskStats } from '../domain/types.js';
 import { list, moduleName, number, oneOf, optionalText, pageSize, text } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
+import { rowLock } from './row-lock.js';
 import type { TasksTable } from './schema.js';
 import { statusUpdate } from './status-update.js';
 import { visibleTo } from './visibility.js';
@@ -227,7 +228,7 @@ export class TaskStore {
   async get(id: string, client: SqlClient = this.db.read): Promise<Task> {
     assertId(id, 'task id');
     const row = await client.get<TasksTable>(
-      `SELECT * FROM tasks WHERE id = ?${client === this.db.read ? '' : this.db.forUpdate}`,
+      `SELECT * FROM tasks WHERE id = ?${client === this.db.read ? '' : rowLock(this.db)}`,
       [id],
     );
     if (!row) throw new HubError('not_found', `no task with id ${id}`);
