@@ -153,6 +153,7 @@ describe('CommandBackend', () => {
            out(M + '{"log": "ran 12 tests", "level": "warn"}\\n');
            out(M + '{"cost_usd": 0.01, "tokens_in": 100, "tokens_out": 20}\\n');
            out(M + '{"cost_usd": 0.02}\\n');
+           out(M + '{"iteration": 3}\\n');
            out('Done: not ' + M + 'a control line\\n');
            out(M + '{"progress": 100}');
          }, 50);`,
@@ -164,8 +165,9 @@ describe('CommandBackend', () => {
       { type: 'progress', percent: 40 },
       { type: 'progress', criterion: 'tests pass' },
       { type: 'log', level: 'warn', text: 'ran 12 tests' },
-      { type: 'usage', costUsd: 0.01, tokensIn: 100, tokensOut: 20, turns: 1 },
-      { type: 'usage', costUsd: 0.02, tokensIn: 100, tokensOut: 20, turns: 1 },
+      { type: 'usage', costUsd: 0.01, tokensIn: 100, tokensOut: 20 },
+      { type: 'usage', costUsd: 0.02, tokensIn: 100, tokensOut: 20 },
+      { type: 'progress', iteration: 3 },
       { type: 'text', text: 'Done: not @@claude-comms a control line\n' },
       { type: 'progress', percent: 100 },
       { type: 'done', ok: true },

@@ -79,11 +79,18 @@ export class CommandOutputParser {
       if (typeof percent === 'number' && percent >= 0 && percent <= 100) progress.percent = percent;
       else problems.push(`progress must be a number from 0 to 100, got ${clip(JSON.stringify(percent))}`);
     }
+    if ('iteration' in fields) {
+      const n = fields.iteration;
+      if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 1e9) progress.iteration = n;
+      else problems.push(`iteration must be a whole number of at least 0, got ${clip(JSON.stringify(n))}`);
+    }
     if ('criterion' in fields) {
       if (typeof fields.criterion === 'string') progress.criterion = fields.criterion;
       else problems.push('criterion must be a string');
     }
-    if (progress.percent !== undefined || progress.criterion !== undefined) events.push(progress);
+    if (progress.percent !== undefined || progress.iteration !== undefined || progress.criterion !== undefined) {
+      events.push(progress);
+    }
 
     if ('log' in fields) {
       const level = fields.level ?? 'info';
@@ -112,12 +119,12 @@ export class CommandOutputParser {
         [read('cost_usd', 'costUsd'), read('tokens_in', 'tokensIn'), read('tokens_out', 'tokensOut')].every(Boolean)
       ) {
         this.usage = next;
-        events.push({ type: 'usage', ...next, turns: 1 });
+        events.push({ type: 'usage', ...next });
       }
     }
 
     if (events.length === 0 && problems.length === 0) {
-      problems.push('expected one of progress, criterion, log or cost_usd');
+      problems.push('expected one of progress, iteration, criterion, log or cost_usd');
     }
     if (problems.length > 0) events.push(warn(`control line ignored in part: ${problems.join('; ')}: ${clip(json)}`));
     return events;

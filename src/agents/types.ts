@@ -35,14 +35,15 @@ export type AgentEvent =
   /** A tool finished. */
   | { type: 'tool_result'; id: string; isError: boolean; text: string }
   /**
-   * Cost and tokens of this run so far (absolute values for the run, not increments); `sessionCostUsd` is the
-   * agent's cumulative total, to store for the next run's `previousSessionCostUsd`.
+   * Cost and tokens of this run so far (absolute values for the run, not increments), with its turns when the
+   * backend counts them; `sessionCostUsd` is the agent's cumulative total, to store for the next run's
+   * `previousSessionCostUsd`.
    */
-  | { type: 'usage'; costUsd: number; tokensIn: number; tokensOut: number; turns: number; sessionCostUsd?: number }
+  | { type: 'usage'; costUsd: number; tokensIn: number; tokensOut: number; turns?: number; sessionCostUsd?: number }
   /** The agent's session id (store it on the thread to resume later). */
   | { type: 'session'; sessionId: string }
   /** Progress reported by the agent itself (command backend protocol). */
-  | { type: 'progress'; percent?: number; criterion?: string }
+  | { type: 'progress'; percent?: number; iteration?: number; criterion?: string }
   /** A line for the task's log (stderr of a command, a CLI warning…). */
   | { type: 'log'; level: 'info' | 'warn' | 'error'; text: string }
   /** The run ended; `error` says why when it did not succeed, `reason` what kind of failure it was. */

@@ -430,7 +430,7 @@ export class Worker {
             costUsd: event.costUsd,
             tokensIn: event.tokensIn,
             tokensOut: event.tokensOut,
-            iteration: event.turns,
+            ...(event.turns === undefined ? {} : { iteration: event.turns }),
           }),
         );
         if (event.sessionCostUsd !== undefined)
@@ -457,8 +457,13 @@ export class Worker {
           );
         return;
       case 'progress':
-        if (event.percent !== undefined)
-          await task((id) => this.tasks.update(id, { progress: event.percent as number }));
+        if (event.percent !== undefined || event.iteration !== undefined)
+          await task((id) =>
+            this.tasks.update(id, {
+              ...(event.percent === undefined ? {} : { progress: event.percent }),
+              ...(event.iteration === undefined ? {} : { iteration: event.iteration }),
+            }),
+          );
         if (event.criterion) {
           const criterion = event.criterion;
           await task(async (id) => {

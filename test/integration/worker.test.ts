@@ -195,10 +195,12 @@ const CRITERIA = `
 process.stdout.write('@@claude-comms {"criterion": "structure described"}\\n');
 process.stdout.write('@@claude-comms {"criterion": "  Structure Described "}\\n');
 process.stdout.write('@@claude-comms {"criterion": "tests pass"}\\n');
+process.stdout.write('@@claude-comms {"iteration": 2}\\n');
+process.stdout.write('@@claude-comms {"cost_usd": 0.01}\\n');
 process.stdout.write('done');`;
 
 describeEachBackend('worker criteria', (hubs) => {
-  it('adds a criterion an agent reports met that its task does not list, once, and shows it met', async () => {
+  it('adds a criterion an agent reports met that its task does not list, once, and shows it met; keeps its iteration', async () => {
     const hub = await hubs.open();
     await commandModule(hub, 'arangodb', CRITERIA);
     await hub.startWorker();
@@ -212,6 +214,8 @@ describeEachBackend('worker criteria', (hubs) => {
     ]);
     const control = await hub.progress.get(asked.taskId);
     expect(control).toMatchObject({ criteriaPassed: 2, criteriaTotal: 2 });
+    // The iteration a command reports is its own; a cost line leaves it alone.
+    expect(task).toMatchObject({ iteration: 2, costUsd: 0.01 });
     // A watcher that saw the task before any criterion follows the added ones from the events alone.
     const events = await readLog(hub, undefined, { taskId: asked.taskId });
     const watched = new WatchedWork(undefined, { ...task, criteria: [] });
