@@ -382,7 +382,7 @@ describe('CommandOutputParser', () => {
       {
         type: 'log',
         level: 'warn',
-        text: expect.stringContaining('expected one of progress, criterion, log or cost_usd'),
+        text: expect.stringContaining('expected one of progress, iteration, criterion, log or cost_usd'),
       },
     ]);
   });
