@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { SseParser } from '../src/cli/sse.js';
 import type { HubEvent } from '../src/index.js';
+import { payload } from '../test/support/payload.js';
 import { noModulesConfig, startBenchService } from './service.js';
 import {
   type Backend,
@@ -106,7 +107,7 @@ async function serve(database: string, config: string): Promise<void> {
   const ids = await createMessages(hub, WARMUP + COUNT);
   const committedAt: Record<string, number> = {};
   const sub = await hub.events.subscribe({ types: ['message.status_changed'] }, (event) => {
-    if (event.data.reason === 'timed' && event.messageId) committedAt[event.messageId] = now();
+    if (payload(event).reason === 'timed' && event.messageId) committedAt[event.messageId] = now();
   });
   tell({ url: service.url });
   await heard();

@@ -7,6 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { openHub } from '../src/index.js';
+import { payload } from '../test/support/payload.js';
 import {
   type Backend,
   type Cell,
@@ -38,7 +39,7 @@ export async function latencyCross(backend: Backend): Promise<Cell[]> {
     let duplicates = 0;
     const sub = await hub.events.subscribe({ types: ['message.status_changed'] }, (event) => {
       const at = now();
-      const stamp = Number(event.data.reason);
+      const stamp = Number(payload(event).reason);
       if (!Number.isFinite(stamp) || !event.messageId) return;
       if (seen.has(event.messageId)) duplicates++;
       seen.add(event.messageId);

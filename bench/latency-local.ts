@@ -6,6 +6,7 @@
  * Paced (not a flood), so the figure is the path's latency rather than time spent queueing.
  */
 import { openHub } from '../src/index.js';
+import { payload } from '../test/support/payload.js';
 import {
   type Backend,
   type Cell,
@@ -32,7 +33,7 @@ export async function latencyLocal(backend: Backend): Promise<Cell[]> {
     const committedAt = new Map<string, number>();
     const sub = await hub.events.subscribe({ types: ['message.status_changed'] }, (event) => {
       const heard = now();
-      const stamp = Number(event.data.reason);
+      const stamp = Number(payload(event).reason);
       if (Number.isFinite(stamp) && event.messageId) {
         samples.push(heard - stamp);
         heardAt.set(event.messageId, heard);

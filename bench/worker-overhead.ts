@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { openHub } from '../src/index.js';
+import { payload } from '../test/support/payload.js';
 import { type Backend, type Cell, isMain, now, scratch, sleep, spread, startChild, stats, tell } from './support.js';
 
 const COUNT = 200;
@@ -54,7 +55,7 @@ async function ask(database: string, cwd: string): Promise<void> {
     });
     const completeAt = new Map<string, number>();
     const sub = await hub.events.subscribe({ types: ['message.status_changed'] }, (event) => {
-      if (event.data.to === 'complete' && event.messageId) completeAt.set(event.messageId, now());
+      if (payload(event).to === 'complete' && event.messageId) completeAt.set(event.messageId, now());
     });
     await hub.startWorker();
     const toStart: number[] = [];

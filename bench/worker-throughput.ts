@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { isTerminal, type ObservedStatus, openHub } from '../src/index.js';
+import { payload } from '../test/support/payload.js';
 import { type Backend, type Cell, int, isMain, lanes, now, scratch, sleep, startChild, tell } from './support.js';
 
 const COUNT = 1_000;
@@ -51,7 +52,7 @@ async function drain(database: string, cwd: string): Promise<void> {
     let lastAt = Number.NaN;
     const sub = await hub.events.subscribe({ types: ['message.status_changed'] }, (event) => {
       if (!event.messageId || !prompts.has(event.messageId)) return;
-      if (isTerminal(String(event.data.to) as ObservedStatus)) {
+      if (isTerminal(String(payload(event).to) as ObservedStatus)) {
         finished++;
         lastAt = now();
       }

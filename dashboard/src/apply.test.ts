@@ -20,7 +20,7 @@ function event(type: HubEvent['type'], ids: Partial<HubEvent>, data: Record<stri
     module: null,
     data,
     ...ids,
-  };
+  } as HubEvent;
 }
 
 const reply = (content: string, status: LiveMessage['status'] = 'processing'): LiveMessage => ({

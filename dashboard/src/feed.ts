@@ -18,7 +18,7 @@ export interface FeedEntry {
 /** The feed with `e` on top, merged into the top entry when both are content appends to one message. */
 export function addToFeed(feed: readonly FeedEntry[], e: HubEvent): readonly FeedEntry[] {
   const append = (event: HubEvent) => event.type === 'message.content_updated' && event.data.reset !== true;
-  const added = append(e) && typeof e.data.delta === 'string' ? codePoints(e.data.delta) : 0;
+  const added = e.type === 'message.content_updated' && !e.data.reset ? codePoints(e.data.delta) : 0;
   const top = feed[0];
   if (append(e) && top && append(top.event) && top.event.messageId === e.messageId) {
     return [{ event: e, appends: top.appends + 1, added: top.added + added }, ...feed.slice(1)];

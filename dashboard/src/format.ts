@@ -52,46 +52,52 @@ export function shortId(id: string): string {
   return id.slice(-8);
 }
 
-const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
-
 /** One line saying what an event changed; `merged` counts content appends shown as one. */
-export function describeEvent(e: HubEvent, merged = { appends: 1, added: text(e.data.delta).length }): string {
-  const d = e.data;
+export function describeEvent(
+  e: HubEvent,
+  merged = { appends: 1, added: e.type === 'message.content_updated' ? e.data.delta.length : 0 },
+): string {
   switch (e.type) {
     case 'message.created':
-      return `${text(d.author)} wrote a ${text(d.role) === 'user' ? 'question' : 'message'} (${text(d.status)})`;
+      return `${e.data.author} wrote a ${e.data.role === 'user' ? 'question' : 'message'} (${e.data.status})`;
     case 'message.status_changed':
-    case 'task.status_changed':
-      return `${text(d.from)} → ${text(d.to)}${d.reason ? ` (${text(d.reason)})` : ''}${d.error ? `: ${text(d.error)}` : ''}`;
+    case 'task.status_changed': {
+      const { from, to, reason, error } = e.data;
+      return `${from} → ${to}${reason ? ` (${reason})` : ''}${error ? `: ${error}` : ''}`;
+    }
     case 'message.content_updated': {
-      if (d.reset === true) return 'content cleared: the run was lost and starts again';
+      if (e.data.reset) return 'content cleared: the run was lost and starts again';
       const appends = merged.appends > 1 ? ` in ${merged.appends} appends` : '';
-      return `+${merged.added} characters${appends} (${text(d.length)} in all)`;
+      return `+${merged.added} characters${appends} (${e.data.length} in all)`;
     }
     case 'thread.created':
-      return `${text(d.title) || 'untitled'}${d.createdBy ? ` by ${text(d.createdBy)}` : ''}`;
+      return `${e.data.title || 'untitled'}${e.data.createdBy ? ` by ${e.data.createdBy}` : ''}`;
     case 'task.created':
-      return text(d.name);
+      return e.data.name;
     case 'task.progressed': {
-      const changed = Array.isArray(d.changed) ? (d.changed as string[]).join(', ') : '';
-      return `${text(d.progress)} %, iteration ${text(d.iteration)}, ${usd(Number(d.costUsd ?? 0))}${changed ? ` (${changed})` : ''}`;
+      const { progress, iteration, costUsd, changed } = e.data;
+      return `${progress} %, iteration ${iteration}, ${usd(costUsd)}${changed.length ? ` (${changed.join(', ')})` : ''}`;
     }
     case 'task.criterion_verified':
-      return `✓ ${text(d.text)} (${text(d.verified)} of ${text(d.total)})`;
+      return `✓ ${e.data.text} (${e.data.verified} of ${e.data.total})`;
     case 'task.logged':
-      return `${d.level && d.level !== 'info' ? `${text(d.level)}: ` : ''}${text(d.text)}`;
+      return `${e.data.level !== 'info' ? `${e.data.level}: ` : ''}${e.data.text}`;
     case 'instance.created':
+      return `${shortId(e.data.instanceId)}: ${e.data.state}`;
     case 'instance.updated':
-      return `${shortId(text(d.instanceId))}: ${d.from ? `${text(d.from)} → ` : ''}${text(d.state)}`;
-    case 'module.updated':
+      return `${shortId(e.data.instanceId)}: ${e.data.from} → ${e.data.state}`;
+    case 'module.updated': {
+      const { paused, health, error, removed } = e.data;
       return [
-        d.paused === true ? 'paused' : d.paused === false ? 'resumed' : '',
-        d.health ? `${text(d.health)}${d.error ? `: ${text(d.error)}` : ''}` : '',
+        paused === true ? 'paused' : paused === false ? 'resumed' : '',
+        health ? `${health}${error ? `: ${error}` : ''}` : '',
+        removed === true ? 'removed from the configuration' : removed === false ? 'back in the configuration' : '',
       ]
         .filter(Boolean)
         .join(', ');
+    }
     case 'module.registered':
-      return text(d.description);
+      return e.data.description;
     default:
       return '';
   }

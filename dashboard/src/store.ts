@@ -6,6 +6,7 @@
  * are applied to it once it has, so nothing falls between a snapshot and the stream.
  */
 import { useSyncExternalStore } from 'react';
+import type { EventOf } from '../../src/domain/types.js';
 import {
   type AgentControl,
   api,
@@ -444,12 +445,14 @@ class Store {
       view.messageId ? newest(`messageId=${view.messageId}&types=message.status_changed`) : undefined,
       newest(`taskId=${encodeURIComponent(view.taskId)}&types=task.status_changed`),
     ]);
-    const cancelled = changes.filter((e): e is HubEvent => e?.data.to === 'cancelled');
-    const text = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+    const cancelled = changes.filter(
+      (e): e is EventOf<'message.status_changed'> | EventOf<'task.status_changed'> =>
+        (e?.type === 'message.status_changed' || e?.type === 'task.status_changed') && e.data.to === 'cancelled',
+    );
     return {
       at: view.completedAt ?? cancelled[0]?.at ?? '',
-      reason: cancelled.map((e) => text(e.data.reason)).find(Boolean) ?? null,
-      notes: cancelled.flatMap((e) => text(e.data.error) ?? []),
+      reason: cancelled.map((e) => e.data.reason).find(Boolean) ?? null,
+      notes: cancelled.flatMap((e) => e.data.error || []),
     };
   }
 

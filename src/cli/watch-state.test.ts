@@ -67,7 +67,7 @@ function event(type: EventType, data: Record<string, unknown>): HubEvent {
     runId: null,
     module: 'arangodb',
     data,
-  };
+  } as HubEvent;
 }
 
 describe('WatchedWork', () => {

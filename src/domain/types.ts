@@ -1,4 +1,8 @@
 /** The records claude-comms stores and the events that describe every change to them. */
+import type { EventData, InstanceState } from './event-data.js';
+
+export type { InstanceState };
+
 import type { ObservedStatus, Status } from './status.js';
 
 /** A conversation between modules. */
@@ -111,9 +115,6 @@ export interface Module {
   updatedAt: string;
 }
 
-/** What an instance is doing: `paused` takes nothing new; `terminated` is gone for good. */
-export type InstanceState = 'idle' | 'busy' | 'paused' | 'terminated';
-
 /**
  * An instance: one of a module's agents, run by a worker. It answers one reply at a time; a module has at most
  * its `concurrency` live instances. Instances persist, so a paused one stays paused across restarts.
@@ -157,29 +158,36 @@ export const EVENT_TYPES = [
   'task.status_changed',
   'watch.created',
   'watch.removed',
-] as const;
+] as const satisfies readonly (keyof EventData)[];
 export type EventType = (typeof EVENT_TYPES)[number];
 
-/** One entry of the append-only log. `cursor` is the position just after it. */
-export interface HubEvent {
+/** What every event has besides its type and data. */
+interface EventEnvelope {
   seq: number;
   cursor: string;
   at: string;
-  type: EventType;
   threadId: string | null;
   messageId: string | null;
   taskId: string | null;
   runId: string | null;
   module: string | null;
-  data: Record<string, unknown>;
 }
 
+/**
+ * One entry of the append-only log. `cursor` is the position just after it. A union over `type`, so checking the
+ * type gives `data` its shape (see event-data.ts).
+ */
+export type HubEvent = { [T in EventType]: EventEnvelope & { type: T; data: EventData[T] } }[EventType];
+
+/** The event of type `T`. */
+export type EventOf<T extends EventType> = Extract<HubEvent, { type: T }>;
+
 /** An event before the store has given it a place in the log. */
-export type NewEvent = Omit<
-  HubEvent,
-  'seq' | 'cursor' | 'at' | 'threadId' | 'messageId' | 'taskId' | 'runId' | 'module'
-> &
-  Partial<Pick<HubEvent, 'threadId' | 'messageId' | 'taskId' | 'runId' | 'module'>>;
+export type NewEvent = {
+  [T in EventType]: { type: T; data: EventData[T] } & Partial<
+    Pick<EventEnvelope, 'threadId' | 'messageId' | 'taskId' | 'runId' | 'module'>
+  >;
+}[EventType];
 
 /**
  * Which events a subscriber or a listing wants. All given fields must match. `types` entries are exact types

@@ -7,6 +7,7 @@
  * the entry and are applied after it, in order.
  */
 import type { Logger } from 'pino';
+import { messageStatusAfter } from '../domain/apply.js';
 import { assertId } from '../domain/ids.js';
 import { isTerminal, type ObservedStatus, type Status } from '../domain/status.js';
 import type { HubEvent } from '../domain/types.js';
@@ -214,17 +215,19 @@ export class MessageMonitor {
       this.call(entry.callbacks, 'content_update', {
         ...base,
         status: entry.status,
-        delta: event.data.delta as string,
-        length: event.data.length as number,
-        ...(event.data.reset === true ? { reset: true as const } : {}),
+        delta: event.data.delta,
+        length: event.data.length,
+        ...(event.data.reset ? { reset: true as const } : {}),
       });
       return;
     }
-    const to = (event.type === 'message.created' ? event.data.status : event.data.to) as Status | undefined;
+    const to = messageStatusAfter(event);
     if (!to) return;
     const update: MonitorUpdate = { ...base, status: to, from: entry.status };
-    if (typeof event.data.reason === 'string') update.reason = event.data.reason;
-    if (typeof event.data.error === 'string') update.error = event.data.error;
+    if (event.type === 'message.status_changed') {
+      if (event.data.reason) update.reason = event.data.reason;
+      if (event.data.error) update.error = event.data.error;
+    }
     entry.status = to;
     this.call(entry.callbacks, 'status_change', update);
     if (isTerminal(to)) {

@@ -5,7 +5,7 @@
 import { encodeCursor } from '../domain/cursor.js';
 import { HubError } from '../domain/errors.js';
 import { assertId } from '../domain/ids.js';
-import { isTerminal, type ObservedStatus, type Status } from '../domain/status.js';
+import { isTerminal, type Status } from '../domain/status.js';
 import type { HubEvent, Message, StatusChange, UnknownMessage } from '../domain/types.js';
 import { MAX_TIMER_MS, number } from '../domain/validate.js';
 import type { EventStore } from '../store/events.js';
@@ -50,20 +50,14 @@ export class MessageWatch {
     if (first?.type !== 'message.created') {
       // The creation event was pruned by retention: the row still knows when the message began, and the oldest
       // change kept (if any) with which status.
-      const status = (first?.data.from as Status | undefined) ?? (message as Message).status;
+      const status = first?.type === 'message.status_changed' ? first.data.from : (message as Message).status;
       history.push({ status, from: null, at: message.createdAt, reason: null, seq: null });
     }
     for (const e of events) {
       if (e.type === 'message.created') {
-        history.push({ status: e.data.status as Status, from: null, at: e.at, reason: null, seq: e.seq });
-      } else {
-        history.push({
-          status: e.data.to as Status,
-          from: e.data.from as ObservedStatus,
-          at: e.at,
-          reason: (e.data.reason as string | undefined) ?? null,
-          seq: e.seq,
-        });
+        history.push({ status: e.data.status, from: null, at: e.at, reason: null, seq: e.seq });
+      } else if (e.type === 'message.status_changed') {
+        history.push({ status: e.data.to, from: e.data.from, at: e.at, reason: e.data.reason ?? null, seq: e.seq });
       }
     }
     return history;

@@ -3,6 +3,7 @@
  * webhook's signature. Pure, so the exact shape is tested without running anything.
  */
 import { createHmac } from 'node:crypto';
+import { messageStatusAfter } from '../domain/apply.js';
 import type { HubEvent, Message } from '../domain/types.js';
 
 /** Content beyond this many bytes (UTF-8) is cut from a notification; `contentLength` still tells the whole. */
@@ -62,7 +63,7 @@ export function hookEnvironment(n: HookNotification): Record<string, string> {
     CLAUDE_COMMS_MESSAGE_ID: event.messageId ?? '',
     CLAUDE_COMMS_THREAD_ID: event.threadId ?? '',
     CLAUDE_COMMS_MODULE: event.module ?? '',
-    CLAUDE_COMMS_STATUS: typeof event.data.to === 'string' ? event.data.to : '',
+    CLAUDE_COMMS_STATUS: messageStatusAfter(event) ?? '',
     CLAUDE_COMMS_CURSOR: event.cursor,
   };
 }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { encodeCursor } from '../domain/cursor.js';
+import type { Status } from '../domain/status.js';
 import type { HubEvent } from '../domain/types.js';
 import { DEFAULT_WATCH_EVENTS } from '../domain/watch-events.js';
 import { finishes, fires, retryDelay } from './triggers.js';
 
-function statusChange(from: string, to: string): HubEvent {
+function statusChange(from: Status, to: Status): HubEvent {
   return {
     seq: 7,
     cursor: encodeCursor(7),
@@ -22,7 +23,7 @@ function statusChange(from: string, to: string): HubEvent {
 describe('when a watch fires', () => {
   it('by default, on each way a reply ends and on nothing before', () => {
     expect(fires(DEFAULT_WATCH_EVENTS, statusChange('pending', 'processing'))).toBe(false);
-    for (const end of ['complete', 'failed', 'cancelled']) {
+    for (const end of ['complete', 'failed', 'cancelled'] as const) {
       expect(fires(DEFAULT_WATCH_EVENTS, statusChange('processing', end))).toBe(true);
     }
   });
@@ -35,7 +36,7 @@ describe('when a watch fires', () => {
   });
 
   it('never on events that are not status changes', () => {
-    const created = { ...statusChange('pending', 'complete'), type: 'message.created' as const };
+    const created = { ...statusChange('pending', 'complete'), type: 'message.created' } as HubEvent;
     expect(fires(['status', 'complete'], created)).toBe(false);
     expect(finishes(created)).toBe(false);
   });

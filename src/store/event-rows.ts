@@ -37,8 +37,9 @@ export function eventFromRow(row: EventRow): HubEvent {
     taskId: row.task_id,
     runId: row.run_id,
     module: row.module,
-    data: JSON.parse(row.data) as Record<string, unknown>,
-  };
+    // Written by this store from a typed event (see NewEvent), so its data has its type's shape.
+    data: JSON.parse(row.data),
+  } as HubEvent;
 }
 
 /**
@@ -85,8 +86,8 @@ export async function insertEvents(
       taskId: e.taskId ?? null,
       runId: e.runId ?? null,
       module: e.module ?? null,
-      data: JSON.parse(data[i] as string) as Record<string, unknown>,
-    };
+      data: JSON.parse(data[i] as string),
+    } as HubEvent;
   });
 }
 

@@ -4,6 +4,7 @@
  * terminate them; every change is an `instance.created` / `instance.updated` event.
  */
 import { HubError } from '../domain/errors.js';
+import type { EventData } from '../domain/event-data.js';
 import { assertId, newId } from '../domain/ids.js';
 import type { Instance, InstanceState } from '../domain/types.js';
 import { moduleName, oneOf, optionalText } from '../domain/validate.js';
@@ -312,7 +313,12 @@ export class InstanceStore {
       .then((r) => Number(r?.n ?? 0));
   }
 
-  private changed(tx: WriteTx, row: InstancesTable, from: InstanceState, extra: Record<string, unknown> = {}): void {
+  private changed(
+    tx: WriteTx,
+    row: InstancesTable,
+    from: InstanceState,
+    extra: Pick<EventData['instance.updated'], 'reason' | 'paused' | 'messageId'> = {},
+  ): void {
     tx.emit({
       type: 'instance.updated',
       module: row.module,

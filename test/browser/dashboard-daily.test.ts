@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import type { HubEvent } from '../../src/index.js';
 import { describeDashboard, shows } from '../support/dashboard.js';
+import { payload } from '../support/payload.js';
 
 const texts = (page: Page, selector: string) => () => page.locator(selector).allTextContents();
 const attribute = (page: Page, selector: string, name: string) => () =>
@@ -89,7 +90,7 @@ describeDashboard('dashboard, daily use', (open) => {
     await shows(async () => (await seqs())[0], newest.at(-1)?.seq);
     // The feed keeps the newest 100: exactly the log's newest 100, in order, each once.
     expect(await seqs()).toEqual(newest.map((e) => e.seq).reverse());
-    expect((await texts(p, '.feed-text')()).at(-1)).toBe(newest[0]?.data.text);
+    expect((await texts(p, '.feed-text')()).at(-1)).toBe(payload(newest[0])?.text);
   });
 
   it('asks before cancelling, then shows the cancellation plainly; a failure stays an error', async () => {

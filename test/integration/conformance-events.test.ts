@@ -2,6 +2,7 @@
 import { expect, it } from 'vitest';
 import type { Hub, HubEvent } from '../../src/index.js';
 import { describeEachBackend, memoryLogger } from '../support/backends.js';
+import { payload } from '../support/payload.js';
 import { until } from '../support/wait.js';
 
 /** Drives `count` replies through pending → processing → complete as fast as the store allows. */
@@ -93,7 +94,7 @@ describeEachBackend('event log', (hubs) => {
     const task = await hub.tasks.create({ name: 'logged' });
     for (let i = 0; i < 30; i++) await hub.tasks.log(task.id, { text: `line ${i}` });
     const latest = await hub.events.latest({ taskId: task.id, types: ['task.logged'], limit: 5 });
-    expect(latest.map((e) => e.data.text)).toEqual(['line 25', 'line 26', 'line 27', 'line 28', 'line 29']);
+    expect(latest.map((e) => payload(e).text)).toEqual(['line 25', 'line 26', 'line 27', 'line 28', 'line 29']);
     const all = await hub.events.list({ taskId: task.id, limit: 1000 });
     expect(await hub.events.latest({ taskId: task.id, limit: 1000 })).toEqual(all.events);
     await expect(hub.events.latest({ types: ['task.nothing'] })).rejects.toMatchObject({ code: 'validation' });
@@ -104,7 +105,7 @@ describeEachBackend('event log', (hubs) => {
     const task = await hub.tasks.create({ name: 'logged' });
     for (let i = 0; i < 30; i++) await hub.tasks.log(task.id, { text: `line ${i}` });
     const recent = await hub.events.recent({ taskId: task.id, types: ['task.logged'], last: 5 });
-    expect(recent.events.map((e) => e.data.text)).toEqual(['line 25', 'line 26', 'line 27', 'line 28', 'line 29']);
+    expect(recent.events.map((e) => payload(e).text)).toEqual(['line 25', 'line 26', 'line 27', 'line 28', 'line 29']);
     expect(recent.hasMore).toBe(true);
     expect(recent.cursor).toBe(await hub.events.head());
     const everything = await hub.events.recent({ taskId: task.id, last: 1000 });
@@ -118,7 +119,7 @@ describeEachBackend('event log', (hubs) => {
     await hub.tasks.log(task.id, { text: 'line 31' });
     await until(() => seen.length === 2);
     subscription.close();
-    expect(seen.map((e) => e.data.text)).toEqual(['line 30', 'line 31']);
+    expect(seen.map((e) => payload(e).text)).toEqual(['line 30', 'line 31']);
     expect(seen[0]?.seq).toBeGreaterThan(recent.events.at(-1)?.seq ?? Number.POSITIVE_INFINITY);
 
     const empty = await (await hubs.open()).events.recent({ last: 10 });

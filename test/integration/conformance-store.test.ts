@@ -3,6 +3,7 @@ import { expect, it } from 'vitest';
 import { HubError } from '../../src/index.js';
 import { openDatabase } from '../../src/store/open.js';
 import { describeEachBackend } from '../support/backends.js';
+import { payload } from '../support/payload.js';
 import { readLog } from '../support/wait.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -94,8 +95,8 @@ describeEachBackend('store', (hubs) => {
     const message = await hub.messages.get(reply.id);
     expect(message).toMatchObject({ status: 'complete', content: parts.join('') });
     const updates = (await hub.events.list({ messageId: reply.id, types: ['message.content_updated'] })).events;
-    expect(updates.map((e) => e.data.delta).join('')).toBe(parts.join(''));
-    expect(updates.at(-1)?.data.length).toBe(parts.join('').length);
+    expect(updates.map((e) => payload(e).delta).join('')).toBe(parts.join(''));
+    expect(payload(updates.at(-1))?.length).toBe(parts.join('').length);
     // 200 appends in one burst become a handful of writes, at most one per 50 ms window after the first.
     expect(updates.length).toBeLessThanOrEqual(2 + Math.ceil(elapsed / 50));
   });
@@ -264,7 +265,7 @@ describeEachBackend('store', (hubs) => {
     for (const r of replies) {
       const m = await hub.messages.get(r.id);
       const last = moves.filter((e) => e.messageId === r.id).at(-1);
-      expect(m.status).toBe(last?.data.to);
+      expect(m.status).toBe(payload(last)?.to);
     }
   });
 
@@ -277,15 +278,18 @@ describeEachBackend('store', (hubs) => {
       const written = await new Promise<import('../../src/index.js').HubEvent[]>((resolve, reject) => {
         db.onCommit(resolve);
         db.write(async (tx) => {
-          for (let i = 0; i < count; i++) tx.emit({ type: 'thread.created', threadId: `t${i}`, data: { i } });
+          for (let i = 0; i < count; i++)
+            tx.emit({ type: 'thread.created', threadId: `t${i}`, data: { title: `${i}`, createdBy: null } });
         }).catch(reject);
       });
       const seqs = written.map((e) => e.seq);
-      expect(written.map((e) => e.data.i)).toEqual(Array.from({ length: count }, (_, i) => i));
+      expect(written.map((e) => payload(e).title)).toEqual(Array.from({ length: count }, (_, i) => `${i}`));
       expect(seqs).toEqual(Array.from({ length: count }, (_, i) => (seqs[0] as number) + i));
       // What the table holds, read back in seq order, is what the commit reported.
       const log = (await readLog(hub)).slice(before);
-      expect(log.map((e) => [e.seq, e.threadId, e.data.i])).toEqual(written.map((e) => [e.seq, e.threadId, e.data.i]));
+      expect(log.map((e) => [e.seq, e.threadId, payload(e).title])).toEqual(
+        written.map((e) => [e.seq, e.threadId, payload(e).title]),
+      );
     } finally {
       await db.close();
     }

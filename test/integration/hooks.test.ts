@@ -20,6 +20,7 @@ import {
   startHooksProcess,
 } from '../support/hooks.js';
 import { alive } from '../support/modules.js';
+import { payload } from '../support/payload.js';
 import { until } from '../support/wait.js';
 
 /** One request the receiver got. */
@@ -250,7 +251,7 @@ describeEachBackend('hooks', (hubs) => {
     await hub.messages.transition(id, 'complete');
 
     await until(async () => (await hub.watches.get(statusWatch.id)).removedAt !== null, 10_000, 'the watch to finish');
-    const statuses = (r: Recorded[]) => r.map((x) => `${x.stdin.event.data.from}→${x.stdin.event.data.to}`);
+    const statuses = (r: Recorded[]) => r.map((x) => `${payload(x.stdin.event).from}→${payload(x.stdin.event).to}`);
     expect(statuses(onMessage.records())).toEqual(['pending→processing', 'processing→complete']);
     await until(() => onModule.records().length === 1, 10_000, 'the module watch');
     expect(statuses(onModule.records())).toEqual(['processing→complete']);

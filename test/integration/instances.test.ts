@@ -8,6 +8,7 @@ import { expect, it } from 'vitest';
 import type { Hub } from '../../src/index.js';
 import { describeEachBackend } from '../support/backends.js';
 import { alive, commandModule } from '../support/modules.js';
+import { payload } from '../support/payload.js';
 import { readLog, until } from '../support/wait.js';
 
 const ECHO = `let q = ''; process.stdin.on('data', (d) => (q += d)); process.stdin.on('end', () => process.stdout.write('re: ' + q));`;
@@ -41,7 +42,7 @@ describeEachBackend('instances and health', (hubs) => {
     for (const e of await readLog(hub)) {
       if (e.type === 'instance.created' || e.type === 'instance.updated') {
         if (e.data.state === 'busy') busy++;
-        if (e.data.from === 'busy') busy--;
+        if (payload(e).from === 'busy') busy--;
         most = Math.max(most, busy);
       }
     }
@@ -138,7 +139,7 @@ describeEachBackend('instances and health', (hubs) => {
     expect(done.message.content).toBe('fixed\n');
     expect(await hub.modules.get('marker')).toMatchObject({ health: 'healthy', healthError: null });
     const changes = (await readLog(hub)).filter((e) => e.type === 'module.updated' && e.data.health);
-    expect(changes.map((e) => e.data.health)).toEqual(['unhealthy', 'healthy']);
+    expect(changes.map((e) => payload(e).health)).toEqual(['unhealthy', 'healthy']);
   });
 
   it('backs off a module whose runs keep failing, and takes its work again once a run succeeds', async () => {

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HubEvent } from '../../src/index.js';
 import { BACKENDS, hubFactory } from '../support/backends.js';
+import { payload } from '../support/payload.js';
 import { until } from '../support/wait.js';
 
 const postgres = BACKENDS.find((b) => b.name === 'postgres');
@@ -36,7 +37,7 @@ describe.skipIf(!postgres?.available)('LISTEN on postgres', () => {
       await writer.threads.create({ title: 'while reconnecting' });
       await writer.threads.create({ title: 'after' });
       await until(() => seen.length === 3, 15_000, 'the events written while the listener was down');
-      expect(seen.map((e) => e.data.title)).toEqual(['before', 'while reconnecting', 'after']);
+      expect(seen.map((e) => payload(e).title)).toEqual(['before', 'while reconnecting', 'after']);
       // Both hubs listen again, on new sessions (each reconnects on its own jittered schedule).
       await until(async () => (await listeners()).length === 2, 10_000, 'both hubs to LISTEN again');
       expect((await listeners()).some((pid) => killed.includes(pid))).toBe(false);

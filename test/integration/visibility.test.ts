@@ -4,6 +4,7 @@
 import { expect, it } from 'vitest';
 import type { HubEvent } from '../../src/index.js';
 import { describeEachBackend } from '../support/backends.js';
+import { payload } from '../support/payload.js';
 import { readLog, until } from '../support/wait.js';
 
 describeEachBackend('visibility', (hubs) => {
@@ -75,7 +76,7 @@ describeEachBackend('visibility', (hubs) => {
       ].sort(),
     );
     expect(live.filter((e) => e.type === 'instance.created').every((e) => e.module === 'alpha')).toBe(true);
-    expect(live.some((e) => e.data.text === 'hidden' || e.data.content === 'not for alpha')).toBe(false);
+    expect(live.some((e) => payload(e).text === 'hidden' || payload(e).content === 'not for alpha')).toBe(false);
     expect(live.some((e) => e.messageId === earlier.messageId && e.type === 'message.status_changed')).toBe(true);
   });
 });

@@ -9,6 +9,7 @@ import type { Message } from '../../src/index.js';
 import { MAX_RUN_LOG_CHARS } from '../../src/runtime/run-log.js';
 import { BACKENDS, describeEachBackend, hubFactory } from '../support/backends.js';
 import { alive, commandModule } from '../support/modules.js';
+import { payload } from '../support/payload.js';
 import { readLog, until } from '../support/wait.js';
 
 const ECHO = `
@@ -154,7 +155,9 @@ describeEachBackend('worker', (hubs) => {
     expect(appended).toBe(answer);
     // What the lost run wrote is kept: in the task's log, and in the event log it came through.
     const logged = await readLog(hub, undefined, { taskId: asked.taskId, types: ['task.logged'] });
-    expect(logged.map((e) => e.data.text)).toContainEqual(expect.stringContaining('Half an answer from the lost run'));
+    expect(logged.map((e) => payload(e).text)).toContainEqual(
+      expect.stringContaining('Half an answer from the lost run'),
+    );
   });
 });
 
@@ -180,7 +183,7 @@ describeEachBackend('worker logs', (hubs) => {
     const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 });
     expect(done.message.content).toBe('done');
     const texts = (await readLog(hub, undefined, { taskId: asked.taskId, types: ['task.logged'] })).map((e) =>
-      String(e.data.text),
+      String(payload(e).text),
     );
     const notice = texts.pop();
     expect(texts.join('')).toBe('x'.repeat(MAX_RUN_LOG_CHARS));

@@ -1,0 +1,90 @@
+/**
+ * What each event of the log carries in `data`, by type: the one description the writers (the store), the
+ * readers (the event applier, hooks, the CLI, the dashboard) and the guide's table share. `HubEvent` in types.ts
+ * is the union of these, so a reader that checks `type` gets its `data` typed.
+ */
+import type { Status } from './status.js';
+
+/** The states an instance goes through. */
+export type InstanceState = 'idle' | 'busy' | 'paused' | 'terminated';
+
+/** The data of each event type. */
+export interface EventData {
+  'module.registered': { description: string };
+  /**
+   * One of: a new description (`description`), pausing or resuming (`paused`), a health check's verdict (`health`,
+   * with `error` when unhealthy), or removal from config.yaml and putting back (`removed`, with `removedAt`).
+   */
+  'module.updated': {
+    description?: string;
+    paused?: boolean;
+    health?: 'healthy' | 'unhealthy';
+    error?: string;
+    removed?: boolean;
+    removedAt?: string;
+  };
+  'instance.created': { instanceId: string; state: InstanceState };
+  'instance.updated': {
+    instanceId: string;
+    from: InstanceState;
+    state: InstanceState;
+    reason?: string;
+    paused?: boolean;
+    messageId?: string;
+  };
+  'thread.created': { title: string | null; createdBy: string | null };
+  'message.created': {
+    author: string;
+    role: 'user' | 'assistant' | 'system';
+    status: Status;
+    content: string;
+    /** The content's length in code points. */
+    length: number;
+  };
+  'message.status_changed': { from: Status; to: Status; reason?: string; error?: string };
+  /**
+   * An append (`delta`; `length` is the content's length after it, in code points), or, with `reset`, the content
+   * cleared for a recovered reply's next run (`length` 0, `delta` empty).
+   */
+  'message.content_updated': { delta: string; length: number; reset?: true };
+  'task.created': {
+    name: string;
+    kind: string;
+    criteria: string[];
+    maxIterations: number | null;
+    maxCostUsd: number | null;
+  };
+  /** The counters after the change; the file lists and token counts only when they changed. */
+  'task.progressed': {
+    progress: number;
+    iteration: number;
+    costUsd: number;
+    /** The fields the change set, by their names in `Task`. */
+    changed: string[];
+    filesCreated?: string[];
+    filesModified?: string[];
+    tokensIn?: number;
+    tokensOut?: number;
+  };
+  /** `index` of the criterion; `added` when the task did not list it before (it is then the last). */
+  'task.criterion_verified': { index: number; text: string; verified: number; total: number; added?: true };
+  'task.logged': {
+    level: 'info' | 'warn' | 'error';
+    text: string;
+    action?: string;
+    target?: string;
+    success?: boolean;
+  };
+  'task.status_changed': { from: Status; to: Status; reason?: string; error?: string };
+  'watch.created': {
+    watchId: string;
+    messageId: string | null;
+    threadId: string | null;
+    module: string | null;
+    on: string[];
+    command: boolean;
+    webhook: boolean;
+    createdBy: string | null;
+  };
+  'watch.removed': { watchId: string; reason: 'removed' | 'finished' };
+}
