@@ -3,7 +3,8 @@
 // before the page opened and goes on from there with nothing missed or shown twice; a cancelled task reads as
 // cancelled, not as an error, while a failed one stays red; a module removed from the configuration is shown
 // greyed and without pause or resume.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
@@ -121,6 +122,41 @@ describeDashboard('dashboard, daily use', (open) => {
     await p.goto(`${d.url}/#/tasks/${failed.taskId}`);
     await shows(texts(p, '.errors li.error-text'), ['collection "figures" does not exist']);
     expect(await p.locator('[data-testid="cancelled"]').count()).toBe(0);
+  });
+
+  it('shows a criterion an agent reported met on a task asked without criteria, live', async () => {
+    const d = await open();
+    const hub = d.service.hub;
+    // An agent that reports a criterion when told to, then finishes when told to, so the page sees both live.
+    const dir = mkdtempSync(join(tmpdir(), 'cc-criterion-'));
+    writeFileSync(
+      join(dir, 'agent.mjs'),
+      `import { existsSync } from 'node:fs';
+let reported = false;
+const wait = setInterval(() => {
+  if (!reported && existsSync('report')) {
+    reported = true;
+    process.stdout.write('@@claude-comms {"criterion": "structure described"}\\n');
+  }
+  if (existsSync('go')) { clearInterval(wait); process.stdout.write('done'); }
+}, 50);`,
+    );
+    await hub.modules.register({
+      name: 'checker',
+      config: { backend: 'command', cwd: dir, command: process.execPath, args: ['agent.mjs'] },
+    });
+    const asked = await hub.ask({ from: 'marker', to: 'checker', prompt: 'Describe the structure' });
+    const p = d.page;
+    await p.goto(`${d.url}/#/tasks/${asked.taskId}`);
+    await shows(attribute(p, '.panel', 'data-status'), 'processing');
+    expect(await p.locator('[data-testid="criteria-count"]').textContent()).toBe('0 of 0 pass');
+    writeFileSync(join(dir, 'report'), '');
+    await shows(() => p.locator('[data-testid="criteria-count"]').textContent(), '1 of 1 pass');
+    expect(await texts(p, '.criterion-text')()).toEqual(['structure described']);
+    writeFileSync(join(dir, 'go'), '');
+    await hub.waitForCompletion(asked.messageId, { timeoutMs: 10_000 });
+    await shows(attribute(p, '.panel', 'data-status'), 'complete');
+    expect(await p.locator('[data-testid="criteria-count"]').textContent()).toBe('1 of 1 pass');
   });
 
   it('shows a module removed from the configuration greyed, without pause or resume', async () => {
