@@ -18,11 +18,12 @@ export function registerInitCommand(cli: Command): void {
     .option('--force', 'replace an existing config.yaml and example agents')
     .action((flags: { force?: boolean }) => {
       const home = dataHome();
-      const written = writeExample(home, { force: flags.force === true });
+      const { written, kept } = writeExample(home, { force: flags.force === true });
       const service = runningService();
       printOut(
         [
           `claude-comms: wrote ${written.join(', ')}`,
+          ...(kept.length ? [`claude-comms: kept ${kept.join(', ')} as they were (--force replaces them too)`] : []),
           '',
           'Next:',
           `  edit ${join(home, 'config.yaml')}: each module is an agent in its own repository (cwd); see the`,

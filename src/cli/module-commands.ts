@@ -29,7 +29,7 @@ export function registerModuleCommands(cli: Command): void {
             row: (m, p) => [
               m.name,
               m.backend ?? '—',
-              m.health === 'healthy' ? p.green(m.health) : p.red(m.health),
+              m.removedAt ? p.yellow('removed') : m.health === 'healthy' ? p.green(m.health) : p.red(m.health),
               m.paused ? p.yellow('yes') : 'no',
               `${m.instances.busy}/${m.instances.idle}/${m.instances.paused}`,
               m.description,

@@ -30,6 +30,9 @@ export function printJsonLine(value: unknown): void {
   write(process.stdout, `${terminalJson(value)}\n`);
 }
 
+/** What a closed stdout does: end the process with exit status 0, unless a command said otherwise. */
+let stdoutClosed: () => void = () => process.exit(0);
+
 /**
  * Makes a closed stdout end the process at once with exit status 0, and a closed stderr drop what is said there
  * (the command goes on: its output may still be read). Without it, the first write after the reader left throws
@@ -38,9 +41,18 @@ export function printJsonLine(value: unknown): void {
  */
 export function endQuietlyWhenOutputCloses(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    process.exit(err.code === 'EPIPE' ? 0 : 1);
+    if (err.code === 'EPIPE') stdoutClosed();
+    else process.exit(1);
   });
   process.stderr.on('error', () => undefined);
+}
+
+/**
+ * Replaces what a closed stdout does, for a command that must end in order rather than at once (the service stops
+ * its agents and closes its database first).
+ */
+export function whenStdoutCloses(handler: () => void): void {
+  stdoutClosed = handler;
 }
 
 function write(stream: NodeJS.WriteStream, text: string): void {

@@ -16,7 +16,7 @@ import type { DaemonStart } from '../service/daemon.js';
 import { logFile, pidFile, runningService } from '../service/state.js';
 import { HttpClient, type TaskWithLog } from './client.js';
 import { duration, indent, paintStatus, paletteFor, progressBar, table, usd } from './format.js';
-import { printErr, printJsonLine, printOut } from './output.js';
+import { printErr, printJsonLine, printOut, whenStdoutCloses } from './output.js';
 
 /** `poll status` exits with this when no service runs (as LSB init scripts do). */
 const NOT_RUNNING_EXIT = 3;
@@ -43,13 +43,17 @@ export function registerServiceCommands(cli: Command): void {
     const settings = serviceSettings(flags, command, database());
     const { startService } = await import('../service/service.js');
     const service = await startService(settings);
+    for (const notice of service.notices) printErr(`claude-comms: ${notice}\n`);
     const modules = await service.hub.modules.list();
+    const served = modules.filter((m) => !m.removedAt).map((m) => m.name);
+    const removed = modules.filter((m) => m.removedAt).map((m) => m.name);
     printOut(
       [
         `claude-comms serving at ${service.url}`,
         `  database  ${service.hub.database}`,
         `  config    ${service.config}`,
-        `  modules   ${modules.map((m) => m.name).join(', ') || '(none)'}`,
+        `  modules   ${served.join(', ') || '(none)'}`,
+        ...(removed.length ? [`  removed   ${removed.join(', ')} (not in the config; add them back to serve them)`] : []),
         `  API       ${service.url}/api/v1  (OpenAPI: ${service.url}/api/v1/openapi.json)`,
         '',
       ].join('\n'),
@@ -57,6 +61,8 @@ export function registerServiceCommands(cli: Command): void {
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
+      // Whoever read its output went away (`serve | head`): it stops in order, as on Ctrl-C.
+      whenStdoutCloses(resolve);
     });
     printOut('claude-comms: stopping (running agents are cancelled)…\n');
     await service.close();

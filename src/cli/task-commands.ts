@@ -93,7 +93,7 @@ export function registerTaskCommands(cli: Command): void {
           const { criteria } = await client.task(id);
           const n = Number(criterion);
           if (n < 1 || n > criteria.length) {
-            throw new HubError('not_found', `task ${id} has no criterion #${n} (it has ${criteria.length})`);
+            throw new HubError('not_found', `task ${id} has no criterion #${criterion} (it has ${criteria.length})`);
           }
           which = n - 1;
         }

@@ -23,23 +23,37 @@ export const BUNDLED_EXAMPLE = 'the bundled example (examples/config.yaml)';
 /** The files `init` writes, relative to the example directory and to the data home alike. */
 const EXAMPLE_FILES = ['config.yaml', 'marker/agent.mjs', 'arangodb/agent.mjs'];
 
+/** What `writeExample` did. */
+export interface ExampleWritten {
+  /** Paths written. */
+  written: string[];
+  /** Agent files already there and left as they were (they may be edits of the example's). */
+  kept: string[];
+}
+
 /**
- * Writes the example configuration and its agents into `home`; answers the paths written. Refuses (`conflict`,
- * naming them) when any of them exists, unless `force`.
+ * Writes the example configuration and its agents into `home`. Refuses (`conflict`, naming it) when config.yaml
+ * exists, unless `force`. An agent file already there is kept, unless `force` (a config.yaml deleted by mistake is
+ * written again without losing edits to the agents).
  */
-export function writeExample(home: string, { force = false } = {}): string[] {
-  const targets = EXAMPLE_FILES.map((file) => join(home, file));
-  const existing = targets.filter((target) => existsSync(target));
-  if (existing.length && !force) {
+export function writeExample(home: string, { force = false } = {}): ExampleWritten {
+  const config = join(home, 'config.yaml');
+  if (existsSync(config) && !force) {
     throw new HubError(
       'conflict',
-      `${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}: edit ${join(home, 'config.yaml')} to change the modules, or run claude-comms init --force to replace ${existing.length === 1 ? 'it' : 'them'} with the example`,
+      `${config} already exists: edit it to change the modules, or run claude-comms init --force to replace it (and the example agents) with the example`,
     );
   }
-  for (const [i, file] of EXAMPLE_FILES.entries()) {
-    const target = targets[i] as string;
+  const result: ExampleWritten = { written: [], kept: [] };
+  for (const file of EXAMPLE_FILES) {
+    const target = join(home, file);
+    if (file !== 'config.yaml' && existsSync(target) && !force) {
+      result.kept.push(target);
+      continue;
+    }
     mkdirSync(dirname(target), { recursive: true });
     copyFileSync(join(EXAMPLE_DIR, file), target);
+    result.written.push(target);
   }
-  return targets;
+  return result;
 }

@@ -111,4 +111,13 @@ describe('module configuration', () => {
     writeFileSync(join(dir, 'config.yaml'), good);
     expect(Object.keys(loadConfig(join(dir, 'config.yaml')).modules)).toEqual(['marker', 'arangodb']);
   });
+
+  it('refuses an empty file (or comments only), and reads "modules: {}" as serving none on purpose', () => {
+    for (const text of ['', '\n\n', '# my modules\n# none yet\n']) {
+      expect(() => parseConfig(text, 'config.yaml')).toThrow(
+        'config.yaml: empty: it defines no modules (to serve none on purpose, write "modules: {}")',
+      );
+    }
+    expect(parseConfig('modules: {}\n', 'config.yaml')).toEqual({ modules: {} });
+  });
 });

@@ -71,6 +71,15 @@ export function parseConfig(text: string, file: string): HubConfig {
     const e = doc.errors[0];
     throw new HubError('validation', `${where(e?.pos[0])}: not valid YAML: ${e?.message.split('\n')[0]}`);
   }
+  // An empty file (or one of comments only) is a mistake far more often than a wish to serve nothing, and
+  // serving nothing marks every module of the config removed and fails its waiting replies: say so instead.
+  if (doc.contents === null) {
+    throw new HubError(
+      'validation',
+      `${file}: empty: it defines no modules (to serve none on purpose, write "modules: {}")`,
+      { details: { file } },
+    );
+  }
   const problems = nameProblems(doc).map(({ offset, label, problem }) => `${where(offset)}: ${label}: ${problem}`);
   // A name problem first: `__proto__` would not even reach the schema (it sets the prototype, or is dropped).
   const result = problems.length ? undefined : configSchema.safeParse(doc.toJS() ?? {});

@@ -466,10 +466,8 @@ export class Worker {
           );
         if (event.criterion) {
           const criterion = event.criterion;
-          await task(async (id) => {
-            await this.tasks.log(id, { text: `criterion met: ${criterion}` });
-            await this.tasks.verifyCriterion(id, criterion, { add: true });
-          });
+          // Its event (`task.criterion_verified`) is the record: no log line repeats it.
+          await task((id) => this.tasks.verifyCriterion(id, criterion, { add: true }));
         }
         return;
       case 'log':

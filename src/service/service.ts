@@ -62,6 +62,8 @@ export interface Service {
   readonly url: string;
   readonly hub: Hub;
   readonly config: string;
+  /** What a person starting it should know (the bundled example in use), one sentence each. */
+  readonly notices: readonly string[];
   /** Stops taking requests, cancels running agents (their replies are marked cancelled), closes the hub. */
   close(): Promise<void>;
 }
@@ -77,7 +79,7 @@ function isLoopback(host: string): boolean {
  * file of its own. Once one did, a missing config.yaml is an error: serving the example would mark every module
  * of that file removed and fail their unanswered replies.
  */
-async function applyConfig(hub: Hub, logger: Logger, config?: string): Promise<string> {
+async function applyConfig(hub: Hub, notices: string[], config?: string): Promise<string> {
   if (config) {
     if (!existsSync(config)) throw new HubError('not_found', `configuration file ${config} does not exist`);
     await hub.syncConfig(config);
@@ -96,7 +98,7 @@ async function applyConfig(hub: Hub, logger: Logger, config?: string): Promise<s
       `no config.yaml in ${dataHome()}, but the modules of ${hub.database} (${names.map((m) => m.name).join(', ')}) come from ${configured.join(', ')}: restore ${configured.length === 1 ? 'it' : 'them'} (or start with --config FILE); to start over from the example, run claude-comms init (those modules are then marked removed)`,
     );
   }
-  logger.warn(`no config.yaml in ${dataHome()}; using the bundled example (claude-comms init to make it yours)`);
+  notices.push(`no config.yaml in ${dataHome()}; using the bundled example (claude-comms init to make it yours)`);
   await hub.syncConfig(EXAMPLE_CONFIG, { source: BUNDLED_EXAMPLE });
   return EXAMPLE_CONFIG;
 }
@@ -107,7 +109,11 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const port = options.port ?? 7420;
   const logger =
     options.logger ??
-    pino({ name: 'claude-comms', level: process.env.CLAUDE_COMMS_LOG_LEVEL ?? 'info' }, pino.destination(2));
+    pino(
+      { name: 'claude-comms', level: process.env.CLAUDE_COMMS_LOG_LEVEL ?? 'info' },
+      // A log nobody reads any more (stderr piped into a reader that left) is dropped: the service goes on.
+      pino.destination(2).on('error', () => undefined),
+    );
   const allowedOrigins = (options.allowedOrigins ?? parseOriginList(process.env[ALLOWED_ORIGINS_ENV])).map(
     normalizeOrigin,
   );
@@ -123,8 +129,9 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   let server: ReturnType<typeof serve> | undefined;
   const started = Date.now();
   let config = '';
+  const notices: string[] = [];
   try {
-    config = await applyConfig(hub, logger, options.config);
+    config = await applyConfig(hub, notices, options.config);
     if (requireToken && !(await hub.tokens.any())) {
       throw new HubError(
         'unauthorized',
@@ -198,6 +205,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     url,
     hub,
     config,
+    notices,
     close() {
       closing ??= (async () => {
         openStreams.close();

@@ -120,16 +120,26 @@ export class ModuleStore {
 
   /**
    * Pauses (the module takes no new questions; asking it is refused) or resumes it (event `module.updated`
-   * with `paused`).
+   * with `paused`). A module removed from its config.yaml is neither (`conflict`): it serves nothing until it is
+   * put back.
    */
   async setPaused(name: string, paused: boolean): Promise<Module> {
     moduleName(name, 'name');
     return this.db.write(async (tx) => {
       const row = await tx.get<ModulesTable>(
-        'UPDATE modules SET paused = ?, updated_at = ? WHERE name = ? RETURNING *',
+        'UPDATE modules SET paused = ?, updated_at = ? WHERE name = ? AND removed_at IS NULL RETURNING *',
         [paused ? 1 : 0, new Date().toISOString(), name],
       );
-      if (!row) throw new HubError('not_found', `no module named ${name}`);
+      if (!row) {
+        const removed = await tx.get<ModulesTable>('SELECT * FROM modules WHERE name = ?', [name]);
+        if (removed) {
+          throw new HubError(
+            'conflict',
+            `module ${name} was removed from ${removed.config_file ?? 'config.yaml'} on ${removed.removed_at}; it cannot be ${paused ? 'paused' : 'resumed'} (add it back to serve it)`,
+          );
+        }
+        throw new HubError('not_found', `no module named ${name}`);
+      }
       tx.emit({ type: 'module.updated', module: name, data: { paused } });
       return fromRow(row);
     });

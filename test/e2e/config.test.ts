@@ -151,4 +151,71 @@ describe('configuration', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`${file}:2: modules.writer.cwd: required (the module's repository)`);
   });
+
+  it('refuses an emptied config.yaml rather than removing every module, and init rewrites a lost one, keeping the agents', async () => {
+    const { home, env } = freshHome();
+    expect((await runCli(env, ['init'])).code).toBe(0);
+    const agent = join(home, 'marker', 'agent.mjs');
+    writeFileSync(agent, `${readFileSync(agent, 'utf8')}\n// my edit\n`);
+    await stop(await serve(env));
+    const file = join(home, 'config.yaml');
+
+    writeFileSync(file, '# nothing yet\n');
+    const read = await runCli(env, ['modules']);
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.stderr).toContain(`${file}: empty: it defines no modules`);
+    expect(read.stdout).not.toContain('removed');
+    const refused = await runCli(env, ['serve', '--port', '0']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`${file}: empty`);
+
+    // The file lost altogether: serve says to run init, and init writes it back without touching the agents.
+    rmSync(file);
+    expect((await runCli(env, ['serve', '--port', '0'])).stderr).toContain('run claude-comms init');
+    const init = await runCli(env, ['init']);
+    expect(init.code, init.stderr).toBe(0);
+    expect(init.stdout).toContain(`kept ${join(home, 'marker', 'agent.mjs')}`);
+    expect(readFileSync(agent, 'utf8')).toContain('// my edit');
+    const service = await serve(env);
+    expect(service.stdout).toMatch(/modules {3}arangodb, marker\n/);
+    await stop(service);
+  });
+
+  it('says in plain words that it serves the bundled example; lists removed modules apart; a removed one is not paused', async () => {
+    const { home, env } = freshHome();
+    const first = await serve(env);
+    expect(first.stderr).toContain(`claude-comms: no config.yaml in ${home}; using the bundled example`);
+    expect(first.stderr).not.toContain('"level"');
+    await stop(first);
+
+    configWith(home, ['writer', 'reader']);
+    await stop(await serve(env));
+    configWith(home, ['writer']);
+    const service = await serve(env);
+    // arangodb and marker came from the example, reader from the file: all three are no longer served.
+    expect(service.stdout).toMatch(/modules {3}writer\n/);
+    expect(service.stdout).toMatch(/removed {3}arangodb, marker, reader \(not in the config/);
+    const pause = await runCli(env, ['modules', 'pause', 'reader']);
+    expect(pause.code).toBe(1);
+    expect(pause.stderr).toContain('module reader was removed from');
+    expect(pause.stderr).toContain('cannot be paused');
+    const table = await runCli(env, ['modules']);
+    expect(table.stdout).toMatch(/reader\s+command\s+removed/);
+    await stop(service);
+  });
+
+  it('stops in order when the reader of its output has gone by the time it writes (serve | head)', async () => {
+    const { home, env } = freshHome();
+    configWith(home, ['writer']);
+    // Its stdout is a pipe whose reader is closed before the service writes its first line.
+    const service = startCli(env, ['serve', '--port', '0']);
+    service.child.stdout?.destroy();
+    expect(await service.exit).toBe(0);
+    expect(service.stderr).not.toContain('Error');
+    // Stopped as on Ctrl-C: its state file is gone, so the next start finds no service that died.
+    expect(existsSync(join(home, 'service.json'))).toBe(false);
+    const next = await serve(env);
+    expect(next.stderr).not.toContain('died');
+    await stop(next);
+  });
 });
