@@ -8,7 +8,8 @@ import { type MessagesApi, startMessagesApi } from '../../test/support/messages-
 import { alive } from '../../test/support/modules.js';
 import { groupMembers } from '../../test/support/processes.js';
 import { until } from '../../test/support/wait.js';
-import { ClaudeCodeBackend, type ClaudeCodeSettings } from './claude-code-backend.js';
+import type { ClaudeCodeSettings } from '../domain/module-settings.js';
+import { ClaudeCodeBackend } from './claude-code-backend.js';
 import type { AgentEvent, AgentRequest, ProcessTracker } from './types.js';
 
 let api: MessagesApi;

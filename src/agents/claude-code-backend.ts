@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Options, SDKMessage } from '@anthropic-ai/claude-agent-sdk';
+import type { ClaudeCodeSettings } from '../domain/module-settings.js';
 import {
   directoryProblem,
   newRunMarker,
@@ -20,25 +21,6 @@ import {
 } from '../process/process-group.js';
 import { runCost, UsageCounter } from './cost.js';
 import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
-
-/** Settings of a claude-code module (from config.yaml). */
-export interface ClaudeCodeSettings {
-  /** Path of the `claude` executable; default: the binary the Agent SDK's platform package ships. */
-  executable?: string;
-  model?: string;
-  /** Replaces Claude Code's own system prompt (the hub's module prompt is still appended). */
-  systemPrompt?: string;
-  appendSystemPrompt?: string;
-  allowedTools?: string[];
-  permissionMode?: 'default' | 'acceptEdits' | 'bypassPermissions' | 'plan' | 'dontAsk';
-  maxTurns?: number;
-  maxBudgetUsd?: number;
-  /** Whole run (default: none). */
-  timeoutMs?: number;
-  /** No output from the agent for this long ends the run (default 10 minutes). */
-  idleTimeoutMs?: number;
-  env?: Record<string, string>;
-}
 
 const FILE_TOOLS = new Set(['Write', 'Edit', 'MultiEdit', 'NotebookEdit']);
 /** After an interrupt, how long the CLI gets to end its turn before SIGTERM; after SIGTERM, before SIGKILL. */
@@ -93,6 +75,7 @@ function loadSdk(): Promise<typeof import('@anthropic-ai/claude-agent-sdk')> {
 
 /** Runs questions through Claude Code. */
 export class ClaudeCodeBackend implements AgentBackend {
+  /** Takes settings checked by the module settings schema (domain/module-settings.ts). */
   constructor(private readonly settings: ClaudeCodeSettings = {}) {}
 
   async *run(request: AgentRequest): AsyncIterable<AgentEvent> {

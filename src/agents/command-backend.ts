@@ -6,8 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HubError } from '../domain/errors.js';
-import { list, MAX_TIMER_MS, noNul, number, text } from '../domain/validate.js';
+import type { CommandSettings } from '../domain/module-settings.js';
 import { errorText, exitError, lastLine } from '../process/exit.js';
 import {
   directoryProblem,
@@ -19,20 +18,6 @@ import {
 } from '../process/process-group.js';
 import { CommandOutputParser } from './command-output.js';
 import type { AgentBackend, AgentEvent, AgentRequest, FailureReason } from './types.js';
-
-/** How to run the program. */
-export interface CommandBackendOptions {
-  /** The program, looked up on PATH; it is run without a shell. */
-  command: string;
-  /** Its arguments. */
-  args?: string[];
-  /** Ends the run after this long, whatever the program is doing. */
-  timeoutMs?: number;
-  /** Ends the run when the program writes nothing (stdout or stderr) for this long. */
-  idleTimeoutMs?: number;
-  /** Extra environment, over the hub's and under the request's. */
-  env?: Record<string, string>;
-}
 
 /**
  * SIGTERM to SIGKILL: long enough for an agent to save its state, short enough not to stall a worker; then how long
@@ -46,59 +31,27 @@ const STDERR_TAIL_CHARS = 2_048;
 /** A stderr "line" longer than this is logged in pieces, so a program that never writes a newline cannot grow memory. */
 const MAX_LOG_LINE_CHARS = 8_192;
 
+/** How a run starts its program: the command backend's settings with their defaults. */
+type RunSettings = CommandSettings & Required<Pick<CommandSettings, 'args' | 'env'>>;
+
 /** Runs a program per request; see the file comment for the protocol. */
 export class CommandBackend implements AgentBackend {
-  private readonly options: Required<Pick<CommandBackendOptions, 'command' | 'args' | 'env'>> &
-    Pick<CommandBackendOptions, 'timeoutMs' | 'idleTimeoutMs'>;
+  private readonly settings: RunSettings;
 
-  /** Validates the options; throws a `validation` HubError naming the bad field. */
-  constructor(options: CommandBackendOptions) {
-    this.options = validateOptions(options);
+  /** Takes settings checked by the module settings schema (domain/module-settings.ts). */
+  constructor(settings: CommandSettings) {
+    this.settings = { ...settings, args: settings.args ?? [], env: settings.env ?? {} };
   }
 
   /** Runs the program for one request; always ends with exactly one `done`, and no process of the run survives it. */
   async *run(request: AgentRequest): AsyncGenerator<AgentEvent, void, undefined> {
-    const commandRun = new CommandRun(this.options, request);
+    const commandRun = new CommandRun(this.settings, request);
     try {
       yield* commandRun.events();
     } finally {
       await commandRun.stop('stopped by the consumer');
     }
   }
-}
-
-function validateOptions(options: CommandBackendOptions): CommandBackend['options'] {
-  if (typeof options !== 'object' || options === null) {
-    throw new HubError('validation', 'command backend options must be an object');
-  }
-  const command = text(options.command, 'command', 4_096);
-  const args = list(options.args ?? [], 'args', 10_000, (value, field) => {
-    if (typeof value !== 'string') throw new HubError('validation', `${field} must be a string, got ${typeof value}`);
-    return noNul(value, field);
-  });
-  const timer = (value: unknown, field: string) =>
-    value === undefined ? undefined : number(value, field, 1, MAX_TIMER_MS, true);
-  const env: Record<string, string> = {};
-  if (options.env !== undefined) {
-    if (typeof options.env !== 'object' || options.env === null || Array.isArray(options.env)) {
-      throw new HubError('validation', 'env must be an object of strings');
-    }
-    for (const [name, value] of Object.entries(options.env)) {
-      if (name === '' || name.includes('=') || name.includes('\u0000')) {
-        throw new HubError('validation', `env name '${name}' must be non-empty, without '=' or NUL`);
-      }
-      if (typeof value !== 'string')
-        throw new HubError('validation', `env.${name} must be a string, got ${typeof value}`);
-      env[name] = noNul(value, `env.${name}`);
-    }
-  }
-  return {
-    command,
-    args,
-    env,
-    timeoutMs: timer(options.timeoutMs, 'timeoutMs'),
-    idleTimeoutMs: timer(options.idleTimeoutMs, 'idleTimeoutMs'),
-  };
 }
 
 /** One run of the program: owns the child, its timers and listeners, and the queue of events not yet read. */
@@ -118,7 +71,7 @@ class CommandRun {
   private readonly cleanups: (() => void)[] = [];
 
   constructor(
-    private readonly options: CommandBackend['options'],
+    private readonly settings: RunSettings,
     private readonly request: AgentRequest,
   ) {}
 
@@ -161,7 +114,7 @@ class CommandRun {
   }
 
   private async supervise(): Promise<void> {
-    const { command, args, env } = this.options;
+    const { command, args, env } = this.settings;
     const { cwd, signal } = this.request;
     if (signal.aborted) return this.finish(CANCELLED);
     const cwdProblem = await directoryProblem(cwd, 'working directory');
@@ -234,7 +187,7 @@ class CommandRun {
 
   /** Arms the timeouts, the idle timer and the abort listener (`finish` removes them); returns "output seen". */
   private watch(): () => void {
-    const { timeoutMs, idleTimeoutMs } = this.options;
+    const { timeoutMs, idleTimeoutMs } = this.settings;
     let noteOutput = () => {};
     if (timeoutMs !== undefined) {
       const timer = setTimeout(() => this.terminate(failure(`timed out after ${timeoutMs} ms`, 'timeout')), timeoutMs);

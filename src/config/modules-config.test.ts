@@ -62,6 +62,23 @@ describe('module configuration', () => {
     );
   });
 
+  it('takes only the keys of a module’s own backend, naming the other backend’s', () => {
+    const text = good.replace('    concurrency: 4', '    concurrency: 4\n    model: claude-sonnet-5');
+    expect(() => parseConfig(text, 'config.yaml')).toThrow(
+      'config.yaml:16: modules.arangodb.model: unknown key for backend command (a setting of backend claude-code)',
+    );
+    expect(() => parseConfig(good.replace('maxTurns: 8', 'maxTurns: 8\n    args: [x]'), 'config.yaml')).toThrow(
+      'config.yaml:10: modules.marker.args: unknown key for backend claude-code (a setting of backend command)',
+    );
+  });
+
+  it('names an environment a program cannot be started with, at its line', () => {
+    const text = good.replace('    concurrency: 4', '    concurrency: 4\n    env:\n      "A=B": x');
+    expect(() => parseConfig(text, 'config.yaml')).toThrow(
+      'config.yaml:17: modules.arangodb.env.A=B: a name must be non-empty, without = or NUL',
+    );
+  });
+
   it('refuses a bad module name and broken YAML with a clear error at the line of the name', () => {
     expect(() =>
       parseConfig('modules:\n  "bad name":\n    cwd: x\n    backend: command\n    command: x\n', 'c.yaml'),

@@ -1,6 +1,7 @@
 /**
- * Module definitions from `config.yaml` in the data home, validated with zod. A wrong key or type is reported
- * with its path and line (`config.yaml:7: modules.marker.concurency: unknown key`), never as a stack trace.
+ * Module definitions from `config.yaml` in the data home, checked with the module settings schema
+ * (domain/module-settings.ts). A wrong key or type is reported with its path and line
+ * (`config.yaml:7: modules.marker.concurency: unknown key`), never as a stack trace.
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -8,58 +9,17 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { z } from 'zod';
 import { HubError } from '../domain/errors.js';
+import { BACKEND_KEYS, type ModuleSettings, moduleSettingsSchema } from '../domain/module-settings.js';
 import { moduleNameProblem } from '../domain/validate.js';
-
-/** One module as the configuration describes it. */
-const moduleSchema = z
-  .strictObject({
-    description: z.string().max(4000).default(''),
-    /** The module's repository; `~` is expanded, relative paths are relative to the config file. */
-    cwd: z.string().min(1),
-    backend: z.enum(['claude-code', 'command']),
-    capabilities: z.array(z.string().min(1)).default([]),
-    /** How many questions it answers at once; more wait in order. */
-    concurrency: z.int().min(1).max(64).default(1),
-    // claude-code
-    model: z.string().min(1).optional(),
-    systemPrompt: z.string().optional(),
-    appendSystemPrompt: z.string().optional(),
-    allowedTools: z.array(z.string().min(1)).optional(),
-    permissionMode: z.enum(['default', 'acceptEdits', 'bypassPermissions', 'plan', 'dontAsk']).optional(),
-    maxTurns: z.int().min(1).max(1000).optional(),
-    maxBudgetUsd: z.number().positive().optional(),
-    /** Path of the `claude` executable (default: the one the Agent SDK ships). */
-    executable: z.string().min(1).optional(),
-    // command
-    command: z.string().min(1).optional(),
-    args: z.array(z.string()).default([]),
-    // both
-    timeoutMs: z.int().min(1000).max(2_147_483_647).optional(),
-    idleTimeoutMs: z.int().min(1000).max(2_147_483_647).optional(),
-    env: z.record(z.string(), z.string()).default({}),
-  })
-  .refine((m) => m.backend !== 'command' || m.command !== undefined, {
-    message: "a module with backend 'command' needs `command`",
-    path: ['command'],
-  });
 
 // Module names are checked on the document itself (see `nameProblems`), where each has its line.
 const configSchema = z.strictObject({
-  modules: z.record(z.string(), moduleSchema).default({}),
+  modules: z.record(z.string(), moduleSettingsSchema).default({}),
 });
 
-/** What a key is for, said when it is missing. */
-const REQUIRED: Record<string, string> = {
-  cwd: "the module's repository",
-  backend: 'claude-code or command',
-};
-
-/** A module's definition, with defaults filled in and `cwd` absolute. */
-export type ModuleConfig = z.infer<typeof moduleSchema>;
-
-/** The whole configuration. */
+/** The whole configuration: each module's settings, with defaults filled in and `cwd` absolute. */
 export interface HubConfig {
-  modules: Record<string, ModuleConfig>;
+  modules: Record<string, ModuleSettings>;
 }
 
 /** Parses configuration text; `file` names it in errors and anchors relative paths. */
@@ -94,19 +54,16 @@ export function parseConfig(text: string, file: string): HubConfig {
         ? findKey(doc.getIn(path.slice(0, -2), true), path.at(-2) as string)
         : (doc.getIn(path, true) as { range?: [number, number] } | undefined)?.range?.[0];
     const label = [...path, ...(keys.length ? [keys.join(', ')] : [])].join('.') || '(top level)';
-    const key = path.at(-1) ?? '';
-    const problem = keys.length
-      ? 'unknown key'
-      : missing && issue.code !== 'custom'
-        ? `required${REQUIRED[key] ? ` (${REQUIRED[key]})` : ''}`
-        : issue.message;
+    const backend = path.length === 2 ? doc.getIn([...path, 'backend']) : undefined;
+    // A missing key's message, from the schema, says what the key is for.
+    const problem = keys.length ? unknownKeys(keys, backend) : issue.message;
     problems.push(`${where(at)}: ${label}: ${problem}`);
   }
   if (problems.length || !result?.success) {
     throw new HubError('validation', `invalid configuration:\n  ${problems.join('\n  ')}`, { details: { file } });
   }
   const base = resolve(file, '..');
-  const modules: Record<string, ModuleConfig> = {};
+  const modules: Record<string, ModuleSettings> = {};
   for (const [moduleName, m] of Object.entries(result.data.modules)) {
     const cwd = m.cwd.startsWith('~/') ? join(homedir(), m.cwd.slice(2)) : m.cwd;
     modules[moduleName] = { ...m, cwd: isAbsolute(cwd) ? cwd : resolve(base, cwd) };
@@ -142,6 +99,16 @@ function nameProblems(doc: ReturnType<typeof parseDocument>): { offset?: number;
     }
   }
   return found;
+}
+
+/** Says so when the keys unknown to a module's backend are the other backend's (`model` on a command module). */
+function unknownKeys(keys: string[], backend: unknown): string {
+  for (const [other, known] of Object.entries(BACKEND_KEYS)) {
+    if (typeof backend === 'string' && other !== backend && keys.every((k) => known.includes(k))) {
+      return `unknown key for backend ${String(backend)} (a setting of backend ${other})`;
+    }
+  }
+  return 'unknown key';
 }
 
 /** The offset of key `key` in a YAML map node, if it is there. */

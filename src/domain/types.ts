@@ -1,5 +1,6 @@
 /** The records claude-comms stores and the events that describe every change to them. */
 import type { EventData, InstanceState } from './event-data.js';
+import { settingsSummary } from './module-settings.js';
 
 export type { InstanceState };
 
@@ -229,7 +230,6 @@ export interface ModuleView {
 
 /** A module as the API shows it, with its instances counted by state (`instances` may hold other modules'). */
 export function moduleView(m: Module, instances: Instance[]): ModuleView {
-  const c = m.config;
   const mine = instances.filter((i) => i.module === m.name);
   return {
     name: m.name,
@@ -238,9 +238,7 @@ export function moduleView(m: Module, instances: Instance[]): ModuleView {
     health: m.health,
     healthError: m.healthError,
     removedAt: m.removedAt,
-    backend: typeof c.backend === 'string' ? c.backend : null,
-    concurrency: typeof c.concurrency === 'number' ? c.concurrency : 1,
-    capabilities: Array.isArray(c.capabilities) ? (c.capabilities as string[]) : [],
+    ...settingsSummary(m.config),
     instances: {
       busy: mine.filter((i) => i.state === 'busy').length,
       idle: mine.filter((i) => i.state === 'idle').length,

@@ -2,18 +2,12 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import {
-  bundledExecutable,
-  ClaudeCodeBackend,
-  type ClaudeCodeSettings,
-  NOT_INSTALLED,
-} from '../agents/claude-code-backend.js';
+import { bundledExecutable, ClaudeCodeBackend, NOT_INSTALLED } from '../agents/claude-code-backend.js';
 import { CommandBackend } from '../agents/command-backend.js';
 import type { AgentBackend } from '../agents/types.js';
-import { HubError } from '../domain/errors.js';
+import { readModuleSettings } from '../domain/module-settings.js';
 import type { Module } from '../domain/types.js';
 import { directoryProblem } from '../process/process-group.js';
-import { concurrencyOf } from '../store/instances.js';
 
 /** A module as the worker runs it. */
 export interface WorkerModule {
@@ -27,44 +21,33 @@ export interface WorkerModule {
   check: () => Promise<string | undefined>;
 }
 
-/** The worker's view of a module; `validation` when its settings cannot run anything. */
+/**
+ * The worker's view of a module: its stored settings read once with the module settings schema, each backend
+ * given its own; `validation` naming each wrong key when the settings cannot run anything.
+ */
 export function workerModule(module: Module): WorkerModule {
-  const c = module.config as Record<string, unknown>;
-  const cwd = typeof c.cwd === 'string' ? c.cwd : undefined;
-  if (!cwd) throw new HubError('validation', `module ${module.name} has no cwd (its repository) in its settings`);
+  const settings = readModuleSettings(module.name, module.config);
+  const { cwd } = settings;
   let backend: AgentBackend;
   let program: () => Promise<string | undefined>;
-  if (c.backend === 'command') {
-    const command = c.command as string;
-    const env = { ...process.env, ...(c.env as Record<string, string> | undefined) };
-    program = () => findProgram(command, cwd, env.PATH ?? '');
-    backend = new CommandBackend({
-      command: c.command as string,
-      ...(Array.isArray(c.args) ? { args: c.args as string[] } : {}),
-      ...(typeof c.timeoutMs === 'number' ? { timeoutMs: c.timeoutMs } : {}),
-      ...(typeof c.idleTimeoutMs === 'number' ? { idleTimeoutMs: c.idleTimeoutMs } : {}),
-      ...(c.env ? { env: c.env as Record<string, string> } : {}),
-    });
-  } else if (c.backend === 'claude-code') {
-    backend = new ClaudeCodeBackend(c as ClaudeCodeSettings);
-    const executable = typeof c.executable === 'string' ? c.executable : undefined;
+  if (settings.backend === 'command') {
+    const path = { ...process.env, ...settings.env }.PATH ?? '';
+    backend = new CommandBackend(settings);
+    program = () => findProgram(settings.command, cwd, path);
+  } else {
+    backend = new ClaudeCodeBackend(settings);
     program = async () => {
-      const path = executable ?? bundledExecutable();
+      const path = settings.executable ?? bundledExecutable();
       if (!path) return NOT_INSTALLED;
       return (await executableProblem(path)) ?? undefined;
     };
-  } else {
-    throw new HubError(
-      'validation',
-      `module ${module.name} has no backend ('claude-code' or 'command') in its settings`,
-    );
   }
   return {
     name: module.name,
     description: module.description,
-    capabilities: Array.isArray(c.capabilities) ? (c.capabilities as string[]) : [],
+    capabilities: settings.capabilities,
     cwd,
-    concurrency: concurrencyOf(c),
+    concurrency: settings.concurrency,
     backend,
     check: async () => (await directoryProblem(cwd, "the module's directory")) ?? (await program()),
   };

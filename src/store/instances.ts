@@ -6,6 +6,7 @@
 import { HubError } from '../domain/errors.js';
 import type { EventData } from '../domain/event-data.js';
 import { assertId, newId } from '../domain/ids.js';
+import { settingsSummary } from '../domain/module-settings.js';
 import type { Instance, InstanceState } from '../domain/types.js';
 import { moduleName, oneOf, optionalText } from '../domain/validate.js';
 import type { Database, WriteTx } from './database.js';
@@ -38,12 +39,6 @@ function fromRow(r: InstancesTable): Instance {
   };
 }
 
-/** The concurrency a module's settings give it (default 1). */
-export function concurrencyOf(config: string | Record<string, unknown>): number {
-  const c = typeof config === 'string' ? (JSON.parse(config) as Record<string, unknown>) : config;
-  return typeof c.concurrency === 'number' && c.concurrency >= 1 ? Math.floor(c.concurrency) : 1;
-}
-
 /** What listing instances filters on. */
 export interface ListInstancesOptions {
   module?: string;
@@ -70,7 +65,7 @@ export class InstanceStore {
         name,
       ]);
       if (!row) throw new HubError('not_found', `no module named ${name}`);
-      const limit = concurrencyOf(row.config);
+      const limit = settingsSummary(JSON.parse(row.config)).concurrency;
       const live = await this.liveCount(tx, name);
       if (live >= limit) {
         throw new HubError(

@@ -5,6 +5,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
+import { moduleView } from '../../src/domain/types.js';
 import type { Hub } from '../../src/index.js';
 import { describeEachBackend } from '../support/backends.js';
 import { alive, commandModule } from '../support/modules.js';
@@ -140,6 +141,29 @@ describeEachBackend('instances and health', (hubs) => {
     expect(await hub.modules.get('marker')).toMatchObject({ health: 'healthy', healthError: null });
     const changes = (await readLog(hub)).filter((e) => e.type === 'module.updated' && e.data.health);
     expect(changes.map((e) => payload(e).health)).toEqual(['unhealthy', 'healthy']);
+  });
+
+  it('shows a module registered with settings it cannot run unhealthy, naming the keys, and reads its concurrency as its view does', async () => {
+    const hub = await hubs.open();
+    const dir = await commandModule(hub, 'marker', ECHO);
+    const settings = { backend: 'command', cwd: dir, command: process.execPath, args: ['agent.mjs'] };
+    await hub.modules.register({ name: 'marker', config: { ...settings, concurrency: 2.5, capabilities: 'pdf' } });
+    await hub.startWorker();
+    const module = await hub.modules.get('marker');
+    expect(module).toMatchObject({ health: 'unhealthy' });
+    expect(module.healthError).toBe(
+      'module marker has invalid settings: capabilities: Invalid input: expected array, received string; concurrency: Invalid input: expected int, received number',
+    );
+    // Concurrency 2.5 is not a concurrency: the view and the instance limit both read the default.
+    expect(moduleView(module, [])).toMatchObject({ concurrency: 1, capabilities: [] });
+    const instance = await hub.instances.create('marker');
+    await expect(hub.instances.create('marker')).rejects.toMatchObject({ code: 'conflict' });
+    await hub.instances.terminate(instance.id);
+
+    await hub.modules.register({ name: 'marker', config: { ...settings, concurrency: 2 } });
+    const asked = await hub.ask({ from: 'arangodb', to: 'marker', prompt: 'fixed?' });
+    expect((await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 })).message.content).toBe('re: fixed?');
+    expect(await hub.modules.get('marker')).toMatchObject({ health: 'healthy', healthError: null });
   });
 
   it('backs off a module whose runs keep failing, and takes its work again once a run succeeds', async () => {

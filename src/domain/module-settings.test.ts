@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { isHubError } from './errors.js';
+import { moduleSettingsSchema, readModuleSettings, settingsSummary } from './module-settings.js';
+
+const claudeCode = {
+  backend: 'claude-code',
+  cwd: '/repo/marker',
+  model: 'claude-sonnet-5',
+  systemPrompt: 'You extract PDFs.',
+  appendSystemPrompt: 'Be brief.',
+  allowedTools: ['Read', 'Grep'],
+  permissionMode: 'acceptEdits',
+  maxTurns: 8,
+  maxBudgetUsd: 0.5,
+  executable: '/usr/local/bin/claude',
+  timeoutMs: 600_000,
+  idleTimeoutMs: 60_000,
+  env: { ARANGO_URL: 'http://localhost:8529' },
+  capabilities: ['pdf'],
+  concurrency: 2,
+  description: 'PDF extractor',
+};
+const command = { backend: 'command', cwd: '/repo/arangodb', command: 'node', args: ['agent.mjs'] };
+
+/** The message `readModuleSettings` refuses `settings` with. */
+function refusal(settings: Record<string, unknown>): string {
+  try {
+    readModuleSettings('marker', settings);
+  } catch (err) {
+    expect(isHubError(err, 'validation')).toBe(true);
+    return (err as Error).message;
+  }
+  return 'accepted';
+}
+
+describe('module settings', () => {
+  it('reads a claude-code module with every key of its backend', () => {
+    expect(moduleSettingsSchema.parse(claudeCode)).toEqual(claudeCode);
+  });
+
+  it('reads a command module, filling in the defaults', () => {
+    expect(readModuleSettings('arangodb', command)).toEqual({
+      ...command,
+      description: '',
+      capabilities: [],
+      concurrency: 1,
+      env: {},
+    });
+    expect(readModuleSettings('arangodb', { ...command, args: undefined })).toMatchObject({ args: [] });
+  });
+
+  it.each([
+    ["cwd: required (the module's repository)", { ...command, cwd: undefined }],
+    ['cwd: Too small', { ...command, cwd: '' }],
+    ['backend: required (claude-code or command)', { cwd: '/r' }],
+    ['backend: Invalid option: expected one of "claude-code"|"command"', { ...command, backend: 'gpt' }],
+    ["command: a module with backend 'command' needs `command`", { ...command, command: undefined }],
+    ['command: Too small', { ...command, command: '' }],
+    ['command: must not contain NUL', { ...command, command: 'a\u0000b' }],
+    ['command: Too big', { ...command, command: 'x'.repeat(4097) }],
+    ['args.1: Invalid input: expected string', { ...command, args: ['ok', 3] }],
+    ['args.0: must not contain NUL', { ...command, args: ['a\u0000'] }],
+    ['concurrency: Too small', { ...command, concurrency: 0 }],
+    ['concurrency: Invalid input: expected int', { ...command, concurrency: 2.5 }],
+    ['concurrency: Too big', { ...command, concurrency: 65 }],
+    ['capabilities: Invalid input: expected array', { ...command, capabilities: 'pdf' }],
+    ['capabilities.0: Too small', { ...command, capabilities: [''] }],
+    ['timeoutMs: Too small', { ...command, timeoutMs: 999 }],
+    ['idleTimeoutMs: Invalid input: expected int', { ...command, idleTimeoutMs: 1500.5 }],
+    ['timeoutMs: Too big', { ...command, timeoutMs: 2 ** 31 }],
+    ['env.A: Invalid input: expected string', { ...command, env: { A: 1 } }],
+    ['env.A=B: a name must be non-empty, without = or NUL', { ...command, env: { 'A=B': 'x' } }],
+    ['env.A: must not contain NUL', { ...command, env: { A: 'x\u0000' } }],
+    ['model: Too small', { ...claudeCode, model: '' }],
+    ['permissionMode: Invalid option', { ...claudeCode, permissionMode: 'yolo' }],
+    ['maxTurns: Too big', { ...claudeCode, maxTurns: 1001 }],
+    ['maxBudgetUsd: Too small', { ...claudeCode, maxBudgetUsd: 0 }],
+    ['allowedTools.0: Too small', { ...claudeCode, allowedTools: [''] }],
+    ['executable: Too small', { ...claudeCode, executable: '' }],
+    ['systemPrompt: Invalid input: expected string', { ...claudeCode, systemPrompt: 3 }],
+    ['description: Too big', { ...claudeCode, description: 'x'.repeat(4001) }],
+  ])('names %s', (problem, settings) => {
+    expect(refusal(settings)).toContain(`module marker has invalid settings: ${problem}`);
+  });
+
+  it('names every wrong key at once', () => {
+    expect(refusal({ ...command, concurrency: 0, timeoutMs: 1 })).toMatch(/concurrency: .*; timeoutMs: /);
+  });
+
+  it('takes each backend’s own keys only in config.yaml, and passes over unknown stored keys', () => {
+    const mixed = { ...command, model: 'claude-sonnet-5' };
+    expect(moduleSettingsSchema.safeParse(mixed).error?.issues).toMatchObject([
+      { code: 'unrecognized_keys', keys: ['model'] },
+    ]);
+    expect(moduleSettingsSchema.safeParse({ ...claudeCode, args: [] }).success).toBe(false);
+    // Stored settings may carry the caller's own keys, or `args: []` on a claude-code module synced from config.yaml.
+    expect(readModuleSettings('marker', { ...claudeCode, args: [], note: 'mine' })).toEqual(claudeCode);
+  });
+
+  it('summarizes a module for its view by the same rules, whatever else is wrong', () => {
+    expect(settingsSummary(claudeCode)).toEqual({ backend: 'claude-code', concurrency: 2, capabilities: ['pdf'] });
+    expect(settingsSummary({})).toEqual({ backend: null, concurrency: 1, capabilities: [] });
+    for (const concurrency of [0, 2.5, 65, '2']) {
+      expect(settingsSummary({ backend: 'gpt', concurrency, capabilities: [3] })).toEqual({
+        backend: 'gpt',
+        concurrency: 1,
+        capabilities: [],
+      });
+    }
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * A module's settings — the keys of a module in config.yaml, and what `modules.register` stores as `config` — in one
+ * schema: config.yaml is checked with it (with file and line, see config/modules-config.ts), the worker reads the
+ * stored settings with it once (runtime/backends.ts) and hands each backend its typed settings, and the module view
+ * and the instance limit read their keys by its rules. Limits a backend needs to start a program at all (no NUL in a
+ * command, an argument or the environment; environment names without `=`) are here too, so they are named up front.
+ */
+import { z } from 'zod';
+import { HubError } from './errors.js';
+import { MAX_TIMER_MS } from './validate.js';
+
+/** A string schema whose message, when the key is missing, says what it is for. */
+function required(missing: string) {
+  return z.string({ error: (issue) => (issue.input === undefined ? missing : undefined) });
+}
+
+/** The strings a program is started with (command, arguments, environment): spawn refuses a NUL in any of them. */
+const programText = () => z.string().refine((s) => !s.includes('\u0000'), 'must not contain NUL characters (\\u0000)');
+
+/** A run's limits and environment, which both backends take. */
+const runShape = {
+  /** Ends the run after this long, whatever the agent is doing. */
+  timeoutMs: z.int().min(1000).max(MAX_TIMER_MS).optional(),
+  /** Ends the run when the agent writes nothing for this long (claude-code default: 10 minutes). */
+  idleTimeoutMs: z.int().min(1000).max(MAX_TIMER_MS).optional(),
+  /** Extra environment, over the hub's and under the request's. */
+  env: z
+    .record(
+      z.string().refine((name) => name !== '' && !name.includes('=') && !name.includes('\u0000')),
+      programText(),
+      {
+        error: (issue) => (issue.code === 'invalid_key' ? 'a name must be non-empty, without = or NUL' : undefined),
+      },
+    )
+    .default({}),
+};
+
+/** What the claude-code backend takes. */
+const claudeCodeShape = {
+  ...runShape,
+  /** Path of the `claude` executable (default: the one the Agent SDK ships). */
+  executable: z.string().min(1).optional(),
+  model: z.string().min(1).optional(),
+  /** Replaces Claude Code's own system prompt (the hub's module prompt is still appended). */
+  systemPrompt: z.string().optional(),
+  appendSystemPrompt: z.string().optional(),
+  allowedTools: z.array(z.string().min(1)).optional(),
+  permissionMode: z.enum(['default', 'acceptEdits', 'bypassPermissions', 'plan', 'dontAsk']).optional(),
+  maxTurns: z.int().min(1).max(1000).optional(),
+  maxBudgetUsd: z.number().positive().optional(),
+};
+
+/** What the command backend takes. */
+const commandShape = {
+  ...runShape,
+  /** The program, looked up on PATH; it is run without a shell. */
+  command: required("a module with backend 'command' needs `command`")
+    .min(1)
+    .max(4096)
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters (\\u0000)'),
+  /** Its arguments. */
+  args: z.array(programText()).max(10_000).default([]),
+};
+
+/** What every module has, whatever its backend. */
+const moduleShape = {
+  description: z.string().max(4000).default(''),
+  /** The module's repository; in config.yaml `~` is expanded and relative paths are relative to the file. */
+  cwd: required("required (the module's repository)").min(1),
+  capabilities: z.array(z.string().min(1)).default([]),
+  /** How many questions it answers at once; more wait in order. */
+  concurrency: z.int().min(1).max(64).default(1),
+};
+
+/** The backends, by the keys only they take (a key of the other backend is named as such in config.yaml). */
+export const BACKEND_KEYS: Record<'claude-code' | 'command', string[]> = {
+  'claude-code': Object.keys(claudeCodeShape).filter((k) => !(k in runShape)),
+  command: Object.keys(commandShape).filter((k) => !(k in runShape)),
+};
+
+/** `backend` missing or not one of the backends: said as config.yaml's reader has always said it. */
+const backendError = {
+  error: (issue: { code?: string; input?: unknown }) =>
+    issue.code !== 'invalid_union'
+      ? undefined
+      : typeof issue.input === 'object' && issue.input !== null && !('backend' in issue.input)
+        ? 'required (claude-code or command)'
+        : 'Invalid option: expected one of "claude-code"|"command"',
+};
+
+const claudeCodeModule = { ...moduleShape, backend: z.literal('claude-code'), ...claudeCodeShape };
+const commandModule = { ...moduleShape, backend: z.literal('command'), ...commandShape };
+
+/** A module's settings as config.yaml must give them: every key known, each with its backend. */
+export const moduleSettingsSchema = z.discriminatedUnion(
+  'backend',
+  [z.strictObject(claudeCodeModule), z.strictObject(commandModule)],
+  backendError,
+);
+
+/**
+ * The same settings as a module stored them. Keys the schema does not know are passed over, as they always were:
+ * settings registered through the library may carry the caller's own, and a claude-code module synced from an
+ * older config.yaml reader holds `args: []`.
+ */
+const storedSettingsSchema = z.discriminatedUnion(
+  'backend',
+  [z.object(claudeCodeModule), z.object(commandModule)],
+  backendError,
+);
+
+/** A module's settings, with defaults filled in. */
+export type ModuleSettings = z.output<typeof moduleSettingsSchema>;
+
+/** What the claude-code backend takes (defaults may be left out). */
+export type ClaudeCodeSettings = z.input<z.ZodObject<typeof claudeCodeShape>>;
+
+/** What the command backend takes (defaults may be left out). */
+export type CommandSettings = z.input<z.ZodObject<typeof commandShape>>;
+
+/**
+ * A module's stored settings, checked; `validation` naming each key that is wrong
+ * (`module marker has invalid settings: concurrency: Too big: expected number to be <=64`).
+ */
+export function readModuleSettings(module: string, settings: Record<string, unknown>): ModuleSettings {
+  const result = storedSettingsSchema.safeParse(settings);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.map(String).join('.') || '(settings)'}: ${issue.message}`,
+  );
+  throw new HubError('validation', `module ${module} has invalid settings: ${problems.join('; ')}`);
+}
+
+/** What the module view shows of a module's settings. */
+export interface SettingsSummary {
+  /** As registered, so a wrong one is seen for what it is (its health error names it). */
+  backend: string | null;
+  concurrency: number;
+  capabilities: string[];
+}
+
+/**
+ * The keys the module view and the instance limit read, each by its rule here even when other keys are wrong; a
+ * value the rule refuses reads as the default (such a module is not served: its health error names the key).
+ */
+export function settingsSummary(settings: Record<string, unknown>): SettingsSummary {
+  const concurrency = moduleShape.concurrency.safeParse(settings.concurrency);
+  const capabilities = moduleShape.capabilities.safeParse(settings.capabilities);
+  return {
+    backend: typeof settings.backend === 'string' ? settings.backend : null,
+    concurrency: concurrency.success ? concurrency.data : 1,
+    capabilities: capabilities.success ? capabilities.data : [],
+  };
+}
