@@ -1,9 +1,11 @@
 /**
- * The API's schemas: request schemas validate (unknown fields are refused) and, with the response schemas,
- * make the OpenAPI document. Deeper checks (lengths, ids, transitions) stay in the stores, which name the field.
+ * The API's request schemas: they validate (unknown fields are refused) and, with the response schemas
+ * (responses.ts), make the OpenAPI document. Deeper checks (lengths, ids, transitions) stay in the stores, which
+ * name the field.
  */
 import { readFileSync } from 'node:fs';
 import { z } from '@hono/zod-openapi';
+import type { EventData } from '../domain/event-data.js';
 import type { Status } from '../domain/status.js';
 import { STATUSES } from '../domain/status.js';
 import {
@@ -17,6 +19,7 @@ import { REQUEST_ID } from '../domain/validate.js';
 import { WATCH_EVENTS } from '../domain/watch-events.js';
 import type { ListTasksOptions } from '../store/tasks.js';
 import type { ListThreadsOptions } from '../store/threads.js';
+import type { TaskLogEntry } from './responses.js';
 
 export const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -26,37 +29,6 @@ const id = z.string().min(1).max(64);
 const moduleName = z.string().min(1).max(64);
 const status = z.enum(STATUSES);
 const json = z.record(z.string(), z.unknown());
-
-export const Problem = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    code: z.string().openapi({ example: 'validation' }),
-    detail: z.string(),
-  })
-  .openapi('Problem');
-
-export const Ok = z.object({ ok: z.boolean() });
-
-export const StorageState = z
-  .object({
-    status: z.enum(['ok', 'faulted']),
-    code: z.enum(['storage_full', 'storage_unavailable']).optional(),
-    detail: z.string().optional(),
-    since: z.string().optional(),
-  })
-  .openapi('StorageState');
-export const Health = z
-  .object({
-    ok: z.boolean(),
-    database: z.string(),
-    /** Absent when the database cannot be read. */
-    schemaVersion: z.number().int().optional(),
-    storage: StorageState,
-  })
-  .loose()
-  .openapi('Health');
 
 // ---- params and queries
 export const IdParam = z.object({ id: id.openapi({ param: { name: 'id', in: 'path' } }) });
@@ -141,8 +113,8 @@ export function eventFilter(q: z.infer<typeof EventsQuery>): EventFilter & { aft
 }
 
 /** A `task.logged` event as the API shows a log entry: its time, its cursor (to read on after it) and its fields. */
-export function taskLogEntry(e: HubEvent): Record<string, unknown> {
-  return { at: e.at, cursor: e.cursor, ...e.data };
+export function taskLogEntry(e: HubEvent): TaskLogEntry {
+  return { at: e.at, cursor: e.cursor, ...(e.data as EventData['task.logged']) };
 }
 
 /** The thread listing a query asks for. */
@@ -232,189 +204,6 @@ export const LogBody = z
 export const CompleteBody = z.object({ success: z.boolean().optional(), error: z.string().optional() }).strict();
 export const CreateInstanceBody = z.object({ module: moduleName }).strict();
 
-// ---- responses
-export const Message = z
-  .object({
-    id: z.string(),
-    threadId: z.string(),
-    author: z.string(),
-    role: z.enum(['user', 'assistant', 'system']),
-    content: z.string(),
-    status,
-    error: z.string().nullable(),
-    createdAt: z.string(),
-    startedAt: z.string().nullable(),
-    completedAt: z.string().nullable(),
-    updatedAt: z.string(),
-    schema: json.nullable(),
-  })
-  .loose()
-  .openapi('Message');
-export const MessageList = z.object({ messages: z.array(Message) });
-export const AskResult = z
-  .object({ threadId: z.string(), questionId: z.string(), messageId: z.string(), taskId: z.string() })
-  .openapi('AskResult');
-export const Thread = z
-  .object({
-    id: z.string(),
-    title: z.string().nullable(),
-    createdBy: z.string().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi('Thread');
-const replyStatus = z.enum(REPLY_STATUSES);
-export const ThreadSummary = Thread.extend({
-  asked: z.array(z.string()).openapi({ description: 'the modules asked in the thread, in the order first asked' }),
-  replies: z
-    .object(Object.fromEntries(REPLY_STATUSES.map((s) => [s, z.number().int()])) as Record<ReplyStatus, z.ZodNumber>)
-    .openapi({ description: 'its replies counted by status' }),
-  latestReply: z
-    .object({ module: z.string(), status: replyStatus, createdAt: z.string() })
-    .nullable()
-    .openapi({ description: 'its newest reply; null before the first question' }),
-}).openapi('ThreadSummary');
-export const ThreadList = z.object({ threads: z.array(ThreadSummary) });
-export const ThreadWithMessages = Thread.extend({ messages: z.array(Message) });
-export const History = z.object({
-  history: z.array(
-    z.object({
-      status: z.string(),
-      from: z.string().nullable(),
-      at: z.string(),
-      reason: z.string().nullable(),
-      seq: z.number().nullable(),
-    }),
-  ),
-});
-export const Task = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    module: z.string().nullable(),
-    kind: z.string(),
-    messageId: z.string().nullable(),
-    status,
-    progress: z.number(),
-    iteration: z.number(),
-    maxIterations: z.number().nullable(),
-    criteria: z.array(z.object({ text: z.string(), verified: z.boolean(), verifiedAt: z.string().nullable() })),
-    costUsd: z.number(),
-    maxCostUsd: z.number().nullable(),
-    tokensIn: z.number(),
-    tokensOut: z.number(),
-    filesCreated: z.array(z.string()),
-    filesModified: z.array(z.string()),
-    error: z.string().nullable(),
-    createdAt: z.string(),
-    startedAt: z.string().nullable(),
-    completedAt: z.string().nullable(),
-  })
-  .loose()
-  .openapi('Task');
-export const AgentControl = z
-  .object({
-    taskId: z.string(),
-    name: z.string(),
-    agentId: z.string().nullable(),
-    sessionId: z.string().nullable(),
-    status,
-    progress: z.number(),
-    iteration: z.number(),
-    maxIterations: z.number().nullable(),
-    costUsd: z.number(),
-    maxCostUsd: z.number().nullable(),
-    criteria: z.array(
-      z.object({ text: z.string(), status: z.enum(['pass', 'pending']), verifiedAt: z.string().nullable() }),
-    ),
-    criteriaPassed: z.number(),
-    criteriaTotal: z.number(),
-    filesCreated: z.array(z.string()),
-    filesModified: z.array(z.string()),
-    logs: z.array(json),
-    errors: z.array(z.string()),
-    messageId: z.string().nullable(),
-  })
-  .loose()
-  .openapi('AgentControl');
-export const AgentControlList = z.object({ tasks: z.array(AgentControl) });
-export const TaskList = z.object({
-  tasks: z.array(Task),
-  next: z.string().nullable().openapi({ description: 'pass as `before` for the next page' }),
-});
-const LogEntry = z
-  .object({ at: z.string(), cursor: z.string(), level: z.string(), text: z.string() })
-  .loose()
-  .openapi('TaskLogEntry');
-export const TaskWithLog = Task.extend({ log: z.array(LogEntry) });
-export const TaskLogPage = z.object({
-  log: z.array(LogEntry),
-  next: z.string().openapi({ description: 'pass as `after` for the next page, or later for the entries added since' }),
-  hasMore: z.boolean().openapi({ description: 'whether more entries follow already' }),
-});
-export const TaskStats = z
-  .object({
-    total: z.number(),
-    byStatus: z.record(z.string(), z.number()),
-    costUsd: z.number(),
-    tokensIn: z.number(),
-    tokensOut: z.number(),
-    since: z.string(),
-    createdSince: z.number(),
-    costSinceUsd: z.number(),
-  })
-  .openapi('TaskStats');
-export const Instance = z
-  .object({
-    id: z.string(),
-    module: z.string(),
-    state: z.enum(['idle', 'busy', 'paused', 'terminated']),
-    paused: z.boolean(),
-    workerId: z.string().nullable(),
-    messageId: z.string().nullable(),
-    sessionId: z.string().nullable(),
-    runs: z.number(),
-    reason: z.string().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    lastActiveAt: z.string(),
-    terminatedAt: z.string().nullable(),
-  })
-  .openapi('Instance');
-export const InstanceList = z.object({ instances: z.array(Instance) });
-export const ModuleView = z
-  .object({
-    name: z.string(),
-    description: z.string(),
-    paused: z.boolean(),
-    health: z.enum(['healthy', 'unhealthy']),
-    healthError: z.string().nullable(),
-    removedAt: z.string().nullable().openapi({
-      description: 'when it was removed from config.yaml: asking it is refused until it is added back (null: served)',
-    }),
-    backend: z.string().nullable(),
-    concurrency: z.number(),
-    capabilities: z.array(z.string()),
-    instances: z.object({ busy: z.number(), idle: z.number(), paused: z.number() }),
-  })
-  .openapi('Module');
-export const ModuleList = z.object({ modules: z.array(ModuleView) });
-export const Event = z
-  .object({
-    seq: z.number(),
-    cursor: z.string(),
-    at: z.string(),
-    type: z.string(),
-    threadId: z.string().nullable(),
-    messageId: z.string().nullable(),
-    taskId: z.string().nullable(),
-    runId: z.string().nullable(),
-    module: z.string().nullable(),
-    data: json,
-  })
-  .openapi('Event');
-export const EventPage = z.object({ events: z.array(Event), cursor: z.string(), hasMore: z.boolean() });
-
 // ---- watches
 export const WatchesQuery = z.object({ all: z.enum(['true', 'false']).optional() }).strict();
 export const RemoveWatchesQuery = z.object({ messageId: id }).strict();
@@ -433,30 +222,6 @@ export const CreateWatchBody = z
   })
   .strict()
   .openapi('CreateWatch');
-export const Watch = z
-  .object({
-    id: z.string(),
-    messageId: z.string().nullable(),
-    threadId: z.string().nullable(),
-    module: z.string().nullable(),
-    on: z.array(z.enum(WATCH_EVENTS)),
-    command: z.string().nullable(),
-    webhook: z.string().nullable(),
-    secret: z.string().optional().openapi({ description: 'the webhook’s HMAC key: only in the answer to creation' }),
-    createdBy: z
-      .string()
-      .nullable()
-      .openapi({ description: 'the module of the token that created it (null: created without a module scope)' }),
-    cursor: z.string(),
-    delivered: z.number(),
-    failures: z.number(),
-    lastError: z.string().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    removedAt: z.string().nullable(),
-  })
-  .openapi('Watch');
-export const WatchList = z.object({ watches: z.array(Watch) });
 
 const CSV_COLUMNS: (keyof TaskRecord)[] = [
   'id',

@@ -17,8 +17,9 @@ import type { HubEvent } from '../domain/types.js';
 import type { Hub } from '../hub.js';
 import { DEFAULT_STREAM_LIMITS, Feed, type FeedEnd, StreamBudget, type StreamLimits } from './feed.js';
 import { describeZodError, problem } from './problem.js';
+import { Problem } from './responses.js';
 import type { Env } from './routes/parts.js';
-import { EventsQuery, eventFilter, Problem } from './schemas.js';
+import { EventsQuery, eventFilter } from './schemas.js';
 
 /**
  * Bytes a WebSocket may hold unsent before its feed waits for them to go out, as an SSE write waits for the

@@ -62,7 +62,12 @@ async function serveApi(hub: Hub): Promise<string> {
   const root = new Hono();
   root.route(
     '/api/v1',
-    createApi(hub, { logger: memoryLogger().logger, requireToken: false, allowedOrigins: [], info: () => ({}) }),
+    createApi(hub, {
+      logger: memoryLogger().logger,
+      requireToken: false,
+      allowedOrigins: [],
+      info: () => ({ version: 'test', pid: process.pid, startedAt: '', uptimeMs: 0, config: '', modulesServed: [] }),
+    }),
   );
   const server = serve({ fetch: root.fetch, hostname: '127.0.0.1', port: 0 });
   await once(server, 'listening');

@@ -4,7 +4,7 @@
  */
 import { createRoute, type RouteConfig, type z } from '@hono/zod-openapi';
 import type { Principal } from '../auth.js';
-import * as S from '../schemas.js';
+import { Problem } from '../responses.js';
 
 /** What every request carries through the API's middleware: who is asking. */
 export type Env = { Variables: { principal: Principal } };
@@ -18,8 +18,8 @@ export const routeParts = {
   route: <R extends RouteConfig>(config: R) => createRoute({ ...config, security: [{ Bearer: [] }, {}] }) as R,
   ok,
   errors: {
-    400: ok(S.Problem, 'invalid input'),
-    404: ok(S.Problem, 'unknown id'),
+    400: ok(Problem, 'invalid input'),
+    404: ok(Problem, 'unknown id'),
   },
   json: <T extends z.ZodType>(schema: T) => ({
     body: { content: { 'application/json': { schema } }, required: true },

@@ -3,6 +3,7 @@ import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Hub } from '../../hub.js';
 import { actAs } from '../auth.js';
+import * as R from '../responses.js';
 import * as S from '../schemas.js';
 import { assertVisible, visible } from '../scope.js';
 import { type Env, optionalJson, routeParts } from './parts.js';
@@ -27,7 +28,7 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       path: '/tasks',
       tags: ['tasks'],
       request: json(S.CreateTaskBody),
-      responses: { 201: ok(S.Task, 'created'), ...errors },
+      responses: { 201: ok(R.Task, 'created'), ...errors },
     }),
     async (c) => {
       const body = c.req.valid('json');
@@ -47,7 +48,7 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       tags: ['tasks'],
       summary: 'Tasks, newest first; page on with `before` = the last id',
       request: { query: S.TasksQuery },
-      responses: { 200: ok(S.TaskList, 'tasks'), ...errors },
+      responses: { 200: ok(R.TaskList, 'tasks'), ...errors },
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -63,7 +64,7 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       path: '/tasks/stats',
       tags: ['tasks'],
       request: { query: S.StatsQuery },
-      responses: { 200: ok(S.TaskStats, 'totals'), ...errors },
+      responses: { 200: ok(R.TaskStats, 'totals'), ...errors },
     }),
     async (c) => c.json(await hub.tasks.stats({ ...c.req.valid('query'), ...visible(c) }), 200),
   );
@@ -77,7 +78,7 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       request: { query: S.ExportQuery },
       responses: {
         200: {
-          content: { 'application/json': { schema: S.TaskList }, 'text/csv': { schema: z.string() } },
+          content: { 'application/json': { schema: R.TaskList }, 'text/csv': { schema: z.string() } },
           description: 'the tasks',
         },
         ...errors,
@@ -109,7 +110,7 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       summary:
         'The task with the newest `logLimit` entries of its action log (default 20); the whole log, page by page: GET /tasks/{id}/log',
       request: { params: S.IdParam, query: S.TaskQuery },
-      responses: { 200: ok(S.TaskWithLog, 'the task with the end of its action log, oldest first'), ...errors },
+      responses: { 200: ok(R.TaskWithLog, 'the task with the end of its action log, oldest first'), ...errors },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -128,7 +129,7 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       tags: ['tasks'],
       summary: 'A page of the task’s action log, oldest first; read on with `after` = `next` while `hasMore`',
       request: { params: S.IdParam, query: S.TaskLogQuery },
-      responses: { 200: ok(S.TaskLogPage, 'log entries'), ...errors },
+      responses: { 200: ok(R.TaskLogPage, 'log entries'), ...errors },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -147,7 +148,7 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       tags: ['tasks'],
       summary: 'The agent control panel’s view of a task (progress, iteration, cost, criteria, files, last logs)',
       request: { params: S.IdParam },
-      responses: { 200: ok(S.AgentControl, 'the view'), ...errors },
+      responses: { 200: ok(R.AgentControl, 'the view'), ...errors },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -162,7 +163,7 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       path: '/progress',
       tags: ['tasks'],
       summary: 'The agent control view of every unfinished task',
-      responses: { 200: ok(S.AgentControlList, 'unfinished tasks, newest first') },
+      responses: { 200: ok(R.AgentControlList, 'unfinished tasks, newest first') },
     }),
     async (c) => c.json({ tasks: await hub.progress.active(visible(c)) }, 200),
   );
@@ -174,7 +175,7 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       tags: ['tasks'],
       summary: 'Update progress, iteration, counters or status',
       request: { params: S.IdParam, ...json(S.UpdateTaskBody) },
-      responses: { 200: ok(S.Task, 'updated'), ...errors, 409: ok(S.Problem, 'illegal transition') },
+      responses: { 200: ok(R.Task, 'updated'), ...errors, 409: ok(R.Problem, 'illegal transition') },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -190,7 +191,7 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       tags: ['tasks'],
       summary: 'Mark a criterion (by index or text) verified',
       request: { params: S.IdParam, ...json(S.VerifyBody) },
-      responses: { 200: ok(S.Task, 'updated'), ...errors },
+      responses: { 200: ok(R.Task, 'updated'), ...errors },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -206,7 +207,7 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       path: '/tasks/{id}/log',
       tags: ['tasks'],
       request: { params: S.IdParam, ...json(S.LogBody) },
-      responses: { 201: ok(S.Ok, 'logged'), ...errors },
+      responses: { 201: ok(R.Ok, 'logged'), ...errors },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -223,7 +224,7 @@ export function registerTaskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       tags: ['tasks'],
       summary: 'Finish a task: complete, or failed with an error',
       request: { params: S.IdParam, ...optionalJson(S.CompleteBody) },
-      responses: { 200: ok(S.Task, 'finished'), ...errors, 409: ok(S.Problem, 'already finished') },
+      responses: { 200: ok(R.Task, 'finished'), ...errors, 409: ok(R.Problem, 'already finished') },
     }),
     async (c) => {
       const { id } = c.req.valid('param');

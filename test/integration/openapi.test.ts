@@ -1,0 +1,252 @@
+// The OpenAPI document against what a real service answers: every JSON operation is called, and every field of
+// every answer must be described by the document's schema for that operation and status (an undescribed field,
+// a missing required one or a wrong type fails), so the document cannot drift from the domain types. Also: the
+// document lists the operations it always has.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Service } from '../../src/service/service.js';
+import { BACKENDS } from '../support/backends.js';
+import { commandModule } from '../support/modules.js';
+import { startBareService } from '../support/service.js';
+
+const ECHO = `let q = ''; process.stdin.on('data', (d) => (q += d)); process.stdin.on('end', () => process.stdout.write('re: ' + q));`;
+
+/** Every operation of the API, as `METHOD path`. */
+const OPERATIONS = [
+  'DELETE /watches',
+  'DELETE /watches/{id}',
+  'GET /events',
+  'GET /events/stream',
+  'GET /health',
+  'GET /instances',
+  'GET /messages',
+  'GET /messages/{id}',
+  'GET /messages/{id}/history',
+  'GET /modules',
+  'GET /modules/{name}',
+  'GET /progress',
+  'GET /tasks',
+  'GET /tasks/export',
+  'GET /tasks/stats',
+  'GET /tasks/{id}',
+  'GET /tasks/{id}/control',
+  'GET /tasks/{id}/log',
+  'GET /threads',
+  'GET /threads/{id}',
+  'GET /watches',
+  'PATCH /tasks/{id}',
+  'POST /ask',
+  'POST /instances',
+  'POST /instances/{id}/pause',
+  'POST /instances/{id}/resume',
+  'POST /instances/{id}/terminate',
+  'POST /messages/{id}/cancel',
+  'POST /modules/{name}/pause',
+  'POST /modules/{name}/resume',
+  'POST /tasks',
+  'POST /tasks/{id}/complete',
+  'POST /tasks/{id}/criteria/verify',
+  'POST /tasks/{id}/log',
+  'POST /watches',
+];
+
+/** The part of JSON Schema the document uses. */
+interface Schema {
+  $ref?: string;
+  type?: string | string[];
+  enum?: unknown[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  additionalProperties?: boolean | Schema;
+  items?: Schema;
+  anyOf?: Schema[];
+  oneOf?: Schema[];
+  allOf?: Schema[];
+}
+
+interface Operation {
+  responses: Record<string, { content?: Record<string, { schema: Schema }> }>;
+}
+
+interface Document {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Schema> };
+}
+
+/** What in `value` (at `at`) the document's `schema` does not describe: one line per field. */
+function undescribed(doc: Document, schema: Schema, value: unknown, at: string): string[] {
+  if (schema.$ref) {
+    const target = doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')];
+    return target ? undescribed(doc, target, value, at) : [`${at}: ${schema.$ref} is not in the document`];
+  }
+  const branches = schema.anyOf ?? schema.oneOf;
+  if (branches) {
+    // The branch that describes the value best (nullable fields are `anyOf [X, null]`).
+    const found = branches.map((b) => undescribed(doc, b, value, at)).sort((a, b) => a.length - b.length);
+    return found[0] ?? [];
+  }
+  if (schema.allOf) {
+    const parts = schema.allOf.map((s) => resolve(doc, s));
+    const merged: Schema = {
+      type: 'object',
+      properties: Object.assign({}, ...parts.map((p) => p.properties), schema.properties),
+      required: [...parts.flatMap((p) => p.required ?? []), ...(schema.required ?? [])],
+    };
+    return undescribed(doc, merged, value, at);
+  }
+  const types = schema.type === undefined ? undefined : [schema.type].flat();
+  const actual =
+    value === null
+      ? 'null'
+      : Array.isArray(value)
+        ? 'array'
+        : Number.isInteger(value) && types?.includes('integer')
+          ? 'integer'
+          : typeof value;
+  if (types && !types.includes(actual)) return [`${at}: ${JSON.stringify(value)} is not ${types.join(' or ')}`];
+  if (schema.enum && !schema.enum.includes(value)) return [`${at}: ${JSON.stringify(value)} is not in its enum`];
+  if (Array.isArray(value)) {
+    return schema.items ? value.flatMap((v, i) => undescribed(doc, schema.items as Schema, v, `${at}[${i}]`)) : [];
+  }
+  if (actual !== 'object') return [];
+  const record = value as Record<string, unknown>;
+  const problems = (schema.required ?? [])
+    .filter((key) => !(key in record))
+    .map((key) => `${at}.${key}: required by the document but not returned`);
+  for (const [key, field] of Object.entries(record)) {
+    const described = schema.properties?.[key];
+    if (described) problems.push(...undescribed(doc, described, field, `${at}.${key}`));
+    // A map (no named fields) describes its values; an object with named fields that lets others through
+    // describes nothing about those others.
+    else if (!schema.properties && typeof schema.additionalProperties === 'object') {
+      problems.push(...undescribed(doc, schema.additionalProperties, field, `${at}.${key}`));
+    } else problems.push(`${at}.${key}: returned but not in the document`);
+  }
+  return problems;
+}
+
+function resolve(doc: Document, schema: Schema): Schema {
+  return schema.$ref
+    ? resolve(doc, doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')] ?? {})
+    : schema;
+}
+
+const services: Service[] = [];
+afterEach(async () => {
+  await Promise.all(services.splice(0).map((s) => s.close()));
+});
+
+describe.each(BACKENDS)('the OpenAPI document on $name', (backend) => {
+  it.skipIf(!backend.available)('lists every operation of the API', async () => {
+    const service = await startBareService(await backend.freshDatabase());
+    services.push(service);
+    const doc = (await (await fetch(`${service.url}/api/v1/openapi.json`)).json()) as Document;
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(operations.sort()).toEqual(OPERATIONS);
+  });
+
+  it.skipIf(!backend.available)('describes every field of every JSON answer', async () => {
+    const service = await startBareService(await backend.freshDatabase());
+    services.push(service);
+    const { hub } = service;
+    await commandModule(hub, 'arangodb', ECHO, 2);
+    await hub.modules.register({ name: 'marker', description: 'only asks' });
+    const doc = (await (await fetch(`${service.url}/api/v1/openapi.json`)).json()) as Document;
+
+    const called = new Set<string>();
+    const problems: string[] = [];
+    /** Calls `path` (an instance of `template`), checks its answer against the document, returns the answer. */
+    const call = async (method: string, template: string, path: string, body?: unknown) => {
+      const res = await fetch(`${service.url}/api/v1${path}`, {
+        method,
+        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      });
+      const answer = (await res.json()) as Record<string, unknown>;
+      expect(res.status, `${method} ${path}: ${JSON.stringify(answer)}`).toBeLessThan(300);
+      const operation = `${method} ${template}`;
+      called.add(operation);
+      const schema =
+        doc.paths[template]?.[method.toLowerCase()]?.responses[res.status]?.content?.['application/json']?.schema;
+      if (!schema) problems.push(`${operation}: no schema for status ${res.status}`);
+      else problems.push(...undescribed(doc, schema, answer, operation));
+      return answer;
+    };
+
+    await call('GET', '/health', '/health');
+    const asked = await call('POST', '/ask', '/ask', { from: 'marker', to: 'arangodb', prompt: 'Which structure?' });
+    const { messageId, threadId, taskId } = asked as Record<string, string>;
+    await hub.waitForCompletion(messageId as string, { timeoutMs: 20_000 });
+    await call('GET', '/messages/{id}', `/messages/${messageId}`);
+    await call('GET', '/messages', `/messages?threadId=${threadId}`);
+    await call('GET', '/messages/{id}/history', `/messages/${messageId}/history`);
+    await call('GET', '/threads', '/threads');
+    await call('GET', '/threads/{id}', `/threads/${threadId}`);
+    await call('GET', '/tasks/{id}', `/tasks/${taskId}`);
+    await call('GET', '/tasks/{id}/control', `/tasks/${taskId}/control`);
+
+    const pending = await call('POST', '/ask', '/ask', { from: 'arangodb', to: 'marker', prompt: 'never answered' });
+    await call('POST', '/messages/{id}/cancel', `/messages/${pending.messageId}/cancel`, { reason: 'not needed' });
+
+    const parent = await call('POST', '/tasks', '/tasks', { name: 'Index the PDFs', module: 'marker' });
+    const task = await call('POST', '/tasks', '/tasks', {
+      name: 'Index page 12',
+      module: 'marker',
+      criteria: ['all pages', 'tables kept'],
+      maxIterations: 5,
+      maxCostUsd: 2,
+      parentId: parent.id,
+      dependsOn: [parent.id],
+    });
+    await call('PATCH', '/tasks/{id}', `/tasks/${task.id}`, {
+      progress: 40,
+      iteration: 2,
+      costUsd: 0.5,
+      tokensIn: 10,
+      tokensOut: 20,
+      filesCreated: ['out/12.json'],
+      status: 'processing',
+    });
+    await call('POST', '/tasks/{id}/criteria/verify', `/tasks/${task.id}/criteria/verify`, { criterion: 1 });
+    await call('POST', '/tasks/{id}/log', `/tasks/${task.id}/log`, {
+      text: 'page 12 done',
+      level: 'warn',
+      action: 'Write',
+      target: 'out/12.json',
+      success: true,
+    });
+    await call('GET', '/progress', '/progress');
+    await call('GET', '/tasks/{id}/control', `/tasks/${task.id}/control`);
+    await call('GET', '/tasks/{id}', `/tasks/${task.id}`);
+    await call('GET', '/tasks/{id}/log', `/tasks/${task.id}/log`);
+    await call('POST', '/tasks/{id}/complete', `/tasks/${task.id}/complete`, { success: false, error: 'disk full' });
+    await call('GET', '/tasks', '/tasks');
+    await call('GET', '/tasks/export', '/tasks/export');
+    await call('GET', '/tasks/stats', '/tasks/stats');
+
+    await call('GET', '/modules', '/modules');
+    await call('GET', '/modules/{name}', '/modules/arangodb');
+    await call('POST', '/modules/{name}/pause', '/modules/arangodb/pause');
+    await call('POST', '/modules/{name}/resume', '/modules/arangodb/resume');
+
+    const instance = await call('POST', '/instances', '/instances', { module: 'arangodb' });
+    for (const action of ['pause', 'resume', 'terminate']) {
+      await call('POST', `/instances/{id}/${action}`, `/instances/${instance.id}/${action}`);
+    }
+    await call('GET', '/instances', '/instances?all=true');
+
+    const watch = await call('POST', '/watches', '/watches', { messageId, webhook: 'http://127.0.0.1:9/hook' });
+    await call('POST', '/watches', '/watches', { messageId, command: 'true', on: ['status'] });
+    await call('GET', '/watches', '/watches');
+    await call('DELETE', '/watches/{id}', `/watches/${watch.id}`);
+    await call('DELETE', '/watches', `/watches?messageId=${messageId}`);
+
+    await call('GET', '/events', '/events?limit=1000');
+    await call('GET', '/events', '/events?last=5');
+
+    // Once per field, not once per list entry.
+    expect([...new Set(problems.map((p) => p.replace(/\[\d+\]/g, '[]')))]).toEqual([]);
+    // Every JSON operation was checked (the event stream is not JSON).
+    expect([...called].sort()).toEqual(OPERATIONS.filter((o) => o !== 'GET /events/stream'));
+  });
+});
