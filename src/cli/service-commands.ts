@@ -53,7 +53,9 @@ export function registerServiceCommands(cli: Command): void {
         `  database  ${service.hub.database}`,
         `  config    ${service.config}`,
         `  modules   ${served.join(', ') || '(none)'}`,
-        ...(removed.length ? [`  removed   ${removed.join(', ')} (not in the config; add them back to serve them)`] : []),
+        ...(removed.length
+          ? [`  removed   ${removed.join(', ')} (not in the config; add them back to serve them)`]
+          : []),
         `  API       ${service.url}/api/v1  (OpenAPI: ${service.url}/api/v1/openapi.json)`,
         '',
       ].join('\n'),
