@@ -6,6 +6,7 @@
  */
 import { HubError } from '../domain/errors.js';
 import { assertId } from '../domain/ids.js';
+import type { AskInput, AskResult } from '../domain/inputs.js';
 import { nameHint } from '../domain/suggest.js';
 import { moduleName, requestId, text } from '../domain/validate.js';
 import { type AskRequest, claimRequest, recordRequest, requestHash } from './ask-requests.js';
@@ -15,41 +16,7 @@ import type { ModulesTable } from './schema.js';
 import type { TaskStore } from './tasks.js';
 import type { ThreadStore } from './threads.js';
 
-/** A question from one module to another. */
-export interface AskInput {
-  /** The asking module (need not be registered: people and scripts ask too). */
-  from: string;
-  /** The answering module: registered, not paused, not removed from config.yaml. */
-  to: string;
-  prompt: string;
-  /** Continue this thread (the answering agent resumes its session in it); default: a new thread. */
-  threadId?: string;
-  /** A JSON Schema the answer must satisfy. */
-  schema?: Record<string, unknown>;
-  /**
-   * Makes a retry safe (an idempotency key: 1 to 255 printable ASCII characters). Asking again with the same id,
-   * in the same scope, within 24 hours answers the original ask (`replayed: true`, the same ids, even once it is
-   * answered) rather than asking twice; the same id with a different question is `conflict`.
-   */
-  requestId?: string;
-  /**
-   * Whose request ids these are. Default: the asking module (`from`). The HTTP API passes the token's id when the
-   * request carries a token, so a key is the token's; without one (loopback) it is the asking module's.
-   */
-  requestScope?: string;
-}
-
-/** What `ask` returns at once. */
-export interface AskResult {
-  threadId: string;
-  /** The question. */
-  questionId: string;
-  /** The reply to watch (`waitForCompletion`, `monitor.add`). */
-  messageId: string;
-  taskId: string;
-  /** True when a request id matched an earlier ask: these are that ask's ids, and nothing new was asked. */
-  replayed: boolean;
-}
+export type { AskInput, AskResult } from '../domain/inputs.js';
 
 /** Stores questions with their pending replies and tasks. */
 export class AskStore {

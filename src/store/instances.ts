@@ -6,12 +6,15 @@
 import { HubError } from '../domain/errors.js';
 import type { EventData } from '../domain/event-data.js';
 import { assertId, newId } from '../domain/ids.js';
+import type { ListInstancesOptions } from '../domain/inputs.js';
 import type { Instance, InstanceState } from '../domain/types.js';
 import { moduleName, oneOf, optionalText } from '../domain/validate.js';
 import type { Database, WriteTx } from './database.js';
 import type { MessageStore } from './messages.js';
 import { rowLock } from './row-lock.js';
 import type { InstancesTable } from './schema.js';
+
+export type { ListInstancesOptions } from '../domain/inputs.js';
 
 const STATES: readonly InstanceState[] = ['idle', 'busy', 'paused', 'terminated'];
 
@@ -42,14 +45,6 @@ function fromRow(r: InstancesTable): Instance {
 export function concurrencyOf(config: string | Record<string, unknown>): number {
   const c = typeof config === 'string' ? (JSON.parse(config) as Record<string, unknown>) : config;
   return typeof c.concurrency === 'number' && c.concurrency >= 1 ? Math.floor(c.concurrency) : 1;
-}
-
-/** What listing instances filters on. */
-export interface ListInstancesOptions {
-  module?: string;
-  state?: InstanceState;
-  /** Include terminated instances (default: only live ones). */
-  all?: boolean;
 }
 
 /** Reads and changes instances. */
