@@ -7,6 +7,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { HttpClient } from '../client/http.js';
+import type { TaskWithLog } from '../client/types.js';
 import { normalizeOrigin } from '../config/origins.js';
 import { dataHome } from '../config/paths.js';
 import { HubError, isHubError } from '../domain/errors.js';
@@ -14,7 +16,6 @@ import { isTerminal } from '../domain/status.js';
 import type { Message, StatusChange } from '../domain/types.js';
 import type { DaemonStart } from '../service/daemon.js';
 import { logFile, pidFile, runningService } from '../service/state.js';
-import { HttpClient, type TaskWithLog } from './client.js';
 import { duration, indent, paintStatus, paletteFor, progressBar, table, usd } from './format.js';
 import { printErr, printJsonLine, printOut } from './output.js';
 
