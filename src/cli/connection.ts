@@ -1,10 +1,15 @@
 /**
  * How a command reaches the hub, said on stderr before it starts: the client chosen by src/client/connect.ts,
- * with a config.yaml it cannot use reported as a warning (src/cli/config-warning.ts) rather than failing.
+ * with a config.yaml it cannot use reported as a warning (src/cli/config-warning.ts) rather than failing; and
+ * the running service's API for the `poll` commands, which need one.
  */
 import { homedir } from 'node:os';
 import { type ConnectOptions, connect, openTokens, type TokenAccess } from '../client/connect.js';
+import { HttpClient } from '../client/http.js';
 import type { CommsClient, Connection } from '../client/types.js';
+import { dataHome } from '../config/paths.js';
+import { HubError } from '../domain/errors.js';
+import { runningService } from '../service/state.js';
 import { warnOfConfig } from './config-warning.js';
 import { printErr } from './output.js';
 
@@ -45,4 +50,16 @@ export function describeConnection(c: Connection): string {
 function tilde(path: string): string {
   const home = homedir();
   return path === home || path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
+}
+
+/** The running service's API; `unavailable`, saying how to start one, when none runs. */
+export async function serviceClient(): Promise<HttpClient> {
+  const state = runningService();
+  if (!state) {
+    throw new HubError(
+      'unavailable',
+      `no claude-comms service is running for ${dataHome()}; start one with: claude-comms poll start`,
+    );
+  }
+  return new HttpClient(state.url);
 }
