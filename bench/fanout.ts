@@ -10,7 +10,7 @@
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { SseParser } from '../src/cli/sse.js';
+import { SseParser } from '../src/client/sse.js';
 import type { HubEvent } from '../src/index.js';
 import { payload } from '../test/support/payload.js';
 import { noModulesConfig, startBenchService } from './service.js';

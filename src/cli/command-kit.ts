@@ -5,17 +5,17 @@
  */
 import { join } from 'node:path';
 import { type Command, CommanderError, InvalidArgumentError } from 'commander';
+import type { CommsClient } from '../client/types.js';
 import { dataHome } from '../config/paths.js';
 import { unknownModuleMessage } from '../domain/suggest.js';
-import { type CommsClient, connect, describeConnection } from './client.js';
+import { connectSaying } from './connection.js';
 import { type Palette, paletteFor, table } from './format.js';
 import { printErr, printJson, printOut } from './output.js';
 
 /** Runs `action` with a client for the program's `--database`, after saying on stderr which way it is connected. */
 export function clientRunner(cli: Command): (action: (client: CommsClient) => Promise<void>) => Promise<void> {
   return async (action) => {
-    const client = await connect(cli.opts<{ database?: string }>().database);
-    printErr(`claude-comms: ${describeConnection(client.connection)}\n`);
+    const client = await connectSaying(cli.opts<{ database?: string }>().database);
     try {
       await action(client);
     } finally {

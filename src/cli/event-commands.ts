@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { HubEvent } from '../domain/types.js';
-import { connect, describeConnection } from './client.js';
+import { connectSaying } from './connection.js';
 import { printErr, printJsonLine, printOut } from './output.js';
 
 /** Exit statuses of a follow ended by a signal: 128 plus its number, as shells report it, and as `watch` does. */
@@ -40,8 +40,7 @@ export function registerEventCommands(cli: Command): void {
     .option('--after <cursor>', 'start after this cursor (default: the start of the log, or now with --follow)')
     .option('--json', 'one JSON object per line')
     .action(async (opts: { follow?: boolean; after?: string; json?: boolean }) => {
-      const client = await connect(cli.opts<{ database?: string }>().database);
-      printErr(`claude-comms: ${describeConnection(client.connection)}\n`);
+      const client = await connectSaying(cli.opts<{ database?: string }>().database);
       const print = (e: HubEvent) => (opts.json ? printJsonLine(e) : printOut(`${describeEvent(e)}\n`));
       try {
         if (!opts.follow) {

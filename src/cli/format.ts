@@ -164,3 +164,8 @@ export function indent(text: string, by = 2): string {
     .map((line) => pad + line)
     .join('\n');
 }
+
+/** `n` with the word for one or for many: `1 watch`, `2 watches`. */
+export function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

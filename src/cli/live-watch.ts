@@ -3,10 +3,11 @@
  * print_progress), on the terminal or as JSON lines: the answer streams to stdout; statuses, the task's log and
  * a progress line go to stderr. Ends with the exit code the commands use.
  */
+
+import type { CommsClient, LiveFeed } from '../client/types.js';
 import { HubError, isHubError } from '../domain/errors.js';
 import type { Status } from '../domain/status.js';
 import type { HubEvent, Message, Task } from '../domain/types.js';
-import type { CommsClient, LiveFeed } from './client.js';
 import { CLEAR_LINE, duration, type Palette, paintStatus, paletteFor, progressBar, usd } from './format.js';
 import { followModule, type ModuleCondition } from './module-watch.js';
 import { printErr, printJsonLine, printOut } from './output.js';

@@ -4,9 +4,9 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { InstanceAction } from '../client/types.js';
 import { dataHome } from '../config/paths.js';
 import type { ModuleView } from '../domain/types.js';
-import type { InstanceAction } from './client.js';
 import { clientRunner, group, moduleNames, printList, requireModule } from './command-kit.js';
 import { ago, paintStatus, paletteFor } from './format.js';
 import { printJson, printOut } from './output.js';

@@ -3,8 +3,9 @@
  * paused, and what that means for the reply — it waits until the module is healthy or resumed. Said at once
  * when the watch starts, and again whenever that changes while it runs. `moduleNotice` is pure.
  */
+
+import type { CommsClient, LiveFeed } from '../client/types.js';
 import type { HubEvent, ModuleView } from '../domain/types.js';
-import type { CommsClient, LiveFeed } from './client.js';
 
 /** The part of a module a watch reports on. */
 export type ModuleCondition = Pick<ModuleView, 'name' | 'health' | 'healthError' | 'paused'>;

@@ -1,28 +1,20 @@
 /**
  * `claude-comms serve` runs the service in the foreground; `claude-comms poll …` runs it as a daemon and shows
- * what it is doing (the original design's poll commands): start, stop, status, list, show, add, remove. All but
- * start and stop talk to the running service through its HTTP API. The service and daemon modules are loaded
- * by the actions that use them: they bring in the whole server (about 0.3 s of CPU), which `--version` and
- * help need not pay.
+ * what it is doing (the original design's poll commands): start and stop here, status, list and show in
+ * poll-view-commands.ts, add and remove in poll-watch-commands.ts. The service and daemon modules are loaded by
+ * the actions that use them: they bring in the whole server (about 0.3 s of CPU), which `--version` and help
+ * need not pay.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { HttpClient } from '../client/http.js';
 import { normalizeOrigin } from '../config/origins.js';
-import { dataHome } from '../config/paths.js';
-import { HubError, isHubError } from '../domain/errors.js';
-import { isTerminal } from '../domain/status.js';
-import type { Message, StatusChange } from '../domain/types.js';
+import { isHubError } from '../domain/errors.js';
 import type { DaemonStart } from '../service/daemon.js';
-import { logFile, pidFile, runningService } from '../service/state.js';
-import { HttpClient, type TaskWithLog } from './client.js';
-import { duration, indent, paintStatus, paletteFor, progressBar, table, usd } from './format.js';
-import { printErr, printJsonLine, printOut, whenStdoutCloses } from './output.js';
-
-/** `poll status` exits with this when no service runs (as LSB init scripts do). */
-const NOT_RUNNING_EXIT = 3;
-
-/** Task log entries `poll show` prints. */
-const SHOWN_LOG_ENTRIES = 5;
+import { logFile, runningService } from '../service/state.js';
+import { duration, indent, plural } from './format.js';
+import { printErr, printOut, whenStdoutCloses } from './output.js';
+import { registerPollViewCommands } from './poll-view-commands.js';
+import { registerPollWatchCommands } from './poll-watch-commands.js';
 
 interface ServiceFlags {
   host: string;
@@ -43,6 +35,13 @@ export function registerServiceCommands(cli: Command): void {
     const settings = serviceSettings(flags, command, database());
     const { startService } = await import('../service/service.js');
     const service = await startService(settings);
+    // Listened for before anything is printed: whoever waits for the banner may send Ctrl-C at once.
+    const stop = new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+      // Whoever read its output went away (`serve | head`): it stops in order, as on Ctrl-C.
+      whenStdoutCloses(resolve);
+    });
     for (const notice of service.notices) printErr(`claude-comms: ${notice}\n`);
     const modules = await service.hub.modules.list();
     const served = modules.filter((m) => !m.removedAt).map((m) => m.name);
@@ -60,12 +59,7 @@ export function registerServiceCommands(cli: Command): void {
         '',
       ].join('\n'),
     );
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-      // Whoever read its output went away (`serve | head`): it stops in order, as on Ctrl-C.
-      whenStdoutCloses(resolve);
-    });
+    await stop;
     printOut('claude-comms: stopping (running agents are cancelled)…\n');
     await service.close();
     printOut('claude-comms: stopped\n');
@@ -147,188 +141,8 @@ export function registerServiceCommands(cli: Command): void {
       );
     });
 
-  poll
-    .command('status')
-    .description(
-      `whether the service runs, and what it is doing (exit status ${NOT_RUNNING_EXIT} when it does not run)`,
-    )
-    .option('--json', 'one JSON object')
-    .action(async (flags: { json?: boolean }) => {
-      const state = runningService();
-      if (!state) {
-        printOut(
-          flags.json ? `${JSON.stringify({ running: false })}\n` : `claude-comms is not running (${dataHome()})\n`,
-        );
-        process.exitCode = NOT_RUNNING_EXIT;
-        return;
-      }
-      const client = new HttpClient(state.url);
-      const [health, modules, instances, processing, pending, watches] = await Promise.all([
-        client.health(),
-        client.modules(),
-        client.instances(),
-        client.messagesIn('processing'),
-        client.messagesIn('pending'),
-        client.watches(),
-      ]);
-      const count = (s: string) => instances.filter((i) => i.state === s).length;
-      const summary = {
-        running: true,
-        pid: state.pid,
-        url: state.url,
-        uptimeMs: health.uptimeMs ?? Date.now() - Date.parse(state.startedAt),
-        version: health.version ?? state.version,
-        database: health.database,
-        storage: health.storage ?? { status: 'ok' },
-        config: health.config ?? state.config,
-        log: daemonLog(state.pid),
-        modules,
-        instances: { busy: count('busy'), idle: count('idle'), paused: count('paused') },
-        messages: { processing: processing.length, pending: pending.length },
-        watches: watches.length,
-      };
-      if (flags.json) {
-        printJsonLine(summary);
-        return;
-      }
-      const p = paletteFor(process.stdout);
-      const moduleLines = modules.map((m) => {
-        const flagsShown = [
-          m.health === 'unhealthy' ? p.red('unhealthy') : 'healthy',
-          m.paused ? p.yellow('paused') : '',
-          m.removedAt ? p.yellow(`removed from config.yaml on ${m.removedAt}`) : '',
-        ]
-          .filter(Boolean)
-          .join(', ');
-        const { busy, idle } = m.instances;
-        return `${p.bold(m.name)}  ${flagsShown}; ${busy} busy, ${idle} idle of ${m.concurrency}${m.healthError ? `  ${p.dim(m.healthError)}` : ''}`;
-      });
-      const { storage } = summary;
-      const storageLine =
-        storage.status === 'ok'
-          ? 'ok'
-          : `${p.red(storage.code === 'storage_full' ? 'full' : 'cannot store')} for ${duration(Date.now() - Date.parse(storage.since ?? ''))}: ${storage.detail}`;
-      printOut(
-        [
-          `claude-comms is running (pid ${summary.pid}, up ${duration(summary.uptimeMs)})`,
-          `  URL        ${summary.url}`,
-          `  database   ${summary.database}`,
-          `  storage    ${storageLine}`,
-          `  config     ${summary.config}`,
-          `  log        ${summary.log ?? 'none: a foreground serve logs to its terminal'}`,
-          `  modules    ${moduleLines.join('\n             ') || '(none)'}`,
-          `  instances  ${summary.instances.busy} busy, ${summary.instances.idle} idle, ${summary.instances.paused} paused`,
-          `  messages   ${summary.messages.processing} processing, ${summary.messages.pending} pending`,
-          `  watches    ${summary.watches}`,
-          '',
-        ].join('\n'),
-      );
-    });
-
-  poll
-    .command('list')
-    .description('the active replies (processing, then pending), oldest first')
-    .option('--json', 'a JSON array')
-    .action(async (flags: { json?: boolean }) => {
-      const client = await serviceClient();
-      const [processing, pending] = await Promise.all([client.messagesIn('processing'), client.messagesIn('pending')]);
-      const now = Date.now();
-      const active = [...processing.reverse(), ...pending.reverse()].map((m) => ({
-        id: m.id,
-        threadId: m.threadId,
-        module: m.author,
-        status: m.status,
-        createdAt: m.createdAt,
-        ageMs: now - Date.parse(m.createdAt),
-        contentLength: [...m.content].length,
-      }));
-      if (flags.json) {
-        printJsonLine(active);
-        return;
-      }
-      if (active.length === 0) {
-        printOut('no active replies\n');
-        return;
-      }
-      const p = paletteFor(process.stdout);
-      printOut(
-        table(
-          ['MESSAGE', 'THREAD', 'MODULE', 'STATUS', 'AGE', 'LENGTH'],
-          active.map((m) => [
-            m.id,
-            m.threadId,
-            m.module,
-            paintStatus(m.status, p),
-            duration(m.ageMs),
-            String(m.contentLength),
-          ]),
-        ),
-      );
-    });
-
-  poll
-    .command('show <message-id>')
-    .description('a reply: its status, history with times, content so far, task progress and cost')
-    .option('--json', 'one JSON object: message, history, task')
-    .action(async (messageId: string, flags: { json?: boolean }) => {
-      const client = await serviceClient();
-      const [message, history] = await Promise.all([client.message(messageId), client.history(messageId)]);
-      const task = message.taskId ? await client.taskWithLog(message.taskId) : null;
-      if (flags.json) {
-        printJsonLine({ message, history, task });
-        return;
-      }
-      printOut(describeReply(message, history, task));
-    });
-
-  poll
-    .command('add <thread-id> <message-id>')
-    .description(
-      'run a command and/or call a webhook when a reply finishes (complete, failed or cancelled), at least once, even across restarts',
-    )
-    .option('--on-complete <command>', 'run with /bin/sh -c: the notification as JSON on stdin, $CLAUDE_COMMS_* set')
-    .option('--webhook <url>', 'POST the notification there, signed (x-claude-comms-signature) with the secret shown')
-    .option('--json', 'the watch as JSON (with the webhook secret)')
-    .action(
-      async (
-        threadId: string,
-        messageId: string,
-        flags: { onComplete?: string; webhook?: string; json?: boolean },
-        command: Command,
-      ) => {
-        if (flags.onComplete === undefined && flags.webhook === undefined) {
-          command.error('claude-comms: give --on-complete <command>, --webhook <url>, or both');
-        }
-        const client = await serviceClient();
-        const watch = await client.addWatch({
-          threadId,
-          messageId,
-          ...(flags.onComplete === undefined ? {} : { command: flags.onComplete }),
-          ...(flags.webhook === undefined ? {} : { webhook: flags.webhook }),
-        });
-        if (flags.json) {
-          printJsonLine(watch);
-          return;
-        }
-        const lines = [`watching message ${messageId}: watch ${watch.id}`];
-        if (watch.secret) {
-          lines.push(`  webhook secret  ${watch.secret}  (shown only now: it signs every notification)`);
-        }
-        printOut(`${lines.join('\n')}\n`);
-      },
-    );
-
-  poll
-    .command('remove <message-id>')
-    .description('stop watching a reply: removes every live watch of the message')
-    .action(async (messageId: string) => {
-      const watches = await (await serviceClient()).removeWatches(messageId);
-      printOut(
-        watches.length
-          ? `removed ${plural(watches.length, 'watch', 'watches')} of message ${messageId}\n`
-          : `message ${messageId} has no live watches (a watch ends by itself once its reply has finished)\n`,
-      );
-    });
+  registerPollViewCommands(poll);
+  registerPollWatchCommands(poll);
 }
 
 /** The options `serve` and `poll start` share. */
@@ -375,71 +189,4 @@ function serviceSettings(flags: ServiceFlags, command: Command, database: string
     ...(allowedOrigins.length ? { allowedOrigins } : {}),
     ...(database ? { database } : {}),
   };
-}
-
-/** The running service's API; `unavailable`, saying how to start one, when none runs. */
-async function serviceClient(): Promise<HttpClient> {
-  const state = runningService();
-  if (!state) {
-    throw new HubError(
-      'unavailable',
-      `no claude-comms service is running for ${dataHome()}; start one with: claude-comms poll start`,
-    );
-  }
-  return new HttpClient(state.url);
-}
-
-/**
- * The log file of the service `pid` when it is the daemon (`service.pid` names it) and the file is there; a
- * foreground `serve` writes to its terminal, and an older daemon's log would say nothing of it.
- */
-function daemonLog(pid: number): string | null {
-  try {
-    const daemon = Number(readFileSync(pidFile(), 'utf8').trim()) === pid;
-    return daemon && existsSync(logFile()) ? logFile() : null;
-  } catch {
-    return null;
-  }
-}
-
-/** `poll show` as text. */
-function describeReply(message: Message, history: StatusChange[], task: TaskWithLog | null): string {
-  const p = paletteFor(process.stdout);
-  const since = history.at(-1)?.at ?? message.updatedAt;
-  const lines = [
-    `${p.bold(`message ${message.id}`)}  ${message.role} by ${message.author} in thread ${message.threadId}`,
-    `  status    ${paintStatus(message.status, p)} (for ${duration(Date.now() - Date.parse(since))})${message.error ? `  ${p.red(message.error)}` : ''}`,
-    '  history',
-  ];
-  const first = Date.parse(history[0]?.at ?? message.createdAt);
-  for (const h of history) {
-    const offset = `+${duration(Date.parse(h.at) - first)}`.padEnd(10);
-    lines.push(`    ${h.at}  ${offset}${h.status}${h.reason ? `  ${p.dim(h.reason)}` : ''}`);
-  }
-  if (task) {
-    const iterations = task.maxIterations === null ? `${task.iteration}` : `${task.iteration}/${task.maxIterations}`;
-    const cost = `${usd(task.costUsd)}${task.maxCostUsd === null ? '' : ` of ${usd(task.maxCostUsd)}`}`;
-    lines.push(
-      `  task      ${task.id}  ${paintStatus(task.status, p)}`,
-      `  progress  ${progressBar(task.progress)}  iteration ${iterations}`,
-      `  cost      ${cost}  (${task.tokensIn} tokens in, ${task.tokensOut} out)`,
-    );
-    if (task.criteria.length) {
-      const verified = task.criteria.filter((c) => c.verified).length;
-      lines.push(`  criteria  ${verified}/${task.criteria.length} verified`);
-      for (const c of task.criteria) lines.push(`    [${c.verified ? 'x' : ' '}] ${c.text}`);
-    }
-    if (task.filesCreated.length) lines.push(`  created   ${task.filesCreated.join(', ')}`);
-    if (task.filesModified.length) lines.push(`  modified  ${task.filesModified.join(', ')}`);
-    for (const entry of task.log.slice(-SHOWN_LOG_ENTRIES)) {
-      lines.push(`  log       ${entry.at}  ${entry.level ?? 'info'}  ${entry.text ?? ''}`);
-    }
-  }
-  const length = [...message.content].length;
-  lines.push(`content (${plural(length, 'character', 'characters')}${isTerminal(message.status) ? '' : ' so far'}):`);
-  return `${lines.join('\n')}\n${message.content ? `${indent(message.content)}\n` : ''}`;
-}
-
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
 }

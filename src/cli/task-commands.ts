@@ -3,11 +3,11 @@
  * `update`, `verify`, `status`, `list` and `log`, besides the tasks the hub makes for each question.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { CommsClient } from '../client/types.js';
 import { HubError } from '../domain/errors.js';
+import type { TaskLogEntry } from '../domain/inputs.js';
 import { STATUSES, type Status } from '../domain/status.js';
 import type { HubEvent, Task } from '../domain/types.js';
-import type { TaskLogEntry } from '../store/tasks.js';
-import type { CommsClient } from './client.js';
 import { clientRunner, moduleNames, numberFrom, printList, requireModule, wholeNumber } from './command-kit.js';
 import { ago, clipText, paintStatus, paletteFor, progressBar, table, usd } from './format.js';
 import { printJson, printOut } from './output.js';

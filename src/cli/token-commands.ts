@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import type { TokenStore } from '../store/tokens.js';
-import { describeConnection, openTokens } from './client.js';
 import { printList, requireModule } from './command-kit.js';
+import { openTokensSaying } from './connection.js';
 import { ago } from './format.js';
 import { printErr, printJson, printOut } from './output.js';
 
@@ -14,8 +14,7 @@ export function registerTokenCommands(cli: Command): void {
   const database = () => cli.opts<{ database?: string }>().database;
   /** Runs `action` with the token store, after saying on stderr which database it is in. */
   const withTokens = async (action: (tokens: TokenStore, moduleNames: () => Promise<string[]>) => Promise<void>) => {
-    const opened = await openTokens(database());
-    printErr(`claude-comms: ${describeConnection(opened.connection)}\n`);
+    const opened = await openTokensSaying(database());
     try {
       await action(opened.tokens, opened.moduleNames);
     } finally {

@@ -4,9 +4,9 @@
  * tables, colours on a terminal, relative times) or, with `--json`, JSON for scripts.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { CommsClient } from '../client/types.js';
 import type { Message } from '../domain/types.js';
 import { REQUEST_ID } from '../domain/validate.js';
-import type { CommsClient } from './client.js';
 import { clientRunner, group, numberFrom, printList, wholeNumber } from './command-kit.js';
 import { ago, duration, indent, type Palette, paintStatus, paletteFor, table } from './format.js';
 import { EXIT, resolveTarget, type WatchOptions, watchUntilFinished } from './live-watch.js';

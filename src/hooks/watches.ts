@@ -11,25 +11,14 @@
 import { randomBytes } from 'node:crypto';
 import { HubError } from '../domain/errors.js';
 import { assertId } from '../domain/ids.js';
+import type { CreateWatchInput } from '../domain/inputs.js';
 import { list, moduleName, oneOf, text } from '../domain/validate.js';
 import { DEFAULT_WATCH_EVENTS, WATCH_EVENTS, type WatchEvent } from '../domain/watch-events.js';
 import type { Visibility } from '../store/visibility.js';
 import type { Watch, WatchRecords } from '../store/watches.js';
 import { vetWebhookHost } from './webhook-target.js';
 
-/** What a new watch follows and does. At least one target and at least one action. */
-export interface CreateWatchInput {
-  messageId?: string;
-  threadId?: string;
-  /** The replies of this module. */
-  module?: string;
-  /** Default: `['complete', 'failed', 'cancelled']`; `status` fires on every status change. */
-  on?: WatchEvent[];
-  /** A shell command (`/bin/sh -c`). */
-  command?: string;
-  /** An http(s) URL. */
-  webhook?: string;
-}
+export type { CreateWatchInput } from '../domain/inputs.js';
 
 /** Checks a webhook address: an absolute http or https URL. */
 function webhookUrl(value: unknown): string {

@@ -1,7 +1,8 @@
 /**
- * Request ids of asks (idempotency keys). An ask that carries a request id takes it in its own transaction, so a
- * key never exists without its ask nor the ask without its key; a retry with the same id in the same scope within
- * 24 hours finds the key and answers the original ask. Keys older than that are swept by the next keyed ask.
+ * Request ids of asks (idempotency keys). An ask that carries a request id takes it in the transaction that stores
+ * the ask, so a key never exists without its ask nor the ask without its key; a retry with the same id in the same
+ * scope within 24 hours finds the key and answers the original ask. Keys older than that are swept by the next
+ * keyed ask.
  */
 import { createHash } from 'node:crypto';
 import { HubError } from '../domain/errors.js';

@@ -2,53 +2,32 @@
  * Asking (the original design's module_ask_module / send_to_background): one module asks another. In one
  * transaction the question is stored (complete), a pending reply is created for the answering module, and a
  * task tracks it; the call returns at once and a worker produces the answer. An ask may carry a request id, which
- * makes retrying it safe (see ask-requests.ts).
+ * makes retrying it safe (see ask-requests.ts). An ask may also be made inside a caller's write transaction, so
+ * that what the caller records (a workflow step) and the ask are stored together or not at all.
  */
 import { HubError } from '../domain/errors.js';
 import { assertId } from '../domain/ids.js';
+import type { AskInput, AskResult } from '../domain/inputs.js';
 import { nameHint } from '../domain/suggest.js';
 import { moduleName, requestId, text } from '../domain/validate.js';
 import { type AskRequest, claimRequest, recordRequest, requestHash } from './ask-requests.js';
-import type { Database } from './database.js';
+import type { Database, WriteTx } from './database.js';
 import type { MessageStore } from './messages.js';
+import { atomicStep } from './savepoint.js';
 import type { ModulesTable } from './schema.js';
 import type { TaskStore } from './tasks.js';
 import type { ThreadStore } from './threads.js';
 
-/** A question from one module to another. */
-export interface AskInput {
-  /** The asking module (need not be registered: people and scripts ask too). */
+export type { AskInput, AskResult } from '../domain/inputs.js';
+
+/** An ask with its input checked, and its request id when it carries one. */
+interface CheckedAsk {
   from: string;
-  /** The answering module: registered, not paused, not removed from config.yaml. */
   to: string;
   prompt: string;
-  /** Continue this thread (the answering agent resumes its session in it); default: a new thread. */
-  threadId?: string;
-  /** A JSON Schema the answer must satisfy. */
-  schema?: Record<string, unknown>;
-  /**
-   * Makes a retry safe (an idempotency key: 1 to 255 printable ASCII characters). Asking again with the same id,
-   * in the same scope, within 24 hours answers the original ask (`replayed: true`, the same ids, even once it is
-   * answered) rather than asking twice; the same id with a different question is `conflict`.
-   */
-  requestId?: string;
-  /**
-   * Whose request ids these are. Default: the asking module (`from`). The HTTP API passes the token's id when the
-   * request carries a token, so a key is the token's; without one (loopback) it is the asking module's.
-   */
-  requestScope?: string;
-}
-
-/** What `ask` returns at once. */
-export interface AskResult {
-  threadId: string;
-  /** The question. */
-  questionId: string;
-  /** The reply to watch (`waitForCompletion`, `monitor.add`). */
-  messageId: string;
-  taskId: string;
-  /** True when a request id matched an earlier ask: these are that ask's ids, and nothing new was asked. */
-  replayed: boolean;
+  threadId: string | undefined;
+  schema: Record<string, unknown> | undefined;
+  request: AskRequest | undefined;
 }
 
 /** Stores questions with their pending replies and tasks. */
@@ -62,9 +41,12 @@ export class AskStore {
 
   /**
    * Asks `to` a question; `not_found` for an unknown module or thread, `conflict` for a paused module or one
-   * removed from config.yaml.
+   * removed from config.yaml. With `tx`, the ask is made inside that write transaction (so a caller can record
+   * something together with its ask, both or neither) and is whole or absent in it: an ask that throws leaves
+   * nothing there, not even its request id, and the caller may go on. Its request id is then held until `tx`
+   * ends: a concurrent ask with the same id waits for it, and answers this ask if `tx` commits.
    */
-  async ask(input: AskInput): Promise<AskResult> {
+  async ask(input: AskInput, tx?: WriteTx): Promise<AskResult> {
     const from = moduleName(input.from, 'from');
     const to = moduleName(input.to, 'to');
     const prompt = text(input.prompt, 'prompt', 1_000_000);
@@ -77,56 +59,63 @@ export class AskStore {
             key: requestId(input.requestId, 'requestId'),
             hash: requestHash({ from, to, prompt, threadId: input.threadId, schema: input.schema }),
           };
-    return this.db.write(async (tx) => {
-      // The id first: a concurrent duplicate waits here for this ask to commit, then answers it.
-      if (request) {
-        const earlier = await claimRequest<Omit<AskResult, 'replayed'>>(tx, request, new Date());
-        if (earlier) return { ...earlier, replayed: true };
-      }
-      // A shared lock: asks to one module go side by side, while a pause waits for them (and they for it).
-      const share = this.db.dialect === 'postgres' ? ' FOR SHARE' : '';
-      const module = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${share}`, [to]);
-      if (!module) {
-        const known = await tx.all<{ name: string }>('SELECT name FROM modules ORDER BY name');
-        const hint = nameHint(
-          to,
-          known.map((m) => m.name),
-        );
-        throw new HubError('not_found', `no module named ${to} (${hint}); modules are defined in config.yaml`);
-      }
-      if (module.removed_at)
-        throw new HubError(
-          'conflict',
-          `module ${to} was removed from ${module.config_file ?? 'config.yaml'} on ${module.removed_at}; add it back to serve it`,
-        );
-      if (Number(module.paused) === 1)
-        throw new HubError(
-          'conflict',
-          `module ${to} is paused; resume it to ask it questions (claude-comms modules resume ${to})`,
-        );
-      const threadId =
-        input.threadId ??
-        (await this.threads.create({ title: prompt.split('\n')[0]?.slice(0, 120) ?? null, createdBy: from }, tx)).id;
-      const question = await this.messages.create(
-        { threadId, author: from, role: 'user', content: prompt, status: 'complete' },
-        tx,
+    const asked: CheckedAsk = { from, to, prompt, threadId: input.threadId, schema: input.schema, request };
+    // In its own transaction a failed ask is rolled back with it; in a caller's, only its savepoint is.
+    if (tx) return atomicStep(tx, (step) => this.askIn(step, asked));
+    return this.db.write((own) => this.askIn(own, asked));
+  }
+
+  /** The ask's writes, its input checked. */
+  private async askIn(tx: WriteTx, input: CheckedAsk): Promise<AskResult> {
+    const { from, to, prompt, request } = input;
+    // The id first: a concurrent duplicate waits here for this ask to commit, then answers it.
+    if (request) {
+      const earlier = await claimRequest<Omit<AskResult, 'replayed'>>(tx, request, new Date());
+      if (earlier) return { ...earlier, replayed: true };
+    }
+    // A shared lock: asks to one module go side by side, while a pause waits for them (and they for it).
+    const share = this.db.dialect === 'postgres' ? ' FOR SHARE' : '';
+    const module = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${share}`, [to]);
+    if (!module) {
+      const known = await tx.all<{ name: string }>('SELECT name FROM modules ORDER BY name');
+      const hint = nameHint(
+        to,
+        known.map((m) => m.name),
       );
-      const reply = await this.messages.create(
-        { threadId, author: to, role: 'assistant', schema: input.schema ?? null },
-        tx,
+      throw new HubError('not_found', `no module named ${to} (${hint}); modules are defined in config.yaml`);
+    }
+    if (module.removed_at)
+      throw new HubError(
+        'conflict',
+        `module ${to} was removed from ${module.config_file ?? 'config.yaml'} on ${module.removed_at}; add it back to serve it`,
       );
-      const task = await this.tasks.create(
-        {
-          name: `${to} answers ${from}: ${prompt.split('\n')[0]?.slice(0, 80) ?? ''}`,
-          module: to,
-          kind: 'ask',
-          messageId: reply.id,
-        },
-        tx,
+    if (Number(module.paused) === 1)
+      throw new HubError(
+        'conflict',
+        `module ${to} is paused; resume it to ask it questions (claude-comms modules resume ${to})`,
       );
-      const asked = { threadId, questionId: question.id, messageId: reply.id, taskId: task.id };
-      if (request) await recordRequest(tx, request, asked);
-      return { ...asked, replayed: false };
-    });
+    const threadId =
+      input.threadId ??
+      (await this.threads.create({ title: prompt.split('\n')[0]?.slice(0, 120) ?? null, createdBy: from }, tx)).id;
+    const question = await this.messages.create(
+      { threadId, author: from, role: 'user', content: prompt, status: 'complete' },
+      tx,
+    );
+    const reply = await this.messages.create(
+      { threadId, author: to, role: 'assistant', schema: input.schema ?? null },
+      tx,
+    );
+    const task = await this.tasks.create(
+      {
+        name: `${to} answers ${from}: ${prompt.split('\n')[0]?.slice(0, 80) ?? ''}`,
+        module: to,
+        kind: 'ask',
+        messageId: reply.id,
+      },
+      tx,
+    );
+    const asked = { threadId, questionId: question.id, messageId: reply.id, taskId: task.id };
+    if (request) await recordRequest(tx, request, asked);
+    return { ...asked, replayed: false };
   }
 }

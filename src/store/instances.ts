@@ -6,6 +6,7 @@
 import { HubError } from '../domain/errors.js';
 import type { EventData } from '../domain/event-data.js';
 import { assertId, newId } from '../domain/ids.js';
+import type { ListInstancesOptions } from '../domain/inputs.js';
 import { settingsSummary } from '../domain/module-settings.js';
 import type { Instance, InstanceState } from '../domain/types.js';
 import { moduleName, oneOf, optionalText } from '../domain/validate.js';
@@ -13,6 +14,8 @@ import type { Database, WriteTx } from './database.js';
 import type { MessageStore } from './messages.js';
 import { rowLock } from './row-lock.js';
 import type { InstancesTable } from './schema.js';
+
+export type { ListInstancesOptions } from '../domain/inputs.js';
 
 const STATES: readonly InstanceState[] = ['idle', 'busy', 'paused', 'terminated'];
 
@@ -37,14 +40,6 @@ function fromRow(r: InstancesTable): Instance {
     lastActiveAt: r.last_active_at,
     terminatedAt: r.terminated_at,
   };
-}
-
-/** What listing instances filters on. */
-export interface ListInstancesOptions {
-  module?: string;
-  state?: InstanceState;
-  /** Include terminated instances (default: only live ones). */
-  all?: boolean;
 }
 
 /** Reads and changes instances. */

@@ -10,6 +10,7 @@
  */
 import { HubError, isStorageFault } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
+import type { CreateMessageInput, TransitionOptions } from '../domain/inputs.js';
 import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
 import type { Message, MessageRole, UnknownMessage } from '../domain/types.js';
 import { jsonObject, moduleName, noNul, oneOf, optionalText, pageSize, wellFormed } from '../domain/validate.js';
@@ -17,6 +18,8 @@ import type { Database, SqlClient, WriteTx } from './database.js';
 import { rowLock } from './row-lock.js';
 import { type ExtraSets, statusUpdate } from './status-update.js';
 import { visibleTo } from './visibility.js';
+
+export type { CreateMessageInput, TransitionOptions } from '../domain/inputs.js';
 
 interface MessageRow {
   id: string;
@@ -48,28 +51,6 @@ function fromRow(r: MessageRow): Message {
     updatedAt: r.updated_at,
     schema: r.schema === null ? null : (JSON.parse(r.schema) as Record<string, unknown>),
   };
-}
-
-/** What a new message carries. A question is created `complete`; a reply starts `pending`. */
-export interface CreateMessageInput {
-  /** A UUID chosen by the caller (so watchers can start before the message exists); default: a new one. */
-  id?: string;
-  threadId: string;
-  /** The module that wrote (or will write) it. */
-  author: string;
-  role?: MessageRole;
-  content?: string;
-  status?: 'pending' | 'complete';
-  /** For a reply: the JSON Schema its answer must satisfy. */
-  schema?: Record<string, unknown> | null;
-}
-
-/** Options of a status change. */
-export interface TransitionOptions {
-  /** Why, in a few words; kept in the status history. */
-  reason?: string;
-  /** For `failed` and `cancelled`: what went wrong, kept on the message. */
-  error?: string;
 }
 
 /** Limits on message content. */

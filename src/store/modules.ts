@@ -1,10 +1,13 @@
 /** Modules: the agents (each in its own repository) that ask and answer. */
 import { HubError } from '../domain/errors.js';
+import type { RegisterModuleInput } from '../domain/inputs.js';
 import type { Module } from '../domain/types.js';
 import { jsonObject, moduleName, noNul, wellFormed } from '../domain/validate.js';
 import type { Database, WriteTx } from './database.js';
 import { rowLock } from './row-lock.js';
 import type { ModulesTable } from './schema.js';
+
+export type { RegisterModuleInput } from '../domain/inputs.js';
 
 function fromRow(r: ModulesTable): Module {
   return {
@@ -20,14 +23,6 @@ function fromRow(r: ModulesTable): Module {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
-}
-
-/** What registering a module sets; on an update, omitted fields keep their values. */
-export interface RegisterModuleInput {
-  name: string;
-  description?: string;
-  /** Backend settings and anything else the runtime needs, stored as JSON. */
-  config?: Record<string, unknown>;
 }
 
 /** Reads and writes modules. */

@@ -2,6 +2,7 @@
 import { sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
+import type { CreateTaskInput, ListTasksOptions, TaskChange, TaskLogEntry, TaskUpdate } from '../domain/inputs.js';
 import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
 import type { Criterion, Task, TaskKind, TaskStats } from '../domain/types.js';
 import { list, moduleName, number, oneOf, optionalText, pageSize, text } from '../domain/validate.js';
@@ -10,6 +11,8 @@ import { rowLock } from './row-lock.js';
 import type { TasksTable } from './schema.js';
 import { statusUpdate } from './status-update.js';
 import { visibleTo } from './visibility.js';
+
+export type { CreateTaskInput, ListTasksOptions, TaskChange, TaskLogEntry, TaskUpdate } from '../domain/inputs.js';
 
 function fromRow(r: TasksTable): Task {
   return {
@@ -41,43 +44,6 @@ function fromRow(r: TasksTable): Task {
   };
 }
 
-/** What a new task carries. */
-export interface CreateTaskInput {
-  name: string;
-  module?: string | null;
-  kind?: TaskKind;
-  messageId?: string | null;
-  parentId?: string | null;
-  dependsOn?: string[];
-  /** Acceptance criteria, as texts. */
-  criteria?: string[];
-  maxIterations?: number | null;
-  maxCostUsd?: number | null;
-}
-
-/** A change of a task's counters. Omitted fields stay as they are; lists of files are added to, not replaced. */
-export interface TaskUpdate {
-  progress?: number;
-  iteration?: number;
-  costUsd?: number;
-  tokensIn?: number;
-  tokensOut?: number;
-  filesCreated?: string[];
-  filesModified?: string[];
-  sessionId?: string | null;
-  maxIterations?: number | null;
-  maxCostUsd?: number | null;
-}
-
-/** Counters and a status change, applied together by `tasks.change`. */
-export interface TaskChange extends TaskUpdate {
-  status?: Status;
-  /** Why the status changed (kept in the event). */
-  reason?: string;
-  /** What went wrong, with `failed`. */
-  error?: string;
-}
-
 /** Counters checked and turned into columns, with the file lists to merge into the stored ones. */
 interface Counters {
   fields: Record<string, unknown>;
@@ -106,31 +72,6 @@ function countersOf(change: TaskUpdate): Counters {
     created: change.filesCreated === undefined ? undefined : fileList(change.filesCreated, 'filesCreated'),
     modified: change.filesModified === undefined ? undefined : fileList(change.filesModified, 'filesModified'),
   };
-}
-
-/** What `tasks.list` filters on. */
-export interface ListTasksOptions {
-  status?: Status | Status[];
-  module?: string;
-  kind?: TaskKind;
-  /** Part of the name, any case. */
-  q?: string;
-  /** Only tasks older than this task (the last id of the previous page). */
-  before?: string;
-  limit?: number;
-  /** Only the tasks this module may see (see store/visibility.ts). */
-  visibleTo?: string;
-}
-
-/** An entry of a task's action log. */
-export interface TaskLogEntry {
-  text: string;
-  level?: 'info' | 'warn' | 'error';
-  /** The tool or action (Write, Edit, Bash…). */
-  action?: string;
-  /** What it acted on (a path, a command). */
-  target?: string;
-  success?: boolean;
 }
 
 const KINDS: readonly TaskKind[] = ['ask', 'workflow_step', 'manual'];

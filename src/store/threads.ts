@@ -2,10 +2,13 @@
 import { sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
+import type { CreateThreadInput, ListThreadsOptions } from '../domain/inputs.js';
 import { REPLY_STATUSES, type ReplyStatus, type Thread, type ThreadSummary } from '../domain/types.js';
 import { moduleName, oneOf, optionalText, pageSize } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 import { visibleTo } from './visibility.js';
+
+export type { CreateThreadInput, ListThreadsOptions } from '../domain/inputs.js';
 
 interface ThreadRow {
   id: string;
@@ -17,18 +20,6 @@ interface ThreadRow {
 
 function fromRow(r: ThreadRow): Thread {
   return { id: r.id, title: r.title, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at };
-}
-
-/** Which threads `list` answers. */
-export interface ListThreadsOptions {
-  /** At most this many (default 100, at most 1000). */
-  limit?: number;
-  /** Only the threads this module may see. */
-  visibleTo?: string;
-  /** Only the threads in which this module was asked (wrote a reply). */
-  module?: string;
-  /** Only the threads with a reply in one of these statuses (with `module`: a reply of that module). */
-  status?: readonly ReplyStatus[];
 }
 
 /** One row of the replies' tally: the replies of one module in one thread with one status. */
@@ -56,13 +47,6 @@ const INDEXED_STATUSES = [
   },
   { statuses: ['failed', 'cancelled'], condition: sql<boolean>`status in ('failed', 'cancelled')`, threadOrder: true },
 ] as const;
-
-/** What a new thread may carry. */
-export interface CreateThreadInput {
-  title?: string | null;
-  /** The module that opened the conversation. */
-  createdBy?: string | null;
-}
 
 /** Reads and writes threads. */
 export class ThreadStore {

@@ -1,129 +1,34 @@
 /**
- * How the command line reaches the hub: through the running service's HTTP API when there is one (found by
- * `service.json` in the data home), else by opening the database itself. Both ways offer the same operations,
- * so every command is written once; `connection` says which way was taken.
+ * The client over the running service's HTTP API (`/api/v1`), with the service's live events read from its
+ * Server-Sent Events stream. Errors come back as the HubError the service raised.
  */
-import { homedir } from 'node:os';
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HUB_ERROR_CODES, HubError, type HubErrorCode, isHubError } from '../domain/errors.js';
+import type {
+  AskInput,
+  AskResult,
+  CreateWatchInput,
+  ListInstancesOptions,
+  ListTasksOptions,
+  TaskLogEntry,
+} from '../domain/inputs.js';
 import type { Status } from '../domain/status.js';
-import {
-  type HubEvent,
-  type Instance,
-  type Message,
-  type ModuleView,
-  moduleView,
-  type StatusChange,
-  type Task,
-  type Thread,
-} from '../domain/types.js';
+import type { HubEvent, Instance, Message, ModuleView, StatusChange, Task, Thread } from '../domain/types.js';
 import type { EventPage, SubscribeOptions } from '../events/event-log.js';
-import type { CreateWatchInput, Watch } from '../hooks/watches.js';
-import type { Hub } from '../hub.js';
-import { runningService } from '../service/state.js';
-import type { AskInput, AskResult } from '../store/asks.js';
-import type { ListInstancesOptions } from '../store/instances.js';
-import { isPostgresUrl, maskPassword, sqlitePath } from '../store/location.js';
-import type { StorageState } from '../store/storage-health.js';
-import type { ListTasksOptions, TaskLogEntry } from '../store/tasks.js';
-import type { TokenStore } from '../store/tokens.js';
-import { warnOfConfig } from './config-warning.js';
+import type { Watch } from '../store/watches.js';
 import { SseParser } from './sse.js';
-
-/** Which way the client reaches the hub, and why. */
-export type Connection =
-  | { kind: 'service'; url: string }
-  | {
-      kind: 'direct';
-      /** Where the data lives (no password). */
-      database: string;
-      /** `none`: no service runs; `silent`: its state file names one that does not answer; `other-database`:
-       * it serves another database than the one asked for; `tokens`: tokens are managed in the database. */
-      why: 'none' | 'silent' | 'other-database' | 'tokens';
-      serviceUrl?: string;
-    };
-
-/** A message with the task tracking it, if any. */
-export type MessageWithTask = Message & { taskId: string | null };
-
-/** A task with its log lines (`task.logged` events as `{ at, ...data }`), oldest first. */
-export type TaskWithLog = Task & { log: { at: string; text?: string; level?: string }[] };
-
-/** What `GET /health` tells about the running service. */
-export interface ServiceHealth {
-  /** False while the database cannot store (`storage` says why). */
-  ok: boolean;
-  database: string;
-  storage?: StorageState;
-  uptimeMs?: number;
-  config?: string;
-  version?: string;
-}
-
-/** A thread with its messages in order. */
-export type ThreadWithMessages = Thread & { messages: Message[] };
-
-/** A new task recorded by hand. */
-export interface NewTask {
-  name: string;
-  module?: string;
-  criteria?: string[];
-  maxIterations?: number;
-  maxCostUsd?: number;
-}
-
-/** A change of a task: counters, and a status to move it to. */
-export interface TaskChange {
-  progress?: number;
-  iteration?: number;
-  status?: Status;
-  error?: string;
-  reason?: string;
-}
-
-/** What an instance can be told to do. */
-export type InstanceAction = 'pause' | 'resume' | 'terminate';
-
-/** A live feed of events; `failed` rejects if it ends for good (it never resolves). */
-export interface LiveFeed {
-  readonly failed: Promise<never>;
-  close(): void;
-}
-
-/** The operations the commands need, over HTTP or on an open hub. */
-export interface CommsClient {
-  readonly connection: Connection;
-  ask(input: AskInput): Promise<AskResult>;
-  /** The message with its task id; `not_found` when there is none. */
-  message(id: string): Promise<MessageWithTask>;
-  cancel(messageId: string, reason?: string): Promise<Message>;
-  threads(limit?: number): Promise<Thread[]>;
-  thread(id: string): Promise<ThreadWithMessages>;
-  modules(): Promise<ModuleView[]>;
-  instances(options?: ListInstancesOptions): Promise<Instance[]>;
-  changeInstance(id: string, action: InstanceAction): Promise<Instance>;
-  /** Pauses the module (it takes no new questions) or resumes it. */
-  setModulePaused(name: string, paused: boolean): Promise<ModuleView>;
-  createTask(input: NewTask): Promise<Task>;
-  task(id: string): Promise<Task>;
-  tasks(options?: ListTasksOptions): Promise<Task[]>;
-  updateTask(id: string, change: TaskChange): Promise<Task>;
-  verifyCriterion(id: string, criterion: number | string): Promise<Task>;
-  logTask(id: string, entry: TaskLogEntry): Promise<void>;
-  /** A page of the event log. */
-  events(options?: SubscribeOptions & { limit?: number }): Promise<EventPage>;
-  /**
-   * Delivers the events passing `filter` from now on (or after its `after` cursor), in order; resolves once live. `notice` hears about a
-   * lost connection being restored (the feed resumes where it stopped, missing nothing).
-   */
-  follow(
-    filter: SubscribeOptions,
-    handler: (event: HubEvent) => void,
-    notice?: (text: string) => void,
-  ): Promise<LiveFeed>;
-  close(): Promise<void>;
-}
+import type {
+  CommsClient,
+  Connection,
+  InstanceAction,
+  LiveFeed,
+  MessageWithTask,
+  NewTask,
+  ServiceHealth,
+  TaskEdit,
+  TaskWithLog,
+  ThreadWithMessages,
+} from './types.js';
 
 /** Heartbeat asked of the service's event stream, in seconds; three missed ones count as a dead connection. */
 const HEARTBEAT_S = 10;
@@ -219,7 +124,7 @@ export class HttpClient implements CommsClient {
     return (await this.call<{ tasks: Task[] }>('GET', '/tasks', undefined, query)).tasks;
   }
 
-  updateTask(id: string, change: TaskChange): Promise<Task> {
+  updateTask(id: string, change: TaskEdit): Promise<Task> {
     return this.call('PATCH', `/tasks/${encodeURIComponent(id)}`, change);
   }
 
@@ -442,172 +347,6 @@ export class HttpClient implements CommsClient {
     const reason = cause?.code ?? cause?.message ?? (err as Error).message;
     return new HubError('unavailable', `cannot reach the service at ${this.url}: ${reason}`, { cause: err });
   }
-}
-
-/** The client on a hub opened in this process. */
-class DirectClient implements CommsClient {
-  constructor(
-    readonly hub: Hub,
-    readonly connection: Connection,
-  ) {}
-
-  ask(input: AskInput): Promise<AskResult> {
-    return this.hub.ask(input);
-  }
-
-  async message(id: string): Promise<MessageWithTask> {
-    const message = await this.hub.messages.require(id);
-    const task = await this.hub.tasks.forMessage(id);
-    return { ...message, taskId: task?.id ?? null };
-  }
-
-  cancel(messageId: string, reason?: string): Promise<Message> {
-    return this.hub.messages.cancel(messageId, reason);
-  }
-
-  threads(limit?: number): Promise<Thread[]> {
-    return this.hub.threads.list(limit === undefined ? {} : { limit });
-  }
-
-  async thread(id: string): Promise<ThreadWithMessages> {
-    const thread = await this.hub.threads.get(id);
-    return { ...thread, messages: await this.hub.messages.list({ threadId: id, limit: 1000 }) };
-  }
-
-  async modules(): Promise<ModuleView[]> {
-    const [modules, instances] = await Promise.all([this.hub.modules.list(), this.hub.instances.list()]);
-    return modules.map((m) => moduleView(m, instances));
-  }
-
-  instances(options: ListInstancesOptions = {}): Promise<Instance[]> {
-    return this.hub.instances.list(options);
-  }
-
-  changeInstance(id: string, action: InstanceAction): Promise<Instance> {
-    return this.hub.instances[action](id);
-  }
-
-  async setModulePaused(name: string, paused: boolean): Promise<ModuleView> {
-    const module = await this.hub.modules.setPaused(name, paused);
-    return moduleView(module, await this.hub.instances.list({ module: name }));
-  }
-
-  createTask(input: NewTask): Promise<Task> {
-    return this.hub.tasks.create({ ...input, kind: 'manual' });
-  }
-
-  task(id: string): Promise<Task> {
-    return this.hub.tasks.get(id);
-  }
-
-  tasks(options: ListTasksOptions = {}): Promise<Task[]> {
-    return this.hub.tasks.list(options);
-  }
-
-  updateTask(id: string, change: TaskChange): Promise<Task> {
-    return this.hub.tasks.change(id, change);
-  }
-
-  verifyCriterion(id: string, criterion: number | string): Promise<Task> {
-    return this.hub.tasks.verifyCriterion(id, criterion);
-  }
-
-  logTask(id: string, entry: TaskLogEntry): Promise<void> {
-    return this.hub.tasks.log(id, entry);
-  }
-
-  events(options: SubscribeOptions & { limit?: number } = {}): Promise<EventPage> {
-    return this.hub.events.list(options);
-  }
-
-  async follow(filter: SubscribeOptions, handler: (event: HubEvent) => void): Promise<LiveFeed> {
-    const subscription = await this.hub.events.subscribe(filter, handler);
-    return { failed: new Promise<never>(() => undefined), close: () => subscription.close() };
-  }
-
-  close(): Promise<void> {
-    return this.hub.close();
-  }
-}
-
-/**
- * The client for this command: the running service's API when `service.json` names one that answers (and,
- * with `database` given, serves that database), else the database opened directly.
- */
-export async function connect(database?: string): Promise<CommsClient> {
-  const service = runningService();
-  if (service) {
-    if (database && locationOf(database) !== service.database) {
-      return openDirect(database, { why: 'other-database', serviceUrl: service.url });
-    }
-    const http = new HttpClient(service.url);
-    if (await http.answers()) return http;
-    return openDirect(database, { why: 'silent', serviceUrl: service.url });
-  }
-  return openDirect(database, { why: 'none' });
-}
-
-/**
- * The token store, always in the database itself: the API does not hand out tokens, since whoever holds one
- * could then mint more. Without `database`, the running service's SQLite file is used (it may have been
- * started with another), else the default database.
- */
-export async function openTokens(database?: string): Promise<{
-  tokens: TokenStore;
-  connection: Connection;
-  /** The modules defined there, to check the one a token is scoped to. */
-  moduleNames(): Promise<string[]>;
-  close(): Promise<void>;
-}> {
-  const service = runningService();
-  const servedFile = service && !isPostgresUrl(service.database) ? `sqlite:${service.database}` : undefined;
-  const client = await openDirect(database ?? servedFile, { why: 'tokens' });
-  return {
-    tokens: client.hub.tokens,
-    connection: client.connection,
-    moduleNames: async () => (await client.hub.modules.list()).map((m) => m.name),
-    close: () => client.close(),
-  };
-}
-
-/** One line saying which way the command reaches the hub. */
-export function describeConnection(c: Connection): string {
-  if (c.kind === 'service') return `using the service at ${c.url}`;
-  const where = `the database ${tilde(c.database)}`;
-  switch (c.why) {
-    case 'none':
-      return `no service running; using ${where} directly`;
-    case 'silent':
-      return `the service at ${c.serviceUrl} does not answer; using ${where} directly`;
-    case 'other-database':
-      return `using ${where} directly (the service at ${c.serviceUrl} serves another database)`;
-    case 'tokens':
-      return `tokens are managed in the database; using ${where} directly`;
-  }
-}
-
-/** The hub opened in this process, with why the service was not used. */
-async function openDirect(
-  database: string | undefined,
-  reason: Omit<Extract<Connection, { kind: 'direct' }>, 'kind' | 'database'>,
-): Promise<DirectClient> {
-  const { openHub } = await import('../hub.js');
-  const hub = await openHub({ ...(database ? { database } : {}), onConfigError: warnOfConfig });
-  return new DirectClient(hub, { kind: 'direct', database: hub.database, ...reason });
-}
-
-/**
- * Where a database URL points, written as an open hub writes `hub.database` (SQLite: the absolute path;
- * PostgreSQL: the URL with its password masked), to compare with the service's.
- */
-function locationOf(url: string): string {
-  return isPostgresUrl(url) ? (maskPassword(url) ?? url) : resolve(sqlitePath(url));
-}
-
-/** `~/…` for paths in the home directory. */
-function tilde(path: string): string {
-  const home = homedir();
-  return path === home || path.startsWith(`${home}/`) ? `~${path.slice(home.length)}` : path;
 }
 
 /** The query string fields of an event filter. */

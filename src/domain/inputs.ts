@@ -1,0 +1,177 @@
+/**
+ * What callers hand the hub: the inputs and options of its operations, and what an ask answers. They live here,
+ * apart from the store that checks and stores them, so the client, the CLI and the HTTP API name them without
+ * reaching into the store.
+ */
+import type { Status } from './status.js';
+import type { InstanceState, MessageRole, ReplyStatus, TaskKind } from './types.js';
+import type { WatchEvent } from './watch-events.js';
+
+/** A question from one module to another. */
+export interface AskInput {
+  /** The asking module (need not be registered: people and scripts ask too). */
+  from: string;
+  /** The answering module: registered, not paused, not removed from config.yaml. */
+  to: string;
+  prompt: string;
+  /** Continue this thread (the answering agent resumes its session in it); default: a new thread. */
+  threadId?: string;
+  /** A JSON Schema the answer must satisfy. */
+  schema?: Record<string, unknown>;
+  /**
+   * Makes a retry safe (an idempotency key: 1 to 255 printable ASCII characters). Asking again with the same id,
+   * in the same scope, within 24 hours answers the original ask (`replayed: true`, the same ids, even once it is
+   * answered) rather than asking twice; the same id with a different question is `conflict`.
+   */
+  requestId?: string;
+  /**
+   * Whose request ids these are. Default: the asking module (`from`). The HTTP API passes the token's id when the
+   * request carries a token, so a key is the token's; without one (loopback) it is the asking module's.
+   */
+  requestScope?: string;
+}
+
+/** What `ask` returns at once. */
+export interface AskResult {
+  threadId: string;
+  /** The question. */
+  questionId: string;
+  /** The reply to watch (`waitForCompletion`, `monitor.add`). */
+  messageId: string;
+  taskId: string;
+  /** True when a request id matched an earlier ask: these are that ask's ids, and nothing new was asked. */
+  replayed: boolean;
+}
+
+/** What a new thread may carry. */
+export interface CreateThreadInput {
+  title?: string | null;
+  /** The module that opened the conversation. */
+  createdBy?: string | null;
+}
+
+/** Which threads `list` answers. */
+export interface ListThreadsOptions {
+  /** At most this many (default 100, at most 1000). */
+  limit?: number;
+  /** Only the threads this module may see. */
+  visibleTo?: string;
+  /** Only the threads in which this module was asked (wrote a reply). */
+  module?: string;
+  /** Only the threads with a reply in one of these statuses (with `module`: a reply of that module). */
+  status?: readonly ReplyStatus[];
+}
+
+/** What a new message carries. A question is created `complete`; a reply starts `pending`. */
+export interface CreateMessageInput {
+  /** A UUID chosen by the caller (so watchers can start before the message exists); default: a new one. */
+  id?: string;
+  threadId: string;
+  /** The module that wrote (or will write) it. */
+  author: string;
+  role?: MessageRole;
+  content?: string;
+  status?: 'pending' | 'complete';
+  /** For a reply: the JSON Schema its answer must satisfy. */
+  schema?: Record<string, unknown> | null;
+}
+
+/** Options of a status change. */
+export interface TransitionOptions {
+  /** Why, in a few words; kept in the status history. */
+  reason?: string;
+  /** For `failed` and `cancelled`: what went wrong, kept on the message. */
+  error?: string;
+}
+
+/** What registering a module sets; on an update, omitted fields keep their values. */
+export interface RegisterModuleInput {
+  name: string;
+  description?: string;
+  /** Backend settings and anything else the runtime needs, stored as JSON. */
+  config?: Record<string, unknown>;
+}
+
+/** What listing instances filters on. */
+export interface ListInstancesOptions {
+  module?: string;
+  state?: InstanceState;
+  /** Include terminated instances (default: only live ones). */
+  all?: boolean;
+}
+
+/** What a new task carries. */
+export interface CreateTaskInput {
+  name: string;
+  module?: string | null;
+  kind?: TaskKind;
+  messageId?: string | null;
+  parentId?: string | null;
+  dependsOn?: string[];
+  /** Acceptance criteria, as texts. */
+  criteria?: string[];
+  maxIterations?: number | null;
+  maxCostUsd?: number | null;
+}
+
+/** A change of a task's counters. Omitted fields stay as they are; lists of files are added to, not replaced. */
+export interface TaskUpdate {
+  progress?: number;
+  iteration?: number;
+  costUsd?: number;
+  tokensIn?: number;
+  tokensOut?: number;
+  filesCreated?: string[];
+  filesModified?: string[];
+  sessionId?: string | null;
+  maxIterations?: number | null;
+  maxCostUsd?: number | null;
+}
+
+/** Counters and a status change, applied together by `tasks.change`. */
+export interface TaskChange extends TaskUpdate {
+  status?: Status;
+  /** Why the status changed (kept in the event). */
+  reason?: string;
+  /** What went wrong, with `failed`. */
+  error?: string;
+}
+
+/** What `tasks.list` filters on. */
+export interface ListTasksOptions {
+  status?: Status | Status[];
+  module?: string;
+  kind?: TaskKind;
+  /** Part of the name, any case. */
+  q?: string;
+  /** Only tasks older than this task (the last id of the previous page). */
+  before?: string;
+  limit?: number;
+  /** Only the tasks this module may see (see store/visibility.ts). */
+  visibleTo?: string;
+}
+
+/** An entry of a task's action log. */
+export interface TaskLogEntry {
+  text: string;
+  level?: 'info' | 'warn' | 'error';
+  /** The tool or action (Write, Edit, Bash…). */
+  action?: string;
+  /** What it acted on (a path, a command). */
+  target?: string;
+  success?: boolean;
+}
+
+/** What a new watch follows and does. At least one target and at least one action. */
+export interface CreateWatchInput {
+  messageId?: string;
+  threadId?: string;
+  /** The replies of this module. */
+  module?: string;
+  /** Default: `['complete', 'failed', 'cancelled']`; `status` fires on every status change. */
+  on?: WatchEvent[];
+  /** A shell command (`/bin/sh -c`). */
+  command?: string;
+  /** An http(s) URL. */
+  webhook?: string;
+}
