@@ -17,8 +17,7 @@
  * clears, not a lease later — and the worker renews, recovers and claims at once.
  */
 import type { Logger } from 'pino';
-import { buildSystemPrompt } from '../agents/prompt-builder.js';
-import { type AgentEvent, fileEffect, type ProcessTracker, type RunDone } from '../agents/types.js';
+import type { ProcessTracker, RunDone } from '../agents/types.js';
 import { isHubError, isStorageFault } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
@@ -30,8 +29,9 @@ import type { ClaimedReply, ReplyQueue } from '../store/reply-queue.js';
 import type { StorageHealth } from '../store/storage-health.js';
 import type { TaskStore } from '../store/tasks.js';
 import type { ThreadContext } from '../store/thread-context.js';
+import { AgentRuns } from './agent-run.js';
 import { type WorkerModule, workerModule } from './backends.js';
-import { RunLogBudget } from './run-log.js';
+import { ModuleHealth } from './module-health.js';
 
 /** Options of a worker. */
 export interface WorkerOptions {
@@ -72,16 +72,6 @@ interface Claim extends ClaimedReply {
   sessionId?: string;
 }
 
-/** A module's run of failures and its health-check back-off. */
-interface Health {
-  failures: number;
-  level: number;
-  timer?: NodeJS.Timeout;
-}
-
-/** Failures that say the backend itself is broken (rather than the question being hard). */
-const BACKEND_FAILURES = new Set(['agent_error', 'no_result', 'idle']);
-
 /** Runs the agents of some modules. */
 export class Worker {
   readonly id = newId();
@@ -102,15 +92,12 @@ export class Worker {
   private readonly leaseMs: number;
   private readonly maxAttempts: number;
   private readonly idleInstanceMs: number;
-  private readonly unhealthyAfter: number;
-  private readonly backoff: { first: number; max: number };
-  private readonly health = new Map<string, Health>();
+  private readonly health: ModuleHealth;
+  private readonly runs: AgentRuns;
   private readonly storage: StorageHealth;
   private readonly queue: ReplyQueue;
   private readonly threads: ThreadContext;
   private readonly log: EventLog;
-  private readonly messages: MessageStore;
-  private readonly tasks: TaskStore;
   private readonly instances: InstanceStore;
   private readonly moduleStore: ModuleStore;
   /** Told of the agents' process groups: its watchdog kills them if this process dies with runs in progress. */
@@ -136,15 +123,29 @@ export class Worker {
     this.queue = stores.queue;
     this.threads = stores.threads;
     this.log = stores.log;
-    this.messages = stores.messages;
-    this.tasks = stores.tasks;
     this.instances = stores.instances;
     this.moduleStore = stores.modules;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.maxAttempts = options.maxAttempts ?? 2;
     this.idleInstanceMs = options.idleInstanceMs ?? 10 * 60_000;
-    this.unhealthyAfter = options.unhealthyAfter ?? 3;
-    this.backoff = { first: options.healthBackoffMs ?? 1000, max: options.healthBackoffMaxMs ?? 60_000 };
+    this.health = new ModuleHealth(
+      stores.modules,
+      logger,
+      {
+        unhealthyAfter: options.unhealthyAfter ?? 3,
+        backoff: { first: options.healthBackoffMs ?? 1000, max: options.healthBackoffMaxMs ?? 60_000 },
+      },
+      () => this.poke(),
+    );
+    this.runs = new AgentRuns({
+      messages: stores.messages,
+      tasks: stores.tasks,
+      threads: stores.threads,
+      logger,
+      stored: (write) => this.stored(write),
+      stopping: this.stopping.signal,
+      processes: this.processes,
+    });
   }
 
   /** The modules this worker answers for. */
@@ -184,7 +185,7 @@ export class Worker {
       }
     }
     this.modules = next;
-    for (const module of fresh) await this.checkHealth(module, true);
+    for (const module of fresh) await this.health.check(module, true);
   }
 
   /**
@@ -212,7 +213,7 @@ export class Worker {
         const module = e.module ? this.modules.get(e.module)?.module : undefined;
         if (!module) return;
         // Another worker found the module unhealthy: check it too, in case that worker goes away.
-        if (e.type === 'module.updated' && e.data.health === 'unhealthy') this.scheduleCheck(module);
+        if (e.type === 'module.updated' && e.data.health === 'unhealthy') this.health.scheduleCheck(module);
         this.poke();
       },
     );
@@ -252,7 +253,7 @@ export class Worker {
     this.unwatchStorage?.();
     if (this.timer) clearInterval(this.timer);
     this.subscription?.close();
-    for (const h of this.health.values()) clearTimeout(h.timer);
+    this.health.stop();
     // A claim in flight still launches its run, which is then cancelled with the others.
     await this.claimLoop;
     for (const run of this.running.values()) run.abort.abort();
@@ -324,17 +325,17 @@ export class Worker {
   /** Runs one claimed reply to its end. */
   private async run(module: WorkerModule, claim: Claim, signal: AbortSignal): Promise<void> {
     const { message } = claim;
-    let outcome = await this.attempt(module, claim, signal, true);
+    let outcome = await this.runs.attempt(module, claim, signal, true);
     if (!outcome.ok && outcome.reason === 'session_not_found') {
       // The agent's session is gone (another machine, a cleaned cache): start anew, seeded with the thread.
       await this.stored(() => this.threads.forgetSession(message.threadId, module.name));
-      outcome = await this.attempt(module, claim, signal, false);
+      outcome = await this.runs.attempt(module, claim, signal, false);
     }
     const done: RunDone = signal.aborted
       ? { type: 'done', ok: false, reason: 'cancelled', error: 'cancelled' }
       : outcome;
     // Health first: once the reply is final or the instance free, the next claim must see it.
-    await this.afterRun(module, done, claim.taskId);
+    await this.health.afterRun(module, done, claim.taskId);
     await this.stored(() => this.finish(claim, done));
   }
 
@@ -353,129 +354,6 @@ export class Worker {
     }
   }
 
-  /** One backend run; answers its `done`. */
-  private async attempt(module: WorkerModule, claim: Claim, signal: AbortSignal, resume: boolean): Promise<RunDone> {
-    const { message } = claim;
-    const found = await this.stored(() => this.threads.forReply(message, module.name));
-    const question = found.question;
-    const session = resume ? found.session : undefined;
-    // A session started anew is seeded with the thread so far.
-    const history =
-      session || !question?.earlier
-        ? undefined
-        : await this.stored(() => this.threads.history(message.threadId, question));
-    const systemPrompt = buildSystemPrompt({
-      module,
-      asker: question?.author ?? 'unknown',
-      ...(history?.length ? { history } : {}),
-      ...(message.schema ? { schema: message.schema } : {}),
-    });
-    let done: RunDone = {
-      type: 'done',
-      ok: false,
-      reason: 'no_result',
-      error: 'the backend ended without a result',
-    };
-    const logBudget = new RunLogBudget();
-    for await (const event of module.backend.run({
-      cwd: module.cwd,
-      prompt: question?.content ?? '',
-      systemPrompt,
-      signal,
-      processes: this.processes,
-      ...(session ? { resumeSessionId: session.id } : {}),
-      ...(session?.costTotal != null ? { previousSessionCostUsd: session.costTotal } : {}),
-    })) {
-      if (event.type === 'done') {
-        done = event;
-        break;
-      }
-      if (event.type === 'session') claim.sessionId = event.sessionId;
-      if (event.type === 'log') {
-        for (const text of logBudget.take(event.text)) await this.record({ ...event, text }, claim, module.name);
-        continue;
-      }
-      await this.record(event, claim, module.name);
-    }
-    const notice = logBudget.notice;
-    if (notice) await this.record({ type: 'log', level: 'warn', text: notice }, claim, module.name);
-    return done;
-  }
-
-  /** Writes one agent event into the reply, its task and the thread's session. */
-  private async record(event: AgentEvent, claim: Claim, module: string): Promise<void> {
-    const { message, taskId } = claim;
-    const task = async (fn: (id: string) => Promise<unknown>) => {
-      if (taskId)
-        await this.stored(() => fn(taskId)).catch((err: unknown) =>
-          this.logger.warn({ err, taskId }, 'updating the task failed'),
-        );
-    };
-    switch (event.type) {
-      case 'text':
-        // Written within the coalescing window, or with the final status, whichever comes first; held through a
-        // storage fault.
-        void this.messages
-          .appendContent(message.id, event.text, { hold: this.stopping.signal, claim: claim.run })
-          .catch((err: unknown) =>
-            this.logger.warn({ err, messageId: message.id }, 'content from the agent was not stored'),
-          );
-        return;
-      case 'session':
-        await this.stored(() => this.threads.saveSession(message.threadId, module, { sessionId: event.sessionId }));
-        return;
-      case 'usage':
-        await task((id) =>
-          this.tasks.update(id, {
-            costUsd: event.costUsd,
-            tokensIn: event.tokensIn,
-            tokensOut: event.tokensOut,
-            ...(event.turns === undefined ? {} : { iteration: event.turns }),
-          }),
-        );
-        if (event.sessionCostUsd !== undefined)
-          await this.stored(() =>
-            this.threads.saveSession(message.threadId, module, { costTotal: event.sessionCostUsd as number }),
-          );
-        return;
-      case 'tool_use':
-        await task(async (id) => {
-          const effect = event.path ? fileEffect(event.name) : undefined;
-          if (effect === 'created') await this.tasks.update(id, { filesCreated: [event.path as string] });
-          if (effect === 'modified') await this.tasks.update(id, { filesModified: [event.path as string] });
-          await this.tasks.log(id, {
-            text: `${event.name}${event.path ? ` ${event.path}` : ''}`,
-            action: event.name,
-            ...(event.path ? { target: event.path } : {}),
-          });
-        });
-        return;
-      case 'tool_result':
-        if (event.isError)
-          await task((id) =>
-            this.tasks.log(id, { level: 'warn', text: event.text.slice(0, 2000) || 'tool failed', success: false }),
-          );
-        return;
-      case 'progress':
-        if (event.percent !== undefined || event.iteration !== undefined)
-          await task((id) =>
-            this.tasks.update(id, {
-              ...(event.percent === undefined ? {} : { progress: event.percent }),
-              ...(event.iteration === undefined ? {} : { iteration: event.iteration }),
-            }),
-          );
-        if (event.criterion) {
-          const criterion = event.criterion;
-          // Its event (`task.criterion_verified`) is the record: no log line repeats it.
-          await task((id) => this.tasks.verifyCriterion(id, criterion, { add: true }));
-        }
-        return;
-      case 'log':
-        await task((id) => this.tasks.log(id, { level: event.level, text: event.text }));
-        return;
-    }
-  }
-
   /** Marks the task, then the reply, finished (see ReplyQueue.finish); a run that lost its reply only says so. */
   private async finish(claim: Claim, done: RunDone): Promise<void> {
     const outcome = {
@@ -490,83 +368,6 @@ export class Worker {
         'a run that lost its reply to another finished; its outcome is dropped',
       );
     }
-  }
-
-  /**
-   * Counts a run towards its module's health: a success clears the count; `unhealthyAfter` backend failures in
-   * a row (one, for a program that is not installed) mark the module unhealthy until a check passes.
-   */
-  private async afterRun(module: WorkerModule, done: RunDone, taskId: string | undefined): Promise<void> {
-    const h = this.healthOf(module.name);
-    if (done.ok) {
-      h.failures = 0;
-      h.level = 0;
-      return;
-    }
-    if (done.reason === 'not_installed') h.failures = Math.max(h.failures + 1, this.unhealthyAfter);
-    else if (BACKEND_FAILURES.has(done.reason ?? 'agent_error')) h.failures++;
-    else return;
-    if (h.failures < this.unhealthyAfter || this.stopped) return;
-    // A module's health is public (every token sees the module list and its events), so it names the failure but
-    // never quotes a run's output, which may quote the question: that stays on the run's task, for those who may
-    // see it. A program that is not installed is a matter of configuration, named as it is.
-    const runs = `${h.failures} failed run${h.failures === 1 ? '' : 's'} in a row`;
-    const why =
-      done.reason === 'not_installed'
-        ? `${done.error ?? 'not installed'} (${runs})`
-        : `runs keep failing (${done.reason ?? 'agent_error'}): ${runs}${taskId ? `; the last error is on task ${taskId}` : ''}`;
-    await this.moduleStore
-      .setHealth(module.name, 'unhealthy', why.slice(0, 4000))
-      .catch((err: unknown) => this.logger.warn({ err, module: module.name }, 'recording module health failed'));
-    this.logger.warn({ module: module.name, error: why }, 'module marked unhealthy; its work waits for a health check');
-    this.scheduleCheck(module);
-  }
-
-  /**
-   * Checks a module's backend (program and directory present). Passing makes it healthy — but one more backend
-   * failure marks it unhealthy again, with a longer wait — and failing schedules the next check.
-   */
-  private async checkHealth(module: WorkerModule, atStart = false): Promise<void> {
-    if (this.stopped) return;
-    const problem = await module.check().catch((err: unknown) => String(err));
-    try {
-      if (problem) {
-        await this.moduleStore.setHealth(module.name, 'unhealthy', problem);
-        this.scheduleCheck(module);
-        return;
-      }
-      const h = this.healthOf(module.name);
-      const current = await this.moduleStore.get(module.name);
-      if (current.health === 'unhealthy') {
-        if (!atStart) h.failures = this.unhealthyAfter - 1;
-        await this.moduleStore.setHealth(module.name, 'healthy');
-      }
-    } catch (err) {
-      this.logger.warn({ err, module: module.name }, 'recording module health failed');
-      if (!atStart) this.scheduleCheck(module);
-    }
-    this.poke();
-  }
-
-  private scheduleCheck(module: WorkerModule): void {
-    const h = this.healthOf(module.name);
-    if (h.timer || this.stopped) return;
-    const wait = Math.min(this.backoff.max, this.backoff.first * 2 ** h.level);
-    h.level++;
-    h.timer = setTimeout(() => {
-      h.timer = undefined;
-      void this.checkHealth(module);
-    }, wait);
-    h.timer.unref();
-  }
-
-  private healthOf(module: string): Health {
-    let h = this.health.get(module);
-    if (!h) {
-      h = { failures: 0, level: 0 };
-      this.health.set(module, h);
-    }
-    return h;
   }
 
   /** Terminates this worker's modules' instances left idle longer than `idleInstanceMs`. */

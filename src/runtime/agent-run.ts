@@ -1,0 +1,170 @@
+/**
+ * One run of a claimed reply's agent: the question and the thread's history read, the system prompt built, the
+ * backend driven, and what the agent reports written where it belongs — answer text into the reply (coalesced,
+ * fenced by the run's claim), cost, tokens, turns, files, progress, criteria and log lines (at most a run's log
+ * budget) into the reply's task, and the agent session into the thread. A storage fault holds each write until
+ * the database stores again.
+ */
+import type { Logger } from 'pino';
+import { buildSystemPrompt } from '../agents/prompt-builder.js';
+import { type AgentEvent, fileEffect, type RunDone } from '../agents/types.js';
+import type { ProcessTracker } from '../process/tracker.js';
+import type { MessageStore } from '../store/messages.js';
+import type { ClaimedReply } from '../store/reply-queue.js';
+import type { TaskStore } from '../store/tasks.js';
+import type { ThreadContext } from '../store/thread-context.js';
+import type { WorkerModule } from './backends.js';
+import { RunLogBudget } from './run-log.js';
+
+/** What runs use. */
+export interface RunContext {
+  messages: MessageStore;
+  tasks: TaskStore;
+  threads: ThreadContext;
+  logger: Logger;
+  /** Runs a write, waiting out a storage fault (see Worker.stored). */
+  stored<T>(write: () => Promise<T>): Promise<T>;
+  /** Aborted when the worker stops: content held back by a storage fault stops waiting. */
+  stopping: AbortSignal;
+  /** Told of the agents' process groups (see process/tracker.ts). */
+  processes: ProcessTracker;
+}
+
+/** Runs agents for a worker. */
+export class AgentRuns {
+  constructor(private readonly ctx: RunContext) {}
+
+  /** One backend run; answers its `done`. */
+  /**
+   * Runs `module`'s agent on `claim` once — resuming the thread's session when `resume` — and answers how the run
+   * ended. The agent's session id, when it reports one, is kept on `claim`.
+   */
+  async attempt(
+    module: WorkerModule,
+    claim: ClaimedReply & { sessionId?: string },
+    signal: AbortSignal,
+    resume: boolean,
+  ): Promise<RunDone> {
+    const { message } = claim;
+    const found = await this.ctx.stored(() => this.ctx.threads.forReply(message, module.name));
+    const question = found.question;
+    const session = resume ? found.session : undefined;
+    // A session started anew is seeded with the thread so far.
+    const history =
+      session || !question?.earlier
+        ? undefined
+        : await this.ctx.stored(() => this.ctx.threads.history(message.threadId, question));
+    const systemPrompt = buildSystemPrompt({
+      module,
+      asker: question?.author ?? 'unknown',
+      ...(history?.length ? { history } : {}),
+      ...(message.schema ? { schema: message.schema } : {}),
+    });
+    let done: RunDone = {
+      type: 'done',
+      ok: false,
+      reason: 'no_result',
+      error: 'the backend ended without a result',
+    };
+    const logBudget = new RunLogBudget();
+    for await (const event of module.backend.run({
+      cwd: module.cwd,
+      prompt: question?.content ?? '',
+      systemPrompt,
+      signal,
+      processes: this.ctx.processes,
+      ...(session ? { resumeSessionId: session.id } : {}),
+      ...(session?.costTotal != null ? { previousSessionCostUsd: session.costTotal } : {}),
+    })) {
+      if (event.type === 'done') {
+        done = event;
+        break;
+      }
+      if (event.type === 'session') claim.sessionId = event.sessionId;
+      if (event.type === 'log') {
+        for (const text of logBudget.take(event.text)) await this.record({ ...event, text }, claim, module.name);
+        continue;
+      }
+      await this.record(event, claim, module.name);
+    }
+    const notice = logBudget.notice;
+    if (notice) await this.record({ type: 'log', level: 'warn', text: notice }, claim, module.name);
+    return done;
+  }
+
+  /** Writes one agent event into the reply, its task and the thread's session. */
+  private async record(event: AgentEvent, claim: ClaimedReply, module: string): Promise<void> {
+    const { message, taskId } = claim;
+    const task = async (fn: (id: string) => Promise<unknown>) => {
+      if (taskId)
+        await this.ctx
+          .stored(() => fn(taskId))
+          .catch((err: unknown) => this.ctx.logger.warn({ err, taskId }, 'updating the task failed'));
+    };
+    switch (event.type) {
+      case 'text':
+        // Written within the coalescing window, or with the final status, whichever comes first; held through a
+        // storage fault.
+        void this.ctx.messages
+          .appendContent(message.id, event.text, { hold: this.ctx.stopping, claim: claim.run })
+          .catch((err: unknown) =>
+            this.ctx.logger.warn({ err, messageId: message.id }, 'content from the agent was not stored'),
+          );
+        return;
+      case 'session':
+        await this.ctx.stored(() =>
+          this.ctx.threads.saveSession(message.threadId, module, { sessionId: event.sessionId }),
+        );
+        return;
+      case 'usage':
+        await task((id) =>
+          this.ctx.tasks.update(id, {
+            costUsd: event.costUsd,
+            tokensIn: event.tokensIn,
+            tokensOut: event.tokensOut,
+            ...(event.turns === undefined ? {} : { iteration: event.turns }),
+          }),
+        );
+        if (event.sessionCostUsd !== undefined)
+          await this.ctx.stored(() =>
+            this.ctx.threads.saveSession(message.threadId, module, { costTotal: event.sessionCostUsd as number }),
+          );
+        return;
+      case 'tool_use':
+        await task(async (id) => {
+          const effect = event.path ? fileEffect(event.name) : undefined;
+          if (effect === 'created') await this.ctx.tasks.update(id, { filesCreated: [event.path as string] });
+          if (effect === 'modified') await this.ctx.tasks.update(id, { filesModified: [event.path as string] });
+          await this.ctx.tasks.log(id, {
+            text: `${event.name}${event.path ? ` ${event.path}` : ''}`,
+            action: event.name,
+            ...(event.path ? { target: event.path } : {}),
+          });
+        });
+        return;
+      case 'tool_result':
+        if (event.isError)
+          await task((id) =>
+            this.ctx.tasks.log(id, { level: 'warn', text: event.text.slice(0, 2000) || 'tool failed', success: false }),
+          );
+        return;
+      case 'progress':
+        if (event.percent !== undefined || event.iteration !== undefined)
+          await task((id) =>
+            this.ctx.tasks.update(id, {
+              ...(event.percent === undefined ? {} : { progress: event.percent }),
+              ...(event.iteration === undefined ? {} : { iteration: event.iteration }),
+            }),
+          );
+        if (event.criterion) {
+          const criterion = event.criterion;
+          // Its event (`task.criterion_verified`) is the record: no log line repeats it.
+          await task((id) => this.ctx.tasks.verifyCriterion(id, criterion, { add: true }));
+        }
+        return;
+      case 'log':
+        await task((id) => this.ctx.tasks.log(id, { level: event.level, text: event.text }));
+        return;
+    }
+  }
+}
