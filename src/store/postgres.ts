@@ -259,6 +259,13 @@ export class PostgresDatabase implements Database {
     let events: HubEvent[] = [];
     let result: T;
     let broken = false;
+    // A connection that ends while checked out (the server restarted, the backend was terminated) also emits
+    // `error` on its client, which the pool listens for only while the client is idle: unheard, it would end the
+    // process. The statement in flight fails on its own; the client is thrown away.
+    const lost = () => {
+      broken = true;
+    };
+    conn.on('error', lost);
     try {
       await conn.query('BEGIN');
       result = await fn(tx);
@@ -272,6 +279,7 @@ export class PostgresDatabase implements Database {
       }
       throw err;
     } finally {
+      conn.off('error', lost);
       conn.release(broken);
     }
     if (events.length) notify(this.listeners, events);

@@ -1,0 +1,52 @@
+// A PostgreSQL connection that ends in the middle of a write transaction (the server restarted, the backend was
+// terminated) fails that write and nothing else: the process goes on, and the next write works. Run in a child
+// process, so that an `error` event nobody listens for would show as that process dying.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { describe, expect, inject, it } from 'vitest';
+import { createDatabase } from '../support/postgres.js';
+import { until } from '../support/wait.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+describe.skipIf(inject('postgresUrl') === '')('a PostgreSQL connection lost in a write transaction', () => {
+  it('fails that write, and the process goes on writing', async () => {
+    const database = await createDatabase(inject('postgresUrl'));
+    const code = `
+const { openDatabase } = await import(${JSON.stringify(join(ROOT, 'src/store/open.ts'))});
+const db = await openDatabase(${JSON.stringify(database)});
+const slow = db.write((tx) => tx.run('SELECT pg_sleep(30)')).then(() => 'committed', (err) => 'failed: ' + err.message);
+process.stdout.write('writing\\n');
+process.stdout.write((await slow) + '\\n');
+await db.write((tx) => tx.run('SELECT 1'));
+process.stdout.write('wrote again\\n');
+await db.close();`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await until(() => out.includes('writing'), 20_000, 'the write to begin');
+    const admin = new pg.Client({ connectionString: inject('postgresUrl') });
+    await admin.connect();
+    const name = decodeURIComponent(new URL(database).pathname.slice(1));
+    await until(
+      async () =>
+        (await admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%'", [name]))
+          .rowCount === 1,
+      10_000,
+      'the sleeping statement',
+    );
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+    await admin.end();
+    expect(await exited, err).toBe(0);
+    expect(out).toMatch(/failed: /);
+    expect(out).toContain('wrote again');
+  });
+});
