@@ -3,7 +3,8 @@
  * stream. An event is applied to what is loaded when it carries enough to do so (apply.ts); a resource it
  * cannot update (module and instance lists, totals, a task's control view with its log) is refetched instead,
  * one request at a time. Resources load only while the stream is live, and events that arrive while one loads
- * are applied to it once it has, so nothing falls between a snapshot and the stream.
+ * are applied to it once it has (snapshots.ts), so nothing falls between a snapshot and the stream. What the
+ * state holds: state.ts.
  */
 import { useSyncExternalStore } from 'react';
 import type { EventOf } from '../../src/domain/types.js';
@@ -24,94 +25,25 @@ import {
   whenUnauthorized,
 } from './api';
 import { applyToMessages, applyToTasks, applyToThreads, type LiveMessage, liveMessage } from './apply';
-import { addToFeed, type FeedEntry } from './feed';
-import { type ConnectionState, LiveConnection } from './live';
+import { addToFeed } from './feed';
+import { LiveConnection } from './live';
 import { Refresher } from './refresher';
+import { Snapshots } from './snapshots';
+import {
+  ACTIVE_SHOWN,
+  type Cancellation,
+  filtered,
+  type State,
+  TASK_PAGE,
+  type TaskQuery,
+  THREAD_MESSAGES_SHOWN,
+  THREADS_SHOWN,
+  type ThreadQuery,
+} from './state';
 import { setToken } from './token';
 
-/** Threads listed: the newest, by creation. */
-export const THREADS_SHOWN = 200;
-/** Messages `GET /threads/{id}` returns: the first 1,000. Changes to later ones cannot be shown. */
-export const THREAD_MESSAGES_SHOWN = 1000;
-/** Unfinished tasks on the overview. */
-const ACTIVE_SHOWN = 25;
-/** Tasks per page of the task list. */
-export const TASK_PAGE = 50;
-/** Events kept to bring a snapshot up to date; a load outlasting this many events is simply repeated. */
-const RECENT = 5000;
 /** At most one render per 16 ms (a 60 Hz frame): a burst of events, such as a replay, is not a render per event. */
 const FRAME_MS = 16;
-
-export interface OpenThread {
-  id: string;
-  thread?: Thread;
-  messages: readonly LiveMessage[];
-  loaded: boolean;
-  error: string | null;
-}
-
-/** The task list's filter and page (`before`: the last id of the previous page). */
-export interface TaskQuery {
-  status?: string;
-  module?: string;
-  q?: string;
-  before?: string;
-}
-
-export interface TaskPage {
-  query: TaskQuery;
-  tasks: readonly Task[];
-  /** `before` of the next (older) page; null on the last page. */
-  next: string | null;
-  loaded: boolean;
-  error: string | null;
-}
-
-/** The thread list's filter: the module asked, and reply statuses (comma-separated, as the API takes them). */
-export interface ThreadQuery {
-  module?: string;
-  status?: string;
-}
-
-/** How a cancelled task ended: when, and the reason given (who cancelled it, in words), with what it recorded. */
-export interface Cancellation {
-  at: string;
-  reason: string | null;
-  /** What the cancellation left as the task's or reply's error (the worker writes "cancelled"): not an error. */
-  notes: string[];
-}
-
-export interface OpenPanel {
-  id: string;
-  view?: AgentControl;
-  /** For a cancelled task, once read. */
-  cancellation?: Cancellation;
-  /** The thread of the task's reply, once known (null: the task has no reply). */
-  threadId?: string | null;
-  error: string | null;
-}
-
-export interface State {
-  connection: { state: ConnectionState; attempt: number; error: string | null };
-  /** The service answered 401: the page asks for a token. */
-  tokenRequired: boolean;
-  modules?: readonly ModuleView[];
-  instances?: readonly Instance[];
-  stats?: TaskStats;
-  active?: readonly Task[];
-  threads?: readonly ThreadSummary[];
-  /** The thread list's filter. */
-  threadQuery: ThreadQuery;
-  /** The latest events, newest first. */
-  feed: readonly FeedEntry[];
-  thread?: OpenThread;
-  tasks?: TaskPage;
-  panel?: OpenPanel;
-  /** The task of each reply, as far as known (null: the message has none). */
-  taskOf: Readonly<Record<string, string | null>>;
-  /** Why the overview's resources could not be loaded, if they could not. */
-  loadError: string | null;
-}
 
 /** Midnight today, local time: "today" on the overview is the viewer's day. */
 function startOfToday(): string {
@@ -135,11 +67,7 @@ class Store {
   private notifyTimer: ReturnType<typeof setTimeout> | undefined;
   private lastNotify = 0;
   private live = false;
-  /** Events received so far. */
-  private received = 0;
-  /** Snapshots loading now, and the events received since the first of them began (at most 2 × RECENT). */
-  private loading = 0;
-  private recent: HubEvent[] = [];
+  private readonly snapshots = new Snapshots();
   private readonly lookingUp = new Set<string>();
   private readonly refresh: Record<Resource, Refresher> = {
     overview: new Refresher(() => this.loadOverview(), 250),
@@ -248,11 +176,7 @@ class Store {
   }
 
   private onEvent(e: HubEvent): void {
-    this.received++;
-    if (this.loading) {
-      this.recent.push(e);
-      if (this.recent.length > 2 * RECENT) this.recent = this.recent.slice(-RECENT);
-    }
+    this.snapshots.note(e);
     const s = this.state;
     const type = e.type;
     const patch: Partial<State> = { feed: addToFeed(s.feed, e) };
@@ -293,34 +217,6 @@ class Store {
     this.set(patch);
   }
 
-  /**
-   * Loads with `read`, then applies the events that arrived meanwhile, in order. `apply` returns undefined for
-   * an event it cannot apply: the load is repeated once, then such events are left out (a thread longer than
-   * the API returns has replies the snapshot cannot hold).
-   */
-  private async snapshot<T>(read: () => Promise<T>, apply: (data: T, e: HubEvent) => T | undefined): Promise<T> {
-    this.loading++;
-    try {
-      for (let attempt = 0; ; attempt++) {
-        const from = this.received;
-        let data: T | undefined = await read();
-        const missed = this.received - from;
-        if (missed > this.recent.length) continue;
-        for (const e of this.recent.slice(this.recent.length - missed)) {
-          const next: T | undefined = apply(data, e);
-          if (next === undefined && attempt === 0) {
-            data = undefined;
-            break;
-          }
-          data = next ?? data;
-        }
-        if (data !== undefined) return data;
-      }
-    } finally {
-      if (--this.loading === 0) this.recent = [];
-    }
-  }
-
   private async loadOverview(): Promise<void> {
     try {
       const [modules, instances] = await Promise.all([
@@ -340,7 +236,7 @@ class Store {
   }
 
   private async loadActive(): Promise<void> {
-    const active = await this.snapshot(
+    const active = await this.snapshots.take(
       () =>
         api<{ tasks: Task[] }>(`/tasks?status=pending,processing&limit=${ACTIVE_SHOWN}`).then(
           (r) => r.tasks as readonly Task[],
@@ -358,7 +254,7 @@ class Store {
     const query = this.state.threadQuery;
     const params = new URLSearchParams({ limit: String(THREADS_SHOWN) });
     for (const [key, value] of Object.entries(query)) if (value) params.set(key, value);
-    const threads = await this.snapshot(
+    const threads = await this.snapshots.take(
       () => api<{ threads: ThreadSummary[] }>(`/threads?${params}`).then((r) => r.threads as readonly ThreadSummary[]),
       (list, e) => (filtered(query) || !e.type.startsWith('thread.') ? list : applyToThreads(list, e)),
     );
@@ -370,7 +266,7 @@ class Store {
     if (!slot) return;
     const { id } = slot;
     try {
-      const loaded = await this.snapshot(
+      const loaded = await this.snapshots.take(
         async () => {
           const { messages, ...thread } = await api<ThreadWithMessages>(`/threads/${encodeURIComponent(id)}`);
           return { thread: thread as Thread, messages: messages.map(liveMessage) as readonly LiveMessage[] };
@@ -422,7 +318,7 @@ class Store {
     const params = new URLSearchParams({ limit: String(TASK_PAGE) });
     for (const [key, value] of Object.entries(query)) if (value) params.set(key, value);
     try {
-      const page = await this.snapshot(
+      const page = await this.snapshots.take(
         () => api<{ tasks: Task[]; next: string | null }>(`/tasks?${params}`),
         (p, e) => ({ ...p, tasks: applyToTasks(p.tasks, e) as Task[] }),
       );
@@ -477,9 +373,6 @@ class Store {
     }
   }
 }
-
-/** Whether the thread list is narrowed by a filter. */
-const filtered = (query: ThreadQuery) => Boolean(query.module || query.status);
 
 /** The page's one store. */
 export const store = new Store();

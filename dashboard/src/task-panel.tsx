@@ -10,7 +10,8 @@ import { isTerminal } from './apply';
 import { Elapsed, ErrorNote, ProgressBar, StatusBadge, useAction } from './components';
 import { clock, costOf, dateTime, iterationOf } from './format';
 import { href } from './router';
-import { type Cancellation, store, useStore } from './store';
+import type { Cancellation } from './state';
+import { store, useStore } from './store';
 
 export function TaskPanel({ id }: { id: string }) {
   useEffect(() => store.openPanel(id), [id]);

@@ -7,7 +7,8 @@ import type { Task } from './api';
 import { ColumnHeads, ErrorNote, FilterSelect, ProgressBar, Section, StatusBadge } from './components';
 import { costOf, dateTime, iterationOf } from './format';
 import { href } from './router';
-import { store, TASK_PAGE, useStore } from './store';
+import { TASK_PAGE } from './state';
+import { store, useStore } from './store';
 
 /** The statuses a task can have (`paused` is for runs only), in the order a task goes through them. */
 export const TASK_STATUSES = ['pending', 'processing', 'complete', 'failed', 'cancelled'] as const;

@@ -8,7 +8,8 @@ import { isTerminal, type LiveMessage } from './apply';
 import { Elapsed, ErrorNote, FilterSelect, StatusBadge } from './components';
 import { dateTime, shortId } from './format';
 import { href } from './router';
-import { store, THREAD_MESSAGES_SHOWN, THREADS_SHOWN, type ThreadQuery, useStore } from './store';
+import { THREAD_MESSAGES_SHOWN, THREADS_SHOWN, type ThreadQuery } from './state';
+import { store, useStore } from './store';
 
 export function Threads({ id }: { id?: string | undefined }) {
   return (

@@ -6,7 +6,8 @@
  */
 import { jsonObject, noNul, wellFormed } from '../domain/validate.js';
 import type { Database } from './database.js';
-import type { MessageStore, StatusRow } from './messages.js';
+import type { StatusRow } from './message-content.js';
+import type { MessageStore } from './messages.js';
 import type { ModuleStore } from './modules.js';
 import { rowLock } from './row-lock.js';
 import type { TaskStore } from './tasks.js';

@@ -3,14 +3,15 @@
  * answer it, renew the leases of the replies a worker runs, finish a run, and recover the replies of workers that
  * died. Each is one transaction; with several workers on one database (in one process or many hosts) a reply is
  * claimed by one of them at a time, and what a run that lost its lease still writes is fenced off by the
- * worker and attempt it claimed with (see `RunClaim` in messages.ts).
+ * worker and attempt it claimed with (see `RunClaim` in message-content.ts).
  */
 import { HubError } from '../domain/errors.js';
 import { canTransition, type Status } from '../domain/status.js';
 import type { Message } from '../domain/types.js';
 import type { Database, WriteTx } from './database.js';
 import type { InstanceStore } from './instances.js';
-import { holdsClaim, type MessageStore, type RunClaim, type StatusRow } from './messages.js';
+import { holdsClaim, type RunClaim, type StatusRow } from './message-content.js';
+import type { MessageStore } from './messages.js';
 import { rowLock } from './row-lock.js';
 import type { MessagesTable } from './schema.js';
 import type { TaskStore } from './tasks.js';

@@ -10,6 +10,8 @@ import type { Database, SqlClient, WriteTx } from './database.js';
 import { rowLock } from './row-lock.js';
 import type { TasksTable } from './schema.js';
 import { statusUpdate } from './status-update.js';
+import { type Counters, countersOf } from './task-counters.js';
+import { taskStats } from './task-stats.js';
 import { visibleTo } from './visibility.js';
 
 export type { CreateTaskInput, ListTasksOptions, TaskChange, TaskLogEntry, TaskUpdate } from '../domain/inputs.js';
@@ -44,41 +46,7 @@ function fromRow(r: TasksTable): Task {
   };
 }
 
-/** Counters checked and turned into columns, with the file lists to merge into the stored ones. */
-interface Counters {
-  fields: Record<string, unknown>;
-  created: string[] | undefined;
-  modified: string[] | undefined;
-}
-
-/** Checks the counters of a change (`validation` naming the first bad one). */
-function countersOf(change: TaskUpdate): Counters {
-  const fields: Record<string, unknown> = {};
-  if (change.progress !== undefined) fields.progress = number(change.progress, 'progress', 0, 100);
-  if (change.iteration !== undefined) fields.iteration = number(change.iteration, 'iteration', 0, 1e9, true);
-  if (change.costUsd !== undefined) fields.cost_usd = number(change.costUsd, 'costUsd', 0, 1e9);
-  if (change.tokensIn !== undefined) fields.tokens_in = number(change.tokensIn, 'tokensIn', 0, 1e15, true);
-  if (change.tokensOut !== undefined) fields.tokens_out = number(change.tokensOut, 'tokensOut', 0, 1e15, true);
-  if (change.sessionId !== undefined) fields.session_id = optionalText(change.sessionId, 'sessionId', 200);
-  if (change.maxIterations !== undefined) {
-    fields.max_iterations =
-      change.maxIterations === null ? null : number(change.maxIterations, 'maxIterations', 1, 1e6, true);
-  }
-  if (change.maxCostUsd !== undefined) {
-    fields.max_cost_usd = change.maxCostUsd === null ? null : number(change.maxCostUsd, 'maxCostUsd', 0, 1e6);
-  }
-  return {
-    fields,
-    created: change.filesCreated === undefined ? undefined : fileList(change.filesCreated, 'filesCreated'),
-    modified: change.filesModified === undefined ? undefined : fileList(change.filesModified, 'filesModified'),
-  };
-}
-
 const KINDS: readonly TaskKind[] = ['ask', 'workflow_step', 'manual'];
-
-function fileList(value: unknown, field: string): string[] {
-  return list(value, field, 10_000, (v, f) => text(v, f, 4096));
-}
 
 /** Reads and writes tasks. */
 export class TaskStore {
@@ -219,58 +187,7 @@ export class TaskStore {
    * `visibleTo`, of the tasks that module may see.
    */
   async stats(options: { since?: string; module?: string; visibleTo?: string } = {}): Promise<TaskStats> {
-    const since = options.since ?? `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`;
-    if (Number.isNaN(Date.parse(since)))
-      throw new HubError('validation', `since must be an ISO-8601 time, got ${since}`);
-    let q = this.db.builder
-      .selectFrom('tasks')
-      .select([
-        'status',
-        sql<number>`count(*)`.as('n'),
-        sql<number>`sum(cost_usd)`.as('cost'),
-        sql<number>`sum(tokens_in)`.as('tin'),
-        sql<number>`sum(tokens_out)`.as('tout'),
-        sql<number>`sum(CASE WHEN created_at >= ${since} THEN 1 ELSE 0 END)`.as('n_since'),
-        sql<number>`sum(CASE WHEN created_at >= ${since} THEN cost_usd ELSE 0 END)`.as('cost_since'),
-      ])
-      .groupBy('status');
-    if (options.module !== undefined) q = q.where('module', '=', moduleName(options.module));
-    if (options.visibleTo !== undefined) q = q.where(visibleTo.tasks(this.db.builder, options.visibleTo));
-    const rows = await this.db.read.all<{
-      status: Status;
-      n: number;
-      cost: number;
-      tin: number;
-      tout: number;
-      n_since: number;
-      cost_since: number;
-    }>(q.compile());
-    const byStatus = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
-    let total = 0;
-    let costUsd = 0;
-    let tokensIn = 0;
-    let tokensOut = 0;
-    let createdSince = 0;
-    let costSinceUsd = 0;
-    for (const r of rows) {
-      byStatus[r.status] = Number(r.n);
-      total += Number(r.n);
-      costUsd += Number(r.cost ?? 0);
-      tokensIn += Number(r.tin ?? 0);
-      tokensOut += Number(r.tout ?? 0);
-      createdSince += Number(r.n_since ?? 0);
-      costSinceUsd += Number(r.cost_since ?? 0);
-    }
-    return {
-      total,
-      byStatus,
-      costUsd,
-      tokensIn,
-      tokensOut,
-      since,
-      createdSince,
-      costSinceUsd,
-    };
+    return taskStats(this.db, options);
   }
 
   /** Moves a task to `to` (event `task.status_changed`). */
