@@ -1,7 +1,8 @@
 /**
- * Delivers one watch's notifications, in log order, one at a time: it pages through the log after the watch's
- * stored cursor (only the events of its target), hands each event the watch fires on to its command and webhook,
- * and stores the new cursor in the same statement that records the outcome. Whatever is not yet stored as
+ * Delivers one watch's notifications, in log order, one at a time: a durable consumer of the log
+ * (events/durable-consumer.ts) reads the events of the watch's target after its stored cursor; each one the watch
+ * fires on goes to its command and webhook, and the new cursor is stored in the same statement that records the
+ * outcome. Whatever is not yet stored as
  * delivered is delivered again after a restart: at least once, never lost.
  *
  * A failing delivery is retried with growing waits (see `retryDelay`), only the actions that failed; after the
@@ -9,10 +10,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { isHubError } from '../domain/errors.js';
 import { matchesFilter } from '../domain/filter.js';
 import type { EventFilter, HubEvent } from '../domain/types.js';
-import type { EventLog, EventPage } from '../events/event-log.js';
+import { DurableConsumer } from '../events/durable-consumer.js';
+import type { EventLog } from '../events/event-log.js';
 import type { ProcessTracker } from '../process/tracker.js';
 import type { MessageStore } from '../store/messages.js';
 import type { LiveWatch, Outcome, WatchRecords } from '../store/watches.js';
@@ -45,19 +46,9 @@ export interface WatchLoopContext {
 
 type Action = 'command' | 'webhook';
 
-/** Events read per page of the log. */
-const PAGE = 100;
-
-/** Longest wait before reading again after the database failed (a read or a write of the loop's own). */
-const MAX_READ_RETRY_MS = 60_000;
-
 /** One watch's delivery loop. */
 export class WatchLoop {
-  private again = false;
-  private busy = false;
-  private ended = false;
-  private done: Promise<void> = Promise.resolve();
-  private readFailures = 0;
+  private readonly consumer: DurableConsumer;
   private readonly filter: EventFilter;
   /** Cancels waits between attempts: ending lets an attempt in flight finish but starts no other. */
   private readonly waits = new AbortController();
@@ -73,6 +64,24 @@ export class WatchLoop {
       ...(watch.threadId ? { threadId: watch.threadId } : {}),
       ...(watch.module ? { module: watch.module } : {}),
     };
+    this.consumer = new DurableConsumer(
+      ctx.log,
+      { ...this.filter, types: WATCHED_TYPES },
+      {
+        position: () => this.watch.cursor,
+        handle: (event) => this.handle(event),
+        // Events that passed without firing move the stored cursor too, so a restart does not read them again.
+        caughtUp: async (cursor) => {
+          await this.advance(cursor);
+        },
+      },
+      ctx.logger,
+      { watchId: watch.id },
+    );
+  }
+
+  private get ended(): boolean {
+    return this.consumer.ended;
   }
 
   /** True when `event` belongs to this watch's target: a reason to read on. */
@@ -82,9 +91,7 @@ export class WatchLoop {
 
   /** Reads and delivers whatever is new; wake-ups during a pass fold into one more pass. */
   wake(): void {
-    if (this.ended) return;
-    this.again = true;
-    if (!this.busy) this.done = this.run();
+    this.consumer.wake();
   }
 
   /**
@@ -92,9 +99,8 @@ export class WatchLoop {
    * outcome is stored.
    */
   end(): Promise<void> {
-    this.ended = true;
     this.waits.abort();
-    return this.done;
+    return this.consumer.end();
   }
 
   /** Ends at once: a running command's process group is killed, a request cancelled (both delivered again later). */
@@ -103,69 +109,20 @@ export class WatchLoop {
     return this.end();
   }
 
-  /** `busy` is cleared in the same synchronous step as the last check of `again`, so no wake-up is lost. */
-  private async run(): Promise<void> {
-    this.busy = true;
-    try {
-      while (this.again && !this.ended) {
-        this.again = false;
-        await this.catchUp();
-      }
-      this.readFailures = 0;
-    } catch (err) {
-      if (!this.ended && !isHubError(err, 'closed')) {
-        this.readFailures++;
-        const delay = Math.min(MAX_READ_RETRY_MS, 100 * 2 ** this.readFailures);
-        this.ctx.logger.warn({ err, watchId: this.watch.id, retryInMs: delay }, 'a watch could not read the log');
-        setTimeout(() => this.wake(), delay).unref();
-      }
-    } finally {
-      this.busy = false;
+  /** One event of the watch's target: delivered when the watch fires on it; a message's end finishes the watch. */
+  private async handle(event: HubEvent): Promise<boolean> {
+    const finished = this.watch.messageId !== null && finishes(event);
+    if (fires(this.watch.on, event)) {
+      const outcome = await this.deliver(event);
+      if (!outcome || !(await this.advance(event.cursor, { ...outcome, finished }))) return false;
+    } else if (finished && !(await this.advance(event.cursor, { finished }))) {
+      return false;
     }
-  }
-
-  private async catchUp(): Promise<void> {
-    let position = this.watch.cursor;
-    for (;;) {
-      const page = await this.read(position);
-      for (const event of page.events) {
-        if (this.ended) return;
-        const finished = this.watch.messageId !== null && finishes(event);
-        if (fires(this.watch.on, event)) {
-          const outcome = await this.deliver(event);
-          if (!outcome || !(await this.advance(event.cursor, { ...outcome, finished }))) return;
-        } else if (finished && !(await this.advance(event.cursor, { finished }))) {
-          return;
-        }
-        if (finished) {
-          this.finish();
-          return;
-        }
-        position = event.cursor;
-      }
-      position = page.cursor;
-      if (!page.hasMore) {
-        // Events that passed without firing move the stored cursor too, so a restart does not read them again.
-        if (position !== this.watch.cursor) await this.advance(position);
-        return;
-      }
+    if (finished) {
+      this.finish();
+      return false;
     }
-  }
-
-  /** A page of the target's status changes after `position`; past a pruned position, from the oldest kept. */
-  private async read(position: string): Promise<EventPage> {
-    const query = { ...this.filter, types: WATCHED_TYPES, limit: PAGE };
-    try {
-      return await this.ctx.log.list({ ...query, after: position });
-    } catch (err) {
-      if (!isHubError(err, 'cursor_expired')) throw err;
-      // Only when hooks did not run for longer than the log's retention: what was pruned cannot be delivered.
-      this.ctx.logger.warn(
-        { watchId: this.watch.id, cursor: position },
-        'events this watch had not delivered were pruned; delivering on from the oldest kept',
-      );
-      return this.ctx.log.list(query);
-    }
+    return true;
   }
 
   /** Delivers `event`, retrying; answers the outcome to store, or undefined when stopped (delivered again later). */
@@ -257,11 +214,11 @@ export class WatchLoop {
     const fresh = await this.ctx.records.load(this.watch.id);
     if (!fresh) return this.finish();
     this.watch = fresh;
-    this.again = true;
+    this.consumer.wake();
   }
 
   private finish(): void {
-    this.ended = true;
+    void this.consumer.end();
     this.ctx.ended(this.watch.id);
   }
 
