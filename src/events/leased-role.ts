@@ -1,9 +1,9 @@
 /**
  * A role that runs in one place at a time among every service sharing a database — delivering hooks today, the
  * workflow engine next. The service that holds the role's lease runs it and renews the lease every third of its
- * length; the others stand by and try to take it at the same pace. When the holder stops cleanly it releases the
- * lease and a standby takes over within a third of the lease; when it dies, within the lease's length and a
- * third. A service that dies on this host is noticed at once: its lease is taken as soon as its process is gone.
+ * length; the others stand by and try to take it every second (or every third of the lease, if that is shorter).
+ * When the holder stops cleanly it releases the lease and a standby takes over within that second; when it dies,
+ * once its lease has run out — or, for a service on this host, as soon as its process is gone.
  *
  * The work a role does must tolerate a handover in the middle: what it had not yet stored as done is done again
  * by the next holder (at least once), which is what the hooks' stored cursors give.
@@ -14,6 +14,9 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { isHubError } from '../domain/errors.js';
 import type { Lease, LeaseStore } from '../store/leases.js';
+
+/** How often a standby tries to take the role, at most. */
+const STANDBY_RETRY_MS = 1000;
 
 /** What a role does when it gains and loses its lease. */
 export interface RoleHandlers {
@@ -86,7 +89,10 @@ export class LeasedRole {
       .catch((err: unknown) => this.logger.warn({ err, role: this.name }, 'keeping a lease failed'))
       .finally(() => {
         if (!this.stopped) {
-          this.timer = setTimeout(() => void this.step(), this.leaseMs / 3);
+          // A holder renews at a third of the lease; a standby tries more often, so a release or the death of a
+          // holder on this host is taken up within a second (one write that changes nothing, per standby).
+          const wait = this.lease ? this.leaseMs / 3 : Math.min(this.leaseMs / 3, STANDBY_RETRY_MS);
+          this.timer = setTimeout(() => void this.step(), wait);
           this.timer.unref();
         }
       });

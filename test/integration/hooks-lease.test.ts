@@ -1,5 +1,5 @@
 // Several services on one database deliver each hook once: one holds the lease on delivering, the others stand
-// by and take over from the stored cursors when it stops, dies or freezes past its lease.
+// by and take over from the stored cursors when it stops, is killed, or freezes past its lease.
 import { afterEach, expect, it } from 'vitest';
 import type { Hub } from '../../src/index.js';
 import { describeEachBackend } from '../support/backends.js';
@@ -59,5 +59,25 @@ describeEachBackend('hooks under a lease', (hubs) => {
     const third = await replies(hub, threadId, 2);
     await until(async () => (await hub.watches.get(watch.id)).delivered === 7, 10_000, 'every delivery');
     expect(recorder.records().map((r) => r.stdin.message.id)).toEqual([...first, ...second, ...third]);
+  });
+
+  it('take over at once from a holder on this host that was killed, delivering what it had not', async () => {
+    const hub = await hubs.open();
+    const { id: threadId } = await hub.threads.create();
+    const recorder = recordingCommand();
+    const watch = await hub.watches.create({ threadId, command: recorder.command });
+    // A long lease: the standby does not wait for it to run out, as the holder's process is gone.
+    const child = startHooksProcess(hub.database, { leaseMs: 600_000 });
+    await child.ready;
+    const standby = await hub.startHooks({ leaseMs: 600_000 });
+    expect(standby.delivering).toBe(false);
+    const first = await replies(hub, threadId, 2);
+    await until(async () => (await hub.watches.get(watch.id)).delivered === 2, 10_000, 'the holder delivering');
+    child.process.kill('SIGKILL');
+    await child.exited;
+    const second = await replies(hub, threadId, 2);
+    await until(() => standby.delivering, 5_000, 'the standby taking over');
+    await until(async () => (await hub.watches.get(watch.id)).delivered === 4, 10_000, 'every delivery');
+    expect(recorder.records().map((r) => r.stdin.message.id)).toEqual([...first, ...second]);
   });
 });
