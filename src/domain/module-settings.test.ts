@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isHubError } from './errors.js';
-import { moduleSettingsSchema, readModuleSettings, settingsSummary } from './module-settings.js';
+import { moduleSettingsSchema, readModuleSettings } from './module-settings.js';
+import { settingsSummary } from './settings-summary.js';
 
 const claudeCode = {
   backend: 'claude-code',
@@ -106,6 +107,20 @@ describe('module settings', () => {
         concurrency: 1,
         capabilities: [],
       });
+    }
+    // The summary reads concurrency and capabilities as the schema does (it does so without loading it).
+    const values = [undefined, 1, 2, 64, 65, 0, -1, 2.5, '2', null, 2 ** 53, Number.NaN];
+    for (const concurrency of values) {
+      const checked = moduleSettingsSchema.safeParse({ ...claudeCode, concurrency });
+      expect(settingsSummary({ concurrency }).concurrency, String(concurrency)).toBe(
+        checked.success ? checked.data.concurrency : 1,
+      );
+    }
+    for (const capabilities of [undefined, [], ['pdf', 'graph'], [''], ['pdf', 3], 'pdf', null]) {
+      const checked = moduleSettingsSchema.safeParse({ ...claudeCode, capabilities });
+      expect(settingsSummary({ capabilities }).capabilities, JSON.stringify(capabilities)).toEqual(
+        checked.success ? checked.data.capabilities : [],
+      );
     }
   });
 });

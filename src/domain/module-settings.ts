@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { HubError } from './errors.js';
+import { MAX_CONCURRENCY } from './settings-summary.js';
 import { MAX_TIMER_MS } from './validate.js';
 
 /** A string schema whose message, when the key is missing, says what it is for. */
@@ -69,7 +70,7 @@ const moduleShape = {
   cwd: required("required (the module's repository)").min(1),
   capabilities: z.array(z.string().min(1)).default([]),
   /** How many questions it answers at once; more wait in order. */
-  concurrency: z.int().min(1).max(64).default(1),
+  concurrency: z.int().min(1).max(MAX_CONCURRENCY).default(1),
 };
 
 /** The backends, by the keys only they take (a key of the other backend is named as such in config.yaml). */
@@ -129,26 +130,4 @@ export function readModuleSettings(module: string, settings: Record<string, unkn
     (issue) => `${issue.path.map(String).join('.') || '(settings)'}: ${issue.message}`,
   );
   throw new HubError('validation', `module ${module} has invalid settings: ${problems.join('; ')}`);
-}
-
-/** What the module view shows of a module's settings. */
-export interface SettingsSummary {
-  /** As registered, so a wrong one is seen for what it is (its health error names it). */
-  backend: string | null;
-  concurrency: number;
-  capabilities: string[];
-}
-
-/**
- * The keys the module view and the instance limit read, each by its rule here even when other keys are wrong; a
- * value the rule refuses reads as the default (such a module is not served: its health error names the key).
- */
-export function settingsSummary(settings: Record<string, unknown>): SettingsSummary {
-  const concurrency = moduleShape.concurrency.safeParse(settings.concurrency);
-  const capabilities = moduleShape.capabilities.safeParse(settings.capabilities);
-  return {
-    backend: typeof settings.backend === 'string' ? settings.backend : null,
-    concurrency: concurrency.success ? concurrency.data : 1,
-    capabilities: capabilities.success ? capabilities.data : [],
-  };
 }

@@ -1,6 +1,6 @@
 /** The records claude-comms stores and the events that describe every change to them. */
 import type { EventData, InstanceState } from './event-data.js';
-import { settingsSummary } from './module-settings.js';
+import { settingsSummary } from './settings-summary.js';
 
 export type { InstanceState };
 

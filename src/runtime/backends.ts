@@ -5,7 +5,6 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { bundledExecutable, ClaudeCodeBackend, NOT_INSTALLED } from '../agents/claude-code-backend.js';
 import { CommandBackend } from '../agents/command-backend.js';
 import type { AgentBackend } from '../agents/types.js';
-import { readModuleSettings } from '../domain/module-settings.js';
 import type { Module } from '../domain/types.js';
 import { directoryProblem } from '../process/process-group.js';
 
@@ -23,9 +22,11 @@ export interface WorkerModule {
 
 /**
  * The worker's view of a module: its stored settings read once with the module settings schema, each backend
- * given its own; `validation` naming each wrong key when the settings cannot run anything.
+ * given its own; `validation` naming each wrong key when the settings cannot run anything. The schema (with zod)
+ * is loaded here, by the first worker, rather than by every hub.
  */
-export function workerModule(module: Module): WorkerModule {
+export async function workerModule(module: Module): Promise<WorkerModule> {
+  const { readModuleSettings } = await import('../domain/module-settings.js');
   const settings = readModuleSettings(module.name, module.config);
   const { cwd } = settings;
   let backend: AgentBackend;

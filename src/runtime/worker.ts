@@ -139,7 +139,7 @@ export class Worker {
         continue;
       }
       try {
-        const module = workerModule(m);
+        const module = await workerModule(m);
         next.set(m.name, { config, module });
         fresh.push(module);
       } catch (err) {

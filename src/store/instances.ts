@@ -7,7 +7,7 @@ import { HubError } from '../domain/errors.js';
 import type { EventData } from '../domain/event-data.js';
 import { assertId, newId } from '../domain/ids.js';
 import type { ListInstancesOptions } from '../domain/inputs.js';
-import { settingsSummary } from '../domain/module-settings.js';
+import { settingsSummary } from '../domain/settings-summary.js';
 import type { Instance, InstanceState } from '../domain/types.js';
 import { moduleName, oneOf, optionalText } from '../domain/validate.js';
 import type { Database, WriteTx } from './database.js';
