@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openHub } from '../../src/index.js';
-import { type Service, startService } from '../../src/service/service.js';
-import { BACKENDS, describeEachBackend, memoryLogger } from '../support/backends.js';
+import type { Service } from '../../src/service/service.js';
+import { BACKENDS, describeEachBackend } from '../support/backends.js';
+import { startBareService } from '../support/service.js';
 import { readLog } from '../support/wait.js';
 
 const ECHO = `let q = ''; process.stdin.on('data', (d) => (q += d)); process.stdin.on('end', () => process.stdout.write('re: ' + q));`;
@@ -104,14 +105,7 @@ describe.each(BACKENDS)('a module deleted from config.yaml, across a restart of 
     const dir = mkdtempSync(join(tmpdir(), 'cc-restart-'));
     const config = configWith(dir, ['marker', 'arangodb']);
     const start = async () => {
-      const s = await startService({
-        host: '127.0.0.1',
-        port: 0,
-        database,
-        config,
-        stateFile: false,
-        logger: memoryLogger().logger,
-      });
+      const s = await startBareService(database, { config });
       services.push(s);
       return s;
     };
