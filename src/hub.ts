@@ -135,7 +135,11 @@ export interface Hub {
    * clearing; the worker then writes what the fault held back.
    */
   storage(): StorageState;
-  close(): Promise<void>;
+  /**
+   * Stops the workers and hooks and closes the database. Running replies are cancelled, or with `handBack` go back
+   * to pending to run again when a worker is back (their agents' sessions resumed where they have them).
+   */
+  close(options?: { handBack?: boolean }): Promise<void>;
 }
 
 const HOUR = 60 * 60 * 1000;
@@ -295,10 +299,10 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     syncConfig,
     schemaVersion: () => schemaVersion(db),
     storage: () => db.storage.state,
-    close() {
+    close(o = {}) {
       closing ??= (async () => {
         if (retention) clearInterval(retention);
-        await Promise.all([...workers.map((w) => w.stop()), hooks?.stop()]);
+        await Promise.all([...workers.map((w) => w.stop({ handBack: o.handBack === true })), hooks?.stop()]);
         await processes.close();
         await messages.flushAll();
         monitor.close();

@@ -17,6 +17,7 @@ import { registerPollViewCommands } from './poll-view-commands.js';
 import { registerPollWatchCommands } from './poll-watch-commands.js';
 
 interface ServiceFlags {
+  cancelRunning?: boolean;
   host: string;
   port: string;
   config?: string;
@@ -36,11 +37,14 @@ export function registerServiceCommands(cli: Command): void {
     const { startService } = await import('../service/service.js');
     const service = await startService(settings);
     // Listened for before anything is printed: whoever waits for the banner may send Ctrl-C at once.
-    const stop = new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
+    // SIGUSR2 is how `poll stop --cancel-running` asks for a stop that cancels the running replies.
+    const stop = new Promise<{ cancelRunning: boolean }>((resolve) => {
+      const graceful = () => resolve({ cancelRunning: flags.cancelRunning === true });
+      process.once('SIGINT', graceful);
+      process.once('SIGTERM', graceful);
+      process.once('SIGUSR2', () => resolve({ cancelRunning: true }));
       // Whoever read its output went away (`serve | head`): it stops in order, as on Ctrl-C.
-      whenStdoutCloses(resolve);
+      whenStdoutCloses(graceful);
     });
     for (const notice of service.notices) printErr(`claude-comms: ${notice}\n`);
     const modules = await service.hub.modules.list();
@@ -59,10 +63,18 @@ export function registerServiceCommands(cli: Command): void {
         '',
       ].join('\n'),
     );
-    await stop;
-    printOut('claude-comms: stopping (running agents are cancelled)…\n');
-    await service.close();
-    printOut('claude-comms: stopped\n');
+    const { cancelRunning } = await stop;
+    printOut(
+      cancelRunning
+        ? 'claude-comms: stopping (running agents are cancelled)…\n'
+        : 'claude-comms: stopping (running agents are stopped; their replies are handed back)…\n',
+    );
+    const { handedBack } = await service.close({ cancelRunning });
+    printOut(
+      handedBack.length
+        ? `claude-comms: stopped; handed back ${plural(handedBack.length, 'running reply', 'running replies')}, to run again when the service is back: ${handedBack.join(', ')}\n`
+        : 'claude-comms: stopped\n',
+    );
   });
 
   const poll = cli
@@ -113,16 +125,22 @@ export function registerServiceCommands(cli: Command): void {
 
   poll
     .command('stop')
-    .description('stop the service gracefully (running agents are cancelled, their replies marked so) and wait for it')
+    .description(
+      'stop the service gracefully and wait for it: running agents are stopped and their replies handed back, to run again when the service is back',
+    )
     .option('--timeout <seconds>', 'how long to wait for it to exit', '30')
-    .action(async (flags: { timeout: string }, command: Command) => {
+    .option('--cancel-running', 'cancel the replies being answered instead of handing them back')
+    .action(async (flags: { timeout: string; cancelRunning?: boolean }, command: Command) => {
       const timeout = Number(flags.timeout);
       if (!(timeout > 0)) command.error(`claude-comms: --timeout must be a number of seconds, got ${flags.timeout}`);
       const state = runningService();
       // Best effort: a stuck service that does not answer is still stopped.
       const running = state ? await new HttpClient(state.url).messagesIn('processing').catch(() => null) : null;
       const { stopDaemon } = await import('../service/daemon.js');
-      const result = await stopDaemon({ timeoutMs: timeout * 1000 });
+      const result = await stopDaemon({
+        timeoutMs: timeout * 1000,
+        ...(flags.cancelRunning ? { signal: 'SIGUSR2' as const } : {}),
+      });
       if (result.pid === undefined) {
         const cleaned = result.removed.length ? ` (removed stale ${result.removed.join(', ')})` : '';
         printOut(`claude-comms is not running${cleaned}\n`);
@@ -135,9 +153,10 @@ export function registerServiceCommands(cli: Command): void {
         process.exitCode = 1;
         return;
       }
-      const cancelled = running?.length ?? 0;
+      const stopped = running?.length ?? 0;
+      const what = flags.cancelRunning ? 'cancelled' : 'handed back, to run again when the service is back';
       printOut(
-        `claude-comms stopped (pid ${result.pid}) in ${duration(result.elapsedMs)}${cancelled ? `; ${plural(cancelled, 'running reply', 'running replies')} cancelled` : ''}\n`,
+        `claude-comms stopped (pid ${result.pid}) in ${duration(result.elapsedMs)}${stopped ? `; ${plural(stopped, 'running reply', 'running replies')} ${what}` : ''}\n`,
       );
     });
 
@@ -149,6 +168,10 @@ export function registerServiceCommands(cli: Command): void {
 function serviceOptions(command: Command): Command {
   return command
     .option('--host <address>', 'address to listen on; any but loopback requires API tokens', '127.0.0.1')
+    .option(
+      '--cancel-running',
+      'on stop, cancel the replies being answered (default: hand them back, to run again when the service is back)',
+    )
     .option('--port <port>', 'port to listen on (0: any free port)', '7420')
     .option('--config <file>', 'module configuration (default: config.yaml in the data home, else the bundled example)')
     .option('--interval <seconds>', 'backstop check for changes by other processes; changes still arrive at once', '1')

@@ -49,6 +49,10 @@ export class Worker {
   private stopped = false;
   /** Aborted by `stop`: writes held back by a storage fault stop waiting for the database. */
   private readonly stopping = new AbortController();
+  /** Set by `stop({ handBack: true })`: runs stopped by it give their replies back instead of cancelling them. */
+  private handingBack = false;
+  /** The replies this worker handed back when it stopped. */
+  readonly handedBack: string[] = [];
   private unwatchStorage: (() => void) | undefined;
   /** What is served: each module with the settings it was built from. */
   private modules = new Map<string, { config: string; module: WorkerModule }>();
@@ -211,15 +215,19 @@ export class Worker {
       );
   }
 
-  /** Stops claiming, cancels the runs in progress (their replies are marked cancelled) and waits for them. */
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming, stops the runs in progress and waits for them: their replies are marked cancelled, or with
+   * `handBack` go back to pending to run again when a worker is back (see ReplyQueue.handBack).
+   */
+  async stop(options: { handBack?: boolean } = {}): Promise<void> {
+    this.handingBack = options.handBack === true;
     this.stopped = true;
     this.stopping.abort();
     this.unwatchStorage?.();
     if (this.timer) clearInterval(this.timer);
     this.subscription?.close();
     this.health.stop();
-    // A claim in flight still launches its run, which is then cancelled with the others.
+    // A claim in flight still launches its run, which is then cancelled (or handed back) with the others.
     await this.claimLoop;
     for (const run of this.running.values()) run.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
@@ -295,6 +303,11 @@ export class Worker {
       // The agent's session is gone (another machine, a cleaned cache): start anew, seeded with the thread.
       await this.stored(() => this.threads.forgetSession(message.threadId, module.name));
       outcome = await this.runs.attempt(module, claim, signal, false);
+    }
+    // The service is stopping and hands its work back: the reply runs again when a service is back.
+    if (signal.aborted && this.handingBack && (await this.stored(() => this.queue.handBack(claim, claim.sessionId)))) {
+      this.handedBack.push(message.id);
+      return;
     }
     const done: RunDone = signal.aborted
       ? { type: 'done', ok: false, reason: 'cancelled', error: 'cancelled' }

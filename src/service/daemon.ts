@@ -142,12 +142,14 @@ export interface DaemonStop {
  * requests, cancels the agents running (their replies end `cancelled`) and closes the database; resolves when
  * it has exited, or after `timeoutMs` (default 30 s) with `stopped: false`.
  */
-export async function stopDaemon(options: { timeoutMs?: number } = {}): Promise<DaemonStop> {
+export async function stopDaemon(
+  options: { timeoutMs?: number; signal?: 'SIGTERM' | 'SIGUSR2' } = {},
+): Promise<DaemonStop> {
   const pid = servicePid();
   if (pid === undefined) return { stopped: true, elapsedMs: 0, removed: removeStaleFiles() };
   const began = Date.now();
   try {
-    process.kill(pid, 'SIGTERM');
+    process.kill(pid, options.signal ?? 'SIGTERM');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }

@@ -64,8 +64,12 @@ export interface Service {
   readonly config: string;
   /** What a person starting it should know (the bundled example in use), one sentence each. */
   readonly notices: readonly string[];
-  /** Stops taking requests, cancels running agents (their replies are marked cancelled), closes the hub. */
-  close(): Promise<void>;
+  /**
+   * Stops taking requests, stops the running agents and closes the hub. Their replies are handed back — to pending,
+   * to run again when a service is back, resuming the agent's session — unless `cancelRunning` (then cancelled).
+   * Answers the replies handed back.
+   */
+  close(options?: { cancelRunning?: boolean }): Promise<{ handedBack: string[] }>;
 }
 
 /** Whether `host` only accepts connections from this machine. */
@@ -198,7 +202,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     renameSync(partial, stateFile());
   }
 
-  let closing: Promise<void> | undefined;
+  let closing: Promise<{ handedBack: string[] }> | undefined;
   const running = server;
   const openStreams = streams;
   return {
@@ -206,16 +210,17 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     hub,
     config,
     notices,
-    close() {
+    close(o = {}) {
       closing ??= (async () => {
         openStreams.close();
         await new Promise<void>((resolve) => {
           running.close(() => resolve());
           (running as { closeAllConnections?: () => void }).closeAllConnections?.();
         });
-        await hub.close();
+        await hub.close({ handBack: o.cancelRunning !== true });
         if (writeState && runningService()?.pid === process.pid) rmSync(stateFile(), { force: true });
         if (readPid(pidFile()) === process.pid) rmSync(pidFile(), { force: true });
+        return { handedBack: [...(worker?.handedBack ?? [])] };
       })();
       return closing;
     },

@@ -146,6 +146,33 @@ export class ReplyQueue {
   }
 
   /**
+   * Hands a running reply back to the queue because its service is stopping (not because its run failed): the
+   * reply and its task go back to pending, the content the run wrote is cleared (kept in the log and, in full, in
+   * the task's log), the attempt is not counted against the reply, and the instance is freed. The next run —
+   * when the service is back — resumes the agent's session where it has one. False, changing nothing, when the
+   * reply is no longer this run's or no longer processing (cancelled meanwhile): `finish` then ends the run.
+   */
+  handBack(claim: ClaimedReply, sessionId?: string): Promise<boolean> {
+    const reason = 'handed back: the service stopped; it runs again when a service is back';
+    return this.messages.settle(claim.message.id, async (tx, current) => {
+      if (!current || !holdsClaim(current, claim.run) || current.status !== 'processing') return false;
+      const output = await this.messages.resetContent(tx, claim.message.id);
+      await this.messages.moveStatus(tx, claim.message.id, 'pending', {
+        reason,
+        current,
+        extra: { sets: ['claimed_by = NULL', 'lease_until = NULL', 'attempts = attempts - 1'] },
+      });
+      const taskId = await this.moveTask(tx, claim.message.id, 'processing', 'pending');
+      if (taskId) {
+        await this.tasks.log(taskId, { level: 'info', text: reason }, tx);
+        if (output) await this.tasks.log(taskId, { level: 'info', text: lostOutput(output) }, tx);
+      }
+      await this.instances.releaseIn(tx, claim.instanceId, sessionId);
+      return true;
+    });
+  }
+
+  /**
    * Replies whose worker died (lease run out): back to pending from empty content while they have attempts left
    * (what the lost run wrote goes to the task's log), else failed with the reason. Their instances are freed.
    */

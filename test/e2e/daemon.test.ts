@@ -165,7 +165,9 @@ describe('claude-comms poll (the service as a daemon)', () => {
     const stopped = await cli(env, 'poll', 'stop');
     expect(stopped).toMatchObject({ code: 0, stderr: '' });
     expect(stopped.stdout).toMatch(
-      new RegExp(`^claude-comms stopped \\(pid ${pid}\\) in .*; 1 running reply cancelled\\n$`),
+      new RegExp(
+        `^claude-comms stopped \\(pid ${pid}\\) in .*; 1 running reply handed back, to run again when the service is back\\n$`,
+      ),
     );
     expect(alive(pid)).toBe(false);
     expect(existsSync(join(home, 'service.json'))).toBe(false);
@@ -173,11 +175,12 @@ describe('claude-comms poll (the service as a daemon)', () => {
 
     const hub = await openHub({ database: `sqlite:${join(home, 'comms.db')}`, config: false });
     try {
-      expect((await hub.messages.get(asked.messageId)).status).toBe('cancelled');
+      // Handed back: pending again, its partial answer cleared, to run when the service is back.
+      expect(await hub.messages.get(asked.messageId)).toMatchObject({ status: 'pending', content: '' });
       expect((await hub.statusHistory(asked.messageId)).map((h) => h.status)).toEqual([
         'pending',
         'processing',
-        'cancelled',
+        'pending',
       ]);
     } finally {
       await hub.close();
