@@ -32,50 +32,55 @@ export function registerServiceCommands(cli: Command): void {
 
   serviceOptions(
     cli.command('serve').description('run the service (HTTP API, workers, hooks) in the foreground; Ctrl-C stops it'),
-  ).action(async (flags: ServiceFlags, command: Command) => {
-    const settings = serviceSettings(flags, command, database());
-    const { startService } = await import('../service/service.js');
-    const service = await startService(settings);
-    // Listened for before anything is printed: whoever waits for the banner may send Ctrl-C at once.
-    // SIGUSR2 is how `poll stop --cancel-running` asks for a stop that cancels the running replies.
-    const stop = new Promise<{ cancelRunning: boolean }>((resolve) => {
-      const graceful = () => resolve({ cancelRunning: flags.cancelRunning === true });
-      process.once('SIGINT', graceful);
-      process.once('SIGTERM', graceful);
-      process.once('SIGUSR2', () => resolve({ cancelRunning: true }));
-      // Whoever read its output went away (`serve | head`): it stops in order, as on Ctrl-C.
-      whenStdoutCloses(graceful);
+  )
+    .option(
+      '--cancel-running',
+      'on stop, cancel the replies being answered (default: hand them back, to run again when the service is back)',
+    )
+    .action(async (flags: ServiceFlags, command: Command) => {
+      const settings = serviceSettings(flags, command, database());
+      const { startService } = await import('../service/service.js');
+      const service = await startService(settings);
+      // Listened for before anything is printed: whoever waits for the banner may send Ctrl-C at once.
+      // SIGUSR2 is how `poll stop --cancel-running` asks for a stop that cancels the running replies.
+      const stop = new Promise<{ cancelRunning: boolean }>((resolve) => {
+        const graceful = () => resolve({ cancelRunning: flags.cancelRunning === true });
+        process.once('SIGINT', graceful);
+        process.once('SIGTERM', graceful);
+        process.once('SIGUSR2', () => resolve({ cancelRunning: true }));
+        // Whoever read its output went away (`serve | head`): it stops in order, as on Ctrl-C.
+        whenStdoutCloses(graceful);
+      });
+      for (const notice of service.notices) printErr(`claude-comms: ${notice}\n`);
+      const modules = await service.hub.modules.list();
+      const served = modules.filter((m) => !m.removedAt).map((m) => m.name);
+      const removed = modules.filter((m) => m.removedAt).map((m) => m.name);
+      printOut(
+        [
+          `claude-comms serving at ${service.url}`,
+          `  database  ${service.hub.database}`,
+          `  config    ${service.config}`,
+          `  modules   ${served.join(', ') || '(none)'}`,
+          ...(removed.length
+            ? [`  removed   ${removed.join(', ')} (not in the config; add them back to serve them)`]
+            : []),
+          `  API       ${service.url}/api/v1  (OpenAPI: ${service.url}/api/v1/openapi.json)`,
+          '',
+        ].join('\n'),
+      );
+      const { cancelRunning } = await stop;
+      printOut(
+        cancelRunning
+          ? 'claude-comms: stopping (running agents are cancelled)…\n'
+          : 'claude-comms: stopping (running agents are stopped; their replies are handed back)…\n',
+      );
+      const { handedBack } = await service.close({ cancelRunning });
+      printOut(
+        handedBack.length
+          ? `claude-comms: stopped; handed back ${plural(handedBack.length, 'running reply', 'running replies')}, to run again when the service is back: ${handedBack.join(', ')}\n`
+          : 'claude-comms: stopped\n',
+      );
     });
-    for (const notice of service.notices) printErr(`claude-comms: ${notice}\n`);
-    const modules = await service.hub.modules.list();
-    const served = modules.filter((m) => !m.removedAt).map((m) => m.name);
-    const removed = modules.filter((m) => m.removedAt).map((m) => m.name);
-    printOut(
-      [
-        `claude-comms serving at ${service.url}`,
-        `  database  ${service.hub.database}`,
-        `  config    ${service.config}`,
-        `  modules   ${served.join(', ') || '(none)'}`,
-        ...(removed.length
-          ? [`  removed   ${removed.join(', ')} (not in the config; add them back to serve them)`]
-          : []),
-        `  API       ${service.url}/api/v1  (OpenAPI: ${service.url}/api/v1/openapi.json)`,
-        '',
-      ].join('\n'),
-    );
-    const { cancelRunning } = await stop;
-    printOut(
-      cancelRunning
-        ? 'claude-comms: stopping (running agents are cancelled)…\n'
-        : 'claude-comms: stopping (running agents are stopped; their replies are handed back)…\n',
-    );
-    const { handedBack } = await service.close({ cancelRunning });
-    printOut(
-      handedBack.length
-        ? `claude-comms: stopped; handed back ${plural(handedBack.length, 'running reply', 'running replies')}, to run again when the service is back: ${handedBack.join(', ')}\n`
-        : 'claude-comms: stopped\n',
-    );
-  });
 
   const poll = cli
     .command('poll')
@@ -168,10 +173,6 @@ export function registerServiceCommands(cli: Command): void {
 function serviceOptions(command: Command): Command {
   return command
     .option('--host <address>', 'address to listen on; any but loopback requires API tokens', '127.0.0.1')
-    .option(
-      '--cancel-running',
-      'on stop, cancel the replies being answered (default: hand them back, to run again when the service is back)',
-    )
     .option('--port <port>', 'port to listen on (0: any free port)', '7420')
     .option('--config <file>', 'module configuration (default: config.yaml in the data home, else the bundled example)')
     .option('--interval <seconds>', 'backstop check for changes by other processes; changes still arrive at once', '1')
