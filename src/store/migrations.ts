@@ -285,6 +285,14 @@ export const MIGRATIONS: readonly Migration[] = [
         .where(sql<boolean>`status in ('failed', 'cancelled')`),
     ],
   },
+  {
+    version: 12,
+    name: 'retries: a reply and its task name the failed or cancelled one they answer again',
+    up: (db) => [
+      db.schema.alterTable('messages').addColumn('retry_of', text),
+      db.schema.alterTable('tasks').addColumn('retry_of', text),
+    ],
+  },
 ];
 
 /** The schema version this code writes. */
