@@ -32,7 +32,7 @@ import { schemaVersion } from './store/migrations.js';
 import { ModuleStore } from './store/modules.js';
 import { type OpenDatabaseOptions, openDatabase } from './store/open.js';
 import { ReplyQueue } from './store/reply-queue.js';
-import { type RetryResult, RetryStore } from './store/retries.js';
+import { type RetryOptions, type RetryResult, RetryStore } from './store/retries.js';
 import type { StorageState } from './store/storage-health.js';
 import { TaskStore } from './store/tasks.js';
 import { ThreadContext } from './store/thread-context.js';
@@ -116,7 +116,7 @@ export interface Hub {
    * by the same module, with its own task; both carry `retryOf`. `invalid_transition` for a reply not failed or
    * cancelled.
    */
-  retry(id: string, kind?: 'message' | 'task'): Promise<RetryResult>;
+  retry(id: string, kind?: 'message' | 'task', options?: RetryOptions): Promise<RetryResult>;
   /**
    * Starts a worker that answers the pending replies of the registered modules (all, or those named) through
    * their backends. Several workers, in one process or many, can share a database. Closing the hub stops it.
@@ -262,7 +262,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     progress: new ProgressTracker(tasks, events),
     monitor,
     ask: (input) => asks.ask(input),
-    retry: (id, kind = 'message') => (kind === 'task' ? retries.retryTask(id) : retries.retry(id)),
+    retry: (id, kind = 'message', o = {}) => (kind === 'task' ? retries.retryTask(id, o) : retries.retry(id, o)),
     async startWorker(o = {}) {
       if (o.modules) {
         const registered = await modules.list();

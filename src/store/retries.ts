@@ -19,6 +19,12 @@ import { firstAttempt } from './thread-context.js';
 /** What a retry answers: the ids of an ask's answer, the question being the one already asked. */
 export type RetryResult = Omit<AskResult, 'replayed'>;
 
+/** Options of a retry. */
+export interface RetryOptions {
+  /** The module asking again: `forbidden` unless it asked the question (a module token acts as its module). */
+  asker?: string;
+}
+
 /** The statuses a reply may be retried from. */
 const RETRIABLE: readonly Status[] = ['failed', 'cancelled'];
 
@@ -35,20 +41,20 @@ export class RetryStore {
    * for a reply that has not failed or been cancelled (nothing is changed), `conflict` when its module is paused
    * or removed.
    */
-  async retry(id: string): Promise<RetryResult> {
+  async retry(id: string, options: RetryOptions = {}): Promise<RetryResult> {
     assertId(id, 'message id');
-    return this.db.write((tx) => this.retryIn(tx, id));
+    return this.db.write((tx) => this.retryIn(tx, id, options));
   }
 
   /** The task's reply answered again; `validation` for a task with no reply. */
-  async retryTask(taskId: string): Promise<RetryResult> {
+  async retryTask(taskId: string, options: RetryOptions = {}): Promise<RetryResult> {
     const task = await this.tasks.get(taskId);
     if (!task.messageId)
       throw new HubError('validation', `task ${taskId} has no reply to retry (only a task behind a reply can be)`);
-    return this.retry(task.messageId);
+    return this.retry(task.messageId, options);
   }
 
-  private async retryIn(tx: WriteTx, id: string): Promise<RetryResult> {
+  private async retryIn(tx: WriteTx, id: string, options: RetryOptions): Promise<RetryResult> {
     // Locked: two retries of one reply at once are made one after the other, each seeing the reply as it is.
     const reply = await tx.get<MessagesTable>(`SELECT * FROM messages WHERE id = ?${rowLock(this.db)}`, [id]);
     if (!reply) throw new HubError('not_found', `no message with id ${id}`);
@@ -75,6 +81,11 @@ export class RetryStore {
     );
     if (!question)
       throw new HubError('validation', `reply ${id} answers no question, so there is nothing to ask again`);
+    if (options.asker !== undefined && options.asker !== question.author)
+      throw new HubError(
+        'forbidden',
+        `reply ${id} answers a question of module ${question.author}; only the asker retries it, not ${options.asker}`,
+      );
     await assertAskable(this.db, tx, reply.author);
     const retried = await tx.get<Pick<TasksTable, 'id' | 'name'>>(
       'SELECT id, name FROM tasks WHERE message_id = ? ORDER BY created_at LIMIT 1',
