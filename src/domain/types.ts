@@ -298,6 +298,8 @@ export interface AgentControl {
   /** Errors logged, and the task's own error when it failed. */
   errors: string[];
   messageId: string | null;
+  /** For a retry's task: the task of the reply it answers again. */
+  retryOf: string | null;
   startedAt: string | null;
   completedAt: string | null;
   updatedAt: string;

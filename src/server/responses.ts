@@ -269,6 +269,7 @@ export const AgentControl = answers<AgentControlRecord>()(
       logs: z.array(LogLineSchema),
       errors: z.array(z.string()),
       messageId: z.string().nullable(),
+      retryOf: z.string().nullable().openapi({ description: 'for a retry: the task of the reply it answers again' }),
       startedAt: z.string().nullable(),
       completedAt: z.string().nullable(),
       updatedAt: z.string(),
