@@ -201,7 +201,8 @@ function describeMessage(m: Message, p: Palette): string[] {
     m.startedAt && m.completedAt ? ` · took ${duration(Date.parse(m.completedAt) - Date.parse(m.startedAt))}` : '';
   const header = `${p.bold(m.author)} ${p.dim(`(${m.role})`)} · ${paintStatus(m.status, p)} · ${ago(m.createdAt)}${took}`;
   const body = m.content ? indent(m.content) : p.dim('  (no content yet)');
-  return [header, p.dim(`  ${m.id}`), body, ...(m.error ? [p.red(indent(`error: ${m.error}`))] : [])];
+  const id = m.retryOf ? `  ${m.id} · retry of ${m.retryOf}` : `  ${m.id}`;
+  return [header, p.dim(id), body, ...(m.error ? [p.red(indent(`error: ${m.error}`))] : [])];
 }
 
 async function readStdin(): Promise<string> {

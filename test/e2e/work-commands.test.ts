@@ -135,6 +135,10 @@ describe('claude-comms day-to-day commands', () => {
     expect(retried).toMatchObject({ threadId: failed.threadId, questionId: failed.questionId });
     const reply = await (await fetch(`${url}/api/v1/messages/${retried.messageId}`)).json();
     expect(reply).toMatchObject({ retryOf: failed.messageId, taskId: retried.taskId });
+    expect((await cli('threads', 'show', failed.threadId)).stdout).toContain(
+      `${retried.messageId} · retry of ${failed.messageId}`,
+    );
+    expect((await cli('task', 'status', retried.taskId)).stdout).toMatch(new RegExp(`retry of +task ${failed.taskId}`));
     const waited = await cli('retry', retried.taskId, '--wait');
     expect(waited.code).toBe(1);
     expect(waited.stderr).toMatch(/\nfailed: .*the index is missing/);
