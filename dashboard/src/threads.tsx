@@ -106,6 +106,7 @@ function ThreadView({ id }: { id: string }) {
   useEffect(() => store.openThread(id), [id]);
   const slot = useStore((s) => s.thread);
   if (!slot || slot.id !== id) return <p className="muted">Loading…</p>;
+  const retried = new Set(slot.messages.flatMap((m) => (m.retryOf ? [m.retryOf] : [])));
   return (
     <section className="thread card" data-thread-id={id}>
       <header className="thread-header">
@@ -128,14 +129,15 @@ function ThreadView({ id }: { id: string }) {
       ) : null}
       <ol className="messages">
         {slot.messages.map((m) => (
-          <MessageView key={m.id} message={m} />
+          <MessageView key={m.id} message={m} retried={retried.has(m.id)} />
         ))}
       </ol>
     </section>
   );
 }
 
-const MessageView = memo(function MessageView({ message: m }: { message: LiveMessage }) {
+/** A message; `retried` when a retry of it is in the thread (a reply is retried once: its retry is retried). */
+const MessageView = memo(function MessageView({ message: m, retried }: { message: LiveMessage; retried: boolean }) {
   const taskId = useStore((s) => s.taskOf[m.id]);
   const retriedTask = useStore((s) => (m.retryOf ? s.taskOf[m.retryOf] : undefined));
   const running = !isTerminal(m.status);
@@ -177,7 +179,7 @@ const MessageView = memo(function MessageView({ message: m }: { message: LiveMes
             )}
           </span>
         ) : null}
-        {m.role === 'assistant' && (m.status === 'failed' || m.status === 'cancelled') ? (
+        {m.role === 'assistant' && (m.status === 'failed' || m.status === 'cancelled') && !retried ? (
           <RetryButton path={`/messages/${m.id}/retry`} />
         ) : null}
       </header>

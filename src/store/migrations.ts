@@ -291,6 +291,12 @@ export const MIGRATIONS: readonly Migration[] = [
     up: (db) => [
       db.schema.alterTable('messages').addColumn('retry_of', text),
       db.schema.alterTable('tasks').addColumn('retry_of', text),
+      // A retry looks up whether its reply was retried already; only retries are in it.
+      db.schema
+        .createIndex('messages_retry_of')
+        .on('messages')
+        .column('retry_of')
+        .where(sql<boolean>`retry_of is not null`),
     ],
   },
 ];

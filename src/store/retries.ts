@@ -38,8 +38,8 @@ export class RetryStore {
 
   /**
    * Answers reply `id` again: `not_found` for no such message, `validation` for a question, `invalid_transition`
-   * for a reply that has not failed or been cancelled (nothing is changed), `conflict` when its module is paused
-   * or removed.
+   * for a reply that has not failed or been cancelled (nothing is changed), `conflict` when it was retried
+   * already (retry its retry) or its module is paused or removed.
    */
   async retry(id: string, options: RetryOptions = {}): Promise<RetryResult> {
     assertId(id, 'message id');
@@ -68,6 +68,10 @@ export class RetryStore {
         'invalid_transition',
         `reply ${id} is ${reply.status}; only a failed or cancelled reply can be retried`,
       );
+    // One retry per reply (a double click makes one), so a reply's retries form a chain: retry the newest.
+    const earlier = await tx.get<{ id: string }>('SELECT id FROM messages WHERE retry_of = ? LIMIT 1', [id]);
+    if (earlier)
+      throw new HubError('conflict', `reply ${id} was already retried as reply ${earlier.id}; retry that one instead`);
     const first = await firstAttempt(tx, {
       id: reply.id,
       threadId: reply.thread_id,

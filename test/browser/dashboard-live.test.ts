@@ -151,6 +151,8 @@ describeDashboard('dashboard, live', (open) => {
     const retry = d.page.locator(`.message:has([data-retry-of="${messageId}"])`);
     await shows(() => retry.getAttribute('data-status'), expect.stringMatching(/^(pending|processing)$/));
     expect(await d.page.locator('.message.role-user').count()).toBe(1);
+    // Retried once: the retry is what is retried next.
+    expect(await d.page.locator(`[data-message-id="${messageId}"] .retry`).count()).toBe(0);
     const again = (await retry.getAttribute('data-message-id')) as string;
     await d.call(`/messages/${again}/cancel`, { body: {} });
     // And from the panel of its task: the panel then shows the newest retry, linked to the task it retries.

@@ -44,6 +44,11 @@ describeEachBackend('retry', (hubs) => {
     const after = (await readLog(hub)).slice(before.length);
     expect(after.map((e) => e.type)).toEqual(['message.created', 'task.created']);
     expect(after[0]).toMatchObject({ messageId: retried.messageId, data: { retryOf: asked.messageId } });
+    // A reply is retried once: a second retry (a double click) is refused, and the retry is retried instead.
+    await expect(hub.retry(asked.messageId)).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining(`already retried as reply ${retried.messageId}`),
+    });
     // The task's own retry answers its reply again, once more.
     await hub.messages.cancel(retried.messageId);
     const again = await hub.retry(retried.taskId, 'task');

@@ -174,7 +174,8 @@ describe.each(BACKENDS)('module-scoped tokens on $name', (backend) => {
         status: 'pending',
       });
       expect(await call(w.service, w.alpha, `/tasks/${w.mine.taskId}/retry`, { method: 'POST' })).toMatchObject({
-        status: 202,
+        status: 409,
+        body: { code: 'conflict' },
       });
     },
   );
