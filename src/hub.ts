@@ -32,6 +32,7 @@ import { schemaVersion } from './store/migrations.js';
 import { ModuleStore } from './store/modules.js';
 import { type OpenDatabaseOptions, openDatabase } from './store/open.js';
 import { ReplyQueue } from './store/reply-queue.js';
+import { type RetryOptions, type RetryResult, RetryStore } from './store/retries.js';
 import type { StorageState } from './store/storage-health.js';
 import { TaskStore } from './store/tasks.js';
 import { ThreadContext } from './store/thread-context.js';
@@ -111,6 +112,12 @@ export interface Hub {
    */
   ask(input: AskInput): Promise<AskResult>;
   /**
+   * Retries a failed or cancelled reply, or the task behind one (`kind`): a new pending reply to the same question,
+   * by the same module, with its own task; both carry `retryOf`. `invalid_transition` for a reply not failed or
+   * cancelled.
+   */
+  retry(id: string, kind?: 'message' | 'task', options?: RetryOptions): Promise<RetryResult>;
+  /**
    * Starts a worker that answers the pending replies of the registered modules (all, or those named) through
    * their backends. Several workers, in one process or many, can share a database. Closing the hub stops it.
    */
@@ -167,6 +174,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   const modules = new ModuleStore(db);
   const instances = new InstanceStore(db, messages);
   const asks = new AskStore(db, threads, messages, tasks);
+  const retries = new RetryStore(db, messages, tasks);
   const visibility = new Visibility(db);
   const watchSettings = {
     allowPrivateWebhooks: options.allowPrivateWebhooks ?? process.env.CLAUDE_COMMS_WEBHOOK_ALLOW_PRIVATE === '1',
@@ -258,6 +266,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     progress: new ProgressTracker(tasks, events),
     monitor,
     ask: (input) => asks.ask(input),
+    retry: (id, kind = 'message', o = {}) => (kind === 'task' ? retries.retryTask(id, o) : retries.retry(id, o)),
     async startWorker(o = {}) {
       if (o.modules) {
         const registered = await modules.list();

@@ -51,6 +51,7 @@ export type { ConfigSyncResult } from './store/config-sync.js';
 export type { InstanceStore, ListInstancesOptions } from './store/instances.js';
 export type { CreateMessageInput, MessageStore, TransitionOptions } from './store/messages.js';
 export type { ModuleStore, RegisterModuleInput } from './store/modules.js';
+export type { RetryOptions, RetryResult } from './store/retries.js';
 export type { Durability } from './store/sqlite.js';
 export type { StorageState } from './store/storage-health.js';
 export type { CreateTaskInput, TaskLogEntry, TaskStore, TaskUpdate } from './store/tasks.js';

@@ -36,6 +36,14 @@ export type {
 /** A module as `GET /modules` shows it; `removedAt` is set once it has left the configuration (older services omit it). */
 export type ModuleView = HubModuleView & { removedAt?: string | null };
 
+/** What a retry answers (`POST /messages/{id}/retry`, `POST /tasks/{id}/retry`): the new reply and its task. */
+export interface Retried {
+  threadId: string;
+  questionId: string;
+  messageId: string;
+  taskId: string;
+}
+
 /** A page of the event log (`GET /events`). */
 export interface EventPage {
   events: HubEvent[];

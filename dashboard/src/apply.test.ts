@@ -37,6 +37,7 @@ const reply = (content: string, status: LiveMessage['status'] = 'processing'): L
   completedAt: null,
   updatedAt: '2025-06-01T10:00:00.000Z',
   schema: null,
+  retryOf: null,
 });
 
 const append = (delta: string, length: number) =>
@@ -136,6 +137,7 @@ const task: Task = {
   startedAt: '2025-06-01T10:00:00.000Z',
   completedAt: null,
   updatedAt: '2025-06-01T10:00:00.000Z',
+  retryOf: null,
 };
 
 describe('applying task events', () => {

@@ -3,7 +3,7 @@
  * the token prompt.
  */
 import { type FormEvent, type ReactNode, useEffect, useState } from 'react';
-import { failure, type ModuleView } from './api';
+import { failure, type ModuleView, post, type Retried } from './api';
 import { between, dateTime, duration } from './format';
 import { store, useStore } from './store';
 import { getToken } from './token';
@@ -201,5 +201,31 @@ export function TokenPrompt() {
       </label>
       <button type="submit">Connect</button>
     </form>
+  );
+}
+
+/**
+ * Retry: answers a failed or cancelled reply again (`path` is its `…/retry` route), a new reply to the same
+ * question; `then` hears of the new reply and task. A refusal (it was retried or changed meanwhile) is shown.
+ */
+export function RetryButton({ path, then }: { path: string; then?: (retried: Retried) => void }) {
+  const [busy, error, run] = useAction();
+  return (
+    <span className="retry">
+      <button
+        type="button"
+        disabled={busy}
+        onClick={() =>
+          run(async () => {
+            const retried = await post<Retried>(path);
+            then?.(retried);
+          })
+        }
+        title="ask the same question again: a new reply, with its own task"
+      >
+        {busy ? 'Retrying…' : 'Retry'}
+      </button>
+      {error ? <span className="error-text"> {error}</span> : null}
+    </span>
   );
 }

@@ -2,13 +2,15 @@
  * The agent control panel of one task: status, progress, iteration of max, cost of max cost, criteria with
  * pass/pending, files created and modified, the action log and errors, live; and a cancel button, which asks
  * to be confirmed in the page, then cancels the task's reply (its agent is stopped) or, for a task without one,
- * the task itself. A cancelled task says so plainly, with the reason given: a cancellation is not an error.
+ * the task itself. A cancelled task says so plainly, with the reason given: a cancellation is not an error. A
+ * failed or cancelled task behind a reply can be retried (a new reply and task, which the panel then shows); a
+ * retry's panel links to the task it retries.
  */
 import { useEffect, useState } from 'react';
 import { type AgentControl, api, post } from './api';
 import { isTerminal } from './apply';
-import { Elapsed, ErrorNote, ProgressBar, StatusBadge, useAction } from './components';
-import { clock, costOf, dateTime, iterationOf } from './format';
+import { Elapsed, ErrorNote, ProgressBar, RetryButton, StatusBadge, useAction } from './components';
+import { clock, costOf, dateTime, iterationOf, shortId } from './format';
 import { href } from './router';
 import type { Cancellation } from './state';
 import { store, useStore } from './store';
@@ -38,10 +40,26 @@ export function TaskPanel({ id }: { id: string }) {
               'not started'
             )}
             {v.sessionId ? ` · session ${v.sessionId}` : ''}
+            {v.retryOf ? (
+              <>
+                {' · '}
+                <a href={href.task(v.retryOf)} data-testid="retry-of">
+                  retry of task {shortId(v.retryOf)}
+                </a>
+              </>
+            ) : null}
           </p>
         </div>
         <StatusBadge status={v.status} />
         <CancelButton view={v} />
+        {v.messageId && (v.status === 'failed' || v.status === 'cancelled') ? (
+          <RetryButton
+            path={`/tasks/${v.taskId}/retry`}
+            then={(retried) => {
+              location.hash = href.task(retried.taskId);
+            }}
+          />
+        ) : null}
       </header>
       {panel.error ? <ErrorNote>Could not refresh: {panel.error}</ErrorNote> : null}
       {v.status === 'cancelled' && panel.cancellation ? <CancelledNote cancellation={panel.cancellation} /> : null}

@@ -5,7 +5,7 @@
 import { memo, useEffect } from 'react';
 import type { ThreadSummary } from './api';
 import { isTerminal, type LiveMessage } from './apply';
-import { Elapsed, ErrorNote, FilterSelect, StatusBadge } from './components';
+import { Elapsed, ErrorNote, FilterSelect, RetryButton, StatusBadge } from './components';
 import { dateTime, shortId } from './format';
 import { href } from './router';
 import { THREAD_MESSAGES_SHOWN, THREADS_SHOWN, type ThreadQuery } from './state';
@@ -106,6 +106,7 @@ function ThreadView({ id }: { id: string }) {
   useEffect(() => store.openThread(id), [id]);
   const slot = useStore((s) => s.thread);
   if (!slot || slot.id !== id) return <p className="muted">Loading…</p>;
+  const retried = new Set(slot.messages.flatMap((m) => (m.retryOf ? [m.retryOf] : [])));
   return (
     <section className="thread card" data-thread-id={id}>
       <header className="thread-header">
@@ -128,15 +129,17 @@ function ThreadView({ id }: { id: string }) {
       ) : null}
       <ol className="messages">
         {slot.messages.map((m) => (
-          <MessageView key={m.id} message={m} />
+          <MessageView key={m.id} message={m} retried={retried.has(m.id)} />
         ))}
       </ol>
     </section>
   );
 }
 
-const MessageView = memo(function MessageView({ message: m }: { message: LiveMessage }) {
+/** A message; `retried` when a retry of it is in the thread (a reply is retried once: its retry is retried). */
+const MessageView = memo(function MessageView({ message: m, retried }: { message: LiveMessage; retried: boolean }) {
   const taskId = useStore((s) => s.taskOf[m.id]);
+  const retriedTask = useStore((s) => (m.retryOf ? s.taskOf[m.retryOf] : undefined));
   const running = !isTerminal(m.status);
   return (
     <li className={`message role-${m.role}`} data-message-id={m.id} data-status={m.status}>
@@ -165,6 +168,19 @@ const MessageView = memo(function MessageView({ message: m }: { message: LiveMes
           <a className="task-link" href={href.task(taskId)}>
             task
           </a>
+        ) : null}
+        {m.retryOf ? (
+          <span className="muted small" data-testid="retry-of" data-retry-of={m.retryOf}>
+            {'retry of '}
+            {retriedTask ? (
+              <a href={href.task(retriedTask)}>reply {shortId(m.retryOf)}</a>
+            ) : (
+              `reply ${shortId(m.retryOf)}`
+            )}
+          </span>
+        ) : null}
+        {m.role === 'assistant' && (m.status === 'failed' || m.status === 'cancelled') && !retried ? (
+          <RetryButton path={`/messages/${m.id}/retry`} />
         ) : null}
       </header>
       <div className="content">{m.content || (running ? '…' : '')}</div>

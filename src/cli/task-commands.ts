@@ -209,6 +209,7 @@ function describeTask(t: Task, log: HubEvent[], lines: number): string {
     ],
   ];
   if (t.messageId) fields.push(['reply', t.messageId]);
+  if (t.retryOf) fields.push(['retry of', `task ${t.retryOf}`]);
   if (t.error) fields.push(['error', p.red(t.error)]);
   const out = [
     `${p.bold(t.name)}`,

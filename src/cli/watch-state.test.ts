@@ -19,6 +19,7 @@ function message(content: string, status: Message['status'] = 'processing'): Mes
     completedAt: null,
     updatedAt: '2026-05-01T12:00:01.000Z',
     schema: null,
+    retryOf: null,
   };
 }
 
@@ -49,6 +50,7 @@ function task(overrides: Partial<Task> = {}): Task {
     startedAt: null,
     completedAt: null,
     updatedAt: '2026-05-01T12:00:00.000Z',
+    retryOf: null,
     ...overrides,
   };
 }

@@ -91,6 +91,41 @@ export function registerWorkCommands(cli: Command): void {
     );
 
   cli
+    .command('retry')
+    .description('answer a failed or cancelled reply again: a new reply to the same question, with its own task')
+    .argument('<id>', 'the reply (message) id, or its task id')
+    .option('-w, --wait', 'wait for the new answer, showing it as it streams and the task’s progress')
+    .addOption(timeoutOption())
+    .option('--cancel-on-interrupt', 'with --wait, Ctrl-C cancels the reply (default: it only stops waiting)')
+    .option('--json', 'print JSON (with --wait, JSON lines: retried, snapshot, events, result)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action((id: string, opts: WatchFlags & { wait?: boolean }) =>
+      withClient(async (client) => {
+        const target = await resolveTarget(client, id);
+        const retried =
+          'messageId' in target ? await client.retry(target.messageId, 'message') : await client.retry(id, 'task');
+        if (!opts.wait) {
+          if (opts.json) return printJson(retried);
+          printOut(
+            `retried ${id}\n${table(undefined, [
+              ['  reply', retried.messageId],
+              ['  task', retried.taskId],
+              ['  thread', retried.threadId],
+            ])}watch it: claude-comms watch ${retried.messageId}\n`,
+          );
+          return;
+        }
+        if (opts.json) printJsonLine({ type: 'retried', ...retried });
+        else printErr(`retried ${id}: reply ${retried.messageId} (task ${retried.taskId})\n`);
+        process.exitCode = await watchUntilFinished(
+          client,
+          { messageId: retried.messageId },
+          watchOptions(client, opts),
+        );
+      }),
+    );
+
+  cli
     .command('watch')
     .description('follow a reply or a task until it finishes: the answer as it streams, statuses, progress')
     .argument('<id>', 'a reply (message) id or a task id')
@@ -166,7 +201,8 @@ function describeMessage(m: Message, p: Palette): string[] {
     m.startedAt && m.completedAt ? ` · took ${duration(Date.parse(m.completedAt) - Date.parse(m.startedAt))}` : '';
   const header = `${p.bold(m.author)} ${p.dim(`(${m.role})`)} · ${paintStatus(m.status, p)} · ${ago(m.createdAt)}${took}`;
   const body = m.content ? indent(m.content) : p.dim('  (no content yet)');
-  return [header, p.dim(`  ${m.id}`), body, ...(m.error ? [p.red(indent(`error: ${m.error}`))] : [])];
+  const id = m.retryOf ? `  ${m.id} · retry of ${m.retryOf}` : `  ${m.id}`;
+  return [header, p.dim(id), body, ...(m.error ? [p.red(indent(`error: ${m.error}`))] : [])];
 }
 
 async function readStdin(): Promise<string> {

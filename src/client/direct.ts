@@ -41,6 +41,10 @@ export class DirectClient implements CommsClient {
     return this.hub.ask(input);
   }
 
+  retry(id: string, kind: 'message' | 'task'): Promise<Omit<AskResult, 'replayed'>> {
+    return this.hub.retry(id, kind);
+  }
+
   async message(id: string): Promise<MessageWithTask> {
     const message = await this.hub.messages.require(id);
     const task = await this.hub.tasks.forMessage(id);

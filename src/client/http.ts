@@ -68,6 +68,10 @@ export class HttpClient implements CommsClient {
     return this.call('POST', `/messages/${encodeURIComponent(messageId)}/cancel`, reason ? { reason } : {});
   }
 
+  retry(id: string, kind: 'message' | 'task'): Promise<Omit<AskResult, 'replayed'>> {
+    return this.call('POST', `/${kind === 'message' ? 'messages' : 'tasks'}/${encodeURIComponent(id)}/retry`);
+  }
+
   /** The messages in `status`, newest first (up to 1000). */
   async messagesIn(status: Status): Promise<Message[]> {
     return (await this.call<{ messages: Message[] }>('GET', '/messages', undefined, { status, limit: 1000 })).messages;

@@ -77,6 +77,8 @@ export interface CommsClient {
   /** The message with its task id; `not_found` when there is none. */
   message(id: string): Promise<MessageWithTask>;
   cancel(messageId: string, reason?: string): Promise<Message>;
+  /** Answers a failed or cancelled reply (or the task behind one) again: a new reply to the same question. */
+  retry(id: string, kind: 'message' | 'task'): Promise<Omit<AskResult, 'replayed'>>;
   threads(limit?: number): Promise<Thread[]>;
   thread(id: string): Promise<ThreadWithMessages>;
   modules(): Promise<ModuleView[]>;

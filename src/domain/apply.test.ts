@@ -44,6 +44,7 @@ const message: MessageView = {
   completedAt: null,
   updatedAt: '2026-06-01T10:00:01.000Z',
   schema: null,
+  retryOf: null,
 };
 
 const task: Task = {
@@ -72,6 +73,7 @@ const task: Task = {
   startedAt: '2026-06-01T10:00:01.000Z',
   completedAt: null,
   updatedAt: '2026-06-01T10:00:01.000Z',
+  retryOf: null,
 };
 
 /** Per event type: an event, and what it makes of `message` and `task` (`same`: the very object, unchanged). */

@@ -59,6 +59,7 @@ export function createdMessage(e: EventOf<'message.created'>): MessageView | und
     completedAt: isTerminal(status) ? e.at : null,
     updatedAt: e.at,
     schema: null,
+    retryOf: e.data.retryOf ?? null,
   };
 }
 

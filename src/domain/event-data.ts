@@ -40,6 +40,8 @@ export interface EventData {
     content: string;
     /** The content's length in code points. */
     length: number;
+    /** For a retry: the failed or cancelled reply it answers again. */
+    retryOf?: string;
   };
   'message.status_changed': { from: Status; to: Status; reason?: string; error?: string };
   /**
@@ -53,6 +55,8 @@ export interface EventData {
     criteria: string[];
     maxIterations: number | null;
     maxCostUsd: number | null;
+    /** For a retry's task: the task it answers again. */
+    retryOf?: string;
   };
   /** The counters after the change; the file lists and token counts only when they changed. */
   'task.progressed': {

@@ -74,6 +74,8 @@ export interface CreateMessageInput {
   status?: 'pending' | 'complete';
   /** For a reply: the JSON Schema its answer must satisfy. */
   schema?: Record<string, unknown> | null;
+  /** For a retry: the failed or cancelled reply it answers again. */
+  retryOf?: string | null;
 }
 
 /** Options of a status change. */
@@ -112,6 +114,8 @@ export interface CreateTaskInput {
   criteria?: string[];
   maxIterations?: number | null;
   maxCostUsd?: number | null;
+  /** For a retry's task: the task it answers again. */
+  retryOf?: string | null;
 }
 
 /** A change of a task's counters. Omitted fields stay as they are; lists of files are added to, not replaced. */

@@ -47,6 +47,8 @@ export interface Message {
   updatedAt: string;
   /** For a structured question's reply: the JSON Schema the answer must satisfy. */
   schema: Record<string, unknown> | null;
+  /** For a retry: the failed or cancelled reply it answers again. */
+  retryOf: string | null;
 }
 
 /** What `messages.get` answers for an id with no row (yet). */
@@ -92,6 +94,8 @@ export interface Task {
   startedAt: string | null;
   completedAt: string | null;
   updatedAt: string;
+  /** For a retry's task: the task of the failed or cancelled reply answered again. */
+  retryOf: string | null;
 }
 
 /** A registered module (an agent working in its own repository). */
@@ -294,6 +298,8 @@ export interface AgentControl {
   /** Errors logged, and the task's own error when it failed. */
   errors: string[];
   messageId: string | null;
+  /** For a retry's task: the task of the reply it answers again. */
+  retryOf: string | null;
   startedAt: string | null;
   completedAt: string | null;
   updatedAt: string;

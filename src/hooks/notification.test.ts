@@ -31,6 +31,7 @@ function message(content: string): Message {
     completedAt: event.at,
     updatedAt: event.at,
     schema: null,
+    retryOf: null,
   };
 }
 

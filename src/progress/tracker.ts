@@ -61,6 +61,7 @@ export function toAgentControl(task: Task, logs: LogLine[] = []): AgentControl {
     logs: logs.slice(-LOG_LINES),
     errors,
     messageId: task.messageId,
+    retryOf: task.retryOf,
     startedAt: task.startedAt,
     completedAt: task.completedAt,
     updatedAt: task.updatedAt,

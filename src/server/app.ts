@@ -21,6 +21,7 @@ import { registerInstanceRoutes } from './routes/instances.js';
 import { registerMessageRoutes } from './routes/messages.js';
 import { registerModuleRoutes } from './routes/modules.js';
 import type { Env } from './routes/parts.js';
+import { registerRetryRoutes } from './routes/retry.js';
 import { registerTaskRoutes } from './routes/tasks.js';
 import { registerThreadRoutes } from './routes/threads.js';
 import { registerWatchRoutes } from './routes/watches.js';
@@ -85,6 +86,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
   registerHealthRoutes(app, hub, options.info);
   registerModuleRoutes(app, hub);
   registerAskRoutes(app, hub);
+  registerRetryRoutes(app, hub);
   registerThreadRoutes(app, hub);
   registerMessageRoutes(app, hub);
   registerTaskRoutes(app, hub);

@@ -110,6 +110,10 @@ const messageFields = {
   completedAt: z.string().nullable(),
   updatedAt: z.string(),
   schema: json.nullable(),
+  retryOf: z
+    .string()
+    .nullable()
+    .openapi({ description: 'for a retry: the failed or cancelled reply it answers again' }),
 };
 export const Message = answers<MessageRecord>()(z.object(messageFields).openapi('Message'));
 export const MessageWithTask = answers<MessageRecord & { taskId: string | null }>()(
@@ -193,6 +197,7 @@ export const Task = answers<TaskRecord>()(
       startedAt: z.string().nullable(),
       completedAt: z.string().nullable(),
       updatedAt: z.string(),
+      retryOf: z.string().nullable().openapi({ description: 'for a retry: the task of the reply it answers again' }),
     })
     .openapi('Task'),
 );
@@ -264,6 +269,7 @@ export const AgentControl = answers<AgentControlRecord>()(
       logs: z.array(LogLineSchema),
       errors: z.array(z.string()),
       messageId: z.string().nullable(),
+      retryOf: z.string().nullable().openapi({ description: 'for a retry: the task of the reply it answers again' }),
       startedAt: z.string().nullable(),
       completedAt: z.string().nullable(),
       updatedAt: z.string(),

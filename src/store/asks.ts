@@ -73,27 +73,7 @@ export class AskStore {
       const earlier = await claimRequest<Omit<AskResult, 'replayed'>>(tx, request, new Date());
       if (earlier) return { ...earlier, replayed: true };
     }
-    // A shared lock: asks to one module go side by side, while a pause waits for them (and they for it).
-    const share = this.db.dialect === 'postgres' ? ' FOR SHARE' : '';
-    const module = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${share}`, [to]);
-    if (!module) {
-      const known = await tx.all<{ name: string }>('SELECT name FROM modules ORDER BY name');
-      const hint = nameHint(
-        to,
-        known.map((m) => m.name),
-      );
-      throw new HubError('not_found', `no module named ${to} (${hint}); modules are defined in config.yaml`);
-    }
-    if (module.removed_at)
-      throw new HubError(
-        'conflict',
-        `module ${to} was removed from ${module.config_file ?? 'config.yaml'} on ${module.removed_at}; add it back to serve it`,
-      );
-    if (Number(module.paused) === 1)
-      throw new HubError(
-        'conflict',
-        `module ${to} is paused; resume it to ask it questions (claude-comms modules resume ${to})`,
-      );
+    await assertAskable(this.db, tx, to);
     const threadId =
       input.threadId ??
       (await this.threads.create({ title: prompt.split('\n')[0]?.slice(0, 120) ?? null, createdBy: from }, tx)).id;
@@ -118,4 +98,32 @@ export class AskStore {
     if (request) await recordRequest(tx, request, asked);
     return { ...asked, replayed: false };
   }
+}
+
+/**
+ * Throws unless module `to` may be asked now: `not_found` for an unknown module, `conflict` for a paused one or one
+ * removed from config.yaml. It takes a shared lock on the module's row: asks to one module go side by side, while a
+ * pause waits for them (and they for it).
+ */
+export async function assertAskable(db: Database, tx: WriteTx, to: string): Promise<void> {
+  const share = db.dialect === 'postgres' ? ' FOR SHARE' : '';
+  const module = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${share}`, [to]);
+  if (!module) {
+    const known = await tx.all<{ name: string }>('SELECT name FROM modules ORDER BY name');
+    const hint = nameHint(
+      to,
+      known.map((m) => m.name),
+    );
+    throw new HubError('not_found', `no module named ${to} (${hint}); modules are defined in config.yaml`);
+  }
+  if (module.removed_at)
+    throw new HubError(
+      'conflict',
+      `module ${to} was removed from ${module.config_file ?? 'config.yaml'} on ${module.removed_at}; add it back to serve it`,
+    );
+  if (Number(module.paused) === 1)
+    throw new HubError(
+      'conflict',
+      `module ${to} is paused; resume it to ask it questions (claude-comms modules resume ${to})`,
+    );
 }

@@ -36,6 +36,7 @@ interface MessageRow {
   completed_at: string | null;
   updated_at: string;
   schema: string | null;
+  retry_of: string | null;
 }
 
 function fromRow(r: MessageRow): Message {
@@ -52,6 +53,7 @@ function fromRow(r: MessageRow): Message {
     completedAt: r.completed_at,
     updatedAt: r.updated_at,
     schema: r.schema === null ? null : (JSON.parse(r.schema) as Record<string, unknown>),
+    retryOf: r.retry_of,
   };
 }
 
@@ -74,6 +76,7 @@ export class MessageStore {
   async create(input: CreateMessageInput, tx?: WriteTx): Promise<Message> {
     assertId(input.threadId, 'thread id');
     if (input.id !== undefined) assertId(input.id, 'message id');
+    if (input.retryOf != null) assertId(input.retryOf, 'retried message id');
     const author = moduleName(input.author, 'author');
     const role = oneOf(input.role ?? 'assistant', 'role', ROLES);
     const status = oneOf(input.status ?? 'pending', 'status', ['pending', 'complete'] as const);
@@ -96,13 +99,14 @@ export class MessageStore {
       completedAt: status === 'complete' ? now : null,
       updatedAt: now,
       schema: schema === null ? null : (JSON.parse(schema) as Record<string, unknown>),
+      retryOf: input.retryOf ?? null,
     };
     const insert = async (w: WriteTx) => {
       const thread = await w.get('SELECT id FROM threads WHERE id = ?', [message.threadId]);
       if (!thread) throw new HubError('not_found', `no thread with id ${message.threadId}`);
       // ON CONFLICT instead of a prior SELECT: two racing creates of one caller-chosen id cannot both pass.
       const inserted = await w.run(
-        'INSERT INTO messages (id, thread_id, author, role, content, status, error, created_at, started_at, completed_at, updated_at, schema) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+        'INSERT INTO messages (id, thread_id, author, role, content, status, error, created_at, started_at, completed_at, updated_at, schema, retry_of) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
         [
           message.id,
           message.threadId,
@@ -115,6 +119,7 @@ export class MessageStore {
           message.completedAt,
           now,
           schema,
+          message.retryOf,
         ],
       );
       if (inserted === 0) throw new HubError('conflict', `a message with id ${message.id} already exists`);
@@ -124,7 +129,14 @@ export class MessageStore {
         threadId: message.threadId,
         messageId: message.id,
         module: author,
-        data: { author, role, status, content, length: [...content].length },
+        data: {
+          author,
+          role,
+          status,
+          content,
+          length: [...content].length,
+          ...(message.retryOf ? { retryOf: message.retryOf } : {}),
+        },
       });
     };
     if (tx) await insert(tx);

@@ -285,6 +285,20 @@ export const MIGRATIONS: readonly Migration[] = [
         .where(sql<boolean>`status in ('failed', 'cancelled')`),
     ],
   },
+  {
+    version: 12,
+    name: 'retries: a reply and its task name the failed or cancelled one they answer again',
+    up: (db) => [
+      db.schema.alterTable('messages').addColumn('retry_of', text),
+      db.schema.alterTable('tasks').addColumn('retry_of', text),
+      // A retry looks up whether its reply was retried already; only retries are in it.
+      db.schema
+        .createIndex('messages_retry_of')
+        .on('messages')
+        .column('retry_of')
+        .where(sql<boolean>`retry_of is not null`),
+    ],
+  },
 ];
 
 /** The schema version this code writes. */

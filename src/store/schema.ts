@@ -116,6 +116,7 @@ export interface MessagesTable {
   claimed_by: string | null;
   lease_until: string | null;
   attempts: number;
+  retry_of: string | null;
 }
 
 export interface ThreadSessionsTable {
@@ -152,6 +153,7 @@ export interface TasksTable {
   started_at: string | null;
   completed_at: string | null;
   updated_at: string;
+  retry_of: string | null;
 }
 
 export interface EventsTable {

@@ -43,6 +43,7 @@ function fromRow(r: TasksTable): Task {
     startedAt: r.started_at,
     completedAt: r.completed_at,
     updatedAt: r.updated_at,
+    retryOf: r.retry_of,
   };
 }
 
@@ -59,6 +60,7 @@ export class TaskStore {
     const kind = oneOf(input.kind ?? 'manual', 'kind', KINDS);
     if (input.messageId != null) assertId(input.messageId, 'message id');
     if (input.parentId != null) assertId(input.parentId, 'parent task id');
+    if (input.retryOf != null) assertId(input.retryOf, 'retried task id');
     const dependsOn = list(input.dependsOn ?? [], 'dependsOn', 1000, (id, field) => {
       assertId(id, `task id in ${field}`);
       return id;
@@ -98,13 +100,14 @@ export class TaskStore {
       startedAt: null,
       completedAt: null,
       updatedAt: now,
+      retryOf: input.retryOf ?? null,
     };
     const insert = async (w: WriteTx) => {
       await w.run(
         `INSERT INTO tasks (id, name, module, kind, message_id, parent_id, depends_on, status, progress, iteration,
            max_iterations, criteria, cost_usd, max_cost_usd, tokens_in, tokens_out, files_created, files_modified,
-           created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?, 0, ?, 0, 0, '[]', '[]', ?, ?)`,
+           created_at, updated_at, retry_of)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?, 0, ?, 0, 0, '[]', '[]', ?, ?, ?)`,
         [
           task.id,
           name,
@@ -118,6 +121,7 @@ export class TaskStore {
           maxCostUsd,
           now,
           now,
+          task.retryOf,
         ],
       );
       w.emit({
@@ -125,7 +129,14 @@ export class TaskStore {
         taskId: task.id,
         messageId: task.messageId,
         module,
-        data: { name, kind, criteria: criteria.map((c) => c.text), maxIterations, maxCostUsd },
+        data: {
+          name,
+          kind,
+          criteria: criteria.map((c) => c.text),
+          maxIterations,
+          maxCostUsd,
+          ...(task.retryOf ? { retryOf: task.retryOf } : {}),
+        },
       });
     };
     if (tx) await insert(tx);

@@ -4,7 +4,7 @@
  * follow-up resumes.
  */
 import type { Message } from '../domain/types.js';
-import type { Database } from './database.js';
+import type { Database, SqlClient } from './database.js';
 import type { MessagesTable } from './schema.js';
 
 /** The question a reply answers. */
@@ -43,13 +43,14 @@ export class ThreadContext {
   constructor(private readonly db: Database) {}
 
   /**
-   * In one read: the question `reply` answers (the thread's last user message before it), whether anything came
-   * before that question, and `module`'s session in the thread.
+   * In one read: the question `reply` answers (the thread's last user message before it, or for a retry before
+   * the reply it retries), whether anything came before that question, and `module`'s session in the thread.
    */
   async forReply(
-    reply: Pick<Message, 'id' | 'threadId' | 'createdAt'>,
+    given: Pick<Message, 'id' | 'threadId' | 'createdAt'> & { retryOf?: string | null },
     module: string,
   ): Promise<{ question: Question | undefined; session: ThreadSession | undefined }> {
+    const reply = await firstAttempt(this.db.read, given);
     const row = await this.db.read.get<QuestionRow>(
       `SELECT q.id, q.author, q.content, q.created_at, s.session_id, s.cost_total_usd,
               EXISTS (SELECT 1 FROM messages AS e WHERE e.thread_id = ? AND e.status = 'complete'
@@ -117,4 +118,27 @@ export class ThreadContext {
       tx.run('DELETE FROM thread_sessions WHERE thread_id = ? AND module = ?', [threadId, module]),
     );
   }
+}
+
+/** The longest chain of retries followed back to a first attempt (a chain is as long as the times retried). */
+const MAX_RETRIES_FOLLOWED = 1000;
+
+/**
+ * The reply a chain of retries started from: a retry is created after the failed reply it retries, perhaps after
+ * later questions in its thread, so its question is the one before the first attempt, not before itself.
+ */
+export async function firstAttempt<R extends Pick<Message, 'id' | 'threadId' | 'createdAt'>>(
+  client: SqlClient,
+  reply: R & { retryOf?: string | null },
+): Promise<Pick<Message, 'id' | 'threadId' | 'createdAt'>> {
+  let at: Pick<Message, 'id' | 'threadId' | 'createdAt'> & { retryOf?: string | null } = reply;
+  for (let hops = 0; at.retryOf && hops < MAX_RETRIES_FOLLOWED; hops++) {
+    const row = await client.get<Pick<MessagesTable, 'id' | 'thread_id' | 'created_at' | 'retry_of'>>(
+      'SELECT id, thread_id, created_at, retry_of FROM messages WHERE id = ?',
+      [at.retryOf],
+    );
+    if (!row) break;
+    at = { id: row.id, threadId: row.thread_id, createdAt: row.created_at, retryOf: row.retry_of };
+  }
+  return at;
 }

@@ -115,7 +115,7 @@ describeDashboard('dashboard, live', (open) => {
     expect(await p.getByRole('button', { name: 'Cancel' }).count()).toBe(0);
   });
 
-  it('cancels the agent from the panel: the reply ends cancelled and the agent process is gone', async () => {
+  it('cancels the agent from the panel (the reply ends cancelled, the agent process is gone), then retries it', async () => {
     const d = await open();
     const asked = await d.call('/ask', { body: { from: 'marker', to: 'slow', prompt: 'Take your time' } });
     const { messageId, taskId } = asked.body as Record<string, string>;
@@ -145,6 +145,22 @@ describeDashboard('dashboard, live', (open) => {
     await d.page.getByRole('link', { name: /Open the conversation/ }).click();
     await shows(attribute(d.page, `[data-message-id="${messageId}"]`, 'data-status'), 'cancelled');
     expect(await d.page.locator(`[data-message-id="${messageId}"] .content`).textContent()).toMatch(/^step 1\n/);
+
+    // Retried from the conversation: a new reply to the same question, marked as the cancelled one's retry.
+    await d.page.locator(`[data-message-id="${messageId}"]`).getByRole('button', { name: 'Retry' }).click();
+    const retry = d.page.locator(`.message:has([data-retry-of="${messageId}"])`);
+    await shows(() => retry.getAttribute('data-status'), expect.stringMatching(/^(pending|processing)$/));
+    expect(await d.page.locator('.message.role-user').count()).toBe(1);
+    // Retried once: the retry is what is retried next.
+    expect(await d.page.locator(`[data-message-id="${messageId}"] .retry`).count()).toBe(0);
+    const again = (await retry.getAttribute('data-message-id')) as string;
+    await d.call(`/messages/${again}/cancel`, { body: {} });
+    // And from the panel of its task: the panel then shows the newest retry, linked to the task it retries.
+    const againTask = (await d.call(`/messages/${again}`)).body.taskId as string;
+    await d.page.goto(`${d.url}/#/tasks/${againTask}`);
+    await shows(attribute(d.page, '.panel', 'data-status'), 'cancelled');
+    await d.page.getByRole('button', { name: 'Retry' }).click();
+    await shows(() => d.page.locator('[data-testid="retry-of"]').getAttribute('href'), `#/tasks/${againTask}`);
   });
 
   it('pauses, resumes and terminates an instance, and pauses a module, from the page', async () => {

@@ -126,6 +126,29 @@ describe('claude-comms day-to-day commands', () => {
     expect(run.stderr).toMatch(/\nfailed: .*the index is missing/);
   });
 
+  it('retries a failed reply, by its id or its task’s, as a new reply to the same question', async () => {
+    const failed = JSON.parse((await cli('ask', 'broken', 'Where is it now?', '--json')).stdout);
+    expect((await cli('watch', failed.messageId)).code).toBe(1);
+    const run = await cli('retry', failed.messageId, '--json');
+    expect(run.code).toBe(0);
+    const retried = JSON.parse(run.stdout);
+    expect(retried).toMatchObject({ threadId: failed.threadId, questionId: failed.questionId });
+    const reply = await (await fetch(`${url}/api/v1/messages/${retried.messageId}`)).json();
+    expect(reply).toMatchObject({ retryOf: failed.messageId, taskId: retried.taskId });
+    expect((await cli('threads', 'show', failed.threadId)).stdout).toContain(
+      `${retried.messageId} · retry of ${failed.messageId}`,
+    );
+    expect((await cli('task', 'status', retried.taskId)).stdout).toMatch(new RegExp(`retry of +task ${failed.taskId}`));
+    const waited = await cli('retry', retried.taskId, '--wait');
+    expect(waited.code).toBe(1);
+    expect(waited.stderr).toMatch(/\nfailed: .*the index is missing/);
+    const answered = JSON.parse((await cli('ask', 'writer', 'Done?', '--json')).stdout);
+    expect((await cli('watch', answered.messageId)).code).toBe(0);
+    const refused = await cli('retry', answered.messageId);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('only a failed or cancelled reply can be retried');
+  });
+
   it('exits 2 at --timeout, leaving the reply running', async () => {
     const run = await cli('ask', 'slow', 'Take your time', '--wait', '--timeout', '1');
     expect(run.code).toBe(2);

@@ -40,12 +40,14 @@ const OPERATIONS = [
   'POST /instances/{id}/resume',
   'POST /instances/{id}/terminate',
   'POST /messages/{id}/cancel',
+  'POST /messages/{id}/retry',
   'POST /modules/{name}/pause',
   'POST /modules/{name}/resume',
   'POST /tasks',
   'POST /tasks/{id}/complete',
   'POST /tasks/{id}/criteria/verify',
   'POST /tasks/{id}/log',
+  'POST /tasks/{id}/retry',
   'POST /watches',
 ];
 
@@ -187,6 +189,9 @@ describe.each(BACKENDS)('the OpenAPI document on $name', (backend) => {
 
     const pending = await call('POST', '/ask', '/ask', { from: 'arangodb', to: 'marker', prompt: 'never answered' });
     await call('POST', '/messages/{id}/cancel', `/messages/${pending.messageId}/cancel`, { reason: 'not needed' });
+    const retried = await call('POST', '/messages/{id}/retry', `/messages/${pending.messageId}/retry`);
+    await call('POST', '/messages/{id}/cancel', `/messages/${retried.messageId}/cancel`);
+    await call('POST', '/tasks/{id}/retry', `/tasks/${retried.taskId}/retry`);
 
     const parent = await call('POST', '/tasks', '/tasks', { name: 'Index the PDFs', module: 'marker' });
     const task = await call('POST', '/tasks', '/tasks', {

@@ -152,6 +152,31 @@ describe.each(BACKENDS)('module-scoped tokens on $name', (backend) => {
       expect((await as(`/tasks/${w.alphaTask.id}`, { progress: 50 }, 'PATCH')).body).toMatchObject({ progress: 50 });
       expect((await as('/tasks', { name: 'child', parentId: w.alphaTask.id })).status).toBe(201);
       expect((await as(`/messages/${w.mine.messageId}/cancel`, {})).body).toMatchObject({ status: 'cancelled' });
+
+      // Retrying: only what alpha may see, and only as the asker.
+      await w.hub.messages.cancel(w.theirs.messageId);
+      expect(await as(`/messages/${w.theirs.messageId}/retry`, undefined, 'POST')).toMatchObject(
+        notFound('message', w.theirs.messageId),
+      );
+      expect(await as(`/tasks/${w.theirs.taskId}/retry`, undefined, 'POST')).toMatchObject(
+        notFound('task', w.theirs.taskId),
+      );
+      const asBeta = await call(w.service, w.beta, `/messages/${w.mine.messageId}/retry`, { method: 'POST' });
+      expect(asBeta).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+      expect(await w.hub.messages.list({ threadId: w.theirs.threadId })).toHaveLength(before);
+      const retried = await call(w.service, w.alpha, `/messages/${w.mine.messageId}/retry`, { method: 'POST' });
+      expect(retried).toMatchObject({
+        status: 202,
+        body: { threadId: w.mine.threadId, questionId: w.mine.questionId },
+      });
+      expect(await w.hub.messages.require(retried.body.messageId as string)).toMatchObject({
+        retryOf: w.mine.messageId,
+        status: 'pending',
+      });
+      expect(await call(w.service, w.alpha, `/tasks/${w.mine.taskId}/retry`, { method: 'POST' })).toMatchObject({
+        status: 409,
+        body: { code: 'conflict' },
+      });
     },
   );
 
