@@ -132,6 +132,9 @@ describe('--json', () => {
       ?.id ?? '') as string;
     const created = JSON.parse((await cli('task', 'create', 'Checked', '--criteria', 'a', '--json')).stdout);
     const token = JSON.parse((await cli('token', 'create', '--json')).stdout) as { id: string };
+    // A cancelled reply, to retry.
+    const doomed = JSON.parse((await cli('ask', 'slow', 'Cancel me', '--json')).stdout) as { messageId: string };
+    await api('POST', `/messages/${doomed.messageId}/cancel`, {});
     const table: [command: string, args: string[], shape: 'document' | 'lines'][] = [
       ['events', ['events', '--json'], 'lines'],
       ['poll status', ['poll', 'status', '--json'], 'document'],
@@ -159,6 +162,7 @@ describe('--json', () => {
       ['token create', ['token', 'create', '--json'], 'document'],
       ['token list', ['token', 'list', '--json'], 'document'],
       ['token revoke', ['token', 'revoke', token.id, '--json'], 'document'],
+      ['retry', ['retry', doomed.messageId, '--json'], 'document'],
     ];
     // Every command offering --json is in the table.
     const offering: string[] = [];
