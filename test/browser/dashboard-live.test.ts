@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { openHub } from '../../src/index.js';
 import { describeDashboard, shows } from '../support/dashboard.js';
 import { alive } from '../support/modules.js';
@@ -39,6 +39,28 @@ describeDashboard('dashboard, live', (open) => {
     await d.call(`/tasks/${id}/complete`, { body: {} });
     await shows(text(d.page, '[data-total="complete"] .tile-value'), '1');
     await shows(text(d.page, '[data-total="processing"] .tile-value'), '0');
+  });
+
+  it('shows a task created while the task list is still loading', async () => {
+    const d = await open();
+    // The list's answer is read before the task exists and reaches the page only after the task's event.
+    let created: string | undefined;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await d.page.route('**/api/v1/tasks?*', async (route) => {
+      const response = await route.fetch();
+      if (!created) {
+        created = (await d.call('/tasks', { body: { name: 'Born while loading' } })).body.id as string;
+        await released;
+      }
+      await route.fulfill({ response });
+    });
+    await d.page.goto(`${d.url}/#/tasks`);
+    await shows(attribute(d.page, '.connection', 'data-state'), 'live');
+    await vi.waitFor(() => expect(created).toBeDefined());
+    await d.page.waitForTimeout(300); // the task's event reaches the page while the list is held
+    release();
+    await shows(attribute(d.page, `tr[data-task-id="${created}"]`, 'data-status'), 'pending');
   });
 
   it('streams a reply into the thread as it is written, with its status and timings', async () => {
