@@ -189,8 +189,7 @@ class Store {
       // Also while the list is still loading: its answer may have been read before the task existed, and a new
       // task cannot be applied to a list (the reload waits for the load in flight, then runs once more).
       if (type === 'task.created' && s.tasks && !s.tasks.query.before) this.load('tasks');
-      if (type === 'task.progressed' && (e.data.changed as string[] | undefined)?.includes('costUsd'))
-        this.load('stats');
+      if (e.type === 'task.progressed' && e.data.changed.includes('costUsd')) this.load('stats');
       // The open thread's replies link to their tasks (others are looked up when shown).
       const { messageId, taskId } = e;
       if (type === 'task.created' && messageId && taskId && s.thread?.messages.some((m) => m.id === messageId)) {

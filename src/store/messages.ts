@@ -222,12 +222,7 @@ export class MessageStore {
     return fromRow(updated as MessageRow);
   }
 
-  /**
-   * Runs `fn` in one write transaction that first writes the content still waiting for message `id` — after any
-   * write of it in flight — with the message's row locked; `fn` gets the row as it stands after that content
-   * (undefined for no such message). A final status set by `fn` thus follows every delta sent before it, in the
-   * same commit. The waiting deltas settle with the transaction; should it fail, they are written on their own.
-   */
+  /** Runs `fn` in a write transaction that first writes the content still waiting for `id` (see MessageContent.settle). */
   settle<T>(id: string, fn: (tx: WriteTx, row: ClaimedRow | undefined) => Promise<T>): Promise<T> {
     return this.content.settle(id, fn);
   }
@@ -292,11 +287,6 @@ export class MessageStore {
   /** Writes every waiting content delta now (used when the hub closes). */
   flushAll(): Promise<void> {
     return this.content.flushAll();
-  }
-
-  /** Writes the content waiting for `id` now instead of at the end of its coalescing window. */
-  flush(id: string): Promise<void> {
-    return this.content.flush(id);
   }
 
   private checkLength(length: number, what: string): void {
