@@ -115,6 +115,8 @@ export class AgentRuns {
         await this.ctx.stored(() =>
           this.ctx.threads.saveSession(message.threadId, module, { sessionId: event.sessionId }),
         );
+        // The task shows the session its run is in (the agent control panel's sessionId).
+        await task((id) => this.ctx.tasks.update(id, { sessionId: event.sessionId }));
         return;
       case 'usage':
         await task((id) =>

@@ -55,6 +55,9 @@ describeEachBackend('config sync', (hubs) => {
       code: 'conflict',
       message: error,
     });
+    // Its failed reply cannot be retried either while the module is gone: the same reason, nothing created.
+    await expect(hub.retry(asked.messageId)).rejects.toMatchObject({ code: 'conflict', message: error });
+    expect(await hub.messages.list({ threadId: asked.threadId })).toHaveLength(2);
 
     // Syncing the same file again changes nothing; a library module survives any config.
     expect(await hub.syncConfig(config)).toEqual({ modules: ['marker'], removed: [], failedReplies: 0 });

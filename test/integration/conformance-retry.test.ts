@@ -79,6 +79,22 @@ describeEachBackend('retry', (hubs) => {
     await expect(hub.retry(manual.id, 'task')).rejects.toMatchObject({ code: 'validation' });
   });
 
+  it('refuses a reply whose module is paused, and retries it once the module is resumed', async () => {
+    const hub = await hubs.open();
+    await hub.modules.register({ name: 'arangodb', description: 'database layer' });
+    const asked = await failedReply(hub);
+    await hub.modules.setPaused('arangodb', true);
+    await expect(hub.retry(asked.messageId)).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('module arangodb is paused'),
+    });
+    await expect(hub.retry(asked.taskId, 'task')).rejects.toMatchObject({ code: 'conflict' });
+    expect(await hub.messages.list({ threadId: asked.threadId })).toHaveLength(2);
+    await hub.modules.setPaused('arangodb', false);
+    const retried = await hub.retry(asked.messageId);
+    expect(await hub.messages.require(retried.messageId)).toMatchObject({ status: 'pending', retryOf: asked.messageId });
+  });
+
   it('is answered by a worker: the question asked again, even after a later question in the thread', async () => {
     const hub = await hubs.open();
     await commandModule(hub, 'arangodb', ECHO);
