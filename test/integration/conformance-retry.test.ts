@@ -92,7 +92,10 @@ describeEachBackend('retry', (hubs) => {
     expect(await hub.messages.list({ threadId: asked.threadId })).toHaveLength(2);
     await hub.modules.setPaused('arangodb', false);
     const retried = await hub.retry(asked.messageId);
-    expect(await hub.messages.require(retried.messageId)).toMatchObject({ status: 'pending', retryOf: asked.messageId });
+    expect(await hub.messages.require(retried.messageId)).toMatchObject({
+      status: 'pending',
+      retryOf: asked.messageId,
+    });
   });
 
   it('is answered by a worker: the question asked again, even after a later question in the thread', async () => {
