@@ -243,14 +243,22 @@ const CSV_COLUMNS: (keyof TaskRecord)[] = [
 
 /** Tasks as CSV (RFC 4180); cells that a spreadsheet would run as a formula are prefixed with `'`. */
 export function tasksCsv(tasks: readonly TaskRecord[]): string {
+  return `${TASKS_CSV_HEADER}${tasksCsvRows(tasks)}`;
+}
+
+/** The header line of a task export in CSV. */
+export const TASKS_CSV_HEADER = `${[...CSV_COLUMNS, 'criteria'].join(',')}\r\n`;
+
+/** Tasks as CSV lines, each ended by CRLF (cells that a spreadsheet would run as formulas are quoted). */
+export function tasksCsvRows(tasks: readonly TaskRecord[]): string {
   const cell = (v: unknown) => {
     let s = v === null || v === undefined ? '' : String(v);
     if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
     return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
   };
-  const lines = [[...CSV_COLUMNS, 'criteria'].join(',')];
-  for (const t of tasks) {
-    lines.push([...CSV_COLUMNS.map((k) => cell(t[k])), cell(t.criteria.map((c) => c.text).join('; '))].join(','));
-  }
-  return `${lines.join('\r\n')}\r\n`;
+  return tasks
+    .map(
+      (t) => `${[...CSV_COLUMNS.map((k) => cell(t[k])), cell(t.criteria.map((c) => c.text).join('; '))].join(',')}\r\n`,
+    )
+    .join('');
 }

@@ -7,6 +7,7 @@ import { type CompiledQuery, type Kysely, sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
 import type { Database, WriteTx } from './database.js';
 import type { Dialect, Schema } from './schema.js';
+import { taskTotals } from './task-totals-schema.js';
 
 interface Migration {
   version: number;
@@ -297,6 +298,37 @@ export const MIGRATIONS: readonly Migration[] = [
         .on('messages')
         .column('retry_of')
         .where(sql<boolean>`retry_of is not null`),
+    ],
+  },
+  {
+    version: 15,
+    name: 'task and message lists by index whatever their filter; task totals kept as tasks change',
+    up: (db, dialect) => [
+      // A list is newest first (by id, time-ordered), so each filter has an index ending in id: a page is then a
+      // walk of one index range, or of one range per status merged (store/tasks.ts), never a read and sort of
+      // every match. The (status, created_at) index gives way to (status, id); `created_at` alone serves the
+      // statistics since a time.
+      db.schema.dropIndex('tasks_status'),
+      db.schema.createIndex('tasks_status').on('tasks').columns(['status', 'id']),
+      db.schema.createIndex('tasks_module').on('tasks').columns(['module', 'status', 'id']),
+      db.schema.createIndex('tasks_kind').on('tasks').columns(['kind', 'status', 'id']),
+      db.schema.createIndex('tasks_created').on('tasks').column('created_at'),
+      // The queue's index gains the id, so that its newest are read in order without sorting the ties.
+      db.schema.dropIndex('messages_active'),
+      db.schema
+        .createIndex('messages_active')
+        .on('messages')
+        .columns(['created_at', 'id'])
+        .where(sql<boolean>`status in ('pending', 'processing')`),
+      // The newest messages, and the newest that failed or were cancelled (an entry made once, on the final
+      // status): `GET /messages` without a thread walks these instead of sorting the table.
+      db.schema.createIndex('messages_created').on('messages').columns(['created_at', 'id']),
+      db.schema
+        .createIndex('messages_unsuccessful_created')
+        .on('messages')
+        .columns(['created_at', 'id'])
+        .where(sql<boolean>`status in ('failed', 'cancelled')`),
+      ...taskTotals(db, dialect),
     ],
   },
 ];

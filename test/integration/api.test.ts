@@ -371,6 +371,36 @@ describe.each(BACKENDS)('HTTP API on $name', (backend) => {
     },
   );
 
+  it.skipIf(!backend.available)('exports tasks page by page, in full, while answering other requests', async () => {
+    const service = await start(await backend.freshDatabase());
+    const created: string[] = [];
+    for (let i = 0; i < 2_345; i += 100) {
+      const batch = Array.from({ length: Math.min(100, 2_345 - i) }, (_, j) => i + j);
+      const tasks = await Promise.all(
+        batch.map((n) => service.hub.tasks.create({ name: n % 7 ? `task ${n}` : `=cmd ${n}, "quoted"` })),
+      );
+      created.push(...tasks.map((t) => t.id));
+    }
+    const json = await call(service, { path: '/tasks/export' });
+    expect(json.status).toBe(200);
+    // Newest first: ids grow with time.
+    expect((json.body.tasks as { id: string }[]).map((t) => t.id)).toEqual(created.sort().reverse());
+    expect(json.body.next).toBeNull();
+    const csv = await (await fetch(`${service.url}/api/v1/tasks/export?format=csv`)).text();
+    const lines = csv.split('\r\n');
+    expect(lines.at(-1)).toBe('');
+    expect(lines).toHaveLength(2_345 + 2);
+    expect(lines.filter((l) => l.includes(`"'=cmd`))).toHaveLength(Math.ceil(2_345 / 7));
+    // A client that has not read its export yet: the API answers others meanwhile, and a client that leaves
+    // ends the export.
+    const slow = await fetch(`${service.url}/api/v1/tasks/export`);
+    expect((await call(service, { path: '/health' })).status).toBe(200);
+    await slow.body?.cancel();
+    expect((await call(service, { path: '/tasks?limit=1' })).status).toBe(200);
+    // An empty export is still a whole document.
+    expect((await call(service, { path: '/tasks/export?module=nobody' })).body).toEqual({ tasks: [], next: null });
+  });
+
   it.skipIf(!backend.available)('publishes an OpenAPI document of every route', async () => {
     const service = await start(await backend.freshDatabase());
     const doc = (await call(service, { path: '/openapi.json' })).body as {
