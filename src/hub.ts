@@ -228,7 +228,10 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     const sweep = () =>
       void leases
         .acquire('retention', holder, HOUR)
-        .then((held) => (held ? prune(new Date(Date.now() - retentionDays * 24 * HOUR)) : 0))
+        // The task totals' waiting changes are folded too (PostgreSQL), should no one read statistics for long.
+        .then((held) =>
+          held ? tasks.foldTotals().then(() => prune(new Date(Date.now() - retentionDays * 24 * HOUR))) : 0,
+        )
         .catch((err: unknown) => {
           if (!isHubError(err, 'closed')) logger.warn({ err }, 'pruning old events failed; will try again in an hour');
         });

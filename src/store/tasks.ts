@@ -11,7 +11,7 @@ import { rowLock } from './row-lock.js';
 import type { TasksTable } from './schema.js';
 import { statusUpdate } from './status-update.js';
 import { type Counters, countersOf } from './task-counters.js';
-import { taskStats } from './task-stats.js';
+import { foldTotals, taskStats } from './task-stats.js';
 import { visibleTo } from './visibility.js';
 
 export type { CreateTaskInput, ListTasksOptions, TaskChange, TaskLogEntry, TaskUpdate } from '../domain/inputs.js';
@@ -223,6 +223,11 @@ export class TaskStore {
    */
   async stats(options: { since?: string; module?: string; visibleTo?: string } = {}): Promise<TaskStats> {
     return taskStats(this.db, options);
+  }
+
+  /** Folds the task changes PostgreSQL's triggers recorded into the totals (see task-stats.ts). */
+  foldTotals(): Promise<void> {
+    return foldTotals(this.db);
   }
 
   /** Moves a task to `to` (event `task.status_changed`). */
