@@ -56,6 +56,24 @@ interface Subscriber {
 
 const BATCH = 1000;
 const REPLAY_PAGE = 500;
+/**
+ * How many positions of the log one read examines when its filter has no index (types, module, a module's
+ * view): a page then costs the same however long the log is, and may come back short (or empty) with `hasMore`
+ * and a cursor to go on from. Filters by thread, message or task walk their index and need no window.
+ */
+export const SCAN_WINDOW = 10_000;
+
+/** Whether reads with `filter` examine the log a window at a time (see SCAN_WINDOW). */
+function windowed(filter: EventFilter): boolean {
+  const indexed = filter.threadId !== undefined || filter.messageId !== undefined || filter.taskId !== undefined;
+  const filtered = filter.types !== undefined || filter.module !== undefined || filter.visibleTo !== undefined;
+  return filtered && !indexed;
+}
+
+/** The last position a read from `from` up to `head` may examine with `filter`. */
+function windowEnd(filter: EventFilter, from: number, head: number): number {
+  return windowed(filter) ? Math.min(head, from + SCAN_WINDOW) : head;
+}
 
 function checkFilter(filter: EventFilter): void {
   if (filter.threadId !== undefined) assertId(filter.threadId, 'thread id');
@@ -139,7 +157,7 @@ export class EventLog {
       // Replay up to the tail's position; the check and the switch to live happen in one synchronous step,
       // so no dispatch can fall between them.
       while (!sub.closed && sub.seq < this.position) {
-        const target = this.position;
+        const target = windowEnd(sub.filter, sub.seq, this.position);
         const page = await this.store.retainedPage(sub.seq, sub.filter, REPLAY_PAGE, target);
         for (const event of page) this.deliver(sub, event);
         if (page.length < REPLAY_PAGE) sub.seq = Math.max(sub.seq, target);
@@ -170,11 +188,14 @@ export class EventLog {
       after === undefined
         ? { seq: await this.store.prunedThrough(), head: await this.store.head() }
         : await this.startOf(after);
-    const events = await this.store.retainedPage(start, filter, size + 1, head);
-    const hasMore = events.length > size;
-    if (hasMore) events.length = size;
+    const end = windowEnd(filter, start, head);
+    const events = await this.store.retainedPage(start, filter, size + 1, end);
+    const full = events.length > size;
+    if (full) events.length = size;
     const last = events[events.length - 1];
-    return { events, cursor: encodeCursor(hasMore && last ? last.seq : Math.max(start, head)), hasMore };
+    // A full page goes on after its last event; a short one after the end of the window it examined.
+    const cursor = full && last ? last.seq : Math.max(start, end);
+    return { events, cursor: encodeCursor(cursor), hasMore: full || end < head };
   }
 
   /**
@@ -187,10 +208,13 @@ export class EventLog {
     checkFilter(filter);
     const size = number(last, 'last', 1, 1000, true);
     const head = await this.store.head();
-    const events = await this.store.latest(filter, size + 1, head);
-    const hasMore = events.length > size;
-    if (hasMore) events.shift();
-    return { events, cursor: encodeCursor(head), hasMore };
+    // Without an index for the filter, the newest of the last SCAN_WINDOW positions only.
+    const from = windowed(filter) && head > SCAN_WINDOW ? head - SCAN_WINDOW : undefined;
+    const events = await this.store.latest(filter, size + 1, head, from);
+    const full = events.length > size;
+    if (full) events.shift();
+    // Older events may pass the filter too when the window did not reach back to the start.
+    return { events, cursor: encodeCursor(head), hasMore: full || from !== undefined };
   }
 
   /** The newest `limit` (default 100, at most 1000) events that pass the filter, oldest first. */

@@ -40,10 +40,11 @@ export class EventStore {
     return rows.map(eventFromRow);
   }
 
-  /** The newest `limit` events (at most `upTo`) that pass `filter`, in order. */
-  async latest(filter: EventFilter, limit: number, upTo?: number): Promise<HubEvent[]> {
+  /** The newest `limit` events (at most `upTo`, after `from`) that pass `filter`, in order. */
+  async latest(filter: EventFilter, limit: number, upTo?: number, from?: number): Promise<HubEvent[]> {
     let q = this.filtered(filter);
     if (upTo !== undefined) q = q.where('seq', '<=', upTo);
+    if (from !== undefined) q = q.where('seq', '>', from);
     const rows = await this.db.read.all<EventRow>(q.orderBy('seq', 'desc').limit(limit).compile());
     return rows.reverse().map(eventFromRow);
   }

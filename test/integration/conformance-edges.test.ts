@@ -54,6 +54,45 @@ describeEachBackend('edges', (hubs) => {
     await expect(hub.events.list({ after: kept[0]?.cursor })).resolves.toMatchObject({ events: [] });
   }, 120_000);
 
+  it('reads a filter without an index a window at a time, missing nothing across windows', async () => {
+    const hub = await hubs.open({ retentionDays: 0 });
+    // About 2.5 windows of thread events, with a rare module event before, among and after them.
+    await hub.modules.register({ name: 'early' });
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, lane) => {
+        for (let i = lane; i < 25_000; i += 16) {
+          await hub.threads.create({ title: `t${i}` });
+          if (i === 12_345) await hub.modules.register({ name: 'middle' });
+        }
+      }),
+    );
+    await hub.modules.register({ name: 'late' });
+    const rare = (await readLog(hub)).filter((e) => e.type === 'module.registered');
+    expect(rare).toHaveLength(3);
+    // Paging on `hasMore` finds every match; a page examines at most a window, so some come back empty.
+    const found: HubEvent[] = [];
+    let after: string | undefined;
+    let pages = 0;
+    for (;;) {
+      const page = await hub.events.list({ types: ['module.registered'], limit: 100, ...(after ? { after } : {}) });
+      found.push(...page.events);
+      pages++;
+      after = page.cursor;
+      if (!page.hasMore) break;
+    }
+    expect(found.map((e) => e.seq)).toEqual(rare.map((e) => e.seq));
+    expect(pages).toBeGreaterThanOrEqual(3);
+    // The newest of a window back from the head, saying older ones may exist.
+    const recent = await hub.events.recent({ types: ['module.registered'], last: 10 });
+    expect(recent.events.map((e) => e.seq)).toEqual([rare[2]?.seq]);
+    expect(recent.hasMore).toBe(true);
+    // A subscription replaying from the start delivers all three, then goes live.
+    const seen: number[] = [];
+    const sub = await hub.events.subscribe({ types: ['module.registered'], after: 'c1.0' }, (e) => seen.push(e.seq));
+    expect(seen).toEqual(rare.map((e) => e.seq));
+    sub.close();
+  }, 240_000);
+
   it('refuses a cursor past the newest event instead of skipping silently', async () => {
     const hub = await hubs.open();
     await hub.threads.create();
