@@ -4,7 +4,8 @@
  * (turned into per-run cost), usage repeated across the lines of one API message (counted once), API errors
  * reported as `success` with `is_error`, a process that ends without a result or hangs (idle watchdog), unknown
  * resume ids, `CLAUDECODE` inherited from a parent session, and an `env` option that replaces instead of merging.
- * Each CLI runs in its own process group, so cancelling kills it and everything it started.
+ * Each CLI runs in its own process group, so cancelling kills it and everything it started. The run's limits go
+ * to the CLI (maxTurns, maxBudgetUsd), and its stopping at them is reported as the hub's `budget_exceeded`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
