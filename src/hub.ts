@@ -69,6 +69,8 @@ export interface HubOptions extends OpenDatabaseOptions {
    * modules then stay as they were. For readers that must work while someone fixes the file.
    */
   onConfigError?: (err: HubError) => void;
+  /** Hears each warning about the config file read at open (an old name of a setting, with file and line). */
+  onConfigWarning?: (warning: string) => void;
   /** Where diagnostics go (default: pino at `warn` on stderr). */
   logger?: Logger;
   /**
@@ -131,9 +133,10 @@ export interface Hub {
    * Makes the registered modules match a config.yaml: its modules are registered or updated (and served again if
    * they had been removed); a module registered from a config file that is not in this one is marked removed —
    * asking it is refused, its unanswered replies fail. Modules registered with `modules.register` are left alone.
-   * `source` is what the modules record as their origin (default: the file's absolute path).
+   * `source` is what the modules record as their origin (default: the file's absolute path). `warnings`: what
+   * the file should change (an old name of a setting), each with file and line.
    */
-  syncConfig(file: string, options?: { source?: string }): Promise<ConfigSyncResult>;
+  syncConfig(file: string, options?: { source?: string }): Promise<ConfigSyncResult & { warnings: string[] }>;
   /** The schema version of the open database. */
   schemaVersion(): Promise<number>;
   /**
@@ -190,18 +193,19 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   const configSync = new ConfigSync(db, modules, messages, tasks);
   const syncConfig = async (file: string, o: { source?: string } = {}) => {
     // The parser (zod, yaml) is loaded only when there is a file to read: a process watching the hub stays small.
-    const { modules: configured } = (await import('./config/modules-config.js')).loadConfig(file);
+    const { modules: configured, warnings } = (await import('./config/modules-config.js')).loadConfig(file);
     const entries = Object.entries(configured).map(([name, { description, ...settings }]) => [
       name,
       { description, settings },
     ]);
-    return configSync.apply(o.source ?? resolve(file), Object.fromEntries(entries));
+    return { ...(await configSync.apply(o.source ?? resolve(file), Object.fromEntries(entries))), warnings };
   };
   try {
     const file = options.config === false ? undefined : (options.config ?? join(dataHome(), 'config.yaml'));
     if (file && existsSync(file)) {
       try {
-        await syncConfig(file);
+        const { warnings } = await syncConfig(file);
+        for (const warning of warnings) options.onConfigWarning?.(warning);
       } catch (err) {
         if (!options.onConfigError || !isHubError(err, 'validation')) throw err;
         options.onConfigError(err);

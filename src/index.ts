@@ -11,6 +11,7 @@ export type {
   Criterion,
   EventFilter,
   EventType,
+  FailureReason,
   HubEvent,
   Instance,
   InstanceState,
@@ -25,7 +26,7 @@ export type {
   ThreadSummary,
   UnknownMessage,
 } from './domain/types.js';
-export { EVENT_TYPES, REPLY_STATUSES } from './domain/types.js';
+export { EVENT_TYPES, FAILURE_REASONS, REPLY_STATUSES } from './domain/types.js';
 export type { WatchEvent } from './domain/watch-events.js';
 export { WATCH_EVENTS } from './domain/watch-events.js';
 export type { EventPage, SubscribeOptions, Subscription } from './events/event-log.js';

@@ -124,17 +124,65 @@ describe('claude-code backend', () => {
     expect(d.error).toContain('scripted outage');
   });
 
-  it('reports max turns', async () => {
+  it('passes its iteration limit to the CLI as maxTurns and fails a run past it with budget_exceeded', async () => {
     const cwd = repo();
     api.script(
       { toolUse: { name: 'Bash', input: { command: 'true' } } },
       { toolUse: { name: 'Bash', input: { command: 'true' } } },
       { text: 'never reached' },
     );
-    const d = done(
-      await collect({ maxTurns: 1, permissionMode: 'bypassPermissions' }, { cwd, env: { IS_SANDBOX: '1' } }),
+    const before = api.requests.length;
+    const events = await collect(
+      { permissionMode: 'bypassPermissions' },
+      { cwd, env: { IS_SANDBOX: '1' }, limits: { maxIterations: 1 } },
     );
-    expect(d).toMatchObject({ ok: false, reason: 'max_turns' });
+    // The CLI took its one turn, then stopped rather than take a second: num_turns counts the turn it refused.
+    expect(usage(events)).toMatchObject({ turns: 2 });
+    expect(done(events)).toEqual({
+      type: 'done',
+      ok: false,
+      reason: 'budget_exceeded',
+      error: 'budget exceeded: iterations 2 passed the limit of 1',
+    });
+    expect(api.requests.length - before).toBe(1);
+  });
+
+  it('lets a run take exactly its iteration limit', async () => {
+    api.script({ toolUse: { name: 'Bash', input: { command: 'true' } } }, { text: 'Two turns.' });
+    const events = await collect(
+      { permissionMode: 'bypassPermissions' },
+      { env: { IS_SANDBOX: '1' }, limits: { maxIterations: 2 } },
+    );
+    expect(usage(events)).toMatchObject({ turns: 2 });
+    expect(done(events)).toEqual({ type: 'done', ok: true });
+  });
+
+  it('passes its cost limit to the CLI as maxBudgetUsd and fails a run past it with budget_exceeded', async () => {
+    // 10,000 tokens in and 100 out cost $0.021 a turn with the test model.
+    const turn = { usage: { input_tokens: 10_000, output_tokens: 100 } };
+    api.script(
+      { toolUse: { name: 'Bash', input: { command: 'true' } }, ...turn },
+      { toolUse: { name: 'Bash', input: { command: 'true' } }, ...turn },
+      { text: 'never reached', ...turn },
+    );
+    const events = await collect(
+      { permissionMode: 'bypassPermissions' },
+      { env: { IS_SANDBOX: '1' }, limits: { maxCostUsd: 0.03 } },
+    );
+    expect(usage(events)).toMatchObject({ costUsd: 0.042, turns: 2 });
+    expect(done(events)).toEqual({
+      type: 'done',
+      ok: false,
+      reason: 'budget_exceeded',
+      error: 'budget exceeded: cost $0.042 passed the limit of $0.03',
+    });
+  });
+
+  it('lets a run spend exactly its cost limit', async () => {
+    api.script({ text: 'One turn.', usage: { input_tokens: 10_000, output_tokens: 100 } });
+    const events = await collect({}, { limits: { maxCostUsd: 0.021 } });
+    expect(usage(events)).toMatchObject({ costUsd: 0.021 });
+    expect(done(events)).toEqual({ type: 'done', ok: true });
   });
 
   it('marks an unknown resume id as session_not_found', async () => {

@@ -4,12 +4,14 @@
  * (turned into per-run cost), usage repeated across the lines of one API message (counted once), API errors
  * reported as `success` with `is_error`, a process that ends without a result or hangs (idle watchdog), unknown
  * resume ids, `CLAUDECODE` inherited from a parent session, and an `env` option that replaces instead of merging.
- * Each CLI runs in its own process group, so cancelling kills it and everything it started.
+ * Each CLI runs in its own process group, so cancelling kills it and everything it started. The run's limits go
+ * to the CLI (maxTurns, maxBudgetUsd), and its stopping at them is reported as the hub's `budget_exceeded`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Options, SDKMessage } from '@anthropic-ai/claude-agent-sdk';
+import { budgetExceeded, COST_STEP_USD } from '../domain/budget.js';
 import type { ClaudeCodeSettings } from '../domain/module-settings.js';
 import {
   directoryProblem,
@@ -91,6 +93,7 @@ export class ClaudeCodeBackend implements AgentBackend {
       };
       return;
     }
+    const limits = request.limits ?? {};
     const cwdProblem = await directoryProblem(request.cwd, "the module's directory");
     if (cwdProblem) {
       yield { type: 'done', ok: false, reason: 'agent_error', error: cwdProblem };
@@ -125,8 +128,12 @@ export class ClaudeCodeBackend implements AgentBackend {
       ...(this.settings.model ? { model: this.settings.model } : {}),
       ...(this.settings.allowedTools ? { allowedTools: this.settings.allowedTools } : {}),
       ...(this.settings.permissionMode ? { permissionMode: this.settings.permissionMode } : {}),
-      ...(this.settings.maxTurns ? { maxTurns: this.settings.maxTurns } : {}),
-      ...(this.settings.maxBudgetUsd ? { maxBudgetUsd: this.settings.maxBudgetUsd } : {}),
+      ...(limits.maxIterations != null ? { maxTurns: limits.maxIterations } : {}),
+      // The CLI stops a run once its cost *reaches* maxBudgetUsd (CLI 2.1.329: a $0.021 turn under a $0.021 budget
+      // stops, under $0.0210001 it completes), while an agent may spend exactly its limit (domain/budget.ts): the
+      // CLI is given the limit plus the smallest cost the hub tells apart. Its turns already follow the hub's rule:
+      // a run may take maxTurns turns, and wanting one more ends it with num_turns = maxTurns + 1.
+      ...(limits.maxCostUsd != null ? { maxBudgetUsd: limits.maxCostUsd + COST_STEP_USD } : {}),
       ...(request.resumeSessionId ? { resume: request.resumeSessionId } : {}),
       spawnClaudeCodeProcess: (spawnOptions) => {
         // Its own process group: cancelling kills the CLI and every tool process it started.
@@ -230,11 +237,12 @@ export class ClaudeCodeBackend implements AgentBackend {
     }
     while (logs.length) yield logs.shift() as AgentEvent;
 
+    const costUsd = result ? runCost(request.previousSessionCostUsd, result.total_cost_usd) : 0;
     if (result) {
       const tokens = usage.totals();
       yield {
         type: 'usage',
-        costUsd: runCost(request.previousSessionCostUsd, result.total_cost_usd),
+        costUsd,
         sessionCostUsd: result.total_cost_usd,
         tokensIn: tokens.tokensIn,
         tokensOut: tokens.tokensOut,
@@ -257,13 +265,16 @@ export class ClaudeCodeBackend implements AgentBackend {
       // An API error arrives as subtype "success" with is_error: its text is the message.
       const errors = 'errors' in result ? result.errors : [];
       const message = errors.length ? errors.join('; ') : 'result' in result ? String(result.result) : result.subtype;
+      if (result.subtype === 'error_max_turns' || result.subtype === 'error_max_budget_usd') {
+        // The CLI stopped at the limits it was given: the same failure, named the same way, as the worker's own.
+        const error =
+          budgetExceeded(limits, { costUsd, iterations: result.num_turns }) ?? `budget exceeded: ${message}`;
+        yield { type: 'done', ok: false, reason: 'budget_exceeded', error };
+        return;
+      }
       const reason: FailureReason = errors.some((e) => e.startsWith('No conversation found with session ID'))
         ? 'session_not_found'
-        : result.subtype === 'error_max_turns'
-          ? 'max_turns'
-          : result.subtype === 'error_max_budget_usd'
-            ? 'max_budget'
-            : 'agent_error';
+        : 'agent_error';
       yield { type: 'done', ok: false, reason, error: message };
     }
   }

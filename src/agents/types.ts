@@ -2,9 +2,12 @@
  * The agent port: a backend runs one request (one question to one module's agent) and reports what happens as
  * a stream of events. The worker turns those events into the reply's content, the task's progress and the log.
  */
+import type { RunLimits } from '../domain/budget.js';
+import type { FailureReason } from '../domain/types.js';
 import type { ProcessTracker } from '../process/tracker.js';
 
-export type { ProcessTracker };
+/** Kinds of failure the runtime treats differently (a missing session is retried as a new one). */
+export type { FailureReason, ProcessTracker, RunLimits };
 
 /** What a backend is asked to do. */
 export interface AgentRequest {
@@ -22,6 +25,11 @@ export interface AgentRequest {
   env?: Record<string, string>;
   /** Stops the run: the backend interrupts, then terminates, then kills its process group. */
   signal: AbortSignal;
+  /**
+   * The task's limits: a backend that can enforce them itself (Claude Code's maxTurns and maxBudgetUsd) is given
+   * them; the worker judges every figure reported against them either way (see domain/budget.ts).
+   */
+  limits?: RunLimits;
   /** Told of the run's marker and of each agent process group the run starts and ends, so none outlives the hub. */
   processes?: ProcessTracker;
 }
@@ -62,18 +70,6 @@ export function fileEffect(tool: string): 'created' | 'modified' | undefined {
   if (/^(edit|multiedit|notebookedit|modify|update|patch)$/i.test(tool)) return 'modified';
   return undefined;
 }
-
-/** Kinds of failure the runtime treats differently (a missing session is retried as a new one). */
-export type FailureReason =
-  | 'session_not_found'
-  | 'cancelled'
-  | 'timeout'
-  | 'idle'
-  | 'max_turns'
-  | 'max_budget'
-  | 'no_result'
-  | 'not_installed'
-  | 'agent_error';
 
 /** A way of running an agent. */
 export interface AgentBackend {

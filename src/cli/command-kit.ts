@@ -4,9 +4,10 @@
  * module, with the name it may have meant.
  */
 import { join } from 'node:path';
-import { type Command, CommanderError, InvalidArgumentError } from 'commander';
+import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { CommsClient } from '../client/types.js';
 import { dataHome } from '../config/paths.js';
+import { MAX_COST_LIMIT_USD, MAX_ITERATIONS_LIMIT } from '../domain/budget.js';
 import { unknownModuleMessage } from '../domain/suggest.js';
 import { connectSaying } from './connection.js';
 import { type Palette, paletteFor, table } from './format.js';
@@ -77,6 +78,21 @@ export function numberFrom(min: number, max: number, whole = false): (value: str
 /** A parser for a whole number from `min` to `max`. */
 export function wholeNumber(min: number, max: number): (value: string) => number {
   return numberFrom(min, max, true);
+}
+
+/**
+ * `--max-cost USD`: a run's cost limit (`ask`, `task create`); a run past it is stopped and fails with
+ * `budget_exceeded`. `what` ends "the most … dollars".
+ */
+export function maxCostOption(what: string): Option {
+  return new Option('--max-cost <usd>', `the most dollars ${what}`).argParser(numberFrom(0, MAX_COST_LIMIT_USD));
+}
+
+/** `--max-iterations N`: a run's iteration (turn) limit, as `maxCostOption`. */
+export function maxIterationsOption(what: string): Option {
+  return new Option('--max-iterations <n>', `the most iterations (agent turns) ${what}`).argParser(
+    wholeNumber(1, MAX_ITERATIONS_LIMIT),
+  );
 }
 
 /**

@@ -10,11 +10,14 @@ import type { CommsClient, Connection } from '../client/types.js';
 import { dataHome } from '../config/paths.js';
 import { HubError } from '../domain/errors.js';
 import { runningService } from '../service/state.js';
-import { warnOfConfig } from './config-warning.js';
+import { warnOfConfig, warnOfConfigChange } from './config-warning.js';
 import { printErr } from './output.js';
 
-/** A command reads on through a config.yaml it cannot use, after one warning. */
-const CLI_CONNECT: ConnectOptions = { onConfigError: warnOfConfig };
+/** A command reads on through a config.yaml it cannot use, after one warning; and says what the file should change. */
+const CLI_CONNECT: ConnectOptions = {
+  onConfigError: warnOfConfig,
+  onConfigWarning: warnOfConfigChange,
+};
 
 /** The client for `database` (the program's `--database`), once the way it is connected is said on stderr. */
 export async function connectSaying(database: string | undefined): Promise<CommsClient> {

@@ -8,7 +8,16 @@ import { HubError } from '../domain/errors.js';
 import type { TaskLogEntry } from '../domain/inputs.js';
 import { STATUSES, type Status } from '../domain/status.js';
 import type { HubEvent, Task } from '../domain/types.js';
-import { clientRunner, moduleNames, numberFrom, printList, requireModule, wholeNumber } from './command-kit.js';
+import {
+  clientRunner,
+  maxCostOption,
+  maxIterationsOption,
+  moduleNames,
+  numberFrom,
+  printList,
+  requireModule,
+  wholeNumber,
+} from './command-kit.js';
 import { ago, clipText, paintStatus, paletteFor, progressBar, table, usd } from './format.js';
 import { printJson, printOut } from './output.js';
 
@@ -22,8 +31,8 @@ export function registerTaskCommands(cli: Command): void {
     .argument('<name>', 'what the work is')
     .option('--criteria <text...>', 'acceptance criteria, each its own argument')
     .option('--module <name>', 'the module doing it')
-    .option('--max-iterations <n>', 'an iteration budget', wholeNumber(1, 1_000_000))
-    .option('--max-cost <usd>', 'a cost budget in dollars', numberFrom(0, 1_000_000))
+    .addOption(maxIterationsOption('its agent may take'))
+    .addOption(maxCostOption('its agent may spend'))
     .option('--json', 'print JSON')
     .action(
       (

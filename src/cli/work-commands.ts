@@ -7,7 +7,15 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CommsClient } from '../client/types.js';
 import type { Message } from '../domain/types.js';
 import { REQUEST_ID } from '../domain/validate.js';
-import { clientRunner, group, numberFrom, printList, wholeNumber } from './command-kit.js';
+import {
+  clientRunner,
+  group,
+  maxCostOption,
+  maxIterationsOption,
+  numberFrom,
+  printList,
+  wholeNumber,
+} from './command-kit.js';
 import { ago, duration, indent, type Palette, paintStatus, paletteFor, table } from './format.js';
 import { EXIT, resolveTarget, type WatchOptions, watchUntilFinished } from './live-watch.js';
 import { printErr, printJson, printJsonLine, printOut } from './output.js';
@@ -20,7 +28,14 @@ interface WatchFlags {
 }
 
 /** The options of `ask`. */
-type AskFlags = WatchFlags & { from?: string; thread?: string; idempotencyKey?: string; wait?: boolean };
+type AskFlags = WatchFlags & {
+  from?: string;
+  thread?: string;
+  idempotencyKey?: string;
+  maxCost?: number;
+  maxIterations?: number;
+  wait?: boolean;
+};
 
 const EXIT_CODES_HELP = `
 Exit codes: 0 complete, 1 failed or cancelled, 2 timed out (or bad arguments), 130 interrupted (Ctrl-C).`;
@@ -56,6 +71,8 @@ export function registerWorkCommands(cli: Command): void {
       'makes retrying safe: the same key and question within 24 h give the first ask',
       idempotencyKey,
     )
+    .addOption(maxCostOption('the answer may cost (default: the module’s maxCostUsd)'))
+    .addOption(maxIterationsOption('the answer may take (default: the module’s maxIterations)'))
     .option('-w, --wait', 'wait for the answer, showing it as it streams and the task’s progress')
     .addOption(timeoutOption())
     .option('--cancel-on-interrupt', 'with --wait, Ctrl-C cancels the reply (default: it only stops waiting)')
@@ -69,6 +86,8 @@ export function registerWorkCommands(cli: Command): void {
           prompt: prompt === '-' ? await readStdin() : prompt,
           ...(opts.thread ? { threadId: opts.thread } : {}),
           ...(opts.idempotencyKey === undefined ? {} : { requestId: opts.idempotencyKey }),
+          ...(opts.maxCost === undefined ? {} : { maxCostUsd: opts.maxCost }),
+          ...(opts.maxIterations === undefined ? {} : { maxIterations: opts.maxIterations }),
         });
         if (asked.replayed && !opts.json) {
           printErr(`already asked with idempotency key ${opts.idempotencyKey}: nothing new was asked\n`);

@@ -4,22 +4,15 @@
  * the client's `connection` says which way was taken, and why.
  */
 import { resolve } from 'node:path';
-import type { HubError } from '../domain/errors.js';
 import { runningService } from '../service/state.js';
 import { isPostgresUrl, maskPassword, sqlitePath } from '../store/location.js';
 import type { TokenStore } from '../store/tokens.js';
-import { openDirect } from './direct.js';
+import { type ConfigListeners, openDirect } from './direct.js';
 import { HttpClient } from './http.js';
 import type { CommsClient, Connection } from './types.js';
 
-/** How a client is opened. */
-export interface ConnectOptions {
-  /**
-   * Hears about a config.yaml that cannot be used when the database is opened directly; the hub then opens with
-   * the modules as they were. Without it, such a file fails the open.
-   */
-  onConfigError?: (err: HubError) => void;
-}
+/** How a client is opened: who hears about the config.yaml read when the database is opened directly. */
+export type ConnectOptions = ConfigListeners;
 
 /**
  * The client: the running service's API when `service.json` names one that answers (and, with `database`
@@ -29,13 +22,13 @@ export async function connect(database?: string, options: ConnectOptions = {}): 
   const service = runningService();
   if (service) {
     if (database && locationOf(database) !== service.database) {
-      return openDirect(database, { why: 'other-database', serviceUrl: service.url }, options.onConfigError);
+      return openDirect(database, { why: 'other-database', serviceUrl: service.url }, options);
     }
     const http = new HttpClient(service.url);
     if (await http.answers()) return http;
-    return openDirect(database, { why: 'silent', serviceUrl: service.url }, options.onConfigError);
+    return openDirect(database, { why: 'silent', serviceUrl: service.url }, options);
   }
-  return openDirect(database, { why: 'none' }, options.onConfigError);
+  return openDirect(database, { why: 'none' }, options);
 }
 
 /** The token store of a database, opened in this process. */
@@ -55,7 +48,7 @@ export interface TokenAccess {
 export async function openTokens(database?: string, options: ConnectOptions = {}): Promise<TokenAccess> {
   const service = runningService();
   const servedFile = service && !isPostgresUrl(service.database) ? `sqlite:${service.database}` : undefined;
-  const client = await openDirect(database ?? servedFile, { why: 'tokens' }, options.onConfigError);
+  const client = await openDirect(database ?? servedFile, { why: 'tokens' }, options);
   return {
     tokens: client.hub.tokens,
     connection: client.connection,

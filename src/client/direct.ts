@@ -120,17 +120,25 @@ export class DirectClient implements CommsClient {
   }
 }
 
-/**
- * Opens the hub on `database` (default: the data home's) in this process. `onConfigError` hears about a
- * config.yaml it cannot use, and the hub opens without it; without one, such a file fails the open.
- */
+/** Who hears about the config.yaml a hub opened in this process reads. */
+export interface ConfigListeners {
+  /**
+   * Hears about a config.yaml that cannot be used; the hub then opens with the modules as they were. Without it,
+   * such a file fails the open.
+   */
+  onConfigError?: (err: HubError) => void;
+  /** Hears each warning about the file (an old name of a setting, with file and line). */
+  onConfigWarning?: (warning: string) => void;
+}
+
+/** Opens the hub on `database` (default: the data home's) in this process, telling `listeners` of its config.yaml. */
 export async function openDirect(
   database: string | undefined,
   reason: DirectReason,
-  onConfigError?: (err: HubError) => void,
+  listeners: ConfigListeners = {},
 ): Promise<DirectClient> {
   // Loaded here: the hub brings in the store and its drivers, which a client of a running service need not pay.
   const { openHub } = await import('../hub.js');
-  const hub = await openHub({ ...(database ? { database } : {}), ...(onConfigError ? { onConfigError } : {}) });
+  const hub = await openHub({ ...(database ? { database } : {}), ...listeners });
   return new DirectClient(hub, { kind: 'direct', database: hub.database, ...reason });
 }

@@ -12,7 +12,7 @@ modules:
     backend: claude-code
     capabilities: [pdf, tables]
     model: claude-sonnet-5
-    maxTurns: 8
+    maxIterations: 8
   arangodb:
     cwd: ../arangodb
     backend: command
@@ -30,7 +30,7 @@ describe('module configuration', () => {
       backend: 'claude-code',
       capabilities: ['pdf', 'tables'],
       concurrency: 1,
-      maxTurns: 8,
+      maxIterations: 8,
       env: {},
     });
     expect(config.modules.arangodb).toMatchObject({
@@ -43,14 +43,34 @@ describe('module configuration', () => {
     });
   });
 
+  it('reads the old names maxTurns and maxBudgetUsd as the new ones, warning of each at its line', () => {
+    const text = good.replace('maxIterations: 8', 'maxTurns: 8\n    maxBudgetUsd: 0.5');
+    const config = parseConfig(text, 'config.yaml');
+    expect(config.modules.marker).toMatchObject({ maxIterations: 8, maxCostUsd: 0.5 });
+    expect(config.modules.marker).not.toHaveProperty('maxTurns');
+    expect(config.modules.marker).not.toHaveProperty('maxBudgetUsd');
+    expect(config.warnings).toEqual([
+      'config.yaml:9: modules.marker.maxTurns: deprecated, read as maxIterations; rename it to maxIterations',
+      'config.yaml:10: modules.marker.maxBudgetUsd: deprecated, read as maxCostUsd; rename it to maxCostUsd',
+    ]);
+    expect(parseConfig(good, 'config.yaml').warnings).toEqual([]);
+  });
+
+  it('refuses an old name beside its new one, at the old one’s line', () => {
+    const text = good.replace('maxIterations: 8', 'maxIterations: 8\n    maxTurns: 9');
+    expect(() => parseConfig(text, 'config.yaml')).toThrow(
+      'config.yaml:10: modules.marker.maxTurns: the old name of maxIterations: give only maxIterations',
+    );
+  });
+
   it('names an unknown key with its path and line', () => {
     const text = good.replace('    concurrency: 4', '    concurency: 4');
     expect(() => parseConfig(text, 'config.yaml')).toThrow('config.yaml:15: modules.arangodb.concurency: unknown key');
   });
 
   it('names a wrong type with its path and line', () => {
-    const text = good.replace('maxTurns: 8', 'maxTurns: eight');
-    expect(() => parseConfig(text, 'config.yaml')).toThrow(/config\.yaml:9: modules\.marker\.maxTurns: /);
+    const text = good.replace('maxIterations: 8', 'maxIterations: eight');
+    expect(() => parseConfig(text, 'config.yaml')).toThrow(/config\.yaml:9: modules\.marker\.maxIterations: /);
   });
 
   it('requires a command for the command backend and a known backend', () => {
@@ -67,7 +87,9 @@ describe('module configuration', () => {
     expect(() => parseConfig(text, 'config.yaml')).toThrow(
       'config.yaml:16: modules.arangodb.model: unknown key for backend command (a setting of backend claude-code)',
     );
-    expect(() => parseConfig(good.replace('maxTurns: 8', 'maxTurns: 8\n    args: [x]'), 'config.yaml')).toThrow(
+    expect(() =>
+      parseConfig(good.replace('maxIterations: 8', 'maxIterations: 8\n    args: [x]'), 'config.yaml'),
+    ).toThrow(
       'config.yaml:10: modules.marker.args: unknown key for backend claude-code (a setting of backend command)',
     );
   });
@@ -135,6 +157,6 @@ describe('module configuration', () => {
         'config.yaml: empty: it defines no modules (to serve none on purpose, write "modules: {}")',
       );
     }
-    expect(parseConfig('modules: {}\n', 'config.yaml')).toEqual({ modules: {} });
+    expect(parseConfig('modules: {}\n', 'config.yaml')).toEqual({ modules: {}, warnings: [] });
   });
 });

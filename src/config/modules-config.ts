@@ -1,7 +1,8 @@
 /**
  * Module definitions from `config.yaml` in the data home, checked with the module settings schema
  * (domain/module-settings.ts). A wrong key or type is reported with its path and line
- * (`config.yaml:7: modules.marker.concurency: unknown key`), never as a stack trace.
+ * (`config.yaml:7: modules.marker.concurency: unknown key`), never as a stack trace. An old name of a setting
+ * (`maxTurns`) is read as its new one and warned of, with its line.
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -10,6 +11,7 @@ import { isMap, isPair, isScalar, LineCounter, parseDocument, visit } from 'yaml
 import { z } from 'zod';
 import { HubError } from '../domain/errors.js';
 import { BACKEND_KEYS, type ModuleSettings, moduleSettingsSchema } from '../domain/module-settings.js';
+import { DEPRECATED_KEYS } from '../domain/settings-summary.js';
 import { moduleNameProblem } from '../domain/validate.js';
 
 // Module names are checked on the document itself (see `nameProblems`), where each has its line.
@@ -20,6 +22,11 @@ const configSchema = z.strictObject({
 /** The whole configuration: each module's settings, with defaults filled in and `cwd` absolute. */
 export interface HubConfig {
   modules: Record<string, ModuleSettings>;
+  /**
+   * What is read but should change, one line each with file and line (`config.yaml:9: modules.marker.maxTurns:
+   * deprecated, read as maxIterations; rename it`).
+   */
+  warnings: string[];
 }
 
 /** Parses configuration text; `file` names it in errors and anchors relative paths. */
@@ -68,7 +75,23 @@ export function parseConfig(text: string, file: string): HubConfig {
     const cwd = m.cwd.startsWith('~/') ? join(homedir(), m.cwd.slice(2)) : m.cwd;
     modules[moduleName] = { ...m, cwd: isAbsolute(cwd) ? cwd : resolve(base, cwd) };
   }
-  return { modules };
+  return { modules, warnings: deprecations(doc, where) };
+}
+
+/** A warning for each old name of a setting (see DEPRECATED_KEYS), at its line. */
+function deprecations(doc: ReturnType<typeof parseDocument>, where: (offset: number | undefined) => string): string[] {
+  const warnings: string[] = [];
+  const modules = doc.get('modules', true);
+  for (const pair of isMap(modules) ? modules.items : []) {
+    const name = isScalar(pair.key) ? String(pair.key.value) : '?';
+    for (const [old, current] of Object.entries(DEPRECATED_KEYS)) {
+      const at = findKey(pair.value, old);
+      if (at !== undefined) {
+        warnings.push(`${where(at)}: modules.${name}.${old}: deprecated, read as ${current}; rename it to ${current}`);
+      }
+    }
+  }
+  return warnings;
 }
 
 /**

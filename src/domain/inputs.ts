@@ -19,6 +19,14 @@ export interface AskInput {
   /** A JSON Schema the answer must satisfy. */
   schema?: Record<string, unknown>;
   /**
+   * The most the answer's run may cost, in dollars (0 to 1,000,000), stored on its task; default: the answering
+   * module's `maxCostUsd`, if it has one; null: no limit, whatever the module's default. A run past it is stopped
+   * and fails with reason `budget_exceeded`.
+   */
+  maxCostUsd?: number | null;
+  /** The most iterations (agent turns) the answer's run may take (1 to 1,000,000), likewise. */
+  maxIterations?: number | null;
+  /**
    * Makes a retry safe (an idempotency key: 1 to 255 printable ASCII characters). Asking again with the same id,
    * in the same scope, within 24 hours answers the original ask (`replayed: true`, the same ids, even once it is
    * answered) rather than asking twice; the same id with a different question is `conflict`.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isHubError } from './errors.js';
 import { moduleSettingsSchema, readModuleSettings } from './module-settings.js';
-import { settingsSummary } from './settings-summary.js';
+import { budgetDefaults, settingsSummary } from './settings-summary.js';
 
 const claudeCode = {
   backend: 'claude-code',
@@ -11,8 +11,8 @@ const claudeCode = {
   appendSystemPrompt: 'Be brief.',
   allowedTools: ['Read', 'Grep'],
   permissionMode: 'acceptEdits',
-  maxTurns: 8,
-  maxBudgetUsd: 0.5,
+  maxIterations: 8,
+  maxCostUsd: 0.5,
   executable: '/usr/local/bin/claude',
   timeoutMs: 600_000,
   idleTimeoutMs: 60_000,
@@ -74,8 +74,16 @@ describe('module settings', () => {
     ['env.A: must not contain NUL', { ...command, env: { A: 'x\u0000' } }],
     ['model: Too small', { ...claudeCode, model: '' }],
     ['permissionMode: Invalid option', { ...claudeCode, permissionMode: 'yolo' }],
-    ['maxTurns: Too big', { ...claudeCode, maxTurns: 1001 }],
-    ['maxBudgetUsd: Too small', { ...claudeCode, maxBudgetUsd: 0 }],
+    ['maxIterations: Too big', { ...command, maxIterations: 1_000_001 }],
+    ['maxIterations: Too small', { ...command, maxIterations: 0 }],
+    ['maxIterations: Invalid input: expected int', { ...command, maxIterations: 2.5 }],
+    ['maxCostUsd: Too small', { ...command, maxCostUsd: -0.01 }],
+    ['maxCostUsd: Too big', { ...command, maxCostUsd: 1e7 }],
+    ['maxCostUsd: Invalid input: expected number', { ...command, maxCostUsd: '0.5' }],
+    ['maxTurns: Too big', { ...claudeCode, maxIterations: undefined, maxTurns: 1_000_001 }],
+    ['maxBudgetUsd: Too small', { ...claudeCode, maxCostUsd: undefined, maxBudgetUsd: -1 }],
+    ['maxTurns: the old name of maxIterations: give only maxIterations', { ...claudeCode, maxTurns: 8 }],
+    ['maxBudgetUsd: the old name of maxCostUsd: give only maxCostUsd', { ...claudeCode, maxBudgetUsd: 0.5 }],
     ['allowedTools.0: Too small', { ...claudeCode, allowedTools: [''] }],
     ['executable: Too small', { ...claudeCode, executable: '' }],
     ['systemPrompt: Invalid input: expected string', { ...claudeCode, systemPrompt: 3 }],
@@ -96,6 +104,44 @@ describe('module settings', () => {
     expect(moduleSettingsSchema.safeParse({ ...claudeCode, args: [] }).success).toBe(false);
     // Stored settings may carry the caller's own keys, or `args: []` on a claude-code module synced from config.yaml.
     expect(readModuleSettings('marker', { ...claudeCode, args: [], note: 'mine' })).toEqual(claudeCode);
+  });
+
+  it('reads the old names maxTurns and maxBudgetUsd as maxIterations and maxCostUsd', () => {
+    const { maxIterations: _i, maxCostUsd: _c, ...rest } = claudeCode;
+    const old = { ...rest, maxTurns: 8, maxBudgetUsd: 0.5 };
+    expect(moduleSettingsSchema.parse(old)).toEqual(claudeCode);
+    expect(readModuleSettings('marker', old)).toEqual(claudeCode);
+    // Only claude-code modules ever had them.
+    expect(moduleSettingsSchema.safeParse({ ...command, maxTurns: 8 }).error?.issues).toMatchObject([
+      { code: 'unrecognized_keys', keys: ['maxTurns'] },
+    ]);
+  });
+
+  it('takes a budget on a command module too', () => {
+    expect(readModuleSettings('arangodb', { ...command, maxCostUsd: 0, maxIterations: 5 })).toMatchObject({
+      maxCostUsd: 0,
+      maxIterations: 5,
+    });
+  });
+
+  it('reads a module’s default limits by the same rules as the schema, old names included', () => {
+    expect(budgetDefaults(claudeCode)).toEqual({ maxCostUsd: 0.5, maxIterations: 8 });
+    const old = { backend: 'claude-code', maxTurns: 3, maxBudgetUsd: 0.25 };
+    expect(budgetDefaults(old)).toEqual({ maxCostUsd: 0.25, maxIterations: 3 });
+    // Only claude-code modules had the old names (the schema passes them over on a stored command module).
+    expect(budgetDefaults({ ...old, backend: 'command' })).toEqual({ maxCostUsd: null, maxIterations: null });
+    expect(budgetDefaults({})).toEqual({ maxCostUsd: null, maxIterations: null });
+    const values = [undefined, 0, 1, 0.5, 2.5, 1e6, 1e6 + 1, -1, '2', null, Number.NaN, Number.POSITIVE_INFINITY];
+    for (const value of values) {
+      const cost = moduleSettingsSchema.safeParse({ ...command, maxCostUsd: value });
+      expect(budgetDefaults({ maxCostUsd: value }).maxCostUsd, `maxCostUsd ${value}`).toBe(
+        cost.success ? (cost.data.maxCostUsd ?? null) : null,
+      );
+      const iterations = moduleSettingsSchema.safeParse({ ...command, maxIterations: value });
+      expect(budgetDefaults({ maxIterations: value }).maxIterations, `maxIterations ${value}`).toBe(
+        iterations.success ? (iterations.data.maxIterations ?? null) : null,
+      );
+    }
   });
 
   it('summarizes a module for its view by the same rules, whatever else is wrong', () => {

@@ -6,8 +6,9 @@
  * command, an argument or the environment; environment names without `=`) are here too, so they are named up front.
  */
 import { z } from 'zod';
+import { MAX_COST_LIMIT_USD, MAX_ITERATIONS_LIMIT } from './budget.js';
 import { HubError } from './errors.js';
-import { MAX_CONCURRENCY } from './settings-summary.js';
+import { DEPRECATED_KEYS, MAX_CONCURRENCY } from './settings-summary.js';
 import { MAX_TIMER_MS } from './validate.js';
 
 /** A string schema whose message, when the key is missing, says what it is for. */
@@ -20,6 +21,13 @@ const programText = () => z.string().refine((s) => !s.includes('\u0000'), 'must 
 
 /** A run's limits and environment, which both backends take. */
 const runShape = {
+  /**
+   * The default cost limit of the module's tasks, in dollars per run (an ask may give its own): a run past it is
+   * stopped and fails with `budget_exceeded` (see domain/budget.ts).
+   */
+  maxCostUsd: z.number().min(0).max(MAX_COST_LIMIT_USD).optional(),
+  /** The default iteration (turn) limit of the module's tasks, likewise. */
+  maxIterations: z.int().min(1).max(MAX_ITERATIONS_LIMIT).optional(),
   /** Ends the run after this long, whatever the agent is doing. */
   timeoutMs: z.int().min(1000).max(MAX_TIMER_MS).optional(),
   /** Ends the run when the agent writes nothing for this long (claude-code default: 10 minutes). */
@@ -47,8 +55,10 @@ const claudeCodeShape = {
   appendSystemPrompt: z.string().optional(),
   allowedTools: z.array(z.string().min(1)).optional(),
   permissionMode: z.enum(['default', 'acceptEdits', 'bypassPermissions', 'plan', 'dontAsk']).optional(),
-  maxTurns: z.int().min(1).max(1000).optional(),
-  maxBudgetUsd: z.number().positive().optional(),
+  /** The old name of `maxIterations` (see DEPRECATED_KEYS). */
+  maxTurns: z.int().min(1).max(MAX_ITERATIONS_LIMIT).optional(),
+  /** The old name of `maxCostUsd` (see DEPRECATED_KEYS). */
+  maxBudgetUsd: z.number().min(0).max(MAX_COST_LIMIT_USD).optional(),
 };
 
 /** What the command backend takes. */
@@ -92,29 +102,49 @@ const backendError = {
 const claudeCodeModule = { ...moduleShape, backend: z.literal('claude-code'), ...claudeCodeShape };
 const commandModule = { ...moduleShape, backend: z.literal('command'), ...commandShape };
 
+/** Settings without the old names of keys. */
+type Renamed<T> = T extends unknown ? Omit<T, keyof typeof DEPRECATED_KEYS> : never;
+
+/**
+ * Reads each old name (`maxTurns`) as its new one (`maxIterations`): one setting, whichever name it is given by,
+ * and the code past this point knows only the new name. Giving both is refused, naming the old one.
+ */
+function currentNames<T extends object>(settings: T, ctx: z.RefinementCtx<T>): Renamed<T> {
+  const out: Record<string, unknown> = { ...(settings as Record<string, unknown>) };
+  for (const [old, current] of Object.entries(DEPRECATED_KEYS)) {
+    if (out[old] !== undefined) {
+      if (out[current] === undefined) out[current] = out[old];
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: [old],
+          message: `the old name of ${current}: give only ${current}`,
+        });
+    }
+    delete out[old];
+  }
+  return out as Renamed<T>;
+}
+
 /** A module's settings as config.yaml must give them: every key known, each with its backend. */
-export const moduleSettingsSchema = z.discriminatedUnion(
-  'backend',
-  [z.strictObject(claudeCodeModule), z.strictObject(commandModule)],
-  backendError,
-);
+export const moduleSettingsSchema = z
+  .discriminatedUnion('backend', [z.strictObject(claudeCodeModule), z.strictObject(commandModule)], backendError)
+  .transform(currentNames);
 
 /**
  * The same settings as a module stored them. Keys the schema does not know are passed over, as they always were:
  * settings registered through the library may carry the caller's own, and a claude-code module synced from an
  * older config.yaml reader holds `args: []`.
  */
-const storedSettingsSchema = z.discriminatedUnion(
-  'backend',
-  [z.object(claudeCodeModule), z.object(commandModule)],
-  backendError,
-);
+const storedSettingsSchema = z
+  .discriminatedUnion('backend', [z.object(claudeCodeModule), z.object(commandModule)], backendError)
+  .transform(currentNames);
 
 /** A module's settings, with defaults filled in. */
 export type ModuleSettings = z.output<typeof moduleSettingsSchema>;
 
-/** What the claude-code backend takes (defaults may be left out). */
-export type ClaudeCodeSettings = z.input<z.ZodObject<typeof claudeCodeShape>>;
+/** What the claude-code backend takes (defaults may be left out; the old names are read as the new ones). */
+export type ClaudeCodeSettings = Renamed<z.input<z.ZodObject<typeof claudeCodeShape>>>;
 
 /** What the command backend takes (defaults may be left out). */
 export type CommandSettings = z.input<z.ZodObject<typeof commandShape>>;

@@ -29,6 +29,25 @@ export interface ThreadSummary extends Thread {
   latestReply: { module: string; status: ReplyStatus; createdAt: string } | null;
 }
 
+/**
+ * Why a reply failed: the `reason` of the status change that ends it (and its task) `failed` or `cancelled` — a
+ * run's end, or `module_removed` when its module left config.yaml. `budget_exceeded`: the run's cost or iterations
+ * passed its task's limit (see budget.ts); `session_not_found`: the agent's session was gone (the worker starts a
+ * new one, so a reply ends with it only if that fails too). The error says more.
+ */
+export const FAILURE_REASONS = [
+  'agent_error',
+  'budget_exceeded',
+  'cancelled',
+  'idle',
+  'module_removed',
+  'no_result',
+  'not_installed',
+  'session_not_found',
+  'timeout',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
 /** Who wrote a message: the asking side (`user`), the answering agent (`assistant`), or the hub (`system`). */
 export type MessageRole = 'user' | 'assistant' | 'system';
 

@@ -3,11 +3,14 @@
  * backend driven, and what the agent reports written where it belongs — answer text into the reply (coalesced,
  * fenced by the run's claim), cost, tokens, turns, files, progress, criteria and log lines (at most a run's log
  * budget) into the reply's task, and the agent session into the thread. A storage fault holds each write until
- * the database stores again.
+ * the database stores again. Every cost and iteration reported is judged against the task's limits as it is
+ * stored; one past them stops the agent there, and the run fails with `budget_exceeded`.
  */
 import type { Logger } from 'pino';
 import { buildSystemPrompt } from '../agents/prompt-builder.js';
 import { type AgentEvent, fileEffect, type RunDone } from '../agents/types.js';
+import { budgetExceeded, type RunLimits } from '../domain/budget.js';
+import type { Task } from '../domain/types.js';
 import type { ProcessTracker } from '../process/tracker.js';
 import type { MessageStore } from '../store/messages.js';
 import type { ClaimedReply } from '../store/reply-queue.js';
@@ -34,7 +37,6 @@ export interface RunContext {
 export class AgentRuns {
   constructor(private readonly ctx: RunContext) {}
 
-  /** One backend run; answers its `done`. */
   /**
    * Runs `module`'s agent on `claim` once — resuming the thread's session when `resume` — and answers how the run
    * ended. The agent's session id, when it reports one, is kept on `claim`.
@@ -67,12 +69,14 @@ export class AgentRuns {
       error: 'the backend ended without a result',
     };
     const logBudget = new RunLogBudget();
+    const limits = await this.limits(claim.taskId);
     for await (const event of module.backend.run({
       cwd: module.cwd,
       prompt: question?.content ?? '',
       systemPrompt,
       signal,
       processes: this.ctx.processes,
+      ...(limits ? { limits } : {}),
       ...(session ? { resumeSessionId: session.id } : {}),
       ...(session?.costTotal != null ? { previousSessionCostUsd: session.costTotal } : {}),
     })) {
@@ -85,21 +89,47 @@ export class AgentRuns {
         for (const text of logBudget.take(event.text)) await this.record({ ...event, text }, claim, module.name);
         continue;
       }
-      await this.record(event, claim, module.name);
+      const task = await this.record(event, claim, module.name);
+      // Judged by the limits as the task holds them now (they may have been changed while it runs).
+      const exceeded = task && budgetExceeded(task, figures(event));
+      if (exceeded) {
+        // Leaving the loop stops the agent as a cancel does (process group: SIGTERM, then SIGKILL), and the
+        // backend's run ends only once its processes are gone: nothing it writes after this is recorded.
+        done = { type: 'done', ok: false, reason: 'budget_exceeded', error: exceeded };
+        break;
+      }
     }
     const notice = logBudget.notice;
     if (notice) await this.record({ type: 'log', level: 'warn', text: notice }, claim, module.name);
     return done;
   }
 
-  /** Writes one agent event into the reply, its task and the thread's session. */
-  private async record(event: AgentEvent, claim: ClaimedReply, module: string): Promise<void> {
+  /** The limits of the run's task (none without a task, or when it cannot be read: the run goes on unlimited). */
+  private async limits(taskId: string | undefined): Promise<RunLimits | undefined> {
+    if (!taskId) return undefined;
+    try {
+      const { maxCostUsd, maxIterations } = await this.ctx.stored(() => this.ctx.tasks.get(taskId));
+      return { maxCostUsd, maxIterations };
+    } catch (err) {
+      this.ctx.logger.warn({ err, taskId }, "reading the task's limits failed");
+      return undefined;
+    }
+  }
+
+  /**
+   * Writes one agent event into the reply, its task and the thread's session; answers the task as it is after a
+   * change of its counters (cost, tokens, iterations, progress), for the budget to be judged on.
+   */
+  private async record(event: AgentEvent, claim: ClaimedReply, module: string): Promise<Task | undefined> {
     const { message, taskId } = claim;
-    const task = async (fn: (id: string) => Promise<unknown>) => {
-      if (taskId)
-        await this.ctx
-          .stored(() => fn(taskId))
-          .catch((err: unknown) => this.ctx.logger.warn({ err, taskId }, 'updating the task failed'));
+    const task = async <T>(fn: (id: string) => Promise<T>): Promise<T | undefined> => {
+      if (!taskId) return undefined;
+      return this.ctx
+        .stored(() => fn(taskId))
+        .catch((err: unknown) => {
+          this.ctx.logger.warn({ err, taskId }, 'updating the task failed');
+          return undefined;
+        });
     };
     switch (event.type) {
       case 'text':
@@ -118,8 +148,8 @@ export class AgentRuns {
         // The task shows the session its run is in (the agent control panel's sessionId).
         await task((id) => this.ctx.tasks.update(id, { sessionId: event.sessionId }));
         return;
-      case 'usage':
-        await task((id) =>
+      case 'usage': {
+        const updated = await task((id) =>
           this.ctx.tasks.update(id, {
             costUsd: event.costUsd,
             tokensIn: event.tokensIn,
@@ -131,7 +161,8 @@ export class AgentRuns {
           await this.ctx.stored(() =>
             this.ctx.threads.saveSession(message.threadId, module, { costTotal: event.sessionCostUsd as number }),
           );
-        return;
+        return updated;
+      }
       case 'tool_use':
         await task(async (id) => {
           const effect = event.path ? fileEffect(event.name) : undefined;
@@ -150,23 +181,34 @@ export class AgentRuns {
             this.ctx.tasks.log(id, { level: 'warn', text: event.text.slice(0, 2000) || 'tool failed', success: false }),
           );
         return;
-      case 'progress':
-        if (event.percent !== undefined || event.iteration !== undefined)
-          await task((id) =>
-            this.ctx.tasks.update(id, {
-              ...(event.percent === undefined ? {} : { progress: event.percent }),
-              ...(event.iteration === undefined ? {} : { iteration: event.iteration }),
-            }),
-          );
+      case 'progress': {
+        const updated =
+          event.percent !== undefined || event.iteration !== undefined
+            ? await task((id) =>
+                this.ctx.tasks.update(id, {
+                  ...(event.percent === undefined ? {} : { progress: event.percent }),
+                  ...(event.iteration === undefined ? {} : { iteration: event.iteration }),
+                }),
+              )
+            : undefined;
         if (event.criterion) {
           const criterion = event.criterion;
           // Its event (`task.criterion_verified`) is the record: no log line repeats it.
           await task((id) => this.ctx.tasks.verifyCriterion(id, criterion, { add: true }));
         }
-        return;
+        return updated;
+      }
       case 'log':
         await task((id) => this.ctx.tasks.log(id, { level: event.level, text: event.text }));
         return;
     }
   }
+}
+
+/** The figures an event reports, to judge against the limits: its cost and its iterations (turns), if any. */
+function figures(event: AgentEvent): { costUsd?: number; iterations?: number } {
+  if (event.type === 'usage')
+    return { costUsd: event.costUsd, ...(event.turns === undefined ? {} : { iterations: event.turns }) };
+  if (event.type === 'progress' && event.iteration !== undefined) return { iterations: event.iteration };
+  return {};
 }

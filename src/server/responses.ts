@@ -9,6 +9,7 @@ import { STATUSES, type Status } from '../domain/status.js';
 import {
   type AgentControl as AgentControlRecord,
   EVENT_TYPES,
+  FAILURE_REASONS,
   type HubEvent,
   type Instance as InstanceRecord,
   type LogLine,
@@ -154,6 +155,8 @@ export const ThreadWithMessages = answers<ThreadRecord & { messages: MessageReco
   Thread.extend({ messages: z.array(Message) }),
 );
 const observedStatus = z.enum([...STATUSES, 'unknown']);
+/** What a status change's `reason` holds (in the history, and in `*.status_changed` events). */
+const REASON = `why the status changed; when a run ends its reply and task failed or cancelled, one of: ${FAILURE_REASONS.join(', ')} (budget_exceeded: its cost or iterations passed the task's limit, named in the error)`;
 export const History = z.object({
   history: z.array(
     answers<StatusChange>()(
@@ -161,7 +164,7 @@ export const History = z.object({
         status: observedStatus,
         from: observedStatus.nullable(),
         at: z.string(),
-        reason: z.string().nullable(),
+        reason: z.string().nullable().openapi({ description: REASON }),
         seq: z.number().nullable(),
       }),
     ),
@@ -335,7 +338,9 @@ export const Event = answers<EventRecord>()(
       taskId: z.string().nullable(),
       runId: z.string().nullable(),
       module: z.string().nullable(),
-      data: json,
+      data: json.openapi({
+        description: `fields by type; \`message.status_changed\` and \`task.status_changed\`: from, to, reason (${REASON}), error`,
+      }),
     })
     .openapi('Event'),
 );

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from '@hono/zod-openapi';
+import { MAX_COST_LIMIT_USD, MAX_ITERATIONS_LIMIT } from '../domain/budget.js';
 import type { EventData } from '../domain/event-data.js';
 import type { Status } from '../domain/status.js';
 import { STATUSES } from '../domain/status.js';
@@ -141,6 +142,9 @@ export function taskFilter(q: {
 }
 
 // ---- bodies
+/** A run's limits, as asks and tasks take them (domain/budget.ts); null is no limit. */
+const maxCostUsd = z.number().min(0).max(MAX_COST_LIMIT_USD).nullable();
+const maxIterations = z.number().int().min(1).max(MAX_ITERATIONS_LIMIT).nullable();
 export const AskBody = z
   .object({
     from: moduleName.optional().openapi({ description: 'the asking module (default: the token’s module)' }),
@@ -148,6 +152,13 @@ export const AskBody = z
     prompt: z.string(),
     threadId: id.optional(),
     schema: json.optional().openapi({ description: 'a JSON Schema the answer must satisfy' }),
+    maxCostUsd: maxCostUsd.optional().openapi({
+      description:
+        'the most the answer’s run may cost, in dollars; default: the module’s `maxCostUsd`; null: no limit. A run past it is stopped and fails with reason `budget_exceeded`',
+    }),
+    maxIterations: maxIterations.optional().openapi({
+      description: 'the most iterations (agent turns) the answer’s run may take; default and null as for maxCostUsd',
+    }),
   })
   .strict()
   .openapi('AskBody');
@@ -167,8 +178,8 @@ export const CreateTaskBody = z
     name: z.string(),
     module: moduleName.optional(),
     criteria: z.array(z.string()).max(100).optional(),
-    maxIterations: z.number().int().min(1).nullable().optional(),
-    maxCostUsd: z.number().min(0).nullable().optional(),
+    maxIterations: maxIterations.optional(),
+    maxCostUsd: maxCostUsd.optional(),
     parentId: id.optional(),
     dependsOn: z.array(id).max(100).optional(),
   })
@@ -183,8 +194,8 @@ export const UpdateTaskBody = z
     tokensOut: z.number().int().min(0).optional(),
     filesCreated: z.array(z.string()).max(1000).optional(),
     filesModified: z.array(z.string()).max(1000).optional(),
-    maxIterations: z.number().int().min(1).nullable().optional(),
-    maxCostUsd: z.number().min(0).nullable().optional(),
+    maxIterations: maxIterations.optional(),
+    maxCostUsd: maxCostUsd.optional(),
     status: status.optional(),
     error: z.string().max(20000).optional(),
     reason: z.string().max(2000).optional(),

@@ -84,14 +84,18 @@ function isLoopback(host: string): boolean {
  * of that file removed and fail their unanswered replies.
  */
 async function applyConfig(hub: Hub, notices: string[], config?: string): Promise<string> {
+  const sync = async (file: string) => {
+    const { warnings } = await hub.syncConfig(file);
+    notices.push(...warnings.map((w) => `warning: ${w}`));
+  };
   if (config) {
     if (!existsSync(config)) throw new HubError('not_found', `configuration file ${config} does not exist`);
-    await hub.syncConfig(config);
+    await sync(config);
     return config;
   }
   const own = join(dataHome(), 'config.yaml');
   if (existsSync(own)) {
-    await hub.syncConfig(own);
+    await sync(own);
     return own;
   }
   const configured = (await hub.modules.configFiles()).filter((file) => file !== BUNDLED_EXAMPLE);

@@ -5,9 +5,11 @@
  * makes retrying it safe (see ask-requests.ts). An ask may also be made inside a caller's write transaction, so
  * that what the caller records (a workflow step) and the ask are stored together or not at all.
  */
+import { checkLimits } from '../domain/budget.js';
 import { HubError } from '../domain/errors.js';
 import { assertId } from '../domain/ids.js';
 import type { AskInput, AskResult } from '../domain/inputs.js';
+import { budgetDefaults } from '../domain/settings-summary.js';
 import { nameHint } from '../domain/suggest.js';
 import { moduleName, requestId, text } from '../domain/validate.js';
 import { type AskRequest, claimRequest, recordRequest, requestHash } from './ask-requests.js';
@@ -27,6 +29,8 @@ interface CheckedAsk {
   prompt: string;
   threadId: string | undefined;
   schema: Record<string, unknown> | undefined;
+  /** The limits the ask gives (undefined: the module's default; null: none). */
+  limits: { maxCostUsd: number | null | undefined; maxIterations: number | null | undefined };
   request: AskRequest | undefined;
 }
 
@@ -51,15 +55,21 @@ export class AskStore {
     const to = moduleName(input.to, 'to');
     const prompt = text(input.prompt, 'prompt', 1_000_000);
     if (input.threadId !== undefined) assertId(input.threadId, 'thread id');
+    const checked = checkLimits(input);
+    const limits = {
+      maxCostUsd: input.maxCostUsd === undefined ? undefined : checked.maxCostUsd,
+      maxIterations: input.maxIterations === undefined ? undefined : checked.maxIterations,
+    };
     const request: AskRequest | undefined =
       input.requestId === undefined
         ? undefined
         : {
             scope: input.requestScope === undefined ? `module:${from}` : text(input.requestScope, 'requestScope', 200),
             key: requestId(input.requestId, 'requestId'),
-            hash: requestHash({ from, to, prompt, threadId: input.threadId, schema: input.schema }),
+            // Limits left out are left out of the hash too, so an ask's hash is what it was before asks had them.
+            hash: requestHash({ from, to, prompt, threadId: input.threadId, schema: input.schema, ...limits }),
           };
-    const asked: CheckedAsk = { from, to, prompt, threadId: input.threadId, schema: input.schema, request };
+    const asked: CheckedAsk = { from, to, prompt, threadId: input.threadId, schema: input.schema, limits, request };
     // In its own transaction a failed ask is rolled back with it; in a caller's, only its savepoint is.
     if (tx) return atomicStep(tx, (step) => this.askIn(step, asked));
     return this.db.write((own) => this.askIn(own, asked));
@@ -73,7 +83,9 @@ export class AskStore {
       const earlier = await claimRequest<Omit<AskResult, 'replayed'>>(tx, request, new Date());
       if (earlier) return { ...earlier, replayed: true };
     }
-    await assertAskable(this.db, tx, to);
+    const module = await assertAskable(this.db, tx, to);
+    // The module's defaults, where the ask gives no limit of its own; stored on the task, where the worker reads them.
+    const defaults = budgetDefaults(JSON.parse(module.config) as Record<string, unknown>);
     const threadId =
       input.threadId ??
       (await this.threads.create({ title: prompt.split('\n')[0]?.slice(0, 120) ?? null, createdBy: from }, tx)).id;
@@ -91,6 +103,8 @@ export class AskStore {
         module: to,
         kind: 'ask',
         messageId: reply.id,
+        maxCostUsd: input.limits.maxCostUsd === undefined ? defaults.maxCostUsd : input.limits.maxCostUsd,
+        maxIterations: input.limits.maxIterations === undefined ? defaults.maxIterations : input.limits.maxIterations,
       },
       tx,
     );
@@ -101,11 +115,11 @@ export class AskStore {
 }
 
 /**
- * Throws unless module `to` may be asked now: `not_found` for an unknown module, `conflict` for a paused one or one
+ * The module `to`, unless it may not be asked now: `not_found` for an unknown module, `conflict` for a paused one or one
  * removed from config.yaml. It takes a shared lock on the module's row: asks to one module go side by side, while a
  * pause waits for them (and they for it).
  */
-export async function assertAskable(db: Database, tx: WriteTx, to: string): Promise<void> {
+export async function assertAskable(db: Database, tx: WriteTx, to: string): Promise<ModulesTable> {
   const share = db.dialect === 'postgres' ? ' FOR SHARE' : '';
   const module = await tx.get<ModulesTable>(`SELECT * FROM modules WHERE name = ?${share}`, [to]);
   if (!module) {
@@ -126,4 +140,5 @@ export async function assertAskable(db: Database, tx: WriteTx, to: string): Prom
       'conflict',
       `module ${to} is paused; resume it to ask it questions (claude-comms modules resume ${to})`,
     );
+  return module;
 }

@@ -125,7 +125,8 @@ export class ReplyQueue {
             ? 'complete'
             : 'failed';
       if (taskId) {
-        const options = error ? { error } : {};
+        // The task fails for the same reason as its reply (`budget_exceeded`…), said in its status change too.
+        const options = error ? { error, reason: outcome.reason ?? 'agent_error' } : {};
         const moved = await this.tasks.moveFrom(tx, { id: taskId }, 'processing', to, options);
         // Someone moved the task meanwhile: it still follows the reply, if it may.
         const task = moved

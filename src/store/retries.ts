@@ -1,7 +1,7 @@
 /**
  * Retrying: a person or a program asks for a failed or cancelled reply to be answered again. In one transaction a
- * new pending reply to the same question is created for the same module, with its own task; both name what they
- * retry (`retryOf`). The question is not stored again. (Recovery is another thing: a reply whose worker died goes
+ * new pending reply to the same question is created for the same module, with its own task, under the same limits
+ * (`maxCostUsd`, `maxIterations`); both name what they retry (`retryOf`). The question is not stored again. (Recovery is another thing: a reply whose worker died goes
  * back to pending by itself, see reply-queue.ts.)
  */
 import { HubError } from '../domain/errors.js';
@@ -91,8 +91,8 @@ export class RetryStore {
         `reply ${id} answers a question of module ${question.author}; only the asker retries it, not ${options.asker}`,
       );
     await assertAskable(this.db, tx, reply.author);
-    const retried = await tx.get<Pick<TasksTable, 'id' | 'name'>>(
-      'SELECT id, name FROM tasks WHERE message_id = ? ORDER BY created_at LIMIT 1',
+    const retried = await tx.get<Pick<TasksTable, 'id' | 'name' | 'max_cost_usd' | 'max_iterations'>>(
+      'SELECT id, name, max_cost_usd, max_iterations FROM tasks WHERE message_id = ? ORDER BY created_at LIMIT 1',
       [id],
     );
     const again = await this.messages.create(
@@ -112,6 +112,9 @@ export class RetryStore {
         kind: 'ask',
         messageId: again.id,
         retryOf: retried?.id ?? null,
+        // The same budget as the run it retries: a retry is the same question under the same limits.
+        maxCostUsd: retried?.max_cost_usd == null ? null : Number(retried.max_cost_usd),
+        maxIterations: retried?.max_iterations == null ? null : Number(retried.max_iterations),
       },
       tx,
     );

@@ -1,4 +1,5 @@
 /** The counters of a task a change reports (progress, iterations, cost, tokens, files), checked. */
+import { checkLimits } from '../domain/budget.js';
 import type { TaskUpdate } from '../domain/inputs.js';
 import { list, number, optionalText, text } from '../domain/validate.js';
 
@@ -18,13 +19,10 @@ export function countersOf(change: TaskUpdate): Counters {
   if (change.tokensIn !== undefined) fields.tokens_in = number(change.tokensIn, 'tokensIn', 0, 1e15, true);
   if (change.tokensOut !== undefined) fields.tokens_out = number(change.tokensOut, 'tokensOut', 0, 1e15, true);
   if (change.sessionId !== undefined) fields.session_id = optionalText(change.sessionId, 'sessionId', 200);
-  if (change.maxIterations !== undefined) {
-    fields.max_iterations =
-      change.maxIterations === null ? null : number(change.maxIterations, 'maxIterations', 1, 1e6, true);
-  }
-  if (change.maxCostUsd !== undefined) {
-    fields.max_cost_usd = change.maxCostUsd === null ? null : number(change.maxCostUsd, 'maxCostUsd', 0, 1e6);
-  }
+  // A limit changed while the task runs applies from the next figure the agent reports (see runtime/agent-run.ts).
+  const limits = checkLimits(change);
+  if (change.maxIterations !== undefined) fields.max_iterations = limits.maxIterations;
+  if (change.maxCostUsd !== undefined) fields.max_cost_usd = limits.maxCostUsd;
   return {
     fields,
     created: change.filesCreated === undefined ? undefined : fileList(change.filesCreated, 'filesCreated'),

@@ -1,11 +1,12 @@
 /** Tasks: tracked work with progress, iterations, criteria, cost, tokens, files and an action log. */
 import { sql } from 'kysely';
+import { checkLimits } from '../domain/budget.js';
 import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import type { CreateTaskInput, ListTasksOptions, TaskChange, TaskLogEntry, TaskUpdate } from '../domain/inputs.js';
 import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
 import type { Criterion, Task, TaskKind, TaskStats } from '../domain/types.js';
-import { list, moduleName, number, oneOf, optionalText, pageSize, text } from '../domain/validate.js';
+import { list, moduleName, oneOf, optionalText, pageSize, text } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 import { rowLock } from './row-lock.js';
 import type { TasksTable } from './schema.js';
@@ -70,9 +71,7 @@ export class TaskStore {
       verified: false,
       verifiedAt: null,
     }));
-    const maxIterations =
-      input.maxIterations == null ? null : number(input.maxIterations, 'maxIterations', 1, 1e6, true);
-    const maxCostUsd = input.maxCostUsd == null ? null : number(input.maxCostUsd, 'maxCostUsd', 0, 1e6);
+    const { maxCostUsd, maxIterations } = checkLimits(input);
     const now = new Date().toISOString();
     const task: Task = {
       id: newId(),

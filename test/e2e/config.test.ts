@@ -152,6 +152,29 @@ describe('configuration', () => {
     expect(missing.stderr).toContain(`${file}:2: modules.writer.cwd: required (the module's repository)`);
   });
 
+  it('serves a module with the old budget names, warning of each once with file and line, as commands do', async () => {
+    const { home, env } = freshHome();
+    const file = join(home, 'config.yaml');
+    writeFileSync(
+      file,
+      `modules:\n  coder:\n    cwd: .\n    backend: claude-code\n    maxTurns: 5\n    maxBudgetUsd: 1.5\n    executable: ./no-claude-here\n`,
+    );
+    const warnings = [
+      `claude-comms: warning: ${file}:5: modules.coder.maxTurns: deprecated, read as maxIterations; rename it to maxIterations`,
+      `claude-comms: warning: ${file}:6: modules.coder.maxBudgetUsd: deprecated, read as maxCostUsd; rename it to maxCostUsd`,
+    ];
+    const read = await runCli(env, ['modules']);
+    expect(read.code, read.stderr).toBe(0);
+    expect(read.stderr.split('\n').filter((line) => line.includes('warning'))).toEqual(warnings);
+    const service = await serve(env);
+    expect(service.stderr.split('\n').filter((line) => line.includes('warning'))).toEqual(warnings);
+    // Read as the new names: an ask gets them as its limits (and waits: no claude runs here).
+    const asked = JSON.parse((await runCli(env, ['ask', 'coder', 'q', '--json'])).stdout) as { taskId: string };
+    const task = JSON.parse((await runCli(env, ['task', 'status', asked.taskId, '--json'])).stdout);
+    expect(task).toMatchObject({ maxIterations: 5, maxCostUsd: 1.5 });
+    await stop(service);
+  });
+
   it('refuses an emptied config.yaml rather than removing every module, and init rewrites a lost one, keeping the agents', async () => {
     const { home, env } = freshHome();
     expect((await runCli(env, ['init'])).code).toBe(0);

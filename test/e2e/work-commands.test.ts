@@ -62,11 +62,20 @@ beforeAll(async () => {
     join(home, 'slow.mjs'),
     `process.stdout.write('thinking\\n@@claude-comms {"progress": 10}\\n'); setTimeout(() => {}, 60_000);`,
   );
+  // Reports its cost and iteration after each step, then would go on for a minute: only a budget stops it.
+  writeFileSync(
+    join(home, 'spender.mjs'),
+    `for (const [i, cost] of [0.2, 0.4, 0.6].entries()) {
+  process.stdout.write('spent ' + cost + '\\n@@claude-comms ' + JSON.stringify({ iteration: i + 1, cost_usd: cost }) + '\\n');
+  await new Promise((r) => setTimeout(r, 50));
+}
+setTimeout(() => {}, 60_000);`,
+  );
   const module = (name: string, extra = '') =>
     `  ${name}:\n    cwd: .\n    backend: command\n    command: ${JSON.stringify(process.execPath)}\n    args: [${name}.mjs]\n${extra}`;
   writeFileSync(
     join(home, 'config.yaml'),
-    `modules:\n${module('writer', '    description: Writes answers in parts\n')}${module('broken')}${module('slow', '    concurrency: 3\n')}`,
+    `modules:\n${module('writer', '    description: Writes answers in parts\n')}${module('broken')}${module('slow', '    concurrency: 3\n')}${module('spender', '    maxIterations: 2\n')}`,
   );
   service = start(['serve', '--port', '0']);
   await service.until((s) => /serving at (http:\S+)/.test(s.stdout), 'the service to listen');
@@ -149,6 +158,38 @@ describe('claude-comms day-to-day commands', () => {
     expect(refused.stderr).toContain('only a failed or cancelled reply can be retried');
   });
 
+  it('asks with a budget: a run past it fails with the limit and the figure, shown by ask and task status', async () => {
+    const run = await cli('ask', 'spender', 'Spend', '--max-cost', '0.5', '--max-iterations', '10', '--wait');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('spent 0.2\nspent 0.4\nspent 0.6\n');
+    expect(run.stderr).toContain('\nfailed: budget exceeded: cost $0.60 passed the limit of $0.50');
+    const taskOf = new RegExp(`task (${UUID})`).exec(run.stderr)?.[1] ?? '';
+    const shown = await cli('task', 'status', taskOf);
+    expect(shown.stdout).toMatch(/status +failed/);
+    expect(shown.stdout).toMatch(/iteration +3 of 10\n/);
+    expect(shown.stdout).toMatch(/cost +\$0\.6000 of \$0\.5000/);
+    expect(shown.stdout).toMatch(/error +budget exceeded: cost \$0\.60 passed the limit of \$0\.50\n/);
+    // Without limits of its own, the ask has the module's (maxIterations: 2 in config.yaml).
+    const byDefault = await cli('ask', 'spender', 'Spend again', '--wait');
+    expect(byDefault.code).toBe(1);
+    expect(byDefault.stderr).toContain('\nfailed: budget exceeded: iterations 3 passed the limit of 2');
+  });
+
+  it('refuses a bad limit with exit 2, naming the option', async () => {
+    for (const [args, option] of [
+      [['ask', 'spender', 'q', '--max-cost', '-1'], '--max-cost <usd>'],
+      [['ask', 'spender', 'q', '--max-cost', 'lots'], '--max-cost <usd>'],
+      [['ask', 'spender', 'q', '--max-cost', '1e9'], '--max-cost <usd>'],
+      [['ask', 'spender', 'q', '--max-iterations', '2.5'], '--max-iterations <n>'],
+      [['ask', 'spender', 'q', '--max-iterations', '0'], '--max-iterations <n>'],
+      [['task', 'create', 'Budgeted', '--max-cost', 'NaN'], '--max-cost <usd>'],
+    ]) {
+      const run = await cli(...(args as string[]));
+      expect({ args, code: run.code }).toEqual({ args, code: 2 });
+      expect(run.stderr).toContain(`option '${option}' argument`);
+    }
+  });
+
   it('exits 2 at --timeout, leaving the reply running', async () => {
     const run = await cli('ask', 'slow', 'Take your time', '--wait', '--timeout', '1');
     expect(run.code).toBe(2);
@@ -203,6 +244,7 @@ describe('claude-comms day-to-day commands', () => {
     expect((JSON.parse(modules.stdout) as { modules: { name: string }[] }).modules.map((m) => m.name).sort()).toEqual([
       'broken',
       'slow',
+      'spender',
       'writer',
     ]);
   });

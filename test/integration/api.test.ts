@@ -88,6 +88,7 @@ describe.each(BACKENDS)('HTTP API on $name', (backend) => {
     expect((thread.body.messages as unknown[]).length).toBe(2);
     const task = await call(service, { path: `/tasks/${taskId}` });
     expect(task.body).toMatchObject({ status: 'complete', kind: 'ask', module: 'arangodb' });
+
     const modules = await call(service, { path: '/modules' });
     expect(modules.body.modules).toEqual([
       expect.objectContaining({
@@ -303,6 +304,34 @@ describe.each(BACKENDS)('HTTP API on $name', (backend) => {
         /concurrency/,
       ],
       ['unknown endpoint', { path: '/nothing-here' }, 404, 'not_found', /no such endpoint/],
+      ...(
+        [
+          ['negative cost limit', '/ask', { maxCostUsd: -1 }, /json\.maxCostUsd/],
+          ['huge cost limit', '/ask', { maxCostUsd: 1e7 }, /json\.maxCostUsd/],
+          ['cost limit as text', '/ask', { maxCostUsd: '0.5' }, /json\.maxCostUsd/],
+          ['fractional iteration limit', '/ask', { maxIterations: 2.5 }, /json\.maxIterations/],
+          ['zero iteration limit', '/ask', { maxIterations: 0 }, /json\.maxIterations/],
+          ['huge iteration limit', '/tasks', { maxIterations: 1e9 }, /json\.maxIterations/],
+          ['negative task cost limit', '/tasks', { maxCostUsd: -0.5 }, /json\.maxCostUsd/],
+        ] as const
+      ).map(([what, path, limits, detail]): [string, Call, number, string, RegExp] => [
+        what,
+        {
+          path,
+          body: { ...(path === '/ask' ? { from: 'm', to: 'arangodb', prompt: 'x' } : { name: 't' }), ...limits },
+        },
+        400,
+        'validation',
+        detail,
+      ]),
+      // JSON has no NaN or infinity; 1e999 reads as Infinity.
+      [
+        'infinite cost limit',
+        { path: '/ask', raw: '{"from": "m", "to": "arangodb", "prompt": "x", "maxCostUsd": 1e999}' },
+        400,
+        'validation',
+        /json\.maxCostUsd/,
+      ],
     ];
     for (const [what, request, status, code, detail] of table) {
       const res = await call(service, request);
@@ -401,6 +430,25 @@ describe.each(BACKENDS)('HTTP API on $name', (backend) => {
     expect((await call(service, { path: '/tasks/export?module=nobody' })).body).toEqual({ tasks: [], next: null });
   });
 
+  it.skipIf(!backend.available)('stores an ask’s cost and iteration limits on its task', async () => {
+    const service = await start(await backend.freshDatabase());
+    const task = async (body: Record<string, unknown>) => {
+      const asked = await call(service, {
+        path: '/ask',
+        body: { from: 'marker', to: 'arangodb', prompt: 'q', ...body },
+      });
+      expect(asked.status).toBe(202);
+      return (await call(service, { path: `/tasks/${(asked.body as { taskId: string }).taskId}` })).body;
+    };
+    expect(await task({ maxCostUsd: 0.25, maxIterations: 3 })).toMatchObject({ maxCostUsd: 0.25, maxIterations: 3 });
+    // None given and no module default: no limit.
+    expect(await task({})).toMatchObject({ maxCostUsd: null, maxIterations: null });
+    expect(await task({ maxCostUsd: null, maxIterations: 1_000_000 })).toMatchObject({
+      maxCostUsd: null,
+      maxIterations: 1_000_000,
+    });
+  });
+
   it.skipIf(!backend.available)('publishes an OpenAPI document of every route', async () => {
     const service = await start(await backend.freshDatabase());
     const doc = (await call(service, { path: '/openapi.json' })).body as {
@@ -427,6 +475,8 @@ describe.each(BACKENDS)('HTTP API on $name', (backend) => {
       'prompt',
       'threadId',
       'schema',
+      'maxCostUsd',
+      'maxIterations',
     ]);
   });
 });

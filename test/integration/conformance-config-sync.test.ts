@@ -35,7 +35,7 @@ describeEachBackend('config sync', (hubs) => {
 
     configWith(dir, ['marker']);
     const result = await hub.syncConfig(config);
-    expect(result).toEqual({ modules: ['marker'], removed: ['arangodb'], failedReplies: 1 });
+    expect(result).toEqual({ modules: ['marker'], removed: ['arangodb'], failedReplies: 1, warnings: [] });
     const removed = await hub.modules.get('arangodb');
     expect(removed.removedAt).toEqual(expect.any(String));
     expect(removed).toMatchObject({ paused: false, health: 'healthy' });
@@ -60,7 +60,7 @@ describeEachBackend('config sync', (hubs) => {
     expect(await hub.messages.list({ threadId: asked.threadId })).toHaveLength(2);
 
     // Syncing the same file again changes nothing; a library module survives any config.
-    expect(await hub.syncConfig(config)).toEqual({ modules: ['marker'], removed: [], failedReplies: 0 });
+    expect(await hub.syncConfig(config)).toEqual({ modules: ['marker'], removed: [], failedReplies: 0, warnings: [] });
     configWith(dir, []);
     await hub.syncConfig(config);
     expect((await hub.modules.get('library')).removedAt).toBeNull();
@@ -87,6 +87,28 @@ describeEachBackend('config sync', (hubs) => {
     await hubs.open({ database: hub.database, config: join(dir, 'gone.yaml') });
     expect((await again.modules.get('marker')).removedAt).toBeNull();
     await expect(again.syncConfig(join(dir, 'gone.yaml'))).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('stores a module’s old budget names as the new ones, warns of them, and gives its asks the limits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-sync-'));
+    const config = join(dir, 'config.yaml');
+    writeFileSync(
+      config,
+      `modules:\n  marker:\n    cwd: .\n    backend: claude-code\n    maxTurns: 3\n    maxBudgetUsd: 0.25\n`,
+    );
+    const heard: string[] = [];
+    const hub = await hubs.open({ config, onConfigWarning: (w) => heard.push(w) });
+    const warnings = [
+      `${config}:5: modules.marker.maxTurns: deprecated, read as maxIterations; rename it to maxIterations`,
+      `${config}:6: modules.marker.maxBudgetUsd: deprecated, read as maxCostUsd; rename it to maxCostUsd`,
+    ];
+    expect(heard).toEqual(warnings);
+    expect((await hub.syncConfig(config)).warnings).toEqual(warnings);
+    const { config: stored } = await hub.modules.get('marker');
+    expect(stored).toMatchObject({ maxIterations: 3, maxCostUsd: 0.25 });
+    expect(stored).not.toHaveProperty('maxTurns');
+    const asked = await hub.ask({ from: 'cli', to: 'marker', prompt: 'q' });
+    expect(await hub.tasks.get(asked.taskId)).toMatchObject({ maxIterations: 3, maxCostUsd: 0.25 });
   });
 
   it('refuses reserved module names everywhere, not only in config.yaml', async () => {

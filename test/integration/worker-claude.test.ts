@@ -1,5 +1,6 @@
 // The worker with the real `claude` binary (against the local Messages API stand-in): a follow-up question in a
-// thread resumes the agent's session, so the model's second request carries the first exchange.
+// thread resumes the agent's session, so the model's second request carries the first exchange; a run past its
+// task's iteration (turn) or cost limit fails with budget_exceeded, as a command agent's does.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachBackend } from '../support/backends.js';
 import { claudeEnv, TEST_MODEL } from '../support/claude-env.js';
 import { type MessagesApi, startMessagesApi } from '../support/messages-api.js';
+import { readLog } from '../support/wait.js';
 
 let api: MessagesApi;
 beforeAll(async () => {
@@ -82,5 +84,56 @@ describeEachBackend('worker with claude-code', (hubs) => {
     expect(api.requests.length).toBeGreaterThan(before);
     expect(system).toContain('The conversation so far in this thread');
     expect(system).toContain('Use page spans.');
+  });
+
+  it('fails a run that needs more turns than the module’s maxTurns (the old name of maxIterations)', async () => {
+    api.reset();
+    const hub = await hubs.open();
+    const { cwd, env } = claudeModuleHome();
+    await hub.modules.register({
+      name: 'arangodb',
+      config: { backend: 'claude-code', cwd, model: TEST_MODEL, permissionMode: 'acceptEdits', env, maxTurns: 1 },
+    });
+    await hub.startWorker();
+    api.script(
+      { toolUse: { name: 'Write', input: { file_path: join(cwd, 'schema.json'), content: '{}' } } },
+      { text: 'Never reached: the second turn is past the limit.' },
+    );
+    const before = api.requests.length;
+    const asked = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Write the schema' });
+    expect((await hub.tasks.get(asked.taskId)).maxIterations).toBe(1);
+    const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 60_000 });
+    const error = 'budget exceeded: iterations 2 passed the limit of 1';
+    expect(done).toMatchObject({ status: 'failed', message: { error } });
+    expect(done.history.at(-1)?.reason).toBe('budget_exceeded');
+    expect(await hub.tasks.get(asked.taskId)).toMatchObject({ status: 'failed', error, iteration: 2 });
+    const changes = await readLog(hub, undefined, { taskId: asked.taskId, types: ['task.status_changed'] });
+    expect(changes.at(-1)?.data).toMatchObject({ to: 'failed', reason: 'budget_exceeded', error });
+    // One model call: the CLI stopped instead of taking the second turn.
+    expect(api.requests.length - before).toBe(1);
+  });
+
+  it('fails a run whose cost passes the ask’s limit, which beats the module’s', async () => {
+    api.reset();
+    const hub = await hubs.open();
+    const { cwd, env } = claudeModuleHome();
+    await hub.modules.register({
+      name: 'arangodb',
+      config: { backend: 'claude-code', cwd, model: TEST_MODEL, permissionMode: 'acceptEdits', env, maxCostUsd: 5 },
+    });
+    await hub.startWorker();
+    // 10,000 tokens in and 100 out cost $0.021 a turn with the test model: the second turn passes $0.03.
+    const usage = { input_tokens: 10_000, output_tokens: 100 };
+    api.script(
+      { toolUse: { name: 'Write', input: { file_path: join(cwd, 'a.json'), content: '{}' } }, usage },
+      { toolUse: { name: 'Write', input: { file_path: join(cwd, 'b.json'), content: '{}' } }, usage },
+      { text: 'Never reached.', usage },
+    );
+    const asked = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Write both', maxCostUsd: 0.03 });
+    const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 60_000 });
+    const error = 'budget exceeded: cost $0.042 passed the limit of $0.03';
+    expect(done).toMatchObject({ status: 'failed', message: { error } });
+    expect(done.history.at(-1)?.reason).toBe('budget_exceeded');
+    expect(await hub.tasks.get(asked.taskId)).toMatchObject({ status: 'failed', error, costUsd: 0.042 });
   });
 });
