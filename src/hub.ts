@@ -166,14 +166,11 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   const db: Database = await openDatabase(options.database ?? defaultDatabase(), options);
   const eventStore = new EventStore(db);
   const log = new EventLog(db, eventStore, logger);
-  const messages = new MessageStore(db, {
-    maxContentLength,
-    coalesceMs,
-  });
+  const tasks = new TaskStore(db);
+  const messages = new MessageStore(db, { maxContentLength, coalesceMs }, tasks);
   const watch = new MessageWatch(log, eventStore, messages);
   const monitor = new MessageMonitor(eventStore, log, logger);
   const threads = new ThreadStore(db);
-  const tasks = new TaskStore(db);
   const modules = new ModuleStore(db);
   const instances = new InstanceStore(db, messages);
   const asks = new AskStore(db, threads, messages, tasks);

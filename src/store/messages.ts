@@ -21,6 +21,7 @@ import {
 } from './message-content.js';
 import { rowLock } from './row-lock.js';
 import { type ExtraSets, statusUpdate } from './status-update.js';
+import type { TaskStore } from './tasks.js';
 import { visibleTo } from './visibility.js';
 
 export type { CreateMessageInput, TransitionOptions } from '../domain/inputs.js';
@@ -70,6 +71,8 @@ export class MessageStore {
   constructor(
     private readonly db: Database,
     private readonly limits: MessageLimits,
+    /** The tasks of replies: a reply cancelled before any worker took it cancels its task too. */
+    private readonly tasks?: Pick<TaskStore, 'moveFrom'>,
   ) {
     this.content = new MessageContent(db, limits);
   }
@@ -240,8 +243,17 @@ export class MessageStore {
    * Cancels a pending or processing reply (`invalid_transition` once it has finished). A worker running it
    * stops its agent (interrupt, then SIGTERM, then SIGKILL on the process group) and marks its task cancelled.
    */
-  cancel(id: string, reason = 'cancelled by request'): Promise<Message> {
-    return this.transition(id, 'cancelled', { reason });
+  async cancel(id: string, reason = 'cancelled by request'): Promise<Message> {
+    assertId(id, 'message id');
+    const why = optionalText(reason, 'reason', 2000);
+    await this.content.flush(id);
+    return this.db.write(async (tx) => {
+      const message = await this.moveStatus(tx, id, 'cancelled', { reason: why });
+      // A reply no worker has taken has no run to end its task: it ends here, with the reply. (A running
+      // reply's task is ended by the worker when it has stopped the agent.)
+      await this.tasks?.moveFrom(tx, { messageId: id }, 'pending', 'cancelled', { reason: why });
+      return message;
+    });
   }
 
   /**

@@ -73,6 +73,24 @@ describeEachBackend('ask', (hubs) => {
     });
   });
 
+  it('cancels the task with a reply cancelled before any worker took it, in the same step', async () => {
+    const hub = await hubs.open();
+    await hub.modules.register({ name: 'arangodb', description: 'database layer' });
+    const asked = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Never mind' });
+    const before = (await readLog(hub)).length;
+    await hub.messages.cancel(asked.messageId, 'asked elsewhere');
+    expect(await hub.tasks.get(asked.taskId)).toMatchObject({ status: 'cancelled', completedAt: expect.any(String) });
+    const events = (await readLog(hub)).slice(before);
+    expect(events.map((e) => [e.type, e.data])).toEqual([
+      ['message.status_changed', { from: 'pending', to: 'cancelled', reason: 'asked elsewhere' }],
+      ['task.status_changed', { from: 'pending', to: 'cancelled', reason: 'asked elsewhere' }],
+    ]);
+    // No longer among the active tasks, and counted as cancelled.
+    expect((await hub.progress.active()).map((t) => t.taskId)).not.toContain(asked.taskId);
+    expect((await hub.tasks.stats()).byStatus).toMatchObject({ pending: 0, cancelled: 1 });
+    await expect(hub.messages.cancel(asked.messageId)).rejects.toMatchObject({ code: 'invalid_transition' });
+  });
+
   it('continues an existing thread', async () => {
     const hub = await hubs.open();
     await hub.modules.register({ name: 'arangodb' });
