@@ -2,7 +2,7 @@
  * `npm run bench`: starts a throwaway PostgreSQL cluster on 127.0.0.1, runs every benchmark on SQLite and on
  * PostgreSQL, prints one table and rewrites its generated block of docs/benchmarks.md. `npm run bench -- NAME…`
  * runs only the benchmarks whose name contains a NAME, and `npm run bench -- scale` the scale section
- * (bench/scale.ts, SQLite only, not part of the default run: it takes the better part of an hour the first time);
+ * (bench/scale.ts, SQLite only, not part of the default run: about 8 minutes, 12 when it fills its databases);
  * each such run has a block of its own in the doc, and leaves the others as they are.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -64,7 +64,7 @@ interface Section {
 }
 
 const SECTIONS: Record<string, Section> = {
-  // Filling the cached databases takes about 5 minutes under a loaded machine, measuring about 10 per size.
+  // Filling its databases takes about 4 minutes (when not cached), measuring about 8: an hour means a hang.
   scale: { limitMs: 60 * 60_000, run: () => scale(progress) },
 };
 

@@ -3,7 +3,7 @@
  * when a module asks another and a worker answers (compare the log of an ask answered through the command backend,
  * test/integration/worker.test.ts): a new thread, or now and then a follow-up in a recent one; the question; the
  * reply with a few hundred characters; its task with cost, tokens and a session; and the events of the ask, the
- * claim, the streamed answer, the cost reported and the end — about 9.6 per ask. Mostly complete (92 %), some
+ * claim, the streamed answer, the cost reported and the end — about 9.7 per ask. Mostly complete (92 %), some
  * failed (5 %) or cancelled while running (3 %); asked of 8 modules, unevenly; spread evenly over the 90 days
  * before `end`. Deterministic: the same plan gives the same rows.
  */

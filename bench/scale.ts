@@ -7,6 +7,7 @@
  * with the ratio; the target is at most 2×.
  */
 import { readFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { openHub } from '../src/index.js';
@@ -150,14 +151,14 @@ async function apiFigures(
     loaded.push({ heavy, ...(await healthUnderLoad(`${service.url}/api/v1`, heavy)) });
   }
   figures.push((k) => {
-    const { heavy, stats: s, runs } = loaded[k] as (typeof loaded)[number];
+    const { heavy, stats: s, runs, failed } = loaded[k] as (typeof loaded)[number];
     return {
       row: 'GET /health every 20 ms while the slowest request above runs back to back: p50 / p99 / max',
       target: `p99 ≤ ${TARGET_HEALTH_MS} ms`,
-      shown: `${spread(s)} (during ${heavy.name}, ${runs} runs)`,
+      shown: `${spread(s)} (during ${heavy.name}, ${runs} runs${failed ? `; ${failed} failed!` : ''})`,
       p50: s.p50,
       p99: s.p99,
-      within: s.p99 <= TARGET_HEALTH_MS,
+      within: s.p99 <= TARGET_HEALTH_MS && !failed,
     };
   });
   return figures;
@@ -295,6 +296,7 @@ async function serve(database: string, config: string): Promise<Served> {
   }
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const once = new Agent({ keepAlive: false });
   const start = now();
   const child = startChild(SERVICE, [database, config, String(port), String(RETENTION_DAYS)], 60 * 60_000);
   let exited = false;
@@ -303,7 +305,7 @@ async function serve(database: string, config: string): Promise<Served> {
   });
   for (;;) {
     try {
-      await get(`${url}/api/v1/health`, undefined, 600_000);
+      await get(`${url}/api/v1/health`, once, 600_000);
       break;
     } catch (err) {
       if (exited) throw new Error(`the service did not start: ${(err as Error).message}`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the benchmark suite (bench/run.ts): SQLite and a throwaway PostgreSQL cluster side by side, one table on
 # stdout, results into docs/benchmarks.md. Takes about seven minutes; all traffic stays on 127.0.0.1.
-# `npm run bench -- scale` runs the scale section instead (SQLite only; up to an hour, see docs/benchmarks.md).
+# `npm run bench -- scale` runs the scale section instead (SQLite only; 8 to 12 minutes, see docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
