@@ -179,6 +179,10 @@ if (!section && args.some(isSection)) abort(`a section runs alone: npm run bench
 const limitMs = section?.limitMs ?? DEFAULT_LIMIT_MS;
 const watchdog = setTimeout(() => abort(`gave up after ${limitMs / 60_000} minutes`), limitMs);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => abort(`interrupted (${signal})`));
+// A benchmark's stray rejection must not leave its child processes (a service on a cached database) running.
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (err) => abort(err instanceof Error ? (err.stack ?? err.message) : String(err)));
+}
 progress('compiling the children… ');
 compile();
 progress('done\n');
