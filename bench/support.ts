@@ -1,6 +1,15 @@
 /** Shared by the benchmarks: clocks, pacing, statistics, child processes, the result table and the machine. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -239,8 +248,11 @@ export function compile(): void {
     include: ['src', 'bench'].map((dir) => relative(COMPILED, join(ROOT, dir))),
   };
   writeFileSync(join(COMPILED, 'tsconfig.json'), JSON.stringify(config));
-  // The service reads its version from ../../package.json, as it does from dist/.
+  // The service reads its version from ../../package.json, as it does from dist/, and the dashboard it serves from
+  // ../../dist/dashboard (built by `npm run build`).
   copyFileSync(join(ROOT, 'package.json'), join(COMPILED, 'package.json'));
+  mkdirSync(join(COMPILED, 'dist'));
+  symlinkSync(join(ROOT, 'dist/dashboard'), join(COMPILED, 'dist/dashboard'));
   execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', COMPILED], { stdio: 'inherit' });
 }
 
@@ -347,8 +359,8 @@ export function markdownTable(headers: readonly string[], rows: readonly TableRo
   ].join('\n');
 }
 
-/** What the numbers were measured on. */
-export async function machine(postgresUrl: string): Promise<[string, string][]> {
+/** What the numbers were measured on (PostgreSQL's version when a cluster is given). */
+export async function machine(postgresUrl?: string): Promise<[string, string][]> {
   const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model;
   let distro = os.type();
   try {
@@ -357,11 +369,14 @@ export async function machine(postgresUrl: string): Promise<[string, string][]> 
   const sqlite = new BetterSqlite3(':memory:');
   const sqliteVersion = (sqlite.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
   sqlite.close();
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  const pgVersion = (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version;
-  await client.end();
-  return [
+  let pgVersion: string | undefined;
+  if (postgresUrl) {
+    const client = new pg.Client({ connectionString: postgresUrl });
+    await client.connect();
+    pgVersion = (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version;
+    await client.end();
+  }
+  const info: [string, string][] = [
     ['CPU', `${cpu ?? 'unknown'}, ${os.availableParallelism()} cores`],
     ['RAM', `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`],
     ['OS', `${distro} (Linux ${os.release()})`],
@@ -372,6 +387,7 @@ export async function machine(postgresUrl: string): Promise<[string, string][]> 
     ['Code', revision()],
     ['Date', new Date().toISOString().replace(/\.\d+Z$/, 'Z')],
   ];
+  return postgresUrl ? info : info.filter(([key]) => key !== 'PostgreSQL');
 }
 
 /** The commit measured, and whether src/ had changes on top of it. */

@@ -40,6 +40,8 @@ export interface ServiceOptions {
   config?: string;
   /** Backstop check for changes by other processes, in seconds (default 1). Changes still arrive at once. */
   intervalSeconds?: number;
+  /** Events older than this many days are pruned (default 30; 0 keeps everything). */
+  retentionDays?: number;
   /**
    * How long a reply stays claimed by a service that stopped answering (killed, frozen) before it is tried
    * again, in seconds (default 30); renewed every third of it while the agent runs.
@@ -129,6 +131,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     ...(options.database ? { database: options.database } : {}),
     config: false,
     pollIntervalMs: (options.intervalSeconds ?? 1) * 1000,
+    retentionDays: options.retentionDays,
     logger,
   });
   const requireToken = !isLoopback(host);

@@ -346,8 +346,12 @@ async function lock(tx: WriteTx, db: Database): Promise<void> {
   if (db.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
 }
 
-/** Brings the schema up to date; answers the versions applied now (empty when it already was). */
-export async function migrate(db: Database): Promise<number[]> {
+/**
+ * Brings the schema up to date, or up to version `upTo` when given (the bulk loader writes rows as one version
+ * stores them, then migrates the rest of the way as any upgraded database would); answers the versions applied now
+ * (empty when it already was).
+ */
+export async function migrate(db: Database, upTo = SCHEMA_VERSION): Promise<number[]> {
   return db.write(async (tx) => {
     await lock(tx, db);
     await tx.run(CREATE_LEDGER);
@@ -363,7 +367,7 @@ export async function migrate(db: Database): Promise<number[]> {
     }
     const applied: number[] = [];
     for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
+      if (done.has(m.version) || m.version > upTo) continue;
       for (const statement of m.up(db.builder, db.dialect)) await tx.run(statement.compile());
       await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
         m.version,

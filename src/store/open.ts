@@ -22,19 +22,31 @@ export interface OpenDatabaseOptions {
 }
 
 /**
- * `sqlite:PATH`, a bare file path, or `postgres://…` / `postgresql://…`. Anything else is
- * refused with `validation`, naming what was given.
+ * `sqlite:PATH`, a bare file path, or `postgres://…` / `postgresql://…`, its schema brought up to date. Anything
+ * else is refused with `validation`, naming what was given.
  */
 export async function openDatabase(url: string, options: OpenDatabaseOptions = {}): Promise<Database> {
+  const db = await openBackend(url, options);
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+  return db;
+}
+
+/** Opens the backend `url` names as `openDatabase` does, leaving its schema as it is (see bulk-load.ts). */
+export async function openBackend(url: string, options: OpenDatabaseOptions = {}): Promise<Database> {
   if (typeof url !== 'string' || url.trim() === '') {
     throw new HubError('validation', 'database must be sqlite:PATH or postgres://…, got an empty value');
   }
-  let db: Database;
   if (isPostgresUrl(url)) {
     // Loaded on demand: a SQLite-only hub never loads the PostgreSQL driver.
     const { PostgresDatabase } = await import('./postgres.js');
-    db = await PostgresDatabase.connect(url, options.postgres);
-  } else if (url.startsWith('sqlite:') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    return PostgresDatabase.connect(url, options.postgres);
+  }
+  if (url.startsWith('sqlite:') || !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
     const path = sqlitePath(url);
     if (path === '') throw new HubError('validation', "database 'sqlite:' names no file; use sqlite:PATH");
     if (path === ':memory:') {
@@ -47,18 +59,10 @@ export async function openDatabase(url: string, options: OpenDatabaseOptions = {
     if (durability !== 'normal' && durability !== 'full') {
       throw new HubError('validation', `durability must be 'normal' or 'full', got '${String(durability)}'`);
     }
-    db = new SqliteDatabase(resolve(path), durability, options.sqliteWriter);
-  } else {
-    throw new HubError(
-      'validation',
-      `unsupported database '${url.replace(/\/\/[^@/]*@/, '//***@')}': use sqlite:PATH or postgres://…`,
-    );
+    return new SqliteDatabase(resolve(path), durability, options.sqliteWriter);
   }
-  try {
-    await migrate(db);
-  } catch (err) {
-    await db.close().catch(() => undefined);
-    throw err;
-  }
-  return db;
+  throw new HubError(
+    'validation',
+    `unsupported database '${url.replace(/\/\/[^@/]*@/, '//***@')}': use sqlite:PATH or postgres://…`,
+  );
 }
