@@ -18,6 +18,7 @@ import {
   type StatusRow,
 } from './message-content.js';
 import { rowLock } from './row-lock.js';
+import { indexText, messageField } from './search-index.js';
 import { type ExtraSets, statusUpdate } from './status-update.js';
 import { visibleTo } from './visibility.js';
 
@@ -124,6 +125,7 @@ export class MessageStore {
       );
       if (inserted === 0) throw new HubError('conflict', `a message with id ${message.id} already exists`);
       await w.run('UPDATE threads SET updated_at = ? WHERE id = ?', [now, message.threadId]);
+      if (status === 'complete') await this.index(w, message);
       w.emit({
         type: 'message.created',
         threadId: message.threadId,
@@ -218,8 +220,23 @@ export class MessageStore {
       module: row.author,
       data: { from: row.status, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}) },
     });
-    if (isTerminal(to)) this.content.forget(id);
-    return fromRow(updated as MessageRow);
+    const message = fromRow(updated as MessageRow);
+    if (isTerminal(to)) {
+      this.content.forget(id);
+      await this.index(tx, message);
+    }
+    return message;
+  }
+
+  /** Indexes a finished message's content for search (see store/search-index.ts), in `tx`. */
+  private index(tx: WriteTx, m: Message): Promise<void> {
+    return indexText(this.db.dialect, tx, {
+      kind: 'message',
+      recordId: m.id,
+      field: messageField(m.role),
+      createdAt: m.createdAt,
+      text: m.content,
+    });
   }
 
   /** Runs `fn` in a write transaction that first writes the content still waiting for `id` (see MessageContent.settle). */

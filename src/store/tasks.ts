@@ -1,14 +1,15 @@
 /** Tasks: tracked work with progress, iterations, criteria, cost, tokens, files and an action log. */
-import { sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import type { CreateTaskInput, ListTasksOptions, TaskChange, TaskLogEntry, TaskUpdate } from '../domain/inputs.js';
+import { queryWords } from '../domain/search-text.js';
 import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
 import type { Criterion, Task, TaskKind, TaskStats } from '../domain/types.js';
 import { list, moduleName, number, oneOf, optionalText, pageSize, text } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 import { rowLock } from './row-lock.js';
 import type { TasksTable } from './schema.js';
+import { indexText, logText, matching } from './search-index.js';
 import { statusUpdate } from './status-update.js';
 import { type Counters, countersOf } from './task-counters.js';
 import { taskStats } from './task-stats.js';
@@ -124,6 +125,13 @@ export class TaskStore {
           task.retryOf,
         ],
       );
+      await indexText(this.db.dialect, w, {
+        kind: 'task',
+        recordId: task.id,
+        field: 'name',
+        createdAt: now,
+        text: name,
+      });
       w.emit({
         type: 'task.created',
         taskId: task.id,
@@ -179,10 +187,12 @@ export class TaskStore {
     if (options.module !== undefined) q = q.where('module', '=', moduleName(options.module));
     if (options.kind !== undefined) q = q.where('kind', '=', oneOf(options.kind, 'kind', KINDS));
     if (options.q !== undefined) {
-      const term = text(options.q, 'q', 200)
-        .toLowerCase()
-        .replace(/[\\%_]/g, (m) => `\\${m}`);
-      q = q.where(sql<boolean>`lower(name) like ${`%${term}%`} escape '\\'`);
+      const found = this.db.builder
+        .selectFrom('search_docs')
+        .select('record_id')
+        .where('kind', '=', 'task')
+        .where(matching(this.db, queryWords(options.q)));
+      q = q.where('id', 'in', found);
     }
     if (options.before !== undefined) {
       assertId(options.before, 'before');
@@ -378,6 +388,13 @@ export class TaskStore {
     const write = async (w: WriteTx) => {
       const task = await this.get(id, w);
       await w.run('UPDATE tasks SET updated_at = ? WHERE id = ?', [new Date().toISOString(), id]);
+      await indexText(this.db.dialect, w, {
+        kind: 'task',
+        recordId: id,
+        field: 'log',
+        createdAt: task.createdAt,
+        text: logText(data),
+      });
       w.emit({ type: 'task.logged', taskId: id, messageId: task.messageId, module: task.module, data });
     };
     if (tx) await write(tx);

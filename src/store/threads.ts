@@ -6,6 +6,7 @@ import type { CreateThreadInput, ListThreadsOptions } from '../domain/inputs.js'
 import { REPLY_STATUSES, type ReplyStatus, type Thread, type ThreadSummary } from '../domain/types.js';
 import { moduleName, oneOf, optionalText, pageSize } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
+import { indexText } from './search-index.js';
 import { visibleTo } from './visibility.js';
 
 export type { CreateThreadInput, ListThreadsOptions } from '../domain/inputs.js';
@@ -66,6 +67,15 @@ export class ThreadStore {
         now,
         now,
       ]);
+      if (title !== null) {
+        await indexText(this.db.dialect, w, {
+          kind: 'thread',
+          recordId: thread.id,
+          field: 'title',
+          createdAt: now,
+          text: title,
+        });
+      }
       w.emit({ type: 'thread.created', threadId: thread.id, module: createdBy, data: { title, createdBy } });
     };
     if (tx) await insert(tx);
