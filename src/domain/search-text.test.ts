@@ -76,6 +76,9 @@ describe('snippets', () => {
       'The [Deployment] failed; [deploying] again.',
     );
     expect(marked(snippet('Ein Café in Zürich', ['cafe', 'zur']))).toBe('Ein [Café] in [Zürich]');
+    // A text that fits shows whole, wherever the match is.
+    const short = `${'word '.repeat(20)}needle`;
+    expect(marked(snippet(short, ['needle']))).toBe(`${'word '.repeat(20)}[needle]`);
   });
 
   it('show a window around the first match, cut at words, with white space folded', () => {

@@ -134,7 +134,10 @@ export function snippet(text: string, words: readonly string[]): SnippetPart[] {
     return undefined;
   });
   const first = matches[0];
-  const start = first ? wordStart(text, Math.max(0, first[0] - SNIPPET_LEAD)) : 0;
+  // Near the end of the text, the window takes in more before the match instead (a short text shows whole).
+  const start = first
+    ? wordStart(text, Math.max(0, Math.min(first[0] - SNIPPET_LEAD, text.length - SNIPPET_CHARS)))
+    : 0;
   // A match runs to the end of its word; a giant one (a blob of base64) is shown only in part.
   const end = wordEnd(
     text,
