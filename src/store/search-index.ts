@@ -32,8 +32,9 @@ export interface SearchDoc {
   text: string;
 }
 
-const INSERT_DOC = 'INSERT INTO search_docs (kind, record_id, field, created_at, body) VALUES (?, ?, ?, ?, ?)';
-const INSERT_WORDS = 'INSERT INTO search_words (rowid, words) VALUES (last_insert_rowid(), ?)';
+const INSERT_DOC =
+  'INSERT INTO search_docs (kind, record_id, field, created_at, body) VALUES (?, ?, ?, ?, ?) RETURNING id';
+const INSERT_WORDS = 'INSERT INTO search_words (rowid, words) VALUES (?, ?)';
 const INSERT_DOC_PG =
   "INSERT INTO search_docs (kind, record_id, field, created_at, body, words) VALUES (?, ?, ?, ?, ?, array_to_tsvector(string_to_array(?, ' ')))";
 
@@ -46,8 +47,8 @@ export async function indexText(dialect: Dialect, tx: SqlClient, doc: SearchDoc)
   if (dialect === 'postgres') {
     await tx.run(INSERT_DOC_PG, [...params, words]);
   } else {
-    await tx.run(INSERT_DOC, params);
-    await tx.run(INSERT_WORDS, [words]);
+    const row = await tx.get<{ id: number }>(INSERT_DOC, params);
+    await tx.run(INSERT_WORDS, [row?.id, words]);
   }
 }
 
