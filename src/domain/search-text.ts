@@ -27,6 +27,9 @@ const ACCENTS = /[\u0300-\u036f]+/g;
 /** What NFKD may bring into a run that is not part of a word (`½` decomposes to `1⁄2`). */
 const SEPARATORS = /[^\p{L}\p{N}\p{M}]+/u;
 const ASCII_WORD = /^[A-Za-z0-9]+$/;
+/** A UTF-16 code unit past ASCII (surrogates included). */
+const NOT_ASCII = /[\u0080-\uffff]/;
+const ASCII_WORDS = /[a-z0-9]+/g;
 
 /** The words a run of letters, digits and marks stands for (usually one). */
 function fold(run: string): string[] {
@@ -71,13 +74,18 @@ export function searchWords(text: string): string[] {
 export function indexedWords(text: string): string {
   const seen = new Set<string>();
   let bytes = 0;
-  eachWord(text, (w) => {
+  const add = (w: string) => {
     if (seen.has(w)) return undefined;
     bytes += utf8Length(w) + 1;
     if (bytes > MAX_INDEXED_BYTES) return false;
     seen.add(w);
     return undefined;
-  });
+  };
+  // Text in ASCII (most questions, names and logs) has the same words by one match over the lower-cased text,
+  // twice as fast as the general way for a short text: this runs inside the write transaction of every ask.
+  if (!NOT_ASCII.test(text)) {
+    for (const w of text.toLowerCase().match(ASCII_WORDS) ?? []) if (add(cut(w)) === false) break;
+  } else eachWord(text, add);
   return [...seen].join(' ');
 }
 

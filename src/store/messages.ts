@@ -18,7 +18,7 @@ import {
   type StatusRow,
 } from './message-content.js';
 import { rowLock } from './row-lock.js';
-import { indexText, messageField } from './search-index.js';
+import { indexText, messageField, type SearchBatch } from './search-index.js';
 import { type ExtraSets, statusUpdate } from './status-update.js';
 import { visibleTo } from './visibility.js';
 
@@ -73,8 +73,11 @@ export class MessageStore {
     this.content = new MessageContent(db, limits);
   }
 
-  /** Adds a message to a thread (event `message.created`, carrying the initial content). */
-  async create(input: CreateMessageInput, tx?: WriteTx): Promise<Message> {
+  /**
+   * Adds a message to a thread (event `message.created`, carrying the initial content). One created complete (a
+   * question) is indexed for search, or added to `batch`.
+   */
+  async create(input: CreateMessageInput, tx?: WriteTx, batch?: SearchBatch): Promise<Message> {
     assertId(input.threadId, 'thread id');
     if (input.id !== undefined) assertId(input.id, 'message id');
     if (input.retryOf != null) assertId(input.retryOf, 'retried message id');
@@ -125,7 +128,7 @@ export class MessageStore {
       );
       if (inserted === 0) throw new HubError('conflict', `a message with id ${message.id} already exists`);
       await w.run('UPDATE threads SET updated_at = ? WHERE id = ?', [now, message.threadId]);
-      if (status === 'complete') await this.index(w, message);
+      if (status === 'complete') await this.index(w, message, batch);
       w.emit({
         type: 'message.created',
         threadId: message.threadId,
@@ -228,15 +231,14 @@ export class MessageStore {
     return message;
   }
 
-  /** Indexes a finished message's content for search (see store/search-index.ts), in `tx`. */
-  private index(tx: WriteTx, m: Message): Promise<void> {
-    return indexText(this.db.dialect, tx, {
-      kind: 'message',
-      recordId: m.id,
-      field: messageField(m.role),
-      createdAt: m.createdAt,
-      text: m.content,
-    });
+  /** Indexes a finished message's content for search (see store/search-index.ts), in `tx` or `batch`. */
+  private index(tx: WriteTx, m: Message, batch?: SearchBatch): Promise<void> {
+    return indexText(
+      this.db.dialect,
+      tx,
+      { kind: 'message', recordId: m.id, field: messageField(m.role), createdAt: m.createdAt, text: m.content },
+      batch,
+    );
   }
 
   /** Runs `fn` in a write transaction that first writes the content still waiting for `id` (see MessageContent.settle). */

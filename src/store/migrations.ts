@@ -316,7 +316,13 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('field', text, (c) => c.notNull())
         .addColumn('created_at', text, (c) => c.notNull())
         .addColumn('body', text)
-        .$call((t) => (dialect === 'postgres' ? t.addColumn('words', sql`tsvector`, (c) => c.notNull()) : t)),
+        // PostgreSQL: the words, under the GIN index. SQLite: the words until they are moved into search_words,
+        // 256 texts at a time (search-index.ts, MERGE_EVERY).
+        .$call((t) =>
+          dialect === 'postgres'
+            ? t.addColumn('words', sql`tsvector`, (c) => c.notNull())
+            : t.addColumn('pending', text),
+        ),
       dialect === 'postgres'
         ? // fastupdate (GIN's default) queues new entries and merges them in bulk, which keeps an insert cheap.
           db.schema.createIndex('search_docs_words').on('search_docs').using('gin').column('words')

@@ -199,8 +199,9 @@ export interface Schema {
 
 /**
  * One indexed text (store/search-index.ts): a thread's title, a message's content, a task's name or one entry of
- * its log. Its words are indexed beside it — in the FTS5 table `search_words` (SQLite, by rowid = `id`), in the
- * column `words` (PostgreSQL, a tsvector under a GIN index), which Kysely does not need to know.
+ * its log. Its words are indexed beside it — in the FTS5 table `search_words` (SQLite, by rowid = `id`, after
+ * waiting in the column `pending`), in the column `words` (PostgreSQL, a tsvector under a GIN index), which Kysely
+ * does not need to know.
  */
 export interface SearchDocsTable {
   id: number;

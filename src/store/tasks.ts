@@ -2,14 +2,13 @@
 import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import type { CreateTaskInput, ListTasksOptions, TaskChange, TaskLogEntry, TaskUpdate } from '../domain/inputs.js';
-import { queryWords } from '../domain/search-text.js';
 import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
 import type { Criterion, Task, TaskKind, TaskStats } from '../domain/types.js';
 import { list, moduleName, number, oneOf, optionalText, pageSize, text } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 import { rowLock } from './row-lock.js';
 import type { TasksTable } from './schema.js';
-import { indexText, logText, matching } from './search-index.js';
+import { indexText, logText, recordsMatching, type SearchBatch, type SearchDoc } from './search-index.js';
 import { statusUpdate } from './status-update.js';
 import { type Counters, countersOf } from './task-counters.js';
 import { taskStats } from './task-stats.js';
@@ -54,8 +53,8 @@ const KINDS: readonly TaskKind[] = ['ask', 'workflow_step', 'manual'];
 export class TaskStore {
   constructor(private readonly db: Database) {}
 
-  /** Creates a pending task (event `task.created`). */
-  async create(input: CreateTaskInput, tx?: WriteTx): Promise<Task> {
+  /** Creates a pending task (event `task.created`); its name is indexed for search, or added to `batch`. */
+  async create(input: CreateTaskInput, tx?: WriteTx, batch?: SearchBatch): Promise<Task> {
     const name = text(input.name, 'name', 500);
     const module = input.module == null ? null : moduleName(input.module);
     const kind = oneOf(input.kind ?? 'manual', 'kind', KINDS);
@@ -125,13 +124,7 @@ export class TaskStore {
           task.retryOf,
         ],
       );
-      await indexText(this.db.dialect, w, {
-        kind: 'task',
-        recordId: task.id,
-        field: 'name',
-        createdAt: now,
-        text: name,
-      });
+      await this.index(w, { recordId: task.id, field: 'name', createdAt: now, text: name }, batch);
       w.emit({
         type: 'task.created',
         taskId: task.id,
@@ -186,14 +179,7 @@ export class TaskStore {
     }
     if (options.module !== undefined) q = q.where('module', '=', moduleName(options.module));
     if (options.kind !== undefined) q = q.where('kind', '=', oneOf(options.kind, 'kind', KINDS));
-    if (options.q !== undefined) {
-      const found = this.db.builder
-        .selectFrom('search_docs')
-        .select('record_id')
-        .where('kind', '=', 'task')
-        .where(matching(this.db, queryWords(options.q)));
-      q = q.where('id', 'in', found);
-    }
+    if (options.q !== undefined) q = q.where('id', 'in', recordsMatching(this.db, 'task', options.q));
     if (options.before !== undefined) {
       assertId(options.before, 'before');
       q = q.where('id', '<', options.before);
@@ -388,17 +374,16 @@ export class TaskStore {
     const write = async (w: WriteTx) => {
       const task = await this.get(id, w);
       await w.run('UPDATE tasks SET updated_at = ? WHERE id = ?', [new Date().toISOString(), id]);
-      await indexText(this.db.dialect, w, {
-        kind: 'task',
-        recordId: id,
-        field: 'log',
-        createdAt: task.createdAt,
-        text: logText(data),
-      });
+      await this.index(w, { recordId: id, field: 'log', createdAt: task.createdAt, text: logText(data) });
       w.emit({ type: 'task.logged', taskId: id, messageId: task.messageId, module: task.module, data });
     };
     if (tx) await write(tx);
     else await this.db.write(write);
+  }
+
+  /** Indexes a task's name or log entry for search (see store/search-index.ts), in `tx` or `batch`. */
+  private index(tx: WriteTx, doc: Omit<SearchDoc, 'kind'>, batch?: SearchBatch): Promise<void> {
+    return indexText(this.db.dialect, tx, { kind: 'task', ...doc }, batch);
   }
 
   private assertOpen(task: Task): void {

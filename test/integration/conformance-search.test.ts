@@ -232,6 +232,27 @@ describeEachBackend('search', (hubs) => {
     expect(pages).toEqual([newest.slice(0, 3), newest.slice(3, 6), newest.slice(6)]);
   });
 
+  it('finds texts indexed long ago and just now alike (SQLite moves words into FTS5 in batches of 256)', async () => {
+    const hub = await registered(hubs);
+    const names = Array.from({ length: 600 }, (_, i) => `batch item ${i}${i % 199 === 3 ? ' needle' : ''}`);
+    const ids: string[] = [];
+    // In groups, as a busy hub writes them (one transaction each, committed together).
+    for (let i = 0; i < names.length; i += 50) {
+      const group = names.slice(i, i + 50).map((name) => hub.tasks.create({ name }));
+      for (const task of await Promise.all(group)) ids.push(task.id);
+    }
+    const needles = names.flatMap((n, i) => (n.endsWith('needle') ? [ids[i]] : []));
+    expect(needles).toHaveLength(3);
+    const found = async (q: string) => (await hub.search({ q, limit: 100 })).map((h) => h.id).sort();
+    expect(await found('needle')).toEqual([...needles].sort());
+    expect(await found('needle item')).toEqual([...needles].sort());
+    expect((await hub.tasks.list({ q: 'needle' })).map((t) => t.id).sort()).toEqual([...needles].sort());
+    expect(await found('batch item 59')).toHaveLength(11);
+    const last = ids.at(-1) as string;
+    await hub.tasks.log(last, { text: 'a needle in the log' });
+    expect(await found('needle log')).toEqual([last]);
+  });
+
   it('shows a module only what it may see', async () => {
     const hub = await registered(hubs);
     const mine = await answered(hub, 'marker', 'arangodb', 'secret plan alpha', 'plan accepted');
