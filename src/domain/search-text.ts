@@ -4,14 +4,14 @@
  *
  * A word is a run of letters, digits and their combining marks; anything else (spaces, punctuation, `_`, `-`,
  * `.`, `/`, `@`, emoji) separates words. Each word is compatibility-decomposed (NFKD: `ﬁ` is `fi`, full-width `Ａ`
- * is `a`), case-folded (`ß` is `ss`), stripped of accents (the combining diacritical marks U+0300–U+036F: `Café` is `cafe`;
- * other marks, such as a Japanese voicing mark or a Devanagari vowel sign, stay) and recomposed (NFC). A query
- * matches a text when every query word begins a word of the text.
+ * is `a`), case-folded (`ß` is `ss`), stripped of accents (the combining diacritical marks U+0300–U+036F: `Café`
+ * is `cafe`; other marks, such as a Japanese voicing mark or a Devanagari vowel sign, stay) and recomposed (NFC).
+ * A query matches a text when every query word begins a word of the text.
  */
 import { HubError } from './errors.js';
 import { wellFormed } from './validate.js';
 
-/** Longest word kept, in code points; a longer one is cut to it (PostgreSQL's index entries stay far below its limits). */
+/** Longest word kept, in code points; a longer one is cut to it (PostgreSQL's index entries stay far below limits). */
 export const MAX_WORD = 100;
 /**
  * Most UTF-8 bytes of distinct words indexed per text (a 4,000,000-character answer of prose holds far fewer): a

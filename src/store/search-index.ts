@@ -42,14 +42,15 @@ function insertDocs(dialect: Dialect, count: number): string {
     ? `INSERT INTO search_docs (${COLUMNS}, words) VALUES ${rows}`
     : `INSERT INTO search_docs (${COLUMNS}, pending) VALUES ${rows} RETURNING id`;
 }
+
 /**
  * How many texts SQLite indexes at a time. FTS5 writes a new segment (and, every few, merges segments) at each
  * commit, and at each savepoint of a group commit after a change to it: indexing each text as it came took
- * `hub.ask` from about 4,600 to 3,600 asks/s (64 in flight, one process, against 4,600 with the rows alone). So the
- * words of a new text wait in its row (`pending`), and the text whose id is a multiple of 256 moves all waiting
- * words into FTS5 in one insert, in the transaction that writes it — PostgreSQL's GIN index does the same with its pending
- * list (fastupdate). A search reads the waiting words too (a few hundred rows at most). The trigger is the id, not
- * a count kept in memory, so short-lived writers (each CLI command is one) reach it as well as a service does.
+ * `hub.ask` from about 4,600 asks/s (the rows alone) to 3,600 (64 in flight, one process). So the words of a new
+ * text wait in its row (`pending`), and the text whose id is a multiple of 256 moves all waiting words into FTS5
+ * in one insert, in the transaction that writes it — PostgreSQL's GIN index does the same with its pending list
+ * (fastupdate). A search reads the waiting words too (a few hundred rows at most). The trigger is the id, not a
+ * count kept in memory, so short-lived writers (each CLI command is one) reach it as well as a service does.
  */
 const MERGE_EVERY = 256;
 /** Where the texts moved into FTS5 end: the ids above it are still waiting. */
