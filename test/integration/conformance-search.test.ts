@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { expect, it } from 'vitest';
 import type { Hub, SearchHit, SearchOptions } from '../../src/index.js';
+import { SCHEMA_VERSION } from '../../src/store/migrations.js';
 import { describeEachBackend } from '../support/backends.js';
 
 /** Asks `to` and answers with `answer`, finishing the reply with `status`. */
@@ -304,7 +305,7 @@ describeEachBackend('search', (hubs) => {
     ]);
 
     const hub = await hubs.open({ database: url });
-    expect(await hub.schemaVersion()).toBe(13);
+    expect(await hub.schemaVersion()).toBe(SCHEMA_VERSION);
     expect((await hub.search({ q: 'ledger' })).map((h) => [h.id, h.field])).toEqual([
       [unanswered.taskId, 'name'],
       [unanswered.questionId, 'question'],
