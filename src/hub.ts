@@ -8,7 +8,8 @@ import pino, { type Logger } from 'pino';
 import { dataHome, defaultDatabase } from './config/paths.js';
 import { encodeCursor } from './domain/cursor.js';
 import { HubError, isHubError } from './domain/errors.js';
-import type { StatusChange } from './domain/types.js';
+import type { SearchOptions } from './domain/inputs.js';
+import type { SearchHit, StatusChange } from './domain/types.js';
 import { MAX_TIMER_MS, number } from './domain/validate.js';
 import { EventLog } from './events/event-log.js';
 import type { HubEvents } from './events/hub-events.js';
@@ -33,6 +34,7 @@ import { ModuleStore } from './store/modules.js';
 import { type OpenDatabaseOptions, openDatabase } from './store/open.js';
 import { ReplyQueue } from './store/reply-queue.js';
 import { type RetryOptions, type RetryResult, RetryStore } from './store/retries.js';
+import { SearchStore } from './store/search.js';
 import type { StorageState } from './store/storage-health.js';
 import { TaskStore } from './store/tasks.js';
 import { ThreadContext } from './store/thread-context.js';
@@ -120,6 +122,12 @@ export interface Hub {
    */
   retry(id: string, kind?: 'message' | 'task', options?: RetryOptions): Promise<RetryResult>;
   /**
+   * Finds threads (by title), messages (questions and answers, once finished) and tasks (by name and log) whose
+   * text holds every word of `q` as the beginning of a word, any case, accents ignored; newest first, with a
+   * snippet marking the matched words. Page on with `before` = the last hit's id.
+   */
+  search(options: SearchOptions): Promise<SearchHit[]>;
+  /**
    * Starts a worker that answers the pending replies of the registered modules (all, or those named) through
    * their backends. Several workers, in one process or many, can share a database. Closing the hub stops it.
    */
@@ -176,6 +184,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   const asks = new AskStore(db, threads, messages, tasks);
   const retries = new RetryStore(db, messages, tasks);
   const visibility = new Visibility(db);
+  const search = new SearchStore(db);
   const watchSettings = {
     allowPrivateWebhooks: options.allowPrivateWebhooks ?? process.env.CLAUDE_COMMS_WEBHOOK_ALLOW_PRIVATE === '1',
   };
@@ -271,6 +280,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     monitor,
     ask: (input) => asks.ask(input),
     retry: (id, kind = 'message', o = {}) => (kind === 'task' ? retries.retryTask(id, o) : retries.retry(id, o)),
+    search: (o) => search.search(o),
     async startWorker(o = {}) {
       if (o.modules) {
         const registered = await modules.list();

@@ -5,6 +5,7 @@
 export { dataHome, defaultDatabase } from './config/paths.js';
 export type { HubErrorCode } from './domain/errors.js';
 export { HubError, isHubError, isStorageFault } from './domain/errors.js';
+export type { SearchOptions } from './domain/inputs.js';
 export type { ObservedStatus, Status } from './domain/status.js';
 export { canTransition, isTerminal, STATUSES, TERMINAL_STATUSES } from './domain/status.js';
 export type {
@@ -19,6 +20,10 @@ export type {
   MessageRole,
   Module,
   ReplyStatus,
+  SearchField,
+  SearchHit,
+  SearchKind,
+  SnippetPart,
   StatusChange,
   Task,
   TaskKind,
@@ -26,7 +31,7 @@ export type {
   ThreadSummary,
   UnknownMessage,
 } from './domain/types.js';
-export { EVENT_TYPES, FAILURE_REASONS, REPLY_STATUSES } from './domain/types.js';
+export { EVENT_TYPES, FAILURE_REASONS, REPLY_STATUSES, SEARCH_KINDS } from './domain/types.js';
 export type { WatchEvent } from './domain/watch-events.js';
 export { WATCH_EVENTS } from './domain/watch-events.js';
 export type { EventPage, SubscribeOptions, Subscription } from './events/event-log.js';

@@ -1,8 +1,9 @@
-/** The page: header with navigation and the connection indicator, the token prompt when needed, the view. */
+/** The page: header with navigation, the search box and the connection indicator, the token prompt when needed, the view. */
 import { ConnectionIndicator, TokenPrompt } from './components';
 import { Instances } from './instances';
 import { Overview } from './overview';
 import { href, type Route, useRoute } from './router';
+import { Search, SearchBox } from './search';
 import { useStore } from './store';
 import { TaskPanel } from './task-panel';
 import { Tasks } from './tasks';
@@ -27,6 +28,8 @@ function View({ route }: { route: Route }) {
       return <TaskPanel id={route.id} />;
     case 'instances':
       return <Instances />;
+    case 'search':
+      return <Search key={route.q} q={route.q} />;
     default:
       return (
         <p className="muted">
@@ -52,6 +55,7 @@ export function App() {
             </a>
           ))}
         </nav>
+        <SearchBox current={route.view === 'search' ? route.q : undefined} />
         <ConnectionIndicator />
       </header>
       <main>

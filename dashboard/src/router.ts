@@ -1,6 +1,6 @@
 /**
  * Hash routes: `#/` overview, `#/threads[/<id>]`, `#/tasks`, `#/tasks/<id>` (the agent control panel),
- * `#/instances`. The service serves one page at `/`; the part after `#` never reaches it.
+ * `#/instances`, `#/search?q=<words>`. The service serves one page at `/`; the part after `#` never reaches it.
  */
 import { useSyncExternalStore } from 'react';
 
@@ -10,11 +10,16 @@ export type Route =
   | { view: 'tasks' }
   | { view: 'task'; id: string }
   | { view: 'instances' }
+  | { view: 'search'; q: string }
   | { view: 'unknown'; path: string };
 
 const ID = /^[0-9A-Za-z-]{1,64}$/;
 
+const SEARCH = /^search\/?(?:\?(.*))?$/s;
+
 export function parseRoute(hash: string): Route {
+  const searched = SEARCH.exec(hash.replace(/^#\/?/, ''));
+  if (searched) return { view: 'search', q: new URLSearchParams(searched[1] ?? '').get('q') ?? '' };
   const path = hash.replace(/^#\/?/, '').replace(/\/+$/, '');
   const [section, id, ...rest] = path.split('/');
   if (rest.length || (id !== undefined && !ID.test(id))) return { view: 'unknown', path };
@@ -51,4 +56,5 @@ export const href = {
   tasks: '#/tasks',
   task: (id: string) => `#/tasks/${id}`,
   instances: '#/instances',
+  search: (q: string) => `#/search?${new URLSearchParams({ q })}`,
 };

@@ -1,5 +1,5 @@
 /**
- * The task list: newest first, filtered by status, module and name, a page of 50 at a time (the API pages with
+ * The task list: newest first, filtered by status, module and words of its name or log, a page of 50 at a time (the API pages with
  * `before` = the last id of a page), so thousands of tasks cost one page of rows.
  */
 import { memo, useEffect, useMemo, useState } from 'react';
@@ -23,7 +23,7 @@ export function Tasks() {
   /** `before` of each page from the second to the one shown. */
   const [pages, setPages] = useState<string[]>([]);
 
-  // The name filter applies 300 ms after the last keystroke, and only a changed filter goes back to the first
+  // The words filter applies 300 ms after the last keystroke, and only a changed filter goes back to the first
   // page: a timer armed regardless (on mount, say) would undo an "Older" clicked within those 300 ms.
   useEffect(() => {
     const name = search.trim();
@@ -62,11 +62,11 @@ export function Tasks() {
           }}
         />
         <label className="grow">
-          Name
+          Words
           <input
             type="search"
             value={search}
-            placeholder="part of the name"
+            placeholder="words of its name or log"
             onChange={(e) => setSearch(e.target.value)}
           />
         </label>

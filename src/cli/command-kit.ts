@@ -8,6 +8,7 @@ import { type Command, CommanderError, InvalidArgumentError, Option } from 'comm
 import type { CommsClient } from '../client/types.js';
 import { dataHome } from '../config/paths.js';
 import { MAX_COST_LIMIT_USD, MAX_ITERATIONS_LIMIT } from '../domain/budget.js';
+import { STATUSES, type Status } from '../domain/status.js';
 import { unknownModuleMessage } from '../domain/suggest.js';
 import { connectSaying } from './connection.js';
 import { type Palette, paletteFor, table } from './format.js';
@@ -78,6 +79,15 @@ export function numberFrom(min: number, max: number, whole = false): (value: str
 /** A parser for a whole number from `min` to `max`. */
 export function wholeNumber(min: number, max: number): (value: string) => number {
   return numberFrom(min, max, true);
+}
+
+/** `--status a,b`: statuses, each one of STATUSES. */
+export function statusList(value: string): Status[] {
+  const statuses = value.split(',').map((s) => s.trim());
+  const wrong = statuses.filter((s) => !(STATUSES as readonly string[]).includes(s));
+  if (wrong.length)
+    throw new InvalidArgumentError(`unknown status ${wrong.join(', ')}; expected ${STATUSES.join(', ')}`);
+  return statuses as Status[];
 }
 
 /**

@@ -10,6 +10,7 @@ import { registerEventCommands } from './event-commands.js';
 import { registerInitCommand } from './init-command.js';
 import { registerModuleCommands } from './module-commands.js';
 import { endQuietlyWhenOutputCloses, printErr, printOut } from './output.js';
+import { registerSearchCommand } from './search-command.js';
 import { registerServiceCommands } from './service-commands.js';
 import { registerTaskCommands } from './task-commands.js';
 import { registerTokenCommands } from './token-commands.js';
@@ -37,6 +38,7 @@ export function program(): Command {
   registerWorkCommands(cli);
   registerModuleCommands(cli);
   registerTaskCommands(cli);
+  registerSearchCommand(cli);
   registerTokenCommands(cli);
   return cli;
 }

@@ -2,7 +2,7 @@
  * Tracked work by hand (the original design's create_task, update_progress and get_task_status): `task create`,
  * `update`, `verify`, `status`, `list` and `log`, besides the tasks the hub makes for each question.
  */
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { CommsClient } from '../client/types.js';
 import { HubError } from '../domain/errors.js';
 import type { TaskLogEntry } from '../domain/inputs.js';
@@ -16,6 +16,7 @@ import {
   numberFrom,
   printList,
   requireModule,
+  statusList,
   wholeNumber,
 } from './command-kit.js';
 import { ago, clipText, paintStatus, paletteFor, progressBar, table, usd } from './format.js';
@@ -133,7 +134,7 @@ export function registerTaskCommands(cli: Command): void {
     .description('tasks, newest first')
     .option('--status <statuses>', `only these (comma-separated: ${STATUSES.join(', ')})`, statusList)
     .option('--module <name>', 'only this module’s')
-    .option('--search <text>', 'only names containing this (any case)')
+    .option('--search <words>', 'only tasks with these words in their name or log (as `search` matches them)')
     .option('--limit <n>', 'how many (default 100)', wholeNumber(1, 5000))
     .option('--json', 'print JSON')
     .action((opts: { status?: Status[]; module?: string; search?: string; limit?: number; json?: boolean }) =>
@@ -178,15 +179,6 @@ export function registerTaskCommands(cli: Command): void {
         printOut(`logged to task ${id}\n`);
       }),
     );
-}
-
-/** `--status a,b`: statuses, each one of STATUSES. */
-function statusList(value: string): Status[] {
-  const statuses = value.split(',').map((s) => s.trim());
-  const wrong = statuses.filter((s) => !(STATUSES as readonly string[]).includes(s));
-  if (wrong.length)
-    throw new InvalidArgumentError(`unknown status ${wrong.join(', ')}; expected ${STATUSES.join(', ')}`);
-  return statuses as Status[];
 }
 
 /** Every `task.logged` event of a task, oldest first. */

@@ -4,13 +4,21 @@
  * database itself hands out.
  */
 import type { HubError } from '../domain/errors.js';
-import type { AskInput, AskResult, ListInstancesOptions, ListTasksOptions, TaskLogEntry } from '../domain/inputs.js';
+import type {
+  AskInput,
+  AskResult,
+  ListInstancesOptions,
+  ListTasksOptions,
+  SearchOptions,
+  TaskLogEntry,
+} from '../domain/inputs.js';
 import {
   type HubEvent,
   type Instance,
   type Message,
   type ModuleView,
   moduleView,
+  type SearchHit,
   type Task,
   type Thread,
 } from '../domain/types.js';
@@ -57,6 +65,10 @@ export class DirectClient implements CommsClient {
 
   threads(limit?: number): Promise<Thread[]> {
     return this.hub.threads.list(limit === undefined ? {} : { limit });
+  }
+
+  search(options: SearchOptions): Promise<SearchHit[]> {
+    return this.hub.search(options);
   }
 
   async thread(id: string): Promise<ThreadWithMessages> {

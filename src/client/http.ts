@@ -10,10 +10,20 @@ import type {
   CreateWatchInput,
   ListInstancesOptions,
   ListTasksOptions,
+  SearchOptions,
   TaskLogEntry,
 } from '../domain/inputs.js';
 import type { Status } from '../domain/status.js';
-import type { HubEvent, Instance, Message, ModuleView, StatusChange, Task, Thread } from '../domain/types.js';
+import type {
+  HubEvent,
+  Instance,
+  Message,
+  ModuleView,
+  SearchHit,
+  StatusChange,
+  Task,
+  Thread,
+} from '../domain/types.js';
 import type { EventPage, SubscribeOptions } from '../events/event-log.js';
 import type { Watch } from '../store/watches.js';
 import { SseParser } from './sse.js';
@@ -89,6 +99,12 @@ export class HttpClient implements CommsClient {
 
   thread(id: string): Promise<ThreadWithMessages> {
     return this.call('GET', `/threads/${encodeURIComponent(id)}`);
+  }
+
+  async search(options: SearchOptions): Promise<SearchHit[]> {
+    const { status, visibleTo: _scope, ...rest } = options;
+    const query = { ...rest, status: Array.isArray(status) ? status.join(',') : status };
+    return (await this.call<{ hits: SearchHit[] }>('GET', '/search', undefined, query)).hits;
   }
 
   async modules(): Promise<ModuleView[]> {

@@ -9,10 +9,11 @@ import type {
   AskResult,
   ListInstancesOptions,
   ListTasksOptions,
+  SearchOptions,
   TaskChange,
   TaskLogEntry,
 } from '../domain/inputs.js';
-import type { HubEvent, Instance, Message, ModuleView, Task, Thread } from '../domain/types.js';
+import type { HubEvent, Instance, Message, ModuleView, SearchHit, Task, Thread } from '../domain/types.js';
 import type { EventPage, SubscribeOptions } from '../events/event-log.js';
 import type { StorageState } from '../store/storage-health.js';
 
@@ -80,6 +81,8 @@ export interface CommsClient {
   /** Answers a failed or cancelled reply (or the task behind one) again: a new reply to the same question. */
   retry(id: string, kind: 'message' | 'task'): Promise<Omit<AskResult, 'replayed'>>;
   threads(limit?: number): Promise<Thread[]>;
+  /** Threads, messages and tasks holding every word of `options.q`, newest first (see `Hub.search`). */
+  search(options: SearchOptions): Promise<SearchHit[]>;
   thread(id: string): Promise<ThreadWithMessages>;
   modules(): Promise<ModuleView[]>;
   instances(options?: ListInstancesOptions): Promise<Instance[]>;

@@ -4,7 +4,7 @@
  * reaching into the store.
  */
 import type { Status } from './status.js';
-import type { InstanceState, MessageRole, ReplyStatus, TaskKind } from './types.js';
+import type { InstanceState, MessageRole, ReplyStatus, SearchKind, TaskKind } from './types.js';
 import type { WatchEvent } from './watch-events.js';
 
 /** A question from one module to another. */
@@ -154,12 +154,30 @@ export interface ListTasksOptions {
   status?: Status | Status[];
   module?: string;
   kind?: TaskKind;
-  /** Part of the name, any case. */
+  /** Words of its name or log, each the beginning of a word there, any case (the rules of `search`). */
   q?: string;
   /** Only tasks older than this task (the last id of the previous page). */
   before?: string;
   limit?: number;
   /** Only the tasks this module may see (see store/visibility.ts). */
+  visibleTo?: string;
+}
+
+/** What `search` looks for. */
+export interface SearchOptions {
+  /** Words, each to begin a word of the text found, any case and accents; all of them must be there. */
+  q: string;
+  /** Only threads, only messages, or only tasks. */
+  kind?: SearchKind;
+  /** Only threads this module opened, messages it wrote, and tasks it works on. */
+  module?: string;
+  /** Only messages and tasks in one of these statuses (threads have none). */
+  status?: Status | Status[];
+  /** Only hits older than this one (the last id of the previous page). */
+  before?: string;
+  /** At most this many (default 20, at most 100). */
+  limit?: number;
+  /** Only what this module may see (see store/visibility.ts). */
   visibleTo?: string;
 }
 

@@ -1,8 +1,9 @@
 /** The records claude-comms stores and the events that describe every change to them. */
 import type { EventData, InstanceState } from './event-data.js';
+import type { SnippetPart } from './search-text.js';
 import { settingsSummary } from './settings-summary.js';
 
-export type { InstanceState };
+export type { InstanceState, SnippetPart };
 
 import type { ObservedStatus, Status } from './status.js';
 
@@ -322,4 +323,32 @@ export interface AgentControl {
   startedAt: string | null;
   completedAt: string | null;
   updatedAt: string;
+}
+
+/** What search finds: threads (by title), messages (questions and answers) and tasks (by name and log). */
+export const SEARCH_KINDS = ['thread', 'message', 'task'] as const;
+export type SearchKind = (typeof SEARCH_KINDS)[number];
+
+/** Where in a hit the words were found. */
+export type SearchField = 'title' | 'question' | 'answer' | 'name' | 'log';
+
+/** One record search found: what it is, where it sits, and a snippet of the text that matched. */
+export interface SearchHit {
+  kind: SearchKind;
+  /** The thread's, message's or task's id (pass the last as `before` for the next page). */
+  id: string;
+  /** The thread it is (or is in); null for a task not behind a reply. */
+  threadId: string | null;
+  /** The message it is, or the reply behind a task; null for a thread. */
+  messageId: string | null;
+  /** The task it is, or the task behind a reply; null for a thread or a question. */
+  taskId: string | null;
+  /** Who opened the thread, wrote the message, or works on the task. */
+  module: string | null;
+  /** Its status now; null for a thread. */
+  status: Status | null;
+  createdAt: string;
+  field: SearchField;
+  /** About 160 characters around the first match, as written, in pieces marking the matched words. */
+  snippet: SnippetPart[];
 }

@@ -22,6 +22,7 @@ import { registerMessageRoutes } from './routes/messages.js';
 import { registerModuleRoutes } from './routes/modules.js';
 import type { Env } from './routes/parts.js';
 import { registerRetryRoutes } from './routes/retry.js';
+import { registerSearchRoutes } from './routes/search.js';
 import { registerTaskRoutes } from './routes/tasks.js';
 import { registerThreadRoutes } from './routes/threads.js';
 import { registerWatchRoutes } from './routes/watches.js';
@@ -90,6 +91,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
   registerThreadRoutes(app, hub);
   registerMessageRoutes(app, hub);
   registerTaskRoutes(app, hub);
+  registerSearchRoutes(app, hub);
   registerInstanceRoutes(app, hub);
   registerWatchRoutes(app, hub);
   registerEventRoutes(app, hub);

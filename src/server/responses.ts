@@ -17,6 +17,8 @@ import {
   type ModuleView as ModuleViewRecord,
   REPLY_STATUSES,
   type ReplyStatus,
+  SEARCH_KINDS,
+  type SearchHit as SearchHitRecord,
   type StatusChange,
   type Task as TaskRecord,
   type TaskStats as TaskStatsRecord,
@@ -280,6 +282,35 @@ export const AgentControl = answers<AgentControlRecord>()(
     .openapi('AgentControl'),
 );
 export const AgentControlList = z.object({ tasks: z.array(AgentControl) });
+
+// ---- search
+export const SearchHit = answers<SearchHitRecord>()(
+  z
+    .object({
+      kind: z.enum(SEARCH_KINDS),
+      id: z.string().openapi({ description: 'the thread’s, message’s or task’s id' }),
+      threadId: z.string().nullable(),
+      messageId: z.string().nullable().openapi({ description: 'the message, or the reply behind a task' }),
+      taskId: z.string().nullable().openapi({ description: 'the task, or the task behind a reply' }),
+      module: z
+        .string()
+        .nullable()
+        .openapi({ description: 'who opened the thread, wrote the message, works on the task' }),
+      status: status.nullable().openapi({ description: 'null for a thread' }),
+      createdAt: z.string(),
+      field: z
+        .enum(['title', 'question', 'answer', 'name', 'log'])
+        .openapi({ description: 'where the words were found' }),
+      snippet: z.array(z.object({ text: z.string(), match: z.boolean() })).openapi({
+        description: 'about 160 characters around the first match, as written; `match` marks matched words',
+      }),
+    })
+    .openapi('SearchHit'),
+);
+export const SearchPage = z.object({
+  hits: z.array(SearchHit).openapi({ description: 'newest first' }),
+  next: z.string().nullable().openapi({ description: 'pass as `before` for the next page' }),
+});
 
 // ---- modules and instances
 const instanceState = z.enum(['idle', 'busy', 'paused', 'terminated']);

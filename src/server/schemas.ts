@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { z } from '@hono/zod-openapi';
 import { MAX_COST_LIMIT_USD, MAX_ITERATIONS_LIMIT } from '../domain/budget.js';
 import type { EventData } from '../domain/event-data.js';
+import type { SearchOptions } from '../domain/inputs.js';
+import { MAX_QUERY } from '../domain/search-text.js';
 import type { Status } from '../domain/status.js';
 import { STATUSES } from '../domain/status.js';
 import {
@@ -14,6 +16,7 @@ import {
   type HubEvent,
   REPLY_STATUSES,
   type ReplyStatus,
+  SEARCH_KINDS,
   type Task as TaskRecord,
 } from '../domain/types.js';
 import { REQUEST_ID } from '../domain/validate.js';
@@ -49,18 +52,41 @@ export const ThreadsQuery = z
   })
   .strict();
 export const MessagesQuery = z.object({ threadId: id.optional(), status: status.optional(), limit }).strict();
+const statuses = z.string().regex(new RegExp(`^(${STATUSES.join('|')})(,(${STATUSES.join('|')}))*$`), {
+  message: `a status or comma-separated statuses among ${STATUSES.join(', ')}`,
+});
+const words = z.string().min(1).max(MAX_QUERY);
 const taskFilters = {
-  status: z
-    .string()
-    .regex(new RegExp(`^(${STATUSES.join('|')})(,(${STATUSES.join('|')}))*$`), {
-      message: `a status or comma-separated statuses among ${STATUSES.join(', ')}`,
-    })
-    .optional(),
+  status: statuses.optional(),
   module: moduleName.optional(),
   kind: z.enum(['ask', 'workflow_step', 'manual']).optional(),
-  q: z.string().min(1).max(200).optional(),
+  q: words.optional().openapi({ description: 'words of the name or log, as `GET /search` matches them' }),
 };
 export const TasksQuery = z.object({ ...taskFilters, before: id.optional(), limit }).strict();
+export const SearchQuery = z
+  .object({
+    q: words.openapi({
+      description:
+        'words, each the beginning of a word of the text found (any case, accents ignored); all must be there',
+    }),
+    kind: z.enum(SEARCH_KINDS).optional().openapi({ description: 'only threads, messages or tasks' }),
+    module: moduleName
+      .optional()
+      .openapi({ description: 'only threads it opened, messages it wrote and tasks it works on' }),
+    status: statuses
+      .optional()
+      .openapi({ description: 'only messages and tasks in one of these statuses (threads have none)' }),
+    before: id.optional().openapi({ description: 'the last id of the previous page' }),
+    limit: z.coerce.number().int().min(1).max(100).optional().openapi({ description: 'hits per page (default 20)' }),
+  })
+  .strict();
+
+/** The search a query asks for. */
+export function searchFilter(q: z.infer<typeof SearchQuery>): SearchOptions {
+  const { q: words, status, ...rest } = q;
+  const options = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  return { q: words, ...options, ...(status ? { status: status.split(',') as Status[] } : {}) };
+}
 export const TaskQuery = z
   .object({
     logLimit: z.coerce

@@ -17,6 +17,7 @@ import type { Database, WriteTx } from './database.js';
 import type { MessageStore } from './messages.js';
 import { atomicStep } from './savepoint.js';
 import type { ModulesTable } from './schema.js';
+import { SearchBatch } from './search-index.js';
 import type { TaskStore } from './tasks.js';
 import type { ThreadStore } from './threads.js';
 
@@ -86,12 +87,16 @@ export class AskStore {
     const module = await assertAskable(this.db, tx, to);
     // The module's defaults, where the ask gives no limit of its own; stored on the task, where the worker reads them.
     const defaults = budgetDefaults(JSON.parse(module.config) as Record<string, unknown>);
+    // The thread's title, the question and the task's name are indexed for search together, by one statement.
+    const batch = new SearchBatch();
     const threadId =
       input.threadId ??
-      (await this.threads.create({ title: prompt.split('\n')[0]?.slice(0, 120) ?? null, createdBy: from }, tx)).id;
+      (await this.threads.create({ title: prompt.split('\n')[0]?.slice(0, 120) ?? null, createdBy: from }, tx, batch))
+        .id;
     const question = await this.messages.create(
       { threadId, author: from, role: 'user', content: prompt, status: 'complete' },
       tx,
+      batch,
     );
     const reply = await this.messages.create(
       { threadId, author: to, role: 'assistant', schema: input.schema ?? null },
@@ -107,7 +112,9 @@ export class AskStore {
         maxIterations: input.limits.maxIterations === undefined ? defaults.maxIterations : input.limits.maxIterations,
       },
       tx,
+      batch,
     );
+    await batch.write(this.db.dialect, tx);
     const asked = { threadId, questionId: question.id, messageId: reply.id, taskId: task.id };
     if (request) await recordRequest(tx, request, asked);
     return { ...asked, replayed: false };

@@ -20,6 +20,7 @@ import {
   type StatusRow,
 } from './message-content.js';
 import { rowLock } from './row-lock.js';
+import { indexText, messageField, type SearchBatch } from './search-index.js';
 import { type ExtraSets, statusUpdate } from './status-update.js';
 import type { TaskStore } from './tasks.js';
 import { visibleTo } from './visibility.js';
@@ -77,8 +78,11 @@ export class MessageStore {
     this.content = new MessageContent(db, limits);
   }
 
-  /** Adds a message to a thread (event `message.created`, carrying the initial content). */
-  async create(input: CreateMessageInput, tx?: WriteTx): Promise<Message> {
+  /**
+   * Adds a message to a thread (event `message.created`, carrying the initial content). One created complete (a
+   * question) is indexed for search, or added to `batch`.
+   */
+  async create(input: CreateMessageInput, tx?: WriteTx, batch?: SearchBatch): Promise<Message> {
     assertId(input.threadId, 'thread id');
     if (input.id !== undefined) assertId(input.id, 'message id');
     if (input.retryOf != null) assertId(input.retryOf, 'retried message id');
@@ -129,6 +133,7 @@ export class MessageStore {
       );
       if (inserted === 0) throw new HubError('conflict', `a message with id ${message.id} already exists`);
       await w.run('UPDATE threads SET updated_at = ? WHERE id = ?', [now, message.threadId]);
+      if (status === 'complete') await this.index(w, message, batch);
       w.emit({
         type: 'message.created',
         threadId: message.threadId,
@@ -175,7 +180,7 @@ export class MessageStore {
       // Creation order (ids may be chosen by callers, so they need not sort by time).
       q = q.where('thread_id', '=', options.threadId).orderBy('created_at', 'asc').orderBy('id', 'asc');
     } else {
-      // Newest first by an index on creation time (migration 15): all messages, or a status's when it has a
+      // Newest first by an index on creation time (migration 14): all messages, or a status's when it has a
       // partial index of its own (the condition is repeated so that both databases can prove it applies);
       // complete messages, nearly all of them, are found walking the newest.
       if (status === 'pending' || status === 'processing')
@@ -230,8 +235,22 @@ export class MessageStore {
       module: row.author,
       data: { from: row.status, to, ...(reason ? { reason } : {}), ...(error ? { error } : {}) },
     });
-    if (isTerminal(to)) this.content.forget(id);
-    return fromRow(updated as MessageRow);
+    const message = fromRow(updated as MessageRow);
+    if (isTerminal(to)) {
+      this.content.forget(id);
+      await this.index(tx, message);
+    }
+    return message;
+  }
+
+  /** Indexes a finished message's content for search (see store/search-index.ts), in `tx` or `batch`. */
+  private index(tx: WriteTx, m: Message, batch?: SearchBatch): Promise<void> {
+    return indexText(
+      this.db.dialect,
+      tx,
+      { kind: 'message', recordId: m.id, field: messageField(m.role), createdAt: m.createdAt, text: m.content },
+      batch,
+    );
   }
 
   /** Runs `fn` in a write transaction that first writes the content still waiting for `id` (see MessageContent.settle). */

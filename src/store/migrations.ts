@@ -3,10 +3,11 @@
  * PostgreSQL, `BEGIN IMMEDIATE` on SQLite), so concurrent openers apply each migration exactly once. A database
  * whose schema is newer than this code is refused rather than misread.
  */
-import { type CompiledQuery, type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
-import type { Database, WriteTx } from './database.js';
+import type { Database, SqlClient, WriteTx } from './database.js';
 import type { Dialect, Schema } from './schema.js';
+import { backfillSearch } from './search-index.js';
 import { taskTotals } from './task-totals-schema.js';
 
 interface Migration {
@@ -14,9 +15,13 @@ interface Migration {
   name: string;
   /** DDL statements built with Kysely's schema builder for the given dialect. */
   up(db: Kysely<Schema>, dialect: Dialect): { compile(): CompiledQuery }[];
+  /** Fills what the new schema holds from the rows already there, after `up`, in the same transaction. */
+  backfill?(dialect: Dialect, tx: SqlClient): Promise<void>;
 }
 
 const text = 'text' as const;
+/** A statement Kysely's schema builder cannot write (a virtual table, an index method). */
+const raw = (statement: string) => ({ compile: () => CompiledQuery.raw(statement) });
 const float = 'double precision' as const;
 
 /** Every migration, in order. Append only: a released migration never changes. */
@@ -301,7 +306,37 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
-    version: 15,
+    version: 13,
+    name: 'search: the words of thread titles, questions, answers, task names and task logs (store/search-index.ts)',
+    up: (db, dialect) => [
+      db.schema
+        .createTable('search_docs')
+        .addColumn('id', dialect === 'sqlite' ? 'integer' : 'bigserial', (c) => c.primaryKey())
+        .addColumn('kind', text, (c) => c.notNull())
+        .addColumn('record_id', text, (c) => c.notNull())
+        .addColumn('field', text, (c) => c.notNull())
+        .addColumn('created_at', text, (c) => c.notNull())
+        .addColumn('body', text)
+        // PostgreSQL: the words, under the GIN index. SQLite: the words until they are moved into search_words,
+        // 256 texts at a time (search-index.ts, MERGE_EVERY).
+        .$call((t) =>
+          dialect === 'postgres'
+            ? t.addColumn('words', sql`tsvector`, (c) => c.notNull())
+            : t.addColumn('pending', text),
+        ),
+      dialect === 'postgres'
+        ? // fastupdate (GIN's default) queues new entries and merges them in bulk, which keeps an insert cheap.
+          db.schema.createIndex('search_docs_words').on('search_docs').using('gin').column('words')
+        : // Contentless (the words live only in the index) and detail=none (no positions: an AND of prefixes
+          // needs none), the smallest FTS5 index there is; `ascii` splits at the spaces between the words only.
+          raw(
+            "CREATE VIRTUAL TABLE search_words USING fts5(words, content='', tokenize='ascii', detail='none', columnsize=0)",
+          ),
+    ],
+    backfill: backfillSearch,
+  },
+  {
+    version: 14,
     name: 'task and message lists by index whatever their filter; task totals kept as tasks change',
     up: (db, dialect) => [
       // A list is newest first (by id, time-ordered), so each filter has an index ending in id: a page is then a
@@ -369,6 +404,7 @@ export async function migrate(db: Database, upTo = SCHEMA_VERSION): Promise<numb
     for (const m of MIGRATIONS) {
       if (done.has(m.version) || m.version > upTo) continue;
       for (const statement of m.up(db.builder, db.dialect)) await tx.run(statement.compile());
+      await m.backfill?.(db.dialect, tx);
       await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
         m.version,
         m.name,

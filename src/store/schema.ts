@@ -194,6 +194,25 @@ export interface Schema {
   watches: WatchesTable;
   ask_requests: AskRequestsTable;
   leases: LeasesTable;
+  search_docs: SearchDocsTable;
+}
+
+/**
+ * One indexed text (store/search-index.ts): a thread's title, a message's content, a task's name or one entry of
+ * its log. Its words are indexed beside it — in the FTS5 table `search_words` (SQLite, by rowid = `id`, after
+ * waiting in the column `pending`), in the column `words` (PostgreSQL, a tsvector under a GIN index), which Kysely
+ * does not need to know.
+ */
+export interface SearchDocsTable {
+  id: number;
+  kind: string;
+  /** The thread, message or task the text belongs to. */
+  record_id: string;
+  field: string;
+  /** When the record was created: hits come newest first. */
+  created_at: string;
+  /** The text itself for a log entry, which has no row of its own to show a snippet from; null otherwise. */
+  body: string | null;
 }
 
 /** Which service holds a role (hooks, retention), until when. */

@@ -33,7 +33,7 @@ const CHANGED_COLUMNS = 'status, module, cost_usd, tokens_in, tokens_out';
 const changed = (distinct: string) =>
   ['status', 'module', 'cost_usd', 'tokens_in', 'tokens_out'].map((c) => `old.${c} ${distinct} new.${c}`).join(' OR ');
 
-/** DDL for the totals (migration 15), with a backfill from the tasks already there. */
+/** DDL for the totals (migration 14), with a backfill from the tasks already there. */
 export function taskTotals(db: Kysely<Schema>, dialect: Dialect): Statement[] {
   const big = dialect === 'sqlite' ? 'integer' : 'bigint';
   const table = (name: string, key: string) =>

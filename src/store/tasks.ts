@@ -1,5 +1,4 @@
 /** Tasks: tracked work with progress, iterations, criteria, cost, tokens, files and an action log. */
-import { sql } from 'kysely';
 import { checkLimits } from '../domain/budget.js';
 import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
@@ -10,6 +9,7 @@ import { list, moduleName, oneOf, optionalText, pageSize, text } from '../domain
 import type { Database, SqlClient, WriteTx } from './database.js';
 import { rowLock } from './row-lock.js';
 import type { TasksTable } from './schema.js';
+import { indexText, logText, recordsMatching, type SearchBatch, type SearchDoc } from './search-index.js';
 import { statusUpdate } from './status-update.js';
 import { type Counters, countersOf } from './task-counters.js';
 import { foldTotals, taskStats } from './task-stats.js';
@@ -54,8 +54,8 @@ const KINDS: readonly TaskKind[] = ['ask', 'workflow_step', 'manual'];
 export class TaskStore {
   constructor(private readonly db: Database) {}
 
-  /** Creates a pending task (event `task.created`). */
-  async create(input: CreateTaskInput, tx?: WriteTx): Promise<Task> {
+  /** Creates a pending task (event `task.created`); its name is indexed for search, or added to `batch`. */
+  async create(input: CreateTaskInput, tx?: WriteTx, batch?: SearchBatch): Promise<Task> {
     const name = text(input.name, 'name', 500);
     const module = input.module == null ? null : moduleName(input.module);
     const kind = oneOf(input.kind ?? 'manual', 'kind', KINDS);
@@ -123,6 +123,7 @@ export class TaskStore {
           task.retryOf,
         ],
       );
+      await this.index(w, { recordId: task.id, field: 'name', createdAt: now, text: name }, batch);
       w.emit({
         type: 'task.created',
         taskId: task.id,
@@ -165,7 +166,7 @@ export class TaskStore {
    * Tasks, newest first, by status, module, kind and a search in their names; `before` (a task id) pages on
    * from the end of the previous page.
    *
-   * Each filter walks an index ending in the id (migration 15), so a page costs the same however many tasks
+   * Each filter walks an index ending in the id (migration 14), so a page costs the same however many tasks
    * there are. A module or kind without one status to walk is read one status at a time, each range newest
    * first, and the ranges merged in one statement: the merge sorts at most a page per status.
    */
@@ -185,12 +186,8 @@ export class TaskStore {
           ];
     const module = options.module === undefined ? undefined : moduleName(options.module);
     const kind = options.kind === undefined ? undefined : oneOf(options.kind, 'kind', KINDS);
-    let term: string | undefined;
-    if (options.q !== undefined) {
-      term = text(options.q, 'q', 200)
-        .toLowerCase()
-        .replace(/[\\%_]/g, (m) => `\\${m}`);
-    }
+    // Words found by the search index (the same rules as search), evaluated once per range.
+    const found = options.q === undefined ? undefined : recordsMatching(this.db, 'task', options.q);
     if (options.before !== undefined) assertId(options.before, 'before');
     const limit = options.limit === undefined ? 100 : pageSize(options.limit, 5000);
     const b = this.db.builder;
@@ -199,7 +196,7 @@ export class TaskStore {
       if (status !== undefined) q = q.where('status', '=', status);
       if (module !== undefined) q = q.where('module', '=', module);
       if (kind !== undefined) q = q.where('kind', '=', kind);
-      if (term !== undefined) q = q.where(sql<boolean>`lower(name) like ${`%${term}%`} escape '\\'`);
+      if (found !== undefined) q = q.where('id', 'in', found);
       if (options.before !== undefined) q = q.where('id', '<', options.before);
       if (options.visibleTo !== undefined) q = q.where(visibleTo.tasks(b, options.visibleTo));
       return q.orderBy('id', 'desc').limit(limit);
@@ -406,10 +403,16 @@ export class TaskStore {
     const write = async (w: WriteTx) => {
       const task = await this.get(id, w);
       await w.run('UPDATE tasks SET updated_at = ? WHERE id = ?', [new Date().toISOString(), id]);
+      await this.index(w, { recordId: id, field: 'log', createdAt: task.createdAt, text: logText(data) });
       w.emit({ type: 'task.logged', taskId: id, messageId: task.messageId, module: task.module, data });
     };
     if (tx) await write(tx);
     else await this.db.write(write);
+  }
+
+  /** Indexes a task's name or log entry for search (see store/search-index.ts), in `tx` or `batch`. */
+  private index(tx: WriteTx, doc: Omit<SearchDoc, 'kind'>, batch?: SearchBatch): Promise<void> {
+    return indexText(this.db.dialect, tx, { kind: 'task', ...doc }, batch);
   }
 
   private assertOpen(task: Task): void {

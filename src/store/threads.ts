@@ -6,6 +6,7 @@ import type { CreateThreadInput, ListThreadsOptions } from '../domain/inputs.js'
 import { REPLY_STATUSES, type ReplyStatus, type Thread, type ThreadSummary } from '../domain/types.js';
 import { moduleName, oneOf, optionalText, pageSize } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
+import { indexText, type SearchBatch } from './search-index.js';
 import { visibleTo } from './visibility.js';
 
 export type { CreateThreadInput, ListThreadsOptions } from '../domain/inputs.js';
@@ -52,8 +53,8 @@ const INDEXED_STATUSES = [
 export class ThreadStore {
   constructor(private readonly db: Database) {}
 
-  /** Opens a new thread (event `thread.created`). */
-  async create(input: CreateThreadInput = {}, tx?: WriteTx): Promise<Thread> {
+  /** Opens a new thread (event `thread.created`); its title is indexed for search, or added to `batch`. */
+  async create(input: CreateThreadInput = {}, tx?: WriteTx, batch?: SearchBatch): Promise<Thread> {
     const title = optionalText(input.title, 'title', 500);
     const createdBy = input.createdBy == null ? null : moduleName(input.createdBy, 'createdBy');
     const now = new Date().toISOString();
@@ -66,6 +67,14 @@ export class ThreadStore {
         now,
         now,
       ]);
+      if (title !== null) {
+        await indexText(
+          this.db.dialect,
+          w,
+          { kind: 'thread', recordId: thread.id, field: 'title', createdAt: now, text: title },
+          batch,
+        );
+      }
       w.emit({ type: 'thread.created', threadId: thread.id, module: createdBy, data: { title, createdBy } });
     };
     if (tx) await insert(tx);

@@ -2,7 +2,7 @@
 // their replies stand, and narrows to a module or a reply status, live; the event feed shows what happened
 // before the page opened and goes on from there with nothing missed or shown twice; a cancelled task reads as
 // cancelled, not as an error, while a failed one stays red; a module removed from the configuration is shown
-// greyed and without pause or resume.
+// greyed and without pause or resume; the header's search box finds threads, answers and tasks and opens them.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,5 +190,53 @@ const wait = setInterval(() => {
     expect(await section.getByRole('button', { name: 'Terminate' }).count()).toBe(1);
     const kept = p.locator('section[data-module="arangodb"]');
     expect(await kept.getByRole('button', { name: 'Pause module' }).count()).toBe(1);
+  });
+
+  it('searches from the header: hits with their words marked, filtered, each opening its thread or task', async () => {
+    const d = await open();
+    const hub = d.service.hub;
+    const asked = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'Which Graph index suits the PDFs?' });
+    await hub.waitForCompletion(asked.messageId, { timeoutMs: 10_000 });
+    const task = await hub.tasks.create({ name: 'Rebuild the <img src=x onerror=alert(1)> graph', module: 'marker' });
+    await hub.tasks.log(task.id, { text: 'graphs rebuilt', action: 'Bash', target: 'make graphs' });
+
+    const p = d.page;
+    await p.goto(`${d.url}/#/`);
+    const box = p.getByRole('searchbox', { name: 'Search' });
+    await box.fill('graph');
+    await box.press('Enter');
+    await shows(async () => new URL(p.url()).hash, '#/search?q=graph');
+    const hits = () => p.locator('.search-hit').evaluateAll((l) => l.map((e) => e.getAttribute('data-field')));
+    await shows(hits, ['name', 'name', 'answer', 'question', 'title']);
+    expect(await p.locator(`.search-hit[data-hit-id="${task.id}"] .snippet`).textContent()).toBe(
+      'Rebuild the <img src=x onerror=alert(1)> graph',
+    );
+    expect(await p.locator(`.search-hit[data-hit-id="${asked.messageId}"] mark`).allTextContents()).toEqual(['Graph']);
+    expect(await p.locator('.search-hit img').count()).toBe(0);
+
+    // Filtered to tasks; the ask's task also links to its thread.
+    await p.getByLabel('Kind').selectOption({ label: 'tasks' });
+    await shows(hits, ['name', 'name']);
+    await p.locator(`.search-hit[data-hit-id="${asked.taskId}"] a`, { hasText: 'thread' }).click();
+    await shows(() => p.locator('.thread h2').textContent(), 'Which Graph index suits the PDFs?');
+
+    // Two words, both required; a task found by its log opens its panel.
+    await box.fill('rebuilt bash');
+    await box.press('Enter');
+    await shows(hits, ['log']);
+    expect(await p.locator('.search-hit mark').allTextContents()).toEqual(['Bash', 'rebuilt']);
+    await p.locator('.search-hit .snippet').click();
+    await shows(() => p.locator('.panel-header h2').textContent(), 'Rebuild the <img src=x onerror=alert(1)> graph');
+
+    // Words that are not there, and text that holds no word.
+    await box.fill('graph nowhere');
+    await box.press('Enter');
+    await shows(() => p.locator('.card p.muted').last().textContent(), 'Nothing holds these words.');
+    await box.fill('"*&|');
+    await box.press('Enter');
+    await shows(
+      () => p.locator('.error-note').textContent(),
+      'Could not search: q holds no word to search for (a word is made of letters or digits)',
+    );
   });
 });

@@ -91,7 +91,7 @@ describeDashboard('dashboard, views', (open) => {
     await page.getByRole('button', { name: 'Newer' }).click();
     await shows(async () => (await names()).slice(0, 1), ['task 1999']);
 
-    await page.getByPlaceholder('part of the name').fill('task 1234');
+    await page.getByPlaceholder('words of its name or log').fill('task 1234');
     await shows(names, ['task 1234']);
 
     await page.goto(`${d.url}/#/`);

@@ -159,6 +159,7 @@ describe('--json', () => {
       ['task status', ['task', 'status', created.id, '--json'], 'document'],
       ['task list', ['task', 'list', '--json'], 'document'],
       ['task log', ['task', 'log', created.id, 'noted', '--json'], 'document'],
+      ['search', ['search', 'checked', '--json'], 'document'],
       ['token create', ['token', 'create', '--json'], 'document'],
       ['token list', ['token', 'list', '--json'], 'document'],
       ['token revoke', ['token', 'revoke', token.id, '--json'], 'document'],

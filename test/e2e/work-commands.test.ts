@@ -305,6 +305,48 @@ describe('claude-comms day-to-day commands', () => {
     expect(finished.map((t) => t.id)).not.toContain(taskId);
   });
 
+  it('searches threads, questions, answers and tasks by their words, newest first', async () => {
+    const [table, json, logged, noWord, badKind] = await Promise.all([
+      cli('search', 'which', 'STRUCT'),
+      cli('search', 'PDFs', '--kind', 'task', '--json'),
+      cli('search', 'page 12', '--status', 'processing', '--json'),
+      cli('search', '"*:&|'),
+      cli('search', 'pdfs', '--kind', 'file'),
+    ]);
+    expect(table.code).toBe(0);
+    const lines = table.stdout.split('\n');
+    expect(lines[0]).toMatch(/^WHAT +ID +STATUS +MODULE +CREATED +MATCH$/);
+    expect(lines[1]).toMatch(
+      new RegExp(`^task +${UUID} +complete +writer +.* ago +writer answers cli: Which structure\\?$`),
+    );
+    expect(lines[2]).toMatch(
+      new RegExp(`^answer +${UUID} +complete +writer +.* ago +You asked: Which structure\\? Sections with page spans;`),
+    );
+    expect(lines[3]).toMatch(new RegExp(`^question +${UUID} +complete +cli +.* ago +Which structure\\?$`));
+    expect(lines[4]).toMatch(new RegExp(`^thread +${threadId} +— +cli +.* ago +Which structure\\?$`));
+    expect(lines.slice(5)).toEqual(['']);
+    expect(JSON.parse(json.stdout)).toEqual({
+      hits: [
+        expect.objectContaining({
+          kind: 'task',
+          id: taskId,
+          field: 'name',
+          snippet: [
+            { text: 'Index the ', match: false },
+            { text: 'PDFs', match: true },
+          ],
+        }),
+      ],
+    });
+    expect(JSON.parse(logged.stdout).hits).toEqual([
+      expect.objectContaining({ id: taskId, field: 'log', status: 'processing' }),
+    ]);
+    expect(noWord.code).toBe(1);
+    expect(noWord.stderr).toContain('q holds no word to search for (a word is made of letters or digits) [validation]');
+    expect(badKind.code).toBe(2);
+    expect(badKind.stderr).toContain("argument 'file' is invalid");
+  });
+
   it('shows threads, a conversation, modules and instances as tables, and pauses an instance', async () => {
     const [threads, conversation, modules, instances] = await Promise.all([
       cli('threads'),
@@ -354,13 +396,15 @@ describe('claude-comms day-to-day commands', () => {
   it('without a service, opens the database directly and says so; an ask then waits with a hint', async () => {
     service.child.kill('SIGINT');
     expect(await service.exit).toBe(0);
-    const [tasks, threads, asked] = await Promise.all([
+    const [tasks, threads, asked, found] = await Promise.all([
       cli('task', 'list'),
       cli('threads'),
       cli('ask', 'writer', 'Anyone there?', '--wait', '--timeout', '0.5'),
+      cli('search', 'pdfs', '--json'),
     ]);
     const direct = `claude-comms: no service running; using the database ${join(home, 'comms.db')} directly\n`;
-    for (const run of [tasks, threads, asked]) expect(run.stderr).toContain(direct);
+    for (const run of [tasks, threads, asked, found]) expect(run.stderr).toContain(direct);
+    expect(JSON.parse(found.stdout).hits).toEqual([expect.objectContaining({ id: taskId, field: 'name' })]);
     expect(tasks.stdout).toMatch(new RegExp(`${taskId} +processing +40% .*Index the PDFs`));
     expect(threads.stdout).toContain('Which structure?');
     expect(asked.code).toBe(2);

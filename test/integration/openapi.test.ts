@@ -24,6 +24,7 @@ const OPERATIONS = [
   'GET /modules',
   'GET /modules/{name}',
   'GET /progress',
+  'GET /search',
   'GET /tasks',
   'GET /tasks/export',
   'GET /tasks/stats',
@@ -228,6 +229,8 @@ describe.each(BACKENDS)('the OpenAPI document on $name', (backend) => {
     await call('GET', '/tasks', '/tasks');
     await call('GET', '/tasks/export', '/tasks/export');
     await call('GET', '/tasks/stats', '/tasks/stats');
+    await call('GET', '/search', '/search?q=page%20done&limit=1');
+    await call('GET', '/search', '/search?q=structure&kind=message');
 
     await call('GET', '/modules', '/modules');
     await call('GET', '/modules/{name}', '/modules/arangodb');

@@ -155,7 +155,7 @@ describe('web pages of other origins', () => {
       expect(await openWs(service, { origin }, '?after=c0')).toEqual({ status: 403 });
       const sse = await send(`${service.url}/api/v1/events/stream`, 'GET', { origin, accept: 'text/event-stream' });
       expect(sse.status).toBe(403);
-      for (const path of ['/threads', '/events', '/tasks', '/health']) {
+      for (const path of ['/threads', '/events', '/tasks', '/search?q=alpha', '/health']) {
         const answer = await send(`${service.url}/api/v1${path}`, 'GET', { origin });
         expect({ path, status: answer.status }).toEqual({ path, status: 403 });
         expect(answer.headers['access-control-allow-origin']).toBeUndefined();

@@ -113,6 +113,17 @@ describe.each(BACKENDS)('module-scoped tokens on $name', (backend) => {
         expect(await as(`/tasks/${task}`)).toMatchObject(notFound('task', task));
         expect(await as(`/tasks/${task}/control`)).toMatchObject(notFound('task', task));
       }
+      // Search finds only what alpha may see: its thread, its question and beta's task for it, not beta's asking
+      // gamma nor beta's own task.
+      const found = (await as('/search?q=asks')).body.hits as { id: string }[];
+      expect(ids(found)).toEqual([w.mine.threadId, w.mine.questionId, w.mine.taskId].sort());
+      expect(ids((await as('/search?q=work')).body.hits)).toEqual([w.alphaTask.id]);
+      expect((await as('/search?q=beta%20asks%20gamma')).body.hits).toEqual([]);
+      expect((await as('/search?q=asks&module=beta')).body.hits).toEqual([
+        expect.objectContaining({ id: w.mine.taskId }),
+      ]);
+      expect(ids((await call(w.service, undefined, '/search?q=asks')).body.hits)).toHaveLength(6);
+      expect(ids((await as('/tasks?q=work')).body.tasks)).toEqual([w.alphaTask.id]);
       // Unscoped (loopback without a token) still sees everything.
       expect(ids((await call(w.service, undefined, '/threads')).body.threads)).toHaveLength(2);
       expect(ids((await call(w.service, undefined, '/tasks')).body.tasks)).toHaveLength(4);
