@@ -51,7 +51,7 @@ describeEachBackend('hand-back with claude-code', (hubs) => {
     const before = api.requests.length;
     api.script({ text: 'Sections with page spans.' });
     const second = await start(database);
-    const done = await second.hub.waitForCompletion(asked.messageId, { timeoutMs: 60_000 });
+    const done = await second.hub.waitForCompletion(asked.messageId, { timeoutMs: 120_000 });
     expect(done).toMatchObject({ status: 'complete', message: { content: 'Sections with page spans.' } });
     // The second run resumed the first's session rather than starting a new one: the same id, and the model's
     // request carries the question from the session's own transcript as well as the prompt sent again.
