@@ -229,3 +229,32 @@ export function RetryButton({ path, then }: { path: string; then?: (retried: Ret
     </span>
   );
 }
+
+/**
+ * Newest / Newer / Older over keyset pages: `pages` holds the cursor of each page gone past (the newest page has
+ * none), `next` the cursor after the page shown.
+ */
+export function Pager(props: {
+  pages: readonly string[];
+  setPages: (update: (pages: string[]) => string[]) => void;
+  next: string | null | undefined;
+  perPage: number;
+}) {
+  const { pages, setPages, next, perPage } = props;
+  return (
+    <nav className="pager" aria-label="Pages">
+      <button type="button" disabled={!pages.length} onClick={() => setPages(() => [])}>
+        Newest
+      </button>
+      <button type="button" disabled={!pages.length} onClick={() => setPages((p) => p.slice(0, -1))}>
+        Newer
+      </button>
+      <span className="muted">
+        page {pages.length + 1} · {perPage} per page
+      </span>
+      <button type="button" disabled={!next} onClick={() => next && setPages((p) => [...p, next])}>
+        Older
+      </button>
+    </nav>
+  );
+}

@@ -5,7 +5,7 @@
  */
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { api, failure, type SearchHit } from './api';
-import { ErrorNote, FilterSelect, Section, StatusBadge } from './components';
+import { ErrorNote, FilterSelect, Pager, Section, StatusBadge } from './components';
 import { dateTime } from './format';
 import { href } from './router';
 import { useStore } from './store';
@@ -121,27 +121,7 @@ export function Search({ q }: { q: string }) {
           ))}
         </ol>
       )}
-      <nav className="pager" aria-label="Pages">
-        <button type="button" disabled={!pages.length} onClick={() => setPages([])}>
-          Newest
-        </button>
-        <button type="button" disabled={!pages.length} onClick={() => setPages((p) => p.slice(0, -1))}>
-          Newer
-        </button>
-        <span className="muted">
-          page {pages.length + 1} · {SEARCH_PAGE} per page
-        </span>
-        <button
-          type="button"
-          disabled={!page?.next}
-          onClick={() => {
-            const next = page?.next;
-            if (next) setPages((p) => [...p, next]);
-          }}
-        >
-          Older
-        </button>
-      </nav>
+      <Pager pages={pages} setPages={setPages} next={page?.next} perPage={SEARCH_PAGE} />
     </Section>
   );
 }

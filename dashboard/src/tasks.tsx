@@ -4,7 +4,7 @@
  */
 import { memo, useEffect, useMemo, useState } from 'react';
 import type { Task } from './api';
-import { ColumnHeads, ErrorNote, FilterSelect, ProgressBar, Section, StatusBadge } from './components';
+import { ColumnHeads, ErrorNote, FilterSelect, Pager, ProgressBar, Section, StatusBadge } from './components';
 import { costOf, dateTime, iterationOf } from './format';
 import { href } from './router';
 import { TASK_PAGE } from './state';
@@ -79,27 +79,7 @@ export function Tasks() {
       ) : (
         <TaskTable tasks={page.tasks} />
       )}
-      <nav className="pager" aria-label="Pages">
-        <button type="button" disabled={!pages.length} onClick={() => setPages([])}>
-          Newest
-        </button>
-        <button type="button" disabled={!pages.length} onClick={() => setPages((p) => p.slice(0, -1))}>
-          Newer
-        </button>
-        <span className="muted">
-          page {pages.length + 1} · {TASK_PAGE} per page
-        </span>
-        <button
-          type="button"
-          disabled={!page?.next}
-          onClick={() => {
-            const next = page?.next;
-            if (next) setPages((p) => [...p, next]);
-          }}
-        >
-          Older
-        </button>
-      </nav>
+      <Pager pages={pages} setPages={setPages} next={page?.next} perPage={TASK_PAGE} />
     </Section>
   );
 }
