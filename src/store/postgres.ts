@@ -10,10 +10,12 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { HubError } from '../domain/errors.js';
-import type { HubEvent, NewEvent } from '../domain/types.js';
-import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
-import { type AppendEvents, EVENT_INSERT_COLUMNS, insertEvents, notify, outboxTx } from './event-rows.js';
+import type { HubEvent } from '../domain/types.js';
+import type { Database, SqlClient, WriteTx } from './database.js';
+import { type AppendEvents, EVENT_INSERT_COLUMNS, insertEvents, notify } from './event-rows.js';
 import { maskPassword } from './location.js';
+import { InFlight, PgClient, types } from './postgres-client.js';
+import { GroupCommit } from './postgres-commit.js';
 import { queryBuilder } from './schema.js';
 import { storageError } from './storage-fault.js';
 import { StorageHealth } from './storage-health.js';
@@ -52,72 +54,6 @@ function appendStatement(count: number, lock: boolean): string {
     ORDER BY v.n RETURNING seq`;
 }
 
-/**
- * Statements are prepared once per connection under a generated name, which spares the server parsing and
- * planning them on every execution. The SQL of this code base is a fixed set; past this many distinct texts
- * (queries built with a variable number of parameters) the rest run unnamed, so no connection grows without
- * bound.
- */
-const MAX_PREPARED = 500;
-const prepared = new Map<string, string>();
-/** Bumped when a schema change invalidates prepared statements, so that every text is prepared anew. */
-let generation = 0;
-
-function statementName(text: string): string | undefined {
-  let name = prepared.get(text);
-  if (name === undefined && prepared.size < MAX_PREPARED) {
-    name = `cc${generation}_${prepared.size}`;
-    prepared.set(text, name);
-  }
-  return name;
-}
-
-/**
- * A prepared `SELECT *` or `RETURNING *` fails once its table changed shape (a newer hub added a column while this
- * one runs). The statement is then prepared again under a new name — on every connection, each of which may hold
- * the old one — and the query, or the whole transaction, is run once more.
- */
-function planChanged(err: unknown): boolean {
-  // `routine` names the server function that raised it, whatever the server's language.
-  const e = err as { code?: string; routine?: string } | null;
-  if (e?.code !== '0A000' || e.routine !== 'RevalidateCachedQuery') return false;
-  generation++;
-  prepared.clear();
-  return true;
-}
-
-const INT8_OID = 20;
-const NUMERIC_OID = 1700;
-const types = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format);
-  },
-};
-
-const rewritten = new Map<string, string>();
-/** `?` placeholders become `$1, $2, …` (our SQL never has `?` inside literals). */
-function toPostgres(sql: string): string {
-  let text = rewritten.get(sql);
-  if (text === undefined) {
-    let n = 0;
-    text = sql.replace(/\?/g, () => `$${++n}`);
-    rewritten.set(sql, text);
-  }
-  return text;
-}
-
-function normalize(
-  query: Query,
-  params?: readonly unknown[],
-): { text: string; values: unknown[]; name?: string | undefined } {
-  if (typeof query === 'string') {
-    const text = toPostgres(query);
-    return { text, values: params ? [...params] : [], name: statementName(text) };
-  }
-  return { text: query.sql, values: [...query.parameters] };
-}
-
 /** Describes a connection string without its password. */
 export function redactUrl(url: string): string {
   return maskPassword(url) ?? 'postgres://(unparsable URL)';
@@ -129,54 +65,6 @@ function connectionError(location: string, err: unknown): HubError {
   return new HubError('unavailable', `cannot connect to PostgreSQL at ${location}: ${reason}`, { cause: err });
 }
 
-/** Work in flight, so that closing waits for it: pg's pool never answers a query still queued when it ends. */
-class InFlight {
-  private readonly running = new Set<Promise<unknown>>();
-  closed = false;
-  track<T>(work: () => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new HubError('closed', 'the hub is closed'));
-    const run = work();
-    this.running.add(run);
-    const done = () => this.running.delete(run);
-    run.then(done, done);
-    return run;
-  }
-  async settle(): Promise<void> {
-    while (this.running.size) await Promise.allSettled([...this.running]);
-  }
-}
-
-/**
- * Runs statements on the pool (reads, tracked in flight, their errors turned by `failed` into what the caller
- * gets) or on one transaction's connection (errors as they are: the transaction maps them once).
- */
-class PgClient implements SqlClient {
-  constructor(
-    private readonly q: pg.Pool | pg.PoolClient,
-    private readonly pool?: { inFlight: InFlight; failed: (err: unknown) => unknown },
-  ) {}
-  private query(query: Query, params?: readonly unknown[]): Promise<pg.QueryResult> {
-    const run = () => this.q.query(normalize(query, params));
-    if (!this.pool) return run();
-    const { inFlight, failed } = this.pool;
-    // Outside a transaction a query that failed on a stale prepared statement can simply run again.
-    return inFlight.track(() =>
-      run()
-        .catch((err: unknown) => (planChanged(err) ? run() : Promise.reject(err)))
-        .catch((err: unknown) => Promise.reject(failed(err))),
-    );
-  }
-  async all<T = Row>(query: Query, params?: readonly unknown[]): Promise<T[]> {
-    return (await this.query(query, params)).rows as T[];
-  }
-  async get<T = Row>(query: Query, params?: readonly unknown[]): Promise<T | undefined> {
-    return (await this.query(query, params)).rows[0] as T | undefined;
-  }
-  async run(query: Query, params?: readonly unknown[]): Promise<number> {
-    return (await this.query(query, params)).rowCount ?? 0;
-  }
-}
-
 /** Options of the PostgreSQL backend. */
 export interface PostgresOptions {
   /** Connections in the pool (default 10). */
@@ -186,7 +74,12 @@ export interface PostgresOptions {
    * to show that the test catches the gap the lock closes.
    */
   sequenceGuard?: boolean;
+  /** Write transactions (groups of writes, see postgres-commit.ts) committing side by side (default 3). */
+  writeLanes?: number;
 }
+
+/** Groups committing side by side by default: enough to keep both ends busy, few enough to leave room for reads. */
+const WRITE_LANES = 3;
 
 /** The PostgreSQL implementation of the store's Database port. */
 export class PostgresDatabase implements Database {
@@ -204,6 +97,7 @@ export class PostgresDatabase implements Database {
   private readonly origin = randomUUID();
   private readonly stoppers = new Set<() => void>();
   private readonly inFlight = new InFlight();
+  private readonly group: GroupCommit;
 
   private constructor(
     private readonly url: string,
@@ -212,10 +106,25 @@ export class PostgresDatabase implements Database {
     this.location = redactUrl(url);
     this.guard = options.sequenceGuard ?? true;
     // allowExitOnIdle: like a SQLite hub, an idle PostgreSQL hub does not by itself keep the process alive.
-    this.pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10, types, allowExitOnIdle: true });
+    // pipeline: a statement goes out without waiting for the answer to the one before (see postgres-commit.ts).
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 10,
+      types,
+      allowExitOnIdle: true,
+      pipeline: true,
+    });
     // An idle client's error (server restart) must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
     this.read = new PgClient(this.pool, { inFlight: this.inFlight, failed: (err) => this.failed(err) });
+    this.group = new GroupCommit(
+      {
+        connect: () => this.connection(),
+        append: (client, events) => insertEvents(client, events, this.appendEvents),
+        committed: (events) => notify(this.listeners, events),
+      },
+      options.writeLanes ?? WRITE_LANES,
+    );
   }
 
   /** Connects (failing fast with `unavailable`) and answers the backend. */
@@ -235,10 +144,10 @@ export class PostgresDatabase implements Database {
   }
 
   write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
-    const written = this.inFlight.track(() =>
-      this.transaction(fn).catch((err: unknown) => (planChanged(err) ? this.transaction(fn) : Promise.reject(err))),
+    return this.storage.outcome(
+      this.inFlight.track(() => this.group.write(fn)),
+      this,
     );
-    return this.storage.outcome(written, this);
   }
 
   /** A storage fault as its HubError, reported to `storage`; anything else as it is. */
@@ -246,49 +155,21 @@ export class PostgresDatabase implements Database {
     return this.storage.mapped(err, this);
   }
 
-  private async transaction<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
-    let conn: pg.PoolClient;
+  /** Group commit's connections: a pooled one, or the storage fault or connection failure that prevents it. */
+  private async connection(): Promise<pg.PoolClient> {
     try {
-      conn = await this.pool.connect();
+      return await this.pool.connect();
     } catch (err) {
       throw storageError(err, this) ?? connectionError(this.location, err);
     }
-    const client = new PgClient(conn);
-    const queued: NewEvent[] = [];
-    const tx = outboxTx(client, queued);
-    let events: HubEvent[] = [];
-    let result: T;
-    let broken = false;
-    // A connection that ends while checked out (the server restarted, the backend was terminated) also emits
-    // `error` on its client, which the pool listens for only while the client is idle: unheard, it would end the
-    // process. The statement in flight fails on its own; the client is thrown away.
-    const lost = () => {
-      broken = true;
-    };
-    conn.on('error', lost);
-    try {
-      await conn.query('BEGIN');
-      result = await fn(tx);
-      if (queued.length) events = await insertEvents(client, queued, this.appendEvents);
-      await conn.query('COMMIT');
-    } catch (err) {
-      try {
-        await conn.query('ROLLBACK');
-      } catch {
-        broken = true;
-      }
-      throw err;
-    } finally {
-      conn.off('error', lost);
-      conn.release(broken);
-    }
-    if (events.length) notify(this.listeners, events);
-    return result;
   }
 
-  /** Appends a transaction's events, at most `APPEND_CHUNK` per statement; answers their seqs in order. */
+  /**
+   * Sends the statements appending a transaction's events, at most `APPEND_CHUNK` per statement, all at once (the
+   * connection is pipelined, so a `COMMIT` sent next goes out behind them); answers the events with their seqs.
+   */
   private readonly appendEvents: AppendEvents = async (client, rows) => {
-    const seqs: number[] = [];
+    const sent: Promise<{ seq: number }[]>[] = [];
     for (let i = 0; i < rows.length; i += APPEND_CHUNK) {
       const chunk = rows.slice(i, i + APPEND_CHUNK);
       let sql = this.appends.get(chunk.length);
@@ -296,9 +177,11 @@ export class PostgresDatabase implements Database {
         sql = appendStatement(chunk.length, this.guard);
         if (this.appends.size < 100) this.appends.set(chunk.length, sql);
       }
-      const inserted = await client.all<{ seq: number }>(sql, [...chunk.flat(), this.origin]);
-      seqs.push(...inserted.map((r) => Number(r.seq)).sort((a, b) => a - b));
+      sent.push(client.all<{ seq: number }>(sql, [...chunk.flat(), this.origin]));
     }
+    const seqs: number[] = [];
+    for (const inserted of await Promise.all(sent))
+      seqs.push(...inserted.map((r) => Number(r.seq)).sort((a, b) => a - b));
     return seqs;
   };
 
