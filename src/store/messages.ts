@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import type { CreateMessageInput, TransitionOptions } from '../domain/inputs.js';
-import { assertTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
+import { assertTransition, canTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
 import type { Message, MessageRole, UnknownMessage } from '../domain/types.js';
 import { jsonObject, moduleName, noNul, oneOf, optionalText, pageSize, wellFormed } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
@@ -64,6 +64,31 @@ function fromRow(r: MessageRow): Message {
 const ROLES: readonly MessageRole[] = ['user', 'assistant', 'system'];
 
 const SELECT_FOR_TRANSITION = 'SELECT status, thread_id, author FROM messages WHERE id = ?';
+
+/**
+ * PostgreSQL: locks the message, and moves it to `to` with the `SET` clause given if its status may move there;
+ * answers its former status row with the updated row, or undefined (no such message, or a move not allowed).
+ */
+async function lockAndMove(
+  tx: WriteTx,
+  id: string,
+  to: Status,
+  set: string,
+  params: unknown[],
+): Promise<(StatusRow & { updated: MessageRow }) | undefined> {
+  const from = STATUSES.filter((s) => canTransition('message', s, to));
+  if (!from.length) return undefined;
+  const row = await tx.get<MessageRow & { from_status: Status }>(
+    `WITH old AS (SELECT id, status AS from_status FROM messages WHERE id = ? FOR UPDATE)
+     UPDATE messages SET ${set} FROM old
+     WHERE messages.id = old.id AND old.from_status IN (${from.map(() => '?').join(', ')})
+     RETURNING messages.*, old.from_status`,
+    [id, ...params, ...from],
+  );
+  if (!row) return undefined;
+  const { from_status, ...updated } = row;
+  return { status: from_status, thread_id: updated.thread_id, author: updated.author, updated };
+}
 
 /** Reads and writes messages. */
 export class MessageStore {
@@ -223,11 +248,16 @@ export class MessageStore {
       extra,
     }: { reason?: string | null; error?: string | null; current?: StatusRow; extra?: ExtraSets } = {},
   ): Promise<Message> {
-    const row = current ?? (await tx.get<StatusRow>(SELECT_FOR_TRANSITION + rowLock(this.db), [id]));
+    const [set, params] = statusUpdate(to, error ?? null, new Date().toISOString(), extra);
+    // On PostgreSQL the row is locked, checked and changed by one statement (one round trip, not two) when the
+    // move is legal; the two-step path below explains why when it is not.
+    const moved = current || this.db.dialect !== 'postgres' ? undefined : await lockAndMove(tx, id, to, set, params);
+    const row = moved ?? current ?? (await tx.get<StatusRow>(SELECT_FOR_TRANSITION + rowLock(this.db), [id]));
     if (!row) throw new HubError('not_found', `no message with id ${id}`);
     assertTransition('message', id, row.status, to);
-    const [set, params] = statusUpdate(to, error ?? null, new Date().toISOString(), extra);
-    const updated = await tx.get<MessageRow>(`UPDATE messages SET ${set} WHERE id = ? RETURNING *`, [...params, id]);
+    const updated =
+      moved?.updated ??
+      (await tx.get<MessageRow>(`UPDATE messages SET ${set} WHERE id = ? RETURNING *`, [...params, id]));
     tx.emit({
       type: 'message.status_changed',
       threadId: row.thread_id,
