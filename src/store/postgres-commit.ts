@@ -40,6 +40,9 @@ export interface GroupCommitPort {
   committed(events: HubEvent[]): void;
 }
 
+/** A write this soon after a group ended comes from a writer that awaited it, and starts a group at once. */
+const FOLLOW_ON_MS = 0.1;
+
 /** Most writes committed together (bounds how long a group holds its locks). */
 const MAX_GROUP = 128;
 
@@ -59,6 +62,10 @@ function pipelined(sent: Promise<unknown>): void {
 export class GroupCommit {
   private readonly jobs: Job[] = [];
   private running = 0;
+  /** A lane is to start at the end of this turn of the event loop. */
+  private starting = false;
+  /** When the last group ended (`performance.now()`). */
+  private endedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly port: GroupCommitPort,
@@ -68,7 +75,26 @@ export class GroupCommit {
   write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.jobs.push({ fn, resolve, reject } as Job);
-      if (this.running < this.lanes) void this.lane();
+      this.start();
+    });
+  }
+
+  /**
+   * Starts a group if a lane is free. A write that follows the end of a group within `FOLLOW_ON_MS` — a writer
+   * awaiting each of its writes — starts it at once; any other waits for the event loop's current turn to end, so
+   * that the writes of that turn's other callbacks (HTTP requests read together) join the same group.
+   */
+  private start(): void {
+    if (this.running >= this.lanes) return;
+    if (performance.now() - this.endedAt < FOLLOW_ON_MS) {
+      void this.lane();
+      return;
+    }
+    if (this.starting) return;
+    this.starting = true;
+    setImmediate(() => {
+      this.starting = false;
+      if (this.jobs.length && this.running < this.lanes) void this.lane();
     });
   }
 
@@ -170,13 +196,14 @@ export class GroupCommit {
       conn.off('error', lost);
       conn.release(broken);
     }
+    this.endedAt = performance.now();
     if (events.length) this.port.committed(events);
     for (const { job, result } of done) job.resolve(result);
     for (const { job, err } of failed) job.reject(err);
     // Run again once this group's locks are gone, ahead of what queued meanwhile.
     if (again.length) {
       this.jobs.unshift(...again);
-      if (this.running < this.lanes) void this.lane();
+      this.start();
     }
   }
 }

@@ -28,6 +28,8 @@ interface Job {
 
 /** Most write transactions committed together (bounds how long one commit holds the file's write lock). */
 const MAX_BATCH = 256;
+/** A write this soon after a group ended comes from a writer that awaited it, and starts the next group at once. */
+const FOLLOW_ON_MS = 0.1;
 /** How long a writer waits for another process's write transaction before giving up. */
 const LOCK_WAIT_MS = 10_000;
 
@@ -117,6 +119,8 @@ export class SqliteDatabase implements Database {
   private readonly writer: SqliteClient;
   private readonly jobs: Job[] = [];
   private draining: Promise<void> | undefined;
+  /** When the last group ended (`performance.now()`). */
+  private drainedAt = Number.NEGATIVE_INFINITY;
   private readonly listeners: ((events: HubEvent[]) => void)[] = [];
   private closed = false;
 
@@ -163,7 +167,7 @@ export class SqliteDatabase implements Database {
     if (this.closed) return Promise.reject(new HubError('closed', 'the hub is closed'));
     const written = new Promise<T>((resolve, reject) => {
       this.jobs.push({ fn, resolve, reject } as Job);
-      if (!this.draining) this.draining = this.drain();
+      if (!this.draining) this.draining = this.startDrain();
     });
     return this.storage.outcome(written, this);
   }
@@ -171,6 +175,17 @@ export class SqliteDatabase implements Database {
   /** A storage fault (or a busy database) as its HubError, reported to `storage`; anything else as it is. */
   private failed(err: unknown): unknown {
     return this.storage.mapped(err, this);
+  }
+
+  /**
+   * A write that follows the end of the last group within `FOLLOW_ON_MS` — a writer awaiting each of its writes —
+   * starts the next group at once. Any other waits for the event loop's current turn to end (`setImmediate`), so
+   * that the writes of that turn's other callbacks (HTTP requests read together) join its group: the driver is
+   * synchronous, so a group started at once would commit before any of them ran, each request committing alone.
+   */
+  private startDrain(): Promise<void> {
+    if (performance.now() - this.drainedAt < FOLLOW_ON_MS) return this.drain();
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
   }
 
   /**
@@ -197,6 +212,7 @@ export class SqliteDatabase implements Database {
       }
     } finally {
       this.draining = undefined;
+      this.drainedAt = performance.now();
     }
   }
 

@@ -103,7 +103,10 @@ describe.skipIf(!postgres?.available)('PostgreSQL group commit', () => {
         await tx.run('UPDATE probe SET note = note || ? WHERE id = ?', [` +${second}`, second]);
         return `${first} then ${second}`;
       });
-    const results = await Promise.all([crossing(1, 2), crossing(2, 1)]);
+    // The second starts once the first holds its lock, so that it is in a group of its own.
+    const first = crossing(1, 2);
+    while (locked < 1) await new Promise((r) => setTimeout(r, 5));
+    const results = await Promise.all([first, crossing(2, 1)]);
     expect(results).toEqual(['1 then 2', '2 then 1']);
     expect(runs).toBe(3);
     const rows = await admin.query<{ id: number; note: string }>('SELECT id, note FROM probe ORDER BY id');
