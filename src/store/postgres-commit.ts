@@ -15,6 +15,7 @@
  * write it belonged to is rolled back to its savepoint and run again, alone, once its group has committed. A
  * write whose prepared statement went stale (a schema change by a newer hub) is run again the same way.
  */
+import type { Socket } from 'node:net';
 import type pg from 'pg';
 import { HubError } from '../domain/errors.js';
 import type { HubEvent, NewEvent } from '../domain/types.js';
@@ -57,6 +58,18 @@ function runAgain(err: unknown): boolean {
 /** A statement sent without waiting for its answer: a failure shows in the next statement that is awaited. */
 function pipelined(sent: Promise<unknown>): void {
   sent.catch(() => undefined);
+}
+
+/**
+ * Holds the connection's writes until the end of the current tick, so that a statement sent without waiting and
+ * the statements sent right after it leave in one write to the socket instead of one each (a system call each,
+ * the larger part of a statement's cost in the hub's process).
+ */
+function corked(conn: pg.PoolClient): void {
+  const socket = (conn as unknown as { connection?: { stream?: Partial<Socket> } }).connection?.stream;
+  if (!socket?.cork || !socket.uncork || (socket.writableCorked ?? 0) > 0) return;
+  socket.cork();
+  process.nextTick(() => socket.uncork?.());
 }
 
 export class GroupCommit {
@@ -141,6 +154,7 @@ export class GroupCommit {
     let aborted: unknown;
     let events: HubEvent[] = [];
     try {
+      corked(conn);
       pipelined(conn.query('BEGIN'));
       for (const job of group) {
         if (aborted !== undefined) {
@@ -148,10 +162,16 @@ export class GroupCommit {
           continue;
         }
         const queued: NewEvent[] = [];
-        if (!single) pipelined(conn.query('SAVEPOINT job'));
+        if (!single) {
+          corked(conn);
+          pipelined(conn.query('SAVEPOINT job'));
+        }
         try {
           const result = await job.fn(outboxTx(client, queued));
-          if (!single) pipelined(conn.query('RELEASE SAVEPOINT job'));
+          if (!single) {
+            corked(conn);
+            pipelined(conn.query('RELEASE SAVEPOINT job'));
+          }
           done.push({ job, result, queued });
         } catch (err) {
           // Alone, the write's failure ends the transaction (rolled back below); in a group, its savepoint undoes it.
@@ -174,6 +194,7 @@ export class GroupCommit {
       if (aborted === undefined && done.length) {
         // The append and the COMMIT go out together: the advisory lock is held for one round trip.
         const queued = done.flatMap((d) => d.queued);
+        corked(conn);
         const appending = queued.length ? this.port.append(client, queued) : Promise.resolve([]);
         const [appended, commit] = await Promise.all([appending, conn.query('COMMIT')]);
         // PostgreSQL answers COMMIT in a failed transaction by rolling it back, without an error.
