@@ -65,6 +65,21 @@ export class LeasedRole {
     return this.lease !== undefined;
   }
 
+  /**
+   * Whether this service may act for the role now: it holds the lease and, by its own clock, the lease has not run
+   * out. A process frozen past its lease (stopped, or paused for long) wakes still holding it in memory while
+   * another service may have taken it: a lease near its end is renewed first, and one that cannot be renewed is not
+   * acted on (the role's next turn finds it lost and stops the work).
+   */
+  async confirm(): Promise<boolean> {
+    const held = this.lease;
+    if (!held) return false;
+    if (Date.parse(held.until) - Date.now() > this.leaseMs / 6) return true;
+    const renewed = await this.leases.renew(held, this.leaseMs).catch(() => undefined);
+    if (renewed && this.lease === held) this.lease = renewed;
+    return renewed !== undefined && this.lease !== undefined;
+  }
+
   /** Tries to take the role at once (so a lone service starts its work before this resolves), then keeps at it. */
   async start(): Promise<void> {
     await this.step();

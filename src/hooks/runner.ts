@@ -115,6 +115,7 @@ export class HookRunner {
       settings,
       processes: tracker,
       ended: (watchId) => this.loops.delete(watchId),
+      mayDeliver: () => this.role.confirm(),
     };
     this.role = new LeasedRole(
       stores.leases,

@@ -31,8 +31,13 @@ export interface DeliverySettings {
   retry: RetryPolicy;
 }
 
+/** How often a loop whose lease is unconfirmed looks again, until the lease is renewed or the loop is stopped. */
+const LEASE_RECHECK_MS = 50;
+
 /** What a watch loop works with. */
 export interface WatchLoopContext {
+  /** Whether this service may deliver now (its lease on delivering confirmed). */
+  mayDeliver: () => Promise<boolean>;
   log: EventLog;
   messages: MessageStore;
   records: WatchRecords;
@@ -113,6 +118,12 @@ export class WatchLoop {
   private async handle(event: HubEvent): Promise<boolean> {
     const finished = this.watch.messageId !== null && finishes(event);
     if (fires(this.watch.on, event)) {
+      // Only while the lease on delivering is confirmed: a holder that wakes from a freeze to find it taken
+      // delivers nothing more, and is stopped by its role (see LeasedRole.confirm).
+      while (!(await this.ctx.mayDeliver())) {
+        if (this.waits.signal.aborted) return false;
+        await this.wait(LEASE_RECHECK_MS);
+      }
       const outcome = await this.deliver(event);
       if (!outcome || !(await this.advance(event.cursor, { ...outcome, finished }))) return false;
     } else if (finished && !(await this.advance(event.cursor, { finished }))) {

@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { HubError } from '../domain/errors.js';
 import type { Query, Row, SqlClient } from './database.js';
+import { connectionLost } from './storage-fault.js';
 
 /**
  * Statements are prepared once per connection under a generated name, which spares the server parsing and
@@ -102,10 +103,11 @@ export class PgClient implements SqlClient {
     const run = () => this.q.query(normalize(query, params));
     if (!this.pool) return run();
     const { inFlight, failed } = this.pool;
-    // Outside a transaction a query that failed on a stale prepared statement can simply run again.
+    // Outside a transaction a read that failed on a stale prepared statement, or on a pooled connection the server
+    // had ended (a restart, an administrator ending its sessions), can simply run again, once.
     return inFlight.track(() =>
       run()
-        .catch((err: unknown) => (planChanged(err) ? run() : Promise.reject(err)))
+        .catch((err: unknown) => (planChanged(err) || connectionLost(err) ? run() : Promise.reject(err)))
         .catch((err: unknown) => Promise.reject(failed(err))),
     );
   }

@@ -90,6 +90,19 @@ const CONNECTION_ERRNOS = new Set([
 /** What node-postgres says, without a code, when a connection dropped or none could be had in time. */
 const LOST_CONNECTION = /connection terminated|not queryable|timeout exceeded when trying to connect/i;
 
+/**
+ * Whether a PostgreSQL statement failed because its connection was lost (terminated by an administrator or a
+ * restart, dropped, reset): a read can run again at once on another of the pool's connections.
+ */
+export function connectionLost(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const raw = (err as { code?: unknown }).code;
+  const code = typeof raw === 'string' ? raw : '';
+  if (code === '57P01' || code === '57P02' || code.startsWith('08')) return true;
+  if (code === 'ECONNRESET' || code === 'EPIPE') return true;
+  return code === '' && /connection terminated|not queryable/i.test(err.message);
+}
+
 function postgresFault(code: string, err: Error, where: StorageWhere): Fault | undefined {
   const server = `PostgreSQL at ${where.location}`;
   if (code === '53100')

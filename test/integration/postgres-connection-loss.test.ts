@@ -1,6 +1,7 @@
 // A PostgreSQL connection that ends in the middle of a write transaction (the server restarted, the backend was
 // terminated) fails that write and nothing else: the process goes on, and the next write works. Run in a child
-// process, so that an `error` event nobody listens for would show as that process dying.
+// process, so that an `error` event nobody listens for would show as that process dying. A read the lost
+// connection was running runs again on another.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,5 +49,31 @@ await db.close();`;
     expect(await exited, err).toBe(0);
     expect(out).toMatch(/failed: /);
     expect(out).toContain('wrote again');
+  });
+});
+
+describe.skipIf(inject('postgresUrl') === '')('a PostgreSQL connection lost under a read', () => {
+  it('runs the read again on another connection', async () => {
+    const database = await createDatabase(inject('postgresUrl'));
+    const { openDatabase } = await import('../../src/store/open.js');
+    const db = await openDatabase(database);
+    const admin = new pg.Client({ connectionString: inject('postgresUrl') });
+    await admin.connect();
+    try {
+      const read = db.read.get<{ one: number }>('SELECT 1 AS one FROM (SELECT pg_sleep(0.5)) AS slept');
+      const name = decodeURIComponent(new URL(database).pathname.slice(1));
+      await until(
+        async () =>
+          (await admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%'", [name]))
+            .rowCount === 1,
+        10_000,
+        'the sleeping read',
+      );
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+      expect(await read).toEqual({ one: 1 });
+    } finally {
+      await admin.end();
+      await db.close();
+    }
   });
 });
