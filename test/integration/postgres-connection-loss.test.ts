@@ -12,6 +12,19 @@ import { until } from '../support/wait.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** Waits until `database` runs a statement that sleeps, then ends every session on it (as an administrator would). */
+async function endSessionsWhileSleeping(admin: pg.Client, database: string, what: string): Promise<void> {
+  const name = decodeURIComponent(new URL(database).pathname.slice(1));
+  await until(
+    async () =>
+      (await admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%'", [name]))
+        .rowCount === 1,
+    10_000,
+    what,
+  );
+  await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+}
+
 describe.skipIf(inject('postgresUrl') === '')('a PostgreSQL connection lost in a write transaction', () => {
   it('fails that write, and the process goes on writing', async () => {
     const database = await createDatabase(inject('postgresUrl'));
@@ -36,15 +49,7 @@ await db.close();`;
     await until(() => out.includes('writing'), 20_000, 'the write to begin');
     const admin = new pg.Client({ connectionString: inject('postgresUrl') });
     await admin.connect();
-    const name = decodeURIComponent(new URL(database).pathname.slice(1));
-    await until(
-      async () =>
-        (await admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%'", [name]))
-          .rowCount === 1,
-      10_000,
-      'the sleeping statement',
-    );
-    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+    await endSessionsWhileSleeping(admin, database, 'the sleeping statement');
     await admin.end();
     expect(await exited, err).toBe(0);
     expect(out).toMatch(/failed: /);
@@ -61,15 +66,7 @@ describe.skipIf(inject('postgresUrl') === '')('a PostgreSQL connection lost unde
     await admin.connect();
     try {
       const read = db.read.get<{ one: number }>('SELECT 1 AS one FROM (SELECT pg_sleep(0.5)) AS slept');
-      const name = decodeURIComponent(new URL(database).pathname.slice(1));
-      await until(
-        async () =>
-          (await admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE '%pg_sleep%'", [name]))
-            .rowCount === 1,
-        10_000,
-        'the sleeping read',
-      );
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
+      await endSessionsWhileSleeping(admin, database, 'the sleeping read');
       expect(await read).toEqual({ one: 1 });
     } finally {
       await admin.end();
