@@ -135,9 +135,10 @@ describeEachBackend('edges', (hubs) => {
     const hub = await hubs.open();
     const r = await reply(hub);
     const closing = hub.close();
-    const late = hub.events.subscribe({}, () => {});
+    // Checked as it is made: it is refused at once, while the close goes on.
+    const late = expect(hub.events.subscribe({}, () => {})).rejects.toMatchObject({ code: 'closed' });
     await closing;
-    await expect(late).rejects.toMatchObject({ code: 'closed' });
+    await late;
     await expect(hub.messages.get(r.id)).rejects.toMatchObject({ code: 'closed' });
     await expect(hub.events.list()).rejects.toMatchObject({ code: 'closed' });
     await expect(hub.waitForCompletion(r.id)).rejects.toMatchObject({ code: 'closed' });
