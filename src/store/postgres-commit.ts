@@ -22,6 +22,7 @@ import type { HubEvent, NewEvent } from '../domain/types.js';
 import type { WriteTx } from './database.js';
 import { outboxTx } from './event-rows.js';
 import { PgClient, planChanged } from './postgres-client.js';
+import { endOfTurn, WriteTurn } from './write-turn.js';
 
 interface Job {
   fn: (tx: WriteTx) => Promise<unknown>;
@@ -40,9 +41,6 @@ export interface GroupCommitPort {
   /** Tells commit listeners, after the commit. */
   committed(events: HubEvent[]): void;
 }
-
-/** A write this soon after a group ended comes from a writer that awaited it, and starts a group at once. */
-const FOLLOW_ON_MS = 0.1;
 
 /** Most writes committed together (bounds how long a group holds its locks). */
 const MAX_GROUP = 128;
@@ -77,8 +75,7 @@ export class GroupCommit {
   private running = 0;
   /** A lane is to start at the end of this turn of the event loop. */
   private starting = false;
-  /** When the last group ended (`performance.now()`). */
-  private endedAt = Number.NEGATIVE_INFINITY;
+  private readonly turn = new WriteTurn();
 
   constructor(
     private readonly port: GroupCommitPort,
@@ -92,20 +89,16 @@ export class GroupCommit {
     });
   }
 
-  /**
-   * Starts a group if a lane is free. A write that follows the end of a group within `FOLLOW_ON_MS` — a writer
-   * awaiting each of its writes — starts it at once; any other waits for the event loop's current turn to end, so
-   * that the writes of that turn's other callbacks (HTTP requests read together) join the same group.
-   */
+  /** Starts a group if a lane is free: at once or at the end of this turn of the event loop (see write-turn.ts). */
   private start(): void {
     if (this.running >= this.lanes) return;
-    if (performance.now() - this.endedAt < FOLLOW_ON_MS) {
+    if (this.turn.followsOn()) {
       void this.lane();
       return;
     }
     if (this.starting) return;
     this.starting = true;
-    setImmediate(() => {
+    void endOfTurn().then(() => {
       this.starting = false;
       if (this.jobs.length && this.running < this.lanes) void this.lane();
     });
@@ -217,7 +210,7 @@ export class GroupCommit {
       conn.off('error', lost);
       conn.release(broken);
     }
-    this.endedAt = performance.now();
+    this.turn.ended();
     if (events.length) this.port.committed(events);
     for (const { job, result } of done) job.resolve(result);
     for (const { job, err } of failed) job.reject(err);

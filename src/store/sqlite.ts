@@ -14,6 +14,7 @@ import type { Database, Query, Row, SqlClient, WriteTx } from './database.js';
 import { insertEvents, notify, outboxTx } from './event-rows.js';
 import { queryBuilder } from './schema.js';
 import { StorageHealth } from './storage-health.js';
+import { endOfTurn, WriteTurn } from './write-turn.js';
 
 /** `normal` survives a process crash (WAL, synchronous=NORMAL); `full` also survives power loss at a cost per commit. */
 export type Durability = 'normal' | 'full';
@@ -28,8 +29,6 @@ interface Job {
 
 /** Most write transactions committed together (bounds how long one commit holds the file's write lock). */
 const MAX_BATCH = 256;
-/** A write this soon after a group ended comes from a writer that awaited it, and starts the next group at once. */
-const FOLLOW_ON_MS = 0.1;
 /** How long a writer waits for another process's write transaction before giving up. */
 const LOCK_WAIT_MS = 10_000;
 
@@ -119,8 +118,7 @@ export class SqliteDatabase implements Database {
   private readonly writer: SqliteClient;
   private readonly jobs: Job[] = [];
   private draining: Promise<void> | undefined;
-  /** When the last group ended (`performance.now()`). */
-  private drainedAt = Number.NEGATIVE_INFINITY;
+  private readonly turn = new WriteTurn();
   private readonly listeners: ((events: HubEvent[]) => void)[] = [];
   private closed = false;
 
@@ -177,15 +175,9 @@ export class SqliteDatabase implements Database {
     return this.storage.mapped(err, this);
   }
 
-  /**
-   * A write that follows the end of the last group within `FOLLOW_ON_MS` — a writer awaiting each of its writes —
-   * starts the next group at once. Any other waits for the event loop's current turn to end (`setImmediate`), so
-   * that the writes of that turn's other callbacks (HTTP requests read together) join its group: the driver is
-   * synchronous, so a group started at once would commit before any of them ran, each request committing alone.
-   */
+  /** The group starts at once or at the end of this turn of the event loop (see write-turn.ts). */
   private startDrain(): Promise<void> {
-    if (performance.now() - this.drainedAt < FOLLOW_ON_MS) return this.drain();
-    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain());
+    return this.turn.followsOn() ? this.drain() : endOfTurn().then(() => this.drain());
   }
 
   /**
@@ -212,7 +204,7 @@ export class SqliteDatabase implements Database {
       }
     } finally {
       this.draining = undefined;
-      this.drainedAt = performance.now();
+      this.turn.ended();
     }
   }
 

@@ -90,17 +90,21 @@ const CONNECTION_ERRNOS = new Set([
 /** What node-postgres says, without a code, when a connection dropped or none could be had in time. */
 const LOST_CONNECTION = /connection terminated|not queryable|timeout exceeded when trying to connect/i;
 
+/** A failure of the connection itself (the server ended it, restarted, or cannot be reached), not of a statement. */
+function lostConnection(code: string, err: Error): boolean {
+  if (code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('08') || CONNECTION_ERRNOS.has(code))
+    return true;
+  return code === '' && LOST_CONNECTION.test(err.message);
+}
+
 /**
- * Whether a PostgreSQL statement failed because its connection was lost (terminated by an administrator or a
- * restart, dropped, reset): a read can run again at once on another of the pool's connections.
+ * Whether a PostgreSQL statement failed with its connection (ended by an administrator or a restart, dropped,
+ * reset): a read can run again at once on another of the pool's connections.
  */
 export function connectionLost(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const raw = (err as { code?: unknown }).code;
-  const code = typeof raw === 'string' ? raw : '';
-  if (code === '57P01' || code === '57P02' || code.startsWith('08')) return true;
-  if (code === 'ECONNRESET' || code === 'EPIPE') return true;
-  return code === '' && /connection terminated|not queryable/i.test(err.message);
+  return lostConnection(typeof raw === 'string' ? raw : '', err);
 }
 
 function postgresFault(code: string, err: Error, where: StorageWhere): Fault | undefined {
@@ -120,12 +124,12 @@ function postgresFault(code: string, err: Error, where: StorageWhere): Fault | u
       code: 'storage_unavailable',
       detail: `${server} is out of resources (${code}: ${err.message}); ${RESUMES}`,
     };
-  if (code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('08') || CONNECTION_ERRNOS.has(code))
-    return {
-      code: 'storage_unavailable',
-      detail: `cannot reach ${server} (${code || 'connection lost'}: ${err.message}); ${RESUMES}`,
-    };
-  if (code === '' && LOST_CONNECTION.test(err.message))
-    return { code: 'storage_unavailable', detail: `lost the connection to ${server} (${err.message}); ${RESUMES}` };
+  if (lostConnection(code, err))
+    return code
+      ? {
+          code: 'storage_unavailable',
+          detail: `cannot reach ${server} (${code}: ${err.message}); ${RESUMES}`,
+        }
+      : { code: 'storage_unavailable', detail: `lost the connection to ${server} (${err.message}); ${RESUMES}` };
   return undefined;
 }
