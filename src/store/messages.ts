@@ -136,8 +136,9 @@ export class MessageStore {
       retryOf: input.retryOf ?? null,
     };
     const insert = async (w: WriteTx) => {
-      const thread = await w.get('SELECT id FROM threads WHERE id = ?', [message.threadId]);
-      if (!thread) throw new HubError('not_found', `no thread with id ${message.threadId}`);
+      // The thread's touch is also the check that it exists: one statement instead of a read and a write.
+      const touched = await w.run('UPDATE threads SET updated_at = ? WHERE id = ?', [now, message.threadId]);
+      if (touched === 0) throw new HubError('not_found', `no thread with id ${message.threadId}`);
       // ON CONFLICT instead of a prior SELECT: two racing creates of one caller-chosen id cannot both pass.
       const inserted = await w.run(
         'INSERT INTO messages (id, thread_id, author, role, content, status, error, created_at, started_at, completed_at, updated_at, schema, retry_of) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
@@ -157,7 +158,6 @@ export class MessageStore {
         ],
       );
       if (inserted === 0) throw new HubError('conflict', `a message with id ${message.id} already exists`);
-      await w.run('UPDATE threads SET updated_at = ? WHERE id = ?', [now, message.threadId]);
       if (status === 'complete') await this.index(w, message, batch);
       w.emit({
         type: 'message.created',
