@@ -12,6 +12,7 @@ import pg from 'pg';
 import { createDatabase, type PostgresCluster, startPostgres } from '../test/support/postgres.js';
 import { baselinePoller } from './baseline-poller.js';
 import { domLatency } from './dom-latency.js';
+import { exchange } from './exchange.js';
 import { fanout } from './fanout.js';
 import { askOverHttp } from './http-ask.js';
 import { idleMonitor } from './idle-monitor.js';
@@ -50,6 +51,7 @@ const BENCHMARKS: ((backend: Backend) => Promise<Cell[]>)[] = [
   fanout,
   askOverHttp,
   stalledReaders,
+  exchange,
 ];
 const COLUMNS = { sqlite: 'SQLite', postgres: 'PostgreSQL' } as const;
 const HEADERS = ['Benchmark', 'Target', COLUMNS.sqlite, COLUMNS.postgres];

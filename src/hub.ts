@@ -20,6 +20,9 @@ import { type HookOptions, HookRunner } from './hooks/runner.js';
 import { WatchStore } from './hooks/watches.js';
 import { LazyReaper } from './process/reaper.js';
 import { ProgressTracker } from './progress/tracker.js';
+import { SchemaRegistry } from './registry/schema-registry.js';
+import { resolveAsk } from './registry/structured-ask.js';
+import { TemplateRegistry } from './registry/template-registry.js';
 import { Worker } from './runtime/worker.js';
 import type { WorkerOptions } from './runtime/worker-options.js';
 import { type AskInput, type AskResult, AskStore } from './store/asks.js';
@@ -34,9 +37,12 @@ import { ModuleStore } from './store/modules.js';
 import { type OpenDatabaseOptions, openDatabase } from './store/open.js';
 import { ReplyQueue } from './store/reply-queue.js';
 import { type RetryOptions, type RetryResult, RetryStore } from './store/retries.js';
+import { SchemaStore } from './store/schemas.js';
 import { SearchStore } from './store/search.js';
 import type { StorageState } from './store/storage-health.js';
+import { StructuredReplies } from './store/structured-replies.js';
 import { TaskStore } from './store/tasks.js';
+import { TemplateStore } from './store/templates.js';
 import { ThreadContext } from './store/thread-context.js';
 import { ThreadStore } from './store/threads.js';
 import { TokenStore } from './store/tokens.js';
@@ -115,6 +121,10 @@ export interface Hub {
    * the first ask (`replayed: true`) instead of asking twice.
    */
   ask(input: AskInput): Promise<AskResult>;
+  /** The exchange schemas: publish (compatibility-checked), get, list, validate, check, types. */
+  readonly schemas: SchemaRegistry;
+  /** Query templates: named, versioned questions with parameters and an answer schema. */
+  readonly templates: TemplateRegistry;
   /**
    * Retries a failed or cancelled reply, or the task behind one (`kind`): a new pending reply to the same question,
    * by the same module, with its own task; both carry `retryOf`. `invalid_transition` for a reply not failed or
@@ -191,6 +201,9 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   const watchRecords = new WatchRecords(db);
   const queue = new ReplyQueue(db, messages, tasks, instances);
   const threadContext = new ThreadContext(db);
+  const replies = new StructuredReplies(db, messages);
+  const schemas = new SchemaRegistry(new SchemaStore(db));
+  const templates = new TemplateRegistry(new TemplateStore(db), schemas);
   const watches = new WatchStore(watchRecords, visibility, watchSettings);
   db.storage.onChange((state) => {
     if (state.status === 'ok') logger.warn({ database: db.location }, 'the database stores again');
@@ -278,7 +291,12 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     events,
     progress: new ProgressTracker(tasks, events),
     monitor,
-    ask: (input) => asks.ask(input),
+    ask: async (input) => {
+      const resolved = await resolveAsk(input, schemas, templates);
+      return asks.ask(resolved.input, undefined, resolved.checking);
+    },
+    schemas,
+    templates,
     retry: (id, kind = 'message', o = {}) => (kind === 'task' ? retries.retryTask(id, o) : retries.retry(id, o)),
     search: (o) => search.search(o),
     async startWorker(o = {}) {
@@ -289,7 +307,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
         }
       }
       const worker = new Worker(
-        { storage: db.storage, log, messages, tasks, instances, modules, queue, threads: threadContext },
+        { storage: db.storage, log, messages, tasks, instances, modules, queue, threads: threadContext, replies },
         logger,
         o,
         processes,

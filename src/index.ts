@@ -20,6 +20,7 @@ export type {
   MessageRole,
   Module,
   ReplyStatus,
+  ReplyValidation,
   SearchField,
   SearchHit,
   SearchKind,
@@ -30,6 +31,8 @@ export type {
   Thread,
   ThreadSummary,
   UnknownMessage,
+  ValidationIssue,
+  ValidationRound,
 } from './domain/types.js';
 export { EVENT_TYPES, FAILURE_REASONS, REPLY_STATUSES, SEARCH_KINDS } from './domain/types.js';
 export type { WatchEvent } from './domain/watch-events.js';
@@ -43,6 +46,17 @@ export type {
   MonitorUpdate,
 } from './events/message-monitor.js';
 export type { Completion, WaitOptions } from './events/watch.js';
+export type { CompatibilityMode, CompatibilityReport, SchemaChange } from './exchange/compat.js';
+export { COMPATIBILITY_MODES } from './exchange/compat.js';
+export type { Conversion, PdfDocument, PdfRequirements } from './exchange/pdf/index.js';
+export {
+  convertToRequiredFormat,
+  DOCUMENT_SCHEMA,
+  EXAMPLE_REQUIREMENTS,
+  PDF_REQUIREMENTS_SCHEMA,
+  validatePdfFormat,
+} from './exchange/pdf/index.js';
+export type { ValidationResult } from './exchange/validator.js';
 export type { HookNotification, NotifiedMessage } from './hooks/notification.js';
 export type { HookOptions, HookRunner } from './hooks/runner.js';
 export type { CreateWatchInput, Watch, WatchStore } from './hooks/watches.js';
@@ -50,6 +64,9 @@ export type { Hub, HubEvents, HubOptions } from './hub.js';
 export { openHub } from './hub.js';
 export type { AgentControl, LogLine, ProgressTracker, StartTaskInput } from './progress/tracker.js';
 export { toAgentControl } from './progress/tracker.js';
+export { type PdfRequirementsQuery, queryPdfRequirements } from './registry/pdf-requirements.js';
+export type { PublishSchemaInput, SchemaRegistry, SchemaSummary, SchemaVersion } from './registry/schema-registry.js';
+export type { PublishTemplateInput, TemplateRegistry, TemplateVersion } from './registry/template-registry.js';
 export type { Worker } from './runtime/worker.js';
 export type { WorkerOptions } from './runtime/worker-options.js';
 export type { AskInput, AskResult } from './store/asks.js';

@@ -12,11 +12,14 @@ import type {
   LogLine,
   Message,
   ReplyStatus,
+  ReplyValidation,
   SearchHit,
   Task,
   TaskStats,
   Thread,
   ThreadSummary,
+  ValidationIssue,
+  ValidationRound,
 } from '../../src/domain/types.js';
 import { getToken } from './token';
 
@@ -27,16 +30,57 @@ export type {
   LogLine,
   Message,
   ReplyStatus,
+  ReplyValidation,
   SearchHit,
   Status,
   Task,
   TaskStats,
   Thread,
   ThreadSummary,
+  ValidationIssue,
+  ValidationRound,
 };
 
 /** A module as `GET /modules` shows it; `removedAt` is set once it has left the configuration (older services omit it). */
 export type ModuleView = HubModuleView & { removedAt?: string | null };
+
+/** A schema name as `GET /schemas` lists it: its newest version, and every version (oldest first). */
+export interface SchemaSummary {
+  name: string;
+  latest: string;
+  versions: string[];
+  description: string;
+  owner: string | null;
+  /** The compatibility mode its versions keep: BACKWARD, FORWARD, FULL, NONE… */
+  compatibility: string;
+  updatedAt: string;
+}
+
+/** One published version of a schema (`GET /schemas/{name}` lists them oldest first); `body` is its JSON Schema. */
+export interface SchemaVersion {
+  name: string;
+  version: string;
+  body: Record<string, unknown> | boolean;
+  description: string;
+  owner: string | null;
+  compatibility: string;
+  hash: string;
+  createdAt: string;
+}
+
+/** A query template's latest version as `GET /templates` lists it; `params` is a JSON Schema of an object. */
+export interface QueryTemplate {
+  name: string;
+  version: string;
+  versions: string[];
+  description: string;
+  params: { type: 'object'; properties: Record<string, Record<string, unknown>>; required?: string[] };
+  prompt: string;
+  /** `name@version` of the schema its answers must satisfy. */
+  answerSchema: string;
+  owner: string | null;
+  createdAt: string;
+}
 
 /** What a retry answers (`POST /messages/{id}/retry`, `POST /tasks/{id}/retry`): the new reply and its task. */
 export interface Retried {

@@ -3,6 +3,7 @@ import { ConnectionIndicator, TokenPrompt } from './components';
 import { Instances } from './instances';
 import { Overview } from './overview';
 import { href, type Route, useRoute } from './router';
+import { Schemas } from './schemas';
 import { Search, SearchBox } from './search';
 import { useStore } from './store';
 import { TaskPanel } from './task-panel';
@@ -14,6 +15,7 @@ const NAV = [
   { label: 'Threads', href: href.threads, views: ['threads'] },
   { label: 'Tasks', href: href.tasks, views: ['tasks', 'task'] },
   { label: 'Instances', href: href.instances, views: ['instances'] },
+  { label: 'Schemas', href: href.schemas, views: ['schemas'] },
 ];
 
 function View({ route }: { route: Route }) {
@@ -28,6 +30,8 @@ function View({ route }: { route: Route }) {
       return <TaskPanel id={route.id} />;
     case 'instances':
       return <Instances />;
+    case 'schemas':
+      return <Schemas name={route.name} version={route.version} />;
     case 'search':
       return <Search key={route.q} q={route.q} />;
     default:

@@ -2,7 +2,16 @@
 // threads, including those that arrive while a snapshot loads (already in it, new, or after a gap).
 import { describe, expect, it } from 'vitest';
 import type { HubEvent, Task } from './api';
-import { applyToMessages, applyToTask, applyToTasks, applyToThreads, codePoints, type LiveMessage } from './apply';
+import {
+  applyToMessages,
+  applyToTask,
+  applyToTasks,
+  applyToThreads,
+  codePoints,
+  type LiveMessage,
+  toReread,
+  withReread,
+} from './apply';
 import { describeEvent } from './format';
 
 let seq = 0;
@@ -38,6 +47,8 @@ const reply = (content: string, status: LiveMessage['status'] = 'processing'): L
   updatedAt: '2025-06-01T10:00:00.000Z',
   schema: null,
   retryOf: null,
+  value: null,
+  validation: null,
 });
 
 const append = (delta: string, length: number) =>
@@ -105,6 +116,74 @@ describe('applying status changes and new messages', () => {
     const once = applyToMessages([reply('x')], created) as LiveMessage[];
     expect(once.map((m) => m.id)).toEqual(['m1', 'm2']);
     expect(applyToMessages(once, created)).toBe(once);
+  });
+});
+
+describe('a structured reply’s checking', () => {
+  const structured = (content: string): LiveMessage => ({
+    ...reply(content),
+    schema: { type: 'object' },
+    validation: { schema: 'needs@1.0.0', maxRepairs: 2, valid: null, rounds: [] },
+  });
+  const issue = {
+    path: '/keyPattern',
+    message: 'is missing',
+    expected: 'a string',
+    found: '(missing)',
+    rule: 'required',
+  };
+  const validated = (round: number, valid: boolean, repairing: boolean) =>
+    event(
+      'message.validated',
+      { threadId: 't1', messageId: 'm1' },
+      { round, valid, issues: valid ? [] : [issue], issueCount: valid ? 0 : 1, repairing },
+    );
+
+  it('adds each round with the answer it judged, once, and settles the verdict', () => {
+    let live = applyToMessages([structured('{"x": 1}')], validated(0, false, true)) as LiveMessage[];
+    expect(live[0]?.validation).toMatchObject({
+      valid: null,
+      rounds: [{ round: 0, valid: false, answer: '{"x": 1}' }],
+    });
+    expect(applyToMessages(live, validated(0, false, true))).toBe(live);
+    const reset = event(
+      'message.content_updated',
+      { threadId: 't1', messageId: 'm1' },
+      { delta: '', length: 0, reset: true },
+    );
+    for (const e of [reset, append('{"keyPattern": "a"}', 19), validated(1, true, false)])
+      live = applyToMessages(live, e) as LiveMessage[];
+    expect(live[0]?.validation?.valid).toBe(true);
+    expect(live[0]?.validation?.rounds.map((r) => [r.round, r.valid, r.answer])).toEqual([
+      [0, false, '{"x": 1}'],
+      [1, true, '{"keyPattern": "a"}'],
+    ]);
+    expect(describeEvent(validated(0, false, true))).toBe('answer invalid (1 issue): asking again');
+    expect(describeEvent(validated(1, true, false))).toBe('repair round 1 valid');
+  });
+
+  it('reads a reply again for what its events do not carry: its checking, and its value as it completes', () => {
+    const created = event(
+      'message.created',
+      { threadId: 't1', messageId: 'm2' },
+      { author: 'arangodb', role: 'assistant', status: 'pending', content: '', length: 0 },
+    );
+    expect(toReread(applyToMessages([], created) as LiveMessage[], created)).toBe('m2');
+    // A round for a reply held without its checking, and a structured reply completing without its value.
+    expect(toReread([reply('x')], validated(0, true, false))).toBe('m1');
+    const complete = event(
+      'message.status_changed',
+      { threadId: 't1', messageId: 'm1' },
+      { from: 'processing', to: 'complete' },
+    );
+    const done = applyToMessages([structured('x')], complete) as LiveMessage[];
+    expect(toReread(done, complete)).toBe('m1');
+    // Nothing to read for a plain reply completing, nor for a round applied to a held checking.
+    expect(toReread(applyToMessages([reply('x')], complete) as LiveMessage[], complete)).toBeUndefined();
+    expect(toReread([structured('x')], validated(0, true, false))).toBeUndefined();
+    // A value once read is kept by a read that overlapped and saw none yet.
+    const withValue = withReread(done, { ...done[0], value: { x: 1 } } as LiveMessage);
+    expect(withReread(withValue, done[0] as LiveMessage)[0]?.value).toEqual({ x: 1 });
   });
 });
 

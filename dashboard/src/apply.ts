@@ -17,7 +17,7 @@ import type { HubEvent, Task, ThreadSummary } from './api';
 /** A message with its content's length in code points, as the event log counts it. */
 export type LiveMessage = MessageView;
 
-export { applyToTask, codePoints, isTerminal, messageView as liveMessage };
+export { applyToMessage, applyToTask, codePoints, isTerminal, messageView as liveMessage };
 
 /**
  * A thread's messages after event `e`: the same array when `e` changes none of them, or `'gap'` when `e` cannot
@@ -30,13 +30,46 @@ export function applyToMessages(messages: readonly LiveMessage[], e: HubEvent): 
     const created = index >= 0 ? undefined : createdMessage(e);
     return created ? [...messages, created] : messages;
   }
-  if (e.type !== 'message.status_changed' && e.type !== 'message.content_updated') return messages;
+  const { type } = e;
+  if (type !== 'message.status_changed' && type !== 'message.content_updated' && type !== 'message.validated')
+    return messages;
   const message = messages[index];
   if (!message) return 'gap';
   const next = applyToMessage(message, e);
   if (next === 'gap' || next === message) return next === 'gap' ? 'gap' : messages;
   const copy = messages.slice();
   copy[index] = next;
+  return copy;
+}
+
+/**
+ * The reply of `messages` that event `e` leaves short of what only the API holds, to be read again: a structured
+ * reply's checking (`validation`) — `message.created` does not carry it, so a reply created while its thread is
+ * open is read once, and so is one that a round arrives for without it — and its value, stored as it completes
+ * (the status change does not carry it). Undefined when nothing needs reading.
+ */
+export function toReread(messages: readonly LiveMessage[], e: HubEvent): string | undefined {
+  const m = e.messageId ? messages.find((x) => x.id === e.messageId) : undefined;
+  if (!m) return undefined;
+  const reread =
+    e.type === 'message.created'
+      ? m.role === 'assistant' && m.validation === null && !isTerminal(m.status)
+      : e.type === 'message.validated'
+        ? m.validation === null
+        : e.type === 'message.status_changed' && m.status === 'complete' && m.validation !== null && m.value == null;
+  return reread ? m.id : undefined;
+}
+
+/**
+ * `messages` with `fresh` (a reply read again) in place of its older copy; a value already held is kept, since
+ * reads may overlap and a value is only ever set once. The same array when the reply is not among them.
+ */
+export function withReread(messages: readonly LiveMessage[], fresh: LiveMessage): readonly LiveMessage[] {
+  const index = messages.findIndex((m) => m.id === fresh.id);
+  const current = messages[index];
+  if (!current) return messages;
+  const copy = messages.slice();
+  copy[index] = { ...fresh, value: fresh.value ?? current.value };
   return copy;
 }
 

@@ -98,6 +98,16 @@ export function describeEvent(
     }
     case 'module.registered':
       return e.data.description;
+    case 'message.validated': {
+      const { round, valid, issueCount, repairing } = e.data;
+      const what = round === 0 ? 'answer' : `repair round ${round}`;
+      if (valid) return `${what} valid`;
+      return `${what} invalid (${issueCount} issue${issueCount === 1 ? '' : 's'})${repairing ? ': asking again' : ''}`;
+    }
+    case 'schema.published':
+      return `${e.data.name}@${e.data.version} (${e.data.compatibility})`;
+    case 'template.published':
+      return `${e.data.name}@${e.data.version}, answers with ${e.data.answerSchema}`;
     default:
       return '';
   }

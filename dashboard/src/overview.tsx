@@ -125,7 +125,15 @@ function EventFeed() {
 
 function FeedItem({ entry }: { entry: FeedEntry }) {
   const e = entry.event;
-  const link = e.taskId ? href.task(e.taskId) : e.threadId ? href.thread(e.threadId) : undefined;
+  const link = e.taskId
+    ? href.task(e.taskId)
+    : e.threadId
+      ? href.thread(e.threadId)
+      : e.type === 'schema.published'
+        ? href.schema(e.data.name, e.data.version)
+        : e.type === 'template.published'
+          ? href.schemas
+          : undefined;
   return (
     <li className="feed-item" data-type={e.type} data-seq={e.seq}>
       <time dateTime={e.at}>{clock(e.at)}</time>

@@ -1,6 +1,7 @@
 /**
  * Hash routes: `#/` overview, `#/threads[/<id>]`, `#/tasks`, `#/tasks/<id>` (the agent control panel),
- * `#/instances`, `#/search?q=<words>`. The service serves one page at `/`; the part after `#` never reaches it.
+ * `#/instances`, `#/schemas[/<name>[/<version>]]` (the exchange schemas and query templates),
+ * `#/search?q=<words>`. The service serves one page at `/`; the part after `#` never reaches it.
  */
 import { useSyncExternalStore } from 'react';
 
@@ -10,6 +11,7 @@ export type Route =
   | { view: 'tasks' }
   | { view: 'task'; id: string }
   | { view: 'instances' }
+  | { view: 'schemas'; name?: string; version?: string }
   | { view: 'search'; q: string }
   | { view: 'unknown'; path: string };
 
@@ -17,10 +19,22 @@ const ID = /^[0-9A-Za-z-]{1,64}$/;
 
 const SEARCH = /^search\/?(?:\?(.*))?$/s;
 
+/** A schema's name and version, as the registry allows them (src/domain/schema-ref.ts). */
+const SCHEMA_NAME = /^[a-z][a-z0-9._-]{0,99}$/;
+const SCHEMA_VERSION = /^\d{1,9}\.\d{1,9}\.\d{1,9}(?:-[0-9A-Za-z.-]{1,100})?$/;
+
+function schemaRoute(path: string): Route {
+  const [, name, version, ...rest] = path.split('/');
+  if (rest.length || (name !== undefined && !SCHEMA_NAME.test(name))) return { view: 'unknown', path };
+  if (version !== undefined && !SCHEMA_VERSION.test(version)) return { view: 'unknown', path };
+  return { view: 'schemas', ...(name ? { name } : {}), ...(version ? { version } : {}) };
+}
+
 export function parseRoute(hash: string): Route {
   const searched = SEARCH.exec(hash.replace(/^#\/?/, ''));
   if (searched) return { view: 'search', q: new URLSearchParams(searched[1] ?? '').get('q') ?? '' };
   const path = hash.replace(/^#\/?/, '').replace(/\/+$/, '');
+  if (path === 'schemas' || path.startsWith('schemas/')) return schemaRoute(path);
   const [section, id, ...rest] = path.split('/');
   if (rest.length || (id !== undefined && !ID.test(id))) return { view: 'unknown', path };
   switch (section) {
@@ -56,5 +70,8 @@ export const href = {
   tasks: '#/tasks',
   task: (id: string) => `#/tasks/${id}`,
   instances: '#/instances',
+  schemas: '#/schemas',
+  schema: (name: string, version?: string) =>
+    `#/schemas/${encodeURIComponent(name)}${version ? `/${encodeURIComponent(version)}` : ''}`,
   search: (q: string) => `#/search?${new URLSearchParams({ q })}`,
 };

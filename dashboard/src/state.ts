@@ -2,7 +2,18 @@
  * The shape of the dashboard's state: what the store holds of each resource, the filters and pages the views ask
  * for, and how much of each is shown.
  */
-import type { AgentControl, Instance, ModuleView, Task, TaskStats, Thread, ThreadSummary } from './api';
+import type {
+  AgentControl,
+  Instance,
+  ModuleView,
+  QueryTemplate,
+  SchemaSummary,
+  SchemaVersion,
+  Task,
+  TaskStats,
+  Thread,
+  ThreadSummary,
+} from './api';
 import type { LiveMessage } from './apply';
 import type { FeedEntry } from './feed';
 import type { ConnectionState } from './live';
@@ -65,6 +76,20 @@ export interface OpenPanel {
   error: string | null;
 }
 
+/** The Schemas page's lists: loaded once it opens, loaded again when a schema or template is published. */
+export interface ExchangeLists {
+  schemas?: readonly SchemaSummary[];
+  templates?: readonly QueryTemplate[];
+  error: string | null;
+}
+
+/** The schema the Schemas page shows: every version of it, oldest first (as the API lists them). */
+export interface OpenSchema {
+  name: string;
+  versions?: readonly SchemaVersion[];
+  error: string | null;
+}
+
 export interface State {
   connection: { state: ConnectionState; attempt: number; error: string | null };
   /** The service answered 401: the page asks for a token. */
@@ -81,6 +106,8 @@ export interface State {
   thread?: OpenThread;
   tasks?: TaskPage;
   panel?: OpenPanel;
+  exchange?: ExchangeLists;
+  schema?: OpenSchema;
   /** The task of each reply, as far as known (null: the message has none). */
   taskOf: Readonly<Record<string, string | null>>;
   /** Why the overview's resources could not be loaded, if they could not. */

@@ -7,11 +7,9 @@
  * state holds: state.ts.
  */
 import { useSyncExternalStore } from 'react';
-import type { EventOf } from '../../src/domain/types.js';
 import {
   type AgentControl,
   api,
-  type EventPage,
   failure,
   type HubEvent,
   type Instance,
@@ -24,14 +22,22 @@ import {
   type ThreadWithMessages,
   whenUnauthorized,
 } from './api';
-import { applyToMessages, applyToTasks, applyToThreads, type LiveMessage, liveMessage } from './apply';
+import {
+  applyToMessages,
+  applyToTasks,
+  applyToThreads,
+  type LiveMessage,
+  liveMessage,
+  toReread,
+  withReread,
+} from './apply';
 import { addToFeed } from './feed';
 import { LiveConnection } from './live';
+import { loadExchange, loadSchema, readCancellation, readMessage } from './reads';
 import { Refresher } from './refresher';
 import { Snapshots } from './snapshots';
 import {
   ACTIVE_SHOWN,
-  type Cancellation,
   filtered,
   type State,
   TASK_PAGE,
@@ -52,7 +58,7 @@ function startOfToday(): string {
   return d.toISOString();
 }
 
-type Resource = 'overview' | 'stats' | 'active' | 'threads' | 'thread' | 'tasks' | 'panel';
+type Resource = 'overview' | 'stats' | 'active' | 'threads' | 'thread' | 'tasks' | 'panel' | 'exchange' | 'schema';
 
 class Store {
   state: State = {
@@ -69,6 +75,7 @@ class Store {
   private live = false;
   private readonly snapshots = new Snapshots();
   private readonly lookingUp = new Set<string>();
+  private readonly access = { get: () => this.state, set: (patch: Partial<State>) => this.set(patch) };
   private readonly refresh: Record<Resource, Refresher> = {
     overview: new Refresher(() => this.loadOverview(), 250),
     stats: new Refresher(() => this.loadStats(), 500),
@@ -77,6 +84,8 @@ class Store {
     thread: new Refresher(() => this.loadThread(), 50),
     tasks: new Refresher(() => this.loadTasks(), 250),
     panel: new Refresher(() => this.loadPanel(), 50),
+    exchange: new Refresher(() => loadExchange(this.access), 250),
+    schema: new Refresher(() => loadSchema(this.access), 50),
   };
   private readonly connection = new LiveConnection({
     history: (events) => this.set({ feed: events.reduce(addToFeed, this.state.feed) }),
@@ -138,6 +147,19 @@ class Store {
     this.load('panel');
   }
 
+  /** Lists the schemas and templates (again, the lists shown so far staying until they load). */
+  openExchange(): void {
+    if (!this.state.exchange) this.set({ exchange: { error: null } });
+    this.load('exchange');
+  }
+
+  openSchema(name: string): void {
+    const current = this.state.schema;
+    if (current?.name === name && !current.error) return;
+    this.set({ schema: { name, error: null } });
+    this.load('schema');
+  }
+
   private set(patch: Partial<State>): void {
     this.state = { ...this.state, ...patch };
     if (this.notifyTimer !== undefined) return;
@@ -159,8 +181,8 @@ class Store {
   }
 
   private isOpen(resource: Resource): boolean {
-    if (resource === 'thread' || resource === 'tasks' || resource === 'panel')
-      return this.state[resource] !== undefined;
+    const slots = resource === 'thread' || resource === 'tasks' || resource === 'panel';
+    if (slots || resource === 'exchange' || resource === 'schema') return this.state[resource] !== undefined;
     return true;
   }
 
@@ -213,7 +235,15 @@ class Store {
       const messages = applyToMessages(s.thread.messages, e);
       if (messages === 'gap') {
         if (s.thread.messages.length < THREAD_MESSAGES_SHOWN) this.load('thread');
-      } else if (messages !== s.thread.messages) patch.thread = { ...s.thread, messages };
+      } else {
+        if (messages !== s.thread.messages) patch.thread = { ...s.thread, messages };
+        const reread = toReread(messages, e);
+        if (reread) void this.rereadMessage(s.thread.id, reread);
+      }
+    }
+    if (type === 'schema.published' || type === 'template.published') {
+      if (s.exchange) this.load('exchange');
+      if (e.type === 'schema.published' && s.schema?.name === e.data.name) this.load('schema');
     }
     this.set(patch);
   }
@@ -266,6 +296,7 @@ class Store {
     const slot = this.state.thread;
     if (!slot) return;
     const { id } = slot;
+    const reread = new Set<string>();
     try {
       const loaded = await this.snapshots.take(
         async () => {
@@ -275,17 +306,33 @@ class Store {
         (data, e) => {
           if (e.threadId !== id) return data;
           const messages = applyToMessages(data.messages, e);
-          return messages === 'gap' ? undefined : { ...data, messages };
+          if (messages === 'gap') return undefined;
+          const stale = toReread(messages, e);
+          if (stale) reread.add(stale);
+          return { ...data, messages };
         },
       );
       if (this.state.thread?.id !== id) return;
       this.set({ thread: { id, ...loaded, loaded: true, error: null } });
       void this.findTasks(loaded.messages);
+      for (const message of reread) void this.rereadMessage(id, message);
     } catch (err) {
       const current = this.state.thread;
       if (current?.id === id) this.set({ thread: { ...current, error: failure(err) } });
       throw err;
     }
+  }
+
+  /**
+   * Reads one reply of the open thread again, brought up to date with the events received meanwhile, for what
+   * its events do not carry (toReread). Reads may overlap: a value once read is kept (it is set once).
+   */
+  private async rereadMessage(threadId: string, id: string): Promise<void> {
+    const fresh = await readMessage(this.snapshots, id).catch(() => undefined); // else shown as its events left it
+    const slot = this.state.thread;
+    if (!fresh || !slot?.loaded || slot.id !== threadId) return;
+    const messages = withReread(slot.messages, fresh);
+    if (messages !== slot.messages) this.set({ thread: { ...slot, messages } });
   }
 
   /** Looks up the task of each reply in the thread not yet known (replies made by `ask` have one). */
@@ -332,27 +379,6 @@ class Store {
     }
   }
 
-  /**
-   * Why and when a cancelled task ended: the newest status change of its reply and of the task itself (a reply
-   * cancelled by request carries the reason; the task then records the worker's "cancelled" as its error).
-   */
-  private async cancellationOf(view: AgentControl): Promise<Cancellation> {
-    const newest = async (filter: string) => (await api<EventPage>(`/events?${filter}&last=1`)).events[0];
-    const changes = await Promise.all([
-      view.messageId ? newest(`messageId=${view.messageId}&types=message.status_changed`) : undefined,
-      newest(`taskId=${encodeURIComponent(view.taskId)}&types=task.status_changed`),
-    ]);
-    const cancelled = changes.filter(
-      (e): e is EventOf<'message.status_changed'> | EventOf<'task.status_changed'> =>
-        (e?.type === 'message.status_changed' || e?.type === 'task.status_changed') && e.data.to === 'cancelled',
-    );
-    return {
-      at: view.completedAt ?? cancelled[0]?.at ?? '',
-      reason: cancelled.map((e) => e.data.reason).find(Boolean) ?? null,
-      notes: cancelled.flatMap((e) => e.data.error || []),
-    };
-  }
-
   private async loadPanel(): Promise<void> {
     const slot = this.state.panel;
     if (!slot) return;
@@ -363,7 +389,7 @@ class Store {
       if (threadId === undefined) {
         threadId = view.messageId ? (await api<Message>(`/messages/${view.messageId}`)).threadId : null;
       }
-      const cancellation = view.status === 'cancelled' ? await this.cancellationOf(view) : undefined;
+      const cancellation = view.status === 'cancelled' ? await readCancellation(view) : undefined;
       if (this.state.panel?.id === id) {
         this.set({ panel: { id, view, threadId, error: null, ...(cancellation ? { cancellation } : {}) } });
       }

@@ -1,6 +1,7 @@
 /**
  * Threads: the conversations between modules. Replies stream in as their agents write them, each with its status
- * and timings. Agent output is untrusted text: it is rendered as text (white-space: pre-wrap), never as HTML.
+ * and timings, and a structured reply with its checking (validation.tsx). Agent output is untrusted text: it is
+ * rendered as text (white-space: pre-wrap), never as HTML.
  */
 import { memo, useEffect } from 'react';
 import type { ThreadSummary } from './api';
@@ -10,6 +11,7 @@ import { dateTime, shortId } from './format';
 import { href } from './router';
 import { THREAD_MESSAGES_SHOWN, THREADS_SHOWN, type ThreadQuery } from './state';
 import { store, useStore } from './store';
+import { Validation } from './validation';
 
 export function Threads({ id }: { id?: string | undefined }) {
   return (
@@ -184,6 +186,7 @@ const MessageView = memo(function MessageView({ message: m, retried }: { message
         ) : null}
       </header>
       <div className="content">{m.content || (running ? '…' : '')}</div>
+      <Validation message={m} />
       {m.error ? <p className={m.status === 'cancelled' ? 'muted' : 'error-text'}>{m.error}</p> : null}
     </li>
   );

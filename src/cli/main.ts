@@ -10,6 +10,8 @@ import { registerEventCommands } from './event-commands.js';
 import { registerInitCommand } from './init-command.js';
 import { registerModuleCommands } from './module-commands.js';
 import { endQuietlyWhenOutputCloses, printErr, printOut } from './output.js';
+import { registerPdfCommands } from './pdf-commands.js';
+import { registerSchemaCommands } from './schema-commands.js';
 import { registerSearchCommand } from './search-command.js';
 import { registerServiceCommands } from './service-commands.js';
 import { registerTaskCommands } from './task-commands.js';
@@ -39,6 +41,8 @@ export function program(): Command {
   registerModuleCommands(cli);
   registerTaskCommands(cli);
   registerSearchCommand(cli);
+  registerSchemaCommands(cli);
+  registerPdfCommands(cli);
   registerTokenCommands(cli);
   return cli;
 }

@@ -20,6 +20,8 @@ function message(content: string, status: Message['status'] = 'processing'): Mes
     updatedAt: '2026-05-01T12:00:01.000Z',
     schema: null,
     retryOf: null,
+    value: null,
+    validation: null,
   };
 }
 

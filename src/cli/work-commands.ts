@@ -7,6 +7,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CommsClient } from '../client/types.js';
 import type { Message } from '../domain/types.js';
 import { REQUEST_ID } from '../domain/validate.js';
+import { paramsFromPairs } from '../exchange/templates.js';
 import {
   clientRunner,
   group,
@@ -14,11 +15,13 @@ import {
   maxIterationsOption,
   numberFrom,
   printList,
+  usageError,
   wholeNumber,
 } from './command-kit.js';
 import { ago, duration, indent, type Palette, paintStatus, paletteFor, table } from './format.js';
 import { EXIT, resolveTarget, type WatchOptions, watchUntilFinished } from './live-watch.js';
 import { printErr, printJson, printJsonLine, printOut } from './output.js';
+import { readDataFile } from './schema-commands.js';
 
 /** The options `ask --wait` and `watch` share. */
 interface WatchFlags {
@@ -35,6 +38,10 @@ type AskFlags = WatchFlags & {
   maxCost?: number;
   maxIterations?: number;
   wait?: boolean;
+  schema?: string;
+  template?: string;
+  param?: string[];
+  maxRepairs?: number;
 };
 
 const EXIT_CODES_HELP = `
@@ -63,8 +70,17 @@ export function registerWorkCommands(cli: Command): void {
     .command('ask')
     .description('ask a module a question; with --wait, watch the answer stream in')
     .argument('<module>', 'the module to ask')
-    .argument('<prompt>', 'the question ("-" reads it from stdin)')
+    .argument('[prompt]', 'the question ("-" reads it from stdin); optional with --template')
     .option('--from <module>', 'the asking module (default: $CLAUDE_COMMS_MODULE, else cli)')
+    .option('--schema <schema>', 'the answer must satisfy this schema: NAME@VERSION, or a JSON Schema file')
+    .option('--template <template>', 'ask a query template (NAME or NAME@VERSION) with its --param values')
+    .option(
+      '--param <key=value>',
+      'a template parameter (repeatable; a value that parses as JSON is that JSON)',
+      collect,
+      [],
+    )
+    .option('--max-repairs <n>', 'repair rounds a structured answer may have (default 2)', wholeNumber(0, 10))
     .option('--thread <id>', 'continue this thread (the module resumes its session there)')
     .option(
       '--idempotency-key <key>',
@@ -78,12 +94,17 @@ export function registerWorkCommands(cli: Command): void {
     .option('--cancel-on-interrupt', 'with --wait, Ctrl-C cancels the reply (default: it only stops waiting)')
     .option('--json', 'print JSON (with --wait, JSON lines: asked, snapshot, events, result)')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((module: string, prompt: string, opts: AskFlags) =>
+    .action((module: string, prompt: string | undefined, opts: AskFlags) =>
       withClient(async (client) => {
+        if (prompt === undefined && !opts.template) throw usageError('give the question, or a --template to ask');
+        if (opts.param?.length && !opts.template) throw usageError('--param sets a parameter of a --template');
         const asked = await client.ask({
           from: opts.from ?? process.env.CLAUDE_COMMS_MODULE ?? 'cli',
           to: module,
-          prompt: prompt === '-' ? await readStdin() : prompt,
+          ...(prompt === undefined ? {} : { prompt: prompt === '-' ? await readStdin() : prompt }),
+          ...(opts.schema ? { schema: schemaOption(opts.schema) } : {}),
+          ...(opts.template ? { template: opts.template, params: paramsFromPairs(opts.param ?? []) } : {}),
+          ...(opts.maxRepairs === undefined ? {} : { maxRepairs: opts.maxRepairs }),
           ...(opts.thread ? { threadId: opts.thread } : {}),
           ...(opts.idempotencyKey === undefined ? {} : { requestId: opts.idempotencyKey }),
           ...(opts.maxCost === undefined ? {} : { maxCostUsd: opts.maxCost }),
@@ -228,4 +249,15 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Repeated options gathered into a list. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** `--schema`: a published schema's name, or a file holding a JSON Schema. */
+function schemaOption(value: string): string | Record<string, unknown> {
+  if (/\.(json|ya?ml)$/i.test(value) || value.includes('/')) return readDataFile(value) as Record<string, unknown>;
+  return value;
 }

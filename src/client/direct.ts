@@ -24,9 +24,11 @@ import {
 } from '../domain/types.js';
 import type { EventPage, SubscribeOptions } from '../events/event-log.js';
 import type { Hub } from '../hub.js';
+import { directExchange } from './exchange.js';
 import type {
   CommsClient,
   Connection,
+  ExchangeClient,
   InstanceAction,
   LiveFeed,
   MessageWithTask,
@@ -40,10 +42,14 @@ export type DirectReason = Omit<Extract<Connection, { kind: 'direct' }>, 'kind' 
 
 /** The client on a hub opened in this process. */
 export class DirectClient implements CommsClient {
+  readonly exchange: ExchangeClient;
+
   constructor(
     readonly hub: Hub,
     readonly connection: Connection,
-  ) {}
+  ) {
+    this.exchange = directExchange(hub);
+  }
 
   ask(input: AskInput): Promise<AskResult> {
     return this.hub.ask(input);

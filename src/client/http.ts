@@ -26,10 +26,12 @@ import type {
 } from '../domain/types.js';
 import type { EventPage, SubscribeOptions } from '../events/event-log.js';
 import type { Watch } from '../store/watches.js';
+import { httpExchange } from './exchange.js';
 import { SseParser } from './sse.js';
 import type {
   CommsClient,
   Connection,
+  ExchangeClient,
   InstanceAction,
   LiveFeed,
   MessageWithTask,
@@ -51,6 +53,7 @@ const HEALTH_TIMEOUT_MS = 2000;
 /** The client over the running service's HTTP API. */
 export class HttpClient implements CommsClient {
   readonly connection: Connection;
+  readonly exchange: ExchangeClient = httpExchange((method, path, body) => this.call(method, path, body));
   private readonly base: string;
   private readonly headers: Record<string, string>;
 

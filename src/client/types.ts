@@ -15,6 +15,9 @@ import type {
 } from '../domain/inputs.js';
 import type { HubEvent, Instance, Message, ModuleView, SearchHit, Task, Thread } from '../domain/types.js';
 import type { EventPage, SubscribeOptions } from '../events/event-log.js';
+import type { CompatibilityReport } from '../exchange/compat.js';
+import type { PublishResult, PublishSchemaInput, SchemaSummary, SchemaVersion } from '../registry/schema-registry.js';
+import type { PublishTemplateInput, TemplateVersion } from '../registry/template-registry.js';
 import type { StorageState } from '../store/storage-health.js';
 
 /** Which way the client reaches the hub, and why. */
@@ -83,6 +86,8 @@ export interface CommsClient {
   threads(limit?: number): Promise<Thread[]>;
   /** Threads, messages and tasks holding every word of `options.q`, newest first (see `Hub.search`). */
   search(options: SearchOptions): Promise<SearchHit[]>;
+  /** Schemas and query templates. */
+  readonly exchange: ExchangeClient;
   thread(id: string): Promise<ThreadWithMessages>;
   modules(): Promise<ModuleView[]>;
   instances(options?: ListInstancesOptions): Promise<Instance[]>;
@@ -107,4 +112,17 @@ export interface CommsClient {
     notice?: (text: string) => void,
   ): Promise<LiveFeed>;
   close(): Promise<void>;
+}
+
+/** The exchange registry as front ends use it (schemas and query templates); values are validated by the caller. */
+export interface ExchangeClient {
+  listSchemas(): Promise<SchemaSummary[]>;
+  schemaVersions(name: string): Promise<SchemaVersion[]>;
+  /** `name@version` or `name` (its latest). */
+  schema(ref: string): Promise<SchemaVersion>;
+  publishSchema(input: PublishSchemaInput): Promise<PublishResult>;
+  checkSchema(input: PublishSchemaInput): Promise<CompatibilityReport & { name: string; version: string }>;
+  listTemplates(): Promise<(TemplateVersion & { versions: string[] })[]>;
+  template(ref: string): Promise<TemplateVersion>;
+  publishTemplate(input: PublishTemplateInput): Promise<TemplateVersion>;
 }

@@ -45,6 +45,8 @@ const message: MessageView = {
   updatedAt: '2026-06-01T10:00:01.000Z',
   schema: null,
   retryOf: null,
+  value: null,
+  validation: null,
 };
 
 const task: Task = {
@@ -165,6 +167,22 @@ const TABLE: Record<
     message: 'same',
     task: 'same',
   },
+  // A reply without a schema has no checking to add a round to.
+  'message.validated': {
+    event: event('message.validated', { round: 0, valid: true, issues: [], issueCount: 0, repairing: false }),
+    message: 'same',
+    task: 'same',
+  },
+  'schema.published': {
+    event: event('schema.published', { name: 'doc', version: '1.0.0', compatibility: 'BACKWARD' }),
+    message: 'same',
+    task: 'same',
+  },
+  'template.published': {
+    event: event('template.published', { name: 'q', version: '1.0.0', answerSchema: 'doc@1.0.0' }),
+    message: 'same',
+    task: 'same',
+  },
 };
 
 describe('the event applier', () => {
@@ -212,6 +230,45 @@ describe('the event applier', () => {
     expect(applyToMessage(emoji, append('😀 ok', 5))).toMatchObject({ content: '😀😀 ok', chars: 5 });
   });
 
+  it("adds a structured reply's rounds once each, with the answer they checked, and settles its verdict", () => {
+    const checked: MessageView = {
+      ...message,
+      validation: { schema: 'doc@1.0.0', maxRepairs: 1, valid: null, rounds: [] },
+    };
+    const issue = {
+      path: '/title',
+      message: 'missing',
+      expected: 'property "title"',
+      found: '(missing)',
+      rule: 'required',
+    };
+    const first = event('message.validated', {
+      round: 0,
+      valid: false,
+      issues: [issue],
+      issueCount: 1,
+      repairing: true,
+    });
+    const after = applyToMessage(checked, first) as MessageView;
+    expect(after.validation).toEqual({
+      schema: 'doc@1.0.0',
+      maxRepairs: 1,
+      valid: null,
+      rounds: [{ round: 0, valid: false, answer: 'Sections', issues: [issue], at: AT }],
+    });
+    expect(applyToMessage(after, first)).toBe(after);
+    const last = event('message.validated', {
+      round: 1,
+      valid: false,
+      issues: [issue],
+      issueCount: 1,
+      repairing: false,
+    });
+    expect((applyToMessage(after, last) as MessageView).validation?.valid).toBe(false);
+    const good = event('message.validated', { round: 1, valid: true, issues: [], issueCount: 0, repairing: false });
+    expect((applyToMessage(after, good) as MessageView).validation?.valid).toBe(true);
+  });
+
   it('adds a criterion an agent reported met that the task did not list, once', () => {
     const added = event('task.criterion_verified', {
       index: 1,
@@ -242,6 +299,27 @@ describe('the event applier', () => {
       completedAt: AT,
     });
     expect(messageStatusAfter(created)).toBe('complete');
+    // A structured reply is born with its checking, so that its rounds apply to it as they come.
+    const structured = event(
+      'message.created',
+      {
+        author: 'arangodb',
+        role: 'assistant',
+        status: 'pending',
+        content: '',
+        length: 0,
+        checking: { schema: 'doc@1.0.0', maxRepairs: 2 },
+      },
+      { messageId: 'm3' },
+    ) as Extract<HubEvent, { type: 'message.created' }>;
+    const view = createdMessage(structured) as MessageView;
+    expect(view.validation).toEqual({ schema: 'doc@1.0.0', maxRepairs: 2, valid: null, rounds: [] });
+    const round = event(
+      'message.validated',
+      { round: 0, valid: true, issues: [], issueCount: 0, repairing: false },
+      { messageId: 'm3' },
+    );
+    expect((applyToMessage(view, round) as MessageView).validation?.valid).toBe(true);
     expect(messageStatusAfter(TABLE['message.status_changed'].event)).toBe('failed');
     expect(messageStatusAfter(TABLE['task.logged'].event)).toBeUndefined();
   });

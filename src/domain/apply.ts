@@ -60,6 +60,8 @@ export function createdMessage(e: EventOf<'message.created'>): MessageView | und
     updatedAt: e.at,
     schema: null,
     retryOf: e.data.retryOf ?? null,
+    value: null,
+    validation: e.data.checking ? { ...e.data.checking, valid: null, rounds: [] } : null,
   };
 }
 
@@ -116,6 +118,17 @@ export function applyToMessage(message: MessageView, e: HubEvent): MessageView |
       if (fresh > added.length) return 'gap';
       const tail = added.slice(added.length - fresh).join('');
       return { ...message, content: message.content + tail, chars: length, updatedAt: e.at };
+    }
+    case 'message.validated': {
+      const v = message.validation;
+      const { round, valid, issues, repairing } = e.data;
+      if (!v || v.rounds.some((r) => r.round === round)) return message;
+      const rounds = [...v.rounds, { round, valid, answer: message.content, issues, at: e.at }];
+      return {
+        ...message,
+        validation: { ...v, rounds, valid: valid ? true : repairing ? null : false },
+        updatedAt: e.at,
+      };
     }
     default:
       return message;

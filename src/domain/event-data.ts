@@ -4,6 +4,7 @@
  * is the union of these, so a reader that checks `type` gets its `data` typed.
  */
 import type { Status } from './status.js';
+import type { ValidationIssue } from './validation-issue.js';
 
 /** The states an instance goes through. */
 export type InstanceState = 'idle' | 'busy' | 'paused' | 'terminated';
@@ -42,6 +43,8 @@ export interface EventData {
     length: number;
     /** For a retry: the failed or cancelled reply it answers again. */
     retryOf?: string;
+    /** For a structured reply: the schema it is checked against and its repair rounds. */
+    checking?: { schema: string; maxRepairs: number };
   };
   'message.status_changed': { from: Status; to: Status; reason?: string; error?: string };
   /**
@@ -49,6 +52,18 @@ export interface EventData {
    * cleared for a recovered reply's next run (`length` 0, `delta` empty).
    */
   'message.content_updated': { delta: string; length: number; reset?: true };
+  /**
+   * A structured reply's answer checked (round 0 is the first answer, each repair round adds one): valid, or the
+   * number of issues found and whether another round follows. The round itself is on the reply's `validation`.
+   */
+  'message.validated': {
+    round: number;
+    valid: boolean;
+    /** The first issues found (at most 20); `issueCount` counts them all. */
+    issues: ValidationIssue[];
+    issueCount: number;
+    repairing: boolean;
+  };
   'task.created': {
     name: string;
     kind: string;
@@ -91,4 +106,6 @@ export interface EventData {
     createdBy: string | null;
   };
   'watch.removed': { watchId: string; reason: 'removed' | 'finished' };
+  'schema.published': { name: string; version: string; compatibility: string };
+  'template.published': { name: string; version: string; answerSchema: string };
 }

@@ -21,6 +21,7 @@ describe('event filters', () => {
       'message.created',
       'message.status_changed',
       'message.content_updated',
+      'message.validated',
     ]);
     expect(expandTypes(undefined)).toBeUndefined();
     expect(expandTypes([])).toBeUndefined();

@@ -13,11 +13,21 @@ export interface AskInput {
   from: string;
   /** The answering module: registered, not paused, not removed from config.yaml. */
   to: string;
-  prompt: string;
+  /** The question; with a `template`, added after the template's question (optional then). */
+  prompt?: string;
   /** Continue this thread (the answering agent resumes its session in it); default: a new thread. */
   threadId?: string;
-  /** A JSON Schema the answer must satisfy. */
-  schema?: Record<string, unknown>;
+  /**
+   * The JSON Schema the answer must satisfy: a published one (`name@version`, or `name` for its latest) or one
+   * given here. The answer is then parsed and validated; an invalid one is repaired in further rounds.
+   */
+  schema?: Record<string, unknown> | string;
+  /** A query template (`name@version` or `name`): its question, with `params`, and its answer schema. */
+  template?: string;
+  /** The template's parameters. */
+  params?: Record<string, unknown>;
+  /** Repair rounds a structured answer may have after its first (0 to 10, default 2). */
+  maxRepairs?: number;
   /**
    * The most the answer's run may cost, in dollars (0 to 1,000,000), stored on its task; default: the answering
    * module's `maxCostUsd`, if it has one; null: no limit, whatever the module's default. A run past it is stopped
@@ -84,6 +94,8 @@ export interface CreateMessageInput {
   schema?: Record<string, unknown> | null;
   /** For a retry: the failed or cancelled reply it answers again. */
   retryOf?: string | null;
+  /** For a structured reply: which schema it is checked against (`name@version` or `inline`) and its repair rounds. */
+  checking?: { schema: string; maxRepairs: number } | null;
 }
 
 /** Options of a status change. */

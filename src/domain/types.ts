@@ -1,5 +1,9 @@
 /** The records claude-comms stores and the events that describe every change to them. */
 import type { EventData, InstanceState } from './event-data.js';
+import type { ValidationIssue } from './validation-issue.js';
+
+export type { ValidationIssue };
+
 import type { SnippetPart } from './search-text.js';
 import { settingsSummary } from './settings-summary.js';
 
@@ -46,6 +50,7 @@ export const FAILURE_REASONS = [
   'not_installed',
   'session_not_found',
   'timeout',
+  'validation',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
@@ -69,6 +74,30 @@ export interface Message {
   schema: Record<string, unknown> | null;
   /** For a retry: the failed or cancelled reply it answers again. */
   retryOf: string | null;
+  /** For a structured question's reply: its answer parsed and validated (JSON); null until it completes. */
+  value: unknown;
+  /** For a structured question's reply: the schema it is checked against, and each round's result. */
+  validation: ReplyValidation | null;
+}
+
+/** One checked answer of a structured reply: round 0 is the first answer, each repair round the next. */
+export interface ValidationRound {
+  round: number;
+  valid: boolean;
+  /** The answer as the agent wrote it. */
+  answer: string;
+  issues: ValidationIssue[];
+  at: string;
+}
+
+/** A structured reply's checking: what against, how many repair rounds it may have, and each round so far. */
+export interface ReplyValidation {
+  /** `name@version`, or `inline` for a schema given with the question. */
+  schema: string;
+  maxRepairs: number;
+  /** Null while it is being answered; true once an answer was valid; false when the last round failed. */
+  valid: boolean | null;
+  rounds: ValidationRound[];
 }
 
 /** What `messages.get` answers for an id with no row (yet). */
@@ -176,6 +205,7 @@ export const EVENT_TYPES = [
   'message.created',
   'message.status_changed',
   'message.content_updated',
+  'message.validated',
   'task.created',
   'task.progressed',
   'task.criterion_verified',
@@ -183,6 +213,8 @@ export const EVENT_TYPES = [
   'task.status_changed',
   'watch.created',
   'watch.removed',
+  'schema.published',
+  'template.published',
 ] as const satisfies readonly (keyof EventData)[];
 export type EventType = (typeof EVENT_TYPES)[number];
 

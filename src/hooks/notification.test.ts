@@ -32,6 +32,8 @@ function message(content: string): Message {
     updatedAt: event.at,
     schema: null,
     retryOf: null,
+    value: null,
+    validation: null,
   };
 }
 

@@ -19,6 +19,15 @@ import type { ThreadContext } from '../store/thread-context.js';
 import type { WorkerModule } from './backends.js';
 import { RunLogBudget } from './run-log.js';
 
+/**
+ * A claimed reply as its runs go: the agent's session once reported, and what earlier rounds of the same reply
+ * spent (a repair round's figures are added to them, so the task counts the whole answer).
+ */
+export type RunningClaim = ClaimedReply & {
+  sessionId?: string;
+  spent?: { costUsd: number; tokensIn: number; tokensOut: number; iteration: number };
+};
+
 /** What runs use. */
 export interface RunContext {
   messages: MessageStore;
@@ -39,13 +48,16 @@ export class AgentRuns {
 
   /**
    * Runs `module`'s agent on `claim` once — resuming the thread's session when `resume` — and answers how the run
-   * ended. The agent's session id, when it reports one, is kept on `claim`.
+   * ended. The agent's session id, when it reports one, is kept on `claim`. With `followUp` (a repair round), the
+   * agent is asked that instead of the question: in its session when it has one, else after the question and its
+   * previous answer.
    */
   async attempt(
     module: WorkerModule,
-    claim: ClaimedReply & { sessionId?: string },
+    claim: RunningClaim,
     signal: AbortSignal,
     resume: boolean,
+    followUp?: { text: string; previous: string },
   ): Promise<RunDone> {
     const { message } = claim;
     const found = await this.ctx.stored(() => this.ctx.threads.forReply(message, module.name));
@@ -72,7 +84,7 @@ export class AgentRuns {
     const limits = await this.limits(claim.taskId);
     for await (const event of module.backend.run({
       cwd: module.cwd,
-      prompt: question?.content ?? '',
+      prompt: followUpPrompt(question?.content ?? '', followUp, session !== undefined),
       systemPrompt,
       signal,
       processes: this.ctx.processes,
@@ -91,7 +103,7 @@ export class AgentRuns {
       }
       const task = await this.record(event, claim, module.name);
       // Judged by the limits as the task holds them now (they may have been changed while it runs).
-      const exceeded = task && budgetExceeded(task, figures(event));
+      const exceeded = task && budgetExceeded(task, figures(event, claim.spent));
       if (exceeded) {
         // Leaving the loop stops the agent as a cancel does (process group: SIGTERM, then SIGKILL), and the
         // backend's run ends only once its processes are gone: nothing it writes after this is recorded.
@@ -120,7 +132,7 @@ export class AgentRuns {
    * Writes one agent event into the reply, its task and the thread's session; answers the task as it is after a
    * change of its counters (cost, tokens, iterations, progress), for the budget to be judged on.
    */
-  private async record(event: AgentEvent, claim: ClaimedReply, module: string): Promise<Task | undefined> {
+  private async record(event: AgentEvent, claim: RunningClaim, module: string): Promise<Task | undefined> {
     const { message, taskId } = claim;
     const task = async <T>(fn: (id: string) => Promise<T>): Promise<T | undefined> => {
       if (!taskId) return undefined;
@@ -149,12 +161,13 @@ export class AgentRuns {
         await task((id) => this.ctx.tasks.update(id, { sessionId: event.sessionId }));
         return;
       case 'usage': {
+        const spent = claim.spent ?? { costUsd: 0, tokensIn: 0, tokensOut: 0, iteration: 0 };
         const updated = await task((id) =>
           this.ctx.tasks.update(id, {
-            costUsd: event.costUsd,
-            tokensIn: event.tokensIn,
-            tokensOut: event.tokensOut,
-            ...(event.turns === undefined ? {} : { iteration: event.turns }),
+            costUsd: spent.costUsd + event.costUsd,
+            tokensIn: spent.tokensIn + event.tokensIn,
+            tokensOut: spent.tokensOut + event.tokensOut,
+            ...(event.turns === undefined ? {} : { iteration: spent.iteration + event.turns }),
           }),
         );
         if (event.sessionCostUsd !== undefined)
@@ -187,7 +200,9 @@ export class AgentRuns {
             ? await task((id) =>
                 this.ctx.tasks.update(id, {
                   ...(event.percent === undefined ? {} : { progress: event.percent }),
-                  ...(event.iteration === undefined ? {} : { iteration: event.iteration }),
+                  ...(event.iteration === undefined
+                    ? {}
+                    : { iteration: (claim.spent?.iteration ?? 0) + event.iteration }),
                 }),
               )
             : undefined;
@@ -205,10 +220,25 @@ export class AgentRuns {
   }
 }
 
-/** The figures an event reports, to judge against the limits: its cost and its iterations (turns), if any. */
-function figures(event: AgentEvent): { costUsd?: number; iterations?: number } {
+/**
+ * The figures an event reports, to judge against the limits: its cost and its iterations (turns), if any, added to
+ * what the reply's earlier rounds spent.
+ */
+function figures(event: AgentEvent, spent: RunningClaim['spent']): { costUsd?: number; iterations?: number } {
+  const [cost, turns] = [spent?.costUsd ?? 0, spent?.iteration ?? 0];
   if (event.type === 'usage')
-    return { costUsd: event.costUsd, ...(event.turns === undefined ? {} : { iterations: event.turns }) };
-  if (event.type === 'progress' && event.iteration !== undefined) return { iterations: event.iteration };
+    return { costUsd: cost + event.costUsd, ...(event.turns === undefined ? {} : { iterations: turns + event.turns }) };
+  if (event.type === 'progress' && event.iteration !== undefined) return { iterations: turns + event.iteration };
   return {};
+}
+
+/** What a repair round asks: the follow-up alone in the agent's session, or with the question and the answer before. */
+function followUpPrompt(
+  question: string,
+  followUp: { text: string; previous: string } | undefined,
+  inSession: boolean,
+) {
+  if (!followUp) return question;
+  if (inSession) return followUp.text;
+  return `${question}\n\nYour previous answer was:\n${followUp.previous}\n\n${followUp.text}`;
 }

@@ -5,6 +5,7 @@ import type { MessageStore } from '../store/messages.js';
 import type { ModuleStore } from '../store/modules.js';
 import type { ReplyQueue } from '../store/reply-queue.js';
 import type { StorageHealth } from '../store/storage-health.js';
+import type { StructuredReplies } from '../store/structured-replies.js';
 import type { TaskStore } from '../store/tasks.js';
 import type { ThreadContext } from '../store/thread-context.js';
 
@@ -40,4 +41,6 @@ export interface WorkerStores {
   modules: ModuleStore;
   queue: ReplyQueue;
   threads: ThreadContext;
+  /** A structured reply's rounds (see runtime/structured-run.ts). */
+  replies: StructuredReplies;
 }

@@ -17,7 +17,7 @@
  * clears, not a lease later — and the worker renews, recovers and claims at once.
  */
 import type { Logger } from 'pino';
-import type { ProcessTracker, RunDone } from '../agents/types.js';
+import type { ProcessTracker } from '../agents/types.js';
 import { isHubError, isStorageFault } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
@@ -26,10 +26,13 @@ import type { InstanceStore } from '../store/instances.js';
 import type { ModuleStore } from '../store/modules.js';
 import type { ClaimedReply, ReplyQueue } from '../store/reply-queue.js';
 import type { StorageHealth } from '../store/storage-health.js';
+import type { StructuredReplies } from '../store/structured-replies.js';
+import type { TaskStore } from '../store/tasks.js';
 import type { ThreadContext } from '../store/thread-context.js';
 import { AgentRuns } from './agent-run.js';
 import { type WorkerModule, workerModule } from './backends.js';
 import { ModuleHealth } from './module-health.js';
+import { type CheckedDone, checkAnswer } from './structured-run.js';
 import type { WorkerOptions, WorkerStores } from './worker-options.js';
 
 interface Claim extends ClaimedReply {
@@ -63,6 +66,8 @@ export class Worker {
   private readonly idleInstanceMs: number;
   private readonly health: ModuleHealth;
   private readonly runs: AgentRuns;
+  private readonly tasks: TaskStore;
+  private readonly replies: StructuredReplies;
   private readonly storage: StorageHealth;
   private readonly queue: ReplyQueue;
   private readonly threads: ThreadContext;
@@ -106,6 +111,8 @@ export class Worker {
       },
       () => this.poke(),
     );
+    this.tasks = stores.tasks;
+    this.replies = stores.replies;
     this.runs = new AgentRuns({
       messages: stores.messages,
       tasks: stores.tasks,
@@ -298,18 +305,21 @@ export class Worker {
   /** Runs one claimed reply to its end. */
   private async run(module: WorkerModule, claim: Claim, signal: AbortSignal): Promise<void> {
     const { message } = claim;
-    let outcome = await this.runs.attempt(module, claim, signal, true);
+    let outcome: CheckedDone = await this.runs.attempt(module, claim, signal, true);
     if (!outcome.ok && outcome.reason === 'session_not_found') {
       // The agent's session is gone (another machine, a cleaned cache): start anew, seeded with the thread.
       await this.stored(() => this.threads.forgetSession(message.threadId, module.name));
       outcome = await this.runs.attempt(module, claim, signal, false);
     }
+    // A structured reply's answer is checked, and repaired in further rounds of this run when it does not pass.
+    const checking = { runs: this.runs, replies: this.replies, tasks: this.tasks, stored: this.stored.bind(this) };
+    outcome = await checkAnswer(checking, module, claim, signal, outcome);
     // The service is stopping and hands its work back: the reply runs again when a service is back.
     if (signal.aborted && this.handingBack && (await this.stored(() => this.queue.handBack(claim, claim.sessionId)))) {
       this.handedBack.push(message.id);
       return;
     }
-    const done: RunDone = signal.aborted
+    const done: CheckedDone = signal.aborted
       ? { type: 'done', ok: false, reason: 'cancelled', error: 'cancelled' }
       : outcome;
     // Health first: once the reply is final or the instance free, the next claim must see it.
@@ -333,11 +343,12 @@ export class Worker {
   }
 
   /** Marks the task, then the reply, finished (see ReplyQueue.finish); a run that lost its reply only says so. */
-  private async finish(claim: Claim, done: RunDone): Promise<void> {
+  private async finish(claim: Claim, done: CheckedDone): Promise<void> {
     const outcome = {
       ok: done.ok,
       ...(done.reason ? { reason: done.reason } : {}),
       ...(done.error ? { error: done.error } : {}),
+      ...(done.value !== undefined ? { value: done.value } : {}),
     };
     if (!(await this.queue.finish(claim, outcome, claim.sessionId))) {
       // This run stalled past its lease and the reply went to another: its outcome is not the reply's.

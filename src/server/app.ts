@@ -22,6 +22,7 @@ import { registerMessageRoutes } from './routes/messages.js';
 import { registerModuleRoutes } from './routes/modules.js';
 import type { Env } from './routes/parts.js';
 import { registerRetryRoutes } from './routes/retry.js';
+import { registerSchemaRoutes } from './routes/schemas.js';
 import { registerSearchRoutes } from './routes/search.js';
 import { registerTaskRoutes } from './routes/tasks.js';
 import { registerThreadRoutes } from './routes/threads.js';
@@ -92,6 +93,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
   registerMessageRoutes(app, hub);
   registerTaskRoutes(app, hub);
   registerSearchRoutes(app, hub);
+  registerSchemaRoutes(app, hub);
   registerInstanceRoutes(app, hub);
   registerWatchRoutes(app, hub);
   registerEventRoutes(app, hub);

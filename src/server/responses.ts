@@ -2,7 +2,8 @@
  * The API's answers as zod schemas, which make the OpenAPI document's response schemas. Each record's schema is
  * declared with `answers<T>()`, which fails compilation unless it has exactly the fields of the domain type `T`
  * it describes, so the document lists every field the API returns (test/integration/openapi.test.ts checks
- * real answers against it).
+ * real answers against it). The answers stay together, past 400 lines, so that the shapes of the document are read
+ * in one place.
  */
 import { z } from '@hono/zod-openapi';
 import { STATUSES, type Status } from '../domain/status.js';
@@ -30,6 +31,7 @@ import type { EventPage as EventPageRecord } from '../events/event-log.js';
 import type { AskResult as AskResultRecord } from '../store/asks.js';
 import type { StorageState as StorageStateRecord } from '../store/storage-health.js';
 import type { Watch as WatchRecord } from '../store/watches.js';
+import { ReplyValidation } from './validation-schemas.js';
 
 /** `T` written out field by field, at every depth, so an intersection and its flattened form compare equal. */
 type Flat<T> = T extends readonly (infer I)[] ? Flat<I>[] : T extends object ? { [K in keyof T]: Flat<T[K]> } : T;
@@ -40,7 +42,7 @@ type Same<A, B> = (<X>() => X extends Flat<A> ? 1 : 2) extends <X>() => X extend
  * Declares that `schema` describes the domain type `T`: compilation fails where a field is in one and not the
  * other, or differs in type or optionality.
  */
-function answers<T>() {
+export function answers<T>() {
   return <S extends z.ZodType>(
     schema: S & (Same<z.output<S>, T> extends true ? unknown : { 'differs from the domain type': T }),
   ): S => schema;
@@ -117,6 +119,10 @@ const messageFields = {
     .string()
     .nullable()
     .openapi({ description: 'for a retry: the failed or cancelled reply it answers again' }),
+  value: z.unknown().openapi({
+    description: "a structured reply's answer, parsed and validated against its schema; null until it completes",
+  }),
+  validation: ReplyValidation.nullable(),
 };
 export const Message = answers<MessageRecord>()(z.object(messageFields).openapi('Message'));
 export const MessageWithTask = answers<MessageRecord & { taskId: string | null }>()(

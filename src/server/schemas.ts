@@ -175,9 +175,27 @@ export const AskBody = z
   .object({
     from: moduleName.optional().openapi({ description: 'the asking module (default: the token’s module)' }),
     to: moduleName,
-    prompt: z.string(),
+    prompt: z
+      .string()
+      .optional()
+      .openapi({ description: 'the question; optional with a template (added after its question)' }),
     threadId: id.optional(),
-    schema: json.optional().openapi({ description: 'a JSON Schema the answer must satisfy' }),
+    schema: z.union([z.string(), json]).optional().openapi({
+      description:
+        'the JSON Schema the answer must satisfy: a published one (`name@version`, or `name` for its latest) or one given here; the answer is then parsed, validated and repaired in further rounds',
+    }),
+    template: z
+      .string()
+      .optional()
+      .openapi({ description: 'a query template (`name@version` or `name`): its question and answer schema' }),
+    params: z.record(z.string(), z.unknown()).optional().openapi({ description: "the template's parameters" }),
+    maxRepairs: z
+      .number()
+      .int()
+      .min(0)
+      .max(10)
+      .optional()
+      .openapi({ description: 'repair rounds after the first answer (default 2)' }),
     maxCostUsd: maxCostUsd.optional().openapi({
       description:
         'the most the answer’s run may cost, in dollars; default: the module’s `maxCostUsd`; null: no limit. A run past it is stopped and fails with reason `budget_exceeded`',

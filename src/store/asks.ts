@@ -30,6 +30,8 @@ interface CheckedAsk {
   prompt: string;
   threadId: string | undefined;
   schema: Record<string, unknown> | undefined;
+  /** A structured reply's checking: the schema's name and its repair rounds. */
+  checking: { schema: string; maxRepairs: number } | undefined;
   /** The limits the ask gives (undefined: the module's default; null: none). */
   limits: { maxCostUsd: number | null | undefined; maxIterations: number | null | undefined };
   request: AskRequest | undefined;
@@ -51,10 +53,13 @@ export class AskStore {
    * nothing there, not even its request id, and the caller may go on. Its request id is then held until `tx`
    * ends: a concurrent ask with the same id waits for it, and answers this ask if `tx` commits.
    */
-  async ask(input: AskInput, tx?: WriteTx): Promise<AskResult> {
+  async ask(input: AskInput, tx?: WriteTx, checking?: { schema: string; maxRepairs: number }): Promise<AskResult> {
     const from = moduleName(input.from, 'from');
     const to = moduleName(input.to, 'to');
     const prompt = text(input.prompt, 'prompt', 1_000_000);
+    if (typeof input.schema === 'string' || input.template !== undefined)
+      throw new HubError('validation', 'a schema or template by name is resolved by hub.ask, not by the store');
+    const schema = input.schema as Record<string, unknown> | undefined;
     if (input.threadId !== undefined) assertId(input.threadId, 'thread id');
     const checked = checkLimits(input);
     const limits = {
@@ -68,9 +73,17 @@ export class AskStore {
             scope: input.requestScope === undefined ? `module:${from}` : text(input.requestScope, 'requestScope', 200),
             key: requestId(input.requestId, 'requestId'),
             // Limits left out are left out of the hash too, so an ask's hash is what it was before asks had them.
-            hash: requestHash({ from, to, prompt, threadId: input.threadId, schema: input.schema, ...limits }),
+            hash: requestHash({
+              from,
+              to,
+              prompt,
+              threadId: input.threadId,
+              schema,
+              ...limits,
+              ...(checking ? { checking } : {}),
+            }),
           };
-    const asked: CheckedAsk = { from, to, prompt, threadId: input.threadId, schema: input.schema, limits, request };
+    const asked: CheckedAsk = { from, to, prompt, threadId: input.threadId, schema, checking, limits, request };
     // In its own transaction a failed ask is rolled back with it; in a caller's, only its savepoint is.
     if (tx) return atomicStep(tx, (step) => this.askIn(step, asked));
     return this.db.write((own) => this.askIn(own, asked));
@@ -99,7 +112,7 @@ export class AskStore {
       batch,
     );
     const reply = await this.messages.create(
-      { threadId, author: to, role: 'assistant', schema: input.schema ?? null },
+      { threadId, author: to, role: 'assistant', schema: input.schema ?? null, checking: input.checking ?? null },
       tx,
     );
     const task = await this.tasks.create(

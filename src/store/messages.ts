@@ -9,7 +9,7 @@ import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import type { CreateMessageInput, TransitionOptions } from '../domain/inputs.js';
 import { assertTransition, canTransition, isTerminal, STATUSES, type Status } from '../domain/status.js';
-import type { Message, MessageRole, UnknownMessage } from '../domain/types.js';
+import type { Message, MessageRole, ReplyValidation, UnknownMessage } from '../domain/types.js';
 import { jsonObject, moduleName, noNul, oneOf, optionalText, pageSize, wellFormed } from '../domain/validate.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 import {
@@ -41,6 +41,8 @@ interface MessageRow {
   updated_at: string;
   schema: string | null;
   retry_of: string | null;
+  value: string | null;
+  validation: string | null;
 }
 
 function fromRow(r: MessageRow): Message {
@@ -58,6 +60,8 @@ function fromRow(r: MessageRow): Message {
     updatedAt: r.updated_at,
     schema: r.schema === null ? null : (JSON.parse(r.schema) as Record<string, unknown>),
     retryOf: r.retry_of,
+    value: r.value == null ? null : (JSON.parse(r.value) as unknown),
+    validation: r.validation == null ? null : (JSON.parse(r.validation) as ReplyValidation),
   };
 }
 
@@ -134,6 +138,8 @@ export class MessageStore {
       updatedAt: now,
       schema: schema === null ? null : (JSON.parse(schema) as Record<string, unknown>),
       retryOf: input.retryOf ?? null,
+      value: null,
+      validation: input.checking ? { ...input.checking, valid: null, rounds: [] } : null,
     };
     const insert = async (w: WriteTx) => {
       // The thread's touch is also the check that it exists: one statement instead of a read and a write.
@@ -141,7 +147,7 @@ export class MessageStore {
       if (touched === 0) throw new HubError('not_found', `no thread with id ${message.threadId}`);
       // ON CONFLICT instead of a prior SELECT: two racing creates of one caller-chosen id cannot both pass.
       const inserted = await w.run(
-        'INSERT INTO messages (id, thread_id, author, role, content, status, error, created_at, started_at, completed_at, updated_at, schema, retry_of) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+        'INSERT INTO messages (id, thread_id, author, role, content, status, error, created_at, started_at, completed_at, updated_at, schema, retry_of, validation) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
         [
           message.id,
           message.threadId,
@@ -155,6 +161,7 @@ export class MessageStore {
           now,
           schema,
           message.retryOf,
+          message.validation === null ? null : JSON.stringify(message.validation),
         ],
       );
       if (inserted === 0) throw new HubError('conflict', `a message with id ${message.id} already exists`);
@@ -171,6 +178,9 @@ export class MessageStore {
           content,
           length: [...content].length,
           ...(message.retryOf ? { retryOf: message.retryOf } : {}),
+          ...(input.checking
+            ? { checking: { schema: input.checking.schema, maxRepairs: input.checking.maxRepairs } }
+            : {}),
         },
       });
     };

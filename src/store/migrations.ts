@@ -1,11 +1,13 @@
 /**
  * Numbered schema migrations. They run when a hub opens, inside one write transaction (under an advisory lock on
  * PostgreSQL, `BEGIN IMMEDIATE` on SQLite), so concurrent openers apply each migration exactly once. A database
- * whose schema is newer than this code is refused rather than misread.
+ * whose schema is newer than this code is refused rather than misread. The list stays in this one file, past 400
+ * lines, so that the order of every version is read in one place; long ones keep their statements elsewhere.
  */
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
+import { exchangeTables, publishBundled } from './exchange-schema.js';
 import type { Dialect, Schema } from './schema.js';
 import { backfillSearch } from './search-index.js';
 import { taskTotals } from './task-totals-schema.js';
@@ -365,6 +367,12 @@ export const MIGRATIONS: readonly Migration[] = [
         .where(sql<boolean>`status in ('failed', 'cancelled')`),
       ...taskTotals(db, dialect),
     ],
+  },
+  {
+    version: 15,
+    name: "exchange: schemas and query templates (the bundled ones published), a structured reply's value and checking",
+    up: (db) => exchangeTables(db),
+    backfill: publishBundled,
   },
 ];
 

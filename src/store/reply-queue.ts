@@ -14,6 +14,7 @@ import { holdsClaim, type RunClaim, type StatusRow } from './message-content.js'
 import type { MessageStore } from './messages.js';
 import { rowLock } from './row-lock.js';
 import type { MessagesTable } from './schema.js';
+import { StructuredReplies } from './structured-replies.js';
 import type { TaskStore } from './tasks.js';
 
 /** A reply claimed for a run. */
@@ -31,6 +32,8 @@ export interface RunOutcome {
   /** Why it failed (`cancelled` when it was stopped). */
   reason?: string;
   error?: string;
+  /** A structured reply's validated answer, stored as the reply completes. */
+  value?: unknown;
 }
 
 /** The most of a lost run's output kept in the task's log (a log entry holds at most 20,000 characters). */
@@ -136,6 +139,8 @@ export class ReplyQueue {
           await this.tasks.moveFrom(tx, { id: taskId }, task.status, to, options);
       }
       if (current && canTransition('message', current.status, to)) {
+        if (to === 'complete' && outcome.value !== undefined)
+          await StructuredReplies.setValue(tx, message.id, outcome.value);
         await this.messages.moveStatus(tx, message.id, to, {
           ...(error ? { error, reason: outcome.reason ?? 'agent_error' } : {}),
           current,

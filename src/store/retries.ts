@@ -102,6 +102,8 @@ export class RetryStore {
         role: 'assistant',
         schema: reply.schema === null ? null : (JSON.parse(reply.schema) as Record<string, unknown>),
         retryOf: id,
+        // A structured reply's retry is checked against the same schema, with the same repair rounds, afresh.
+        checking: checkingOf(reply.validation),
       },
       tx,
     );
@@ -120,4 +122,11 @@ export class RetryStore {
     );
     return { threadId: reply.thread_id, questionId: question.id, messageId: again.id, taskId: task.id };
   }
+}
+
+/** The checking a retried reply's `validation` had, without its rounds. */
+function checkingOf(validation: string | null): { schema: string; maxRepairs: number } | null {
+  if (validation === null) return null;
+  const { schema, maxRepairs } = JSON.parse(validation) as { schema: string; maxRepairs: number };
+  return { schema, maxRepairs };
 }

@@ -117,6 +117,10 @@ export interface MessagesTable {
   lease_until: string | null;
   attempts: number;
   retry_of: string | null;
+  /** A structured reply's parsed and validated answer (JSON); null until it completes. */
+  value: string | null;
+  /** A structured reply's checking: schema, rounds and their errors (JSON, `ReplyValidation`); null otherwise. */
+  validation: string | null;
 }
 
 export interface ThreadSessionsTable {
@@ -195,6 +199,38 @@ export interface Schema {
   ask_requests: AskRequestsTable;
   leases: LeasesTable;
   search_docs: SearchDocsTable;
+  schemas: SchemasTable;
+  query_templates: QueryTemplatesTable;
+}
+
+/** A published version of an exchange schema (store/schemas.ts); immutable. */
+export interface SchemasTable {
+  name: string;
+  version: string;
+  /** The JSON Schema (2020-12), as JSON text. */
+  body: string;
+  description: string;
+  owner: string | null;
+  compatibility: string;
+  /** sha256 of the version's content: a second publication of the same version must match it. */
+  hash: string;
+  created_at: string;
+}
+
+/** A published version of a query template (store/templates.ts); immutable. */
+export interface QueryTemplatesTable {
+  name: string;
+  version: string;
+  description: string;
+  /** The parameters, as a JSON Schema of an object (JSON text). */
+  params: string;
+  /** The question, with `{{ param }}` places. */
+  prompt: string;
+  /** The schema its answer must satisfy, `name@version`. */
+  answer_schema: string;
+  owner: string | null;
+  hash: string;
+  created_at: string;
 }
 
 /**

@@ -4,7 +4,8 @@
  * - the threads it opened (`threads.created_by = M`) or wrote a message in, and every message in them;
  * - the tasks of those messages, and the tasks whose module is M;
  * - the events of those threads, messages and tasks (and any event naming M as its module), every `module.*`
- *   event (the module list is public: discovery needs it), its own `instance.*` events, and no `watch.*` event;
+ *   event (the module list is public: discovery needs it) and every `schema.*` and `template.*` event (every
+ *   token reads the registry), its own `instance.*` events, and no `watch.*` event;
  * - its own instances, and the watches it created (hooks/watches.ts).
  * A principal without a module (an unscoped token, or loopback without one) sees everything.
  */
@@ -14,8 +15,10 @@ import type { Database } from './database.js';
 import type { Schema } from './schema.js';
 
 const family = (prefix: string) => EVENT_TYPES.filter((t) => t.startsWith(prefix));
-const MODULE_EVENTS = family('module.');
+/** Public to every token: the module list (discovery) and the exchange registry's publications. */
+const MODULE_EVENTS = [...family('module.'), ...family('schema.'), ...family('template.')];
 const INSTANCE_EVENTS = family('instance.');
+const PUBLIC_PREFIXES = ['module.', 'schema.', 'template.'];
 /** Events that only concern a module through the threads, messages and tasks they carry. */
 const RECORD_EVENTS = EVENT_TYPES.filter((t) => !t.startsWith('instance.') && !t.startsWith('watch.'));
 
@@ -149,7 +152,7 @@ export class VisibleSet {
 
   /** True when the module may see `event`. */
   admits(event: HubEvent): boolean {
-    if (event.type.startsWith('module.')) return true;
+    if (PUBLIC_PREFIXES.some((p) => event.type.startsWith(p))) return true;
     if (event.type.startsWith('instance.')) return event.module === this.module;
     if (event.type.startsWith('watch.')) return false;
     return (

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { program } from '../../src/cli/main.js';
+import { EXAMPLE_REQUIREMENTS } from '../../src/exchange/pdf/index.js';
 import { killStarted, type Run, type Running, requireBuild, runCli, startCli, startCliPiped } from '../support/cli.js';
 
 const home = mkdtempSync(join(tmpdir(), 'cc-daily-'));
@@ -135,6 +136,28 @@ describe('--json', () => {
     // A cancelled reply, to retry.
     const doomed = JSON.parse((await cli('ask', 'slow', 'Cancel me', '--json')).stdout) as { messageId: string };
     await api('POST', `/messages/${doomed.messageId}/cancel`, {});
+    // Exchange files: a schema, a draft of its next version, a value, a template, a document and requirements.
+    const put = (name: string, value: unknown) => {
+      writeFileSync(join(home, name), JSON.stringify(value));
+      return join(home, name);
+    };
+    const body = { type: 'object', properties: { n: { type: 'integer' } }, additionalProperties: false };
+    const schemaFile = put('daily-schema.json', { name: 'daily', version: '1.0.0', schema: body });
+    const draft = put('daily-draft.json', {
+      name: 'daily',
+      version: '1.1.0',
+      schema: { ...body, properties: { n: {}, m: {} } },
+    });
+    const value = put('daily-value.json', { n: 1 });
+    const templateFile = put('daily-template.json', {
+      name: 'daily-q',
+      version: '1.0.0',
+      params: { type: 'object', properties: {} },
+      prompt: 'Give examples',
+      answerSchema: 'examples@1.0.0',
+    });
+    const document = join(import.meta.dirname, '..', 'fixtures', 'pdf', 'marker-sample.json');
+    const requirements = put('daily-requirements.json', EXAMPLE_REQUIREMENTS);
     const table: [command: string, args: string[], shape: 'document' | 'lines'][] = [
       ['events', ['events', '--json'], 'lines'],
       ['poll status', ['poll', 'status', '--json'], 'document'],
@@ -164,6 +187,15 @@ describe('--json', () => {
       ['token list', ['token', 'list', '--json'], 'document'],
       ['token revoke', ['token', 'revoke', token.id, '--json'], 'document'],
       ['retry', ['retry', doomed.messageId, '--json'], 'document'],
+      ['schema publish', ['schema', 'publish', schemaFile, '--json'], 'document'],
+      ['schema check', ['schema', 'check', draft, '--json'], 'document'],
+      ['schema list', ['schema', 'list', '--json'], 'document'],
+      ['schema show', ['schema', 'show', 'daily', '--json'], 'document'],
+      ['schema validate', ['schema', 'validate', 'daily@1.0.0', value, '--json'], 'document'],
+      ['template publish', ['template', 'publish', templateFile, '--json'], 'document'],
+      ['template list', ['template', 'list', '--json'], 'document'],
+      ['template show', ['template', 'show', 'daily-q', '--json'], 'document'],
+      ['pdf check', ['pdf', 'check', document, requirements, '--json'], 'document'],
     ];
     // Every command offering --json is in the table.
     const offering: string[] = [];

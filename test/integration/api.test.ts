@@ -475,6 +475,9 @@ describe.each(BACKENDS)('HTTP API on $name', (backend) => {
       'prompt',
       'threadId',
       'schema',
+      'template',
+      'params',
+      'maxRepairs',
       'maxCostUsd',
       'maxIterations',
     ]);

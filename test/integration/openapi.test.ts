@@ -24,6 +24,10 @@ const OPERATIONS = [
   'GET /modules',
   'GET /modules/{name}',
   'GET /progress',
+  'GET /schemas',
+  'GET /schemas/{name}',
+  'GET /schemas/{name}/{version}',
+  'GET /schemas/{name}/{version}/types',
   'GET /search',
   'GET /tasks',
   'GET /tasks/export',
@@ -31,6 +35,8 @@ const OPERATIONS = [
   'GET /tasks/{id}',
   'GET /tasks/{id}/control',
   'GET /tasks/{id}/log',
+  'GET /templates',
+  'GET /templates/{name}/{version}',
   'GET /threads',
   'GET /threads/{id}',
   'GET /watches',
@@ -44,11 +50,16 @@ const OPERATIONS = [
   'POST /messages/{id}/retry',
   'POST /modules/{name}/pause',
   'POST /modules/{name}/resume',
+  'POST /schemas',
+  'POST /schemas/check',
+  'POST /schemas/{name}/{version}/validate',
   'POST /tasks',
   'POST /tasks/{id}/complete',
   'POST /tasks/{id}/criteria/verify',
   'POST /tasks/{id}/log',
   'POST /tasks/{id}/retry',
+  'POST /templates',
+  'POST /templates/{name}/{version}/render',
   'POST /watches',
 ];
 
@@ -77,6 +88,8 @@ interface Document {
 
 /** What in `value` (at `at`) the document's `schema` does not describe: one line per field. */
 function undescribed(doc: Document, schema: Schema, value: unknown, at: string): string[] {
+  // `{}` (with at most a description): any value, as the document says of free JSON such as a JSON Schema's body.
+  if (Object.keys(schema).every((k) => k === 'description')) return [];
   if (schema.$ref) {
     const target = doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')];
     return target ? undescribed(doc, target, value, at) : [`${at}: ${schema.$ref} is not in the document`];
@@ -118,9 +131,9 @@ function undescribed(doc: Document, schema: Schema, value: unknown, at: string):
   for (const [key, field] of Object.entries(record)) {
     const described = schema.properties?.[key];
     if (described) problems.push(...undescribed(doc, described, field, `${at}.${key}`));
-    // A map (no named fields) describes its values; an object with named fields that lets others through
-    // describes nothing about those others.
-    else if (!schema.properties && typeof schema.additionalProperties === 'object') {
+    // A map (no named fields), or named fields with a schema for the others, describes those values; an object
+    // with named fields that merely lets others through describes nothing about them.
+    else if (typeof schema.additionalProperties === 'object') {
       problems.push(...undescribed(doc, schema.additionalProperties, field, `${at}.${key}`));
     } else problems.push(`${at}.${key}: returned but not in the document`);
   }
@@ -252,9 +265,57 @@ describe.each(BACKENDS)('the OpenAPI document on $name', (backend) => {
     await call('GET', '/events', '/events?limit=1000');
     await call('GET', '/events', '/events?last=5');
 
+    const paper = { type: 'object', properties: { title: { type: 'string' } }, additionalProperties: false };
+    await call('POST', '/schemas', '/schemas', {
+      name: 'paper',
+      version: '1.0.0',
+      schema: paper,
+      description: 'a paper',
+    });
+    await call('POST', '/schemas', '/schemas', {
+      name: 'paper',
+      version: '1.0.0',
+      schema: paper,
+      description: 'a paper',
+    });
+    await call('POST', '/schemas/check', '/schemas/check', {
+      name: 'paper',
+      version: '2.0.0',
+      schema: { type: 'object' },
+    });
+    await call('GET', '/schemas', '/schemas');
+    await call('GET', '/schemas/{name}', '/schemas/paper');
+    await call('GET', '/schemas/{name}/{version}', '/schemas/paper/latest');
+    await call('POST', '/schemas/{name}/{version}/validate', '/schemas/paper/1.0.0/validate', { value: { titel: 1 } });
+    const types = await fetch(`${service.url}/api/v1/schemas/paper/1.0.0/types`);
+    expect(await types.text()).toMatch(/export interface Paper/);
+    const template = {
+      name: 'titles',
+      version: '1.0.0',
+      params: { type: 'object', properties: { n: { type: 'integer' } } },
+      prompt: 'Give {{ n }} titles',
+      answerSchema: 'examples@1.0.0',
+    };
+    await call('POST', '/templates', '/templates', template);
+    await call('GET', '/templates', '/templates');
+    await call('GET', '/templates/{name}/{version}', '/templates/titles/1.0.0');
+    await call('POST', '/templates/{name}/{version}/render', '/templates/titles/latest/render', { params: { n: 3 } });
+    // A structured reply's checking, as the message answers show it.
+    const checked = await call('POST', '/ask', '/ask', {
+      from: 'marker',
+      to: 'arangodb',
+      prompt: 'A paper?',
+      schema: 'paper@1.0.0',
+      maxRepairs: 0,
+    });
+    await hub.waitForCompletion(checked.messageId as string, { timeoutMs: 20_000 });
+    const reply = await call('GET', '/messages/{id}', `/messages/${checked.messageId}`);
+    expect(reply.validation).toMatchObject({ schema: 'paper@1.0.0', valid: false });
+
     // Once per field, not once per list entry.
     expect([...new Set(problems.map((p) => p.replace(/\[\d+\]/g, '[]')))]).toEqual([]);
     // Every JSON operation was checked (the event stream is not JSON).
-    expect([...called].sort()).toEqual(OPERATIONS.filter((o) => o !== 'GET /events/stream'));
+    const notJson = ['GET /events/stream', 'GET /schemas/{name}/{version}/types'];
+    expect([...called].sort()).toEqual(OPERATIONS.filter((o) => !notJson.includes(o)));
   });
 });

@@ -59,7 +59,7 @@ async function withoutTotals(url: string): Promise<void> {
     'DROP INDEX messages_created',
     'DROP INDEX messages_unsuccessful_created',
     'CREATE INDEX tasks_status ON tasks (status, created_at)',
-    `DELETE FROM schema_migrations WHERE version >= ${version}`,
+    `DELETE FROM schema_migrations WHERE version = ${version}`,
   ];
   if (!/^postgres(ql)?:/.test(url)) {
     const db = new BetterSqlite3(url.replace(/^sqlite:/, ''));
