@@ -48,6 +48,10 @@ import { ThreadStore } from './store/threads.js';
 import { TokenStore } from './store/tokens.js';
 import { Visibility } from './store/visibility.js';
 import { WatchRecords } from './store/watches.js';
+import { WorkflowStore } from './store/workflow-runs.js';
+import { type EngineOptions, WorkflowEngine } from './workflows/engine.js';
+import type { DeclaredCommand } from './workflows/steps.js';
+import { Workflows } from './workflows/workflows.js';
 
 /** Options of `openHub`. */
 export interface HubOptions extends OpenDatabaseOptions {
@@ -86,6 +90,8 @@ export interface HubOptions extends OpenDatabaseOptions {
    * `CLAUDE_COMMS_WEBHOOK_ALLOW_PRIVATE=1`, else false). Watches created without a module scope always may.
    */
   allowPrivateWebhooks?: boolean;
+  /** Programs workflow `command` steps may run by name, besides those config.yaml declares under `commands`. */
+  commands?: Record<string, DeclaredCommand>;
 }
 
 export type { HubEvents };
@@ -147,6 +153,13 @@ export interface Hub {
    * position in the log. One runner per hub (`conflict` for a second); closing the hub stops it.
    */
   startHooks(options?: HookOptions): Promise<HookRunner>;
+  /** Workflows: definitions, runs and their control (see docs/workflows.md); runs advance where `startWorkflows` runs. */
+  readonly workflows: Workflows;
+  /**
+   * Runs the workflow engine in this hub: one hub at a time among those sharing the database runs it (a lease),
+   * the others stand by and take over when it stops or dies, continuing every unfinished run.
+   */
+  startWorkflows(options?: EngineOptions): Promise<WorkflowEngine>;
   /**
    * Makes the registered modules match a config.yaml: its modules are registered or updated (and served again if
    * they had been removed); a module registered from a config file that is not in this one is marked removed —
@@ -210,9 +223,21 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     else logger.error({ database: db.location, code: state.code, since: state.since }, state.detail ?? state.code);
   });
   const configSync = new ConfigSync(db, modules, messages, tasks);
+  let declaredCommands: Record<string, DeclaredCommand> = { ...(options.commands ?? {}) };
+  const workflowStore = new WorkflowStore(db);
+  let engine: WorkflowEngine | undefined;
+  const workflows = new Workflows({
+    store: workflowStore,
+    tasks,
+    messages,
+    commands: () => declaredCommands,
+    poke: (id) => engine?.poke(id),
+  });
   const syncConfig = async (file: string, o: { source?: string } = {}) => {
     // The parser (zod, yaml) is loaded only when there is a file to read: a process watching the hub stays small.
-    const { modules: configured, warnings } = (await import('./config/modules-config.js')).loadConfig(file);
+    const loaded = (await import('./config/modules-config.js')).loadConfig(file);
+    const { modules: configured, warnings } = loaded;
+    declaredCommands = { ...(options.commands ?? {}), ...loaded.commands };
     const entries = Object.entries(configured).map(([name, { description, ...settings }]) => [
       name,
       { description, settings },
@@ -335,6 +360,37 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
       }
       return runner;
     },
+    workflows,
+    async startWorkflows(o = {}) {
+      if (closing) throw new HubError('closed', 'the hub is closed');
+      if (engine) throw new HubError('conflict', 'the workflow engine already runs in this hub');
+      const started = new WorkflowEngine(
+        {
+          store: workflowStore,
+          asks,
+          messages,
+          tasks,
+          events,
+          leases,
+          holder,
+          logger,
+          processes,
+          commands: () => declaredCommands,
+          validate: (schema, value) => schemas.validate(schema, value),
+          resolveAsk: (spec) => resolveAsk(spec as unknown as AskInput, schemas, templates),
+        },
+        o,
+      );
+      engine = started;
+      try {
+        await started.start();
+      } catch (err) {
+        engine = undefined;
+        await started.stop();
+        throw err;
+      }
+      return started;
+    },
     statusHistory: (id) => watch.statusHistory(id),
     waitForCompletion: (id, o) => watch.waitForCompletion(id, o),
     syncConfig,
@@ -343,7 +399,11 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     close(o = {}) {
       closing ??= (async () => {
         if (retention) clearInterval(retention);
-        await Promise.all([...workers.map((w) => w.stop({ handBack: o.handBack === true })), hooks?.stop()]);
+        await Promise.all([
+          ...workers.map((w) => w.stop({ handBack: o.handBack === true })),
+          hooks?.stop(),
+          engine?.stop(),
+        ]);
         await processes.close();
         await messages.flushAll();
         monitor.close();

@@ -157,6 +157,22 @@ describe('module configuration', () => {
         'config.yaml: empty: it defines no modules (to serve none on purpose, write "modules: {}")',
       );
     }
-    expect(parseConfig('modules: {}\n', 'config.yaml')).toEqual({ modules: {}, warnings: [] });
+    expect(parseConfig('modules: {}\n', 'config.yaml')).toEqual({ modules: {}, commands: {}, warnings: [] });
+  });
+
+  it('reads the commands workflows may run by name, their cwd from the file, and refuses a bad one with its line', () => {
+    const config = parseConfig(
+      'modules: {}\ncommands:\n  extract:\n    argv: [node, extract.js]\n    cwd: tools\n    timeoutMs: 60000\n',
+      '/home/me/.claude-comms/config.yaml',
+    );
+    expect(config.commands).toEqual({
+      extract: { argv: ['node', 'extract.js'], cwd: '/home/me/.claude-comms/tools', timeoutMs: 60000 },
+    });
+    expect(() => parseConfig('commands:\n  bad:\n    argv: []\n', 'config.yaml')).toThrow(
+      /config\.yaml:3: commands\.bad\.argv/,
+    );
+    expect(() => parseConfig('commands:\n  bad:\n    run: [x]\n', 'config.yaml')).toThrow(
+      /config\.yaml:2: commands\.bad\.argv/,
+    );
   });
 });

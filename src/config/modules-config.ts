@@ -15,13 +15,23 @@ import { DEPRECATED_KEYS } from '../domain/settings-summary.js';
 import { moduleNameProblem } from '../domain/validate.js';
 
 // Module names are checked on the document itself (see `nameProblems`), where each has its line.
+/** A program workflows may run by name (`command: { name }` steps): its fixed argv, where, and for how long. */
+const commandSchema = z.strictObject({
+  argv: z.array(z.string().min(1)).min(1).describe('the program and its arguments'),
+  cwd: z.string().optional(),
+  timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
+});
+
 const configSchema = z.strictObject({
   modules: z.record(z.string(), moduleSettingsSchema).default({}),
+  commands: z.record(z.string(), commandSchema).default({}),
 });
 
 /** The whole configuration: each module's settings, with defaults filled in and `cwd` absolute. */
 export interface HubConfig {
   modules: Record<string, ModuleSettings>;
+  /** Programs workflow `command` steps may run by name (`cwd` absolute). */
+  commands: Record<string, { argv: string[]; cwd?: string; timeoutMs?: number }>;
   /**
    * What is read but should change, one line each with file and line (`config.yaml:9: modules.marker.maxTurns:
    * deprecated, read as maxIterations; rename it`).
@@ -75,7 +85,12 @@ export function parseConfig(text: string, file: string): HubConfig {
     const cwd = m.cwd.startsWith('~/') ? join(homedir(), m.cwd.slice(2)) : m.cwd;
     modules[moduleName] = { ...m, cwd: isAbsolute(cwd) ? cwd : resolve(base, cwd) };
   }
-  return { modules, warnings: deprecations(doc, where) };
+  const commands: HubConfig['commands'] = {};
+  for (const [name, c] of Object.entries(result.data.commands)) {
+    const cwd = c.cwd === undefined ? base : c.cwd.startsWith('~/') ? join(homedir(), c.cwd.slice(2)) : c.cwd;
+    commands[name] = { ...c, cwd: isAbsolute(cwd) ? cwd : resolve(base, cwd) };
+  }
+  return { modules, commands, warnings: deprecations(doc, where) };
 }
 
 /** A warning for each old name of a setting (see DEPRECATED_KEYS), at its line. */

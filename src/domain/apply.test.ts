@@ -178,6 +178,21 @@ const TABLE: Record<
     message: 'same',
     task: 'same',
   },
+  'workflow_run.created': {
+    event: event('workflow_run.created', { workflow: 'w', hash: 'h', steps: ['a'] }),
+    message: 'same',
+    task: 'same',
+  },
+  'workflow_run.status_changed': {
+    event: event('workflow_run.status_changed', { from: 'pending', to: 'processing' }),
+    message: 'same',
+    task: 'same',
+  },
+  'step_run.status_changed': {
+    event: event('step_run.status_changed', { stepId: 'a', from: 'pending', to: 'processing', attempt: 1 }),
+    message: 'same',
+    task: 'same',
+  },
   'template.published': {
     event: event('template.published', { name: 'q', version: '1.0.0', answerSchema: 'doc@1.0.0' }),
     message: 'same',

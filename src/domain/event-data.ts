@@ -107,5 +107,16 @@ export interface EventData {
   };
   'watch.removed': { watchId: string; reason: 'removed' | 'finished' };
   'schema.published': { name: string; version: string; compatibility: string };
+  'workflow_run.created': { workflow: string; hash: string; steps: string[] };
+  'workflow_run.status_changed': { from: Status; to: Status; reason?: string; error?: string };
+  /** A step of a run moved; `attempt` is the attempt it is on (0 before the first). */
+  'step_run.status_changed': {
+    stepId: string;
+    from: Status;
+    to: Status;
+    attempt: number;
+    reason?: string;
+    error?: string;
+  };
   'template.published': { name: string; version: string; answerSchema: string };
 }

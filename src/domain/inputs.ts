@@ -136,6 +136,8 @@ export interface CreateTaskInput {
   maxCostUsd?: number | null;
   /** For a retry's task: the task it answers again. */
   retryOf?: string | null;
+  /** For a workflow step's task: its run. */
+  workflowRunId?: string | null;
 }
 
 /** A change of a task's counters. Omitted fields stay as they are; lists of files are added to, not replaced. */

@@ -215,6 +215,9 @@ export const EVENT_TYPES = [
   'watch.removed',
   'schema.published',
   'template.published',
+  'workflow_run.created',
+  'workflow_run.status_changed',
+  'step_run.status_changed',
 ] as const satisfies readonly (keyof EventData)[];
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -16,6 +16,7 @@
  * modules each part would have to re-export that model's internals to the others.
  */
 import { HubError } from '../domain/errors.js';
+import { safePattern } from './safe-regex.js';
 
 export const COMPATIBILITY_MODES = [
   'BACKWARD',
@@ -692,7 +693,7 @@ function deepEqual(x: unknown, y: unknown): boolean {
 
 function regexTest(pattern: string, s: string): boolean | undefined {
   try {
-    return new RegExp(pattern, 'u').test(s);
+    return safePattern(pattern).test(s);
   } catch {
     return undefined;
   }

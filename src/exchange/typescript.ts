@@ -1,15 +1,16 @@
 /** TypeScript declarations from a schema version, by `json-schema-to-typescript`; `$ref`s inside it only, nothing fetched. */
-import { compile } from 'json-schema-to-typescript';
 
 export function typeName(name: string): string {
   return name.replace(/(^|[-_.])([a-z0-9])/g, (_m, _s, c: string) => c.toUpperCase());
 }
 
-export function typesFor(schema: {
+export async function typesFor(schema: {
   name: string;
   version: string;
   body: Record<string, unknown> | boolean;
 }): Promise<string> {
+  // Loaded when asked for: it brings a formatter (prettier) a hub need not hold in memory.
+  const { compile } = await import('json-schema-to-typescript');
   const type = typeName(schema.name);
   const body = typeof schema.body === 'boolean' ? {} : schema.body;
   return compile({ ...body, title: type } as never, type, {

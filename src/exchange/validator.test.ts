@@ -58,4 +58,17 @@ describe('validateValue', () => {
     const result = validateValue({ type: 'object', properties: { 'a/b': { type: 'string' } } }, { 'a/b': 1 });
     expect(result.issues[0]?.path).toBe('/a~1b');
   });
+
+  it('runs patterns in RE2: a catastrophic one does not hang, look-around is refused by name', () => {
+    // With JavaScript's backtracking engine this check would not end in any useful time.
+    const result = validateValue({ type: 'string', pattern: '^(a+)+$' }, `${'a'.repeat(100_000)}b`);
+    expect(result.issues[0]).toMatchObject({ rule: 'pattern', path: '' });
+    expect(
+      validateValue(
+        { type: 'object', patternProperties: { '^(x+)+y$': { type: 'string' } } },
+        { [`${'x'.repeat(5000)}z`]: 1 },
+      ).valid,
+    ).toBe(true);
+    expect(() => validateValue({ type: 'string', pattern: '^(?=a)' }, 'a')).toThrow(/not supported.*RE2/s);
+  });
 });

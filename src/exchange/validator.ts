@@ -4,11 +4,12 @@
  * agent can both act on — where (a JSON pointer), what was expected, what was found, and a suggestion where one
  * is obvious (a misspelt property) — with the wording of `@apideck/better-ajv-errors`. Pure apart from the cache.
  */
-import { betterAjvErrors } from '@apideck/better-ajv-errors';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import { createRequire } from 'node:module';
+import type { betterAjvErrors as BetterAjvErrors } from '@apideck/better-ajv-errors';
+import type { Ajv2020 as Ajv2020Type, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { HubError } from '../domain/errors.js';
 import type { ValidationIssue } from '../domain/types.js';
+import { ajvRegExp } from './safe-regex.js';
 
 export type { ValidationIssue };
 
@@ -17,13 +18,34 @@ export interface ValidationResult {
   issues: ValidationIssue[];
 }
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+/**
+ * Ajv and its companions, loaded on the first check: a hub that never validates (a CLI command, a watcher) does
+ * not carry them.
+ */
+const load = createRequire(import.meta.url);
+let libs:
+  | {
+      Ajv2020: typeof Ajv2020Type;
+      addFormats: (ajv: Ajv2020Type) => Ajv2020Type;
+      betterAjvErrors: typeof BetterAjvErrors;
+    }
+  | undefined;
+function lib() {
+  libs ??= {
+    Ajv2020: (load('ajv/dist/2020.js') as { Ajv2020: typeof Ajv2020Type }).Ajv2020,
+    addFormats: (load('ajv-formats') as { default: (ajv: Ajv2020Type) => Ajv2020Type }).default,
+    betterAjvErrors: (load('@apideck/better-ajv-errors') as { betterAjvErrors: typeof BetterAjvErrors })
+      .betterAjvErrors,
+  };
+  return libs;
+}
 
 /** Validators compiled, by the schema's text; bounded so that many inline schemas cannot grow it without end. */
 const MAX_CACHED = 256;
 const cache = new Map<string, ValidateFunction>();
 
-function newAjv(): Ajv2020 {
+function newAjv(): Ajv2020Type {
+  const { Ajv2020, addFormats } = lib();
   // Leave the data alone: no defaults filled in, nothing removed or coerced — this checks, it does not fix. Strict:
   // unknown or misspelt keywords, bad numbers and ambiguous tuples are refused. What real schemas commonly do is
   // allowed: a list of types (`["string", "null"]`), keywords without their `type` (`{ "minimum": 1 }`), and
@@ -35,13 +57,15 @@ function newAjv(): Ajv2020 {
     strictRequired: false,
     allowUnionTypes: true,
     validateFormats: true,
+    // `pattern` and `patternProperties` run in RE2: a schema's pattern cannot make a check hang.
+    code: { regExp: ajvRegExp },
   });
   addFormats(ajv);
   return ajv;
 }
 
 /** One Ajv holds every compiled schema; it is replaced when the cache is emptied, so its memory goes with it. */
-let ajv = newAjv();
+let ajv: Ajv2020Type | undefined;
 
 /**
  * The compiled validator of `schema`; a schema Ajv refuses (unknown keyword in strict mode, a bad `$ref`, a type
@@ -57,7 +81,7 @@ export function compile(schema: unknown, label = 'schema'): ValidateFunction {
 function compileText(schema: object | boolean, key: string, label: string): ValidateFunction {
   const hit = cache.get(key);
   if (hit) return hit;
-  if (cache.size >= MAX_CACHED) {
+  if (cache.size >= MAX_CACHED || !ajv) {
     cache.clear();
     ajv = newAjv();
   }
@@ -144,7 +168,7 @@ function expectation(error: ErrorObject): string {
 
 /** Ajv's errors in the shared shape, worded and with suggestions by better-ajv-errors. */
 export function describeErrors(schema: unknown, value: unknown, errors: readonly ErrorObject[]): ValidationIssue[] {
-  const worded = betterAjvErrors({ schema, data: value, errors: [...errors] });
+  const worded = lib().betterAjvErrors({ schema, data: value, errors: [...errors] });
   const byPlace = new Map<string, { message: string; suggestion?: string }[]>();
   for (const w of worded) {
     const key = `${w.context.errorType} ${w.path}`;

@@ -153,6 +153,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       options.leaseSeconds === undefined ? {} : { leaseMs: Math.round(options.leaseSeconds * 1000) },
     );
     await hub.startHooks();
+    await hub.startWorkflows();
     const api = createApi(hub, {
       logger,
       requireToken,

@@ -11,6 +11,7 @@ import { exchangeTables, publishBundled } from './exchange-schema.js';
 import type { Dialect, Schema } from './schema.js';
 import { backfillSearch } from './search-index.js';
 import { taskTotals } from './task-totals-schema.js';
+import { workflowTables } from './workflow-tables.js';
 
 interface Migration {
   version: number;
@@ -373,6 +374,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "exchange: schemas and query templates (the bundled ones published), a structured reply's value and checking",
     up: (db) => exchangeTables(db),
     backfill: publishBundled,
+  },
+  {
+    version: 16,
+    name: 'workflows: definitions, runs and their steps',
+    up: (db) => workflowTables(db),
   },
 ];
 

@@ -201,6 +201,53 @@ export interface Schema {
   search_docs: SearchDocsTable;
   schemas: SchemasTable;
   query_templates: QueryTemplatesTable;
+  workflows: WorkflowsTable;
+  workflow_runs: WorkflowRunsTable;
+  step_runs: StepRunsTable;
+}
+
+export interface WorkflowsTable {
+  name: string;
+  definition: string;
+  hash: string;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WorkflowRunsTable {
+  id: string;
+  workflow: string;
+  definition: string;
+  hash: string;
+  inputs: string;
+  status: string;
+  output: string | null;
+  error: string | null;
+  cost_usd: number;
+  created_by: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  updated_at: string;
+}
+
+export interface StepRunsTable {
+  run_id: string;
+  step_id: string;
+  kind: string;
+  status: string;
+  attempt: number;
+  output: string | null;
+  error: string | null;
+  reason: string | null;
+  task_id: string | null;
+  message_id: string | null;
+  cost_usd: number;
+  not_before: string | null;
+  started_at: string | null;
+  completed_at: string | null;
+  updated_at: string;
 }
 
 /** A published version of an exchange schema (store/schemas.ts); immutable. */

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { HubError } from '../domain/errors.js';
 import { compareVersions } from '../domain/schema-ref.js';
 import { nameHint } from '../domain/suggest.js';
+import { canonicalJson } from '../exchange/canonical.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 import type { SchemasTable } from './schema.js';
 
@@ -34,17 +35,6 @@ export interface SchemaSummary {
 }
 
 export type NewSchemaVersion = Omit<SchemaVersion, 'hash' | 'createdAt'>;
-
-/** JSON with its keys sorted, so that one content has one text whatever order its keys came in. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
-}
 
 export function contentHash(parts: unknown): string {
   return createHash('sha256').update(canonicalJson(parts)).digest('hex');

@@ -62,6 +62,7 @@ export class TaskStore {
     if (input.messageId != null) assertId(input.messageId, 'message id');
     if (input.parentId != null) assertId(input.parentId, 'parent task id');
     if (input.retryOf != null) assertId(input.retryOf, 'retried task id');
+    if (input.workflowRunId != null) assertId(input.workflowRunId, 'workflow run id');
     const dependsOn = list(input.dependsOn ?? [], 'dependsOn', 1000, (id, field) => {
       assertId(id, `task id in ${field}`);
       return id;
@@ -79,7 +80,7 @@ export class TaskStore {
       module,
       kind,
       messageId: input.messageId ?? null,
-      workflowRunId: null,
+      workflowRunId: input.workflowRunId ?? null,
       parentId: input.parentId ?? null,
       dependsOn,
       status: 'pending',
@@ -105,8 +106,8 @@ export class TaskStore {
       await w.run(
         `INSERT INTO tasks (id, name, module, kind, message_id, parent_id, depends_on, status, progress, iteration,
            max_iterations, criteria, cost_usd, max_cost_usd, tokens_in, tokens_out, files_created, files_modified,
-           created_at, updated_at, retry_of)
-         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?, 0, ?, 0, 0, '[]', '[]', ?, ?, ?)`,
+           created_at, updated_at, retry_of, workflow_run_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?, 0, ?, 0, 0, '[]', '[]', ?, ?, ?, ?)`,
         [
           task.id,
           name,
@@ -121,6 +122,7 @@ export class TaskStore {
           now,
           now,
           task.retryOf,
+          task.workflowRunId,
         ],
       );
       await this.index(w, { recordId: task.id, field: 'name', createdAt: now, text: name }, batch);
@@ -128,6 +130,7 @@ export class TaskStore {
         type: 'task.created',
         taskId: task.id,
         messageId: task.messageId,
+        ...(task.workflowRunId ? { runId: task.workflowRunId } : {}),
         module,
         data: {
           name,

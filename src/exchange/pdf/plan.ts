@@ -4,6 +4,7 @@
  * conversion both read this one plan, so they cannot disagree on which blocks get keys.
  */
 import { HubError } from '../../domain/errors.js';
+import { type SafePattern, safePattern } from '../safe-regex.js';
 import { formatIssues, validateValue } from '../validator.js';
 import type { BlockType } from './document-schema.js';
 import {
@@ -63,7 +64,7 @@ export interface Plan {
   pageSpans: Part;
   boundingBoxes: Part & { form: 'bbox' | 'polygon' | 'both' };
   embedding: EmbeddingSpec | undefined;
-  keyPattern: RegExp;
+  keyPattern: SafePattern;
   requiredFields: Record<CollectionRole, string[]>;
   crossReferences: { parentsExist: boolean; pagesInRange: boolean; keysUnique: boolean };
   collectionNames: Record<CollectionRole, string>;
@@ -109,7 +110,7 @@ export function planFor(requirements: PdfRequirements): Plan {
     pageSpans: part(content.pageSpans, {}),
     boundingBoxes: part(content.boundingBoxes, { form: 'bbox' }),
     embedding: requirements.embedding && requirements.embedding.wanted !== false ? requirements.embedding : undefined,
-    keyPattern: new RegExp(validation.keyPattern ?? DEFAULT_KEY_PATTERN),
+    keyPattern: safePattern(validation.keyPattern ?? DEFAULT_KEY_PATTERN),
     requiredFields: {
       documents: validation.requiredFields?.documents ?? [],
       sections: validation.requiredFields?.sections ?? [],

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { ask, command, convert, validate, workflow } from './builder.js';
+import { parseDefinition } from './definition.js';
+import { parsePath, resolveTemplates } from './paths.js';
+
+const YAML = `name: pdf-to-graph
+inputs:
+  type: object
+  properties: { pdf: { type: string } }
+steps:
+  - id: requirements
+    ask: { to: arangodb, template: pdf-structure }
+  - id: extract
+    command: { name: pdf-extract, input: { pdf: "{{ inputs.pdf }}" } }
+  - id: check
+    after: [requirements, extract]
+    validate: { schema: document@1.0.0, value: "{{ steps.extract }}" }
+  - id: convert
+    after: [check]
+    convert:
+      function: convertToRequiredFormat
+      args: { document: "{{ steps.extract }}", requirements: "{{ steps.requirements.value }}" }
+output: { graph: "{{ steps.convert }}" }
+`;
+
+describe('workflow definitions', () => {
+  it('loads a YAML file and the builder to the same definition', () => {
+    const fromFile = parseDefinition(YAML, 'pdf.yaml');
+    const built = workflow('pdf-to-graph', { inputs: { type: 'object', properties: { pdf: { type: 'string' } } } })
+      .step('requirements', ask({ to: 'arangodb', template: 'pdf-structure' }))
+      .step('extract', command({ name: 'pdf-extract', input: { pdf: '{{ inputs.pdf }}' } }))
+      .step('check', validate('document@1.0.0', '{{ steps.extract }}'), { after: ['requirements', 'extract'] })
+      .step(
+        'convert',
+        convert('convertToRequiredFormat', {
+          document: '{{ steps.extract }}',
+          requirements: '{{ steps.requirements.value }}',
+        }),
+        { after: ['check'] },
+      )
+      .output({ graph: '{{ steps.convert }}' })
+      .build();
+    expect(built).toEqual(fromFile);
+  });
+
+  it('names file, line and path of what is wrong, every problem at once', () => {
+    const bad = YAML.replace('after: [check]', 'after: [chek]').replace(
+      'template: pdf-structure',
+      'template: pdf-structure, colour: red',
+    );
+    const err = (() => {
+      try {
+        parseDefinition(bad, 'pdf.yaml');
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err?.message).toMatch(/pdf\.yaml:7: \/steps\/0\/ask.*colour/);
+    expect(() => parseDefinition(YAML.replace('after: [check]', 'after: [chek]'), 'pdf.yaml')).toThrow(
+      /pdf\.yaml:14: \/steps\/3\/after\/0: unknown step chek/,
+    );
+  });
+
+  it('refuses cycles, duplicate ids, two kinds in a step, and references to steps not upstream', () => {
+    const base = (steps: string) => `name: w\nsteps:\n${steps}`;
+    expect(() =>
+      parseDefinition(
+        base(
+          '  - { id: a, after: [b], convert: { function: f } }\n  - { id: b, after: [a], convert: { function: f } }\n',
+        ),
+      ),
+    ).toThrow(/a cycle: (a → b → a|b → a → b)/);
+    expect(() =>
+      parseDefinition(base('  - { id: a, convert: { function: f } }\n  - { id: a, convert: { function: f } }\n')),
+    ).toThrow(/duplicate step id a/);
+    expect(() => parseDefinition(base('  - { id: a, convert: { function: f }, ask: { to: m } }\n'))).toThrow(
+      /exactly one of/,
+    );
+    expect(() =>
+      parseDefinition(
+        base(
+          '  - { id: a, convert: { function: f } }\n  - { id: b, convert: { function: f, args: { x: "{{ steps.a.out }}" } } }\n',
+        ),
+      ),
+    ).toThrow(/uses step a, which is not upstream of b/);
+    expect(() =>
+      parseDefinition(base('  - { id: a, convert: { function: f, args: { x: "{{ steps.a + 1 }}" } } }\n')),
+    ).toThrow(/unexpected/);
+  });
+});
+
+describe('the template path language', () => {
+  const scope = { inputs: { pdf: 'a.pdf', n: 2 }, steps: { req: { value: { fields: ['title', 'pages'] } } } };
+
+  it('resolves whole values, text with places, dots and indexes', () => {
+    expect(
+      resolveTemplates({ f: '{{ steps.req.value.fields }}', s: 'file {{ inputs.pdf }} x{{inputs.n}}' }, scope),
+    ).toEqual({
+      f: ['title', 'pages'],
+      s: 'file a.pdf x2',
+    });
+    expect(resolveTemplates('{{ steps.req.value.fields[1] }}', scope)).toBe('pages');
+  });
+
+  it('names the missing part, and parses nothing but paths', () => {
+    expect(() => resolveTemplates('{{ steps.req.value.feilds }}', scope)).toThrow(
+      /steps\.req\.value has no "feilds" \(it has fields\)/,
+    );
+    expect(() => resolveTemplates('{{ steps.req.value.fields[5] }}', scope)).toThrow(
+      /has no index 5 \(it is a list of 2\)/,
+    );
+    expect(() => resolveTemplates('{{ steps.other }}', scope)).toThrow(/step other has no output/);
+    expect(() => parsePath('constructor.prototype')).toThrow(/starts with inputs or steps/);
+    expect(() => resolveTemplates('{{ inputs.constructor }}', scope)).toThrow(/has no "constructor"/);
+    expect(() => parsePath('inputs.a()')).toThrow(/unexpected/);
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * Workflow definitions: a DAG of steps, from a YAML or JSON file or from the builder (builder.ts), checked when
+ * loaded — against `workflow@1.0.0` (workflow-schema.ts; from a file, each error names the file, line and path),
+ * then what a schema cannot say: ids unique, dependencies that exist, no cycle, template references only to
+ * steps upstream, one kind per step. Pure.
+ */
+import { createHash } from 'node:crypto';
+import { LineCounter, parseDocument } from 'yaml';
+import { HubError } from '../domain/errors.js';
+import type { ValidationIssue } from '../domain/validation-issue.js';
+import { canonicalJson } from '../exchange/canonical.js';
+import { validateValue } from '../exchange/validator.js';
+import { type Reference, referencesIn } from './paths.js';
+import { WORKFLOW_SCHEMA } from './workflow-schema.js';
+
+export const STEP_KINDS = ['ask', 'validate', 'convert', 'command'] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+export interface RetryPolicy {
+  attempts?: number;
+  backoffMs?: number;
+  factor?: number;
+  notOn?: string[];
+}
+
+export interface AskSpec {
+  to: string;
+  prompt?: string;
+  schema?: string | Record<string, unknown>;
+  template?: string;
+  params?: Record<string, unknown>;
+  maxRepairs?: number;
+  maxCostUsd?: number;
+  maxIterations?: number;
+}
+export interface ValidateSpec {
+  schema: string | Record<string, unknown>;
+  value: unknown;
+}
+export interface ConvertSpec {
+  function: string;
+  args?: Record<string, unknown>;
+}
+export interface CommandSpec {
+  name?: string;
+  run?: string[];
+  input?: unknown;
+  cwd?: string;
+}
+
+export interface StepDefinition {
+  id: string;
+  description?: string;
+  after?: string[];
+  retry?: RetryPolicy;
+  timeoutMs?: number;
+  ask?: AskSpec;
+  validate?: ValidateSpec;
+  convert?: ConvertSpec;
+  command?: CommandSpec;
+}
+
+export interface WorkflowDefinition {
+  name: string;
+  version?: string;
+  description?: string;
+  inputs?: Record<string, unknown>;
+  output?: unknown;
+  maxCostUsd?: number;
+  concurrency?: number;
+  steps: StepDefinition[];
+}
+
+/** The kind of a step (the one kind key it has). */
+export function kindOf(step: StepDefinition): StepKind {
+  return STEP_KINDS.find((k) => step[k] !== undefined) as StepKind;
+}
+
+/** sha256 of the definition's canonical JSON: a run keeps the definition, and this, it started with. */
+export function definitionHash(definition: WorkflowDefinition): string {
+  return createHash('sha256').update(canonicalJson(definition)).digest('hex');
+}
+
+/** A definition's issues as one `validation` error, each line `where: message`. */
+function refuse(source: string, lines: string[], issues?: ValidationIssue[]): HubError {
+  return new HubError('validation', `workflow ${source} is not valid:\n${lines.map((l) => `- ${l}`).join('\n')}`, {
+    details: issues ? { issues } : {},
+  });
+}
+
+/**
+ * Checks a definition (already parsed); `where(pointer)` names the place of a JSON pointer (`file:line` for a
+ * file). Answers it, typed, or throws `validation` listing every problem.
+ */
+export function checkDefinition(
+  raw: unknown,
+  source = 'definition',
+  where: (pointer: string) => string = (p) => p || '(root)',
+): WorkflowDefinition {
+  const shape = validateValue(WORKFLOW_SCHEMA, raw, 'the workflow schema');
+  if (!shape.valid) {
+    const lines = shape.issues
+      // The branch of `oneOf` each step failed says nothing a person can use: the count of kinds says it.
+      .filter((i) => !(i.rule === 'required' && /\/steps\/\d+\/(ask|validate|convert|command)$/.test(i.path)))
+      .map((i) => `${where(i.path)}: ${i.message.replace(/^the value/, i.path || 'the definition')}`);
+    const kinds = Array.isArray((raw as { steps?: unknown })?.steps)
+      ? ((raw as { steps: Record<string, unknown>[] }).steps ?? []).flatMap((s, i) => {
+          const n = s && typeof s === 'object' ? STEP_KINDS.filter((k) => k in s).length : 0;
+          return n === 1
+            ? []
+            : [`${where(`/steps/${i}`)}: a step has exactly one of ${STEP_KINDS.join(', ')} (it has ${n})`];
+        })
+      : [];
+    throw refuse(source, [...new Set([...lines, ...kinds])], shape.issues);
+  }
+  const def = raw as WorkflowDefinition;
+  const problems: string[] = [];
+  const index = new Map<string, number>();
+  def.steps.forEach((s, i) => {
+    if (index.has(s.id)) problems.push(`${where(`/steps/${i}/id`)}: duplicate step id ${s.id}`);
+    else index.set(s.id, i);
+    if (s.command && !s.command.name === !s.command.run)
+      problems.push(
+        `${where(`/steps/${i}/command`)}: a command step has either name (declared in config.yaml) or run (argv)`,
+      );
+  });
+  def.steps.forEach((s, i) => {
+    for (const [j, dep] of (s.after ?? []).entries())
+      if (!index.has(dep))
+        problems.push(
+          `${where(`/steps/${i}/after/${j}`)}: unknown step ${dep} (steps: ${[...index.keys()].join(', ')})`,
+        );
+      else if (dep === s.id) problems.push(`${where(`/steps/${i}/after/${j}`)}: step ${s.id} depends on itself`);
+  });
+  if (problems.length) throw refuse(source, problems);
+  const cycle = findCycle(def);
+  if (cycle)
+    throw refuse(source, [`${where(`/steps/${index.get(cycle[0] as string)}/after`)}: a cycle: ${cycle.join(' → ')}`]);
+  const upstream = ancestors(def);
+  def.steps.forEach((s, i) => {
+    const kind = kindOf(s);
+    let refs: Reference[];
+    try {
+      refs = referencesIn(s[kind]);
+    } catch (err) {
+      problems.push(`${where(`/steps/${i}/${kind}`)}: ${(err as Error).message}`);
+      return;
+    }
+    for (const ref of refs) {
+      if (ref.root !== 'steps') continue;
+      if (!index.has(ref.step as string))
+        problems.push(`${where(`/steps/${i}/${kind}`)}: {{ ${ref.text} }} names no step`);
+      else if (!upstream.get(s.id)?.has(ref.step as string))
+        problems.push(
+          `${where(`/steps/${i}/${kind}`)}: {{ ${ref.text} }} uses step ${ref.step}, which is not upstream of ${s.id} (add it to after)`,
+        );
+    }
+  });
+  try {
+    for (const ref of referencesIn(def.output))
+      if (ref.root === 'steps' && !index.has(ref.step as string))
+        problems.push(`${where('/output')}: {{ ${ref.text} }} names no step`);
+  } catch (err) {
+    problems.push(`${where('/output')}: ${(err as Error).message}`);
+  }
+  if (def.inputs !== undefined) {
+    try {
+      validateValue(def.inputs, {}, 'inputs');
+    } catch (err) {
+      problems.push(`${where('/inputs')}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length) throw refuse(source, problems);
+  return def;
+}
+
+/** A cycle of step ids (first repeated at the end), or undefined. */
+function findCycle(def: WorkflowDefinition): string[] | undefined {
+  const deps = new Map(def.steps.map((s) => [s.id, s.after ?? []]));
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (id: string): string[] | undefined => {
+    state.set(id, 'open');
+    path.push(id);
+    for (const next of deps.get(id) ?? []) {
+      if (state.get(next) === 'open') return [...path.slice(path.indexOf(next)), next];
+      if (!state.has(next)) {
+        const found = visit(next);
+        if (found) return found;
+      }
+    }
+    path.pop();
+    state.set(id, 'done');
+    return undefined;
+  };
+  for (const id of deps.keys())
+    if (!state.has(id)) {
+      const found = visit(id);
+      if (found) return found.reverse();
+    }
+  return undefined;
+}
+
+/** Each step's upstream steps (every step it depends on, directly or not). */
+export function ancestors(def: WorkflowDefinition): Map<string, Set<string>> {
+  const deps = new Map(def.steps.map((s) => [s.id, s.after ?? []]));
+  const memo = new Map<string, Set<string>>();
+  const of = (id: string): Set<string> => {
+    const known = memo.get(id);
+    if (known) return known;
+    const set = new Set<string>();
+    memo.set(id, set);
+    for (const d of deps.get(id) ?? []) {
+      set.add(d);
+      for (const a of of(d)) set.add(a);
+    }
+    return set;
+  };
+  for (const id of deps.keys()) of(id);
+  return memo;
+}
+
+/** A definition from a YAML or JSON text, checked; errors name `file:line` and the path. */
+export function parseDefinition(text: string, file = 'definition'): WorkflowDefinition {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0] as { message: string; pos: [number, number] };
+    throw new HubError('validation', `${file}:${lines.linePos(e.pos[0]).line}: ${e.message.split('\n')[0]}`);
+  }
+  const where = (pointer: string) => {
+    const path = pointer
+      .split('/')
+      .slice(1)
+      .map((p) => (/^\d+$/.test(p) ? Number(p) : p.replace(/~1/g, '/').replace(/~0/g, '~')));
+    // The deepest node that exists along the path: its line.
+    for (let n = path.length; n >= 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number] } | undefined;
+      if (node?.range) return `${file}:${lines.linePos(node.range[0]).line}: ${pointer || '(root)'}`;
+    }
+    return `${file}: ${pointer || '(root)'}`;
+  };
+  return checkDefinition(doc.toJS(), file, where);
+}

@@ -1,0 +1,520 @@
+/**
+ * The workflow engine: a durable consumer of the log (events/durable-consumer.ts) run by one service at a time
+ * (events/leased-role.ts, role `workflows`). Each event about a run — created, paused, resumed, a step's status,
+ * an ask step's reply finishing — makes it `advance` the run in one transaction: settle finished asks, start the
+ * steps whose dependencies are complete (up to the run's concurrency), fail or retry what failed, finish the run.
+ *
+ * What it guarantees, whatever process dies when: a step's output is stored in the transaction that completes
+ * it, so a finished step never runs again; an `ask` step asks in the transaction that starts it, so it is never
+ * asked twice, and a new holder waits for that same reply; a `command` (or `convert`, `validate`) step that was
+ * running when its service died runs again on the next holder — at least once — with the same attempt id in
+ * `CLAUDE_COMMS_STEP_ATTEMPT`, so a program can make its effect idempotent.
+ *
+ * It runs over 400 lines because the one transaction that advances a run is read best whole.
+ */
+import type { Logger } from 'pino';
+import { type HubError, isHubError } from '../domain/errors.js';
+import { isTerminal, type Status } from '../domain/status.js';
+import type { HubEvent } from '../domain/types.js';
+import type { StepRun, WorkflowRun } from '../domain/workflow-types.js';
+import { DurableConsumer } from '../events/durable-consumer.js';
+import type { Subscription } from '../events/event-log.js';
+import type { HubEvents } from '../events/hub-events.js';
+import { LeasedRole } from '../events/leased-role.js';
+import type { ProcessTracker } from '../process/tracker.js';
+import type { AskStore } from '../store/asks.js';
+import type { WriteTx } from '../store/database.js';
+import type { LeaseStore } from '../store/leases.js';
+import type { MessageStore } from '../store/messages.js';
+import type { TaskStore } from '../store/tasks.js';
+import type { WorkflowStore } from '../store/workflow-runs.js';
+import { kindOf, type StepDefinition, type WorkflowDefinition } from './definition.js';
+import { resolveTemplates, type Scope } from './paths.js';
+import { runStep, type StepContext, type StepLaunch } from './steps.js';
+
+/** The events that move runs. */
+const TYPES = ['workflow_run.*', 'step_run.*', 'message.status_changed'];
+
+/** A step to run after the transaction that started it commits. */
+interface Launch extends StepLaunch {
+  createdBy: string | null;
+}
+
+export interface EngineOptions {
+  leaseMs?: number;
+}
+
+export interface EngineDeps extends StepContext {
+  store: WorkflowStore;
+  asks: AskStore;
+  messages: MessageStore;
+  tasks: TaskStore;
+  events: HubEvents;
+  leases: LeaseStore;
+  holder: string;
+  logger: Logger;
+  processes: ProcessTracker;
+  /** Turns an ask step's spec into what the store asks (schema and template resolved). */
+  resolveAsk(
+    spec: Record<string, unknown>,
+  ): Promise<{ input: Parameters<AskStore['ask']>[0]; checking?: { schema: string; maxRepairs: number } }>;
+}
+
+/** The scope a run's templates resolve in: its inputs and its finished steps' outputs. */
+export function scopeOf(run: WorkflowRun): Scope {
+  const steps: Record<string, unknown> = {};
+  for (const s of run.steps) if (s.status === 'complete') steps[s.stepId] = s.output;
+  return { inputs: run.inputs, steps };
+}
+
+export class WorkflowEngine {
+  private readonly role: LeasedRole;
+  private consumer: DurableConsumer | undefined;
+  private subscription: Subscription | undefined;
+  private position = '';
+  private active = false;
+  /** Steps running in this process, by `run/step`: aborted when the run is cancelled or the role lost. */
+  private readonly running = new Map<string, { abort: AbortController; attempt: number }>();
+  /** Wake-ups for retries' back-off and steps' time limits, by `run/step`. */
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Ask steps whose time ran out (their reply was cancelled for it). */
+  private readonly timedOut = new Set<string>();
+
+  constructor(
+    private readonly deps: EngineDeps,
+    options: EngineOptions = {},
+  ) {
+    this.role = new LeasedRole(
+      deps.leases,
+      'workflows',
+      deps.holder,
+      options.leaseMs ?? 30_000,
+      { held: () => this.hold(), lost: () => this.release() },
+      deps.logger,
+    );
+  }
+
+  /** True while this service runs the workflows (it holds the lease). */
+  get engaged(): boolean {
+    return this.role.holding;
+  }
+
+  start(): Promise<void> {
+    return this.role.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.role.stop();
+    await this.release();
+  }
+
+  /** Wakes the engine for `runId` (a control action of this hub, which does not wait for its event). */
+  poke(runId: string): void {
+    if (this.active) void this.advance(runId).catch((err: unknown) => this.warn(err, runId));
+  }
+
+  private async hold(): Promise<void> {
+    this.active = true;
+    this.position = (await this.deps.store.position()) ?? (await this.deps.events.head());
+    this.consumer = new DurableConsumer(
+      this.deps.events,
+      { types: TYPES },
+      {
+        position: () => this.position,
+        handle: (event) => this.handle(event),
+        caughtUp: async (cursor) => {
+          this.position = cursor;
+          await this.deps.store.savePosition(cursor);
+        },
+      },
+      this.deps.logger,
+      { role: 'workflows' },
+    );
+    this.subscription = await this.deps.events.subscribe({ types: TYPES }, () => this.consumer?.wake());
+    // Whatever was running when the last holder stopped: asks are waited for, other steps run again.
+    for (const id of await this.deps.store.unfinished())
+      await this.advance(id, true).catch((err: unknown) => this.warn(err, id));
+    this.consumer.wake();
+  }
+
+  private async release(): Promise<void> {
+    this.active = false;
+    this.subscription?.close();
+    this.subscription = undefined;
+    await this.consumer?.end();
+    this.consumer = undefined;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    for (const r of this.running.values()) r.abort.abort();
+  }
+
+  private async handle(event: HubEvent): Promise<boolean> {
+    if (!this.active) return false;
+    let runId = event.runId;
+    if (!runId && event.type === 'message.status_changed' && event.messageId && isTerminal(event.data.to))
+      runId = (await this.deps.store.stepOfMessage(event.messageId))?.runId ?? null;
+    if (runId) await this.advance(runId).catch((err: unknown) => this.warn(err, runId as string));
+    this.position = event.cursor;
+    return true;
+  }
+
+  private warn(err: unknown, runId: string): void {
+    if (!isHubError(err, 'closed')) this.deps.logger.warn({ err, runId }, 'advancing a workflow run failed');
+  }
+
+  /** Moves run `runId` as far as it can go now; `recovering`: its running steps are not running here. */
+  async advance(runId: string, recovering = false): Promise<void> {
+    if (!this.active) return;
+    const launches: Launch[] = [];
+    const cancels: string[] = [];
+    await this.deps.store.write(async (tx) => {
+      const { run, definition } = await this.deps.store.lockRun(tx, runId);
+      if (isTerminal(run.status)) {
+        this.abortRun(run.id);
+        return;
+      }
+      const def = definition as WorkflowDefinition;
+      const byId = new Map(run.steps.map((s) => [s.stepId, s]));
+      const now = new Date();
+      if (run.status === 'pending')
+        await this.deps.store.changeRun(tx, run, { status: 'processing', startedAt: now.toISOString() });
+      for (const stepDef of def.steps) {
+        const s = byId.get(stepDef.id) as StepRun;
+        if (s.status !== 'processing') continue;
+        if (stepDef.ask && s.messageId) await this.settleAsk(tx, run, stepDef, s);
+        // A step this engine did not start (its holder died): run again, with the same attempt id.
+        else if (recovering && !stepDef.ask && this.running.get(`${run.id}/${s.stepId}`)?.attempt !== s.attempt)
+          launches.push(this.launch(run, stepDef, s.attempt, s));
+      }
+      const failed = run.steps.find((s) => s.status === 'failed');
+      if (failed)
+        return this.finishRun(
+          tx,
+          run,
+          'failed',
+          `step ${failed.stepId} failed: ${failed.error ?? failed.reason}`,
+          cancels,
+          launches,
+        );
+      const cost = run.steps.reduce((sum, s) => sum + s.costUsd, 0);
+      if (cost !== run.costUsd) await this.deps.store.changeRun(tx, run, { costUsd: cost });
+      if (def.maxCostUsd !== undefined && cost > def.maxCostUsd)
+        return this.finishRun(
+          tx,
+          run,
+          'failed',
+          `budget exceeded: the run cost $${cost.toFixed(4)}, past its limit of $${def.maxCostUsd}`,
+          cancels,
+          launches,
+          'budget_exceeded',
+        );
+      if (run.steps.every((s) => s.status === 'complete')) {
+        let output: unknown = null;
+        try {
+          output = def.output === undefined ? scopeOf(run).steps : resolveTemplates(def.output, scopeOf(run));
+        } catch (err) {
+          return this.finishRun(tx, run, 'failed', `the output: ${(err as Error).message}`, cancels, launches);
+        }
+        await this.deps.store.changeRun(tx, run, { status: 'complete', output, completedAt: now.toISOString() });
+        return;
+      }
+      if (run.status === 'paused') return;
+      let busy = run.steps.filter((s) => s.status === 'processing').length + launches.length;
+      const limit = def.concurrency ?? 8;
+      for (const stepDef of def.steps) {
+        if (busy >= limit) break;
+        const s = byId.get(stepDef.id) as StepRun;
+        if (s.status !== 'pending') continue;
+        if (!(stepDef.after ?? []).every((d) => byId.get(d)?.status === 'complete')) continue;
+        if (s.notBefore && new Date(s.notBefore) > now) {
+          this.wakeAt(run.id, s.stepId, new Date(s.notBefore).getTime() - now.getTime());
+          continue;
+        }
+        busy++;
+        await this.startStep(tx, run, stepDef, s, launches);
+      }
+    });
+    for (const id of cancels) await this.deps.messages.cancel(id, 'its workflow run ended').catch(() => undefined);
+    for (const l of launches) void this.execute(l);
+  }
+
+  /** Starts a step: attempt counted, inputs resolved, an ask asked in this transaction, the rest launched after. */
+  private async startStep(
+    tx: WriteTx,
+    run: WorkflowRun,
+    stepDef: StepDefinition,
+    s: StepRun,
+    launches: Launch[],
+  ): Promise<void> {
+    const attempt = s.attempt + 1;
+    const kind = kindOf(stepDef);
+    let spec: unknown;
+    try {
+      spec = resolveTemplates(stepDef[kind], scopeOf(run));
+    } catch (err) {
+      await this.moveTask(tx, s, 'pending', 'processing');
+      await this.deps.store.changeStep(
+        tx,
+        run.id,
+        s,
+        { status: 'processing', attempt, startedAt: new Date().toISOString() },
+        run.createdBy,
+      );
+      return this.failStep(tx, run, stepDef, s, (err as Error).message, 'validation');
+    }
+    await this.moveTask(tx, s, 'pending', 'processing');
+    const change = {
+      status: 'processing' as const,
+      attempt,
+      startedAt: new Date().toISOString(),
+      error: null,
+      reason: null,
+      notBefore: null,
+    };
+    if (kind === 'ask') {
+      try {
+        const { input, checking } = await this.deps.resolveAsk({
+          ...(spec as Record<string, unknown>),
+          from: run.createdBy ?? 'workflows',
+        });
+        const asked = await this.deps.asks.ask(input, tx, checking);
+        await this.deps.store.changeStep(tx, run.id, s, { ...change, messageId: asked.messageId }, run.createdBy);
+        if (stepDef.timeoutMs) this.limitAsk(run.id, s.stepId, asked.messageId, stepDef.timeoutMs);
+      } catch (err) {
+        await this.deps.store.changeStep(tx, run.id, s, change, run.createdBy);
+        await this.failStep(tx, run, stepDef, s, (err as Error).message, isHubError(err) ? err.code : 'agent_error');
+      }
+      return;
+    }
+    await this.deps.store.changeStep(tx, run.id, s, change, run.createdBy);
+    launches.push({ runId: run.id, step: stepDef, attempt, spec, taskId: s.taskId, createdBy: run.createdBy });
+  }
+
+  /** A running non-ask step to (re)launch, its inputs resolved as they were when it started. */
+  private launch(run: WorkflowRun, stepDef: StepDefinition, attempt: number, s: StepRun): Launch {
+    const kind = kindOf(stepDef);
+    let spec: unknown;
+    try {
+      spec = resolveTemplates(stepDef[kind], scopeOf(run));
+    } catch {
+      spec = stepDef[kind];
+    }
+    return { runId: run.id, step: stepDef, attempt, spec, taskId: s.taskId, createdBy: run.createdBy };
+  }
+
+  /** An ask step whose reply has finished: complete with its value, or failed with its error. */
+  private async settleAsk(tx: WriteTx, run: WorkflowRun, stepDef: StepDefinition, s: StepRun): Promise<void> {
+    const reply = await this.deps.messages.get(s.messageId as string, tx);
+    if (reply.status === 'unknown' || !isTerminal(reply.status)) return;
+    const cost = (await this.deps.tasks.forMessage(reply.id).catch(() => undefined))?.costUsd ?? 0;
+    const key = `${run.id}/${s.stepId}`;
+    if (reply.status === 'complete') {
+      const output = {
+        value: reply.value ?? null,
+        content: reply.content,
+        messageId: reply.id,
+        threadId: reply.threadId,
+      };
+      await this.deps.store.changeStep(
+        tx,
+        run.id,
+        s,
+        { status: 'complete', output, costUsd: s.costUsd + cost, completedAt: new Date().toISOString() },
+        run.createdBy,
+      );
+      await this.moveTask(tx, s, 'processing', 'complete');
+      return;
+    }
+    const timedOut = this.timedOut.delete(key);
+    await this.deps.store.changeStep(tx, run.id, s, { costUsd: s.costUsd + cost }, run.createdBy);
+    await this.failStep(
+      tx,
+      run,
+      stepDef,
+      s,
+      timedOut
+        ? `timed out after ${stepDef.timeoutMs} ms`
+        : `the reply ${reply.status === 'cancelled' ? 'was cancelled' : 'failed'}: ${reply.error ?? reply.status}`,
+      timedOut ? 'timeout' : reply.status === 'cancelled' ? 'cancelled' : 'agent_error',
+    );
+  }
+
+  /** A failed attempt: retried after its back-off when the policy allows, else the step fails. */
+  private async failStep(
+    tx: WriteTx,
+    run: WorkflowRun,
+    stepDef: StepDefinition,
+    s: StepRun,
+    error: string,
+    reason: string,
+  ): Promise<void> {
+    const retry = stepDef.retry ?? {};
+    const attempts = retry.attempts ?? 1;
+    if (s.attempt < attempts && !(retry.notOn ?? []).includes(reason) && run.status !== 'cancelled') {
+      const wait = Math.round((retry.backoffMs ?? 1000) * (retry.factor ?? 2) ** (s.attempt - 1));
+      const notBefore = new Date(Date.now() + wait).toISOString();
+      await this.deps.store.changeStep(
+        tx,
+        run.id,
+        s,
+        { status: 'pending', error, reason, notBefore, messageId: null },
+        run.createdBy,
+      );
+      if (s.taskId)
+        await this.deps.tasks.log(
+          s.taskId,
+          {
+            level: 'warn',
+            text: `attempt ${s.attempt} failed (${reason}): ${error.slice(0, 10_000)}; trying again in ${wait} ms`,
+          },
+          tx,
+        );
+      this.wakeAt(run.id, s.stepId, wait);
+      return;
+    }
+    await this.deps.store.changeStep(
+      tx,
+      run.id,
+      s,
+      { status: 'failed', error, reason, completedAt: new Date().toISOString() },
+      run.createdBy,
+    );
+    await this.moveTask(tx, s, 'processing', 'failed', error, reason);
+  }
+
+  /** Ends a run; its pending steps are cancelled, its running ones stopped. */
+  private async finishRun(
+    tx: WriteTx,
+    run: WorkflowRun,
+    to: Status,
+    error: string | null,
+    cancels: string[],
+    launches: Launch[],
+    reason?: string,
+  ): Promise<void> {
+    launches.length = 0;
+    for (const s of run.steps) {
+      if (s.status === 'pending' || s.status === 'processing') {
+        if (s.status === 'processing' && s.messageId) cancels.push(s.messageId);
+        await this.moveTask(tx, s, s.status, 'cancelled');
+        await this.deps.store.changeStep(
+          tx,
+          run.id,
+          s,
+          { status: 'cancelled', completedAt: new Date().toISOString() },
+          run.createdBy,
+        );
+      }
+    }
+    await this.deps.store.changeRun(tx, run, {
+      status: to,
+      error,
+      completedAt: new Date().toISOString(),
+      ...(reason ? { reason } : {}),
+    });
+    this.abortRun(run.id);
+  }
+
+  private abortRun(runId: string): void {
+    for (const [key, r] of this.running) if (key.startsWith(`${runId}/`)) r.abort.abort();
+  }
+
+  private async moveTask(
+    tx: WriteTx,
+    s: StepRun,
+    from: Status,
+    to: Status,
+    error?: string,
+    reason?: string,
+  ): Promise<void> {
+    if (!s.taskId) return;
+    await this.deps.tasks.moveFrom(
+      tx,
+      { id: s.taskId },
+      from,
+      to,
+      error ? { error, reason: reason ?? 'agent_error' } : {},
+    );
+  }
+
+  /** Runs a launched step here and stores its result, unless the step moved meanwhile. */
+  private async execute(l: Launch): Promise<void> {
+    const key = `${l.runId}/${l.step.id}`;
+    if (this.running.get(key)?.attempt === l.attempt) return;
+    const abort = new AbortController();
+    this.running.set(key, { abort, attempt: l.attempt });
+    let result: { ok: true; output: unknown; costUsd?: number } | { ok: false; error: string; reason: string };
+    try {
+      result = { ok: true, ...(await runStep(this.deps, l, abort.signal)) };
+    } catch (err) {
+      result = {
+        ok: false,
+        error: (err as Error).message,
+        reason: isHubError(err)
+          ? err.code
+          : abort.signal.aborted
+            ? 'cancelled'
+            : /timed out/.test((err as Error).message)
+              ? 'timeout'
+              : 'agent_error',
+      };
+    } finally {
+      if (this.running.get(key)?.abort === abort) this.running.delete(key);
+    }
+    if (!this.active) return;
+    try {
+      await this.deps.store.write(async (tx) => {
+        const { run, definition } = await this.deps.store.lockRun(tx, l.runId);
+        const s = run.steps.find((x) => x.stepId === l.step.id);
+        if (!s || s.status !== 'processing' || s.attempt !== l.attempt || isTerminal(run.status)) return;
+        const stepDef = (definition as WorkflowDefinition).steps.find((x) => x.id === l.step.id) as StepDefinition;
+        if (result.ok) {
+          await this.deps.store.changeStep(
+            tx,
+            run.id,
+            s,
+            {
+              status: 'complete',
+              output: result.output ?? null,
+              costUsd: s.costUsd + (result.costUsd ?? 0),
+              completedAt: new Date().toISOString(),
+            },
+            run.createdBy,
+          );
+          await this.moveTask(tx, s, 'processing', 'complete');
+        } else await this.failStep(tx, run, stepDef, s, result.error, result.reason);
+      });
+    } catch (err) {
+      this.warn(err, l.runId);
+    }
+    await this.advance(l.runId).catch((err: unknown) => this.warn(err, l.runId));
+  }
+
+  private wakeAt(runId: string, stepId: string, ms: number): void {
+    const key = `${runId}/${stepId}`;
+    clearTimeout(this.timers.get(key));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(key);
+        void this.advance(runId).catch((err: unknown) => this.warn(err, runId));
+      },
+      Math.max(0, ms),
+    );
+    t.unref();
+    this.timers.set(key, t);
+  }
+
+  /** An ask step's time limit: its reply is cancelled when it runs out, and the step fails with `timeout`. */
+  private limitAsk(runId: string, stepId: string, messageId: string, ms: number): void {
+    const key = `${runId}/${stepId}`;
+    const t = setTimeout(() => {
+      this.timedOut.add(key);
+      void this.deps.messages
+        .cancel(messageId, `the workflow step ${stepId} timed out`)
+        .catch(() => this.timedOut.delete(key));
+    }, ms);
+    t.unref();
+  }
+}
+
+export type { HubError };
