@@ -38,6 +38,7 @@ import {
 import { throughput } from './throughput.js';
 import { workerOverhead } from './worker-overhead.js';
 import { workerThroughput } from './worker-throughput.js';
+import { workflowBench } from './workflows.js';
 
 const BENCHMARKS: ((backend: Backend) => Promise<Cell[]>)[] = [
   throughput,
@@ -52,6 +53,7 @@ const BENCHMARKS: ((backend: Backend) => Promise<Cell[]>)[] = [
   askOverHttp,
   stalledReaders,
   exchange,
+  workflowBench,
 ];
 const COLUMNS = { sqlite: 'SQLite', postgres: 'PostgreSQL' } as const;
 const HEADERS = ['Benchmark', 'Target', COLUMNS.sqlite, COLUMNS.postgres];

@@ -79,3 +79,5 @@ export type { Durability } from './store/sqlite.js';
 export type { StorageState } from './store/storage-health.js';
 export type { CreateTaskInput, TaskLogEntry, TaskStore, TaskUpdate } from './store/tasks.js';
 export type { CreateThreadInput, ListThreadsOptions, ThreadStore } from './store/threads.js';
+export type { StepRun, WorkflowRun } from './domain/workflow-types.js';
+export type { WorkflowCaller, Workflows } from './workflows/workflows.js';

@@ -17,6 +17,7 @@ import { registerServiceCommands } from './service-commands.js';
 import { registerTaskCommands } from './task-commands.js';
 import { registerTokenCommands } from './token-commands.js';
 import { registerWorkCommands } from './work-commands.js';
+import { registerWorkflowCommands } from './workflow-commands.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -43,6 +44,7 @@ export function program(): Command {
   registerSearchCommand(cli);
   registerSchemaCommands(cli);
   registerPdfCommands(cli);
+  registerWorkflowCommands(cli);
   registerTokenCommands(cli);
   return cli;
 }

@@ -36,6 +36,7 @@ import type {
   TaskEdit,
   ThreadWithMessages,
 } from './types.js';
+import { directWorkflows, type WorkflowClient } from './workflows.js';
 
 /** Why the service was not used, as a direct connection records it. */
 export type DirectReason = Omit<Extract<Connection, { kind: 'direct' }>, 'kind' | 'database'>;
@@ -43,12 +44,14 @@ export type DirectReason = Omit<Extract<Connection, { kind: 'direct' }>, 'kind' 
 /** The client on a hub opened in this process. */
 export class DirectClient implements CommsClient {
   readonly exchange: ExchangeClient;
+  readonly workflows: WorkflowClient;
 
   constructor(
     readonly hub: Hub,
     readonly connection: Connection,
   ) {
     this.exchange = directExchange(hub);
+    this.workflows = directWorkflows(hub);
   }
 
   ask(input: AskInput): Promise<AskResult> {

@@ -41,6 +41,7 @@ import type {
   TaskWithLog,
   ThreadWithMessages,
 } from './types.js';
+import { httpWorkflows, type WorkflowClient } from './workflows.js';
 
 /** Heartbeat asked of the service's event stream, in seconds; three missed ones count as a dead connection. */
 const HEARTBEAT_S = 10;
@@ -54,6 +55,9 @@ const HEALTH_TIMEOUT_MS = 2000;
 export class HttpClient implements CommsClient {
   readonly connection: Connection;
   readonly exchange: ExchangeClient = httpExchange((method, path, body) => this.call(method, path, body));
+  readonly workflows: WorkflowClient = httpWorkflows((method, path, body, query) =>
+    this.call(method, path, body, query),
+  );
   private readonly base: string;
   private readonly headers: Record<string, string>;
 

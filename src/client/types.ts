@@ -19,6 +19,7 @@ import type { CompatibilityReport } from '../exchange/compat.js';
 import type { PublishResult, PublishSchemaInput, SchemaSummary, SchemaVersion } from '../registry/schema-registry.js';
 import type { PublishTemplateInput, TemplateVersion } from '../registry/template-registry.js';
 import type { StorageState } from '../store/storage-health.js';
+import type { WorkflowClient } from './workflows.js';
 
 /** Which way the client reaches the hub, and why. */
 export type Connection =
@@ -88,6 +89,8 @@ export interface CommsClient {
   search(options: SearchOptions): Promise<SearchHit[]>;
   /** Schemas and query templates. */
   readonly exchange: ExchangeClient;
+  /** Workflow definitions and runs. */
+  readonly workflows: WorkflowClient;
   thread(id: string): Promise<ThreadWithMessages>;
   modules(): Promise<ModuleView[]>;
   instances(options?: ListInstancesOptions): Promise<Instance[]>;

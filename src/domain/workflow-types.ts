@@ -7,6 +7,8 @@ export type RunStatus = Status;
 export interface StepRun {
   stepId: string;
   kind: string;
+  /** The steps it waits for (from the definition the run started with). */
+  after: string[];
   status: Status;
   /** Attempts started (0 before the first). */
   attempt: number;

@@ -27,6 +27,7 @@ import { registerSearchRoutes } from './routes/search.js';
 import { registerTaskRoutes } from './routes/tasks.js';
 import { registerThreadRoutes } from './routes/threads.js';
 import { registerWatchRoutes } from './routes/watches.js';
+import { registerWorkflowRoutes } from './routes/workflows.js';
 import { VERSION } from './schemas.js';
 import { wellFormedInput } from './well-formed.js';
 
@@ -94,6 +95,7 @@ export function createApi(hub: Hub, options: ApiOptions): OpenAPIHono<Env> {
   registerTaskRoutes(app, hub);
   registerSearchRoutes(app, hub);
   registerSchemaRoutes(app, hub);
+  registerWorkflowRoutes(app, hub);
   registerInstanceRoutes(app, hub);
   registerWatchRoutes(app, hub);
   registerEventRoutes(app, hub);

@@ -24,10 +24,11 @@ const POSITION_KEY = 'workflows.position';
 
 const json = (text: string | null): unknown => (text === null ? null : (JSON.parse(text) as unknown));
 
-function stepFromRow(r: StepRunsTable): StepRun {
+function stepFromRow(r: StepRunsTable, after: Map<string, string[]>): StepRun {
   return {
     stepId: r.step_id,
     kind: r.kind,
+    after: after.get(r.step_id) ?? [],
     status: r.status as Status,
     attempt: Number(r.attempt),
     output: json(r.output),
@@ -43,7 +44,17 @@ function stepFromRow(r: StepRunsTable): StepRun {
   };
 }
 
-function runFromRow(r: WorkflowRunsTable, steps: StepRun[]): WorkflowRun {
+/** Each step's dependencies, and the definition's order of steps, from a run's stored definition. */
+function shapeOf(definition: string): { after: Map<string, string[]>; order: Map<string, number> } {
+  const steps = (JSON.parse(definition) as { steps?: { id: string; after?: string[] }[] }).steps ?? [];
+  return { after: new Map(steps.map((s) => [s.id, s.after ?? []])), order: new Map(steps.map((s, i) => [s.id, i])) };
+}
+
+function runFromRow(r: WorkflowRunsTable, rows: StepRunsTable[]): WorkflowRun {
+  const { after, order } = shapeOf(r.definition);
+  const steps = rows
+    .map((row) => stepFromRow(row, after))
+    .sort((a, b) => (order.get(a.stepId) ?? 0) - (order.get(b.stepId) ?? 0));
   return {
     id: r.id,
     workflow: r.workflow,
@@ -235,7 +246,7 @@ export class WorkflowStore {
     const r = await client.get<WorkflowRunsTable>(`SELECT * FROM workflow_runs WHERE id = ?`, [id]);
     if (!r) throw new HubError('not_found', `no workflow run with id ${id}`);
     const steps = await client.all<StepRunsTable>('SELECT * FROM step_runs WHERE run_id = ?', [id]);
-    return runFromRow(r, steps.map(stepFromRow));
+    return runFromRow(r, steps);
   }
 
   /** The definition a run started with. */
@@ -250,13 +261,19 @@ export class WorkflowStore {
     const r = await tx.get<WorkflowRunsTable>(`SELECT * FROM workflow_runs WHERE id = ?${rowLock(this.db)}`, [id]);
     if (!r) throw new HubError('not_found', `no workflow run with id ${id}`);
     const steps = await tx.all<StepRunsTable>('SELECT * FROM step_runs WHERE run_id = ?', [id]);
-    return { run: runFromRow(r, steps.map(stepFromRow)), definition: JSON.parse(r.definition) };
+    return { run: runFromRow(r, steps), definition: JSON.parse(r.definition) };
   }
 
   /** Runs, newest first; `before` pages on. */
-  async list(options: { status?: Status; limit?: number; before?: string } = {}): Promise<WorkflowRun[]> {
+  async list(
+    options: { status?: Status; limit?: number; before?: string; createdBy?: string } = {},
+  ): Promise<WorkflowRun[]> {
     const where: string[] = [];
     const params: unknown[] = [];
+    if (options.createdBy !== undefined) {
+      where.push('created_by = ?');
+      params.push(options.createdBy);
+    }
     if (options.status) {
       where.push('status = ?');
       params.push(options.status);
@@ -274,7 +291,12 @@ export class WorkflowStore {
       `SELECT * FROM step_runs WHERE run_id IN (${rows.map(() => '?').join(', ')})`,
       rows.map((r) => r.id),
     );
-    return rows.map((r) => runFromRow(r, steps.filter((s) => s.run_id === r.id).map(stepFromRow)));
+    return rows.map((r) =>
+      runFromRow(
+        r,
+        steps.filter((s) => s.run_id === r.id),
+      ),
+    );
   }
 
   /** The ids of runs not finished (pending, processing, paused): what an engine looks after. */

@@ -163,7 +163,11 @@ export class WorkflowEngine {
   }
 
   /** Moves run `runId` as far as it can go now; `recovering`: its running steps are not running here. */
-  async advance(runId: string, recovering = false): Promise<void> {
+  async advance(
+    runId: string,
+    recovering = false,
+    first?: (tx: WriteTx, run: WorkflowRun, def: WorkflowDefinition) => Promise<void>,
+  ): Promise<void> {
     if (!this.active) return;
     const launches: Launch[] = [];
     const cancels: string[] = [];
@@ -174,6 +178,8 @@ export class WorkflowEngine {
         return;
       }
       const def = definition as WorkflowDefinition;
+      // A step's result, stored in the transaction that goes on from it.
+      if (first) await first(tx, run, def);
       const byId = new Map(run.steps.map((s) => [s.stepId, s]));
       const now = new Date();
       if (run.status === 'pending')
@@ -462,32 +468,26 @@ export class WorkflowEngine {
       if (this.running.get(key)?.abort === abort) this.running.delete(key);
     }
     if (!this.active) return;
-    try {
-      await this.deps.store.write(async (tx) => {
-        const { run, definition } = await this.deps.store.lockRun(tx, l.runId);
-        const s = run.steps.find((x) => x.stepId === l.step.id);
-        if (!s || s.status !== 'processing' || s.attempt !== l.attempt || isTerminal(run.status)) return;
-        const stepDef = (definition as WorkflowDefinition).steps.find((x) => x.id === l.step.id) as StepDefinition;
-        if (result.ok) {
-          await this.deps.store.changeStep(
-            tx,
-            run.id,
-            s,
-            {
-              status: 'complete',
-              output: result.output ?? null,
-              costUsd: s.costUsd + (result.costUsd ?? 0),
-              completedAt: new Date().toISOString(),
-            },
-            run.createdBy,
-          );
-          await this.moveTask(tx, s, 'processing', 'complete');
-        } else await this.failStep(tx, run, stepDef, s, result.error, result.reason);
-      });
-    } catch (err) {
-      this.warn(err, l.runId);
-    }
-    await this.advance(l.runId).catch((err: unknown) => this.warn(err, l.runId));
+    await this.advance(l.runId, false, async (tx, run, def) => {
+      const s = run.steps.find((x) => x.stepId === l.step.id);
+      if (!s || s.status !== 'processing' || s.attempt !== l.attempt) return;
+      const stepDef = def.steps.find((x) => x.id === l.step.id) as StepDefinition;
+      if (result.ok) {
+        await this.deps.store.changeStep(
+          tx,
+          run.id,
+          s,
+          {
+            status: 'complete',
+            output: result.output ?? null,
+            costUsd: s.costUsd + (result.costUsd ?? 0),
+            completedAt: new Date().toISOString(),
+          },
+          run.createdBy,
+        );
+        await this.moveTask(tx, s, 'processing', 'complete');
+      } else await this.failStep(tx, run, stepDef, s, result.error, result.reason);
+    }).catch((err: unknown) => this.warn(err, l.runId));
   }
 
   private wakeAt(runId: string, stepId: string, ms: number): void {

@@ -140,16 +140,16 @@ export class Workflows {
   }
 
   /** The run with its steps in the definition's order. */
-  async get(id: string): Promise<WorkflowRun> {
-    const run = await this.deps.store.run(id);
-    return ordered(run, await this.definitionOf(id));
+  get(id: string): Promise<WorkflowRun> {
+    return this.deps.store.run(id);
   }
 
   private async definitionOf(id: string): Promise<WorkflowDefinition> {
     return (await this.deps.store.runDefinition(id)) as WorkflowDefinition;
   }
 
-  list(options: { status?: Status; limit?: number; before?: string } = {}): Promise<WorkflowRun[]> {
+  /** Runs, newest first; `createdBy` only those a module started. */
+  list(options: { status?: Status; limit?: number; before?: string; createdBy?: string } = {}): Promise<WorkflowRun[]> {
     return this.deps.store.list(options);
   }
 
@@ -285,10 +285,4 @@ export class Workflows {
   private async moveTask(tx: WriteTx, s: StepRun, from: Status, to: Status): Promise<void> {
     if (s.taskId) await this.deps.tasks.moveFrom(tx, { id: s.taskId }, from, to, { reason: 'cancelled' });
   }
-}
-
-/** The run's steps in the order its definition lists them. */
-function ordered(run: WorkflowRun, def: WorkflowDefinition): WorkflowRun {
-  const order = new Map(def.steps.map((s, i) => [s.id, i]));
-  return { ...run, steps: [...run.steps].sort((a, b) => (order.get(a.stepId) ?? 0) - (order.get(b.stepId) ?? 0)) };
 }

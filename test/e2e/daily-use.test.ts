@@ -158,6 +158,26 @@ describe('--json', () => {
     });
     const document = join(import.meta.dirname, '..', 'fixtures', 'pdf', 'marker-sample.json');
     const requirements = put('daily-requirements.json', EXAMPLE_REQUIREMENTS);
+    // Workflows: a long one to pause, resume and cancel; a failing one to retry and start from.
+    const longFlow = put('daily-long.json', {
+      name: 'daily-long',
+      steps: [{ id: 's', command: { run: ['/bin/sleep', '30'] } }],
+    });
+    const okFlow = put('daily-ok.json', { name: 'daily-ok', steps: [{ id: 'c', convert: { function: 'collect' } }] });
+    const failFlow = put('daily-fail.json', {
+      name: 'daily-fail',
+      steps: [{ id: 'f', command: { run: ['/bin/false'] } }],
+    });
+    const long = JSON.parse((await cli('workflow', 'run', longFlow, '--json')).stdout) as { id: string };
+    const failing = JSON.parse((await cli('workflow', 'run', failFlow, '--json')).stdout) as { id: string };
+    for (const [id, status] of [
+      [long.id, 'processing'],
+      [failing.id, 'failed'],
+    ] as const) {
+      const deadline = Date.now() + 15_000;
+      while ((await api<{ status: string }>('GET', `/runs/${id}`)).status !== status && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+    }
     const table: [command: string, args: string[], shape: 'document' | 'lines'][] = [
       ['events', ['events', '--json'], 'lines'],
       ['poll status', ['poll', 'status', '--json'], 'document'],
@@ -196,6 +216,16 @@ describe('--json', () => {
       ['template list', ['template', 'list', '--json'], 'document'],
       ['template show', ['template', 'show', 'daily-q', '--json'], 'document'],
       ['pdf check', ['pdf', 'check', document, requirements, '--json'], 'document'],
+      ['workflow define', ['workflow', 'define', failFlow, '--json'], 'document'],
+      ['workflow run', ['workflow', 'run', 'daily-fail', '--json'], 'document'],
+      ['workflow run', ['workflow', 'run', okFlow, '--wait', '--json'], 'lines'],
+      ['workflow list', ['workflow', 'list', '--json'], 'document'],
+      ['workflow show', ['workflow', 'show', long.id, '--json'], 'document'],
+      ['workflow pause', ['workflow', 'pause', long.id, '--json'], 'document'],
+      ['workflow resume', ['workflow', 'resume', long.id, '--json'], 'document'],
+      ['workflow cancel', ['workflow', 'cancel', long.id, '--json'], 'document'],
+      ['workflow retry', ['workflow', 'retry', failing.id, 'f', '--json'], 'document'],
+      ['workflow start-from', ['workflow', 'start-from', failing.id, 'f', '--json'], 'document'],
     ];
     // Every command offering --json is in the table.
     const offering: string[] = [];

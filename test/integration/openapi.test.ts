@@ -2,11 +2,13 @@
 // every answer must be described by the document's schema for that operation and status (an undescribed field,
 // a missing required one or a wrong type fails), so the document cannot drift from the domain types. Also: the
 // document lists the operations it always has.
+
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service/service.js';
 import { BACKENDS } from '../support/backends.js';
 import { commandModule } from '../support/modules.js';
 import { startBareService } from '../support/service.js';
+import { until } from '../support/wait.js';
 
 const ECHO = `let q = ''; process.stdin.on('data', (d) => (q += d)); process.stdin.on('end', () => process.stdout.write('re: ' + q));`;
 
@@ -24,6 +26,8 @@ const OPERATIONS = [
   'GET /modules',
   'GET /modules/{name}',
   'GET /progress',
+  'GET /runs',
+  'GET /runs/{id}',
   'GET /schemas',
   'GET /schemas/{name}',
   'GET /schemas/{name}/{version}',
@@ -40,6 +44,7 @@ const OPERATIONS = [
   'GET /threads',
   'GET /threads/{id}',
   'GET /watches',
+  'GET /workflows',
   'PATCH /tasks/{id}',
   'POST /ask',
   'POST /instances',
@@ -50,6 +55,12 @@ const OPERATIONS = [
   'POST /messages/{id}/retry',
   'POST /modules/{name}/pause',
   'POST /modules/{name}/resume',
+  'POST /runs',
+  'POST /runs/{id}/cancel',
+  'POST /runs/{id}/pause',
+  'POST /runs/{id}/resume',
+  'POST /runs/{id}/steps/{step}/retry',
+  'POST /runs/{id}/steps/{step}/start-from',
   'POST /schemas',
   'POST /schemas/check',
   'POST /schemas/{name}/{version}/validate',
@@ -61,6 +72,7 @@ const OPERATIONS = [
   'POST /templates',
   'POST /templates/{name}/{version}/render',
   'POST /watches',
+  'POST /workflows',
 ];
 
 /** The part of JSON Schema the document uses. */
@@ -300,6 +312,37 @@ describe.each(BACKENDS)('the OpenAPI document on $name', (backend) => {
     await call('GET', '/templates', '/templates');
     await call('GET', '/templates/{name}/{version}', '/templates/titles/1.0.0');
     await call('POST', '/templates/{name}/{version}/render', '/templates/titles/latest/render', { params: { n: 3 } });
+    // Workflows: a definition saved, runs started, read and controlled.
+    const flow = {
+      name: 'flow',
+      steps: [
+        { id: 'wait', command: { run: ['/bin/sleep', '5'] } },
+        { id: 'after', after: ['wait'], convert: { function: 'collect', args: { x: 1 } } },
+      ],
+    };
+    await call('POST', '/workflows', '/workflows', { definition: flow });
+    await call('GET', '/workflows', '/workflows');
+    const running = await call('POST', '/runs', '/runs', { workflow: 'flow' });
+    await until(
+      async () =>
+        ((await (await fetch(`${service.url}/api/v1/runs/${running.id}`)).json()) as { status: string }).status ===
+        'processing',
+    );
+    await call('POST', '/runs/{id}/pause', `/runs/${running.id}/pause`);
+    await call('POST', '/runs/{id}/resume', `/runs/${running.id}/resume`);
+    await call('POST', '/runs/{id}/cancel', `/runs/${running.id}/cancel`);
+    const failing = await call('POST', '/runs', '/runs', {
+      yaml: 'name: failing\nsteps:\n  - { id: no, command: { run: [/bin/false] } }\n',
+    });
+    await until(
+      async () =>
+        ((await (await fetch(`${service.url}/api/v1/runs/${failing.id}`)).json()) as { status: string }).status ===
+        'failed',
+    );
+    await call('POST', '/runs/{id}/steps/{step}/retry', `/runs/${failing.id}/steps/no/retry`);
+    await call('POST', '/runs/{id}/steps/{step}/start-from', `/runs/${failing.id}/steps/no/start-from`);
+    await call('GET', '/runs', '/runs?limit=10');
+    await call('GET', '/runs/{id}', `/runs/${running.id}`);
     // A structured reply's checking, as the message answers show it.
     const checked = await call('POST', '/ask', '/ask', {
       from: 'marker',

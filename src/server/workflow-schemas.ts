@@ -1,0 +1,101 @@
+/** The workflow routes' requests and answers, as zod schemas for the OpenAPI document (checked like the rest). */
+import { z } from '@hono/zod-openapi';
+import { STATUSES } from '../domain/status.js';
+import type { StepRun as StepRunRecord, WorkflowRun as WorkflowRunRecord } from '../domain/workflow-types.js';
+import type { StoredDefinition as StoredDefinitionRecord } from '../store/workflow-runs.js';
+import { answers } from './responses.js';
+
+const status = z.enum(STATUSES);
+const definition = z
+  .record(z.string(), z.unknown())
+  .openapi({ description: 'a workflow definition (see docs/workflows.md)' });
+
+export const StepRun = answers<StepRunRecord>()(
+  z
+    .object({
+      stepId: z.string(),
+      kind: z.string(),
+      after: z.array(z.string()).openapi({ description: 'the steps it waits for' }),
+      status,
+      attempt: z.number().int(),
+      output: z.unknown().openapi({ description: 'the step output once complete' }),
+      error: z.string().nullable(),
+      reason: z.string().nullable(),
+      taskId: z.string().nullable(),
+      messageId: z.string().nullable(),
+      costUsd: z.number(),
+      notBefore: z.string().nullable(),
+      startedAt: z.string().nullable(),
+      completedAt: z.string().nullable(),
+      updatedAt: z.string(),
+    })
+    .openapi('StepRun'),
+);
+export const WorkflowRun = answers<WorkflowRunRecord>()(
+  z
+    .object({
+      id: z.string(),
+      workflow: z.string(),
+      hash: z.string(),
+      inputs: z.record(z.string(), z.unknown()),
+      status,
+      output: z.unknown(),
+      error: z.string().nullable(),
+      costUsd: z.number(),
+      createdBy: z.string().nullable(),
+      createdAt: z.string(),
+      startedAt: z.string().nullable(),
+      completedAt: z.string().nullable(),
+      updatedAt: z.string(),
+      steps: z.array(StepRun),
+    })
+    .openapi('WorkflowRun'),
+);
+export const RunList = z.object({ runs: z.array(WorkflowRun) });
+export const StoredWorkflow = answers<StoredDefinitionRecord>()(
+  z
+    .object({
+      name: z.string(),
+      definition: z.unknown(),
+      hash: z.string(),
+      createdBy: z.string().nullable(),
+      createdAt: z.string(),
+      updatedAt: z.string(),
+    })
+    .openapi('Workflow'),
+);
+export const WorkflowList = z.object({ workflows: z.array(StoredWorkflow) });
+
+export const DefineBody = z
+  .object({
+    definition: definition.optional(),
+    yaml: z.string().max(1_000_000).optional().openapi({ description: 'the definition as YAML (or JSON) text' }),
+  })
+  .strict()
+  .openapi('DefineWorkflow');
+export const StartBody = z
+  .object({
+    workflow: z.string().max(100).optional().openapi({ description: 'the name of a saved definition' }),
+    definition: definition.optional(),
+    yaml: z.string().max(1_000_000).optional(),
+    inputs: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .openapi('StartRun');
+export const RunsQuery = z.object({
+  status: status.optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  before: z.string().max(64).optional(),
+});
+export const StepParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+  step: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'step', in: 'path' } }),
+});
