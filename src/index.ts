@@ -37,6 +37,7 @@ export type {
 export { EVENT_TYPES, FAILURE_REASONS, REPLY_STATUSES, SEARCH_KINDS } from './domain/types.js';
 export type { WatchEvent } from './domain/watch-events.js';
 export { WATCH_EVENTS } from './domain/watch-events.js';
+export type { StepRun, WorkflowRun } from './domain/workflow-types.js';
 export type { EventPage, SubscribeOptions, Subscription } from './events/event-log.js';
 export type {
   MessageMonitor,
@@ -79,5 +80,4 @@ export type { Durability } from './store/sqlite.js';
 export type { StorageState } from './store/storage-health.js';
 export type { CreateTaskInput, TaskLogEntry, TaskStore, TaskUpdate } from './store/tasks.js';
 export type { CreateThreadInput, ListThreadsOptions, ThreadStore } from './store/threads.js';
-export type { StepRun, WorkflowRun } from './domain/workflow-types.js';
 export type { WorkflowCaller, Workflows } from './workflows/workflows.js';

@@ -21,6 +21,7 @@ import type {
   ValidationIssue,
   ValidationRound,
 } from '../../src/domain/types.js';
+import type { StepRun, WorkflowRun } from '../../src/domain/workflow-types.js';
 import { getToken } from './token';
 
 export type {
@@ -33,12 +34,14 @@ export type {
   ReplyValidation,
   SearchHit,
   Status,
+  StepRun,
   Task,
   TaskStats,
   Thread,
   ThreadSummary,
   ValidationIssue,
   ValidationRound,
+  WorkflowRun,
 };
 
 /** A module as `GET /modules` shows it; `removedAt` is set once it has left the configuration (older services omit it). */

@@ -3,6 +3,8 @@ import { ConnectionIndicator, TokenPrompt } from './components';
 import { Instances } from './instances';
 import { Overview } from './overview';
 import { href, type Route, useRoute } from './router';
+import { RunView } from './run-view';
+import { Runs } from './runs';
 import { Schemas } from './schemas';
 import { Search, SearchBox } from './search';
 import { useStore } from './store';
@@ -14,6 +16,7 @@ const NAV = [
   { label: 'Overview', href: href.overview, views: ['overview'] },
   { label: 'Threads', href: href.threads, views: ['threads'] },
   { label: 'Tasks', href: href.tasks, views: ['tasks', 'task'] },
+  { label: 'Runs', href: href.runs, views: ['runs', 'run'] },
   { label: 'Instances', href: href.instances, views: ['instances'] },
   { label: 'Schemas', href: href.schemas, views: ['schemas'] },
 ];
@@ -28,6 +31,10 @@ function View({ route }: { route: Route }) {
       return <Tasks />;
     case 'task':
       return <TaskPanel id={route.id} />;
+    case 'runs':
+      return <Runs />;
+    case 'run':
+      return <RunView id={route.id} />;
     case 'instances':
       return <Instances />;
     case 'schemas':

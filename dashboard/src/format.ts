@@ -61,7 +61,8 @@ export function describeEvent(
     case 'message.created':
       return `${e.data.author} wrote a ${e.data.role === 'user' ? 'question' : 'message'} (${e.data.status})`;
     case 'message.status_changed':
-    case 'task.status_changed': {
+    case 'task.status_changed':
+    case 'workflow_run.status_changed': {
       const { from, to, reason, error } = e.data;
       return `${from} → ${to}${reason ? ` (${reason})` : ''}${error ? `: ${error}` : ''}`;
     }
@@ -106,6 +107,13 @@ export function describeEvent(
     }
     case 'schema.published':
       return `${e.data.name}@${e.data.version} (${e.data.compatibility})`;
+    case 'workflow_run.created':
+      return `${e.data.workflow}: ${e.data.steps.length} step${e.data.steps.length === 1 ? '' : 's'}`;
+    case 'step_run.status_changed': {
+      const { stepId, from, to, attempt, reason, error } = e.data;
+      const tried = attempt > 1 ? `, attempt ${attempt}` : '';
+      return `${stepId}: ${from} → ${to}${tried}${reason ? ` (${reason})` : ''}${error ? `: ${error}` : ''}`;
+    }
     case 'template.published':
       return `${e.data.name}@${e.data.version}, answers with ${e.data.answerSchema}`;
     default:

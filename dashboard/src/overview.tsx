@@ -1,5 +1,5 @@
 /** The overview: totals, modules with their instances, the work under way and the live event feed. */
-import type { Instance, ModuleView } from './api';
+import type { HubEvent, Instance, ModuleView } from './api';
 import { ErrorNote, inConfigFirst, ModuleBadges, RemovedNote, Section } from './components';
 import type { FeedEntry } from './feed';
 import { clock, describeEvent, shortId, usd } from './format';
@@ -123,17 +123,18 @@ function EventFeed() {
   );
 }
 
+/** Where an event of the feed leads: its run (a run's and its steps' events), task, thread or schema. */
+function feedLink(e: HubEvent): string | undefined {
+  if (e.runId && !e.type.startsWith('task.')) return href.run(e.runId);
+  if (e.taskId) return href.task(e.taskId);
+  if (e.threadId) return href.thread(e.threadId);
+  if (e.type === 'schema.published') return href.schema(e.data.name, e.data.version);
+  return e.type === 'template.published' ? href.schemas : undefined;
+}
+
 function FeedItem({ entry }: { entry: FeedEntry }) {
   const e = entry.event;
-  const link = e.taskId
-    ? href.task(e.taskId)
-    : e.threadId
-      ? href.thread(e.threadId)
-      : e.type === 'schema.published'
-        ? href.schema(e.data.name, e.data.version)
-        : e.type === 'template.published'
-          ? href.schemas
-          : undefined;
+  const link = feedLink(e);
   return (
     <li className="feed-item" data-type={e.type} data-seq={e.seq}>
       <time dateTime={e.at}>{clock(e.at)}</time>

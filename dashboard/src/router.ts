@@ -1,7 +1,7 @@
 /**
  * Hash routes: `#/` overview, `#/threads[/<id>]`, `#/tasks`, `#/tasks/<id>` (the agent control panel),
- * `#/instances`, `#/schemas[/<name>[/<version>]]` (the exchange schemas and query templates),
- * `#/search?q=<words>`. The service serves one page at `/`; the part after `#` never reaches it.
+ * `#/instances`, `#/schemas[/<name>[/<version>]]` (the exchange schemas and query templates), `#/runs`,
+ * `#/runs/<id>` (workflow runs), `#/search?q=<words>`. The service serves one page at `/`; the part after `#` never reaches it.
  */
 import { useSyncExternalStore } from 'react';
 
@@ -11,6 +11,8 @@ export type Route =
   | { view: 'tasks' }
   | { view: 'task'; id: string }
   | { view: 'instances' }
+  | { view: 'runs' }
+  | { view: 'run'; id: string }
   | { view: 'schemas'; name?: string; version?: string }
   | { view: 'search'; q: string }
   | { view: 'unknown'; path: string };
@@ -47,6 +49,8 @@ export function parseRoute(hash: string): Route {
       return id === undefined ? { view: 'tasks' } : { view: 'task', id };
     case 'instances':
       return id === undefined ? { view: 'instances' } : { view: 'unknown', path };
+    case 'runs':
+      return id === undefined ? { view: 'runs' } : { view: 'run', id };
     default:
       return { view: 'unknown', path };
   }
@@ -70,6 +74,8 @@ export const href = {
   tasks: '#/tasks',
   task: (id: string) => `#/tasks/${id}`,
   instances: '#/instances',
+  runs: '#/runs',
+  run: (id: string) => `#/runs/${id}`,
   schemas: '#/schemas',
   schema: (name: string, version?: string) =>
     `#/schemas/${encodeURIComponent(name)}${version ? `/${encodeURIComponent(version)}` : ''}`,

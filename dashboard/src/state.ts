@@ -13,6 +13,7 @@ import type {
   TaskStats,
   Thread,
   ThreadSummary,
+  WorkflowRun,
 } from './api';
 import type { LiveMessage } from './apply';
 import type { FeedEntry } from './feed';
@@ -26,6 +27,8 @@ export const THREAD_MESSAGES_SHOWN = 1000;
 export const ACTIVE_SHOWN = 25;
 /** Tasks per page of the task list. */
 export const TASK_PAGE = 50;
+/** Runs per page of the run list. */
+export const RUN_PAGE = 50;
 
 export interface OpenThread {
   id: string;
@@ -90,6 +93,28 @@ export interface OpenSchema {
   error: string | null;
 }
 
+/** The run list's filter and page (`before`: the last id of the previous page). */
+export interface RunQuery {
+  status?: string;
+  before?: string;
+}
+
+/** Workflow runs, newest first; `next` is the `before` of the next (older) page, null on the last. */
+export interface RunPage {
+  query: RunQuery;
+  runs: readonly WorkflowRun[];
+  next: string | null;
+  loaded: boolean;
+  error: string | null;
+}
+
+/** The run the Runs page shows, with its steps in its definition's order. */
+export interface OpenRun {
+  id: string;
+  run?: WorkflowRun;
+  error: string | null;
+}
+
 export interface State {
   connection: { state: ConnectionState; attempt: number; error: string | null };
   /** The service answered 401: the page asks for a token. */
@@ -108,6 +133,8 @@ export interface State {
   panel?: OpenPanel;
   exchange?: ExchangeLists;
   schema?: OpenSchema;
+  runs?: RunPage;
+  run?: OpenRun;
   /** The task of each reply, as far as known (null: the message has none). */
   taskOf: Readonly<Record<string, string | null>>;
   /** Why the overview's resources could not be loaded, if they could not. */

@@ -35,6 +35,7 @@ import { addToFeed } from './feed';
 import { LiveConnection } from './live';
 import { loadExchange, loadSchema, readCancellation, readMessage } from './reads';
 import { Refresher } from './refresher';
+import { RunReads } from './run-reads';
 import { Snapshots } from './snapshots';
 import {
   ACTIVE_SHOWN,
@@ -58,7 +59,9 @@ function startOfToday(): string {
   return d.toISOString();
 }
 
-type Resource = 'overview' | 'stats' | 'active' | 'threads' | 'thread' | 'tasks' | 'panel' | 'exchange' | 'schema';
+/** The resources a view opens (a slot of the state, loaded once opened); the others load from the start. */
+const OPENED = ['thread', 'tasks', 'panel', 'exchange', 'schema', 'runs', 'run'] as const;
+type Resource = 'overview' | 'stats' | 'active' | 'threads' | (typeof OPENED)[number];
 
 class Store {
   state: State = {
@@ -76,6 +79,8 @@ class Store {
   private readonly snapshots = new Snapshots();
   private readonly lookingUp = new Set<string>();
   private readonly access = { get: () => this.state, set: (patch: Partial<State>) => this.set(patch) };
+  /** The Runs page's list and open run: `store.runs.openList(…)`, `store.runs.openRun(id)`. */
+  readonly runs = new RunReads(this.access, (resource) => this.load(resource));
   private readonly refresh: Record<Resource, Refresher> = {
     overview: new Refresher(() => this.loadOverview(), 250),
     stats: new Refresher(() => this.loadStats(), 500),
@@ -86,6 +91,8 @@ class Store {
     panel: new Refresher(() => this.loadPanel(), 50),
     exchange: new Refresher(() => loadExchange(this.access), 250),
     schema: new Refresher(() => loadSchema(this.access), 50),
+    runs: new Refresher(() => this.runs.loadList(), 250),
+    run: new Refresher(() => this.runs.loadRun(), 100),
   };
   private readonly connection = new LiveConnection({
     history: (events) => this.set({ feed: events.reduce(addToFeed, this.state.feed) }),
@@ -181,9 +188,8 @@ class Store {
   }
 
   private isOpen(resource: Resource): boolean {
-    const slots = resource === 'thread' || resource === 'tasks' || resource === 'panel';
-    if (slots || resource === 'exchange' || resource === 'schema') return this.state[resource] !== undefined;
-    return true;
+    const opened = OPENED.find((r) => r === resource);
+    return opened ? this.state[opened] !== undefined : true;
   }
 
   /**
@@ -199,6 +205,7 @@ class Store {
 
   private onEvent(e: HubEvent): void {
     this.snapshots.note(e);
+    this.runs.note(e);
     const s = this.state;
     const type = e.type;
     const patch: Partial<State> = { feed: addToFeed(s.feed, e) };

@@ -244,6 +244,12 @@ export class TaskStore {
     options: { reason?: string | null; error?: string | null } = {},
   ): Promise<Task> {
     const task = await this.get(id, tx);
+    // A workflow step's task follows its step, which the engine moves: it is controlled through its run.
+    if (task.kind === 'workflow_step')
+      throw new HubError(
+        'conflict',
+        `task ${id} is a step of workflow run ${task.workflowRunId}: its status follows the run; pause, cancel or retry the run (claude-comms workflow …)`,
+      );
     assertTransition('task', id, task.status, to);
     return (await this.moveFrom(tx, { id }, task.status, to, options)) as Task;
   }

@@ -102,6 +102,12 @@ describe('the template path language', () => {
     expect(resolveTemplates('{{ steps.req.value.fields[1] }}', scope)).toBe('pages');
   });
 
+  it('treats steps named like prototype keys as steps', () => {
+    const steps = Object.create(null) as Record<string, unknown>;
+    steps.__proto__ = { v: 1 };
+    expect(resolveTemplates('{{ steps.__proto__.v }}', { inputs: {}, steps })).toBe(1);
+  });
+
   it('names the missing part, and parses nothing but paths', () => {
     expect(() => resolveTemplates('{{ steps.req.value.feilds }}', scope)).toThrow(
       /steps\.req\.value has no "feilds" \(it has fields\)/,

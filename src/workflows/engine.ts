@@ -62,7 +62,8 @@ export interface EngineDeps extends StepContext {
 
 /** The scope a run's templates resolve in: its inputs and its finished steps' outputs. */
 export function scopeOf(run: WorkflowRun): Scope {
-  const steps: Record<string, unknown> = {};
+  // No prototype: a step may be called `__proto__` or `constructor` and still be a step.
+  const steps: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const s of run.steps) if (s.status === 'complete') steps[s.stepId] = s.output;
   return { inputs: run.inputs, steps };
 }
@@ -192,6 +193,9 @@ export class WorkflowEngine {
         else if (recovering && !stepDef.ask && this.running.get(`${run.id}/${s.stepId}`)?.attempt !== s.attempt)
           launches.push(this.launch(run, stepDef, s.attempt, s));
       }
+      // The run's cost is its steps' (a failed attempt's included), kept before anything ends the run.
+      const cost = run.steps.reduce((sum, s) => sum + s.costUsd, 0);
+      if (cost !== run.costUsd) await this.deps.store.changeRun(tx, run, { costUsd: cost });
       const failed = run.steps.find((s) => s.status === 'failed');
       if (failed)
         return this.finishRun(
@@ -202,8 +206,6 @@ export class WorkflowEngine {
           cancels,
           launches,
         );
-      const cost = run.steps.reduce((sum, s) => sum + s.costUsd, 0);
-      if (cost !== run.costUsd) await this.deps.store.changeRun(tx, run, { costUsd: cost });
       if (def.maxCostUsd !== undefined && cost > def.maxCostUsd)
         return this.finishRun(
           tx,
@@ -449,12 +451,15 @@ export class WorkflowEngine {
     if (this.running.get(key)?.attempt === l.attempt) return;
     const abort = new AbortController();
     this.running.set(key, { abort, attempt: l.attempt });
-    let result: { ok: true; output: unknown; costUsd?: number } | { ok: false; error: string; reason: string };
+    let result:
+      | { ok: true; output: unknown; costUsd?: number }
+      | { ok: false; error: string; reason: string; costUsd?: number };
     try {
       result = { ok: true, ...(await runStep(this.deps, l, abort.signal)) };
     } catch (err) {
       result = {
         ok: false,
+        costUsd: (err as { costUsd?: number }).costUsd ?? 0,
         error: (err as Error).message,
         reason: isHubError(err)
           ? err.code
@@ -486,7 +491,11 @@ export class WorkflowEngine {
           run.createdBy,
         );
         await this.moveTask(tx, s, 'processing', 'complete');
-      } else await this.failStep(tx, run, stepDef, s, result.error, result.reason);
+      } else {
+        if (result.costUsd)
+          await this.deps.store.changeStep(tx, run.id, s, { costUsd: s.costUsd + result.costUsd }, run.createdBy);
+        await this.failStep(tx, run, stepDef, s, result.error, result.reason);
+      }
     }).catch((err: unknown) => this.warn(err, l.runId));
   }
 

@@ -1,5 +1,6 @@
 /** The workflow builder and definition types, as `claude-comms/workflows` exports them. */
 export { ask, command, convert, type StepOptions, validate, WorkflowBuilder, workflow } from './builder.js';
+export { CONVERTERS } from './converters.js';
 export type {
   AskSpec,
   CommandSpec,
@@ -11,4 +12,3 @@ export type {
   WorkflowDefinition,
 } from './definition.js';
 export { parseDefinition } from './definition.js';
-export { CONVERTERS } from './converters.js';

@@ -87,7 +87,7 @@ async function runCommand(
   } else argv = spec.run as string[];
   const { taskId } = l;
   let cost = 0;
-  const stdout = await runProgram({
+  const ran = runProgram({
     argv,
     ...(cwd ? { cwd } : {}),
     input: JSON.stringify(spec.input ?? null),
@@ -117,6 +117,10 @@ async function runCommand(
         // not a report: ordinary output
       }
     },
+  });
+  // A failed attempt still spent what it reported: the error carries it to the step's cost.
+  const stdout = await ran.catch((err: unknown) => {
+    throw Object.assign(err instanceof Error ? err : new Error(String(err)), { costUsd: cost });
   });
   const body = stdout
     .split('\n')

@@ -309,4 +309,38 @@ describe.each(BACKENDS)('module-scoped tokens on $name', (backend) => {
       expect(received.some((e) => e.threadId === elsewhere.threadId)).toBe(false);
     },
   );
+
+  it.skipIf(!backend.available)(
+    'let alpha start workflows as itself, see and control only its runs, and run only declared commands',
+    async () => {
+      const w = await world(await backend.freshDatabase());
+      const flow = { name: 'scoped', steps: [{ id: 'c', convert: { function: 'collect', args: { x: 1 } } }] };
+      const started = await call(w.service, w.alpha, '/runs', { body: { definition: flow } });
+      expect(started.status).toBe(201);
+      expect(started.body.createdBy).toBe('alpha');
+      const theirs = await call(w.service, w.beta, '/runs', { body: { definition: { ...flow, name: 'beta-flow' } } });
+      // Alpha sees its run, not beta's, in the list and one by one, and cannot control beta's.
+      const list = await call(w.service, w.alpha, '/runs');
+      expect((list.body.runs as { id: string }[]).map((r) => r.id)).toEqual([started.body.id]);
+      expect((await call(w.service, w.alpha, `/runs/${theirs.body.id}`)).status).toBe(404);
+      expect((await call(w.service, w.alpha, `/runs/${theirs.body.id}/cancel`, { method: 'POST' })).status).toBe(404);
+      // A program of its own is refused; an undeclared name too, naming what is declared.
+      const own = await call(w.service, w.alpha, '/runs', {
+        body: { definition: { name: 'own', steps: [{ id: 'x', command: { run: ['/bin/echo', 'hi'] } }] } },
+      });
+      expect(own.status).toBe(403);
+      expect(own.body.detail).toMatch(/declared in config\.yaml/);
+      const saved = await call(w.service, w.alpha, '/workflows', {
+        body: { definition: { name: 'own', steps: [{ id: 'x', command: { run: ['/bin/echo', 'hi'] } }] } },
+      });
+      expect(saved.status).toBe(403);
+      const undeclared = await call(w.service, w.alpha, '/runs', {
+        body: { definition: { name: 'n', steps: [{ id: 'x', command: { name: 'wipe' } }] } },
+      });
+      expect(undeclared).toMatchObject({
+        status: 400,
+        body: { detail: expect.stringContaining('no command named wipe') },
+      });
+    },
+  );
 });

@@ -19,11 +19,12 @@ process.stdin.on('end', async () => {
   const fs = await import('node:fs');
   fs.appendFileSync(input.log, JSON.stringify({ step: process.env.CLAUDE_COMMS_STEP, at: Date.now(), what: 'start', attempt: process.env.CLAUDE_COMMS_STEP_ATTEMPT }) + '\\n');
   await new Promise((r) => setTimeout(r, input.ms ?? 0));
+  if (input.cost) process.stdout.write('@@claude-comms ' + JSON.stringify({ cost_usd: input.cost, log: 'spent' }) + '\\n');
   if (input.failUntil && Number(process.env.CLAUDE_COMMS_STEP_ATTEMPT.split(':').pop()) < input.failUntil) {
     process.stderr.write('not yet\\n');
-    process.exit(3);
+    process.exitCode = 3;
+    return;
   }
-  if (input.cost) process.stdout.write('@@claude-comms ' + JSON.stringify({ cost_usd: input.cost, log: 'spent' }) + '\\n');
   fs.appendFileSync(input.log, JSON.stringify({ step: process.env.CLAUDE_COMMS_STEP, at: Date.now(), what: 'end' }) + '\\n');
   process.stdout.write(JSON.stringify({ got: input, pages: [1, 2, 3] }));
 });`;
@@ -105,6 +106,11 @@ describeEachBackend('workflows', (hubs) => {
       tasks.map(() => ['workflow_step', 'complete', run.id]),
     );
     expect(tasks[2]?.dependsOn.sort()).toEqual([tasks[0]?.id, tasks[1]?.id].sort());
+    // A step's task follows its step: it is not moved by hand.
+    await expect(hub.tasks.transition(tasks[0]?.id as string, 'cancelled')).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining(`workflow run ${run.id}`),
+    });
     await expect(
       hub.workflows.start(
         {
@@ -182,6 +188,17 @@ describeEachBackend('workflows', (hubs) => {
       ).id,
     );
     expect(costly).toMatchObject({ status: 'failed', costUsd: 0.75 });
+    // A failed attempt's reported cost counts too, on the step and the run.
+    const spentFailing = await finished(
+      hub,
+      (
+        await hub.workflows.start({
+          name: 'spent',
+          steps: [{ id: 'x', command: { name: 'sleep', input: { log, cost: 0.25, failUntil: 9 } } }],
+        })
+      ).id,
+    );
+    expect(spentFailing).toMatchObject({ status: 'failed', costUsd: 0.25, steps: [{ costUsd: 0.25 }] });
     expect(costly.error).toMatch(/budget exceeded/);
   });
 

@@ -1,0 +1,264 @@
+/**
+ * One workflow run (`#/runs/<id>`): its status, cost and times, pause / resume / cancel (cancel asks to be
+ * confirmed in the page); its steps in the order its definition lists them, each with its status, attempt,
+ * duration, cost, error and reason, a link to the step's task panel, and Retry for a failed or cancelled step
+ * (a new attempt of it, and of what depends on it); its inputs, and its output once complete. Live: read again
+ * on each of its events (run-reads.ts). Errors, outputs and inputs come from programs and callers: rendered as
+ * text. The steps as a drawn graph are for later; this is the list.
+ */
+import { useEffect, useState } from 'react';
+import { post, type StepRun, type WorkflowRun } from './api';
+import { isTerminal } from './apply';
+import { ColumnHeads, Elapsed, ErrorNote, StatusBadge, useAction } from './components';
+import { clock, dateTime, usd } from './format';
+import { href } from './router';
+import { runCost, stepsDone } from './runs';
+import { store, useStore } from './store';
+
+const STEP_COLUMNS = ['Step', 'Status', 'Attempt', 'Took', 'Cost', 'Details', ''];
+
+/** A value as indented JSON (text, never markup); `undefined` as `null`. */
+function json(value: unknown): string {
+  return JSON.stringify(value ?? null, null, 2);
+}
+
+export function RunView({ id }: { id: string }) {
+  useEffect(() => store.runs.openRun(id), [id]);
+  const slot = useStore((s) => s.run);
+  if (!slot || slot.id !== id || (!slot.run && !slot.error)) return <p className="muted">Loading…</p>;
+  if (!slot.run) {
+    return (
+      <>
+        <ErrorNote>Could not load the run: {slot.error}</ErrorNote>
+        <a href={href.runs}>← all runs</a>
+      </>
+    );
+  }
+  const run = slot.run;
+  const inputs = Object.keys(run.inputs ?? {}).length > 0;
+  return (
+    <article className="panel card run-view" data-run-id={run.id} data-status={run.status}>
+      <header className="panel-header">
+        <div>
+          <a className="run-back" href={href.runs}>
+            ← runs
+          </a>
+          <h2>{run.workflow}</h2>
+          <p className="muted">
+            run <code>{run.id}</code>
+            {run.createdBy ? ` · started by ${run.createdBy}` : ''} ·{' '}
+            {run.startedAt ? (
+              <>
+                started <time dateTime={run.startedAt}>{dateTime(run.startedAt)}</time> ·{' '}
+                {run.completedAt ? 'took ' : 'running '}
+                <Elapsed from={run.startedAt} to={run.completedAt} running={!isTerminal(run.status)} />
+              </>
+            ) : (
+              'not started'
+            )}{' '}
+            · <span data-testid="run-cost">{usd(runCost(run))}</span>
+            <span title={`sha-256 of its definition: ${run.hash}`}> · definition {run.hash.slice(0, 12)}</span>
+          </p>
+        </div>
+        <StatusBadge status={run.status} />
+        <RunControls run={run} />
+      </header>
+      {slot.error ? <ErrorNote>Could not refresh: {slot.error}</ErrorNote> : null}
+      {run.error ? (
+        <p className="error-note" data-testid="run-error">
+          {run.error}
+        </p>
+      ) : null}
+
+      <section className="panel-section">
+        <h3>
+          Steps{' '}
+          <span className="muted" data-testid="run-steps">
+            {stepsDone(run)} of {run.steps.length} complete
+          </span>
+        </h3>
+        <table className="step-table">
+          <ColumnHeads names={STEP_COLUMNS} />
+          <tbody>
+            {run.steps.map((s) => (
+              <StepRow key={s.stepId} runId={run.id} step={s} />
+            ))}
+          </tbody>
+        </table>
+      </section>
+
+      {run.status === 'complete' ? (
+        <section className="panel-section">
+          <h3>Output</h3>
+          <pre className="json" data-testid="run-output">
+            {json(run.output)}
+          </pre>
+        </section>
+      ) : null}
+
+      <section className="panel-section">
+        <h3>Inputs</h3>
+        {inputs ? (
+          <pre className="json" data-testid="run-inputs">
+            {json(run.inputs)}
+          </pre>
+        ) : (
+          <p className="muted">None.</p>
+        )}
+      </section>
+    </article>
+  );
+}
+
+/** Pause, resume, and cancel (confirmed): each enabled when the run's status allows it; a refusal is shown. */
+function RunControls({ run }: { run: WorkflowRun }) {
+  const [busy, error, act] = useAction();
+  const [confirming, setConfirming] = useState(false);
+  const canPause = run.status === 'pending' || run.status === 'processing';
+  const canResume = run.status === 'paused';
+  const canCancel = !isTerminal(run.status);
+  const control = (action: 'pause' | 'resume' | 'cancel') =>
+    act(async () => {
+      try {
+        await post(`/runs/${encodeURIComponent(run.id)}/${action}`);
+      } finally {
+        setConfirming(false);
+        store.runs.reloadRun();
+      }
+    });
+  return (
+    <div className="panel-actions run-actions">
+      <div className="run-buttons">
+        <button
+          type="button"
+          disabled={busy || !canPause}
+          onClick={() => control('pause')}
+          title="running steps finish; no new step starts until the run is resumed"
+        >
+          Pause
+        </button>
+        <button type="button" disabled={busy || !canResume} onClick={() => control('resume')}>
+          Resume
+        </button>
+        {confirming && canCancel ? null : (
+          <button type="button" className="danger" disabled={busy || !canCancel} onClick={() => setConfirming(true)}>
+            Cancel
+          </button>
+        )}
+      </div>
+      {confirming && canCancel ? (
+        <fieldset className="confirm">
+          <legend>Cancel this run? Its unfinished steps end cancelled and their programs are stopped.</legend>
+          <button type="button" className="danger" disabled={busy} onClick={() => control('cancel')}>
+            {busy ? 'Cancelling…' : 'Cancel the run'}
+          </button>
+          <button type="button" disabled={busy} onClick={() => setConfirming(false)}>
+            Keep it running
+          </button>
+        </fieldset>
+      ) : null}
+      {error ? (
+        <span className="error-text" data-testid="run-action-error">
+          {error}
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
+function StepRow({ runId, step: s }: { runId: string; step: StepRun }) {
+  return (
+    <tr data-step-id={s.stepId} data-status={s.status}>
+      <td className="step-name">
+        {s.taskId ? (
+          <a href={href.task(s.taskId)} title="the step's task panel">
+            {s.stepId}
+          </a>
+        ) : (
+          <span title="reused from the run this one started from: it has no task">{s.stepId}</span>
+        )}
+        <span className="muted"> · {s.kind}</span>
+        {s.after?.length ? <span className="muted small step-after"> after {s.after.join(', ')}</span> : null}
+      </td>
+      <td>
+        <StatusBadge status={s.status} />
+      </td>
+      <td className="num" data-label="attempt" data-testid="step-attempt">
+        {s.attempt}
+      </td>
+      <td className="num" data-label="took">
+        <Elapsed from={s.startedAt} to={s.completedAt} running={s.status === 'processing'} />
+      </td>
+      <td className="num" data-label="cost">
+        {usd(s.costUsd)}
+      </td>
+      <td className="step-notes">
+        <StepDetails step={s} />
+      </td>
+      <td>
+        <StepRetry runId={runId} step={s} />
+      </td>
+    </tr>
+  );
+}
+
+/** A step's error and reason (of its last attempt, kept while a retry waits), when it tries again, its output. */
+function StepDetails({ step: s }: { step: StepRun }) {
+  return (
+    <div className="step-details">
+      {s.error ? (
+        <span className="error-text" data-testid="step-error">
+          {s.error}
+        </span>
+      ) : null}
+      {s.reason ? (
+        <span className="muted small" data-testid="step-reason">
+          {s.reason}
+        </span>
+      ) : null}
+      {s.status === 'pending' && s.notBefore ? (
+        <span className="muted small">
+          next attempt at <time dateTime={s.notBefore}>{clock(s.notBefore)}</time>
+        </span>
+      ) : null}
+      {s.status === 'complete' ? (
+        <details className="step-output">
+          <summary className="small">output</summary>
+          <pre className="json" data-testid="step-output">
+            {json(s.output)}
+          </pre>
+        </details>
+      ) : null}
+    </div>
+  );
+}
+
+/** Retry: a new attempt of a failed or cancelled step, and of the steps after it that did not complete. */
+function StepRetry({ runId, step }: { runId: string; step: StepRun }) {
+  const [busy, error, act] = useAction();
+  const retriable = step.status === 'failed' || step.status === 'cancelled';
+  const path = `/runs/${encodeURIComponent(runId)}/steps/${encodeURIComponent(step.stepId)}/retry`;
+  return (
+    <span className="retry">
+      <button
+        type="button"
+        disabled={busy || !retriable}
+        onClick={() =>
+          act(async () => {
+            await post(path);
+            store.runs.reloadRun();
+          })
+        }
+        title="run this step again, with the steps after it that did not complete"
+      >
+        {busy ? 'Retrying…' : 'Retry'}
+      </button>
+      {error ? (
+        <span className="error-text" data-testid="step-action-error">
+          {' '}
+          {error}
+        </span>
+      ) : null}
+    </span>
+  );
+}
