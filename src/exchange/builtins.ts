@@ -5,6 +5,7 @@
  */
 import { DOCUMENT_SCHEMA, PDF_REQUIREMENTS_SCHEMA } from './pdf/index.js';
 import type { QueryTemplate } from './templates.js';
+import { WORKFLOW_SCHEMA } from './workflow-schema.js';
 
 export interface BundledSchema {
   name: string;
@@ -129,6 +130,13 @@ export const BUNDLED_SCHEMAS: BundledSchema[] = [
       "A structured document as a PDF extractor produces it (a tree of blocks, modelled on marker's JSON output)",
     compatibility: 'BACKWARD',
     body: DOCUMENT_SCHEMA as Record<string, unknown>,
+  },
+  {
+    name: 'workflow',
+    version: '1.0.0',
+    description: 'A workflow definition: a DAG of ask, validate, convert and command steps (docs/workflows.md)',
+    compatibility: 'BACKWARD',
+    body: WORKFLOW_SCHEMA as unknown as Record<string, unknown>,
   },
   {
     name: 'field-requirements',

@@ -11,7 +11,7 @@ import type { ValidationIssue } from '../domain/validation-issue.js';
 import { canonicalJson } from '../exchange/canonical.js';
 import { validateValue } from '../exchange/validator.js';
 import { type Reference, referencesIn } from './paths.js';
-import { WORKFLOW_SCHEMA } from './workflow-schema.js';
+import { WORKFLOW_SCHEMA } from '../exchange/workflow-schema.js';
 
 export const STEP_KINDS = ['ask', 'validate', 'convert', 'command'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];

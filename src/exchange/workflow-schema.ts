@@ -1,7 +1,7 @@
 /**
  * The JSON Schema of a workflow definition (`workflow@1.0.0`, published with claude-comms): what a YAML or JSON
  * definition file, or the builder, must produce. Rules a schema cannot state (dependencies exist, no cycles,
- * references only to steps upstream) are checked by definition.ts.
+ * references only to steps upstream) are checked by workflows/definition.ts.
  */
 
 const S = 'https://json-schema.org/draft/2020-12/schema';
