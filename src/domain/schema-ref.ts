@@ -1,8 +1,15 @@
 /**
  * Names and versions of exchange schemas and query templates: `pdf-requirements@1.2.0`. Pure.
  */
-import semver from 'semver';
+import { createRequire } from 'node:module';
 import { HubError } from './errors.js';
+
+/** semver, loaded on first use (a hub that compares no versions does not hold it). */
+let semverModule: typeof import('semver') | undefined;
+function semverLib(): typeof import('semver') {
+  semverModule ??= createRequire(import.meta.url)('semver') as typeof import('semver');
+  return semverModule;
+}
 
 /** A name: lower-case letters, digits and `.`, `_`, `-`, starting with a letter; at most 100 characters. */
 const NAME = /^[a-z][a-z0-9._-]{0,99}$/;
@@ -25,7 +32,7 @@ export function checkName(name: unknown, what = 'name'): string {
 }
 
 export function checkVersion(version: unknown, what = 'version'): string {
-  if (typeof version !== 'string' || !VERSION.test(version) || semver.valid(version) !== version)
+  if (typeof version !== 'string' || !VERSION.test(version) || semverLib().valid(version) !== version)
     throw new HubError(
       'validation',
       `${what} must be a semantic version like 1.2.0 (or 2.0.0-beta.1): got ${JSON.stringify(version)}`,
@@ -51,5 +58,5 @@ export function formatRef(ref: { name: string; version: string }): string {
 
 /** Orders two versions as semantic versioning does (a pre-release comes before its release). */
 export function compareVersions(a: string, b: string): number {
-  return semver.compare(a, b);
+  return semverLib().compare(a, b);
 }

@@ -3,7 +3,7 @@
  * with the slips models make (trailing commas, single quotes, comments, a cut-off end) mended by `jsonrepair`
  * before anyone is asked again. And the follow-up that asks again when the value still fails its schema. Pure.
  */
-import { jsonrepair } from 'jsonrepair';
+import { createRequire } from 'node:module';
 import type { ValidationIssue } from '../domain/types.js';
 import { formatIssues } from './validator.js';
 
@@ -23,6 +23,8 @@ function tryParse(text: string): { value: unknown } | undefined {
 
 function tryRepair(text: string): { value: unknown } | undefined {
   try {
+    // Loaded on the first answer that needs mending.
+    const { jsonrepair } = createRequire(import.meta.url)('jsonrepair') as typeof import('jsonrepair');
     const value = JSON.parse(jsonrepair(text)) as unknown;
     // Repair turns any prose into a string: only an object or array counts as an answer mended.
     return value !== null && typeof value === 'object' ? { value } : undefined;

@@ -5,13 +5,13 @@
  * steps upstream, one kind per step. Pure.
  */
 import { createHash } from 'node:crypto';
-import { LineCounter, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
 import { HubError } from '../domain/errors.js';
 import type { ValidationIssue } from '../domain/validation-issue.js';
 import { canonicalJson } from '../exchange/canonical.js';
 import { validateValue } from '../exchange/validator.js';
-import { type Reference, referencesIn } from './paths.js';
 import { WORKFLOW_SCHEMA } from '../exchange/workflow-schema.js';
+import { type Reference, referencesIn } from './paths.js';
 
 export const STEP_KINDS = ['ask', 'validate', 'convert', 'command'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
@@ -222,6 +222,8 @@ export function ancestors(def: WorkflowDefinition): Map<string, Set<string>> {
 
 /** A definition from a YAML or JSON text, checked; errors name `file:line` and the path. */
 export function parseDefinition(text: string, file = 'definition'): WorkflowDefinition {
+  // The YAML parser is loaded when a definition is read as text: a hub that never does so does not hold it.
+  const { LineCounter, parseDocument } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length) {
