@@ -78,8 +78,8 @@ export class WorkflowEngine {
   private readonly running = new Map<string, { abort: AbortController; attempt: number }>();
   /** Wake-ups for retries' back-off and steps' time limits, by `run/step`. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  /** Ask steps whose time ran out (their reply was cancelled for it). */
-  private readonly timedOut = new Set<string>();
+  /** Ask steps' time limits armed in this process, by `run/step`. */
+  private readonly limits = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly deps: EngineDeps,
@@ -144,8 +144,9 @@ export class WorkflowEngine {
     this.subscription = undefined;
     await this.consumer?.end();
     this.consumer = undefined;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of [...this.timers.values(), ...this.limits.values()]) clearTimeout(t);
     this.timers.clear();
+    this.limits.clear();
     for (const r of this.running.values()) r.abort.abort();
   }
 
@@ -188,7 +189,12 @@ export class WorkflowEngine {
       for (const stepDef of def.steps) {
         const s = byId.get(stepDef.id) as StepRun;
         if (s.status !== 'processing') continue;
-        if (stepDef.ask && s.messageId) await this.settleAsk(tx, run, stepDef, s);
+        if (stepDef.ask && s.messageId) {
+          await this.settleAsk(tx, run, stepDef, s);
+          // A limit set by a holder that died is set again here, from when the step started.
+          if (s.status === 'processing' && stepDef.timeoutMs && !this.limits.has(`${run.id}/${s.stepId}`))
+            this.limitAsk(run.id, s.stepId, s.messageId, Date.parse(s.startedAt ?? '') + stepDef.timeoutMs - now.getTime());
+        }
         // A step this engine did not start (its holder died): run again, with the same attempt id.
         else if (recovering && !stepDef.ask && this.running.get(`${run.id}/${s.stepId}`)?.attempt !== s.attempt)
           launches.push(this.launch(run, stepDef, s.attempt, s));
@@ -333,7 +339,13 @@ export class WorkflowEngine {
       await this.moveTask(tx, s, 'processing', 'complete');
       return;
     }
-    const timedOut = this.timedOut.delete(key);
+    clearTimeout(this.limits.get(key));
+    this.limits.delete(key);
+    // Timed out: cancelled by its limit — told by the reply's own times, so a holder that did not set it knows too.
+    const timedOut =
+      reply.status === 'cancelled' &&
+      stepDef.timeoutMs !== undefined &&
+      Date.parse(reply.completedAt ?? '') - Date.parse(s.startedAt ?? '') >= stepDef.timeoutMs - 5;
     await this.deps.store.changeStep(tx, run.id, s, { costUsd: s.costUsd + cost }, run.createdBy);
     await this.failStep(
       tx,
@@ -516,13 +528,16 @@ export class WorkflowEngine {
   /** An ask step's time limit: its reply is cancelled when it runs out, and the step fails with `timeout`. */
   private limitAsk(runId: string, stepId: string, messageId: string, ms: number): void {
     const key = `${runId}/${stepId}`;
-    const t = setTimeout(() => {
-      this.timedOut.add(key);
-      void this.deps.messages
-        .cancel(messageId, `the workflow step ${stepId} timed out`)
-        .catch(() => this.timedOut.delete(key));
-    }, ms);
+    clearTimeout(this.limits.get(key));
+    const t = setTimeout(
+      () => {
+        this.limits.delete(key);
+        void this.deps.messages.cancel(messageId, `the workflow step ${stepId} timed out`).catch(() => undefined);
+      },
+      Math.max(0, ms),
+    );
     t.unref();
+    this.limits.set(key, t);
   }
 }
 
