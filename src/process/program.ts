@@ -13,6 +13,8 @@ import type { ProcessTracker } from './tracker.js';
 const STDERR_TAIL_CHARS = 2000;
 /** How long output may stay open after the program exits (a background child may hold it) before reading stops. */
 const CLOSE_GRACE_MS = 200;
+/** The longest line handed to `onLine`: longer ones (a program's whole JSON output on one line) are not lines to read. */
+const MAX_LINE = 65_536;
 /** Killed at once (nothing to save), then up to 1 s for its processes to disappear. */
 const STOP_TIMES = { graceMs: 0, killWaitMs: 1000 };
 
@@ -41,12 +43,19 @@ export async function runProgram(run: ProgramRun): Promise<string> {
   run.processes?.runStarting(marker);
   const window = runWindow();
   const [command, ...args] = run.argv;
-  const child = spawn(command as string, args, {
-    detached: true,
-    ...(run.cwd ? { cwd: run.cwd } : {}),
-    env: { ...process.env, ...run.env, [RUN_MARKER]: marker },
-    stdio: ['pipe', run.collect || run.onLine ? 'pipe' : 'ignore', 'pipe'],
-  });
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(command as string, args, {
+      detached: true,
+      ...(run.cwd ? { cwd: run.cwd } : {}),
+      env: { ...process.env, ...run.env, [RUN_MARKER]: marker },
+      stdio: ['pipe', run.collect || run.onLine ? 'pipe' : 'ignore', 'pipe'],
+    });
+  } catch (err) {
+    // Refused before it started (a NUL in an argument, no program given): nothing to watch for.
+    run.processes?.runEnded(marker);
+    throw new Error(`could not start ${String(command)}: ${(err as Error).message}`);
+  }
   const started = await new Promise<Error | undefined>((resolve) => {
     child.once('spawn', () => resolve(undefined));
     child.once('error', resolve);
@@ -80,9 +89,15 @@ export async function runProgram(run: ProgramRun): Promise<string> {
         kill(`its output passed ${run.maxOutput} characters`);
     }
     if (run.onLine) {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) run.onLine(line);
+      // Only the new text is searched for line ends; a line longer than any report is let go unread.
+      const lines = chunk.split('\n');
+      const last = lines.pop() ?? '';
+      if (lines.length) {
+        run.onLine(partial + lines[0]);
+        for (const line of lines.slice(1)) run.onLine(line);
+        partial = '';
+      }
+      partial = (partial + last).length > MAX_LINE ? '' : partial + last;
     }
   });
   // A program that exits without reading its stdin makes the write fail with EPIPE; its exit status decides.

@@ -102,6 +102,14 @@ describe('the template path language', () => {
     expect(resolveTemplates('{{ steps.req.value.fields[1] }}', scope)).toBe('pages');
   });
 
+  it('reads a long run of blanks after {{ without backtracking', () => {
+    const text = `{{${' '.repeat(200_000)}`;
+    expect(resolveTemplates(text, { inputs: {}, steps: {} })).toBe(text);
+    expect(
+      resolveTemplates(`{{${' '.repeat(1000)}inputs.a${' '.repeat(1000)}}}`, { inputs: { a: 1 }, steps: {} }),
+    ).toBe(1);
+  });
+
   it('treats steps named like prototype keys as steps', () => {
     const steps = Object.create(null) as Record<string, unknown>;
     steps.__proto__ = { v: 1 };

@@ -155,7 +155,16 @@ export class WorkflowEngine {
     let runId = event.runId;
     if (!runId && event.type === 'message.status_changed' && event.messageId && isTerminal(event.data.to))
       runId = (await this.deps.store.stepOfMessage(event.messageId))?.runId ?? null;
-    if (runId) await this.advance(runId).catch((err: unknown) => this.warn(err, runId as string));
+    if (runId) {
+      try {
+        await this.advance(runId);
+      } catch (err) {
+        // Not passed over: the pass stops before this event, which is read again a little later.
+        this.warn(err, runId);
+        setTimeout(() => this.consumer?.wake(), 1000).unref();
+        return false;
+      }
+    }
     this.position = event.cursor;
     return true;
   }
@@ -174,6 +183,9 @@ export class WorkflowEngine {
     const launches: Launch[] = [];
     const cancels: string[] = [];
     await this.deps.store.write(async (tx) => {
+      // A transaction run again (PostgreSQL reruns one a deadlock failed) starts from nothing.
+      launches.length = 0;
+      cancels.length = 0;
       const { run, definition } = await this.deps.store.lockRun(tx, runId);
       if (isTerminal(run.status)) {
         this.abortRun(run.id);
@@ -193,11 +205,19 @@ export class WorkflowEngine {
           await this.settleAsk(tx, run, stepDef, s);
           // A limit set by a holder that died is set again here, from when the step started.
           if (s.status === 'processing' && stepDef.timeoutMs && !this.limits.has(`${run.id}/${s.stepId}`))
-            this.limitAsk(run.id, s.stepId, s.messageId, Date.parse(s.startedAt ?? '') + stepDef.timeoutMs - now.getTime());
+            this.limitAsk(
+              run.id,
+              s.stepId,
+              s.messageId,
+              Date.parse(s.startedAt ?? '') + stepDef.timeoutMs - now.getTime(),
+            );
         }
         // A step this engine did not start (its holder died): run again, with the same attempt id.
-        else if (recovering && !stepDef.ask && this.running.get(`${run.id}/${s.stepId}`)?.attempt !== s.attempt)
-          launches.push(this.launch(run, stepDef, s.attempt, s));
+        else if (recovering && !stepDef.ask && this.running.get(`${run.id}/${s.stepId}`)?.attempt !== s.attempt) {
+          const again = this.launch(run, stepDef, s.attempt, s);
+          if (typeof again === 'string') await this.failStep(tx, run, stepDef, s, again, 'validation');
+          else launches.push(again);
+        }
       }
       // The run's cost is its steps' (a failed attempt's included), kept before anything ends the run.
       const cost = run.steps.reduce((sum, s) => sum + s.costUsd, 0);
@@ -246,6 +266,16 @@ export class WorkflowEngine {
         }
         busy++;
         await this.startStep(tx, run, stepDef, s, launches);
+        // (startStep moves the step: its status is read again here.)
+        if ((s.status as Status) === 'failed')
+          return this.finishRun(
+            tx,
+            run,
+            'failed',
+            `step ${s.stepId} failed: ${s.error ?? s.reason}`,
+            cancels,
+            launches,
+          );
       }
     });
     for (const id of cancels) await this.deps.messages.cancel(id, 'its workflow run ended').catch(() => undefined);
@@ -305,15 +335,14 @@ export class WorkflowEngine {
   }
 
   /** A running non-ask step to (re)launch, its inputs resolved as they were when it started. */
-  private launch(run: WorkflowRun, stepDef: StepDefinition, attempt: number, s: StepRun): Launch {
+  private launch(run: WorkflowRun, stepDef: StepDefinition, attempt: number, s: StepRun): Launch | string {
     const kind = kindOf(stepDef);
-    let spec: unknown;
     try {
-      spec = resolveTemplates(stepDef[kind], scopeOf(run));
-    } catch {
-      spec = stepDef[kind];
+      const spec = resolveTemplates(stepDef[kind], scopeOf(run));
+      return { runId: run.id, step: stepDef, attempt, spec, taskId: s.taskId, createdBy: run.createdBy };
+    } catch (err) {
+      return (err as Error).message;
     }
-    return { runId: run.id, step: stepDef, attempt, spec, taskId: s.taskId, createdBy: run.createdBy };
   }
 
   /** An ask step whose reply has finished: complete with its value, or failed with its error. */
@@ -368,6 +397,7 @@ export class WorkflowEngine {
     error: string,
     reason: string,
   ): Promise<void> {
+    error = cleanText(error, 20_000);
     const retry = stepDef.retry ?? {};
     const attempts = retry.attempts ?? 1;
     if (s.attempt < attempts && !(retry.notOn ?? []).includes(reason) && run.status !== 'cancelled') {
@@ -385,10 +415,12 @@ export class WorkflowEngine {
           s.taskId,
           {
             level: 'warn',
-            text: `attempt ${s.attempt} failed (${reason}): ${error.slice(0, 10_000)}; trying again in ${wait} ms`,
+            text: `attempt ${s.attempt} failed (${reason}): ${cleanText(error, 10_000)}; trying again in ${wait} ms`,
           },
           tx,
         );
+      // The task waits with its step, so whatever ends the run finds it where the step is.
+      await this.moveTask(tx, s, 'processing', 'pending');
       this.wakeAt(run.id, s.stepId, wait);
       return;
     }
@@ -542,3 +574,13 @@ export class WorkflowEngine {
 }
 
 export type { HubError };
+
+/** Text a program wrote, fit to store: no NUL, no half of a surrogate pair, at most `max` characters. */
+export function cleanText(text: string, max: number): string {
+  const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+  const whole = text.replace(/\0/g, '').replace(lone, '\uFFFD');
+  if (whole.length <= max) return whole;
+  // Cut before a pair's second half, never between its halves.
+  const end = /[\uD800-\uDBFF]/.test(whole[max - 1] ?? '') ? max - 1 : max;
+  return `${whole.slice(0, end)}…`;
+}

@@ -19,8 +19,9 @@ export interface Reference {
   path: Segment[];
 }
 
-const PLACE = /\{\{\s*([^{}]*?)\s*\}\}/g;
-const WHOLE = /^\{\{\s*([^{}]*?)\s*\}\}$/;
+// No two parts can match the same text, so a long run of blanks after `{{` cannot make matching backtrack.
+const PLACE = /\{\{([^{}]*)\}\}/g;
+const WHOLE = /^\{\{([^{}]*)\}\}$/;
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 /** The segments of `text` (`steps.a.b[2]` → ['steps', 'a', 'b', 2]), or a `validation` error saying why not. */
@@ -63,7 +64,7 @@ export function parsePath(text: string): Reference {
 export function referencesIn(value: unknown): Reference[] {
   const found: Reference[] = [];
   const walk = (v: unknown) => {
-    if (typeof v === 'string') for (const m of v.matchAll(PLACE)) found.push(parsePath(m[1] as string));
+    if (typeof v === 'string') for (const m of v.matchAll(PLACE)) found.push(parsePath((m[1] as string).trim()));
     else if (Array.isArray(v)) v.forEach(walk);
     else if (v && typeof v === 'object') Object.values(v).forEach(walk);
   };
@@ -119,9 +120,9 @@ export function resolveTemplates<T>(value: T, scope: Scope): T {
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') {
       const whole = WHOLE.exec(v);
-      if (whole) return lookup(parsePath(whole[1] as string), scope);
+      if (whole) return lookup(parsePath((whole[1] as string).trim()), scope);
       return v.replace(PLACE, (_m, text: string) => {
-        const found = lookup(parsePath(text), scope);
+        const found = lookup(parsePath(text.trim()), scope);
         return typeof found === 'string' ? found : JSON.stringify(found);
       });
     }

@@ -75,7 +75,7 @@ async function runCommand(
   let cwd = typeof spec.cwd === 'string' ? spec.cwd : undefined;
   let timeoutMs = l.step.timeoutMs;
   if (typeof spec.name === 'string') {
-    const declared = ctx.commands()[spec.name];
+    const declared = Object.hasOwn(ctx.commands(), spec.name) ? ctx.commands()[spec.name] : undefined;
     if (!declared)
       throw new HubError(
         'validation',
@@ -106,7 +106,9 @@ async function runCommand(
       if (!m || !taskId) return;
       try {
         const report = JSON.parse(m[1] as string) as { progress?: number; log?: string; cost_usd?: number };
-        if (typeof report.cost_usd === 'number') cost = report.cost_usd;
+        // The cost so far (the last report counts), a finite amount of at least 0.
+        if (typeof report.cost_usd === 'number' && Number.isFinite(report.cost_usd) && report.cost_usd >= 0)
+          cost = report.cost_usd;
         if (typeof report.progress === 'number')
           void ctx.tasks
             .update(taskId, { progress: Math.max(0, Math.min(100, report.progress)) })

@@ -53,7 +53,7 @@ export class Workflows {
     const commands = this.deps.commands();
     for (const s of def.steps) {
       if (s.convert) converter(s.convert.function);
-      if (s.command?.name && !commands[s.command.name])
+      if (s.command?.name && !Object.hasOwn(commands, s.command.name))
         throw new HubError(
           'validation',
           `step ${s.id}: no command named ${s.command.name} is declared in config.yaml (commands: ${Object.keys(commands).join(', ') || 'none'})`,
@@ -70,6 +70,12 @@ export class Workflows {
   async define(definition: WorkflowDefinition | string, by: WorkflowCaller = {}): Promise<StoredDefinition> {
     const def = this.load(definition);
     this.admit(def, by);
+    const saved = await this.deps.store.definition(def.name).catch(() => undefined);
+    if (saved && by.module && saved.createdBy !== by.module)
+      throw new HubError(
+        'forbidden',
+        `workflow ${def.name} was saved by ${saved.createdBy ?? 'an unscoped caller'}; a token of module ${by.module} cannot replace it`,
+      );
     return this.deps.store.saveDefinition(def.name, def, definitionHash(def), by.module ?? null);
   }
 
@@ -119,7 +125,8 @@ export class Workflows {
             {
               name: `${def.name} › ${s.id}`,
               kind: 'workflow_step',
-              module: s.ask?.to ?? null,
+              // A module named by a template is known only when the step starts.
+              module: s.ask?.to && !s.ask.to.includes('{{') ? s.ask.to : null,
               workflowRunId: id,
               dependsOn: (s.after ?? []).flatMap((d) => (taskOf.has(d) ? [taskOf.get(d) as string] : [])),
             },
@@ -223,9 +230,11 @@ export class Workflows {
           `step ${stepId} is ${target.status}; only a failed or cancelled step is retried`,
         );
       const up = ancestors(def);
+      // The target, what depends on it, and every step the run's end cancelled: all must run for it to complete.
       const again = run.steps.filter(
         (s) =>
-          (s.stepId === stepId || up.get(s.stepId)?.has(stepId)) && (s.status === 'failed' || s.status === 'cancelled'),
+          (s.stepId === stepId || up.get(s.stepId)?.has(stepId) || s.status === 'cancelled') &&
+          (s.status === 'failed' || s.status === 'cancelled'),
       );
       for (const s of again) {
         const stepDef = def.steps.find((d) => d.id === s.stepId);
@@ -233,7 +242,7 @@ export class Workflows {
           {
             name: `${def.name} › ${s.stepId}`,
             kind: 'workflow_step',
-            module: stepDef?.ask?.to ?? null,
+            module: stepDef?.ask?.to && !stepDef.ask.to.includes('{{') ? stepDef.ask.to : null,
             workflowRunId: id,
             ...(s.taskId ? { retryOf: s.taskId } : {}),
           },

@@ -62,7 +62,7 @@ describe('claude-comms workflow', () => {
     expect(run.stderr).toContain('step count: processing');
     expect(run.stderr).toContain('step report: complete');
     expect(run.stdout).toMatch(/run \S+ {2}count {2}complete/);
-    expect(run.stdout).toMatch(/\n  └ report +convert +complete +1 .*after count\n/);
+    expect(run.stdout).toMatch(/\n {2}└ report +convert +complete +1 .*after count\n/);
     const id = /started run (\S+)/.exec(run.stderr)?.[1] as string;
     const shown = JSON.parse((await cli('workflow', 'show', id, '--json')).stdout) as {
       output: unknown;

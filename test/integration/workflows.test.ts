@@ -308,4 +308,56 @@ describeEachBackend('workflows', (hubs) => {
     const run = await finished(hub, (await hub.workflows.start(own)).id);
     expect(run).toMatchObject({ status: 'complete', steps: [{ output: {} }] });
   });
+
+  it('retries a failed step whose failure cancelled a sibling: the sibling runs too, and the run completes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-wf-'));
+    const { commands, log } = setup({ dir });
+    const hub = await hubs.open({ commands });
+    await hub.startWorkflows();
+    const run = await hub.workflows.start({
+      name: 'siblings',
+      steps: [
+        { id: 'a', command: { name: 'sleep', input: { log, failUntil: 2 } } },
+        { id: 'b', command: { name: 'sleep', input: { log, ms: 2000 } } },
+        { id: 'd', after: ['a', 'b'], convert: { function: 'collect' } },
+      ],
+    });
+    const failed = await finished(hub, run.id);
+    expect(failed.steps.map((s) => s.status)).toEqual(['failed', 'cancelled', 'cancelled']);
+    // Every step's task ended with its step.
+    const tasks = await Promise.all(failed.steps.map((s) => hub.tasks.get(s.taskId as string)));
+    expect(tasks.map((t) => t.status)).toEqual(['failed', 'cancelled', 'cancelled']);
+    await hub.workflows.retry(run.id, 'a');
+    const done = await finished(hub, run.id);
+    expect(done.steps.map((s) => s.status)).toEqual(['complete', 'complete', 'complete']);
+  });
+
+  it('asks a module named by a template, and ends the run in the step that could not start', async () => {
+    const hub = await hubs.open();
+    await commandModule(
+      hub,
+      'arangodb',
+      `process.stdin.resume(); process.stdin.on('end', () => process.stdout.write('ok'));`,
+    );
+    await hub.startWorker();
+    await hub.startWorkflows();
+    const run = await hub.workflows.start(
+      { name: 'to', steps: [{ id: 'q', ask: { to: '{{ inputs.who }}', prompt: 'hi' } }] },
+      { who: 'arangodb' },
+    );
+    expect((await finished(hub, run.id)).status).toBe('complete');
+    const nobody = await finished(
+      hub,
+      (
+        await hub.workflows.start(
+          { name: 'to', steps: [{ id: 'q', ask: { to: '{{ inputs.who }}', prompt: 'hi' } }] },
+          { who: 'nobody' },
+        )
+      ).id,
+    );
+    expect(nobody).toMatchObject({
+      status: 'failed',
+      steps: [{ status: 'failed', error: expect.stringContaining('no module named nobody') }],
+    });
+  });
 });
