@@ -10,6 +10,10 @@
  * running when its service died runs again on the next holder — at least once — with the same attempt id in
  * `CLAUDE_COMMS_STEP_ATTEMPT`, so a program can make its effect idempotent.
  *
+ * Every step it starts, it starts holding the lease (confirmed before each transaction), and every little while it
+ * sweeps the unfinished runs: a running step no one runs (its result not stored, or started by a holder that lost
+ * the lease as it did) is run again there, with its attempt id.
+ *
  * It runs over 400 lines because the one transaction that advances a run is read best whole.
  */
 import type { Logger } from 'pino';
@@ -31,6 +35,9 @@ import type { WorkflowStore } from '../store/workflow-runs.js';
 import { kindOf, type StepDefinition, type WorkflowDefinition } from './definition.js';
 import { resolveTemplates, type Scope } from './paths.js';
 import { runStep, type StepContext, type StepLaunch } from './steps.js';
+
+/** How often every unfinished run is looked at again, whatever the log says. */
+const SWEEP_MS = 15_000;
 
 /** The events that move runs. */
 const TYPES = ['workflow_run.*', 'step_run.*', 'message.status_changed'];
@@ -73,6 +80,7 @@ export class WorkflowEngine {
   private consumer: DurableConsumer | undefined;
   private subscription: Subscription | undefined;
   private position = '';
+  private sweep: NodeJS.Timeout | undefined;
   private active = false;
   /** Steps running in this process, by `run/step`: aborted when the run is cancelled or the role lost. */
   private readonly running = new Map<string, { abort: AbortController; attempt: number }>();
@@ -133,13 +141,24 @@ export class WorkflowEngine {
     );
     this.subscription = await this.deps.events.subscribe({ types: TYPES }, () => this.consumer?.wake());
     // Whatever was running when the last holder stopped: asks are waited for, other steps run again.
-    for (const id of await this.deps.store.unfinished())
-      await this.advance(id, true).catch((err: unknown) => this.warn(err, id));
+    await this.sweepRuns();
     this.consumer.wake();
+    // And again every little while: a step whose result could not be stored, or that a holder frozen past its lease
+    // started as it lost it, is not left without anyone to run it.
+    this.sweep = setInterval(() => void this.sweepRuns(), SWEEP_MS);
+    this.sweep.unref();
+  }
+
+  /** Advances every unfinished run, running again any running step this holder does not run. */
+  private async sweepRuns(): Promise<void> {
+    if (!this.active) return;
+    for (const id of await this.deps.store.unfinished().catch(() => [] as string[]))
+      await this.advance(id, true).catch((err: unknown) => this.warn(err, id));
   }
 
   private async release(): Promise<void> {
     this.active = false;
+    clearInterval(this.sweep);
     this.subscription?.close();
     this.subscription = undefined;
     await this.consumer?.end();
@@ -179,7 +198,8 @@ export class WorkflowEngine {
     recovering = false,
     first?: (tx: WriteTx, run: WorkflowRun, def: WorkflowDefinition) => Promise<void>,
   ): Promise<void> {
-    if (!this.active) return;
+    // Only while holding the lease (a holder frozen past it finds it lost here, and does nothing).
+    if (!this.active || !(await this.role.confirm())) return;
     const launches: Launch[] = [];
     const cancels: string[] = [];
     await this.deps.store.write(async (tx) => {
