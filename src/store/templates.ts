@@ -6,24 +6,13 @@
 import { HubError } from '../domain/errors.js';
 import { compareVersions } from '../domain/schema-ref.js';
 import { nameHint } from '../domain/suggest.js';
+import type { QueryTemplate } from '../exchange/templates.js';
 import type { Database, SqlClient } from './database.js';
 import type { QueryTemplatesTable } from './schema.js';
 import { contentHash } from './schemas.js';
 
-/** A published template version. */
-export interface TemplateVersion {
-  name: string;
-  version: string;
-  description: string;
-  params: { type: 'object'; properties: Record<string, Record<string, unknown>>; required?: string[] } & Record<
-    string,
-    unknown
-  >;
-  prompt: string;
-  answerSchema: string;
-  owner: string | null;
-  createdAt: string;
-}
+/** A published template version (the shape exchange/templates.ts renders). */
+export type TemplateVersion = QueryTemplate;
 
 export type NewTemplateVersion = Omit<TemplateVersion, 'createdAt'>;
 
