@@ -101,6 +101,24 @@ export function jsonObject(value: unknown, field: string, max: number): string {
   return json;
 }
 
+/** How deep JSON a caller's schema or definition may nest: far past any real one, well short of the stack. */
+export const MAX_JSON_DEPTH = 128;
+
+/**
+ * Refuses a value nesting objects and arrays deeper than `max` levels, checked without recursion (a value from a
+ * request can be nested deep enough to overflow the stack of anything that walks it recursively).
+ */
+export function assertDepth(value: unknown, field: string, max = MAX_JSON_DEPTH): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) throw new HubError('validation', `${field} nests deeper than ${max} levels`);
+    for (const child of Object.values(v))
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+}
+
 /** Like `text`, but undefined and null give null. */
 export function optionalText(value: unknown, field: string, max: number): string | null {
   return value === undefined || value === null ? null : text(value, field, max);

@@ -7,6 +7,7 @@
 import { HubError } from '../domain/errors.js';
 import { checkName, checkVersion, parseRef } from '../domain/schema-ref.js';
 import type { ValidationIssue } from '../domain/types.js';
+import { assertDepth } from '../domain/validate.js';
 import {
   COMPATIBILITY_MODES,
   type CompatibilityMode,
@@ -58,6 +59,7 @@ function mode(value: unknown): CompatibilityMode {
 function checkBody(schema: unknown, label: string): Record<string, unknown> | boolean {
   if (typeof schema !== 'boolean' && (schema === null || typeof schema !== 'object' || Array.isArray(schema)))
     throw new HubError('validation', `${label} must be a JSON Schema (an object or a boolean)`);
+  assertDepth(schema, label);
   const size = Buffer.byteLength(JSON.stringify(schema));
   if (size > MAX_SCHEMA_BYTES)
     throw new HubError('too_large', `${label} is ${size} bytes; the limit is ${MAX_SCHEMA_BYTES}`);

@@ -6,7 +6,7 @@
  */
 import { HubError } from '../domain/errors.js';
 import type { AskInput } from '../domain/inputs.js';
-import { jsonObject } from '../domain/validate.js';
+import { assertDepth, jsonObject } from '../domain/validate.js';
 import { assertSchema } from '../exchange/validator.js';
 import type { SchemaRegistry } from './schema-registry.js';
 import type { TemplateRegistry } from './template-registry.js';
@@ -66,7 +66,8 @@ export async function resolveAsk(
   }
   if (schema === null || typeof schema !== 'object' || Array.isArray(schema))
     throw new HubError('validation', 'schema must be NAME@VERSION or a JSON Schema object');
-  // Checked as the store keeps it (size, well-formed text) before it is compiled.
+  // Checked as the store keeps it (depth, size, well-formed text) before it is compiled.
+  assertDepth(schema, 'schema');
   jsonObject(schema, 'schema', 262_144);
   assertSchema(schema, 'schema');
   return {

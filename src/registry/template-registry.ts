@@ -5,6 +5,7 @@
  */
 import { HubError } from '../domain/errors.js';
 import { checkName, checkVersion, parseRef } from '../domain/schema-ref.js';
+import { assertDepth } from '../domain/validate.js';
 import { checkTemplateShape, type QueryTemplate, renderTemplate } from '../exchange/templates.js';
 import type { NewTemplateVersion, TemplateStore, TemplateVersion } from '../store/templates.js';
 import type { SchemaRegistry } from './schema-registry.js';
@@ -38,6 +39,7 @@ export class TemplateRegistry {
     const version = checkVersion(input.version, 'template version');
     if (typeof input.prompt !== 'string' || input.prompt.length > 100_000)
       throw new HubError('validation', 'prompt must be a string of at most 100,000 characters');
+    assertDepth(input.params, 'params');
     checkTemplateShape({ params: input.params, prompt: input.prompt });
     const ref = parseRef(input.answerSchema, 'answerSchema');
     if (!ref.version) throw new HubError('validation', 'answerSchema must name a version: NAME@VERSION');

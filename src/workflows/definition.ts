@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { HubError } from '../domain/errors.js';
+import { assertDepth } from '../domain/validate.js';
 import type { ValidationIssue } from '../domain/validation-issue.js';
 import { canonicalJson } from '../exchange/canonical.js';
 import { validateValue } from '../exchange/validator.js';
@@ -97,6 +98,7 @@ export function checkDefinition(
   source = 'definition',
   where: (pointer: string) => string = (p) => p || '(root)',
 ): WorkflowDefinition {
+  assertDepth(raw, `workflow ${source}`);
   const shape = validateValue(WORKFLOW_SCHEMA, raw, 'the workflow schema');
   if (!shape.valid) {
     const lines = shape.issues

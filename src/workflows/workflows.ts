@@ -7,6 +7,7 @@
 import { HubError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { isTerminal, type Status } from '../domain/status.js';
+import { assertDepth } from '../domain/validate.js';
 import type { StepRun, WorkflowRun } from '../domain/workflow-types.js';
 import { formatIssues, validateValue } from '../exchange/validator.js';
 import type { WriteTx } from '../store/database.js';
@@ -43,9 +44,9 @@ export class Workflows {
 
   /** A definition given as an object (checked) or as YAML/JSON text. */
   private load(definition: WorkflowDefinition | string): WorkflowDefinition {
-    return typeof definition === 'string'
-      ? parseDefinition(definition, 'workflow')
-      : checkDefinition(structuredClone(definition));
+    if (typeof definition === 'string') return parseDefinition(definition, 'workflow');
+    assertDepth(definition, 'the workflow definition');
+    return checkDefinition(structuredClone(definition));
   }
 
   /** Checks what `by` may run: declared commands by name for anyone; a program's argv only for an unscoped caller. */

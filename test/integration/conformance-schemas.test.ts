@@ -91,6 +91,21 @@ describeEachBackend('schema registry', (hubs) => {
       code: 'validation',
       message: expect.stringContaining('BACKWARD'),
     });
+    // Nested past any real schema (and deep enough to overflow a recursive walk): refused by name, not a crash.
+    const deep = JSON.parse(`${'{"properties":{"a":'.repeat(20_000)}{}${'}}'.repeat(20_000)}`) as Record<
+      string,
+      unknown
+    >;
+    await expect(publish(hub, '1.0.0', deep)).rejects.toMatchObject({
+      code: 'validation',
+      message: expect.stringContaining('nests deeper than 128'),
+    });
+    await expect(hub.ask({ from: 'm', to: 'nobody', prompt: 'x', schema: deep })).rejects.toMatchObject({
+      code: 'validation',
+    });
+    await expect(
+      hub.workflows.start({ name: 'deep', steps: [{ id: 'a', convert: { function: 'collect', args: deep } }] }),
+    ).rejects.toMatchObject({ code: 'validation' });
     expect((await hub.schemas.list()).some((s) => s.name === 'paper')).toBe(false);
   });
 
