@@ -82,7 +82,7 @@ describe('stopRun', () => {
     try {
       expect(await stopRun(undefined, run, { graceMs: 0, killWaitMs: 2_000 }, window)).toBe(true);
       // Killed: it may still be on its way out (its memory, and with it its environment, already gone).
-      await until(() => !alive(escaped.pid as number), 2_000, 'the killed process to end');
+      await until(() => !alive(escaped.pid as number), 10_000, 'the killed process to end');
     } finally {
       escaped.kill('SIGKILL');
     }
