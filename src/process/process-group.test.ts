@@ -77,14 +77,29 @@ describe('stopRun', () => {
       const other = spawn('true', [], { stdio: 'ignore' });
       await new Promise((resolve) => other.once('exit', resolve));
     }
-    const escaped = spawn('setsid', ['sleep', '30'], { env: { ...process.env, [RUN_MARKER]: run }, stdio: 'ignore' });
-    await new Promise((resolve) => escaped.once('spawn', resolve));
+    // Started the way a run leaves it behind: by a program that exits at once, so the escaped process is not a
+    // child of this one (children of this one that are mid-exec are taken for another run's program being started).
+    const starter = spawn('sh', ['-c', 'setsid sleep 30 </dev/null >/dev/null 2>&1 & echo $!'], {
+      env: { ...process.env, [RUN_MARKER]: run },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    starter.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    await new Promise((resolve) => starter.once('close', resolve));
+    const escaped = Number(out.trim());
+    expect(escaped).toBeGreaterThan(0);
     try {
       expect(await stopRun(undefined, run, { graceMs: 0, killWaitMs: 2_000 }, window)).toBe(true);
       // Killed: it may still be on its way out (its memory, and with it its environment, already gone).
-      await until(() => !alive(escaped.pid as number), 10_000, 'the killed process to end');
+      await until(() => !alive(escaped), 10_000, 'the killed process to end');
     } finally {
-      escaped.kill('SIGKILL');
+      try {
+        process.kill(escaped, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
     }
   });
 });
