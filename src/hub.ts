@@ -20,6 +20,7 @@ import { type HookOptions, HookRunner } from './hooks/runner.js';
 import { WatchStore } from './hooks/watches.js';
 import { LazyReaper } from './process/reaper.js';
 import { ProgressTracker } from './progress/tracker.js';
+import { type RouteDecision, routeCapability } from './registry/routing.js';
 import { SchemaRegistry } from './registry/schema-registry.js';
 import { resolveAsk } from './registry/structured-ask.js';
 import { TemplateRegistry } from './registry/template-registry.js';
@@ -127,6 +128,13 @@ export interface Hub {
    * the first ask (`replayed: true`) instead of asking twice.
    */
   ask(input: AskInput): Promise<AskResult>;
+  /**
+   * The module an ask for `capability` goes to: among the modules declaring it that are served (not removed,
+   * paused or unhealthy), the one with the fewest busy instances, then the fewest queued replies, then by name;
+   * with every module declaring it and why each was passed over. `not_found` when none declares it (naming those
+   * declared), `unavailable` when none is served now (naming each and why). See src/registry/routing.ts.
+   */
+  routeCapability(capability: string): Promise<RouteDecision>;
   /** The exchange schemas: publish (compatibility-checked), get, list, validate, check, types. */
   readonly schemas: SchemaRegistry;
   /** Query templates: named, versioned questions with parameters and an answer schema. */
@@ -320,6 +328,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
       const resolved = await resolveAsk(input, schemas, templates);
       return asks.ask(resolved.input, undefined, resolved.checking);
     },
+    routeCapability: (capability) => routeCapability({ modules }, capability),
     schemas,
     templates,
     retry: (id, kind = 'message', o = {}) => (kind === 'task' ? retries.retryTask(id, o) : retries.retry(id, o)),
@@ -378,6 +387,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
           commands: () => declaredCommands,
           validate: (schema, value) => schemas.validate(schema, value),
           resolveAsk: (spec) => resolveAsk(spec as unknown as AskInput, schemas, templates),
+          routeCapability: (capability, unseen) => routeCapability({ modules }, capability, unseen),
         },
         o,
       );

@@ -146,6 +146,7 @@ export function paintStatus(status: string, p: Palette): string {
       return p.red(status);
     case 'cancelled':
     case 'paused':
+    case 'waiting':
       return p.yellow(status);
     case 'processing':
     case 'busy':

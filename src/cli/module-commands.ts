@@ -1,11 +1,12 @@
 /**
- * The modules and their agents: `modules` (health, paused, instances), `modules pause|resume NAME`, and
- * `instances` with `instances pause|resume|terminate ID`.
+ * The modules and their agents: `modules` (health, paused, instances; `--capability` for those declaring one),
+ * `modules pause|resume NAME`, and `instances` with `instances pause|resume|terminate ID`.
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { InstanceAction } from '../client/types.js';
 import { dataHome } from '../config/paths.js';
+import { declaredCapabilities, unknownCapabilityMessage } from '../domain/capability.js';
 import type { ModuleView } from '../domain/types.js';
 import { clientRunner, group, moduleNames, printList, requireModule } from './command-kit.js';
 import { ago, paintStatus, paletteFor } from './format.js';
@@ -19,12 +20,21 @@ export function registerModuleCommands(cli: Command): void {
     cli
       .command('modules')
       .description('the modules: backend, health, paused, instances busy/idle/paused (modules pause|resume <name>)')
+      .option('--capability <name>', 'only the modules that declare this capability')
       .option('--json', 'print JSON')
-      .action((opts: { json?: boolean }) =>
+      .action((opts: { capability?: string; json?: boolean }) =>
         withClient(async (client) => {
-          const list = await client.modules();
+          const list = await client.modules(opts.capability === undefined ? {} : { capability: opts.capability });
+          // None declares it: the capabilities that are declared, so that a typo shows.
+          const empty =
+            opts.capability === undefined || list.length
+              ? `no modules; define them in ${join(dataHome(), 'config.yaml')} (claude-comms init writes one to start from)`
+              : unknownCapabilityMessage(
+                  opts.capability.trim(),
+                  declaredCapabilities((await client.modules()).map((m) => m.capabilities)),
+                );
           printList(opts, 'modules', list, {
-            empty: `no modules; define them in ${join(dataHome(), 'config.yaml')} (claude-comms init writes one to start from)`,
+            empty,
             header: ['NAME', 'BACKEND', 'HEALTH', 'PAUSED', 'BUSY/IDLE/PAUSED', 'DESCRIPTION'],
             row: (m, p) => [
               m.name,

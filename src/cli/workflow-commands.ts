@@ -1,6 +1,6 @@
 /**
  * `claude-comms workflow run FILE|NAME [--input k=v …] [--wait] | define FILE | list | show RUN | pause|resume|cancel
- * RUN | retry RUN STEP | start-from RUN STEP`: workflows from the command line. `--wait` follows the run live, a
+ * RUN | retry RUN STEP | start-from RUN STEP | approve|reject RUN STEP [--note TEXT]`: workflows from the command line. `--wait` follows the run live, a
  * line per step as it moves, and exits like `ask --wait`: 0 complete, 1 failed or cancelled, 2 timed out, 130 on
  * Ctrl-C (the run goes on).
  */
@@ -30,6 +30,24 @@ function took(startedAt: string | null, completedAt: string | null): string {
   return duration((completedAt ? new Date(completedAt).getTime() : Date.now()) - new Date(startedAt).getTime());
 }
 
+/** What a step's detail says in a line: why it was skipped, its approval, its module, its items. */
+function stepNote(s: WorkflowRun['steps'][number]): string | undefined {
+  const d = s.detail;
+  if (!d) return undefined;
+  const a = d.approval;
+  const parts = [
+    d.skipped ? `skipped: ${d.skipped}` : '',
+    a
+      ? a.decision
+        ? `${a.decision.replace('_', ' ')}${a.by ? ` by ${a.by}` : ''}${a.note ? `: ${a.note}` : ''}`
+        : `awaiting approval: ${a.message}`
+      : '',
+    d.routing ? `→ ${d.routing.chosen} (${d.routing.capability})` : '',
+    d.items ? `${d.items.complete}/${d.items.total} items${d.items.failed ? `, ${d.items.failed} failed` : ''}` : '',
+  ].filter(Boolean);
+  return parts.length ? parts.join(' · ') : undefined;
+}
+
 /** The run's steps as a tree of dependencies: each step under the step it waits on last in the definition. */
 function showRun(run: WorkflowRun): string {
   const after = new Map(run.steps.map((s) => [s.stepId, s.after]));
@@ -44,7 +62,9 @@ function showRun(run: WorkflowRun): string {
     String(s.attempt),
     took(s.startedAt, s.completedAt),
     usd(s.costUsd),
-    (s.error ?? (after.get(s.stepId)?.length ? `after ${after.get(s.stepId)?.join(', ')}` : '')).split('\n')[0] ?? '',
+    (s.error ?? stepNote(s) ?? (after.get(s.stepId)?.length ? `after ${after.get(s.stepId)?.join(', ')}` : '')).split(
+      '\n',
+    )[0] ?? '',
   ]);
   return (
     `run ${run.id}  ${run.workflow}  ${paintStatus(run.status, p)}  ${took(run.startedAt, run.completedAt)}  ${usd(run.costUsd)}\n` +
@@ -75,7 +95,9 @@ async function startAndWait(
     if (opts.json) printJsonLine(event);
     else if (event.type === 'step_run.status_changed')
       printErr(
-        `step ${event.data.stepId}: ${event.data.to}${event.data.attempt > 1 ? ` (attempt ${event.data.attempt})` : ''}${event.data.error ? ` — ${event.data.error.split('\n')[0]}` : ''}\n`,
+        `step ${event.data.stepId}: ${event.data.to}${event.data.attempt > 1 ? ` (attempt ${event.data.attempt})` : ''}${event.data.error ? ` — ${event.data.error.split('\n')[0]}` : ''}${
+          event.data.to === 'waiting' ? ` — claude-comms workflow approve ${id} ${event.data.stepId} (or reject)` : ''
+        }\n`,
       );
     if (event.type === 'workflow_run.status_changed' && isTerminal(event.data.to))
       done(event.data.to === 'complete' ? EXIT.complete : EXIT.failed);
@@ -240,6 +262,27 @@ export function registerWorkflowCommands(cli: Command): void {
             action === 'retry' ? await client.workflows.retry(id, step) : await client.workflows.startFrom(id, step);
           if (opts.json) printJson(run);
           else printOut(action === 'retry' ? `run ${id}: retrying ${step}\n` : `started run ${run.id} from ${step}\n`);
+        }),
+      );
+  }
+
+  for (const decision of ['approve', 'reject'] as const) {
+    workflow
+      .command(decision)
+      .description(
+        decision === 'approve'
+          ? 'approve a step waiting for an approval: it completes and the run goes on'
+          : 'reject a step waiting for an approval: it fails, and the run with it',
+      )
+      .argument('<run>', 'the run id')
+      .argument('<step>', 'the step id')
+      .option('--note <text>', 'why (kept with the decision)')
+      .option('--json', 'print JSON')
+      .action((id: string, step: string, opts: { note?: string; json?: boolean }) =>
+        withClient(async (client) => {
+          const run = await client.workflows.decide(id, step, decision, opts.note);
+          if (opts.json) printJson(run);
+          else printOut(`run ${id}: ${step} ${decision === 'approve' ? 'approved' : 'rejected'}\n`);
         }),
       );
   }

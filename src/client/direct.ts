@@ -85,8 +85,8 @@ export class DirectClient implements CommsClient {
     return { ...thread, messages: await this.hub.messages.list({ threadId: id, limit: 1000 }) };
   }
 
-  async modules(): Promise<ModuleView[]> {
-    const [modules, instances] = await Promise.all([this.hub.modules.list(), this.hub.instances.list()]);
+  async modules(options: { capability?: string } = {}): Promise<ModuleView[]> {
+    const [modules, instances] = await Promise.all([this.hub.modules.list(options), this.hub.instances.list()]);
     return modules.map((m) => moduleView(m, instances));
   }
 

@@ -114,8 +114,9 @@ export class HttpClient implements CommsClient {
     return (await this.call<{ hits: SearchHit[] }>('GET', '/search', undefined, query)).hits;
   }
 
-  async modules(): Promise<ModuleView[]> {
-    return (await this.call<{ modules: ModuleView[] }>('GET', '/modules')).modules;
+  async modules(options: { capability?: string } = {}): Promise<ModuleView[]> {
+    const query = { capability: options.capability };
+    return (await this.call<{ modules: ModuleView[] }>('GET', '/modules', undefined, query)).modules;
   }
 
   async instances(options: ListInstancesOptions = {}): Promise<Instance[]> {

@@ -92,7 +92,8 @@ export interface CommsClient {
   /** Workflow definitions and runs. */
   readonly workflows: WorkflowClient;
   thread(id: string): Promise<ThreadWithMessages>;
-  modules(): Promise<ModuleView[]>;
+  /** The modules by name; with `capability`, those that declare it (exact after trimming). */
+  modules(options?: { capability?: string }): Promise<ModuleView[]>;
   instances(options?: ListInstancesOptions): Promise<Instance[]>;
   changeInstance(id: string, action: InstanceAction): Promise<Instance>;
   /** Pauses the module (it takes no new questions) or resumes it. */

@@ -16,6 +16,8 @@ export interface WorkflowClient {
   control(id: string, action: 'pause' | 'resume' | 'cancel'): Promise<WorkflowRun>;
   retry(id: string, step: string): Promise<WorkflowRun>;
   startFrom(id: string, step: string): Promise<WorkflowRun>;
+  /** Approves or rejects a step waiting for an approval. */
+  decide(id: string, step: string, decision: 'approve' | 'reject', note?: string): Promise<WorkflowRun>;
 }
 
 type Call = <T>(
@@ -37,6 +39,8 @@ export function httpWorkflows(call: Call): WorkflowClient {
     control: (id, action) => call('POST', `${at(id)}/${action}`),
     retry: (id, step) => call('POST', `${at(id)}/steps/${encodeURIComponent(step)}/retry`),
     startFrom: (id, step) => call('POST', `${at(id)}/steps/${encodeURIComponent(step)}/start-from`),
+    decide: (id, step, decision, note) =>
+      call('POST', `${at(id)}/steps/${encodeURIComponent(step)}/${decision}`, note === undefined ? {} : { note }),
   };
 }
 
@@ -54,5 +58,6 @@ export function directWorkflows(hub: Hub): WorkflowClient {
     control: (id, action) => hub.workflows[action](id),
     retry: (id, step) => hub.workflows.retry(id, step),
     startFrom: (id, step) => hub.workflows.startFrom(id, step),
+    decide: (id, step, decision, note) => hub.workflows[decision](id, step, note === undefined ? {} : { note }),
   };
 }

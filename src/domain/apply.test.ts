@@ -193,6 +193,14 @@ const TABLE: Record<
     message: 'same',
     task: 'same',
   },
+  'step_run.updated': {
+    event: event('step_run.updated', {
+      stepId: 'a',
+      detail: { items: { total: 3, complete: 1, failed: 0, running: 2 } },
+    }),
+    message: 'same',
+    task: 'same',
+  },
   'template.published': {
     event: event('template.published', { name: 'q', version: '1.0.0', answerSchema: 'doc@1.0.0' }),
     message: 'same',

@@ -3,8 +3,9 @@
  * readers (the event applier, hooks, the CLI, the dashboard) and the guide's table share. `HubEvent` in types.ts
  * is the union of these, so a reader that checks `type` gets its `data` typed.
  */
-import type { Status } from './status.js';
+import type { Status, StepStatus } from './status.js';
 import type { ValidationIssue } from './validation-issue.js';
+import type { StepDetail } from './workflow-types.js';
 
 /** The states an instance goes through. */
 export type InstanceState = 'idle' | 'busy' | 'paused' | 'terminated';
@@ -112,11 +113,13 @@ export interface EventData {
   /** A step of a run moved; `attempt` is the attempt it is on (0 before the first). */
   'step_run.status_changed': {
     stepId: string;
-    from: Status;
-    to: Status;
+    from: StepStatus;
+    to: StepStatus;
     attempt: number;
     reason?: string;
     error?: string;
   };
+  /** What is known of a step changed without its status: its items' counts, its approval, its routing. */
+  'step_run.updated': { stepId: string; detail: StepDetail };
   'template.published': { name: string; version: string; answerSchema: string };
 }

@@ -57,3 +57,58 @@ export function assertTransition(kind: StatefulKind, id: string, from: Status, t
     { details: { kind, id, from, to } },
   );
 }
+
+/**
+ * A workflow step's statuses: the shared vocabulary (without `paused`, which is a run's) and two of steps' own —
+ * `waiting` (for an approval) and `skipped` (its condition did not hold, or a step it depends on was skipped).
+ */
+export const STEP_STATUSES = [
+  'pending',
+  'processing',
+  'waiting',
+  'complete',
+  'failed',
+  'cancelled',
+  'skipped',
+] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+const STEP_MOVES: Record<StepStatus, readonly StepStatus[]> = {
+  pending: ['processing', 'waiting', 'skipped', 'failed', 'cancelled'],
+  // `processing → pending`: a failed attempt waits for its retry.
+  processing: ['complete', 'failed', 'cancelled', 'pending'],
+  // Approved, rejected (or timed out), or the run ended.
+  waiting: ['complete', 'failed', 'cancelled'],
+  complete: [],
+  // Retried by request.
+  failed: ['pending'],
+  cancelled: ['pending'],
+  skipped: [],
+};
+
+/** True when a step's status is one of its final ones (`skipped` included); failed and cancelled may be retried. */
+export function isStepDone(status: StepStatus): boolean {
+  return status === 'complete' || status === 'failed' || status === 'cancelled' || status === 'skipped';
+}
+
+/** True when a step may move from `from` to `to`. */
+export function canStepMove(from: StepStatus, to: StepStatus): boolean {
+  return STEP_MOVES[from]?.includes(to) ?? false;
+}
+
+/** Throws `invalid_transition` (naming the step, both statuses and the allowed moves) unless the move is legal. */
+export function assertStepTransition(id: string, from: StepStatus, to: StepStatus): void {
+  if (!(STEP_STATUSES as readonly string[]).includes(to))
+    throw new HubError(
+      'validation',
+      `'${String(to)}' is not a step status; expected one of ${STEP_STATUSES.join(', ')}`,
+    );
+  if (canStepMove(from, to)) return;
+  const allowed = STEP_MOVES[from] ?? [];
+  throw new HubError(
+    'invalid_transition',
+    `step ${id} cannot move from ${from} to ${to}` +
+      (allowed.length ? ` (allowed from ${from}: ${allowed.join(', ')})` : ` (${from} is final)`),
+    { details: { kind: 'step', id, from, to } },
+  );
+}

@@ -218,6 +218,7 @@ export const EVENT_TYPES = [
   'workflow_run.created',
   'workflow_run.status_changed',
   'step_run.status_changed',
+  'step_run.updated',
 ] as const satisfies readonly (keyof EventData)[];
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -5,7 +5,7 @@
  */
 import { DOCUMENT_SCHEMA, PDF_REQUIREMENTS_SCHEMA } from './pdf/index.js';
 import type { QueryTemplate } from './templates.js';
-import { WORKFLOW_SCHEMA } from './workflow-schema.js';
+import { WORKFLOW_SCHEMA, WORKFLOW_SCHEMA_1_0 } from './workflow-schema.js';
 
 export interface BundledSchema {
   name: string;
@@ -135,6 +135,14 @@ export const BUNDLED_SCHEMAS: BundledSchema[] = [
     name: 'workflow',
     version: '1.0.0',
     description: 'A workflow definition: a DAG of ask, validate, convert and command steps (docs/workflows.md)',
+    compatibility: 'BACKWARD',
+    body: WORKFLOW_SCHEMA_1_0 as unknown as Record<string, unknown>,
+  },
+  {
+    name: 'workflow',
+    version: '1.1.0',
+    description:
+      'A workflow definition: a DAG of ask, validate, convert, command and approve steps, with conditions and forEach (docs/workflows.md)',
     compatibility: 'BACKWARD',
     body: WORKFLOW_SCHEMA as unknown as Record<string, unknown>,
   },

@@ -1,14 +1,16 @@
 /**
- * The JSON Schema of a workflow definition (`workflow@1.0.0`, published with claude-comms): what a YAML or JSON
+ * The JSON Schema of a workflow definition (`workflow@1.1.0`, published with claude-comms): what a YAML or JSON
  * definition file, or the builder, must produce. Rules a schema cannot state (dependencies exist, no cycles,
- * references only to steps upstream) are checked by workflows/definition.ts.
+ * references only to steps upstream, conditions that parse) are checked by workflows/definition.ts. Version 1.1.0
+ * adds `when`, `runIfSkipped`, `forEach`, `approve` steps and asks by capability; `workflow@1.0.0`, published
+ * before, stays as it was (a published version never changes), and every definition it accepts 1.1.0 accepts.
  */
 
 const S = 'https://json-schema.org/draft/2020-12/schema';
 const id = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_-]{0,63}$' };
 const ms = { type: 'integer', minimum: 1, maximum: 86_400_000 };
 
-export const WORKFLOW_SCHEMA = {
+export const WORKFLOW_SCHEMA_1_0 = {
   $schema: S,
   title: 'workflow',
   type: 'object',
@@ -83,6 +85,72 @@ export const WORKFLOW_SCHEMA = {
         },
       },
       oneOf: [{ required: ['ask'] }, { required: ['validate'] }, { required: ['convert'] }, { required: ['command'] }],
+    },
+  },
+} as const;
+
+const step = WORKFLOW_SCHEMA_1_0.$defs.step;
+
+export const WORKFLOW_SCHEMA = {
+  ...WORKFLOW_SCHEMA_1_0,
+  $defs: {
+    step: {
+      ...step,
+      properties: {
+        ...step.properties,
+        when: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 2000,
+          description: 'a condition on inputs and earlier outputs; the step is skipped when it does not hold',
+        },
+        runIfSkipped: {
+          type: 'boolean',
+          description: 'run even when a step it depends on was skipped (by default it is skipped too)',
+        },
+        forEach: {
+          type: 'object',
+          required: ['items'],
+          additionalProperties: false,
+          properties: {
+            items: {
+              description: 'the list to run over: a template such as "{{ steps.list.value.files }}", or a list',
+            },
+            concurrency: { type: 'integer', minimum: 1, maximum: 100, description: 'items running at once (4)' },
+            continueOnError: { type: 'boolean', description: 'a failed item gives null instead of failing the step' },
+          },
+        },
+        ask: {
+          ...step.properties.ask,
+          required: [],
+          properties: {
+            ...step.properties.ask.properties,
+            capability: { type: 'string', minLength: 1, description: 'ask a module that declares it, chosen by load' },
+          },
+          oneOf: [{ required: ['to'] }, { required: ['capability'] }],
+        },
+        approve: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            message: { type: 'string', maxLength: 4000 },
+            timeoutMs: ms,
+            approvers: {
+              type: 'array',
+              items: { type: 'string', minLength: 1 },
+              maxItems: 100,
+              description: 'modules whose tokens may decide (besides unscoped callers)',
+            },
+          },
+        },
+      },
+      oneOf: [
+        { required: ['ask'] },
+        { required: ['validate'] },
+        { required: ['convert'] },
+        { required: ['command'] },
+        { required: ['approve'] },
+      ],
     },
   },
 } as const;

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from '@hono/zod-openapi';
 import { MAX_COST_LIMIT_USD, MAX_ITERATIONS_LIMIT } from '../domain/budget.js';
+import { MAX_CAPABILITY_LENGTH } from '../domain/capability.js';
 import type { EventData } from '../domain/event-data.js';
 import type { SearchOptions } from '../domain/inputs.js';
 import { MAX_QUERY } from '../domain/search-text.js';
@@ -106,6 +107,16 @@ export const TaskLogQuery = z
   .strict();
 export const ExportQuery = z.object({ ...taskFilters, format: z.enum(['json', 'csv']).default('json') }).strict();
 export const StatsQuery = z.object({ since: z.iso.datetime().optional(), module: moduleName.optional() }).strict();
+export const ModulesQuery = z
+  .object({
+    capability: z
+      .string()
+      .min(1)
+      .max(MAX_CAPABILITY_LENGTH)
+      .optional()
+      .openapi({ description: 'only modules that declare this capability (exact, surrounding spaces ignored)' }),
+  })
+  .strict();
 export const InstancesQuery = z
   .object({
     module: moduleName.optional(),

@@ -1,6 +1,6 @@
 /** The workflow routes' requests and answers, as zod schemas for the OpenAPI document (checked like the rest). */
 import { z } from '@hono/zod-openapi';
-import { STATUSES } from '../domain/status.js';
+import { STATUSES, STEP_STATUSES } from '../domain/status.js';
 import type { StepRun as StepRunRecord, WorkflowRun as WorkflowRunRecord } from '../domain/workflow-types.js';
 import type { StoredDefinition as StoredDefinitionRecord } from '../store/workflow-runs.js';
 import { answers } from './responses.js';
@@ -16,7 +16,9 @@ export const StepRun = answers<StepRunRecord>()(
       stepId: z.string(),
       kind: z.string(),
       after: z.array(z.string()).openapi({ description: 'the steps it waits for' }),
-      status,
+      status: z.enum(STEP_STATUSES).openapi({
+        description: 'the shared statuses without paused, and waiting (for an approval) and skipped',
+      }),
       attempt: z.number().int(),
       output: z.unknown().openapi({ description: 'the step output once complete' }),
       error: z.string().nullable(),
@@ -28,6 +30,43 @@ export const StepRun = answers<StepRunRecord>()(
       startedAt: z.string().nullable(),
       completedAt: z.string().nullable(),
       updatedAt: z.string(),
+      detail: z
+        .object({
+          skipped: z.string().optional().openapi({ description: 'why the step was skipped' }),
+          approval: z
+            .object({
+              message: z.string(),
+              approvers: z.array(z.string()).nullable(),
+              timeoutAt: z.string().nullable(),
+              decision: z.enum(['approved', 'rejected', 'timed_out']).optional(),
+              by: z.string().optional(),
+              note: z.string().optional(),
+              at: z.string().optional(),
+            })
+            .optional()
+            .openapi({ description: 'an approve step: what it asks, and who decided what' }),
+          routing: z
+            .object({
+              capability: z.string(),
+              chosen: z.string(),
+              considered: z.array(
+                z.object({
+                  module: z.string(),
+                  busy: z.number(),
+                  queued: z.number(),
+                  chosen: z.boolean(),
+                  why: z.string().optional(),
+                }),
+              ),
+            })
+            .optional()
+            .openapi({ description: 'an ask step naming a capability: the module chosen, and why' }),
+          items: z
+            .object({ total: z.number(), complete: z.number(), failed: z.number(), running: z.number() })
+            .optional()
+            .openapi({ description: 'a forEach step: its items by status' }),
+        })
+        .nullable(),
     })
     .openapi('StepRun'),
 );
@@ -82,6 +121,12 @@ export const StartBody = z
   })
   .strict()
   .openapi('StartRun');
+export const DecisionBody = z
+  .object({
+    note: z.string().max(4000).optional().openapi({ description: 'why: kept with the decision' }),
+  })
+  .strict()
+  .openapi('ApprovalDecision');
 export const RunsQuery = z.object({
   status: status.optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),

@@ -11,7 +11,7 @@ import { exchangeTables, publishBundled } from './exchange-schema.js';
 import type { Dialect, Schema } from './schema.js';
 import { backfillSearch } from './search-index.js';
 import { taskTotals } from './task-totals-schema.js';
-import { workflowTables } from './workflow-tables.js';
+import { workflowFlowTables, workflowTables } from './workflow-tables.js';
 
 interface Migration {
   version: number;
@@ -379,6 +379,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 16,
     name: 'workflows: definitions, runs and their steps',
     up: (db) => workflowTables(db),
+  },
+  {
+    version: 17,
+    name: "workflows: a step's detail (skip reason, approval, routing) and the items of forEach steps",
+    up: (db) => workflowFlowTables(db),
+    // workflow@1.1.0 joins the bundled schemas.
+    backfill: publishBundled,
   },
 ];
 

@@ -1,6 +1,8 @@
 /** Modules: the agents (each in its own repository) that ask and answer. */
+import { capabilityName, declaresCapability } from '../domain/capability.js';
 import { HubError } from '../domain/errors.js';
 import type { RegisterModuleInput } from '../domain/inputs.js';
+import { settingsSummary } from '../domain/settings-summary.js';
 import type { Module } from '../domain/types.js';
 import { jsonObject, moduleName, noNul, wellFormed } from '../domain/validate.js';
 import type { Database, WriteTx } from './database.js';
@@ -8,6 +10,13 @@ import { rowLock } from './row-lock.js';
 import type { ModulesTable } from './schema.js';
 
 export type { RegisterModuleInput } from '../domain/inputs.js';
+
+/** How loaded a module is now: its busy instances, and its replies waiting for an instance (pending). */
+export interface ModuleLoad {
+  module: string;
+  busy: number;
+  queued: number;
+}
 
 function fromRow(r: ModulesTable): Module {
   return {
@@ -174,8 +183,48 @@ export class ModuleStore {
     return fromRow(row);
   }
 
-  /** Every module, by name. */
-  async list(): Promise<Module[]> {
-    return (await this.db.read.all<ModulesTable>('SELECT * FROM modules ORDER BY name')).map(fromRow);
+  /**
+   * Every module, by name; with `capability`, those whose settings declare it (exact after trimming, see
+   * domain/capability.ts). Removed, paused and unhealthy modules are listed too: each says so.
+   */
+  async list(options: { capability?: string } = {}): Promise<Module[]> {
+    const capability = options.capability === undefined ? undefined : capabilityName(options.capability);
+    const modules = (await this.db.read.all<ModulesTable>('SELECT * FROM modules ORDER BY name')).map(fromRow);
+    // Capabilities live in the settings' JSON, read the same way on both databases: a row per module, no index.
+    if (capability === undefined) return modules;
+    return modules.filter((m) => declaresCapability(settingsSummary(m.config).capabilities, capability));
+  }
+
+  /**
+   * The load of each of `names`, in their order: busy instances, and pending replies (asked, no instance has taken
+   * them yet). Unknown names answer zeros. Both counts are read from partial indexes holding only live instances
+   * (`instances_live`) and unfinished replies (`messages_queue`), so they cost what the queues hold, not the
+   * history (test/integration/query-plans.test.ts).
+   */
+  async load(names: readonly string[]): Promise<ModuleLoad[]> {
+    const modules = names.map((n) => moduleName(n, 'module'));
+    if (!modules.length) return [];
+    // Each partial index's condition is repeated so that SQLite's planner sees the query implies it. The queue is
+    // counted one module at a time: given `author IN (…)`, or `GROUP BY author`, SQLite walks messages_author
+    // instead, every message the module ever wrote.
+    const [busy, ...queued] = await Promise.all([
+      this.db.read.all<{ module: string; n: number | string }>(
+        `SELECT module, count(*) AS n FROM instances WHERE status <> 'terminated' AND status = 'busy'
+         AND module IN (${modules.map(() => '?').join(', ')}) GROUP BY module`,
+        modules,
+      ),
+      ...modules.map((module) =>
+        this.db.read.get<{ n: number | string }>(
+          `SELECT count(*) AS n FROM messages WHERE status IN ('pending', 'processing') AND status = 'pending'
+           AND role = 'assistant' AND author = ?`,
+          [module],
+        ),
+      ),
+    ]);
+    return modules.map((module, i) => ({
+      module,
+      busy: Number(busy.find((r) => r.module === module)?.n ?? 0),
+      queued: Number(queued[i]?.n ?? 0),
+    }));
   }
 }

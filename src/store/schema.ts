@@ -204,6 +204,7 @@ export interface Schema {
   workflows: WorkflowsTable;
   workflow_runs: WorkflowRunsTable;
   step_runs: StepRunsTable;
+  step_items: StepItemsTable;
 }
 
 export interface WorkflowsTable {
@@ -242,6 +243,27 @@ export interface StepRunsTable {
   error: string | null;
   reason: string | null;
   task_id: string | null;
+  message_id: string | null;
+  cost_usd: number;
+  not_before: string | null;
+  started_at: string | null;
+  completed_at: string | null;
+  updated_at: string;
+  /** JSON: why it was skipped, its approval, how its module was chosen, its items' counts. */
+  detail: string | null;
+}
+
+/** One item of a `forEach` step (store/step-items.ts). */
+export interface StepItemsTable {
+  run_id: string;
+  step_id: string;
+  idx: number;
+  status: string;
+  attempt: number;
+  input: string;
+  output: string | null;
+  error: string | null;
+  reason: string | null;
   message_id: string | null;
   cost_usd: number;
   not_before: string | null;

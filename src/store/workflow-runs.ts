@@ -4,11 +4,12 @@
  */
 import { HubError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import type { Status } from '../domain/status.js';
-import type { StepRun, WorkflowRun } from '../domain/workflow-types.js';
+import { assertStepTransition, type Status, type StepStatus } from '../domain/status.js';
+import type { StepDetail, StepRun, WorkflowRun } from '../domain/workflow-types.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 import { rowLock } from './row-lock.js';
 import type { StepRunsTable, WorkflowRunsTable, WorkflowsTable } from './schema.js';
+import { StepItemStore } from './step-items.js';
 
 export interface StoredDefinition {
   name: string;
@@ -29,7 +30,7 @@ function stepFromRow(r: StepRunsTable, after: Map<string, string[]>): StepRun {
     stepId: r.step_id,
     kind: r.kind,
     after: after.get(r.step_id) ?? [],
-    status: r.status as Status,
+    status: r.status as StepStatus,
     attempt: Number(r.attempt),
     output: json(r.output),
     error: r.error,
@@ -41,6 +42,7 @@ function stepFromRow(r: StepRunsTable, after: Map<string, string[]>): StepRun {
     startedAt: r.started_at,
     completedAt: r.completed_at,
     updatedAt: r.updated_at,
+    detail: json(r.detail) as StepDetail | null,
   };
 }
 
@@ -88,6 +90,7 @@ export type StepChange = Partial<
     | 'notBefore'
     | 'startedAt'
     | 'completedAt'
+    | 'detail'
   >
 >;
 export type RunChange = Partial<
@@ -106,6 +109,7 @@ const STEP_COLUMNS: Record<keyof StepChange, string> = {
   notBefore: 'not_before',
   startedAt: 'started_at',
   completedAt: 'completed_at',
+  detail: 'detail',
 };
 const RUN_COLUMNS: Record<keyof RunChange, string> = {
   status: 'status',
@@ -122,12 +126,15 @@ function sets<T extends object>(change: T, columns: Record<string, string>): { s
   for (const [key, value] of Object.entries(change)) {
     if (value === undefined) continue;
     parts.push(`${columns[key]} = ?`);
-    params.push(key === 'output' ? (value === null ? null : JSON.stringify(value)) : value);
+    params.push(key === 'output' || key === 'detail' ? (value === null ? null : JSON.stringify(value)) : value);
   }
   return { sql: parts.join(', '), params };
 }
 
 export class WorkflowStore {
+  /** The items of `forEach` steps. */
+  readonly items = new StepItemStore();
+
   constructor(private readonly db: Database) {}
 
   write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
@@ -307,16 +314,16 @@ export class WorkflowStore {
     return rows.map((r) => r.id);
   }
 
-  /** The run and step an ask step's reply belongs to. */
+  /** The run and step an ask step's reply belongs to (or the reply of one item of a `forEach` step). */
   async stepOfMessage(messageId: string): Promise<{ runId: string; stepId: string } | undefined> {
     const r = await this.db.read.get<{ run_id: string; step_id: string }>(
       'SELECT run_id, step_id FROM step_runs WHERE message_id = ?',
       [messageId],
     );
-    return r ? { runId: r.run_id, stepId: r.step_id } : undefined;
+    return r ? { runId: r.run_id, stepId: r.step_id } : this.items.ofMessage(this.db.read, messageId);
   }
 
-  /** Changes a step (event `step_run.status_changed` when its status moves). */
+  /** Changes a step (event `step_run.status_changed` when its status moves, else `step_run.updated` for its detail). */
   async changeStep(
     tx: WriteTx,
     runId: string,
@@ -324,6 +331,7 @@ export class WorkflowStore {
     change: StepChange,
     module: string | null = null,
   ): Promise<void> {
+    if (change.status && change.status !== step.status) assertStepTransition(step.stepId, step.status, change.status);
     const { sql, params } = sets({ ...change, updatedAt: undefined }, STEP_COLUMNS);
     const now = new Date().toISOString();
     await tx.run(`UPDATE step_runs SET ${sql ? `${sql}, ` : ''}updated_at = ? WHERE run_id = ? AND step_id = ?`, [
@@ -347,6 +355,15 @@ export class WorkflowStore {
           ...(change.reason ? { reason: change.reason } : {}),
           ...(change.error ? { error: change.error } : {}),
         },
+      });
+    else if (change.detail)
+      tx.emit({
+        type: 'step_run.updated',
+        runId,
+        taskId: change.taskId ?? step.taskId,
+        messageId: change.messageId ?? step.messageId,
+        module,
+        data: { stepId: step.stepId, detail: change.detail },
       });
     Object.assign(step, change, { updatedAt: now });
   }

@@ -124,7 +124,7 @@ describe('the template path language', () => {
       /has no index 5 \(it is a list of 2\)/,
     );
     expect(() => resolveTemplates('{{ steps.other }}', scope)).toThrow(/step other has no output/);
-    expect(() => parsePath('constructor.prototype')).toThrow(/starts with inputs or steps/);
+    expect(() => parsePath('constructor.prototype')).toThrow(/starts with inputs, steps, item or index/);
     expect(() => resolveTemplates('{{ inputs.constructor }}', scope)).toThrow(/has no "constructor"/);
     expect(() => parsePath('inputs.a()')).toThrow(/unexpected/);
   });

@@ -2,7 +2,8 @@
  * Workflow definitions: a DAG of steps, from a YAML or JSON file or from the builder (builder.ts), checked when
  * loaded — against `workflow@1.0.0` (workflow-schema.ts; from a file, each error names the file, line and path),
  * then what a schema cannot say: ids unique, dependencies that exist, no cycle, template references only to
- * steps upstream, one kind per step. Pure.
+ * steps upstream, one kind per step, conditions (`when`, conditions.ts) that parse, `item` and `index` only in
+ * `forEach` steps. Pure.
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -12,9 +13,10 @@ import type { ValidationIssue } from '../domain/validation-issue.js';
 import { canonicalJson } from '../exchange/canonical.js';
 import { validateValue } from '../exchange/validator.js';
 import { WORKFLOW_SCHEMA } from '../exchange/workflow-schema.js';
-import { type Reference, referencesIn } from './paths.js';
+import { conditionReferences, parseCondition } from './conditions.js';
+import { referencesIn } from './paths.js';
 
-export const STEP_KINDS = ['ask', 'validate', 'convert', 'command'] as const;
+export const STEP_KINDS = ['ask', 'validate', 'convert', 'command', 'approve'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 export interface RetryPolicy {
@@ -25,7 +27,9 @@ export interface RetryPolicy {
 }
 
 export interface AskSpec {
-  to: string;
+  /** The module asked; or `capability`, and the least busy module that declares it is. */
+  to?: string;
+  capability?: string;
   prompt?: string;
   schema?: string | Record<string, unknown>;
   template?: string;
@@ -49,16 +53,37 @@ export interface CommandSpec {
   cwd?: string;
 }
 
+/** A person or a module approves (or rejects) before the run goes on. */
+export interface ApproveSpec {
+  message?: string;
+  timeoutMs?: number;
+  /** Modules whose tokens may decide, besides unscoped callers; none: the module that started the run. */
+  approvers?: string[];
+}
+
+/** A step run once per item of a list. */
+export interface ForEachSpec {
+  items: unknown;
+  concurrency?: number;
+  continueOnError?: boolean;
+}
+
 export interface StepDefinition {
   id: string;
   description?: string;
   after?: string[];
   retry?: RetryPolicy;
   timeoutMs?: number;
+  /** A condition (conditions.ts): the step is skipped when it does not hold. */
+  when?: string;
+  /** Runs even when a step it depends on was skipped (by default it is skipped too). */
+  runIfSkipped?: boolean;
+  forEach?: ForEachSpec;
   ask?: AskSpec;
   validate?: ValidateSpec;
   convert?: ConvertSpec;
   command?: CommandSpec;
+  approve?: ApproveSpec;
 }
 
 export interface WorkflowDefinition {
@@ -103,14 +128,25 @@ export function checkDefinition(
   if (!shape.valid) {
     const lines = shape.issues
       // The branch of `oneOf` each step failed says nothing a person can use: the count of kinds says it.
-      .filter((i) => !(i.rule === 'required' && /\/steps\/\d+\/(ask|validate|convert|command)$/.test(i.path)))
+      .filter((i) => !(i.rule === 'required' && /\/steps\/\d+\/(ask|validate|convert|command|approve)$/.test(i.path)))
+      // The same for an ask's `to` or `capability`: the line below says it.
+      .filter((i) => !/\/steps\/\d+\/ask$/.test(i.path) || !['required', 'oneOf'].includes(i.rule ?? ''))
       .map((i) => `${where(i.path)}: ${i.message.replace(/^the value/, i.path || 'the definition')}`);
     const kinds = Array.isArray((raw as { steps?: unknown })?.steps)
       ? ((raw as { steps: Record<string, unknown>[] }).steps ?? []).flatMap((s, i) => {
           const n = s && typeof s === 'object' ? STEP_KINDS.filter((k) => k in s).length : 0;
-          return n === 1
-            ? []
-            : [`${where(`/steps/${i}`)}: a step has exactly one of ${STEP_KINDS.join(', ')} (it has ${n})`];
+          const ask = s && typeof s === 'object' ? (s.ask as Record<string, unknown> | undefined) : undefined;
+          const targets = ask && typeof ask === 'object' ? ['to', 'capability'].filter((k) => k in ask).length : 1;
+          return [
+            ...(n === 1
+              ? []
+              : [`${where(`/steps/${i}`)}: a step has exactly one of ${STEP_KINDS.join(', ')} (it has ${n})`]),
+            ...(targets === 1
+              ? []
+              : [
+                  `${where(`/steps/${i}/ask`)}: an ask step names either to (a module) or capability (it has ${targets ? 'both' : 'neither'})`,
+                ]),
+          ];
         })
       : [];
     throw refuse(source, [...new Set([...lines, ...kinds])], shape.issues);
@@ -141,21 +177,36 @@ export function checkDefinition(
   const upstream = ancestors(def);
   def.steps.forEach((s, i) => {
     const kind = kindOf(s);
-    let refs: Reference[];
-    try {
-      refs = referencesIn(s[kind]);
-    } catch (err) {
-      problems.push(`${where(`/steps/${i}/${kind}`)}: ${(err as Error).message}`);
-      return;
-    }
-    for (const ref of refs) {
-      if (ref.root !== 'steps') continue;
-      if (!index.has(ref.step as string))
-        problems.push(`${where(`/steps/${i}/${kind}`)}: {{ ${ref.text} }} names no step`);
-      else if (!upstream.get(s.id)?.has(ref.step as string))
-        problems.push(
-          `${where(`/steps/${i}/${kind}`)}: {{ ${ref.text} }} uses step ${ref.step}, which is not upstream of ${s.id} (add it to after)`,
-        );
+    if (s.forEach && s.approve)
+      problems.push(`${where(`/steps/${i}/forEach`)}: an approve step runs once; it cannot have forEach`);
+    const parts: [string, () => { text: string; root: string; step?: string }[], boolean][] = [
+      [kind, () => referencesIn(s[kind]), Boolean(s.forEach)],
+      ['forEach', () => referencesIn(s.forEach?.items), false],
+      ['when', () => (s.when === undefined ? [] : conditionReferences(parseCondition(s.when))), false],
+    ];
+    for (const [part, read, items] of parts) {
+      let refs: { text: string; root: string; step?: string }[];
+      try {
+        refs = read();
+      } catch (err) {
+        problems.push(`${where(`/steps/${i}/${part}`)}: ${(err as Error).message}`);
+        continue;
+      }
+      for (const ref of refs) {
+        if ((ref.root === 'item' || ref.root === 'index') && !items)
+          problems.push(
+            `${where(`/steps/${i}/${part}`)}: {{ ${ref.text} }}: ${ref.root} is known only ${
+              s.forEach ? `in the ${kind} of a forEach step, not in its ${part}` : 'in a forEach step'
+            }`,
+          );
+        if (ref.root !== 'steps') continue;
+        if (!index.has(ref.step as string))
+          problems.push(`${where(`/steps/${i}/${part}`)}: {{ ${ref.text} }} names no step`);
+        else if (!upstream.get(s.id)?.has(ref.step as string))
+          problems.push(
+            `${where(`/steps/${i}/${part}`)}: {{ ${ref.text} }} uses step ${ref.step}, which is not upstream of ${s.id} (add it to after)`,
+          );
+      }
     }
   });
   try {

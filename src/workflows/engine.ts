@@ -18,9 +18,9 @@
  */
 import type { Logger } from 'pino';
 import { type HubError, isHubError } from '../domain/errors.js';
-import { isTerminal, type Status } from '../domain/status.js';
+import { isTerminal, type Status, type StepStatus } from '../domain/status.js';
 import type { HubEvent } from '../domain/types.js';
-import type { StepRun, WorkflowRun } from '../domain/workflow-types.js';
+import type { Routing, StepRun, WorkflowRun } from '../domain/workflow-types.js';
 import { DurableConsumer } from '../events/durable-consumer.js';
 import type { Subscription } from '../events/event-log.js';
 import type { HubEvents } from '../events/hub-events.js';
@@ -32,7 +32,9 @@ import type { LeaseStore } from '../store/leases.js';
 import type { MessageStore } from '../store/messages.js';
 import type { TaskStore } from '../store/tasks.js';
 import type { WorkflowStore } from '../store/workflow-runs.js';
+import { evaluateCondition, parseCondition } from './conditions.js';
 import { kindOf, type StepDefinition, type WorkflowDefinition } from './definition.js';
+import { ForEach, type ItemLaunch, itemKey } from './for-each.js';
 import { resolveTemplates, type Scope } from './paths.js';
 import { runStep, type StepContext, type StepLaunch } from './steps.js';
 
@@ -42,9 +44,10 @@ const SWEEP_MS = 15_000;
 /** The events that move runs. */
 const TYPES = ['workflow_run.*', 'step_run.*', 'message.status_changed'];
 
-/** A step to run after the transaction that started it commits. */
+/** A step (or one item of a `forEach` step) to run after the transaction that started it commits. */
 interface Launch extends StepLaunch {
   createdBy: string | null;
+  index?: number;
 }
 
 export interface EngineOptions {
@@ -61,6 +64,8 @@ export interface EngineDeps extends StepContext {
   holder: string;
   logger: Logger;
   processes: ProcessTracker;
+  /** The module an ask step that names a capability asks (workflows/../registry/routing.ts). */
+  routeCapability(capability: string, unseen?: ReadonlyMap<string, number>): Promise<Routing>;
   /** Turns an ask step's spec into what the store asks (schema and template resolved). */
   resolveAsk(
     spec: Record<string, unknown>,
@@ -75,6 +80,9 @@ export function scopeOf(run: WorkflowRun): Scope {
   return { inputs: run.inputs, steps };
 }
 
+/** Whether a step counts as done for those that depend on it: complete, or skipped. */
+const settled = (status: StepStatus | undefined) => status === 'complete' || status === 'skipped';
+
 export class WorkflowEngine {
   private readonly role: LeasedRole;
   private consumer: DurableConsumer | undefined;
@@ -88,11 +96,33 @@ export class WorkflowEngine {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Ask steps' time limits armed in this process, by `run/step`. */
   private readonly limits = new Map<string, NodeJS.Timeout>();
+  /** Progress of forEach steps' tasks, set after the transaction that moved their items. */
+  private progressAfter: [string, number][] = [];
+  /** Asks routed by capability in the transaction under way, by module (see `resolveAsk`). */
+  private readonly routedNow = new Map<string, number>();
+  private readonly items: ForEach;
 
   constructor(
     private readonly deps: EngineDeps,
     options: EngineOptions = {},
   ) {
+    this.items = new ForEach({
+      store: this.deps.store,
+      asks: this.deps.asks,
+      messages: this.deps.messages,
+      tasks: this.deps.tasks,
+      resolveAsk: (spec) => this.resolveAsk(spec),
+      failStep: (tx, run, stepDef, s, error, reason) => this.failStep(tx, run, stepDef, s, error, reason, true),
+      completeStep: (tx, run, s, output, error) => this.completeStep(tx, run, s, output, 0, error),
+      // An item's key is `run/step#index`: its timers are kept beside the steps'.
+      wakeAt: (runId, key, ms) => this.wakeAt(runId, key.slice(runId.length + 1), ms),
+      limitAsk: (runId, key, messageId, ms) => this.limitAsk(runId, key.slice(runId.length + 1), messageId, ms),
+      runningAttempt: (key) => this.running.get(key)?.attempt,
+      progress: (taskId, percent) => this.progressAfter.push([taskId, percent]),
+      abortItems: (runId, stepId) => {
+        for (const [key, r] of this.running) if (key.startsWith(`${runId}/${stepId}#`)) r.abort.abort();
+      },
+    });
     this.role = new LeasedRole(
       deps.leases,
       'workflows',
@@ -206,6 +236,7 @@ export class WorkflowEngine {
       // A transaction run again (PostgreSQL reruns one a deadlock failed) starts from nothing.
       launches.length = 0;
       cancels.length = 0;
+      this.routedNow.clear();
       const { run, definition } = await this.deps.store.lockRun(tx, runId);
       if (isTerminal(run.status)) {
         this.abortRun(run.id);
@@ -220,7 +251,25 @@ export class WorkflowEngine {
         await this.deps.store.changeRun(tx, run, { status: 'processing', startedAt: now.toISOString() });
       for (const stepDef of def.steps) {
         const s = byId.get(stepDef.id) as StepRun;
+        if (s.status === 'waiting') {
+          await this.checkApproval(tx, run, stepDef, s, now);
+          continue;
+        }
         if (s.status !== 'processing') continue;
+        if (stepDef.forEach) {
+          await this.items.advance(
+            tx,
+            run,
+            stepDef,
+            s,
+            scopeOf(run),
+            recovering,
+            run.status === 'paused',
+            launches,
+            cancels,
+          );
+          continue;
+        }
         if (stepDef.ask && s.messageId) {
           await this.settleAsk(tx, run, stepDef, s);
           // A limit set by a holder that died is set again here, from when the step started.
@@ -262,7 +311,7 @@ export class WorkflowEngine {
           launches,
           'budget_exceeded',
         );
-      if (run.steps.every((s) => s.status === 'complete')) {
+      if (run.steps.every((s) => settled(s.status))) {
         let output: unknown = null;
         try {
           output = def.output === undefined ? scopeOf(run).steps : resolveTemplates(def.output, scopeOf(run));
@@ -273,33 +322,160 @@ export class WorkflowEngine {
         return;
       }
       if (run.status === 'paused') return;
-      let busy = run.steps.filter((s) => s.status === 'processing').length + launches.length;
+      // A step waiting for an approval holds no place: only running steps count against the run's concurrency.
+      let busy = run.steps.filter((s) => s.status === 'processing').length;
       const limit = def.concurrency ?? 8;
-      for (const stepDef of def.steps) {
-        if (busy >= limit) break;
-        const s = byId.get(stepDef.id) as StepRun;
-        if (s.status !== 'pending') continue;
-        if (!(stepDef.after ?? []).every((d) => byId.get(d)?.status === 'complete')) continue;
-        if (s.notBefore && new Date(s.notBefore) > now) {
-          this.wakeAt(run.id, s.stepId, new Date(s.notBefore).getTime() - now.getTime());
-          continue;
+      // Skipping a step may make others ready, wherever the definition lists them: look again until none moves.
+      for (let moved = true; moved; ) {
+        moved = false;
+        for (const stepDef of def.steps) {
+          const s = byId.get(stepDef.id) as StepRun;
+          if (s.status !== 'pending') continue;
+          const deps = (stepDef.after ?? []).map((d) => byId.get(d) as StepRun);
+          if (!deps.every((d) => settled(d.status))) continue;
+          const skipped = deps.find((d) => d.status === 'skipped');
+          let skip = skipped && !stepDef.runIfSkipped ? `step ${skipped.stepId} was skipped` : undefined;
+          if (!skip && stepDef.when !== undefined && s.attempt === 0) {
+            try {
+              if (!evaluateCondition(parseCondition(stepDef.when), scopeOf(run)))
+                skip = `when ${stepDef.when} does not hold`;
+            } catch (err) {
+              await this.moveTask(tx, s, 'pending', 'failed', `when: ${(err as Error).message}`, 'validation');
+              await this.deps.store.changeStep(
+                tx,
+                run.id,
+                s,
+                {
+                  status: 'failed',
+                  error: `when: ${(err as Error).message}`,
+                  reason: 'validation',
+                  completedAt: now.toISOString(),
+                },
+                run.createdBy,
+              );
+              return this.finishRun(tx, run, 'failed', `step ${s.stepId} failed: ${s.error}`, cancels, launches);
+            }
+          }
+          if (skip) {
+            await this.moveTask(tx, s, 'pending', 'cancelled', `skipped: ${skip}`, 'skipped');
+            await this.deps.store.changeStep(
+              tx,
+              run.id,
+              s,
+              { status: 'skipped', detail: { ...(s.detail ?? {}), skipped: skip }, completedAt: now.toISOString() },
+              run.createdBy,
+            );
+            moved = true;
+            continue;
+          }
+          if (busy >= limit && !stepDef.approve) continue;
+          if (s.notBefore && new Date(s.notBefore) > now) {
+            this.wakeAt(run.id, s.stepId, new Date(s.notBefore).getTime() - now.getTime());
+            continue;
+          }
+          if (!stepDef.approve) busy++;
+          await this.startStep(tx, run, stepDef, s, launches, cancels);
+          // (startStep moves the step: its status is read again here.)
+          if ((s.status as StepStatus) === 'failed')
+            return this.finishRun(
+              tx,
+              run,
+              'failed',
+              `step ${s.stepId} failed: ${s.error ?? s.reason}`,
+              cancels,
+              launches,
+            );
+          moved = moved || settled(s.status);
         }
-        busy++;
-        await this.startStep(tx, run, stepDef, s, launches);
-        // (startStep moves the step: its status is read again here.)
-        if ((s.status as Status) === 'failed')
-          return this.finishRun(
-            tx,
-            run,
-            'failed',
-            `step ${s.stepId} failed: ${s.error ?? s.reason}`,
-            cancels,
-            launches,
-          );
+      }
+      // Everything may have been skipped, or completed at once (an empty forEach).
+      if (run.steps.every((s) => settled(s.status))) {
+        const out = this.output(def, run);
+        if (typeof out === 'string') return this.finishRun(tx, run, 'failed', out, cancels, launches);
+        await this.deps.store.changeRun(tx, run, {
+          status: 'complete',
+          output: out.value,
+          completedAt: now.toISOString(),
+        });
       }
     });
+    for (const [taskId, progress] of this.progressAfter.splice(0))
+      void this.deps.tasks.update(taskId, { progress }).catch(() => undefined);
     for (const id of cancels) await this.deps.messages.cancel(id, 'its workflow run ended').catch(() => undefined);
     for (const l of launches) void this.execute(l);
+  }
+
+  /** The run's output (its template resolved), or why it cannot be. */
+  private output(def: WorkflowDefinition, run: WorkflowRun): { value: unknown } | string {
+    try {
+      return { value: def.output === undefined ? scopeOf(run).steps : resolveTemplates(def.output, scopeOf(run)) };
+    } catch (err) {
+      return `the output: ${(err as Error).message}`;
+    }
+  }
+
+  /** An ask's spec resolved, its capability (if it names one) routed to a module first (`routed` is told how). */
+  private async resolveAsk(
+    spec: Record<string, unknown>,
+    routed?: (routing: Routing) => void,
+  ): ReturnType<EngineDeps['resolveAsk']> {
+    const { capability, ...rest } = spec;
+    if (typeof capability !== 'string') return this.deps.resolveAsk(rest);
+    // Asks routed in this transaction are not in the store's counts yet: they are counted here.
+    const routing = await this.deps.routeCapability(capability, this.routedNow);
+    this.routedNow.set(routing.chosen, (this.routedNow.get(routing.chosen) ?? 0) + 1);
+    routed?.(routing);
+    return this.deps.resolveAsk({ ...rest, to: routing.chosen });
+  }
+
+  /** An ask step's request, its module chosen (and the choice recorded on the step) when it names a capability. */
+  private async routedAsk(
+    tx: WriteTx,
+    run: WorkflowRun,
+    s: StepRun,
+    spec: Record<string, unknown>,
+  ): ReturnType<EngineDeps['resolveAsk']> {
+    let routing: Routing | undefined;
+    const resolved = await this.resolveAsk({ ...spec, from: run.createdBy ?? 'workflows' }, (r) => {
+      routing = r;
+    });
+    if (routing)
+      await this.deps.store.changeStep(tx, run.id, s, { detail: { ...(s.detail ?? {}), routing } }, run.createdBy);
+    return resolved;
+  }
+
+  /** A waiting approval whose time is up fails (`timeout`); one whose time is not, is woken when it is. */
+  private async checkApproval(
+    tx: WriteTx,
+    run: WorkflowRun,
+    stepDef: StepDefinition,
+    s: StepRun,
+    now: Date,
+  ): Promise<void> {
+    const approval = s.detail?.approval;
+    if (!approval?.timeoutAt) return;
+    const left = Date.parse(approval.timeoutAt) - now.getTime();
+    if (left > 0) {
+      if (!this.timers.has(`${run.id}/${s.stepId}`)) this.wakeAt(run.id, s.stepId, left);
+      return;
+    }
+    const at = now.toISOString();
+    await this.deps.store.changeStep(
+      tx,
+      run.id,
+      s,
+      { detail: { ...s.detail, approval: { ...approval, decision: 'timed_out', at } } },
+      run.createdBy,
+    );
+    const error = `no one approved or rejected it within ${stepDef.approve?.timeoutMs} ms`;
+    await this.deps.store.changeStep(
+      tx,
+      run.id,
+      s,
+      { status: 'failed', error, reason: 'timeout', completedAt: at },
+      run.createdBy,
+    );
+    await this.moveTask(tx, s, 'processing', 'failed', error, 'timeout');
   }
 
   /** Starts a step: attempt counted, inputs resolved, an ask asked in this transaction, the rest launched after. */
@@ -309,12 +485,14 @@ export class WorkflowEngine {
     stepDef: StepDefinition,
     s: StepRun,
     launches: Launch[],
+    cancels: string[],
   ): Promise<void> {
     const attempt = s.attempt + 1;
     const kind = kindOf(stepDef);
     let spec: unknown;
     try {
-      spec = resolveTemplates(stepDef[kind], scopeOf(run));
+      // A forEach step's spec is resolved for each item (for-each.ts).
+      spec = stepDef.forEach ? undefined : resolveTemplates(stepDef[kind], scopeOf(run));
     } catch (err) {
       await this.moveTask(tx, s, 'pending', 'processing');
       await this.deps.store.changeStep(
@@ -335,12 +513,38 @@ export class WorkflowEngine {
       reason: null,
       notBefore: null,
     };
+    if (kind === 'approve') {
+      const approve = (spec ?? {}) as { message?: string; timeoutMs?: number; approvers?: string[] };
+      const message = approve.message ?? `Approve step ${s.stepId} of ${run.workflow}?`;
+      await this.deps.store.changeStep(
+        tx,
+        run.id,
+        s,
+        {
+          ...change,
+          status: 'waiting',
+          detail: {
+            approval: {
+              message,
+              approvers: approve.approvers ?? null,
+              timeoutAt: approve.timeoutMs ? new Date(Date.now() + approve.timeoutMs).toISOString() : null,
+            },
+          },
+        },
+        run.createdBy,
+      );
+      if (s.taskId) await this.deps.tasks.log(s.taskId, { text: `waiting for an approval: ${message}` }, tx);
+      if (approve.timeoutMs) this.wakeAt(run.id, s.stepId, approve.timeoutMs);
+      return;
+    }
+    if (stepDef.forEach) {
+      await this.deps.store.changeStep(tx, run.id, s, change, run.createdBy);
+      await this.items.start(tx, run, stepDef, s, scopeOf(run), launches, cancels);
+      return;
+    }
     if (kind === 'ask') {
       try {
-        const { input, checking } = await this.deps.resolveAsk({
-          ...(spec as Record<string, unknown>),
-          from: run.createdBy ?? 'workflows',
-        });
+        const { input, checking } = await this.routedAsk(tx, run, s, spec as Record<string, unknown>);
         const asked = await this.deps.asks.ask(input, tx, checking);
         await this.deps.store.changeStep(tx, run.id, s, { ...change, messageId: asked.messageId }, run.createdBy);
         if (stepDef.timeoutMs) this.limitAsk(run.id, s.stepId, asked.messageId, stepDef.timeoutMs);
@@ -416,10 +620,11 @@ export class WorkflowEngine {
     s: StepRun,
     error: string,
     reason: string,
+    noRetry = false,
   ): Promise<void> {
     error = cleanText(error, 20_000);
     const retry = stepDef.retry ?? {};
-    const attempts = retry.attempts ?? 1;
+    const attempts = noRetry ? 0 : (retry.attempts ?? 1);
     if (s.attempt < attempts && !(retry.notOn ?? []).includes(reason) && run.status !== 'cancelled') {
       const wait = Math.round((retry.backoffMs ?? 1000) * (retry.factor ?? 2) ** (s.attempt - 1));
       const notBefore = new Date(Date.now() + wait).toISOString();
@@ -466,9 +671,12 @@ export class WorkflowEngine {
   ): Promise<void> {
     launches.length = 0;
     for (const s of run.steps) {
-      if (s.status === 'pending' || s.status === 'processing') {
+      if (s.status === 'pending' || s.status === 'processing' || s.status === 'waiting') {
         if (s.status === 'processing' && s.messageId) cancels.push(s.messageId);
-        await this.moveTask(tx, s, s.status, 'cancelled');
+        if (s.status === 'processing' && s.kind !== 'approve')
+          for (const item of await this.deps.store.items.list(tx, run.id, s.stepId))
+            if (item.status === 'processing' && item.messageId) cancels.push(item.messageId);
+        await this.moveTask(tx, s, s.status === 'waiting' ? 'processing' : s.status, 'cancelled');
         await this.deps.store.changeStep(
           tx,
           run.id,
@@ -511,7 +719,7 @@ export class WorkflowEngine {
 
   /** Runs a launched step here and stores its result, unless the step moved meanwhile. */
   private async execute(l: Launch): Promise<void> {
-    const key = `${l.runId}/${l.step.id}`;
+    const key = l.index === undefined ? `${l.runId}/${l.step.id}` : itemKey(l.runId, l.step.id, l.index);
     if (this.running.get(key)?.attempt === l.attempt) return;
     const abort = new AbortController();
     this.running.set(key, { abort, attempt: l.attempt });
@@ -538,29 +746,42 @@ export class WorkflowEngine {
     }
     if (!this.active) return;
     await this.advance(l.runId, false, async (tx, run, def) => {
+      const stepDef = def.steps.find((x) => x.id === l.step.id) as StepDefinition;
+      if (l.index !== undefined) return this.items.settle(tx, run, stepDef, l as ItemLaunch, result);
       const s = run.steps.find((x) => x.stepId === l.step.id);
       if (!s || s.status !== 'processing' || s.attempt !== l.attempt) return;
-      const stepDef = def.steps.find((x) => x.id === l.step.id) as StepDefinition;
-      if (result.ok) {
-        await this.deps.store.changeStep(
-          tx,
-          run.id,
-          s,
-          {
-            status: 'complete',
-            output: result.output ?? null,
-            costUsd: s.costUsd + (result.costUsd ?? 0),
-            completedAt: new Date().toISOString(),
-          },
-          run.createdBy,
-        );
-        await this.moveTask(tx, s, 'processing', 'complete');
-      } else {
+      if (result.ok) await this.completeStep(tx, run, s, result.output, result.costUsd ?? 0);
+      else {
         if (result.costUsd)
           await this.deps.store.changeStep(tx, run.id, s, { costUsd: s.costUsd + result.costUsd }, run.createdBy);
         await this.failStep(tx, run, stepDef, s, result.error, result.reason);
       }
     }).catch((err: unknown) => this.warn(err, l.runId));
+  }
+
+  /** A step completes with its output (and, for a forEach step with failed items, what failed). */
+  private async completeStep(
+    tx: WriteTx,
+    run: WorkflowRun,
+    s: StepRun,
+    output: unknown,
+    costUsd: number,
+    error?: string,
+  ): Promise<void> {
+    await this.deps.store.changeStep(
+      tx,
+      run.id,
+      s,
+      {
+        status: 'complete',
+        output: output ?? null,
+        costUsd: s.costUsd + costUsd,
+        completedAt: new Date().toISOString(),
+        ...(error ? { error: cleanText(error, 20_000) } : {}),
+      },
+      run.createdBy,
+    );
+    await this.moveTask(tx, s, 'processing', 'complete');
   }
 
   private wakeAt(runId: string, stepId: string, ms: number): void {

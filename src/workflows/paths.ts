@@ -1,6 +1,7 @@
 /**
  * The path language of workflow templates: `{{ inputs.pdf }}`, `{{ steps.requirements.value.fields[0] }}` — a
- * root (`inputs` or `steps`), then names after dots and whole numbers in brackets. Nothing else: no expressions,
+ * root (`inputs` or `steps`; in a `forEach` step also `item`, the item it runs for, and `index`, its place in the
+ * list from 0), then names after dots and whole numbers in brackets. Nothing else: no expressions,
  * no calls, never `eval`. A string that is exactly one `{{ … }}` stands for the value itself (an object stays an
  * object); `{{ … }}` inside other text is replaced by the value as text (JSON for what is not a string). Pure.
  */
@@ -12,7 +13,7 @@ export type Segment = string | number;
 export interface Reference {
   /** The text between the braces, trimmed. */
   text: string;
-  root: 'inputs' | 'steps';
+  root: 'inputs' | 'steps' | 'item' | 'index';
   /** For `steps`: the step it names. */
   step?: string;
   /** The segments after the root (after the step id for `steps`). */
@@ -51,13 +52,17 @@ export function parsePath(text: string): Reference {
     } else throw fail(`unexpected ${JSON.stringify(rest.slice(0, 10))}`);
   }
   const [root, ...path] = segments;
-  if (root === 'inputs') return { text, root, path };
+  if (root === 'inputs' || root === 'item') return { text, root, path };
+  if (root === 'index') {
+    if (path.length) throw fail('index is a number: nothing follows it');
+    return { text, root, path };
+  }
   if (root === 'steps') {
     const [step, ...inner] = path;
     if (typeof step !== 'string' || !NAME.test(step)) throw fail('steps. is followed by a step id');
     return { text, root, step, path: inner };
   }
-  throw fail(`a path starts with inputs or steps, not ${JSON.stringify(root ?? '')}`);
+  throw fail(`a path starts with inputs, steps, item or index, not ${JSON.stringify(root ?? '')}`);
 }
 
 /** Every reference in a value's strings, anywhere inside it. */
@@ -76,6 +81,9 @@ export function referencesIn(value: unknown): Reference[] {
 export interface Scope {
   inputs: Record<string, unknown>;
   steps: Record<string, unknown>;
+  /** In a `forEach` step: the item it runs for, and its index. */
+  item?: unknown;
+  index?: number;
 }
 
 function lookup(ref: Reference, scope: Scope): unknown {
@@ -84,6 +92,11 @@ function lookup(ref: Reference, scope: Scope): unknown {
   if (ref.root === 'inputs') {
     at = scope.inputs;
     where = 'inputs';
+  } else if (ref.root === 'item' || ref.root === 'index') {
+    if (scope.index === undefined)
+      throw new HubError('validation', `{{ ${ref.text} }}: ${ref.root} is known only in a forEach step`);
+    at = ref.root === 'item' ? scope.item : scope.index;
+    where = ref.root;
   } else {
     if (!Object.hasOwn(scope.steps, ref.step as string))
       throw new HubError('validation', `{{ ${ref.text} }}: step ${ref.step} has no output (it has not finished)`);

@@ -1,12 +1,13 @@
 /**
  * Workflows as callers use them (`hub.workflows`): definitions saved by name, runs started (each keeping the
  * definition and hash it started with, its steps as tasks), read, and controlled — pause, resume, cancel, retry a
- * failed step with what depends on it, and a new run from a given step with earlier outputs reused. Control
- * actions write the run; the engine (engine.ts), wherever it runs, hears their events and acts.
+ * failed step with what depends on it, a new run from a given step with earlier outputs reused, and the decision on
+ * a waiting approval. Control actions write the run; the engine (engine.ts), wherever it runs, hears their events
+ * and acts.
  */
 import { HubError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { isTerminal, type Status } from '../domain/status.js';
+import { isTerminal, type Status, type StepStatus } from '../domain/status.js';
 import { assertDepth } from '../domain/validate.js';
 import type { StepRun, WorkflowRun } from '../domain/workflow-types.js';
 import { formatIssues, validateValue } from '../exchange/validator.js';
@@ -192,9 +193,12 @@ export class Workflows {
       if (isTerminal(run.status))
         throw new HubError('invalid_transition', `run ${id} has already finished (${run.status})`);
       for (const s of run.steps) {
-        if (s.status !== 'pending' && s.status !== 'processing') continue;
+        if (s.status !== 'pending' && s.status !== 'processing' && s.status !== 'waiting') continue;
         if (s.status === 'processing' && s.messageId) replies.push(s.messageId);
-        await this.moveTask(tx, s, s.status, 'cancelled');
+        if (s.status === 'processing')
+          for (const item of await this.deps.store.items.list(tx, id, s.stepId))
+            if (item.status === 'processing' && item.messageId) replies.push(item.messageId);
+        await this.moveTask(tx, s, s.status === 'waiting' ? 'processing' : s.status, 'cancelled');
         await this.deps.store.changeStep(
           tx,
           id,
@@ -239,6 +243,8 @@ export class Workflows {
       );
       for (const s of again) {
         const stepDef = def.steps.find((d) => d.id === s.stepId);
+        // A forEach step runs over its list afresh.
+        if (stepDef?.forEach) await this.deps.store.items.clear(tx, id, s.stepId);
         const task = await this.deps.tasks.create(
           {
             name: `${def.name} › ${s.stepId}`,
@@ -261,6 +267,7 @@ export class Workflows {
             notBefore: null,
             taskId: task.id,
             completedAt: null,
+            detail: null,
           },
           run.createdBy,
         );
@@ -290,6 +297,78 @@ export class Workflows {
     const next = await this.create(def, old.inputs, by.module ?? old.createdBy, done);
     this.deps.poke(next);
     return this.get(next);
+  }
+
+  /** Approves a waiting approve step: it completes, its output saying who approved, when, and their note. */
+  approve(id: string, stepId: string, options: { note?: string } = {}, by: WorkflowCaller = {}): Promise<WorkflowRun> {
+    return this.decide(id, stepId, 'approved', options.note, by);
+  }
+
+  /** Rejects a waiting approve step: it fails (`rejected`), and the run with it unless the step is retried. */
+  reject(id: string, stepId: string, options: { note?: string } = {}, by: WorkflowCaller = {}): Promise<WorkflowRun> {
+    return this.decide(id, stepId, 'rejected', options.note, by);
+  }
+
+  private async decide(
+    id: string,
+    stepId: string,
+    decision: 'approved' | 'rejected',
+    note: string | undefined,
+    by: WorkflowCaller,
+  ): Promise<WorkflowRun> {
+    if (note !== undefined && (typeof note !== 'string' || note.length > 4000))
+      throw new HubError('validation', 'note must be text of at most 4000 characters');
+    await this.deps.store.write(async (tx) => {
+      const { run } = await this.deps.store.lockRun(tx, id);
+      const s = run.steps.find((x) => x.stepId === stepId);
+      const approval = s?.detail?.approval;
+      const approvers = approval?.approvers ?? (run.createdBy ? [run.createdBy] : []);
+      // A module token that neither started the run nor may decide on it does not learn that it exists.
+      if (by.module && run.createdBy !== by.module && !approvers.includes(by.module))
+        throw new HubError('not_found', `no workflow run with id ${id}`);
+      if (!s)
+        throw new HubError(
+          'not_found',
+          `run ${id} has no step ${stepId} (steps: ${run.steps.map((x) => x.stepId).join(', ')})`,
+        );
+      if (s.status !== 'waiting' || !approval)
+        throw new HubError(
+          'invalid_transition',
+          `step ${stepId} is ${s.status}; only a step waiting for an approval is approved or rejected`,
+        );
+      if (by.module && !approvers.includes(by.module))
+        throw new HubError(
+          'forbidden',
+          `step ${stepId} is decided by ${approvers.length ? approvers.join(', ') : 'unscoped callers'}${approval.approvers ? '' : ' (the module that started the run)'}, not by a token of module ${by.module}`,
+        );
+      const at = new Date().toISOString();
+      const who = by.module ?? 'user';
+      const record = { ...approval, decision, by: who, at, ...(note ? { note } : {}) };
+      await this.deps.store.changeStep(tx, id, s, { detail: { ...s.detail, approval: record } }, run.createdBy);
+      if (decision === 'approved') {
+        await this.deps.store.changeStep(
+          tx,
+          id,
+          s,
+          { status: 'complete', output: { approved: true, by: who, at, note: note ?? null }, completedAt: at },
+          run.createdBy,
+        );
+        if (s.taskId) await this.deps.tasks.moveFrom(tx, { id: s.taskId }, 'processing', 'complete');
+      } else {
+        const error = `rejected by ${who}${note ? `: ${note}` : ''}`;
+        await this.deps.store.changeStep(
+          tx,
+          id,
+          s,
+          { status: 'failed', error, reason: 'rejected', completedAt: at },
+          run.createdBy,
+        );
+        if (s.taskId)
+          await this.deps.tasks.moveFrom(tx, { id: s.taskId }, 'processing', 'failed', { error, reason: 'rejected' });
+      }
+    });
+    this.deps.poke(id);
+    return this.get(id);
   }
 
   private async moveTask(tx: WriteTx, s: StepRun, from: Status, to: Status): Promise<void> {

@@ -1,7 +1,8 @@
 // Configuration from first start to removal, run as a user runs it (the built bin, in child processes, each test
-// in a fresh data home): `init` then `serve` answers from both example modules; a data home never configured
-// serves the bundled example and says so, one whose config.yaml was deleted refuses to start; a module deleted
-// from config.yaml is shown removed after a restart; a typo in config.yaml blocks serving but not reading.
+// in a fresh data home): `init` then `serve` answers from both example modules (and `modules --capability` finds
+// them by what they declare); a data home never configured serves the bundled example and says so, one whose
+// config.yaml was deleted refuses to start; a module deleted from config.yaml is shown removed after a restart; a
+// typo in config.yaml blocks serving but not reading.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +81,16 @@ describe('configuration', () => {
       ['arangodb', 'healthy', null],
       ['marker', 'healthy', null],
     ]);
+    // Discovery: the modules declaring a capability, and a typo shown with the capabilities there are.
+    const tables = await runCli(env, ['modules', '--capability', 'tables', '--json']);
+    expect((JSON.parse(tables.stdout) as { modules: { name: string }[] }).modules.map((m) => m.name)).toEqual([
+      'marker',
+    ]);
+    const typo = await runCli(env, ['modules', '--capability', 'grahp']);
+    expect([typo.code, typo.stdout]).toEqual([0, '']);
+    expect(typo.stderr).toContain(
+      'no module declares the capability "grahp" (did you mean "graph"? declared: aql, extraction, graph, pdf, storage, tables)',
+    );
     await stop(service);
   });
 

@@ -59,6 +59,8 @@ const OPERATIONS = [
   'POST /runs/{id}/cancel',
   'POST /runs/{id}/pause',
   'POST /runs/{id}/resume',
+  'POST /runs/{id}/steps/{step}/approve',
+  'POST /runs/{id}/steps/{step}/reject',
   'POST /runs/{id}/steps/{step}/retry',
   'POST /runs/{id}/steps/{step}/start-from',
   'POST /schemas',
@@ -343,6 +345,31 @@ describe.each(BACKENDS)('the OpenAPI document on $name', (backend) => {
     await call('POST', '/runs/{id}/steps/{step}/start-from', `/runs/${failing.id}/steps/no/start-from`);
     await call('GET', '/runs', '/runs?limit=10');
     await call('GET', '/runs/{id}', `/runs/${running.id}`);
+    // Approvals: a step waiting is approved, another rejected; a run whose steps were skipped, read.
+    const gated = {
+      name: 'gated',
+      steps: [
+        { id: 'ok', approve: { message: 'Go?' } },
+        { id: 'later', after: ['ok'], when: 'steps.ok.approved == false', convert: { function: 'collect' } },
+      ],
+    };
+    for (const decision of ['approve', 'reject']) {
+      const waiting = await call('POST', '/runs', '/runs', { definition: gated });
+      await until(
+        async () =>
+          ((await (await fetch(`${service.url}/api/v1/runs/${waiting.id}`)).json()) as { steps: { status: string }[] })
+            .steps[0]?.status === 'waiting',
+      );
+      await call('POST', `/runs/{id}/steps/{step}/${decision}`, `/runs/${waiting.id}/steps/ok/${decision}`, {
+        note: 'checked',
+      });
+      await until(async () =>
+        ['complete', 'failed'].includes(
+          ((await (await fetch(`${service.url}/api/v1/runs/${waiting.id}`)).json()) as { status: string }).status,
+        ),
+      );
+      await call('GET', '/runs/{id}', `/runs/${waiting.id}`);
+    }
     // A structured reply's checking, as the message answers show it.
     const checked = await call('POST', '/ask', '/ask', {
       from: 'marker',

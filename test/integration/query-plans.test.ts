@@ -13,6 +13,7 @@ import type { Hub } from '../../src/index.js';
 import type { Database, Query } from '../../src/store/database.js';
 import { EventStore } from '../../src/store/events.js';
 import { MessageStore } from '../../src/store/messages.js';
+import { ModuleStore } from '../../src/store/modules.js';
 import { openDatabase } from '../../src/store/open.js';
 import { TaskStore } from '../../src/store/tasks.js';
 import { ThreadStore } from '../../src/store/threads.js';
@@ -170,6 +171,7 @@ describeEachBackend('query plans', (hubs) => {
     const threads = new ThreadStore(db);
     const messages = new MessageStore(db, { maxContentLength: 1000, coalesceMs: 0 });
     const events = new EventStore(db);
+    const modules = new ModuleStore(db);
     const byId: EventFilter[] = [{}, { threadId }, { messageId }, { taskId }];
 
     /** Each case: a store call and what its plans may contain. */
@@ -208,6 +210,8 @@ describeEachBackend('query plans', (hubs) => {
       ],
       ['messages: pending', () => messages.list({ status: 'pending' }), [walk('messages', 'messages_active')]],
       ['messages: complete', () => messages.list({ status: 'complete' }), [walk('messages', 'messages_created')]],
+      // Capability routing's load: the queued replies of the modules declaring it, from the queue's own index.
+      ['module load', () => modules.load(['marker', 'arangodb']), [], ['messages_queue']],
       ['a task', () => tasks.get(taskId), []],
       ['a message', () => messages.get(messageId), []],
       ...byId.map((f): [string, () => Promise<unknown>, Allowance[], string[]?] => [

@@ -343,4 +343,56 @@ describe.each(BACKENDS)('module-scoped tokens on $name', (backend) => {
       });
     },
   );
+
+  it.skipIf(!backend.available)(
+    'let a module decide only the approvals it is named for, or of the runs it started when none is named',
+    async () => {
+      const w = await world(await backend.freshDatabase());
+      const gate = (approvers?: string[]) => ({
+        name: 'gate',
+        steps: [{ id: 'ok', approve: { message: 'Go?', ...(approvers ? { approvers } : {}) } }],
+      });
+      const waitFor = async (token: string, id: string) => {
+        await until(async () => {
+          const run = await call(w.service, token, `/runs/${id}`);
+          return (run.body.steps as { status: string }[])[0]?.status === 'waiting';
+        });
+      };
+      // Beta's run, alpha named: alpha decides although it cannot otherwise see beta's runs.
+      const named = await call(w.service, w.beta, '/runs', { body: { definition: gate(['alpha']) } });
+      await waitFor(w.beta, named.body.id as string);
+      expect((await call(w.service, w.alpha, `/runs/${named.body.id}`)).status).toBe(404);
+      const byBeta = await call(w.service, w.beta, `/runs/${named.body.id}/steps/ok/approve`, { body: {} });
+      expect(byBeta).toMatchObject({ status: 403, body: { code: 'forbidden' } });
+      expect(byBeta.body.detail).toMatch(/decided by alpha/);
+      const byAlpha = await call(w.service, w.alpha, `/runs/${named.body.id}/steps/ok/approve`, {
+        body: { note: 'fine' },
+      });
+      expect(byAlpha.status).toBe(200);
+      expect((byAlpha.body.steps as { detail: unknown }[])[0]?.detail).toMatchObject({
+        approval: { decision: 'approved', by: 'alpha', note: 'fine' },
+      });
+      // Beta's run, no one named: alpha learns nothing of it; beta decides.
+      const plain = await call(w.service, w.beta, '/runs', { body: { definition: gate() } });
+      await waitFor(w.beta, plain.body.id as string);
+      expect((await call(w.service, w.alpha, `/runs/${plain.body.id}/steps/ok/reject`, { body: {} })).status).toBe(404);
+      // Bad input: a note too long, a field unknown, no JSON at all; a step not waiting.
+      const tooLong = await call(w.service, w.beta, `/runs/${plain.body.id}/steps/ok/reject`, {
+        body: { note: 'x'.repeat(4001) },
+      });
+      expect(tooLong.status).toBe(400);
+      expect(
+        (await call(w.service, w.beta, `/runs/${plain.body.id}/steps/ok/reject`, { body: { by: 'ops' } })).status,
+      ).toBe(400);
+      const notJson = await fetch(`${w.service.url}/api/v1/runs/${plain.body.id}/steps/ok/reject`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${w.beta}`, 'content-type': 'application/json' },
+        body: '{"note": ',
+      });
+      expect(notJson.status).toBe(400);
+      expect((await call(w.service, w.beta, `/runs/${plain.body.id}/steps/ok/reject`, { body: {} })).status).toBe(200);
+      const again = await call(w.service, w.beta, `/runs/${plain.body.id}/steps/ok/approve`, { body: {} });
+      expect(again).toMatchObject({ status: 409, body: { code: 'invalid_transition' } });
+    },
+  );
 });

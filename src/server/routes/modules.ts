@@ -11,9 +11,20 @@ import { type Env, routeParts } from './parts.js';
 export function registerModuleRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
   const { route, ok, errors } = routeParts;
   app.openapi(
-    route({ method: 'get', path: '/modules', tags: ['modules'], responses: { 200: ok(R.ModuleList, 'modules') } }),
+    route({
+      method: 'get',
+      path: '/modules',
+      tags: ['modules'],
+      summary: 'The modules by name, or those declaring a capability',
+      request: { query: S.ModulesQuery },
+      responses: { 200: ok(R.ModuleList, 'modules'), ...errors },
+    }),
     async (c) => {
-      const [modules, instances] = await Promise.all([hub.modules.list(), hub.instances.list()]);
+      const { capability } = c.req.valid('query');
+      const [modules, instances] = await Promise.all([
+        hub.modules.list(capability === undefined ? {} : { capability }),
+        hub.instances.list(),
+      ]);
       return c.json({ modules: modules.map((m) => moduleView(m, instances)) }, 200);
     },
   );

@@ -1,7 +1,8 @@
 /**
  * The workflow routes of the API: definitions saved by name, runs started, listed, read and controlled. A module
  * token starts runs as its module (its `command` steps may run only commands declared in config.yaml) and sees
- * and controls only the runs it started.
+ * and controls only the runs it started; it decides on a waiting approval of a run it started, or of any run whose
+ * approve step names it among its approvers.
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { HubError } from '../../domain/errors.js';
@@ -145,6 +146,31 @@ export function registerWorkflowRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       return c.json(await hub.workflows.retry(id, step), 200);
     },
   );
+  for (const decision of ['approve', 'reject'] as const)
+    app.openapi(
+      route({
+        method: 'post',
+        path: `/runs/{id}/steps/{step}/${decision}`,
+        tags: ['workflows'],
+        summary:
+          decision === 'approve'
+            ? 'Approve a step waiting for an approval: it completes and the run goes on'
+            : 'Reject a step waiting for an approval: it fails (reason rejected)',
+        request: { params: W.StepParams, ...json(W.DecisionBody) },
+        responses: {
+          200: ok(W.WorkflowRun, 'the run'),
+          ...errors,
+          ...conflicts,
+          403: ok(R.Problem, 'a module token that is not among the approvers'),
+        },
+      }),
+      async (c) => {
+        const { id, step } = c.req.valid('param');
+        const body = c.req.valid('json');
+        const by = caller(c.get('principal').module);
+        return c.json(await hub.workflows[decision](id, step, body, by), 200);
+      },
+    );
   app.openapi(
     route({
       method: 'post',

@@ -1,0 +1,127 @@
+/**
+ * The items of `forEach` steps: one row per item of the list a step runs over, with its attempt, output or error
+ * and, for an ask, the reply it waits for. Written in the engine's transactions (workflows/for-each.ts); a step's
+ * own row keeps the counts (`detail.items`) and its event says when they change.
+ */
+import type { Status } from '../domain/status.js';
+import type { StepItem } from '../domain/workflow-types.js';
+import type { SqlClient, WriteTx } from './database.js';
+import type { StepItemsTable } from './schema.js';
+
+const json = (text: string | null): unknown => (text === null ? null : (JSON.parse(text) as unknown));
+
+function itemFromRow(r: StepItemsTable): StepItem {
+  return {
+    index: Number(r.idx),
+    status: r.status as Status,
+    attempt: Number(r.attempt),
+    input: json(r.input),
+    output: json(r.output),
+    error: r.error,
+    reason: r.reason,
+    messageId: r.message_id,
+    costUsd: Number(r.cost_usd),
+    notBefore: r.not_before,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+  };
+}
+
+/** An item's changes, by its name in `StepItem`. */
+export type ItemChange = Partial<
+  Pick<
+    StepItem,
+    | 'status'
+    | 'attempt'
+    | 'output'
+    | 'error'
+    | 'reason'
+    | 'messageId'
+    | 'costUsd'
+    | 'notBefore'
+    | 'startedAt'
+    | 'completedAt'
+  >
+>;
+
+const COLUMNS: Record<keyof ItemChange, string> = {
+  status: 'status',
+  attempt: 'attempt',
+  output: 'output',
+  error: 'error',
+  reason: 'reason',
+  messageId: 'message_id',
+  costUsd: 'cost_usd',
+  notBefore: 'not_before',
+  startedAt: 'started_at',
+  completedAt: 'completed_at',
+};
+
+export class StepItemStore {
+  /** Creates a step's items, pending, in the list's order. */
+  async create(tx: WriteTx, runId: string, stepId: string, items: unknown[]): Promise<StepItem[]> {
+    const now = new Date().toISOString();
+    // A few hundred rows a statement: within every backend's limit on parameters.
+    for (let at = 0; at < items.length; at += 200) {
+      const chunk = items.slice(at, at + 200);
+      await tx.run(
+        `INSERT INTO step_items (run_id, step_id, idx, status, attempt, input, cost_usd, updated_at) VALUES ${chunk
+          .map(() => "(?, ?, ?, 'pending', 0, ?, 0, ?)")
+          .join(', ')}`,
+        chunk.flatMap((item, i) => [runId, stepId, at + i, JSON.stringify(item ?? null), now]),
+      );
+    }
+    return items.map((input, index) => ({
+      index,
+      status: 'pending',
+      attempt: 0,
+      input: input ?? null,
+      output: null,
+      error: null,
+      reason: null,
+      messageId: null,
+      costUsd: 0,
+      notBefore: null,
+      startedAt: null,
+      completedAt: null,
+    }));
+  }
+
+  /** A step's items in order. */
+  async list(client: SqlClient, runId: string, stepId: string): Promise<StepItem[]> {
+    const rows = await client.all<StepItemsTable>(
+      'SELECT * FROM step_items WHERE run_id = ? AND step_id = ? ORDER BY idx',
+      [runId, stepId],
+    );
+    return rows.map(itemFromRow);
+  }
+
+  /** Removes a step's items (it runs over its list afresh: a retry). */
+  async clear(tx: WriteTx, runId: string, stepId: string): Promise<void> {
+    await tx.run('DELETE FROM step_items WHERE run_id = ? AND step_id = ?', [runId, stepId]);
+  }
+
+  async change(tx: WriteTx, runId: string, stepId: string, item: StepItem, change: ItemChange): Promise<void> {
+    const parts: string[] = [];
+    const params: unknown[] = [];
+    for (const [key, value] of Object.entries(change)) {
+      if (value === undefined) continue;
+      parts.push(`${COLUMNS[key as keyof ItemChange]} = ?`);
+      params.push(key === 'output' ? (value === null ? null : JSON.stringify(value)) : value);
+    }
+    await tx.run(
+      `UPDATE step_items SET ${parts.join(', ')}, updated_at = ? WHERE run_id = ? AND step_id = ? AND idx = ?`,
+      [...params, new Date().toISOString(), runId, stepId, item.index],
+    );
+    Object.assign(item, change);
+  }
+
+  /** The run, step and item an item's reply belongs to. */
+  async ofMessage(client: SqlClient, messageId: string): Promise<{ runId: string; stepId: string } | undefined> {
+    const r = await client.get<{ run_id: string; step_id: string }>(
+      'SELECT run_id, step_id FROM step_items WHERE message_id = ?',
+      [messageId],
+    );
+    return r ? { runId: r.run_id, stepId: r.step_id } : undefined;
+  }
+}

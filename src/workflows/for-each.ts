@@ -1,0 +1,393 @@
+/**
+ * `forEach` steps: a step run once per item of a list from an earlier output, at most `concurrency` items at a
+ * time (4 by default). Each item is a row of its own (store/step-items.ts) with its attempts, so a restart goes on
+ * from the items stored: a finished item never runs again, an item that asks waits for the same reply, and an item
+ * of another kind that was running runs again (at least once, with its attempt id, as a step does). The step's
+ * retry policy applies to each item. The step's output is the list of its items' outputs in order; one item that
+ * fails (its retries spent) fails the step and cancels the items still running, unless `continueOnError`, where
+ * it gives `null` in its place and the step completes with the failures in its error. The engine (engine.ts)
+ * calls in here from its one transaction per run.
+ */
+import { isHubError } from '../domain/errors.js';
+import { isTerminal } from '../domain/status.js';
+import type { StepItem, StepRun, WorkflowRun } from '../domain/workflow-types.js';
+import type { AskStore } from '../store/asks.js';
+import type { WriteTx } from '../store/database.js';
+import type { MessageStore } from '../store/messages.js';
+import type { TaskStore } from '../store/tasks.js';
+import type { WorkflowStore } from '../store/workflow-runs.js';
+import { kindOf, type StepDefinition } from './definition.js';
+import { resolveTemplates, type Scope } from './paths.js';
+import type { StepLaunch } from './steps.js';
+
+/** Items of a step running at once when it does not say. */
+export const DEFAULT_ITEM_CONCURRENCY = 4;
+/** The longest list a step runs over. */
+export const MAX_ITEMS = 10_000;
+
+/** What the engine lends: its stores, and its ways to fail a step, wake a run and limit an ask. */
+export interface ItemHost {
+  store: WorkflowStore;
+  asks: AskStore;
+  messages: MessageStore;
+  tasks: TaskStore;
+  resolveAsk(
+    spec: Record<string, unknown>,
+  ): Promise<{ input: Parameters<AskStore['ask']>[0]; checking?: { schema: string; maxRepairs: number } }>;
+  /** Fails the step itself (no retry: its items had theirs). */
+  failStep(
+    tx: WriteTx,
+    run: WorkflowRun,
+    stepDef: StepDefinition,
+    s: StepRun,
+    error: string,
+    reason: string,
+  ): Promise<void>;
+  /** Completes the step (task included). */
+  completeStep(tx: WriteTx, run: WorkflowRun, s: StepRun, output: unknown, error?: string): Promise<void>;
+  wakeAt(runId: string, key: string, ms: number): void;
+  limitAsk(runId: string, key: string, messageId: string, ms: number): void;
+  /** Whether the item `key` runs in this process (its attempt). */
+  runningAttempt(key: string): number | undefined;
+  /** Sets a task's progress once the transaction has committed. */
+  progress(taskId: string, percent: number): void;
+  /** Stops the items of a step running in this process. */
+  abortItems(runId: string, stepId: string): void;
+}
+
+/** A launched item: a step launch for one item. */
+export type ItemLaunch = StepLaunch & { index: number; createdBy: string | null };
+/** Where launches are gathered: the engine's list of steps and items to run after the transaction. */
+type Launches = (StepLaunch & { index?: number; createdBy: string | null })[];
+
+/** The key of an item among the engine's running work and timers. */
+export const itemKey = (runId: string, stepId: string, index: number) => `${runId}/${stepId}#${index}`;
+
+function counts(items: StepItem[]) {
+  return {
+    total: items.length,
+    complete: items.filter((i) => i.status === 'complete').length,
+    failed: items.filter((i) => i.status === 'failed').length,
+    running: items.filter((i) => i.status === 'processing').length,
+  };
+}
+
+export class ForEach {
+  constructor(private readonly host: ItemHost) {}
+
+  /**
+   * Starts a forEach step (already `processing`): its list resolved and stored as items, and the first of them
+   * launched. Answers an error when the list is not one.
+   */
+  async start(
+    tx: WriteTx,
+    run: WorkflowRun,
+    stepDef: StepDefinition,
+    s: StepRun,
+    scope: Scope,
+    launches: Launches,
+    cancels: string[],
+  ): Promise<void> {
+    let items: unknown;
+    try {
+      items = resolveTemplates(stepDef.forEach?.items, scope);
+    } catch (err) {
+      return this.host.failStep(tx, run, stepDef, s, `forEach.items: ${(err as Error).message}`, 'validation');
+    }
+    if (!Array.isArray(items))
+      return this.host.failStep(
+        tx,
+        run,
+        stepDef,
+        s,
+        `forEach.items is ${items === null ? 'null' : typeof items}, not a list: ${JSON.stringify(items)?.slice(0, 80)}`,
+        'validation',
+      );
+    if (items.length > MAX_ITEMS)
+      return this.host.failStep(
+        tx,
+        run,
+        stepDef,
+        s,
+        `forEach.items holds ${items.length} items; a step runs over at most ${MAX_ITEMS}`,
+        'validation',
+      );
+    await this.host.store.items.clear(tx, run.id, s.stepId);
+    const created = await this.host.store.items.create(tx, run.id, s.stepId, items);
+    await this.advance(tx, run, stepDef, s, scope, false, false, launches, cancels, created);
+  }
+
+  /**
+   * Moves a running forEach step on: settles items whose replies finished, relaunches (when `recovering`) items no
+   * one runs, fails or completes the step, and launches pending items up to its concurrency unless `held` (the
+   * run is paused).
+   */
+  async advance(
+    tx: WriteTx,
+    run: WorkflowRun,
+    stepDef: StepDefinition,
+    s: StepRun,
+    scope: Scope,
+    recovering: boolean,
+    held: boolean,
+    launches: Launches,
+    cancels: string[],
+    known?: StepItem[],
+  ): Promise<void> {
+    const items = known ?? (await this.host.store.items.list(tx, run.id, s.stepId));
+    const ask = Boolean(stepDef.ask);
+    const now = Date.now();
+    for (const item of items) {
+      if (item.status !== 'processing') continue;
+      const key = itemKey(run.id, s.stepId, item.index);
+      if (ask && item.messageId) {
+        await this.settleAsk(tx, run, stepDef, s, item);
+        if (item.status === 'processing' && stepDef.timeoutMs)
+          this.host.limitAsk(run.id, key, item.messageId, Date.parse(item.startedAt ?? '') + stepDef.timeoutMs - now);
+      } else if (recovering && !ask && this.host.runningAttempt(key) !== item.attempt) {
+        const again = this.launch(run, stepDef, s, item, scope);
+        if (typeof again === 'string') await this.failItem(tx, run, stepDef, s, item, again, 'validation');
+        else launches.push(again);
+      }
+    }
+    const settled = counts(items);
+    const cost = items.reduce((sum, i) => sum + i.costUsd, 0);
+    const change = {
+      detail: { ...(s.detail ?? {}), items: settled },
+      ...(cost !== s.costUsd ? { costUsd: cost } : {}),
+    };
+    const failed = items.find((i) => i.status === 'failed');
+    if (failed && !stepDef.forEach?.continueOnError) {
+      // The items still running are not needed: their replies are cancelled, their programs stopped.
+      for (const item of items)
+        if (item.status === 'processing' || item.status === 'pending') {
+          if (item.messageId && item.status === 'processing') cancels.push(item.messageId);
+          await this.host.store.items.change(tx, run.id, s.stepId, item, {
+            status: 'cancelled',
+            completedAt: new Date().toISOString(),
+          });
+        }
+      this.host.abortItems(run.id, s.stepId);
+      await this.host.store.changeStep(tx, run.id, s, change, run.createdBy);
+      return this.host.failStep(
+        tx,
+        run,
+        stepDef,
+        s,
+        `item ${failed.index} of ${items.length} failed: ${failed.error ?? failed.reason}`,
+        failed.reason ?? 'agent_error',
+      );
+    }
+    if (items.every((i) => i.status === 'complete' || i.status === 'failed')) {
+      await this.host.store.changeStep(tx, run.id, s, change, run.createdBy);
+      const errors = items.filter((i) => i.status === 'failed');
+      return this.host.completeStep(
+        tx,
+        run,
+        s,
+        items.map((i) => (i.status === 'complete' ? i.output : null)),
+        errors.length
+          ? `${errors.length} of ${items.length} items failed (null in their place): ${errors
+              .slice(0, 5)
+              .map((i) => `item ${i.index}: ${i.error ?? i.reason}`)
+              .join('; ')}`
+          : undefined,
+      );
+    }
+    if (!held) {
+      let busy = settled.running;
+      const cap = stepDef.forEach?.concurrency ?? DEFAULT_ITEM_CONCURRENCY;
+      for (const item of items) {
+        if (busy >= cap) break;
+        if (item.status !== 'pending') continue;
+        if (item.notBefore && Date.parse(item.notBefore) > now) {
+          this.host.wakeAt(run.id, itemKey(run.id, s.stepId, item.index), Date.parse(item.notBefore) - now);
+          continue;
+        }
+        busy++;
+        await this.startItem(tx, run, stepDef, s, item, scope, launches);
+      }
+    }
+    const after = counts(items);
+    const moved = JSON.stringify(after) !== JSON.stringify(s.detail?.items);
+    if (moved || cost !== s.costUsd) {
+      await this.host.store.changeStep(
+        tx,
+        run.id,
+        s,
+        { detail: { ...(s.detail ?? {}), items: after }, costUsd: cost },
+        run.createdBy,
+      );
+      if (s.taskId && after.total)
+        this.host.progress(s.taskId, Math.floor(((after.complete + after.failed) * 100) / after.total));
+    }
+  }
+
+  /** Starts one item: an ask asked in this transaction, anything else launched after it commits. */
+  private async startItem(
+    tx: WriteTx,
+    run: WorkflowRun,
+    stepDef: StepDefinition,
+    s: StepRun,
+    item: StepItem,
+    scope: Scope,
+    launches: Launches,
+  ): Promise<void> {
+    await this.host.store.items.change(tx, run.id, s.stepId, item, {
+      status: 'processing',
+      attempt: item.attempt + 1,
+      startedAt: new Date().toISOString(),
+      error: null,
+      reason: null,
+      notBefore: null,
+      messageId: null,
+    });
+    const launch = this.launch(run, stepDef, s, item, scope);
+    if (typeof launch === 'string') return this.failItem(tx, run, stepDef, s, item, launch, 'validation');
+    if (!stepDef.ask) {
+      launches.push(launch);
+      return;
+    }
+    try {
+      const { input, checking } = await this.host.resolveAsk({
+        ...(launch.spec as Record<string, unknown>),
+        from: run.createdBy ?? 'workflows',
+      });
+      const asked = await this.host.asks.ask(input, tx, checking);
+      await this.host.store.items.change(tx, run.id, s.stepId, item, { messageId: asked.messageId });
+      if (stepDef.timeoutMs)
+        this.host.limitAsk(run.id, itemKey(run.id, s.stepId, item.index), asked.messageId, stepDef.timeoutMs);
+    } catch (err) {
+      await this.failItem(
+        tx,
+        run,
+        stepDef,
+        s,
+        item,
+        (err as Error).message,
+        isHubError(err) ? err.code : 'agent_error',
+      );
+    }
+  }
+
+  /** An item's launch, its spec resolved for it; or why it cannot be. */
+  private launch(
+    run: WorkflowRun,
+    stepDef: StepDefinition,
+    s: StepRun,
+    item: StepItem,
+    scope: Scope,
+  ): ItemLaunch | string {
+    try {
+      const spec = resolveTemplates(stepDef[kindOf(stepDef)], { ...scope, item: item.input, index: item.index });
+      return {
+        runId: run.id,
+        step: stepDef,
+        attempt: item.attempt,
+        spec,
+        taskId: s.taskId,
+        index: item.index,
+        createdBy: run.createdBy,
+      };
+    } catch (err) {
+      return `item ${item.index}: ${(err as Error).message}`;
+    }
+  }
+
+  /** An item's reply finished: the item completes with it, or fails. */
+  private async settleAsk(
+    tx: WriteTx,
+    run: WorkflowRun,
+    stepDef: StepDefinition,
+    s: StepRun,
+    item: StepItem,
+  ): Promise<void> {
+    const reply = await this.host.messages.get(item.messageId as string, tx);
+    if (reply.status === 'unknown' || !isTerminal(reply.status)) return;
+    const cost = (await this.host.tasks.forMessage(reply.id).catch(() => undefined))?.costUsd ?? 0;
+    if (reply.status === 'complete') {
+      await this.host.store.items.change(tx, run.id, s.stepId, item, {
+        status: 'complete',
+        output: { value: reply.value ?? null, content: reply.content, messageId: reply.id, threadId: reply.threadId },
+        costUsd: item.costUsd + cost,
+        completedAt: new Date().toISOString(),
+      });
+      return;
+    }
+    const timedOut =
+      reply.status === 'cancelled' &&
+      stepDef.timeoutMs !== undefined &&
+      Date.parse(reply.completedAt ?? '') - Date.parse(item.startedAt ?? '') >= stepDef.timeoutMs - 5;
+    await this.host.store.items.change(tx, run.id, s.stepId, item, { costUsd: item.costUsd + cost });
+    await this.failItem(
+      tx,
+      run,
+      stepDef,
+      s,
+      item,
+      timedOut
+        ? `timed out after ${stepDef.timeoutMs} ms`
+        : `the reply ${reply.status === 'cancelled' ? 'was cancelled' : 'failed'}: ${reply.error ?? reply.status}`,
+      timedOut ? 'timeout' : reply.status === 'cancelled' ? 'cancelled' : 'agent_error',
+    );
+  }
+
+  /** An item's attempt failed: tried again after its back-off when the step's retry policy allows, else failed. */
+  async failItem(
+    tx: WriteTx,
+    run: WorkflowRun,
+    stepDef: StepDefinition,
+    s: StepRun,
+    item: StepItem,
+    error: string,
+    reason: string,
+  ): Promise<void> {
+    const retry = stepDef.retry ?? {};
+    if (item.attempt < (retry.attempts ?? 1) && !(retry.notOn ?? []).includes(reason) && run.status !== 'cancelled') {
+      const wait = Math.round((retry.backoffMs ?? 1000) * (retry.factor ?? 2) ** (item.attempt - 1));
+      await this.host.store.items.change(tx, run.id, s.stepId, item, {
+        status: 'pending',
+        error,
+        reason,
+        messageId: null,
+        notBefore: new Date(Date.now() + wait).toISOString(),
+      });
+      this.host.wakeAt(run.id, itemKey(run.id, s.stepId, item.index), wait);
+      return;
+    }
+    await this.host.store.items.change(tx, run.id, s.stepId, item, {
+      status: 'failed',
+      error,
+      reason,
+      completedAt: new Date().toISOString(),
+    });
+  }
+
+  /** Stores a launched item's result (unless the item moved meanwhile). */
+  async settle(
+    tx: WriteTx,
+    run: WorkflowRun,
+    stepDef: StepDefinition,
+    l: ItemLaunch,
+    result:
+      | { ok: true; output: unknown; costUsd?: number }
+      | { ok: false; error: string; reason: string; costUsd?: number },
+  ): Promise<void> {
+    const s = run.steps.find((x) => x.stepId === stepDef.id);
+    if (!s || s.status !== 'processing') return;
+    const item = (await this.host.store.items.list(tx, run.id, s.stepId))[l.index];
+    if (!item || item.status !== 'processing' || item.attempt !== l.attempt) return;
+    const costUsd = item.costUsd + (result.costUsd ?? 0);
+    if (result.ok)
+      await this.host.store.items.change(tx, run.id, s.stepId, item, {
+        status: 'complete',
+        output: result.output ?? null,
+        costUsd,
+        completedAt: new Date().toISOString(),
+      });
+    else {
+      await this.host.store.items.change(tx, run.id, s.stepId, item, { costUsd });
+      await this.failItem(tx, run, stepDef, s, item, result.error, result.reason);
+    }
+  }
+}
