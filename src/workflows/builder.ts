@@ -6,17 +6,19 @@
  * and `execute_workflow` are `workflow()`, `.step()` and `hub.workflows.start()`.
  */
 import {
+  type ApproveSpec,
   type AskSpec,
   type CommandSpec,
   type ConvertSpec,
   checkDefinition,
+  type ForEachSpec,
   type RetryPolicy,
   type StepDefinition,
   type ValidateSpec,
   type WorkflowDefinition,
 } from './definition.js';
 
-type Kind = Pick<StepDefinition, 'ask' | 'validate' | 'convert' | 'command'>;
+type Kind = Pick<StepDefinition, 'ask' | 'validate' | 'convert' | 'command' | 'approve'>;
 
 export const ask = (spec: AskSpec): Kind => ({ ask: spec });
 export const validate = (schema: ValidateSpec['schema'], value: unknown): Kind => ({ validate: { schema, value } });
@@ -24,12 +26,17 @@ export const convert = (fn: string, args?: ConvertSpec['args']): Kind => ({
   convert: { function: fn, ...(args ? { args } : {}) },
 });
 export const command = (spec: CommandSpec): Kind => ({ command: spec });
+export const approve = (spec: ApproveSpec = {}): Kind => ({ approve: spec });
 
 export interface StepOptions {
   after?: string[];
   retry?: RetryPolicy;
   timeoutMs?: number;
   description?: string;
+  /** A condition (see conditions.ts): the step is skipped when it does not hold. */
+  when?: string;
+  runIfSkipped?: boolean;
+  forEach?: ForEachSpec;
 }
 
 export class WorkflowBuilder {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ask, command, convert, validate, workflow } from './builder.js';
+import { approve, ask, command, convert, validate, workflow } from './builder.js';
 import { parseDefinition } from './definition.js';
 import { parsePath, resolveTemplates } from './paths.js';
 
@@ -23,7 +23,72 @@ steps:
 output: { graph: "{{ steps.convert }}" }
 `;
 
+const FLOW = `name: flow
+steps:
+  - id: list
+    convert: { function: collect, args: { files: [a, b] } }
+  - id: each
+    after: [list]
+    forEach: { items: "{{ steps.list.files }}", concurrency: 2 }
+    ask: { capability: summarise, prompt: "Summarise {{ item }} ({{ index }})" }
+  - id: ok
+    after: [each]
+    when: exists steps.each[0].value and not inputs.quick
+    approve: { message: Go?, timeoutMs: 60000, approvers: [ops] }
+  - id: ship
+    after: [ok]
+    runIfSkipped: true
+    convert: { function: collect }
+`;
+
 describe('workflow definitions', () => {
+  it('loads conditions, forEach, approvals and asks by capability from YAML and the builder alike', () => {
+    const built = workflow('flow')
+      .step('list', convert('collect', { files: ['a', 'b'] }))
+      .step('each', ask({ capability: 'summarise', prompt: 'Summarise {{ item }} ({{ index }})' }), {
+        after: ['list'],
+        forEach: { items: '{{ steps.list.files }}', concurrency: 2 },
+      })
+      .step('ok', approve({ message: 'Go?', timeoutMs: 60000, approvers: ['ops'] }), {
+        after: ['each'],
+        when: 'exists steps.each[0].value and not inputs.quick',
+      })
+      .step('ship', convert('collect'), { after: ['ok'], runIfSkipped: true })
+      .build();
+    expect(built).toEqual(parseDefinition(FLOW, 'flow.yaml'));
+  });
+
+  it('names the line of a flow feature that is wrong, every problem at once', () => {
+    const bad = FLOW.replace('when: exists steps.each[0].value and', 'when: exists steps.each[0].value and and')
+      .replace('Summarise {{ item }}', 'Summarise {{ items }}')
+      .replace('items: "{{ steps.list.files }}"', 'items: "{{ item.files }}"')
+      .replace('approvers: [ops] }', 'approvers: [ops] }\n    forEach: { items: [1] }')
+      .replace('capability: summarise,', 'capability: summarise, to: marker,');
+    let message = '';
+    try {
+      parseDefinition(bad, 'flow.yaml');
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(
+      /flow\.yaml:8: \/steps\/1\/ask: an ask step names either to \(a module\) or capability \(it has both\)/,
+    );
+    let second = '';
+    try {
+      parseDefinition(bad.replace(' to: marker,', ''), 'flow.yaml');
+    } catch (err) {
+      second = (err as Error).message;
+    }
+    expect(second).toMatch(
+      /flow\.yaml:\d+: \/steps\/1\/ask: .*a path starts with inputs, steps, item or index, not "items"/,
+    );
+    expect(second).toMatch(
+      /\/steps\/1\/forEach: \{\{ item.files \}\}: item is known only in the ask of a forEach step, not in its forEach/,
+    );
+    expect(second).toMatch(/\/steps\/2\/when: when "exists steps.each\[0\].value and and not inputs.quick": .*column/);
+    expect(second).toMatch(/\/steps\/2\/forEach: an approve step runs once; it cannot have forEach/);
+  });
+
   it('loads a YAML file and the builder to the same definition', () => {
     const fromFile = parseDefinition(YAML, 'pdf.yaml');
     const built = workflow('pdf-to-graph', { inputs: { type: 'object', properties: { pdf: { type: 'string' } } } })

@@ -1,10 +1,12 @@
 // The workflow commands run as a user runs them against a real service whose config.yaml declares a command:
-// a run followed live to its exit status, the steps shown as a tree, a failure retried, a run from a step.
+// a run followed live to its exit status, the steps shown as a tree, a failure retried, a run from a step, a
+// step waiting for an approval approved and rejected from the command line.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killStarted, type Run, type Running, requireBuild, runCli, startCli } from '../support/cli.js';
+import { until } from '../support/wait.js';
 
 const home = mkdtempSync(join(tmpdir(), 'cc-wfcli-'));
 const env: NodeJS.ProcessEnv = { ...process.env, CLAUDE_COMMS_HOME: home, NO_COLOR: '1' };
@@ -111,5 +113,35 @@ describe('claude-comms workflow', () => {
     const again = await cli('workflow', 'cancel', id);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('[invalid_transition]');
+  });
+
+  it('waits for an approval with --wait, printing how to give it; approve and reject with a note', async () => {
+    const gated = join(home, 'gated.yaml');
+    writeFileSync(
+      gated,
+      'name: gated\nsteps:\n  - { id: ok, approve: { message: "Ship it?" } }\n' +
+        '  - { id: skip, after: [ok], when: "steps.ok.approved == false", convert: { function: collect } }\n',
+    );
+    const waiting = startCli(env, ['workflow', 'run', gated, '--wait']);
+    await waiting.until((s) => /step ok: waiting/.test(s.stderr), 'the step to wait');
+    const id = /started run (\S+)/.exec(waiting.stderr)?.[1] as string;
+    expect(waiting.stderr).toContain(`step ok: waiting — claude-comms workflow approve ${id} ok (or reject)`);
+    const shown = await cli('workflow', 'show', id);
+    expect(shown.stdout).toMatch(/ok +approve +waiting .*awaiting approval: Ship it\?/);
+    const approved = await cli('workflow', 'approve', id, 'ok', '--note', 'all good');
+    expect(approved.stdout).toBe(`run ${id}: ok approved\n`);
+    expect(await waiting.exit).toBe(0);
+    const after = await cli('workflow', 'show', id);
+    expect(after.stdout).toMatch(/ok +approve +complete .*approved by user: all good/);
+    expect(after.stdout).toMatch(/skip +convert +skipped .*skipped: when steps.ok.approved == false does not hold/);
+
+    const second = (await cli('workflow', 'run', gated)).stdout.split('\n')[0] as string;
+    await until(async () => /waiting/.test((await cli('workflow', 'show', second)).stdout));
+    const rejected = await cli('workflow', 'reject', second, 'ok', '--note', 'not today', '--json');
+    const steps = (JSON.parse(rejected.stdout) as { steps: { status: string; error: string }[] }).steps;
+    expect(steps[0]).toMatchObject({ status: 'failed', error: 'rejected by user: not today' });
+    const twice = await cli('workflow', 'approve', second, 'ok');
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('only a step waiting for an approval is approved or rejected');
   });
 });
