@@ -3,7 +3,7 @@
  * failures as `ApiError` carrying the problem document's `code`. Records, events and the views the API builds are
  * the hub's own types.
  */
-import type { Status } from '../../src/domain/status.js';
+import type { Status, StepStatus } from '../../src/domain/status.js';
 import type {
   AgentControl,
   HubEvent,
@@ -21,11 +21,12 @@ import type {
   ValidationIssue,
   ValidationRound,
 } from '../../src/domain/types.js';
-import type { StepRun, WorkflowRun } from '../../src/domain/workflow-types.js';
+import type { Approval, StepDetail, StepRun, WorkflowRun } from '../../src/domain/workflow-types.js';
 import { getToken } from './token';
 
 export type {
   AgentControl,
+  Approval,
   HubEvent,
   Instance,
   LogLine,
@@ -34,7 +35,9 @@ export type {
   ReplyValidation,
   SearchHit,
   Status,
+  StepDetail,
   StepRun,
+  StepStatus,
   Task,
   TaskStats,
   Thread,

@@ -1,18 +1,22 @@
 /**
  * One workflow run (`#/runs/<id>`): its status, cost and times, pause / resume / cancel (cancel asks to be
- * confirmed in the page); its steps in the order its definition lists them, each with its status, attempt,
- * duration, cost, error and reason, a link to the step's task panel, and Retry for a failed or cancelled step
- * (a new attempt of it, and of what depends on it); its inputs, and its output once complete. Live: read again
- * on each of its events (run-reads.ts). Errors, outputs and inputs come from programs and callers: rendered as
- * text. The steps as a drawn graph are for later; this is the list.
+ * confirmed in the page); its steps drawn as their graph (run-graph.tsx: each step's status, time, items and
+ * module, and once the run has ended its critical path), each opening its task panel; Approve and Reject, with a
+ * note, for a step awaiting approval; then its steps listed in the order its definition lists them, each with
+ * its status, attempt, duration, cost, error and reason, why it was skipped, its approval and its decision, a
+ * link to the step's task panel, and Retry for a failed or cancelled step (a new attempt of it, and of what
+ * depends on it); its inputs, and its output once complete. Live: read again on each of its events
+ * (run-reads.ts), and the graph and the list are drawn from that one read. Errors, notes, outputs and inputs come
+ * from programs and callers: rendered as text.
  */
 import { useEffect, useState } from 'react';
-import { post, type StepRun, type WorkflowRun } from './api';
+import { type Approval, post, type StepRun, type WorkflowRun } from './api';
 import { isTerminal } from './apply';
 import { ColumnHeads, Elapsed, ErrorNote, StatusBadge, useAction } from './components';
 import { clock, dateTime, usd } from './format';
 import { href } from './router';
-import { runCost, stepsDone } from './runs';
+import { RunGraph } from './run-graph';
+import { runCost, stepsAside, stepsDone } from './runs';
 import { store, useStore } from './store';
 
 const STEP_COLUMNS = ['Step', 'Status', 'Attempt', 'Took', 'Cost', 'Details', ''];
@@ -74,9 +78,11 @@ export function RunView({ id }: { id: string }) {
         <h3>
           Steps{' '}
           <span className="muted" data-testid="run-steps">
-            {stepsDone(run)} of {run.steps.length} complete
+            {stepsDone(run)} of {run.steps.length} complete{stepsAside(run)}
           </span>
         </h3>
+        <RunGraph run={run} />
+        <Approvals run={run} />
         <table className="step-table">
           <ColumnHeads names={STEP_COLUMNS} />
           <tbody>
@@ -187,7 +193,7 @@ function StepRow({ runId, step: s }: { runId: string; step: StepRun }) {
         {s.attempt}
       </td>
       <td className="num" data-label="took">
-        <Elapsed from={s.startedAt} to={s.completedAt} running={s.status === 'processing'} />
+        <Elapsed from={s.startedAt} to={s.completedAt} running={s.status === 'processing' || s.status === 'waiting'} />
       </td>
       <td className="num" data-label="cost">
         {usd(s.costUsd)}
@@ -202,10 +208,32 @@ function StepRow({ runId, step: s }: { runId: string; step: StepRun }) {
   );
 }
 
-/** A step's error and reason (of its last attempt, kept while a retry waits), when it tries again, its output. */
+/**
+ * A step's error and reason (of its last attempt, kept while a retry waits), when it tries again, why it was
+ * skipped, its approval, its items and the module it was routed to, its output.
+ */
 function StepDetails({ step: s }: { step: StepRun }) {
+  const d = s.detail;
   return (
     <div className="step-details">
+      {d?.skipped ? (
+        <span className="muted small" data-testid="step-skipped">
+          skipped: {d.skipped}
+        </span>
+      ) : null}
+      {d?.approval ? <ApprovalFacts approval={d.approval} /> : null}
+      {d?.items ? (
+        <span className="muted small" data-testid="step-items">
+          items: {d.items.complete} of {d.items.total} complete
+          {d.items.running ? `, ${d.items.running} running` : ''}
+          {d.items.failed ? `, ${d.items.failed} failed` : ''}
+        </span>
+      ) : null}
+      {d?.routing ? (
+        <span className="muted small" data-testid="step-routing">
+          {d.routing.capability} → {d.routing.chosen}
+        </span>
+      ) : null}
       {s.error ? (
         <span className="error-text" data-testid="step-error">
           {s.error}
@@ -260,5 +288,107 @@ function StepRetry({ runId, step }: { runId: string; step: StepRun }) {
         </span>
       ) : null}
     </span>
+  );
+}
+
+const DECISION_TEXT = { approved: 'approved', rejected: 'rejected', timed_out: 'timed out' } as const;
+
+/** What an approval step asks, and who decided what, with their note. */
+function ApprovalFacts({ approval: a }: { approval: Approval }) {
+  return (
+    <span className="small approval-facts" data-testid="step-approval">
+      <span data-testid="approval-message">“{a.message}”</span>
+      {a.decision ? (
+        <span data-testid="approval-decision">
+          {' '}
+          {DECISION_TEXT[a.decision]}
+          {a.by ? ` by ${a.by}` : ''}
+          {a.at ? (
+            <>
+              {' '}
+              at <time dateTime={a.at}>{clock(a.at)}</time>
+            </>
+          ) : null}
+        </span>
+      ) : null}
+      {a.note ? <span data-testid="approval-note"> · note: {a.note}</span> : null}
+    </span>
+  );
+}
+
+/**
+ * Approve or Reject, with an optional note, for each step awaiting approval. A refusal (the step was decided
+ * elsewhere meanwhile) stays shown in the API's words after the step has left this list.
+ */
+function Approvals({ run }: { run: WorkflowRun }) {
+  const [busy, error, act] = useAction();
+  const waiting = run.steps.filter((s) => s.status === 'waiting');
+  if (!waiting.length && !error) return null;
+  const decide = (step: string, decision: 'approve' | 'reject', note: string) =>
+    act(async () => {
+      const path = `/runs/${encodeURIComponent(run.id)}/steps/${encodeURIComponent(step)}/${decision}`;
+      try {
+        await post(path, note.trim() ? { note: note.trim() } : {});
+      } finally {
+        store.runs.reloadRun();
+      }
+    });
+  return (
+    <div className="approvals">
+      {waiting.map((s) => (
+        <ApprovalForm key={s.stepId} step={s} busy={busy} decide={decide} />
+      ))}
+      {error ? (
+        <p className="error-text" data-testid="approval-error">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+function ApprovalForm(props: {
+  step: StepRun;
+  busy: boolean;
+  decide: (step: string, decision: 'approve' | 'reject', note: string) => void;
+}) {
+  const { step: s, busy, decide } = props;
+  const [note, setNote] = useState('');
+  const a = s.detail?.approval;
+  return (
+    <form
+      className="approval"
+      data-step-id={s.stepId}
+      aria-label={`Approve or reject step ${s.stepId}`}
+      onSubmit={(e) => e.preventDefault()}
+    >
+      <p>
+        <strong>{s.stepId}</strong> awaits approval{a?.message ? ': ' : ''}
+        {a?.message ? <span data-testid="approval-request">{a.message}</span> : null}
+      </p>
+      {a?.approvers?.length || a?.timeoutAt ? (
+        <p className="muted small">
+          {a.approvers?.length ? `may be decided by ${a.approvers.join(', ')} or an unscoped token` : ''}
+          {a.approvers?.length && a.timeoutAt ? ' · ' : ''}
+          {a.timeoutAt ? (
+            <>
+              rejected if undecided at <time dateTime={a.timeoutAt}>{dateTime(a.timeoutAt)}</time>
+            </>
+          ) : null}
+        </p>
+      ) : null}
+      <div className="approval-actions">
+        <label>
+          Note
+          <input name="note" value={note} maxLength={2000} onChange={(e) => setNote(e.target.value)} />
+        </label>
+        <button type="button" disabled={busy} onClick={() => decide(s.stepId, 'approve', note)}>
+          Approve
+        </button>
+        <button type="button" className="danger" disabled={busy} onClick={() => decide(s.stepId, 'reject', note)}>
+          Reject
+        </button>
+      </div>
+    </form>
   );
 }

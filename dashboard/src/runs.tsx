@@ -1,8 +1,8 @@
 /**
  * Workflow runs: newest first, filtered by status, a page of 50 at a time (the API pages with `before` = the last
- * id of a page). Each with its workflow, status, the steps done of all, cost, how long it has run and when it
- * started; live — a new run appears, and a run's status and steps change as their events arrive (run-reads.ts).
- * A run opens its view (run-view.tsx).
+ * id of a page). Each with its workflow, status, the steps done of all (and those skipped or awaiting approval),
+ * cost, how long it has run and when it started; live — a new run appears, and a run's status and steps change as
+ * their events arrive (run-reads.ts). A run opens its view (run-view.tsx).
  */
 import { memo, useEffect, useMemo, useState } from 'react';
 import { STATUSES } from '../../src/domain/status.js';
@@ -21,6 +21,14 @@ const RUN_COLUMNS = ['Run', 'Status', 'Steps', 'Cost', 'Duration', 'Started'];
 /** How many of a run's steps are complete. */
 export function stepsDone(run: WorkflowRun): number {
   return run.steps.filter((s) => s.status === 'complete').length;
+}
+
+/** The steps neither complete nor still to come, as `, 2 skipped, 1 awaiting approval` ('' when none). */
+export function stepsAside(run: WorkflowRun): string {
+  const count = (status: string) => run.steps.filter((s) => s.status === status).length;
+  const skipped = count('skipped');
+  const waiting = count('waiting');
+  return `${skipped ? `, ${skipped} skipped` : ''}${waiting ? `, ${waiting} awaiting approval` : ''}`;
 }
 
 /**
@@ -92,6 +100,7 @@ const RunRow = memo(function RunRow({ run: r }: { run: WorkflowRun }) {
       </td>
       <td className="num" data-label="steps" data-testid="run-steps">
         {stepsDone(r)} of {r.steps.length}
+        {stepsAside(r)}
       </td>
       <td className="num" data-label="cost">
         {usd(runCost(r))}

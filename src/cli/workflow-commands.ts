@@ -202,7 +202,7 @@ export function registerWorkflowCommands(cli: Command): void {
             r.id,
             r.workflow,
             paintStatus(r.status, p),
-            `${r.steps.filter((s) => s.status === 'complete').length}/${r.steps.length}`,
+            `${r.steps.filter((s) => s.status === 'complete' || s.status === 'skipped').length}/${r.steps.length}`,
             usd(r.costUsd),
             took(r.startedAt, r.completedAt),
             ago(r.createdAt),

@@ -101,6 +101,16 @@ export class StepItemStore {
     await tx.run('DELETE FROM step_items WHERE run_id = ? AND step_id = ?', [runId, stepId]);
   }
 
+  /** Puts a step's failed and cancelled items back to pending (a retry: the completed ones stay). */
+  async reset(tx: WriteTx, runId: string, stepId: string): Promise<void> {
+    await tx.run(
+      `UPDATE step_items SET status = 'pending', error = NULL, reason = NULL, message_id = NULL, not_before = NULL,
+         started_at = NULL, completed_at = NULL, updated_at = ?
+       WHERE run_id = ? AND step_id = ? AND status IN ('failed', 'cancelled', 'processing')`,
+      [new Date().toISOString(), runId, stepId],
+    );
+  }
+
   async change(tx: WriteTx, runId: string, stepId: string, item: StepItem, change: ItemChange): Promise<void> {
     const parts: string[] = [];
     const params: unknown[] = [];

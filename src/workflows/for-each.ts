@@ -5,8 +5,9 @@
  * of another kind that was running runs again (at least once, with its attempt id, as a step does). The step's
  * retry policy applies to each item. The step's output is the list of its items' outputs in order; one item that
  * fails (its retries spent) fails the step and cancels the items still running, unless `continueOnError`, where
- * it gives `null` in its place and the step completes with the failures in its error. The engine (engine.ts)
- * calls in here from its one transaction per run.
+ * it gives `null` in its place and the step completes with the failures in its error. Retried, the step keeps
+ * its completed items and runs the others again — over a new list when a step it depends on ran again. The
+ * engine (engine.ts) calls in here from its one transaction per run.
  */
 import { isHubError } from '../domain/errors.js';
 import { isTerminal } from '../domain/status.js';
@@ -88,6 +89,9 @@ export class ForEach {
     launches: Launches,
     cancels: string[],
   ): Promise<void> {
+    // Retried: the items it kept (completed ones stay as they are, the others wait again).
+    const kept = await this.host.store.items.list(tx, run.id, s.stepId);
+    if (kept.length) return this.advance(tx, run, stepDef, s, scope, false, false, launches, cancels, kept);
     let items: unknown;
     try {
       items = resolveTemplates(stepDef.forEach?.items, scope);
@@ -112,7 +116,6 @@ export class ForEach {
         `forEach.items holds ${items.length} items; a step runs over at most ${MAX_ITEMS}`,
         'validation',
       );
-    await this.host.store.items.clear(tx, run.id, s.stepId);
     const created = await this.host.store.items.create(tx, run.id, s.stepId, items);
     await this.advance(tx, run, stepDef, s, scope, false, false, launches, cancels, created);
   }

@@ -41,6 +41,8 @@ export interface StepLaunch {
   spec: unknown;
   /** The step's task, which its progress and log go to. */
   taskId: string | null;
+  /** For one item of a `forEach` step: its place in the list. */
+  index?: number;
 }
 
 export async function runStep(
@@ -92,9 +94,11 @@ async function runCommand(
     ...(cwd ? { cwd } : {}),
     input: JSON.stringify(spec.input ?? null),
     env: {
-      CLAUDE_COMMS_STEP_ATTEMPT: `${l.runId}:${l.step.id}:${l.attempt}`,
+      // An item of a forEach step has attempts of its own: `RUN:STEP[INDEX]:N`.
+      CLAUDE_COMMS_STEP_ATTEMPT: `${l.runId}:${l.step.id}${l.index === undefined ? '' : `[${l.index}]`}:${l.attempt}`,
       CLAUDE_COMMS_RUN_ID: l.runId,
       CLAUDE_COMMS_STEP: l.step.id,
+      ...(l.index === undefined ? {} : { CLAUDE_COMMS_ITEM: String(l.index) }),
     },
     timeoutMs: timeoutMs ?? DEFAULT_COMMAND_MS,
     signal,

@@ -7,7 +7,7 @@
  */
 import { HubError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
-import { isTerminal, type Status, type StepStatus } from '../domain/status.js';
+import { isTerminal, type Status } from '../domain/status.js';
 import { assertDepth } from '../domain/validate.js';
 import type { StepRun, WorkflowRun } from '../domain/workflow-types.js';
 import { formatIssues, validateValue } from '../exchange/validator.js';
@@ -243,8 +243,12 @@ export class Workflows {
       );
       for (const s of again) {
         const stepDef = def.steps.find((d) => d.id === s.stepId);
-        // A forEach step runs over its list afresh.
-        if (stepDef?.forEach) await this.deps.store.items.clear(tx, id, s.stepId);
+        // A forEach step keeps its completed items, unless a step it depends on runs again: then its list may be
+        // another, and it runs over it afresh.
+        if (stepDef?.forEach) {
+          if (again.some((x) => up.get(s.stepId)?.has(x.stepId))) await this.deps.store.items.clear(tx, id, s.stepId);
+          else await this.deps.store.items.reset(tx, id, s.stepId);
+        }
         const task = await this.deps.tasks.create(
           {
             name: `${def.name} › ${s.stepId}`,

@@ -3,7 +3,7 @@
 // its concurrency cap (the overlap measured from the programs' own log) and fails on a failed item unless
 // continueOnError, approvals wait for a person or a module (approve, reject, time out, who may), and an ask step
 // that names a capability goes to the least loaded module declaring it, or fails naming why none could take it.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -23,7 +23,7 @@ process.stdin.on('end', async () => {
   note('start');
   await new Promise((r) => setTimeout(r, input.ms ?? 0));
   note('end');
-  if (input.fail) {
+  if (input.fail || (input.failIf && fs.existsSync(input.failIf))) {
     process.stderr.write('item ' + JSON.stringify(input.item) + ' cannot be done\\n');
     process.exitCode = 4;
     return;
@@ -228,6 +228,72 @@ describeEachBackend('workflow flow', (hubs) => {
     );
     const nope = await settled(hub, notList.id, ended);
     expect(step(nope, 'each')?.error).toMatch(/forEach.items is object, not a list/);
+  });
+
+  it('holds items back while the run is paused, and on retry runs only the items that did not complete', async () => {
+    const { commands, log, lines } = setup();
+    const hub = await hubs.open({ commands });
+    await hub.startWorkflows();
+    const broken = join(mkdtempSync(join(tmpdir(), 'cc-flow-')), 'broken');
+    writeFileSync(broken, '');
+    const run = await hub.workflows.start({
+      name: 'fan-out-retry',
+      steps: [
+        {
+          id: 'each',
+          forEach: { items: [0, 1, 2, 3], concurrency: 1 },
+          command: { name: 'work', input: { log, ms: 150, item: '{{ item }}' } },
+        },
+        { id: 'last', after: ['each'], convert: { function: 'collect', args: { n: '{{ steps.each[3].done }}' } } },
+      ],
+    });
+    // Paused while item 0 runs: it finishes, and no other item starts until resumed.
+    await until(() => lines().some((l) => l.what === 'start'));
+    await hub.workflows.pause(run.id);
+    await settled(hub, run.id, (r) => step(r, 'each')?.detail?.items?.complete === 1);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(lines().filter((l) => l.what === 'start')).toHaveLength(1);
+    await hub.workflows.resume(run.id);
+    const done = await settled(hub, run.id, ended);
+    expect(done.status).toBe('complete');
+    expect(
+      lines()
+        .filter((l) => l.what === 'start')
+        .map((l) => l.item),
+    ).toEqual([0, 1, 2, 3]);
+
+    // Item 2 fails while the file exists: the step fails; retried once it is gone, items 0 and 1 are kept.
+    writeFileSync(log, '');
+    const second = await hub.workflows.start({
+      name: 'fan-out-retry',
+      steps: [
+        {
+          id: 'each',
+          forEach: { items: [0, 1, 2, 3], concurrency: 1 },
+          command: { name: 'work', input: { log, item: '{{ item }}', failIf: `${broken}-{{ item }}` } },
+        },
+      ],
+    });
+    writeFileSync(`${broken}-2`, '');
+    const failed = await settled(hub, second.id, ended);
+    expect(failed.status).toBe('failed');
+    expect(step(failed, 'each')?.error).toMatch(/^item 2 of 4 failed/);
+    expect(
+      lines()
+        .filter((l) => l.what === 'start')
+        .map((l) => l.item),
+    ).toEqual([0, 1, 2]);
+    rmSync(`${broken}-2`);
+    await hub.workflows.retry(second.id, 'each');
+    const retried = await settled(hub, second.id, ended);
+    expect(retried.status).toBe('complete');
+    expect(
+      lines()
+        .filter((l) => l.what === 'start')
+        .map((l) => l.item),
+    ).toEqual([0, 1, 2, 2, 3]);
+    expect(step(retried, 'each')?.output).toEqual([0, 1, 2, 3].map((i) => ({ done: i })));
+    expect(step(done, 'last')?.output).toEqual({ n: 3 });
   });
 
   it('waits for an approval: approved with a note, rejected, timed out, and only by those allowed', async () => {

@@ -459,6 +459,48 @@ describeEachBackend('workflow recovery after the engine holder is killed', (hubs
     TEST_MS,
   );
 
+  it(
+    'keeps the items of a forEach step that finished, and runs the running ones again under their own attempt ids',
+    async () => {
+      const fx = sideEffects();
+      const hub = await hubs.open({ commands: fx.commands });
+      const { holder, standby } = await services(hub.database, fx.commands);
+      const go = fx.gate('go');
+      const run = await hub.workflows.start({
+        name: 'items-recovered',
+        steps: [
+          {
+            id: 'each',
+            forEach: { items: [0, 1, 2, 3].map((v) => ({ v, gate: v < 2 ? null : go })), concurrency: 2 },
+            command: { name: 'step', input: { log: fx.log, value: '{{ item.v }}', gate: '{{ item.gate }}' } },
+          },
+        ],
+      });
+      // Items 0 and 1 finish; 2 and 3 start and wait for the gate: the holder is killed then.
+      await until(() => fx.of('each').length === 4, WAIT_MS, 'all four items to start on the holder');
+      const started = fx.of('each');
+      await kill(holder);
+      await until(() => standby?.engaged() === true, 10_000, 'the standby taking over');
+      await until(() => fx.of('each').length === 6, WAIT_MS, 'the two running items to run again');
+      writeFileSync(go, '');
+      const done = await finished(hub, run.id);
+      expect(done.status).toBe('complete');
+      expect((done.steps[0]?.output as { value: number }[]).map((o) => o.value)).toEqual([0, 1, 2, 3]);
+      const ids = (lines: Line[]) => lines.map((l) => l.attempt).sort();
+      // Each item its own attempt id; the finished ones never again, the running ones again under the same id.
+      expect(ids(started)).toEqual([0, 1, 2, 3].map((i) => `${run.id}:each[${i}]:1`));
+      expect(ids(fx.of('each').slice(4))).toEqual([`${run.id}:each[2]:1`, `${run.id}:each[3]:1`]);
+      expect(
+        fx
+          .of('each')
+          .slice(4)
+          .every((l) => l.ppid === standby?.process.pid),
+      ).toBe(true);
+      expect(ids(fx.of('each', 'end'))).toEqual([0, 1, 2, 3].map((i) => `${run.id}:each[${i}]:1`));
+    },
+    TEST_MS,
+  );
+
   // An ask step's time limit is a timer in the holder's memory: a new holder sets it again from when the step
   // started, so the step still fails with `timeout` (it would otherwise wait for as long as the agent takes).
   it(
