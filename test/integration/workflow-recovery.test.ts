@@ -485,7 +485,7 @@ describeEachBackend('workflow recovery after the engine holder is killed', (hubs
       writeFileSync(go, '');
       const done = await finished(hub, run.id);
       expect(done.status).toBe('complete');
-      expect((done.steps[0]?.output as { value: number }[]).map((o) => o.value)).toEqual([0, 1, 2, 3]);
+      expect(((done.steps[0]?.output ?? []) as { value: number }[]).map((o) => o.value)).toEqual([0, 1, 2, 3]);
       const ids = (lines: Line[]) => lines.map((l) => l.attempt).sort();
       // Each item its own attempt id; the finished ones never again, the running ones again under the same id.
       expect(ids(started)).toEqual([0, 1, 2, 3].map((i) => `${run.id}:each[${i}]:1`));
