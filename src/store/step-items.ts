@@ -57,6 +57,18 @@ const COLUMNS: Record<keyof ItemChange, string> = {
   completedAt: 'completed_at',
 };
 
+/** A step's items counted by status, and their cost. */
+export interface ItemTally {
+  total: number;
+  complete: number;
+  failed: number;
+  running: number;
+  costUsd: number;
+}
+
+/** The most items one read answers (a step has at most 10,000). */
+const MAX_READ = 10_000;
+
 export class StepItemStore {
   /** Creates a step's items, pending, in the list's order. */
   async create(tx: WriteTx, runId: string, stepId: string, items: unknown[]): Promise<StepItem[]> {
@@ -94,6 +106,80 @@ export class StepItemStore {
       [runId, stepId],
     );
     return rows.map(itemFromRow);
+  }
+
+  /** One item of a step, or undefined. */
+  async get(client: SqlClient, runId: string, stepId: string, index: number): Promise<StepItem | undefined> {
+    const r = await client.get<StepItemsTable>(
+      'SELECT * FROM step_items WHERE run_id = ? AND step_id = ? AND idx = ?',
+      [runId, stepId, index],
+    );
+    return r ? itemFromRow(r) : undefined;
+  }
+
+  /** A step's items with `status`, in order (at most `limit`). */
+  async withStatus(
+    client: SqlClient,
+    runId: string,
+    stepId: string,
+    status: Status,
+    limit = MAX_READ,
+  ): Promise<StepItem[]> {
+    const rows = await client.all<StepItemsTable>(
+      'SELECT * FROM step_items WHERE run_id = ? AND step_id = ? AND status = ? ORDER BY idx LIMIT ?',
+      [runId, stepId, status, limit],
+    );
+    return rows.map(itemFromRow);
+  }
+
+  /**
+   * The first `limit` pending items that may start at `now` (no back-off, or its time come), in order; and when
+   * the soonest of the others may.
+   */
+  async ready(
+    client: SqlClient,
+    runId: string,
+    stepId: string,
+    now: string,
+    limit: number,
+  ): Promise<{ ready: StepItem[]; nextAt: string | null }> {
+    const rows = await client.all<StepItemsTable>(
+      `SELECT * FROM step_items WHERE run_id = ? AND step_id = ? AND status = 'pending'
+         AND (not_before IS NULL OR not_before <= ?) ORDER BY idx LIMIT ?`,
+      [runId, stepId, now, limit],
+    );
+    const next = await client.get<{ at: string | null }>(
+      `SELECT min(not_before) AS at FROM step_items WHERE run_id = ? AND step_id = ? AND status = 'pending'
+         AND not_before > ?`,
+      [runId, stepId, now],
+    );
+    return { ready: rows.map(itemFromRow), nextAt: next?.at ?? null };
+  }
+
+  /** How many of a step's items there are by status, and what they cost. */
+  async tally(client: SqlClient, runId: string, stepId: string): Promise<ItemTally> {
+    const rows = await client.all<{ status: string; n: number | string; cost: number | string | null }>(
+      'SELECT status, count(*) AS n, sum(cost_usd) AS cost FROM step_items WHERE run_id = ? AND step_id = ? GROUP BY status',
+      [runId, stepId],
+    );
+    const of = (status: string) => Number(rows.find((r) => r.status === status)?.n ?? 0);
+    return {
+      total: rows.reduce((sum, r) => sum + Number(r.n), 0),
+      complete: of('complete'),
+      failed: of('failed'),
+      running: of('processing'),
+      costUsd: rows.reduce((sum, r) => sum + Number(r.cost ?? 0), 0),
+    };
+  }
+
+  /** Cancels a step's items not finished (its run or it ended). */
+  async cancelOpen(tx: WriteTx, runId: string, stepId: string): Promise<void> {
+    const now = new Date().toISOString();
+    await tx.run(
+      `UPDATE step_items SET status = 'cancelled', completed_at = ?, updated_at = ?
+       WHERE run_id = ? AND step_id = ? AND status IN ('pending', 'processing')`,
+      [now, now, runId, stepId],
+    );
   }
 
   /** Removes a step's items (it runs over its list afresh: a retry). */

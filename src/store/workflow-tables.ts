@@ -84,6 +84,8 @@ export function workflowFlowTables(db: Kysely<Schema>): Statement[] {
       .addColumn('completed_at', text)
       .addColumn('updated_at', text, (c) => c.notNull())
       .addPrimaryKeyConstraint('step_items_pk', ['run_id', 'step_id', 'idx']),
+    // A step's items by status in order: those running, the next ready, the counts.
+    db.schema.createIndex('step_items_status').on('step_items').columns(['run_id', 'step_id', 'status', 'idx']),
     // An item that asks is found from its reply's events.
     db.schema
       .createIndex('step_items_message')

@@ -673,9 +673,11 @@ export class WorkflowEngine {
     for (const s of run.steps) {
       if (s.status === 'pending' || s.status === 'processing' || s.status === 'waiting') {
         if (s.status === 'processing' && s.messageId) cancels.push(s.messageId);
-        if (s.status === 'processing' && s.kind !== 'approve')
-          for (const item of await this.deps.store.items.list(tx, run.id, s.stepId))
-            if (item.status === 'processing' && item.messageId) cancels.push(item.messageId);
+        if (s.status === 'processing' && s.kind !== 'approve') {
+          for (const item of await this.deps.store.items.withStatus(tx, run.id, s.stepId, 'processing'))
+            if (item.messageId) cancels.push(item.messageId);
+          await this.deps.store.items.cancelOpen(tx, run.id, s.stepId);
+        }
         await this.moveTask(tx, s, s.status === 'waiting' ? 'processing' : s.status, 'cancelled');
         await this.deps.store.changeStep(
           tx,

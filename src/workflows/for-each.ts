@@ -15,6 +15,7 @@ import type { StepItem, StepRun, WorkflowRun } from '../domain/workflow-types.js
 import type { AskStore } from '../store/asks.js';
 import type { WriteTx } from '../store/database.js';
 import type { MessageStore } from '../store/messages.js';
+import type { ItemTally } from '../store/step-items.js';
 import type { TaskStore } from '../store/tasks.js';
 import type { WorkflowStore } from '../store/workflow-runs.js';
 import { kindOf, type StepDefinition } from './definition.js';
@@ -64,15 +65,6 @@ type Launches = (StepLaunch & { index?: number; createdBy: string | null })[];
 /** The key of an item among the engine's running work and timers. */
 export const itemKey = (runId: string, stepId: string, index: number) => `${runId}/${stepId}#${index}`;
 
-function counts(items: StepItem[]) {
-  return {
-    total: items.length,
-    complete: items.filter((i) => i.status === 'complete').length,
-    failed: items.filter((i) => i.status === 'failed').length,
-    running: items.filter((i) => i.status === 'processing').length,
-  };
-}
-
 export class ForEach {
   constructor(private readonly host: ItemHost) {}
 
@@ -90,8 +82,8 @@ export class ForEach {
     cancels: string[],
   ): Promise<void> {
     // Retried: the items it kept (completed ones stay as they are, the others wait again).
-    const kept = await this.host.store.items.list(tx, run.id, s.stepId);
-    if (kept.length) return this.advance(tx, run, stepDef, s, scope, false, false, launches, cancels, kept);
+    const kept = (await this.host.store.items.tally(tx, run.id, s.stepId)).total > 0;
+    if (kept) return this.advance(tx, run, stepDef, s, scope, false, false, launches, cancels);
     let items: unknown;
     try {
       items = resolveTemplates(stepDef.forEach?.items, scope);
@@ -116,14 +108,15 @@ export class ForEach {
         `forEach.items holds ${items.length} items; a step runs over at most ${MAX_ITEMS}`,
         'validation',
       );
-    const created = await this.host.store.items.create(tx, run.id, s.stepId, items);
-    await this.advance(tx, run, stepDef, s, scope, false, false, launches, cancels, created);
+    await this.host.store.items.create(tx, run.id, s.stepId, items);
+    await this.advance(tx, run, stepDef, s, scope, false, false, launches, cancels);
   }
 
   /**
    * Moves a running forEach step on: settles items whose replies finished, relaunches (when `recovering`) items no
    * one runs, fails or completes the step, and launches pending items up to its concurrency unless `held` (the
-   * run is paused).
+   * run is paused). It reads the items running, the next ones ready and the counts — not the whole list, which it
+   * reads once, when the step ends: a long list costs each item's end the same as a short one.
    */
   async advance(
     tx: WriteTx,
@@ -135,13 +128,12 @@ export class ForEach {
     held: boolean,
     launches: Launches,
     cancels: string[],
-    known?: StepItem[],
   ): Promise<void> {
-    const items = known ?? (await this.host.store.items.list(tx, run.id, s.stepId));
+    const items = this.host.store.items;
     const ask = Boolean(stepDef.ask);
     const now = Date.now();
-    for (const item of items) {
-      if (item.status !== 'processing') continue;
+    const running = await items.withStatus(tx, run.id, s.stepId, 'processing');
+    for (const item of running) {
       const key = itemKey(run.id, s.stepId, item.index);
       if (ask && item.messageId) {
         await this.settleAsk(tx, run, stepDef, s, item);
@@ -153,77 +145,66 @@ export class ForEach {
         else launches.push(again);
       }
     }
-    const settled = counts(items);
-    const cost = items.reduce((sum, i) => sum + i.costUsd, 0);
-    const change = {
-      detail: { ...(s.detail ?? {}), items: settled },
-      ...(cost !== s.costUsd ? { costUsd: cost } : {}),
-    };
-    const failed = items.find((i) => i.status === 'failed');
-    if (failed && !stepDef.forEach?.continueOnError) {
+    let tally = await items.tally(tx, run.id, s.stepId);
+    const failed = tally.failed ? await items.withStatus(tx, run.id, s.stepId, 'failed', 5) : [];
+    if (failed[0] && !stepDef.forEach?.continueOnError) {
       // The items still running are not needed: their replies are cancelled, their programs stopped.
-      for (const item of items)
-        if (item.status === 'processing' || item.status === 'pending') {
-          if (item.messageId && item.status === 'processing') cancels.push(item.messageId);
-          await this.host.store.items.change(tx, run.id, s.stepId, item, {
-            status: 'cancelled',
-            completedAt: new Date().toISOString(),
-          });
-        }
+      for (const item of running) if (item.status === 'processing' && item.messageId) cancels.push(item.messageId);
+      await items.cancelOpen(tx, run.id, s.stepId);
       this.host.abortItems(run.id, s.stepId);
-      await this.host.store.changeStep(tx, run.id, s, change, run.createdBy);
+      await this.record(tx, run, s, await items.tally(tx, run.id, s.stepId));
       return this.host.failStep(
         tx,
         run,
         stepDef,
         s,
-        `item ${failed.index} of ${items.length} failed: ${failed.error ?? failed.reason}`,
-        failed.reason ?? 'agent_error',
+        `item ${failed[0].index} of ${tally.total} failed: ${failed[0].error ?? failed[0].reason}`,
+        failed[0].reason ?? 'agent_error',
       );
     }
-    if (items.every((i) => i.status === 'complete' || i.status === 'failed')) {
-      await this.host.store.changeStep(tx, run.id, s, change, run.createdBy);
-      const errors = items.filter((i) => i.status === 'failed');
+    if (tally.complete + tally.failed === tally.total) {
+      await this.record(tx, run, s, tally);
+      const all = await items.list(tx, run.id, s.stepId);
       return this.host.completeStep(
         tx,
         run,
         s,
-        items.map((i) => (i.status === 'complete' ? i.output : null)),
-        errors.length
-          ? `${errors.length} of ${items.length} items failed (null in their place): ${errors
-              .slice(0, 5)
+        all.map((i) => (i.status === 'complete' ? i.output : null)),
+        tally.failed
+          ? `${tally.failed} of ${tally.total} items failed (null in their place): ${failed
               .map((i) => `item ${i.index}: ${i.error ?? i.reason}`)
-              .join('; ')}`
+              .join('; ')}${tally.failed > failed.length ? '; …' : ''}`
           : undefined,
       );
     }
     if (!held) {
-      let busy = settled.running;
       const cap = stepDef.forEach?.concurrency ?? DEFAULT_ITEM_CONCURRENCY;
-      for (const item of items) {
-        if (busy >= cap) break;
-        if (item.status !== 'pending') continue;
-        if (item.notBefore && Date.parse(item.notBefore) > now) {
-          this.host.wakeAt(run.id, itemKey(run.id, s.stepId, item.index), Date.parse(item.notBefore) - now);
-          continue;
+      const room = cap - tally.running;
+      if (room > 0) {
+        const { ready, nextAt } = await items.ready(tx, run.id, s.stepId, new Date(now).toISOString(), room);
+        for (const item of ready) await this.startItem(tx, run, stepDef, s, item, scope, launches);
+        if (ready.length < room && nextAt) {
+          this.host.wakeAt(run.id, `${run.id}/${s.stepId}#next`, Date.parse(nextAt) - now);
         }
-        busy++;
-        await this.startItem(tx, run, stepDef, s, item, scope, launches);
+        if (ready.length) tally = await items.tally(tx, run.id, s.stepId);
       }
     }
-    const after = counts(items);
-    const moved = JSON.stringify(after) !== JSON.stringify(s.detail?.items);
-    if (moved || cost !== s.costUsd) {
-      await this.host.store.changeStep(
-        tx,
-        run.id,
-        s,
-        { detail: { ...(s.detail ?? {}), items: after }, costUsd: cost },
-        run.createdBy,
-      );
-      if (s.taskId && after.total)
-        this.host.progress(s.taskId, Math.floor(((after.complete + after.failed) * 100) / after.total));
-    }
+    await this.record(tx, run, s, tally);
+  }
+
+  /** Keeps the step's counts of items and its cost (the sum of its items'), and its task's progress. */
+  private async record(tx: WriteTx, run: WorkflowRun, s: StepRun, tally: ItemTally): Promise<void> {
+    const counted = { total: tally.total, complete: tally.complete, failed: tally.failed, running: tally.running };
+    if (JSON.stringify(counted) === JSON.stringify(s.detail?.items) && tally.costUsd === s.costUsd) return;
+    await this.host.store.changeStep(
+      tx,
+      run.id,
+      s,
+      { detail: { ...(s.detail ?? {}), items: counted }, costUsd: tally.costUsd },
+      run.createdBy,
+    );
+    if (s.taskId && tally.total)
+      this.host.progress(s.taskId, Math.floor(((tally.complete + tally.failed) * 100) / tally.total));
   }
 
   /** Starts one item: an ask asked in this transaction, anything else launched after it commits. */
@@ -378,7 +359,7 @@ export class ForEach {
   ): Promise<void> {
     const s = run.steps.find((x) => x.stepId === stepDef.id);
     if (!s || s.status !== 'processing') return;
-    const item = (await this.host.store.items.list(tx, run.id, s.stepId))[l.index];
+    const item = await this.host.store.items.get(tx, run.id, s.stepId, l.index);
     if (!item || item.status !== 'processing' || item.attempt !== l.attempt) return;
     const costUsd = item.costUsd + (result.costUsd ?? 0);
     if (result.ok)

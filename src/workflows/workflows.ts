@@ -195,9 +195,11 @@ export class Workflows {
       for (const s of run.steps) {
         if (s.status !== 'pending' && s.status !== 'processing' && s.status !== 'waiting') continue;
         if (s.status === 'processing' && s.messageId) replies.push(s.messageId);
-        if (s.status === 'processing')
-          for (const item of await this.deps.store.items.list(tx, id, s.stepId))
-            if (item.status === 'processing' && item.messageId) replies.push(item.messageId);
+        if (s.status === 'processing') {
+          for (const item of await this.deps.store.items.withStatus(tx, id, s.stepId, 'processing'))
+            if (item.messageId) replies.push(item.messageId);
+          await this.deps.store.items.cancelOpen(tx, id, s.stepId);
+        }
         await this.moveTask(tx, s, s.status === 'waiting' ? 'processing' : s.status, 'cancelled');
         await this.deps.store.changeStep(
           tx,

@@ -15,6 +15,7 @@ import { EventStore } from '../../src/store/events.js';
 import { MessageStore } from '../../src/store/messages.js';
 import { ModuleStore } from '../../src/store/modules.js';
 import { openDatabase } from '../../src/store/open.js';
+import { StepItemStore } from '../../src/store/step-items.js';
 import { TaskStore } from '../../src/store/tasks.js';
 import { ThreadStore } from '../../src/store/threads.js';
 import { describeEachBackend } from '../support/backends.js';
@@ -172,6 +173,7 @@ describeEachBackend('query plans', (hubs) => {
     const messages = new MessageStore(db, { maxContentLength: 1000, coalesceMs: 0 });
     const events = new EventStore(db);
     const modules = new ModuleStore(db);
+    const items = new StepItemStore();
     const byId: EventFilter[] = [{}, { threadId }, { messageId }, { taskId }];
 
     /** Each case: a store call and what its plans may contain. */
@@ -212,6 +214,17 @@ describeEachBackend('query plans', (hubs) => {
       ['messages: complete', () => messages.list({ status: 'complete' }), [walk('messages', 'messages_created')]],
       // Capability routing's load: the queued replies of the modules declaring it, from the queue's own index.
       ['module load', () => modules.load(['marker', 'arangodb']), [], ['messages_queue']],
+      // A forEach step's items: those running, the next ready, the counts, one item, an item's reply.
+      ['step items: running', () => items.withStatus(db.read, 'r', 's', 'processing'), [], ['step_items_status']],
+      [
+        'step items: ready',
+        () => items.ready(db.read, 'r', 's', new Date().toISOString(), 4),
+        [],
+        ['step_items_status'],
+      ],
+      ['step items: counted', () => items.tally(db.read, 'r', 's'), [], ['step_items_status']],
+      ['step items: one', () => items.get(db.read, 'r', 's', 3), []],
+      ['step items: of a reply', () => items.ofMessage(db.read, messageId), [], ['step_items_message']],
       ['a task', () => tasks.get(taskId), []],
       ['a message', () => messages.get(messageId), []],
       ...byId.map((f): [string, () => Promise<unknown>, Allowance[], string[]?] => [
