@@ -168,14 +168,29 @@ describe('--json', () => {
       name: 'daily-fail',
       steps: [{ id: 'f', command: { run: ['/bin/false'] } }],
     });
+    // Two runs each waiting for an approval: one to approve, one to reject.
+    const gateFlow = put('daily-gate.json', { name: 'daily-gate', steps: [{ id: 'ok', approve: { message: 'Go?' } }] });
     const long = JSON.parse((await cli('workflow', 'run', longFlow, '--json')).stdout) as { id: string };
     const failing = JSON.parse((await cli('workflow', 'run', failFlow, '--json')).stdout) as { id: string };
+    const gates = [
+      JSON.parse((await cli('workflow', 'run', gateFlow, '--json')).stdout) as { id: string },
+      JSON.parse((await cli('workflow', 'run', gateFlow, '--json')).stdout) as { id: string },
+    ];
     for (const [id, status] of [
       [long.id, 'processing'],
       [failing.id, 'failed'],
+      ...gates.map((g) => [g.id, 'processing'] as const),
     ] as const) {
       const deadline = Date.now() + 15_000;
       while ((await api<{ status: string }>('GET', `/runs/${id}`)).status !== status && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const gate of gates) {
+      const deadline = Date.now() + 15_000;
+      while (
+        (await api<{ steps: { status: string }[] }>('GET', `/runs/${gate.id}`)).steps[0]?.status !== 'waiting' &&
+        Date.now() < deadline
+      )
         await new Promise((r) => setTimeout(r, 50));
     }
     const table: [command: string, args: string[], shape: 'document' | 'lines'][] = [
@@ -226,6 +241,8 @@ describe('--json', () => {
       ['workflow cancel', ['workflow', 'cancel', long.id, '--json'], 'document'],
       ['workflow retry', ['workflow', 'retry', failing.id, 'f', '--json'], 'document'],
       ['workflow start-from', ['workflow', 'start-from', failing.id, 'f', '--json'], 'document'],
+      ['workflow approve', ['workflow', 'approve', gates[0]?.id as string, 'ok', '--json'], 'document'],
+      ['workflow reject', ['workflow', 'reject', gates[1]?.id as string, 'ok', '--note', 'no', '--json'], 'document'],
     ];
     // Every command offering --json is in the table.
     const offering: string[] = [];
