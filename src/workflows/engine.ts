@@ -34,9 +34,10 @@ import type { TaskStore } from '../store/tasks.js';
 import type { WorkflowStore } from '../store/workflow-runs.js';
 import { evaluateCondition, parseCondition } from './conditions.js';
 import { kindOf, type StepDefinition, type WorkflowDefinition } from './definition.js';
-import { ForEach, type ItemLaunch, itemKey } from './for-each.js';
+import { ForEach, type ItemLaunch, itemKey, type Turn } from './for-each.js';
 import { resolveTemplates, type Scope } from './paths.js';
 import { runStep, type StepContext, type StepLaunch } from './steps.js';
+import { cleanText } from './text.js';
 
 /** How often every unfinished run is looked at again, whatever the log says. */
 const SWEEP_MS = 15_000;
@@ -96,10 +97,6 @@ export class WorkflowEngine {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Ask steps' time limits armed in this process, by `run/step`. */
   private readonly limits = new Map<string, NodeJS.Timeout>();
-  /** Progress of forEach steps' tasks, set after the transaction that moved their items. */
-  private progressAfter: [string, number][] = [];
-  /** Asks routed by capability in the transaction under way, by module (see `resolveAsk`). */
-  private readonly routedNow = new Map<string, number>();
   private readonly items: ForEach;
 
   constructor(
@@ -111,14 +108,13 @@ export class WorkflowEngine {
       asks: this.deps.asks,
       messages: this.deps.messages,
       tasks: this.deps.tasks,
-      resolveAsk: (spec) => this.resolveAsk(spec),
+      resolveAsk: (spec, routed) => this.resolveAsk(spec, routed),
       failStep: (tx, run, stepDef, s, error, reason) => this.failStep(tx, run, stepDef, s, error, reason, true),
       completeStep: (tx, run, s, output, error) => this.completeStep(tx, run, s, output, 0, error),
       // An item's key is `run/step#index`: its timers are kept beside the steps'.
       wakeAt: (runId, key, ms) => this.wakeAt(runId, key.slice(runId.length + 1), ms),
       limitAsk: (runId, key, messageId, ms) => this.limitAsk(runId, key.slice(runId.length + 1), messageId, ms),
       runningAttempt: (key) => this.running.get(key)?.attempt,
-      progress: (taskId, percent) => this.progressAfter.push([taskId, percent]),
       abortItems: (runId, stepId) => {
         for (const [key, r] of this.running) if (key.startsWith(`${runId}/${stepId}#`)) r.abort.abort();
       },
@@ -230,13 +226,15 @@ export class WorkflowEngine {
   ): Promise<void> {
     // Only while holding the lease (a holder frozen past it finds it lost here, and does nothing).
     if (!this.active || !(await this.role.confirm())) return;
-    const launches: Launch[] = [];
-    const cancels: string[] = [];
+    const turn: Turn = { launches: [], cancels: [], routed: new Map(), progress: [] };
+    const launches: Launch[] = turn.launches;
+    const cancels = turn.cancels;
     await this.deps.store.write(async (tx) => {
       // A transaction run again (PostgreSQL reruns one a deadlock failed) starts from nothing.
       launches.length = 0;
       cancels.length = 0;
-      this.routedNow.clear();
+      turn.routed.clear();
+      turn.progress.length = 0;
       const { run, definition } = await this.deps.store.lockRun(tx, runId);
       if (isTerminal(run.status)) {
         this.abortRun(run.id);
@@ -257,17 +255,7 @@ export class WorkflowEngine {
         }
         if (s.status !== 'processing') continue;
         if (stepDef.forEach) {
-          await this.items.advance(
-            tx,
-            run,
-            stepDef,
-            s,
-            scopeOf(run),
-            recovering,
-            run.status === 'paused',
-            launches,
-            cancels,
-          );
+          await this.items.advance(tx, run, stepDef, s, scopeOf(run), recovering, run.status === 'paused', turn);
           continue;
         }
         if (stepDef.ask && s.messageId) {
@@ -340,14 +328,15 @@ export class WorkflowEngine {
               if (!evaluateCondition(parseCondition(stepDef.when), scopeOf(run)))
                 skip = `when ${stepDef.when} does not hold`;
             } catch (err) {
-              await this.moveTask(tx, s, 'pending', 'failed', `when: ${(err as Error).message}`, 'validation');
+              const error = cleanText(`when: ${(err as Error).message}`, 20_000);
+              await this.moveTask(tx, s, 'pending', 'failed', error, 'validation');
               await this.deps.store.changeStep(
                 tx,
                 run.id,
                 s,
                 {
                   status: 'failed',
-                  error: `when: ${(err as Error).message}`,
+                  error,
                   reason: 'validation',
                   completedAt: now.toISOString(),
                 },
@@ -374,7 +363,7 @@ export class WorkflowEngine {
             continue;
           }
           if (!stepDef.approve) busy++;
-          await this.startStep(tx, run, stepDef, s, launches, cancels);
+          await this.startStep(tx, run, stepDef, s, turn);
           // (startStep moves the step: its status is read again here.)
           if ((s.status as StepStatus) === 'failed')
             return this.finishRun(
@@ -399,7 +388,7 @@ export class WorkflowEngine {
         });
       }
     });
-    for (const [taskId, progress] of this.progressAfter.splice(0))
+    for (const [taskId, progress] of turn.progress)
       void this.deps.tasks.update(taskId, { progress }).catch(() => undefined);
     for (const id of cancels) await this.deps.messages.cancel(id, 'its workflow run ended').catch(() => undefined);
     for (const l of launches) void this.execute(l);
@@ -417,13 +406,14 @@ export class WorkflowEngine {
   /** An ask's spec resolved, its capability (if it names one) routed to a module first (`routed` is told how). */
   private async resolveAsk(
     spec: Record<string, unknown>,
+    routedNow: Map<string, number>,
     routed?: (routing: Routing) => void,
   ): ReturnType<EngineDeps['resolveAsk']> {
     const { capability, ...rest } = spec;
     if (typeof capability !== 'string') return this.deps.resolveAsk(rest);
     // Asks routed in this transaction are not in the store's counts yet: they are counted here.
-    const routing = await this.deps.routeCapability(capability, this.routedNow);
-    this.routedNow.set(routing.chosen, (this.routedNow.get(routing.chosen) ?? 0) + 1);
+    const routing = await this.deps.routeCapability(capability, routedNow);
+    routedNow.set(routing.chosen, (routedNow.get(routing.chosen) ?? 0) + 1);
     routed?.(routing);
     return this.deps.resolveAsk({ ...rest, to: routing.chosen });
   }
@@ -434,9 +424,10 @@ export class WorkflowEngine {
     run: WorkflowRun,
     s: StepRun,
     spec: Record<string, unknown>,
+    routedNow: Map<string, number>,
   ): ReturnType<EngineDeps['resolveAsk']> {
     let routing: Routing | undefined;
-    const resolved = await this.resolveAsk({ ...spec, from: run.createdBy ?? 'workflows' }, (r) => {
+    const resolved = await this.resolveAsk({ ...spec, from: run.createdBy ?? 'workflows' }, routedNow, (r) => {
       routing = r;
     });
     if (routing)
@@ -484,9 +475,9 @@ export class WorkflowEngine {
     run: WorkflowRun,
     stepDef: StepDefinition,
     s: StepRun,
-    launches: Launch[],
-    cancels: string[],
+    turn: Turn,
   ): Promise<void> {
+    const launches = turn.launches;
     const attempt = s.attempt + 1;
     const kind = kindOf(stepDef);
     let spec: unknown;
@@ -515,7 +506,9 @@ export class WorkflowEngine {
     };
     if (kind === 'approve') {
       const approve = (spec ?? {}) as { message?: string; timeoutMs?: number; approvers?: string[] };
-      const message = approve.message ?? `Approve step ${s.stepId} of ${run.workflow}?`;
+      // The message may come from earlier outputs: stored as text, cut to a size a person reads.
+      const given: unknown = approve.message ?? `Approve step ${s.stepId} of ${run.workflow}?`;
+      const message = cleanText(typeof given === 'string' ? given : JSON.stringify(given), 4000);
       await this.deps.store.changeStep(
         tx,
         run.id,
@@ -539,12 +532,12 @@ export class WorkflowEngine {
     }
     if (stepDef.forEach) {
       await this.deps.store.changeStep(tx, run.id, s, change, run.createdBy);
-      await this.items.start(tx, run, stepDef, s, scopeOf(run), launches, cancels);
+      await this.items.start(tx, run, stepDef, s, scopeOf(run), turn);
       return;
     }
     if (kind === 'ask') {
       try {
-        const { input, checking } = await this.routedAsk(tx, run, s, spec as Record<string, unknown>);
+        const { input, checking } = await this.routedAsk(tx, run, s, spec as Record<string, unknown>, turn.routed);
         const asked = await this.deps.asks.ask(input, tx, checking);
         await this.deps.store.changeStep(tx, run.id, s, { ...change, messageId: asked.messageId }, run.createdBy);
         if (stepDef.timeoutMs) this.limitAsk(run.id, s.stepId, asked.messageId, stepDef.timeoutMs);
@@ -673,7 +666,8 @@ export class WorkflowEngine {
     for (const s of run.steps) {
       if (s.status === 'pending' || s.status === 'processing' || s.status === 'waiting') {
         if (s.status === 'processing' && s.messageId) cancels.push(s.messageId);
-        if (s.status === 'processing' && s.kind !== 'approve') {
+        // A forEach step's items (a retried one waiting for its turn has them too).
+        if (s.kind !== 'approve') {
           for (const item of await this.deps.store.items.withStatus(tx, run.id, s.stepId, 'processing'))
             if (item.messageId) cancels.push(item.messageId);
           await this.deps.store.items.cancelOpen(tx, run.id, s.stepId);
@@ -743,10 +737,12 @@ export class WorkflowEngine {
               ? 'timeout'
               : 'agent_error',
       };
-    } finally {
-      if (this.running.get(key)?.abort === abort) this.running.delete(key);
     }
-    if (!this.active) return;
+    // The entry stays until the result is stored: a sweep meanwhile must not take the step for one no one runs.
+    const done = () => {
+      if (this.running.get(key)?.abort === abort) this.running.delete(key);
+    };
+    if (!this.active) return done();
     await this.advance(l.runId, false, async (tx, run, def) => {
       const stepDef = def.steps.find((x) => x.id === l.step.id) as StepDefinition;
       if (l.index !== undefined) return this.items.settle(tx, run, stepDef, l as ItemLaunch, result);
@@ -758,7 +754,9 @@ export class WorkflowEngine {
           await this.deps.store.changeStep(tx, run.id, s, { costUsd: s.costUsd + result.costUsd }, run.createdBy);
         await this.failStep(tx, run, stepDef, s, result.error, result.reason);
       }
-    }).catch((err: unknown) => this.warn(err, l.runId));
+    })
+      .catch((err: unknown) => this.warn(err, l.runId))
+      .finally(done);
   }
 
   /** A step completes with its output (and, for a forEach step with failed items, what failed). */
@@ -817,13 +815,3 @@ export class WorkflowEngine {
 }
 
 export type { HubError };
-
-/** Text a program wrote, fit to store: no NUL, no half of a surrogate pair, at most `max` characters. */
-export function cleanText(text: string, max: number): string {
-  const lone = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-  const whole = text.replace(/\0/g, '').replace(lone, '\uFFFD');
-  if (whole.length <= max) return whole;
-  // Cut before a pair's second half, never between its halves.
-  const end = /[\uD800-\uDBFF]/.test(whole[max - 1] ?? '') ? max - 1 : max;
-  return `${whole.slice(0, end)}…`;
-}

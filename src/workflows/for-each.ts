@@ -21,6 +21,7 @@ import type { WorkflowStore } from '../store/workflow-runs.js';
 import { kindOf, type StepDefinition } from './definition.js';
 import { resolveTemplates, type Scope } from './paths.js';
 import type { StepLaunch } from './steps.js';
+import { cleanText } from './text.js';
 
 /** Items of a step running at once when it does not say. */
 export const DEFAULT_ITEM_CONCURRENCY = 4;
@@ -33,8 +34,10 @@ export interface ItemHost {
   asks: AskStore;
   messages: MessageStore;
   tasks: TaskStore;
+  /** An ask's spec resolved (its capability routed, counting `routed`). */
   resolveAsk(
     spec: Record<string, unknown>,
+    routed: Map<string, number>,
   ): Promise<{ input: Parameters<AskStore['ask']>[0]; checking?: { schema: string; maxRepairs: number } }>;
   /** Fails the step itself (no retry: its items had theirs). */
   failStep(
@@ -51,16 +54,23 @@ export interface ItemHost {
   limitAsk(runId: string, key: string, messageId: string, ms: number): void;
   /** Whether the item `key` runs in this process (its attempt). */
   runningAttempt(key: string): number | undefined;
-  /** Sets a task's progress once the transaction has committed. */
-  progress(taskId: string, percent: number): void;
   /** Stops the items of a step running in this process. */
   abortItems(runId: string, stepId: string): void;
 }
 
 /** A launched item: a step launch for one item. */
 export type ItemLaunch = StepLaunch & { index: number; createdBy: string | null };
-/** Where launches are gathered: the engine's list of steps and items to run after the transaction. */
-type Launches = (StepLaunch & { index?: number; createdBy: string | null })[];
+/**
+ * What one transaction of the engine gathers: the steps and items to run after it commits, the replies to cancel,
+ * the asks it routed by capability (by module: the store does not count them until it commits), and the progress
+ * to set on tasks. A transaction run again starts from a new one.
+ */
+export interface Turn {
+  launches: (StepLaunch & { index?: number; createdBy: string | null })[];
+  cancels: string[];
+  routed: Map<string, number>;
+  progress: [taskId: string, percent: number][];
+}
 
 /** The key of an item among the engine's running work and timers. */
 export const itemKey = (runId: string, stepId: string, index: number) => `${runId}/${stepId}#${index}`;
@@ -78,12 +88,11 @@ export class ForEach {
     stepDef: StepDefinition,
     s: StepRun,
     scope: Scope,
-    launches: Launches,
-    cancels: string[],
+    turn: Turn,
   ): Promise<void> {
     // Retried: the items it kept (completed ones stay as they are, the others wait again).
     const kept = (await this.host.store.items.tally(tx, run.id, s.stepId)).total > 0;
-    if (kept) return this.advance(tx, run, stepDef, s, scope, false, false, launches, cancels);
+    if (kept) return this.advance(tx, run, stepDef, s, scope, false, false, turn);
     let items: unknown;
     try {
       items = resolveTemplates(stepDef.forEach?.items, scope);
@@ -109,7 +118,7 @@ export class ForEach {
         'validation',
       );
     await this.host.store.items.create(tx, run.id, s.stepId, items);
-    await this.advance(tx, run, stepDef, s, scope, false, false, launches, cancels);
+    await this.advance(tx, run, stepDef, s, scope, false, false, turn);
   }
 
   /**
@@ -126,8 +135,7 @@ export class ForEach {
     scope: Scope,
     recovering: boolean,
     held: boolean,
-    launches: Launches,
-    cancels: string[],
+    turn: Turn,
   ): Promise<void> {
     const items = this.host.store.items;
     const ask = Boolean(stepDef.ask);
@@ -142,17 +150,17 @@ export class ForEach {
       } else if (recovering && !ask && this.host.runningAttempt(key) !== item.attempt) {
         const again = this.launch(run, stepDef, s, item, scope);
         if (typeof again === 'string') await this.failItem(tx, run, stepDef, s, item, again, 'validation');
-        else launches.push(again);
+        else turn.launches.push(again);
       }
     }
     let tally = await items.tally(tx, run.id, s.stepId);
     const failed = tally.failed ? await items.withStatus(tx, run.id, s.stepId, 'failed', 5) : [];
     if (failed[0] && !stepDef.forEach?.continueOnError) {
       // The items still running are not needed: their replies are cancelled, their programs stopped.
-      for (const item of running) if (item.status === 'processing' && item.messageId) cancels.push(item.messageId);
+      for (const item of running) if (item.status === 'processing' && item.messageId) turn.cancels.push(item.messageId);
       await items.cancelOpen(tx, run.id, s.stepId);
       this.host.abortItems(run.id, s.stepId);
-      await this.record(tx, run, s, await items.tally(tx, run.id, s.stepId));
+      await this.record(tx, run, s, await items.tally(tx, run.id, s.stepId), turn);
       return this.host.failStep(
         tx,
         run,
@@ -163,7 +171,7 @@ export class ForEach {
       );
     }
     if (tally.complete + tally.failed === tally.total) {
-      await this.record(tx, run, s, tally);
+      await this.record(tx, run, s, tally, turn);
       const all = await items.list(tx, run.id, s.stepId);
       return this.host.completeStep(
         tx,
@@ -182,18 +190,18 @@ export class ForEach {
       const room = cap - tally.running;
       if (room > 0) {
         const { ready, nextAt } = await items.ready(tx, run.id, s.stepId, new Date(now).toISOString(), room);
-        for (const item of ready) await this.startItem(tx, run, stepDef, s, item, scope, launches);
+        for (const item of ready) await this.startItem(tx, run, stepDef, s, item, scope, turn);
         if (ready.length < room && nextAt) {
           this.host.wakeAt(run.id, `${run.id}/${s.stepId}#next`, Date.parse(nextAt) - now);
         }
         if (ready.length) tally = await items.tally(tx, run.id, s.stepId);
       }
     }
-    await this.record(tx, run, s, tally);
+    await this.record(tx, run, s, tally, turn);
   }
 
   /** Keeps the step's counts of items and its cost (the sum of its items'), and its task's progress. */
-  private async record(tx: WriteTx, run: WorkflowRun, s: StepRun, tally: ItemTally): Promise<void> {
+  private async record(tx: WriteTx, run: WorkflowRun, s: StepRun, tally: ItemTally, turn: Turn): Promise<void> {
     const counted = { total: tally.total, complete: tally.complete, failed: tally.failed, running: tally.running };
     if (JSON.stringify(counted) === JSON.stringify(s.detail?.items) && tally.costUsd === s.costUsd) return;
     await this.host.store.changeStep(
@@ -204,7 +212,7 @@ export class ForEach {
       run.createdBy,
     );
     if (s.taskId && tally.total)
-      this.host.progress(s.taskId, Math.floor(((tally.complete + tally.failed) * 100) / tally.total));
+      turn.progress.push([s.taskId, Math.floor(((tally.complete + tally.failed) * 100) / tally.total)]);
   }
 
   /** Starts one item: an ask asked in this transaction, anything else launched after it commits. */
@@ -215,7 +223,7 @@ export class ForEach {
     s: StepRun,
     item: StepItem,
     scope: Scope,
-    launches: Launches,
+    turn: Turn,
   ): Promise<void> {
     await this.host.store.items.change(tx, run.id, s.stepId, item, {
       status: 'processing',
@@ -229,14 +237,14 @@ export class ForEach {
     const launch = this.launch(run, stepDef, s, item, scope);
     if (typeof launch === 'string') return this.failItem(tx, run, stepDef, s, item, launch, 'validation');
     if (!stepDef.ask) {
-      launches.push(launch);
+      turn.launches.push(launch);
       return;
     }
     try {
-      const { input, checking } = await this.host.resolveAsk({
-        ...(launch.spec as Record<string, unknown>),
-        from: run.createdBy ?? 'workflows',
-      });
+      const { input, checking } = await this.host.resolveAsk(
+        { ...(launch.spec as Record<string, unknown>), from: run.createdBy ?? 'workflows' },
+        turn.routed,
+      );
       const asked = await this.host.asks.ask(input, tx, checking);
       await this.host.store.items.change(tx, run.id, s.stepId, item, { messageId: asked.messageId });
       if (stepDef.timeoutMs)
@@ -326,6 +334,7 @@ export class ForEach {
     error: string,
     reason: string,
   ): Promise<void> {
+    error = cleanText(error, 20_000);
     const retry = stepDef.retry ?? {};
     if (item.attempt < (retry.attempts ?? 1) && !(retry.notOn ?? []).includes(reason) && run.status !== 'cancelled') {
       const wait = Math.round((retry.backoffMs ?? 1000) * (retry.factor ?? 2) ** (item.attempt - 1));
@@ -358,9 +367,17 @@ export class ForEach {
       | { ok: false; error: string; reason: string; costUsd?: number },
   ): Promise<void> {
     const s = run.steps.find((x) => x.stepId === stepDef.id);
-    if (!s || s.status !== 'processing') return;
+    if (!s) return;
     const item = await this.host.store.items.get(tx, run.id, s.stepId, l.index);
-    if (!item || item.status !== 'processing' || item.attempt !== l.attempt) return;
+    if (!item || item.attempt !== l.attempt) return;
+    if (item.status !== 'processing') {
+      // Stopped (its step failed, or the run ended): what it spent is still spent.
+      if (result.costUsd) {
+        await this.host.store.items.change(tx, run.id, s.stepId, item, { costUsd: item.costUsd + result.costUsd });
+        await this.host.store.changeStep(tx, run.id, s, { costUsd: s.costUsd + result.costUsd }, run.createdBy);
+      }
+      return;
+    }
     const costUsd = item.costUsd + (result.costUsd ?? 0);
     if (result.ok)
       await this.host.store.items.change(tx, run.id, s.stepId, item, {

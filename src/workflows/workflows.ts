@@ -195,7 +195,7 @@ export class Workflows {
       for (const s of run.steps) {
         if (s.status !== 'pending' && s.status !== 'processing' && s.status !== 'waiting') continue;
         if (s.status === 'processing' && s.messageId) replies.push(s.messageId);
-        if (s.status === 'processing') {
+        if (s.status !== 'waiting') {
           for (const item of await this.deps.store.items.withStatus(tx, id, s.stepId, 'processing'))
             if (item.messageId) replies.push(item.messageId);
           await this.deps.store.items.cancelOpen(tx, id, s.stepId);
@@ -342,6 +342,14 @@ export class Workflows {
           'invalid_transition',
           `step ${stepId} is ${s.status}; only a step waiting for an approval is approved or rejected`,
         );
+      // Past its time no decision counts, whether or not the engine has failed it yet.
+      if (approval.timeoutAt && Date.parse(approval.timeoutAt) <= Date.now()) {
+        this.deps.poke(id);
+        throw new HubError(
+          'invalid_transition',
+          `step ${stepId} waited for a decision until ${approval.timeoutAt}; it is too late to approve or reject it`,
+        );
+      }
       if (by.module && !approvers.includes(by.module))
         throw new HubError(
           'forbidden',

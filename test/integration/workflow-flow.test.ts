@@ -378,6 +378,63 @@ describeEachBackend('workflow flow', (hubs) => {
     expect((await hub.tasks.get(step(cancelled, 'ok')?.taskId as string)).status).toBe('cancelled');
   });
 
+  it('keeps a run moving whatever earlier outputs put in an approval message or an item prints as its error', async () => {
+    const hub = await hubs.open();
+    await hub.startWorkflows();
+    // A message made of a 30,000-character output, with a NUL and half a surrogate pair in it.
+    const long = `${'x'.repeat(30_000)}\u0000\ud800`;
+    const big = await hub.workflows.start(
+      {
+        name: 'big-message',
+        steps: [
+          { id: 'big', convert: { function: 'collect', args: { text: '{{ inputs.text }}' } } },
+          { id: 'ok', after: ['big'], approve: { message: 'Ship {{ steps.big.text }}?' } },
+        ],
+      },
+      { text: long },
+    );
+    const waiting = await settled(hub, big.id, (r) => step(r, 'ok')?.status === 'waiting');
+    const message = step(waiting, 'ok')?.detail?.approval?.message ?? '';
+    expect(message.length).toBeLessThanOrEqual(4001);
+    expect(message.startsWith('Ship xxx')).toBe(true);
+    expect(message).not.toContain('\u0000');
+    // An item whose program writes a NUL on stderr as it fails: the step fails, naming it, on every backend.
+    const nul = await hub.workflows.start({
+      name: 'nul-item',
+      steps: [
+        {
+          id: 'each',
+          forEach: { items: [1] },
+          command: { run: [process.execPath, '-e', 'process.stderr.write("bad\\u0000byte\\n"); process.exit(2)'] },
+        },
+      ],
+    });
+    const failed = await settled(hub, nul.id, ended);
+    expect(failed.status).toBe('failed');
+    expect(step(failed, 'each')?.error).toMatch(/^item 0 of 1 failed: .*badbyte/s);
+  });
+
+  it('refuses a decision made after the approval timed out, even before the engine has failed it', async () => {
+    const engine = await hubs.open();
+    await engine.startWorkflows();
+    const other = await hubs.open({ database: engine.database });
+    const run = await engine.workflows.start({
+      name: 'late',
+      steps: [{ id: 'ok', approve: { message: 'Go?', timeoutMs: 300 } }],
+    });
+    await settled(engine, run.id, (r) => step(r, 'ok')?.status === 'waiting');
+    await engine.close();
+    await new Promise((r) => setTimeout(r, 400));
+    await expect(other.workflows.approve(run.id, 'ok')).rejects.toThrow(
+      expect.objectContaining({ code: 'invalid_transition', message: expect.stringMatching(/too late/) }),
+    );
+    expect(step(await other.workflows.get(run.id), 'ok')?.status).toBe('waiting');
+    // The next engine fails it as timed out.
+    await other.startWorkflows();
+    const done = await settled(other, run.id, ended);
+    expect(step(done, 'ok')).toMatchObject({ status: 'failed', reason: 'timeout' });
+  });
+
   it('routes an ask by capability to the least loaded of three modules, and fails naming why none could take it', async () => {
     const hub = await hubs.open();
     const answer = (name: string) =>

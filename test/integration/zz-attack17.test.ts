@@ -376,7 +376,7 @@ it.skip('deep inputs http', async () => {
 }, 120_000);
 
 import { writeFileSync } from 'node:fs';
-it('forEach', async () => {
+it.skip('forEach', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cc-fe-'));
   const script = join(dir, 'w.mjs');
   writeFileSync(script, `let q='';process.stdin.on('data',d=>q+=d);process.stdin.on('end',async()=>{const i=JSON.parse(q);await new Promise(r=>setTimeout(r,i.ms??0));if(i.fail){process.exitCode=3;return;}process.stdout.write(JSON.stringify({item:i.item}));});`);
@@ -455,3 +455,84 @@ it('forEach', async () => {
   const warns = mem.lines.filter((l) => (l.level as number) >= 40);
   log('warnings', warns.length, warns.slice(0, 3).map((l) => JSON.stringify(l).slice(0, 600)));
 }, 400_000);
+
+it.skip('pause items', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-fe-'));
+  const script = join(dir, 'w.mjs');
+  writeFileSync(script, `let q='';process.stdin.on('data',d=>q+=d);process.stdin.on('end',async()=>{const i=JSON.parse(q);await new Promise(r=>setTimeout(r,i.ms??0));if(i.fail){process.exitCode=3;return;}process.stdout.write(JSON.stringify({item:i.item}));});`);
+  const { hub, mem } = await lib({ commands: { work: { argv: [process.execPath, script] } } });
+  await hub.startWorkflows();
+  const cdef = { name: 'p', steps: [{ id: 'f', forEach: { items: '{{ inputs.list }}', concurrency: 3 }, command: { name: 'work', input: { item: '{{ item }}', ms: 1000 } } }] };
+  const r = await hub.workflows.start(cdef, { list: [1, 2, 3, 4, 5, 6] });
+  await until2(hub, r.id, (x) => x.steps[0]?.detail?.items?.running === 3);
+  await hub.workflows.pause(r.id);
+  for (let i = 0; i < 6; i++) {
+    await sleep(700);
+    const x = await hub.workflows.get(r.id);
+    const items = await (hub as any).workflows.deps.store.items.list(undefined, r.id, 'f').catch((e: any) => e.message);
+    log('t', i, x.status, JSON.stringify(x.steps[0]?.detail), JSON.stringify(Array.isArray(items) ? items.map((i: any) => i.status) : items));
+  }
+  // cancel a paused run with items
+  await hub.workflows.cancel(r.id);
+  await sleep(300);
+  const x = await hub.workflows.get(r.id);
+  log('cancel paused', x.status, steps(x), JSON.stringify(x.steps[0]?.detail));
+  const task = await hub.tasks.get(x.steps[0]!.taskId!);
+  log('task', task.status, task.progress);
+  log('warns', mem.lines.filter((l) => (l.level as number) >= 40).length);
+}, 60_000);
+
+it.skip('capability http', async () => {
+  const w = await svc();
+  const S = w.service;
+  await w.hub.modules.register({ name: 'weird', description: 'w', config: { capabilities: [' pdf ', '', '   ', 'a&b=c', 'x'.repeat(5000), '\u0000nul', 'ünï'] } } as never).catch((e: any) => log('register weird', e.code, e.message.slice(0, 200)));
+  for (const q of ['', '%20', '%20%20%20', 'pdf', '%20pdf%20', 'PDF', 'a%26b%3Dc', 'a&b=c', 'x'.repeat(200), 'x'.repeat(201), 'x'.repeat(10000), '%00', '%ED%A0%80', 'pdf&capability=x', 'pdf&extra=1', '%C3%BCn%C3%AF', '__proto__', 'constructor']) {
+    const r = await call(S, undefined, `/modules?capability=${q}`);
+    log('GET cap', JSON.stringify(q).slice(0, 30), r.status, r.body?.code ?? '', (r.body?.detail ?? '').slice(0, 150), r.status === 200 ? r.body.modules.map((m: any) => m.name).join(',') : '');
+  }
+  log('GET cap as beta token', short(await call(S, w.beta, `/modules?capability=pdf`)));
+  log('route as API?', short(await call(S, undefined, `/modules/route?capability=pdf`)));
+  // definitions with capability
+  const d = (ask: any) => ({ name: 'c', steps: [{ id: 'q', ask }] });
+  for (const ask of [
+    { to: 'alpha', capability: 'pdf', prompt: 'x' },
+    { capability: '', prompt: 'x' },
+    { capability: '   ', prompt: 'x' },
+    { capability: 'x'.repeat(10000), prompt: 'x' },
+    { capability: 5, prompt: 'x' },
+    { capability: null, prompt: 'x' },
+    { prompt: 'x' },
+    { capability: '{{ inputs.c }}', prompt: 'x' },
+  ]) {
+    const r = await call(S, w.alpha, '/runs', { body: { definition: d(ask), inputs: { c: { a: 1 } } } });
+    log('def cap', JSON.stringify(ask).slice(0, 60), short(r));
+    if (r.status === 201) { const run = await waitRun(S, r.body.id, ended, 4000); log('   ', run.status, steps(run)?.slice(0, 250), JSON.stringify(run.steps[0].detail)?.slice(0, 200)); }
+  }
+  // capability routes to a module alpha's token runs as... capability ask from alpha token: routing detail reveals other modules' load
+  const r = await call(S, w.alpha, '/runs', { body: { definition: d({ capability: 'pdf', prompt: 'hi' }) } });
+  const run = await waitRun(S, r.body.id, (x) => x.steps?.[0]?.status !== 'pending', 3000);
+  log('cap run', run.status, steps(run), JSON.stringify(run.steps[0].detail).slice(0, 400));
+  // cancel that run: reply cancelled?
+  log('cancel', short(await call(S, w.alpha, `/runs/${r.body.id}/cancel`, { method: 'POST' })));
+}, 60_000);
+
+it('final', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-fe-'));
+  const script = join(dir, 'w.mjs');
+  writeFileSync(script, `process.stdin.resume();process.stdin.on('end',()=>{process.stderr.write('E'.repeat(3_000_000));process.stdout.write('O'.repeat(100));process.exitCode=2;});`);
+  const { hub, mem } = await lib({ commands: { loud: { argv: [process.execPath, script] } } });
+  await hub.startWorkflows();
+  let r = await hub.workflows.start({ name: 'l', steps: [{ id: 'c', command: { name: 'loud' } }] });
+  let x = await until2(hub, r.id, ended, 8000);
+  log('loud step', x.status, x.steps[0].status, String(x.steps[0].error).length);
+  r = await hub.workflows.start({ name: 'l2', steps: [{ id: 'c', forEach: { items: [1, 2], continueOnError: true }, command: { name: 'loud' } }] });
+  x = await until2(hub, r.id, ended, 8000);
+  log('loud items', x.status, x.steps[0].status, String(x.steps[0].error).length);
+  r = await hub.workflows.start(approveDef({ message: '{{ inputs.m }}' }), { m: 'y'.repeat(30000) });
+  x = await until2(hub, r.id, (y) => y.steps[1]?.status === 'waiting' || ended(y), 5000);
+  log('big msg on working tree', x.status, steps(x), String(x.steps[1]?.detail?.approval?.message).length);
+  r = await hub.workflows.start(approveDef({ approvers: ['{{ inputs.who }}'] }), { who: { x: 1 } });
+  x = await until2(hub, r.id, (y) => y.steps[1]?.status === 'waiting' || ended(y), 5000);
+  log('approvers tmpl on working tree', x.status, steps(x), JSON.stringify(x.steps[1]?.detail));
+  log('warns', mem.lines.filter((l) => (l.level as number) >= 40).map((l) => JSON.stringify(l).slice(0, 300)));
+}, 60_000);

@@ -65,38 +65,46 @@ function pageChecker(document: PdfDocument, plan: Plan, report: Report) {
 /**
  * A check of each key conversion would make: it matches the key pattern and no other record gets it. Hash keys all
  * have one shape and are as unique as the ids they digest, so for them one key is checked and uniqueness is left to
- * the ids' own rule.
+ * the ids' own rule — and `wanted` turns false, so the walk stops making them.
  */
 function keyChecker(keys: Keys, plan: Plan, report: Report) {
   const owners = new Map<string, string>();
-  let shapeChecked = false;
-  return (key: string, path: string, owner: string) => {
-    if (!keys.uniformShape || !shapeChecked) {
-      shapeChecked = true;
-      if (!plan.keyPattern.test(key))
-        report({
-          rule: 'key-pattern',
-          path,
-          message: `The key made for ${owner} does not match the key pattern`,
-          expected: `a key matching ${plan.keyPattern.source}`,
-          found: shortJson(key),
-          suggestion: 'Choose another key strategy or prefix, or a document key field with a shorter value.',
-        });
-    }
-    if (!plan.crossReferences.keysUnique || keys.uniformShape) return;
-    const first = owners.get(key);
-    if (first === undefined) owners.set(key, path);
-    else {
-      const message = `The key made for ${owner} is also made for ${first}`;
-      report({ rule: 'unique-key', path, message, expected: 'a key no other record has', found: shortJson(key) });
-    }
+  const checker = {
+    wanted: true,
+    /** Checks `key`, made for `owner` (the block whose id is at `pointer`/id, or the document at `path`). */
+    check(key: string, path: string, owner: string): void {
+      if (!keys.uniformShape || checker.wanted) {
+        if (!plan.keyPattern.test(key))
+          report({
+            rule: 'key-pattern',
+            path,
+            message: `The key made for ${owner} does not match the key pattern`,
+            expected: `a key matching ${plan.keyPattern.source}`,
+            found: shortJson(key),
+            suggestion: 'Choose another key strategy or prefix, or a document key field with a shorter value.',
+          });
+      }
+      if (keys.uniformShape) {
+        checker.wanted = false;
+        return;
+      }
+      if (!plan.crossReferences.keysUnique) return;
+      const first = owners.get(key);
+      if (first === undefined) owners.set(key, path);
+      else {
+        const message = `The key made for ${owner} is also made for ${first}`;
+        report({ rule: 'unique-key', path, message, expected: 'a key no other record has', found: shortJson(key) });
+      }
+    },
   };
+  return checker;
 }
 
-function sameValues(a: unknown[], b: unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** Whether the values of `hierarchy` are, in order, those of `last`. */
+function sameTargets(hierarchy: Record<string, unknown>, last: unknown[]): boolean {
+  let i = 0;
+  for (const key in hierarchy) if (hierarchy[key] !== last[i++]) return false;
+  return i === last.length;
 }
 
 function checkRules(document: PdfDocument, plan: Plan, report: Report): void {
@@ -114,8 +122,8 @@ function checkRules(document: PdfDocument, plan: Plan, report: Report): void {
           'The table of contents names',
         );
   const keys = keysFor(document, plan, fields);
-  const checkKey = keyChecker(keys, plan, report);
-  checkKey(keys.documentKey, keys.documentKeyPointer, 'the document');
+  const keyCheck = keyChecker(keys, plan, report);
+  keyCheck.check(keys.documentKey, keys.documentKeyPointer, 'the document');
 
   const ids = new Map<string, string>();
   const headers = new Set<string>();
@@ -170,15 +178,18 @@ function checkRules(document: PdfDocument, plan: Plan, report: Report): void {
     if (plan.crossReferences.parentsExist && isObject(hierarchy)) {
       // Neighbouring blocks mostly share their section_hierarchy: a run of equal ones is looked up (and a dangling
       // reference in it reported) once.
-      const targets = Object.values(hierarchy);
-      if (!sameValues(targets, lastTargets))
-        for (const [i, target] of targets.entries())
+      if (!sameTargets(hierarchy, lastTargets)) {
+        lastTargets = [];
+        for (const key in hierarchy) {
+          const target = hierarchy[key];
+          lastTargets.push(target);
           if (typeof target === 'string' && !headers.has(target))
-            unresolved.push({ path: `${pointer}/section_hierarchy/${Object.keys(hierarchy)[i]}`, target });
-      lastTargets = targets;
+            unresolved.push({ path: `${pointer}/section_hierarchy/${key}`, target });
+        }
+      }
     }
     if (disposition === 'section' || disposition === 'block') {
-      if (id) checkKey(keys.blockKey(id), `${pointer}/id`, `block ${id}`);
+      if (id && keyCheck.wanted) keyCheck.check(keys.blockKey(id), `${pointer}/id`, `block ${id}`);
       if (plan.boundingBoxes.required && block.bbox === undefined && block.polygon === undefined) {
         const message = `Block ${id} has no bounding box`;
         report({
