@@ -125,7 +125,13 @@ export const WORKFLOW_SCHEMA = {
           required: [],
           properties: {
             ...step.properties.ask.properties,
-            capability: { type: 'string', minLength: 1, description: 'ask a module that declares it, chosen by load' },
+            capability: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 200,
+              pattern: '\\S',
+              description: 'ask a module that declares it, chosen by load',
+            },
           },
           oneOf: [{ required: ['to'] }, { required: ['capability'] }],
         },
@@ -137,8 +143,11 @@ export const WORKFLOW_SCHEMA = {
             timeoutMs: ms,
             approvers: {
               type: 'array',
-              items: { type: 'string', minLength: 1 },
+              // Module names as they are: a template here could name anything, or nothing, once resolved.
+              items: { type: 'string', minLength: 1, maxLength: 200, pattern: '^[^{}\\s]+$' },
+              minItems: 1,
               maxItems: 100,
+              uniqueItems: true,
               description: 'modules whose tokens may decide (besides unscoped callers)',
             },
           },

@@ -8,8 +8,9 @@
  *   OP      := == | != | < | <= | > | >= | in
  *   operand := PATH | number (as in JSON: -1, 2.5, 1e3) | 'text' or "text" (escapes \' \" \\) | true | false | null
  *
- * PATH is the template path language of paths.ts (`inputs.a.b[0]`, `steps.extract.value.pages`); in a forEach step
- * also `item` (a path may follow it) and `index`. `and or not exists in true false null` are reserved words
+ * PATH is the template path language of paths.ts (`inputs.a.b[0]`, `steps.extract.value.pages`); with `itemRoots`
+ * also `item` (a path may follow it) and `index` — a step's `when` is decided once for the step, so workflow
+ * definitions do not allow them there. A number must be finite (`1e309` is refused). `and or not exists in true false null` are reserved words
  * (case-sensitive); whitespace is free. A condition holds at most 2,000 characters and 64 levels of nesting.
  *
  * Evaluation, against the run's inputs and the outputs of finished steps:
@@ -184,6 +185,7 @@ function tokenize(text: string, itemRoots: boolean, fail: Fail): Token[] {
       token = { kind: 'op', text: op, column };
     } else if (number) {
       if (/[\w.]/.test(text[i + number.length] ?? '')) throw fail(`malformed number "${number}…"`, column);
+      if (!Number.isFinite(Number(number))) throw fail(`the number ${number} is out of range`, column);
       token = literal(number, column, Number(number));
     } else if (word) {
       const next = text[i + word.length];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { approve, ask, command, convert, validate, workflow } from './builder.js';
-import { parseDefinition } from './definition.js';
+import { checkDefinition, parseDefinition } from './definition.js';
 import { parsePath, resolveTemplates } from './paths.js';
 
 const YAML = `name: pdf-to-graph
@@ -106,6 +106,31 @@ describe('workflow definitions', () => {
       .output({ graph: '{{ steps.convert }}' })
       .build();
     expect(built).toEqual(fromFile);
+  });
+
+  it('refuses templated or blank approvers, blank capabilities, item in a when, and numbers out of range', () => {
+    const one = (step: Record<string, unknown>) => {
+      try {
+        checkDefinition({ name: 'x', steps: [{ id: 'a', ...step }] });
+        return '';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    expect(one({ approve: { approvers: ['{{ inputs.who }}'] } })).toMatch(/\/steps\/0\/approve\/approvers\/0/);
+    expect(one({ approve: { approvers: ['  '] } })).toMatch(/approvers\/0/);
+    expect(one({ approve: { approvers: [] } })).toMatch(/approvers/);
+    expect(one({ approve: { approvers: ['ops', 'ops'] } })).toMatch(/approvers/);
+    expect(one({ ask: { capability: '   ', prompt: 'x' } })).toMatch(/\/steps\/0\/ask\/capability/);
+    expect(one({ ask: { capability: 'c'.repeat(201), prompt: 'x' } })).toMatch(/\/steps\/0\/ask\/capability/);
+    const neither = one({ ask: { prompt: 'x' } });
+    expect(neither).toMatch(/an ask step names either to \(a module\) or capability \(it has neither\)/);
+    expect(neither).not.toMatch(/ask\/to/);
+    expect(
+      one({ forEach: { items: [1] }, when: 'item == 1', convert: { function: 'collect', args: { i: '{{ item }}' } } }),
+    ).toMatch(/item is known only in the convert of a forEach step, not in its when/);
+    expect(one({ when: 'inputs.v < 1e309', convert: { function: 'collect' } })).toMatch(/1e309 is out of range/);
+    expect(one({ approve: { approvers: ['ops'] } })).toBe('');
   });
 
   it('names file, line and path of what is wrong, every problem at once', () => {

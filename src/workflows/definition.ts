@@ -130,7 +130,9 @@ export function checkDefinition(
       // The branch of `oneOf` each step failed says nothing a person can use: the count of kinds says it.
       .filter((i) => !(i.rule === 'required' && /\/steps\/\d+\/(ask|validate|convert|command|approve)$/.test(i.path)))
       // The same for an ask's `to` or `capability`: the line below says it.
-      .filter((i) => !/\/steps\/\d+\/ask$/.test(i.path) || !['required', 'oneOf'].includes(i.rule ?? ''))
+      .filter(
+        (i) => !/\/steps\/\d+\/ask(\/to|\/capability)?$/.test(i.path) || !['required', 'oneOf'].includes(i.rule ?? ''),
+      )
       .map((i) => `${where(i.path)}: ${i.message.replace(/^the value/, i.path || 'the definition')}`);
     const kinds = Array.isArray((raw as { steps?: unknown })?.steps)
       ? ((raw as { steps: Record<string, unknown>[] }).steps ?? []).flatMap((s, i) => {
@@ -182,7 +184,12 @@ export function checkDefinition(
     const parts: [string, () => { text: string; root: string; step?: string }[], boolean][] = [
       [kind, () => referencesIn(s[kind]), Boolean(s.forEach)],
       ['forEach', () => referencesIn(s.forEach?.items), false],
-      ['when', () => (s.when === undefined ? [] : conditionReferences(parseCondition(s.when))), false],
+      // Parsed with item and index allowed, so that using them is refused below by name rather than as a typo.
+      [
+        'when',
+        () => (s.when === undefined ? [] : conditionReferences(parseCondition(s.when, { itemRoots: true }))),
+        false,
+      ],
     ];
     for (const [part, read, items] of parts) {
       let refs: { text: string; root: string; step?: string }[];

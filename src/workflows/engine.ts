@@ -672,12 +672,17 @@ export class WorkflowEngine {
             if (item.messageId) cancels.push(item.messageId);
           await this.deps.store.items.cancelOpen(tx, run.id, s.stepId);
         }
+        const items = s.detail?.items;
         await this.moveTask(tx, s, s.status === 'waiting' ? 'processing' : s.status, 'cancelled');
         await this.deps.store.changeStep(
           tx,
           run.id,
           s,
-          { status: 'cancelled', completedAt: new Date().toISOString() },
+          {
+            status: 'cancelled',
+            completedAt: new Date().toISOString(),
+            ...(items ? { detail: { ...s.detail, items: { ...items, running: 0 } } } : {}),
+          },
           run.createdBy,
         );
       }

@@ -98,6 +98,7 @@ export class Workflows {
     this.admit(def, by);
     if (!inputs || typeof inputs !== 'object' || Array.isArray(inputs))
       throw new HubError('validation', 'inputs must be an object');
+    assertDepth(inputs, 'the inputs');
     if (def.inputs) {
       const checked = validateValue(def.inputs, inputs, `the inputs of ${def.name}`);
       if (!checked.valid)
@@ -195,17 +196,24 @@ export class Workflows {
       for (const s of run.steps) {
         if (s.status !== 'pending' && s.status !== 'processing' && s.status !== 'waiting') continue;
         if (s.status === 'processing' && s.messageId) replies.push(s.messageId);
+        let items = s.detail?.items;
         if (s.status !== 'waiting') {
           for (const item of await this.deps.store.items.withStatus(tx, id, s.stepId, 'processing'))
             if (item.messageId) replies.push(item.messageId);
           await this.deps.store.items.cancelOpen(tx, id, s.stepId);
+          if (items) items = { ...items, running: 0 };
         }
         await this.moveTask(tx, s, s.status === 'waiting' ? 'processing' : s.status, 'cancelled');
         await this.deps.store.changeStep(
           tx,
           id,
           s,
-          { status: 'cancelled', reason: 'cancelled', completedAt: new Date().toISOString() },
+          {
+            status: 'cancelled',
+            reason: 'cancelled',
+            completedAt: new Date().toISOString(),
+            ...(items ? { detail: { ...s.detail, items } } : {}),
+          },
           run.createdBy,
         );
       }
@@ -382,7 +390,11 @@ export class Workflows {
       }
     });
     this.deps.poke(id);
-    return this.get(id);
+    const run = await this.get(id);
+    // An approver that did not start the run learns the decision, not the run's inputs, outputs or other steps.
+    if (by.module && run.createdBy !== by.module)
+      return { ...run, inputs: {}, output: null, error: null, steps: run.steps.filter((s) => s.stepId === stepId) };
+    return run;
   }
 
   private async moveTask(tx: WriteTx, s: StepRun, from: Status, to: Status): Promise<void> {

@@ -350,7 +350,10 @@ describe.each(BACKENDS)('module-scoped tokens on $name', (backend) => {
       const w = await world(await backend.freshDatabase());
       const gate = (approvers?: string[]) => ({
         name: 'gate',
-        steps: [{ id: 'ok', approve: { message: 'Go?', ...(approvers ? { approvers } : {}) } }],
+        steps: [
+          { id: 'ok', approve: { message: 'Go?', ...(approvers ? { approvers } : {}) } },
+          { id: 'then', after: ['ok'], convert: { function: 'collect', args: { secret: '{{ inputs.secret }}' } } },
+        ],
       });
       const waitFor = async (token: string, id: string) => {
         await until(async () => {
@@ -359,7 +362,9 @@ describe.each(BACKENDS)('module-scoped tokens on $name', (backend) => {
         });
       };
       // Beta's run, alpha named: alpha decides although it cannot otherwise see beta's runs.
-      const named = await call(w.service, w.beta, '/runs', { body: { definition: gate(['alpha']) } });
+      const named = await call(w.service, w.beta, '/runs', {
+        body: { definition: gate(['alpha']), inputs: { secret: 'BETA-ONLY' } },
+      });
       await waitFor(w.beta, named.body.id as string);
       expect((await call(w.service, w.alpha, `/runs/${named.body.id}`)).status).toBe(404);
       const byBeta = await call(w.service, w.beta, `/runs/${named.body.id}/steps/ok/approve`, { body: {} });
@@ -369,11 +374,14 @@ describe.each(BACKENDS)('module-scoped tokens on $name', (backend) => {
         body: { note: 'fine' },
       });
       expect(byAlpha.status).toBe(200);
+      // What alpha learns is the decision: not beta's inputs, nor its other steps.
+      expect(byAlpha.body.inputs).toEqual({});
+      expect((byAlpha.body.steps as unknown[]).length).toBe(1);
       expect((byAlpha.body.steps as { detail: unknown }[])[0]?.detail).toMatchObject({
         approval: { decision: 'approved', by: 'alpha', note: 'fine' },
       });
       // Beta's run, no one named: alpha learns nothing of it; beta decides.
-      const plain = await call(w.service, w.beta, '/runs', { body: { definition: gate() } });
+      const plain = await call(w.service, w.beta, '/runs', { body: { definition: gate(), inputs: { secret: 's' } } });
       await waitFor(w.beta, plain.body.id as string);
       expect((await call(w.service, w.alpha, `/runs/${plain.body.id}/steps/ok/reject`, { body: {} })).status).toBe(404);
       // Bad input: a note too long, a field unknown, no JSON at all; a step not waiting.

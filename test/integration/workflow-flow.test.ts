@@ -148,6 +148,12 @@ describeEachBackend('workflow flow', (hubs) => {
     await expect(bad('steps.a.n >')).rejects.toThrow(/steps\/1\/when.*expected a value after ">"/s);
     await expect(bad('steps.a.n == 1', [])).rejects.toThrow(/uses step a, which is not upstream of b/);
     await expect(bad('item.n == 1')).rejects.toThrow(/item/);
+    // Inputs nested past what any surface accepts are refused by name, not by a crash.
+    let deep: unknown = 1;
+    for (let i = 0; i < 5000; i++) deep = [deep];
+    await expect(
+      hub.workflows.start({ name: 'deep', steps: [{ id: 'a', convert: { function: 'collect' } }] }, { v: deep }),
+    ).rejects.toThrow(expect.objectContaining({ code: 'validation', message: expect.stringMatching(/the inputs/) }));
     expect(await hub.workflows.list()).toEqual([]);
   });
 
