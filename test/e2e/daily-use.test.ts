@@ -161,7 +161,7 @@ describe('--json', () => {
     // Workflows: a long one to pause, resume and cancel; a failing one to retry and start from.
     const longFlow = put('daily-long.json', {
       name: 'daily-long',
-      steps: [{ id: 's', command: { run: ['/bin/sleep', '30'] } }],
+      steps: [{ id: 's', command: { run: ['/bin/sleep', '600'] } }],
     });
     const okFlow = put('daily-ok.json', { name: 'daily-ok', steps: [{ id: 'c', convert: { function: 'collect' } }] });
     const failFlow = put('daily-fail.json', {
