@@ -50,6 +50,7 @@ import { TokenStore } from './store/tokens.js';
 import { Visibility } from './store/visibility.js';
 import { WatchRecords } from './store/watches.js';
 import { WorkflowStore } from './store/workflow-runs.js';
+import { BUILTIN_COMMANDS } from './workflows/builtin-commands.js';
 import { type EngineOptions, WorkflowEngine } from './workflows/engine.js';
 import type { DeclaredCommand } from './workflows/steps.js';
 import { Workflows } from './workflows/workflows.js';
@@ -231,7 +232,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     else logger.error({ database: db.location, code: state.code, since: state.since }, state.detail ?? state.code);
   });
   const configSync = new ConfigSync(db, modules, messages, tasks);
-  let declaredCommands: Record<string, DeclaredCommand> = { ...(options.commands ?? {}) };
+  let declaredCommands: Record<string, DeclaredCommand> = { ...BUILTIN_COMMANDS, ...(options.commands ?? {}) };
   const workflowStore = new WorkflowStore(db);
   let engine: WorkflowEngine | undefined;
   const workflows = new Workflows({
@@ -245,7 +246,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     // The parser (zod, yaml) is loaded only when there is a file to read: a process watching the hub stays small.
     const loaded = (await import('./config/modules-config.js')).loadConfig(file);
     const { modules: configured, warnings } = loaded;
-    declaredCommands = { ...(options.commands ?? {}), ...loaded.commands };
+    declaredCommands = { ...BUILTIN_COMMANDS, ...(options.commands ?? {}), ...loaded.commands };
     const entries = Object.entries(configured).map(([name, { description, ...settings }]) => [
       name,
       { description, settings },
@@ -386,6 +387,11 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
           processes,
           commands: () => declaredCommands,
           validate: (schema, value) => schemas.validate(schema, value),
+          moduleDir: async (name) => {
+            const cwd = (await modules.get(name)).config.cwd;
+            if (typeof cwd !== 'string') throw new HubError('validation', `module ${name} has no directory (cwd)`);
+            return cwd;
+          },
           resolveAsk: (spec) => resolveAsk(spec as unknown as AskInput, schemas, templates),
           routeCapability: (capability, unseen) => routeCapability({ modules }, capability, unseen),
         },

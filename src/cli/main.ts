@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { dataHome } from '../config/paths.js';
 import { isHubError } from '../domain/errors.js';
 import { registerEventCommands } from './event-commands.js';
+import { registerExampleCommands } from './example-commands.js';
 import { registerInitCommand } from './init-command.js';
 import { registerModuleCommands } from './module-commands.js';
 import { endQuietlyWhenOutputCloses, printErr, printOut } from './output.js';
@@ -45,6 +46,7 @@ export function program(): Command {
   registerSchemaCommands(cli);
   registerPdfCommands(cli);
   registerWorkflowCommands(cli);
+  registerExampleCommands(cli);
   registerTokenCommands(cli);
   return cli;
 }

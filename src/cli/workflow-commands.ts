@@ -81,7 +81,7 @@ function showRun(run: WorkflowRun): string {
  * Follows a run to its end: the feed opens before the run starts (`start`), so no step's move is missed; answers the
  * run as started and the exit code.
  */
-async function startAndWait(
+export async function startAndWait(
   client: CommsClient,
   start: () => Promise<WorkflowRun>,
   opts: { timeout?: number; json?: boolean },
@@ -90,8 +90,16 @@ async function startAndWait(
   const ended = new Promise<number>((resolve) => (done = resolve));
   let id: string | undefined;
   const early: HubEvent[] = [];
+  /** The run's steps by their tasks: what their programs log (pages extracted…) is shown under the step. */
+  const stepOfTask = new Map<string, string>();
   const show = (event: HubEvent) => {
+    if (event.type === 'task.logged' && event.taskId && stepOfTask.has(event.taskId)) {
+      if (opts.json) printJsonLine(event);
+      else printErr(`step ${stepOfTask.get(event.taskId)}: ${event.data.text.split('\n')[0]}\n`);
+      return;
+    }
     if (event.runId !== id) return;
+    if (event.type === 'step_run.status_changed' && event.taskId) stepOfTask.set(event.taskId, event.data.stepId);
     if (opts.json) printJsonLine(event);
     else if (event.type === 'step_run.status_changed')
       printErr(
@@ -102,7 +110,7 @@ async function startAndWait(
     if (event.type === 'workflow_run.status_changed' && isTerminal(event.data.to))
       done(event.data.to === 'complete' ? EXIT.complete : EXIT.failed);
   };
-  const feed = await client.follow({ types: ['workflow_run.*', 'step_run.*'] }, (event) =>
+  const feed = await client.follow({ types: ['workflow_run.*', 'step_run.*', 'task.logged'] }, (event) =>
     id === undefined ? early.push(event) : show(event),
   );
   let run: WorkflowRun;
@@ -113,6 +121,7 @@ async function startAndWait(
     throw err;
   }
   id = run.id;
+  for (const s of run.steps) if (s.taskId) stepOfTask.set(s.taskId, s.stepId);
   if (opts.json) printJsonLine(run);
   else printErr(`started run ${run.id} of ${run.workflow} (${run.steps.length} steps)\n`);
   for (const event of early.splice(0)) show(event);

@@ -21,7 +21,13 @@ export const EXAMPLE_CONFIG = join(EXAMPLE_DIR, 'config.yaml');
 export const BUNDLED_EXAMPLE = 'the bundled example (examples/config.yaml)';
 
 /** The files `init` writes, relative to the example directory and to the data home alike. */
-const EXAMPLE_FILES = ['config.yaml', 'marker/agent.mjs', 'arangodb/agent.mjs'];
+const EXAMPLE_FILES = [
+  'config.yaml',
+  'marker/agent.mjs',
+  'arangodb/agent.mjs',
+  'arangodb/requirements.json',
+  'pdf-to-arangodb.yaml',
+];
 
 /** What `writeExample` did. */
 export interface ExampleWritten {

@@ -135,6 +135,13 @@ export const WORKFLOW_SCHEMA = {
           },
           oneOf: [{ required: ['to'] }, { required: ['capability'] }],
         },
+        command: {
+          ...step.properties.command,
+          properties: {
+            ...step.properties.command.properties,
+            module: { type: 'string', minLength: 1, maxLength: 200, description: "run in this module's directory" },
+          },
+        },
         approve: {
           type: 'object',
           additionalProperties: false,

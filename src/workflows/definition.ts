@@ -51,6 +51,8 @@ export interface CommandSpec {
   run?: string[];
   input?: unknown;
   cwd?: string;
+  /** Runs in this module's directory (its `cwd` in config.yaml). */
+  module?: string;
 }
 
 /** A person or a module approves (or rejects) before the run goes on. */

@@ -3,7 +3,7 @@
  * the step fails with every issue when it does not pass; its output is the value) and `command` (a program: the
  * step's input as JSON on stdin, its JSON stdout as the output, `@@claude-comms {json}` lines as progress and log
  * on the step's task, and `CLAUDE_COMMS_STEP_ATTEMPT` naming the attempt so that a run again after a crash can
- * tell).
+ * tell; in a module's directory when it names one).
  */
 import { HubError } from '../domain/errors.js';
 import type { ValidationResult } from '../exchange/validator.js';
@@ -23,6 +23,8 @@ export interface DeclaredCommand {
 
 export interface StepContext {
   processes: ProcessTracker;
+  /** A module's directory (its `cwd`), or `not_found` naming the modules. */
+  moduleDir(name: string): Promise<string>;
   tasks: TaskStore;
   commands(): Record<string, DeclaredCommand>;
   validate(schema: string | Record<string, unknown>, value: unknown): Promise<ValidationResult & { schema: string }>;
@@ -87,6 +89,7 @@ async function runCommand(
     cwd = declared.cwd ?? cwd;
     timeoutMs ??= declared.timeoutMs;
   } else argv = spec.run as string[];
+  if (typeof spec.module === 'string') cwd = await ctx.moduleDir(spec.module);
   const { taskId } = l;
   let cost = 0;
   const ran = runProgram({
