@@ -64,6 +64,7 @@ function table(head: string[], rows: unknown[][]): string[] {
   ];
 }
 
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const seconds = (ms: number | null) => (ms === null ? '—' : `${(ms / 1000).toFixed(2)} s`);
 
 /** The report as Markdown. */
@@ -116,7 +117,7 @@ export function reportMarkdown(d: ReportData): string {
         ]),
     '## The document',
     '',
-    `${d.document.pages} pages, ${d.document.blocks} blocks, ${d.document.sections} section headings, ${d.document.tables} tables.`,
+    `${count(d.document.pages, 'page')}, ${count(d.document.blocks, 'block')}, ${count(d.document.sections, 'section heading')}, ${count(d.document.tables, 'table')}.`,
     '',
     ...table(
       ['block type', 'count'],
