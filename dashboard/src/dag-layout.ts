@@ -48,10 +48,11 @@ export interface DagSizes {
 }
 
 /**
- * Room for a step's id, its status and duration, and its kind, items and module on three lines: 200 wide fits
- * "awaiting approval" beside "12 min 05 s", and a 23-character id.
+ * Room for a step's id, its status and duration, its kind, items and module, and a running step's latest log line
+ * and progress bar, on four lines and a bar: 200 wide fits "awaiting approval" beside "12 min 05 s", and a
+ * 23-character id.
  */
-export const DAG_SIZES: DagSizes = { stepWidth: 200, stepHeight: 64, columnGap: 56, rowGap: 18, margin: 8 };
+export const DAG_SIZES: DagSizes = { stepWidth: 200, stepHeight: 82, columnGap: 56, rowGap: 18, margin: 8 };
 
 /** Down-and-up sweeps of the ordering: two settle the small graphs workflows are. */
 const SWEEPS = 2;

@@ -5,11 +5,18 @@
  * is about is read again whole (`GET /runs/{id}`): the runs events touched, together, at most every 250 ms. A new
  * run, or a run moving into a filtered list, reloads the list; the open run is read again on each of its events
  * (the store's refresher spaces those reads).
+ *
+ * The open run's running steps also show what their programs report (step-progress.ts). Those reports are events
+ * of the steps' tasks, not of the run, so they are applied to the open run only, and only for its steps' tasks;
+ * each task is read once (`GET /tasks/{id}?logLimit=1`) when its step is first seen running, for what it reported
+ * before the page heard — one small read per step that runs while the view is open, never a poll.
  */
-import { api, failure, type HubEvent, type WorkflowRun } from './api';
+import { api, failure, type HubEvent, type LogLine, type Task, type WorkflowRun } from './api';
 import type { StateAccess } from './reads';
 import { Refresher } from './refresher';
+import type { Snapshots } from './snapshots';
 import { RUN_PAGE, type RunQuery } from './state';
+import { isReport, progressOf, withReport } from './step-progress';
 
 /** Asks the store to (re)load the run list or the open run, now or once the stream is live. */
 type Load = (resource: 'runs' | 'run') => void;
@@ -25,10 +32,13 @@ export class RunReads {
   /** Runs that events were about while the list was loading: its answer may have been read before them. */
   private touched: Set<string> | undefined;
   private readonly reread = new Refresher(() => this.rereadStale(), 250);
+  /** The open run's step tasks read (or being read) for their progress: each once. */
+  private readonly progressRead = new Set<string>();
 
   constructor(
     private readonly store: StateAccess,
     private readonly load: Load,
+    private readonly snapshots: Snapshots,
   ) {}
 
   /** Lists the runs that `query` selects (its filter and page). */
@@ -40,8 +50,14 @@ export class RunReads {
   openRun(id: string): void {
     const current = this.store.get().run;
     if (current?.id === id && !current.error) return;
-    this.store.set({ run: { id, error: null } });
+    if (current?.id !== id) this.progressRead.clear();
+    this.store.set({ run: { id, progress: current?.id === id ? current.progress : {}, error: null } });
     this.load('run');
+  }
+
+  /** The stream starts afresh (its events since the last were not replayed): step tasks are read again. */
+  restarted(): void {
+    this.progressRead.clear();
   }
 
   /** Loads the open run again now (after an action on it). */
@@ -49,8 +65,9 @@ export class RunReads {
     this.load('run');
   }
 
-  /** Notes an event from the stream: what it makes stale is read again. */
+  /** Notes an event from the stream: what it makes stale is read again; a step's report is applied. */
   note(e: HubEvent): void {
+    if (isReport(e)) this.noteReport(e);
     if (!runEvent(e)) return;
     const s = this.store.get();
     if (s.run?.id === e.runId) this.load('run');
@@ -130,11 +147,46 @@ export class RunReads {
     const { id } = slot;
     try {
       const run = await api<WorkflowRun>(`/runs/${encodeURIComponent(id)}`);
-      if (this.store.get().run?.id === id) this.store.set({ run: { id, run, error: null } });
+      const current = this.store.get().run;
+      if (current?.id !== id) return;
+      // A retried step has a new task: what the old one reported is dropped.
+      const tasks = new Set(run.steps.flatMap((s) => s.taskId ?? []));
+      const progress = Object.fromEntries(Object.entries(current.progress).filter(([task]) => tasks.has(task)));
+      this.store.set({ run: { id, run, progress, error: null } });
+      for (const s of run.steps) if (s.status === 'processing' && s.taskId) void this.readProgress(id, s.taskId);
     } catch (err) {
       const current = this.store.get().run;
       if (current?.id === id) this.store.set({ run: { ...current, error: failure(err) } });
       throw err;
+    }
+  }
+
+  /** Applies a report of one of the open run's step tasks (a task of another run, or of none, is no concern). */
+  private noteReport(e: HubEvent & { taskId: string }): void {
+    const slot = this.store.get().run;
+    if (!slot?.run?.steps.some((s) => s.taskId === e.taskId)) return;
+    const before = slot.progress[e.taskId];
+    const after = withReport(before, e);
+    if (after !== before) this.store.set({ run: { ...slot, progress: { ...slot.progress, [e.taskId]: after } } });
+  }
+
+  /**
+   * Reads what a running step's task reported before the page heard, once (again after a failed read, on the
+   * run's next load), brought up to date with the reports that arrived while it was read.
+   */
+  private async readProgress(runId: string, taskId: string): Promise<void> {
+    if (this.progressRead.has(taskId)) return;
+    this.progressRead.add(taskId);
+    try {
+      const read = await this.snapshots.take(
+        () => api<Task & { log: LogLine[] }>(`/tasks/${encodeURIComponent(taskId)}?logLimit=1`).then(progressOf),
+        (p, e) => (isReport(e) && e.taskId === taskId ? withReport(p, e) : p),
+      );
+      const slot = this.store.get().run;
+      if (slot?.id !== runId || !slot.run) return;
+      this.store.set({ run: { ...slot, progress: { ...slot.progress, [taskId]: read } } });
+    } catch {
+      this.progressRead.delete(taskId); // shown from its events meanwhile
     }
   }
 }

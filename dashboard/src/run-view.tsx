@@ -3,20 +3,22 @@
  * confirmed in the page); its steps drawn as their graph (run-graph.tsx: each step's status, time, items and
  * module, and once the run has ended its critical path), each opening its task panel; Approve and Reject, with a
  * note, for a step awaiting approval; then its steps listed in the order its definition lists them, each with
- * its status, attempt, duration, cost, error and reason, why it was skipped, its approval and its decision, a
- * link to the step's task panel, and Retry for a failed or cancelled step (a new attempt of it, and of what
- * depends on it); its inputs, and its output once complete. Live: read again on each of its events
- * (run-reads.ts), and the graph and the list are drawn from that one read. Errors, notes, outputs and inputs come
- * from programs and callers: rendered as text.
+ * its status, attempt, duration, cost, error and reason, why it was skipped, its approval and its decision, what
+ * its program reports while it runs (its progress and latest log line), a link to the step's task panel, and
+ * Retry for a failed or cancelled step (a new attempt of it, and of what depends on it); its inputs, and its
+ * output once complete. Live: read again on each of its events, its running steps' reports applied as their
+ * tasks' events arrive (run-reads.ts), and the graph and the list are drawn from that one state. Errors, notes,
+ * log lines, outputs and inputs come from programs and callers: rendered as text.
  */
 import { useEffect, useState } from 'react';
 import { type Approval, post, type StepRun, type WorkflowRun } from './api';
 import { isTerminal } from './apply';
-import { ColumnHeads, Elapsed, ErrorNote, StatusBadge, useAction } from './components';
+import { ColumnHeads, Elapsed, ErrorNote, ProgressBar, StatusBadge, useAction } from './components';
 import { clock, dateTime, usd } from './format';
 import { href } from './router';
 import { RunGraph } from './run-graph';
 import { runCost, stepsAside, stepsDone } from './runs';
+import { type ProgressOf, percent, type StepProgress, shownProgress } from './step-progress';
 import { store, useStore } from './store';
 
 const STEP_COLUMNS = ['Step', 'Status', 'Attempt', 'Took', 'Cost', 'Details', ''];
@@ -81,13 +83,13 @@ export function RunView({ id }: { id: string }) {
             {stepsDone(run)} of {run.steps.length} complete{stepsAside(run)}
           </span>
         </h3>
-        <RunGraph run={run} />
+        <RunGraph run={run} progress={slot.progress} />
         <Approvals run={run} />
         <table className="step-table">
           <ColumnHeads names={STEP_COLUMNS} />
           <tbody>
             {run.steps.map((s) => (
-              <StepRow key={s.stepId} runId={run.id} step={s} />
+              <StepRow key={s.stepId} runId={run.id} step={s} progress={slot.progress} />
             ))}
           </tbody>
         </table>
@@ -172,7 +174,7 @@ function RunControls({ run }: { run: WorkflowRun }) {
   );
 }
 
-function StepRow({ runId, step: s }: { runId: string; step: StepRun }) {
+function StepRow({ runId, step: s, progress }: { runId: string; step: StepRun; progress: ProgressOf }) {
   return (
     <tr data-step-id={s.stepId} data-status={s.status}>
       <td className="step-name">
@@ -199,7 +201,7 @@ function StepRow({ runId, step: s }: { runId: string; step: StepRun }) {
         {usd(s.costUsd)}
       </td>
       <td className="step-notes">
-        <StepDetails step={s} />
+        <StepDetails step={s} report={shownProgress(s, progress)} />
       </td>
       <td>
         <StepRetry runId={runId} step={s} />
@@ -210,12 +212,14 @@ function StepRow({ runId, step: s }: { runId: string; step: StepRun }) {
 
 /**
  * A step's error and reason (of its last attempt, kept while a retry waits), when it tries again, why it was
- * skipped, its approval, its items and the module it was routed to, its output.
+ * skipped, its approval, its items and the module it was routed to, what its program reports while it runs, its
+ * output.
  */
-function StepDetails({ step: s }: { step: StepRun }) {
+function StepDetails({ step: s, report }: { step: StepRun; report: StepProgress | undefined }) {
   const d = s.detail;
   return (
     <div className="step-details">
+      {report ? <StepReport stepId={s.stepId} report={report} /> : null}
       {d?.skipped ? (
         <span className="muted small" data-testid="step-skipped">
           skipped: {d.skipped}
@@ -258,6 +262,20 @@ function StepDetails({ step: s }: { step: StepRun }) {
         </details>
       ) : null}
     </div>
+  );
+}
+
+/** A running step's progress as a bar, and its latest log line on one line, cut to fit (whole in its title). */
+function StepReport({ stepId, report }: { stepId: string; report: StepProgress }) {
+  return (
+    <span className="step-report" data-testid="step-progress">
+      {percent(report) ? <ProgressBar value={report.progress} label={`progress of step ${stepId}`} /> : null}
+      {report.log ? (
+        <span className="muted small step-log" data-testid="step-log" title={report.log}>
+          {report.log}
+        </span>
+      ) : null}
+    </span>
   );
 }
 

@@ -18,6 +18,7 @@ import type {
 import type { LiveMessage } from './apply';
 import type { FeedEntry } from './feed';
 import type { ConnectionState } from './live';
+import type { ProgressOf } from './step-progress';
 
 /** Threads listed: the newest, by creation. */
 export const THREADS_SHOWN = 200;
@@ -112,6 +113,8 @@ export interface RunPage {
 export interface OpenRun {
   id: string;
   run?: WorkflowRun;
+  /** What its steps' tasks have reported (step-progress.ts), by task id. */
+  progress: ProgressOf;
   error: string | null;
 }
 

@@ -80,7 +80,7 @@ class Store {
   private readonly lookingUp = new Set<string>();
   private readonly access = { get: () => this.state, set: (patch: Partial<State>) => this.set(patch) };
   /** The Runs page's list and open run: `store.runs.openList(…)`, `store.runs.openRun(id)`. */
-  readonly runs = new RunReads(this.access, (resource) => this.load(resource));
+  readonly runs = new RunReads(this.access, (resource) => this.load(resource), this.snapshots);
   private readonly refresh: Record<Resource, Refresher> = {
     overview: new Refresher(() => this.loadOverview(), 250),
     stats: new Refresher(() => this.loadStats(), 500),
@@ -198,6 +198,7 @@ class Store {
    */
   private onReady(resumed: boolean): void {
     this.live = true;
+    if (!resumed) this.runs.restarted();
     for (const resource of Object.keys(this.refresh) as Resource[]) {
       if (this.isOpen(resource) && (!resumed || !this.refresh[resource].ok)) this.refresh[resource].schedule();
     }

@@ -224,9 +224,12 @@ describeDashboard('dashboard, a run as a graph', (open) => {
     expect(await attribute(p, each, 'data-status')()).toBe('processing');
     writeFileSync(gates[0] as string, '');
     await shows(text(p, `${each} .dag-meta`), 'command · 1/3 items');
-    expect(await attribute(p, each, 'aria-label')()).toBe(
-      'step each, command, processing, 1/3 items complete, opens its task',
+    // Its task's progress counts the items too (it arrives as the task's own event).
+    await shows(
+      attribute(p, each, 'aria-label'),
+      'step each, command, processing, 33 % done, 1/3 items complete, opens its task',
     );
+    expect(await text(p, `${each} .dag-percent`)()).toBe('33 %');
     writeFileSync(gates[1] as string, '');
     writeFileSync(gates[2] as string, '');
     await shows(text(p, `${each} .dag-meta`), 'command · 3/3 items');
