@@ -18,6 +18,7 @@ import { askOverHttp } from './http-ask.js';
 import { idleMonitor } from './idle-monitor.js';
 import { latencyCross } from './latency-cross.js';
 import { latencyLocal } from './latency-local.js';
+import { pdfExtraction } from './pdf-extract.js';
 import { type SectionResult, scale } from './scale.js';
 import { stalledReaders } from './stalled-readers.js';
 import {
@@ -54,6 +55,7 @@ const BENCHMARKS: ((backend: Backend) => Promise<Cell[]>)[] = [
   stalledReaders,
   exchange,
   workflowBench,
+  pdfExtraction,
 ];
 const COLUMNS = { sqlite: 'SQLite', postgres: 'PostgreSQL' } as const;
 const HEADERS = ['Benchmark', 'Target', COLUMNS.sqlite, COLUMNS.postgres];

@@ -63,6 +63,7 @@ export type { HookOptions, HookRunner } from './hooks/runner.js';
 export type { CreateWatchInput, Watch, WatchStore } from './hooks/watches.js';
 export type { Hub, HubEvents, HubOptions } from './hub.js';
 export { openHub } from './hub.js';
+export { type ExtractPdfOptions, extractPdf } from './pdf-extract/index.js';
 export type { AgentControl, LogLine, ProgressTracker, StartTaskInput } from './progress/tracker.js';
 export { toAgentControl } from './progress/tracker.js';
 export { type PdfRequirementsQuery, queryPdfRequirements } from './registry/pdf-requirements.js';

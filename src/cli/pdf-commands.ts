@@ -1,8 +1,9 @@
 /**
- * `claude-comms pdf requirements MODULE | check DOCUMENT REQUIREMENTS | convert DOCUMENT REQUIREMENTS`: asking a
- * module what structure it needs from PDFs (the `pdf-structure` template), checking a structured document
- * against the answer, and converting it into the collections and edges the answer asks for. Files are JSON or
- * YAML (a marker JSON output is a document as it is).
+ * `claude-comms pdf requirements MODULE | check DOCUMENT REQUIREMENTS | convert DOCUMENT REQUIREMENTS | extract
+ * FILE`: asking a module what structure it needs from PDFs (the `pdf-structure` template), checking a structured
+ * document against the answer, converting it into the collections and edges the answer asks for, and extracting
+ * a PDF's structure (`pdf-extract-command.ts`). Files are JSON or YAML (a marker JSON output is a document as it
+ * is).
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -17,11 +18,15 @@ import {
 import { formatIssues } from '../exchange/validator.js';
 import { clientRunner, group, wholeNumber } from './command-kit.js';
 import { printErr, printJson, printOut } from './output.js';
+import { registerPdfExtractCommand } from './pdf-extract-command.js';
 import { readDataFile } from './schema-commands.js';
 
 export function registerPdfCommands(cli: Command): void {
   const withClient = clientRunner(cli);
-  const pdf = group(cli.command('pdf').description('PDF exchange: ask for requirements, check and convert documents'));
+  const pdf = group(
+    cli.command('pdf').description('PDF exchange: ask for requirements, check, convert and extract documents'),
+  );
+  registerPdfExtractCommand(pdf);
 
   pdf
     .command('requirements')

@@ -158,6 +158,7 @@ describe('--json', () => {
     });
     const document = join(import.meta.dirname, '..', 'fixtures', 'pdf', 'marker-sample.json');
     const requirements = put('daily-requirements.json', EXAMPLE_REQUIREMENTS);
+    const pdf = join(import.meta.dirname, '..', '..', 'examples', 'marker', 'sample.pdf');
     // Workflows: a long one to pause, resume and cancel; a failing one to retry and start from.
     const longFlow = put('daily-long.json', {
       name: 'daily-long',
@@ -231,6 +232,7 @@ describe('--json', () => {
       ['template list', ['template', 'list', '--json'], 'document'],
       ['template show', ['template', 'show', 'daily-q', '--json'], 'document'],
       ['pdf check', ['pdf', 'check', document, requirements, '--json'], 'document'],
+      ['pdf extract', ['pdf', 'extract', pdf, '--out', put('daily-extracted.json', {}), '--json'], 'document'],
       ['workflow define', ['workflow', 'define', failFlow, '--json'], 'document'],
       ['workflow run', ['workflow', 'run', 'daily-fail', '--json'], 'document'],
       ['workflow run', ['workflow', 'run', okFlow, '--wait', '--json'], 'lines'],
