@@ -223,6 +223,19 @@ describe('extractPdf on other layouts', () => {
     expect(validateValue(DOCUMENT_SCHEMA, doc).valid).toBe(true);
   });
 
+  it('leaves a page pdf.js cannot read empty, its error in page_stats, and reads the others', async () => {
+    const pdf = Buffer.from(await reportPdf()).toString('latin1');
+    // The second page's resources made unreadable, in as many bytes, so the cross-reference table still holds.
+    const second = [...pdf.matchAll(/\/Resources (\d+) 0 R/g)][1] as RegExpMatchArray;
+    const at = second.index as number;
+    const broken = `${pdf.slice(0, at)}/Resources )${second[1]?.slice(1)} 0 R${pdf.slice(at + second[0].length)}`;
+    const doc = await extractPdf(new Uint8Array(Buffer.from(broken, 'latin1')), { name: 'broken.pdf' });
+    expect(doc.metadata?.page_stats?.slice(0, 2).map((s) => s.error)).toEqual([undefined, 'Illegal character: 41']);
+    expect(doc.children[1]?.children).toEqual([]);
+    expect(ofType(doc, 'SectionHeader').map(text)).toEqual(['Field Notes on Soil Moisture', '1 Introduction']);
+    expect(validateValue(DOCUMENT_SCHEMA, doc).valid).toBe(true);
+  });
+
   it('stops at maxPages, saying how many pages there were', async () => {
     const doc = await extractPdf(await longPdf(12), { maxPages: 5 });
     expect(doc.children.length).toBe(5);

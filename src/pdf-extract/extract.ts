@@ -126,11 +126,16 @@ export async function extractPdf(input: Uint8Array | string, options: ExtractPdf
       }
       options.onPage?.(index + 1, total);
     }
-    if (pageErrors.size === total)
-      throw new HubError(
-        'validation',
-        `${label} is damaged: none of its ${total} pages can be read (page 1: ${pageErrors.get(0)})`,
-      );
+    if (pages.every((p) => p.runs.length === 0) && pageErrors.size > 0) {
+      const [index, message] = pageErrors.entries().next().value as [number, string];
+      const which =
+        pageErrors.size === total
+          ? total === 1
+            ? 'its page cannot be read'
+            : `none of its ${total} pages can be read`
+          : `${pageErrors.size} of its ${total} pages cannot be read and the others have no text`;
+      throw new HubError('validation', `${label} is damaged: ${which} (page ${index + 1}: ${message})`);
+    }
     if (pages.every((p) => p.runs.length === 0))
       throw new HubError(
         'validation',
