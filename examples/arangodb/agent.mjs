@@ -12,7 +12,8 @@ const question = await new Promise((resolve) => {
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 const control = (value) => process.stdout.write(`@@claude-comms ${JSON.stringify(value)}\n`);
 
-if (/pdf-requirements/.test(question)) {
+// The pdf-structure template's question, or any question naming the format.
+if (/pdf-requirements|structure do you need from PDF/i.test(question)) {
   control({ log: 'reading the collections and edges the graph import uses' });
   const requirements = readFileSync(new URL('./requirements.json', import.meta.url), 'utf8');
   const lines = requirements.split('\n');

@@ -76,7 +76,11 @@ export function registerExampleCommands(cli: Command): void {
             : inputFile(opts.markerJson as string, 'marker JSON file');
           const out = resolve(opts.out ?? `pdf-to-arangodb-${basename(source).replace(/\.[^.]+$/, '')}`);
           const inputs = { ...(opts.pdf ? { pdf: source } : { markerJson: source }), out };
-          const start = () => client.workflows.start({ yaml: readFileSync(EXAMPLE_WORKFLOW, 'utf8') }, inputs);
+          const start = () =>
+            client.workflows.start(
+              { yaml: readFileSync(EXAMPLE_WORKFLOW, 'utf8'), file: 'pdf-to-arangodb.yaml' },
+              inputs,
+            );
           if (!opts.wait) {
             const run = await start();
             if (opts.json) printJson(run);

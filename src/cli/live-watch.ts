@@ -223,8 +223,23 @@ class TerminalView implements View {
         // What is on stdout cannot be taken back: the new answer starts on a line of its own, after a notice.
         if (this.midLine) printOut('\n');
         this.midLine = false;
-        this.line(this.p.yellow('the run was lost; its answer so far is discarded and the reply starts again'));
+        if (!change.repair)
+          this.line(this.p.yellow('the run was lost; its answer so far is discarded and the reply starts again'));
         break;
+      case 'validated': {
+        if (this.midLine) printOut('\n');
+        this.midLine = false;
+        const what = change.round === 0 ? 'the answer' : `repair round ${change.round}`;
+        const issues = `${change.issueCount} issue${change.issueCount === 1 ? '' : 's'}`;
+        this.line(
+          change.valid
+            ? this.p.green(`${what} satisfies the schema`)
+            : this.p.yellow(
+                `${what} does not satisfy the schema (${issues})${change.repairing ? `: asking again, with the issues (repair round ${change.round + 1})` : ''}`,
+              ),
+        );
+        break;
+      }
       case 'status':
         // For a reply, its own status is the news; its task's moves with it.
         if (change.of === 'message' || !state.message) {

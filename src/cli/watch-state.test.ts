@@ -101,6 +101,30 @@ describe('WatchedWork', () => {
     expect(work.message?.content).toBe('The answer');
   });
 
+  it('tells a repair round from a lost run: the check that asks again comes first, then the reset', () => {
+    const work = new WatchedWork(message('{"titel": 1}'), task());
+    const checked = work.apply(
+      event('message.validated', { round: 0, valid: false, issues: [], issueCount: 2, repairing: true }),
+    );
+    expect(checked).toMatchObject({ kind: 'validated', round: 0, valid: false, issueCount: 2, repairing: true });
+    expect(work.apply(event('message.content_updated', { delta: '', length: 0, reset: true }))).toMatchObject({
+      kind: 'reset',
+      repair: true,
+    });
+    // A later reset with no check before it is a lost run again.
+    work.apply(event('message.content_updated', { delta: 'x', length: 1 }));
+    const lost = work.apply(event('message.content_updated', { delta: '', length: 0, reset: true }));
+    expect(lost).toMatchObject({ kind: 'reset' });
+    expect(lost).not.toHaveProperty('repair');
+    // Another reply's check is not this one's.
+    expect(
+      work.apply({
+        ...event('message.validated', { round: 0, valid: true, issues: [], issueCount: 0, repairing: false }),
+        messageId: 'other',
+      } as HubEvent),
+    ).toBeUndefined();
+  });
+
   it('measures content in code points, as the store does', () => {
     const work = new WatchedWork(message('👍'), task());
     expect(work.apply(event('message.content_updated', { delta: '👍', length: 1 }))).toBeUndefined();

@@ -12,8 +12,10 @@ import type { EventOf, HubEvent, Message, Task } from '../domain/types.js';
 /** What an event changed, for the renderer. `event` is what `--json` prints (a content delta cut to its news). */
 export type WatchChange = { event: HubEvent } & (
   | { kind: 'content'; text: string }
-  /** The content was emptied: its run was lost and the reply runs again. */
-  | { kind: 'reset' }
+  /** The content was emptied: its run was lost and the reply runs again, or (`repair`) a repair round begins. */
+  | { kind: 'reset'; repair?: true }
+  /** A structured answer was checked: valid, or not (and asked again when `repairing`). */
+  | { kind: 'validated'; round: number; valid: boolean; issueCount: number; repairing: boolean }
   | { kind: 'status'; of: 'message' | 'task'; from: Status; to: Status; reason?: string; error?: string }
   | { kind: 'progress' }
   | { kind: 'criterion'; text: string; verified: number; total: number }
@@ -23,6 +25,8 @@ export type WatchChange = { event: HubEvent } & (
 /** A reply with its task, or a task on its own, as the events move it on (by the hub's one event applier). */
 export class WatchedWork {
   private view: MessageView | undefined;
+  /** A repair round was announced: the content reset that follows starts it (nothing was lost). */
+  private repairing = false;
 
   constructor(
     message: Message | undefined,
@@ -64,7 +68,9 @@ export class WatchedWork {
         if (after === message) return undefined;
         if (event.data.reset) {
           this.view = after as MessageView;
-          return { kind: 'reset', event };
+          const repair = this.repairing;
+          this.repairing = false;
+          return repair ? { kind: 'reset', repair: true, event } : { kind: 'reset', event };
         }
         // A delta after a missing one cannot happen here (the watcher subscribes before it reads the snapshot);
         // were it to, the delta is shown rather than lost.
@@ -75,6 +81,12 @@ export class WatchedWork {
         const news = next.content.slice(message.content.length);
         this.view = next;
         return { kind: 'content', text: news, event: { ...event, data: { ...event.data, delta: news } } };
+      }
+      case 'message.validated': {
+        if (!message || event.messageId !== message.id) return undefined;
+        const { round, valid, issueCount, repairing } = event.data;
+        this.repairing = repairing;
+        return { kind: 'validated', round, valid, issueCount, repairing, event };
       }
       case 'message.status_changed': {
         if (!message) return undefined;

@@ -5,6 +5,7 @@
  * Ctrl-C (the run goes on).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { CommsClient } from '../client/types.js';
 import type { DefinitionSource } from '../client/workflows.js';
@@ -19,7 +20,7 @@ import { EXIT } from './live-watch.js';
 import { printErr, printJson, printJsonLine, printOut } from './output.js';
 
 function source(target: string): DefinitionSource {
-  if (existsSync(target)) return { yaml: readFileSync(target, 'utf8') };
+  if (existsSync(target)) return { yaml: readFileSync(target, 'utf8'), file: basename(target) };
   if (/[/\\]|\.(ya?ml|json)$/i.test(target)) throw new HubError('validation', `no file ${target}`);
   return { workflow: target };
 }

@@ -5,10 +5,13 @@ import type { Hub } from '../hub.js';
 import type { StoredDefinition } from '../store/workflow-runs.js';
 
 /** A definition as a front end holds it: YAML or JSON text, an object, or a saved name. */
-export type DefinitionSource = { yaml: string } | { definition: Record<string, unknown> } | { workflow: string };
+export type DefinitionSource =
+  | { yaml: string; file?: string }
+  | { definition: Record<string, unknown> }
+  | { workflow: string };
 
 export interface WorkflowClient {
-  define(source: { yaml: string } | { definition: Record<string, unknown> }): Promise<StoredDefinition>;
+  define(source: { yaml: string; file?: string } | { definition: Record<string, unknown> }): Promise<StoredDefinition>;
   definitions(): Promise<StoredDefinition[]>;
   start(source: DefinitionSource, inputs?: Record<string, unknown>): Promise<WorkflowRun>;
   list(options?: { status?: Status; limit?: number }): Promise<WorkflowRun[]>;
@@ -44,15 +47,20 @@ export function httpWorkflows(call: Call): WorkflowClient {
   };
 }
 
+/** The name of the file a definition's text came from, for its errors. */
+function fileOf(source: DefinitionSource): { file?: string } {
+  return 'yaml' in source && source.file ? { file: source.file } : {};
+}
+
 function given(source: DefinitionSource): string | Record<string, unknown> {
   return 'yaml' in source ? source.yaml : 'definition' in source ? source.definition : source.workflow;
 }
 
 export function directWorkflows(hub: Hub): WorkflowClient {
   return {
-    define: (source) => hub.workflows.define(given(source) as never),
+    define: (source) => hub.workflows.define(given(source) as never, {}, fileOf(source)),
     definitions: () => hub.workflows.definitions(),
-    start: (source, inputs = {}) => hub.workflows.start(given(source) as never, inputs),
+    start: (source, inputs = {}) => hub.workflows.start(given(source) as never, inputs, {}, fileOf(source)),
     list: (o = {}) => hub.workflows.list(o),
     get: (id) => hub.workflows.get(id),
     control: (id, action) => hub.workflows[action](id),

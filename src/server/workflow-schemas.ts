@@ -105,10 +105,18 @@ export const StoredWorkflow = answers<StoredDefinitionRecord>()(
 );
 export const WorkflowList = z.object({ workflows: z.array(StoredWorkflow) });
 
+const fileName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[^\n\r\0]+$/, 'one line')
+  .optional()
+  .openapi({ description: 'the file the yaml came from: its name in errors (file:line: path)' });
 export const DefineBody = z
   .object({
     definition: definition.optional(),
     yaml: z.string().max(1_000_000).optional().openapi({ description: 'the definition as YAML (or JSON) text' }),
+    file: fileName,
   })
   .strict()
   .openapi('DefineWorkflow');
@@ -117,6 +125,7 @@ export const StartBody = z
     workflow: z.string().max(100).optional().openapi({ description: 'the name of a saved definition' }),
     definition: definition.optional(),
     yaml: z.string().max(1_000_000).optional(),
+    file: fileName,
     inputs: z.record(z.string(), z.unknown()).optional(),
   })
   .strict()

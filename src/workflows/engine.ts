@@ -78,7 +78,8 @@ export function scopeOf(run: WorkflowRun): Scope {
   // No prototype: a step may be called `__proto__` or `constructor` and still be a step.
   const steps: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const s of run.steps) if (s.status === 'complete') steps[s.stepId] = s.output;
-  return { inputs: run.inputs, steps };
+  const skipped = new Set(run.steps.filter((s) => s.status === 'skipped').map((s) => s.stepId));
+  return { inputs: run.inputs, steps, skipped };
 }
 
 /** Whether a step counts as done for those that depend on it: complete, or skipped. */
@@ -300,13 +301,13 @@ export class WorkflowEngine {
           'budget_exceeded',
         );
       if (run.steps.every((s) => settled(s.status))) {
-        let output: unknown = null;
-        try {
-          output = def.output === undefined ? scopeOf(run).steps : resolveTemplates(def.output, scopeOf(run));
-        } catch (err) {
-          return this.finishRun(tx, run, 'failed', `the output: ${(err as Error).message}`, cancels, launches);
-        }
-        await this.deps.store.changeRun(tx, run, { status: 'complete', output, completedAt: now.toISOString() });
+        const out = this.output(def, run);
+        if (typeof out === 'string') return this.finishRun(tx, run, 'failed', out, cancels, launches);
+        await this.deps.store.changeRun(tx, run, {
+          status: 'complete',
+          output: out.value,
+          completedAt: now.toISOString(),
+        });
         return;
       }
       if (run.status === 'paused') return;
@@ -397,7 +398,9 @@ export class WorkflowEngine {
   /** The run's output (its template resolved), or why it cannot be. */
   private output(def: WorkflowDefinition, run: WorkflowRun): { value: unknown } | string {
     try {
-      return { value: def.output === undefined ? scopeOf(run).steps : resolveTemplates(def.output, scopeOf(run)) };
+      // A skipped step in the output stands for null: the run did what its conditions asked.
+      const scope = { ...scopeOf(run), skippedAsNull: true };
+      return { value: def.output === undefined ? scope.steps : resolveTemplates(def.output, scope) };
     } catch (err) {
       return `the output: ${(err as Error).message}`;
     }

@@ -84,6 +84,9 @@ export interface Scope {
   /** In a `forEach` step: the item it runs for, and its index. */
   item?: unknown;
   index?: number;
+  /** Steps skipped: what names one says so; in a run's output, it stands for null (`skippedAsNull`). */
+  skipped?: ReadonlySet<string>;
+  skippedAsNull?: boolean;
 }
 
 function lookup(ref: Reference, scope: Scope): unknown {
@@ -98,8 +101,16 @@ function lookup(ref: Reference, scope: Scope): unknown {
     at = ref.root === 'item' ? scope.item : scope.index;
     where = ref.root;
   } else {
-    if (!Object.hasOwn(scope.steps, ref.step as string))
+    if (!Object.hasOwn(scope.steps, ref.step as string)) {
+      if (scope.skipped?.has(ref.step as string)) {
+        if (scope.skippedAsNull) return null;
+        throw new HubError(
+          'validation',
+          `{{ ${ref.text} }}: step ${ref.step} was skipped, so it has no output (a condition can test exists steps.${ref.step})`,
+        );
+      }
       throw new HubError('validation', `{{ ${ref.text} }}: step ${ref.step} has no output (it has not finished)`);
+    }
     at = scope.steps[ref.step as string];
     where = `steps.${ref.step}`;
   }

@@ -43,9 +43,9 @@ export interface WorkflowsDeps {
 export class Workflows {
   constructor(private readonly deps: WorkflowsDeps) {}
 
-  /** A definition given as an object (checked) or as YAML/JSON text. */
-  private load(definition: WorkflowDefinition | string): WorkflowDefinition {
-    if (typeof definition === 'string') return parseDefinition(definition, 'workflow');
+  /** A definition given as an object (checked) or as YAML/JSON text (`file` names it in errors). */
+  private load(definition: WorkflowDefinition | string, file = 'workflow'): WorkflowDefinition {
+    if (typeof definition === 'string') return parseDefinition(definition, file);
     assertDepth(definition, 'the workflow definition');
     return checkDefinition(structuredClone(definition));
   }
@@ -69,8 +69,12 @@ export class Workflows {
   }
 
   /** Saves a definition under its name (replacing the one there; runs keep the one they started with). */
-  async define(definition: WorkflowDefinition | string, by: WorkflowCaller = {}): Promise<StoredDefinition> {
-    const def = this.load(definition);
+  async define(
+    definition: WorkflowDefinition | string,
+    by: WorkflowCaller = {},
+    options: { file?: string } = {},
+  ): Promise<StoredDefinition> {
+    const def = this.load(definition, options.file);
     this.admit(def, by);
     const saved = await this.deps.store.definition(def.name).catch(() => undefined);
     if (saved && by.module && saved.createdBy !== by.module)
@@ -90,11 +94,12 @@ export class Workflows {
     definition: WorkflowDefinition | string,
     inputs: Record<string, unknown> = {},
     by: WorkflowCaller = {},
+    options: { file?: string } = {},
   ): Promise<WorkflowRun> {
     const def =
       typeof definition === 'string' && !/[\n:{]/.test(definition)
         ? (checkDefinition((await this.deps.store.definition(definition)).definition) as WorkflowDefinition)
-        : this.load(definition);
+        : this.load(definition, options.file);
     this.admit(def, by);
     if (!inputs || typeof inputs !== 'object' || Array.isArray(inputs))
       throw new HubError('validation', 'inputs must be an object');

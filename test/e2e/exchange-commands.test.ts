@@ -131,6 +131,12 @@ describe('claude-comms schema, template and pdf commands', () => {
     };
     expect(reply.message.value).toEqual({ title: 'ok' });
     expect(reply.message.validation.rounds.map((r) => r.valid)).toEqual([false, true]);
+    // On a terminal's view, the repair round says what it is — not a lost run.
+    const shown = await cli('ask', 'needs', 'A paper?', '--schema', 'paper@1.0.0', '--wait');
+    expect(shown.code).toBe(0);
+    expect(shown.stderr).toMatch(/the answer does not satisfy the schema \(\d+ issues?\): asking again/);
+    expect(shown.stderr).toContain('repair round 1 satisfies the schema');
+    expect(shown.stderr).not.toContain('the run was lost');
   });
 
   it('checks and converts a marker-shaped document against requirements', async () => {

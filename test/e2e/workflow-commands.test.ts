@@ -89,6 +89,15 @@ describe('claude-comms workflow', () => {
     expect(missing.stderr).toContain('text');
     const unknown = await cli('workflow', 'run', 'no-such-flow');
     expect(unknown.stderr).toContain('no workflow named no-such-flow');
+    // A file that does not load is named by its own name and line, through the service as well.
+    const broken = join(home, 'broken.yaml');
+    writeFileSync(
+      broken,
+      'name: broken\nsteps:\n  - id: a\n    after: [nowhere]\n    convert: { function: collect }\n',
+    );
+    const refused = await cli('workflow', 'run', broken);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('broken.yaml:4: /steps/0/after/0: unknown step nowhere');
   });
 
   it('saves a definition and runs it by name; pauses, resumes and cancels', async () => {

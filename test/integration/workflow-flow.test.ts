@@ -129,6 +129,56 @@ describeEachBackend('workflow flow', (hubs) => {
     expect(step(dry, 'big')?.status).toBe('skipped');
     expect(step(dry, 'always')?.status).toBe('complete');
 
+    // In the run's output a skipped step stands for null; a step that runs anyway says what it cannot use.
+    const outputs = await settled(
+      hub,
+      (
+        await hub.workflows.start(
+          {
+            name: 'skipped-output',
+            steps: [
+              { id: 'maybe', when: 'inputs.go == true', convert: { function: 'collect', args: { x: 1 } } },
+              { id: 'anyway', after: ['maybe'], runIfSkipped: true, convert: { function: 'collect', args: { y: 2 } } },
+              {
+                id: 'uses',
+                after: ['anyway'],
+                runIfSkipped: true,
+                when: 'inputs.strict == true',
+                convert: { function: 'collect', args: { x: '{{ steps.maybe.x }}' } },
+              },
+            ],
+            output: { maybe: '{{ steps.maybe }}', anyway: '{{ steps.anyway.y }}' },
+          },
+          { go: false, strict: false },
+        )
+      ).id,
+      ended,
+    );
+    expect(outputs.status).toBe('complete');
+    expect(outputs.output).toEqual({ maybe: null, anyway: 2 });
+    const strict = await settled(
+      hub,
+      (
+        await hub.workflows.start(
+          {
+            name: 'skipped-input',
+            steps: [
+              { id: 'maybe', when: 'inputs.go == true', convert: { function: 'collect', args: { x: 1 } } },
+              {
+                id: 'uses',
+                after: ['maybe'],
+                runIfSkipped: true,
+                convert: { function: 'collect', args: { x: '{{ steps.maybe.x }}' } },
+              },
+            ],
+          },
+          { go: false },
+        )
+      ).id,
+      ended,
+    );
+    expect(step(strict, 'uses')?.error).toMatch(/step maybe was skipped, so it has no output/);
+
     // A condition that compares what cannot be compared fails its step, naming both types.
     const odd = await settled(hub, (await hub.workflows.start(definition, { pages: 'many' })).id, ended);
     expect(odd.status).toBe('failed');

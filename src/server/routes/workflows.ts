@@ -53,7 +53,8 @@ export function registerWorkflowRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       const given = body.yaml ?? body.definition;
       if (given === undefined || (body.yaml !== undefined && body.definition !== undefined))
         throw new HubError('validation', 'give the definition as definition (an object) or yaml (text), one of them');
-      return c.json(await hub.workflows.define(given as never, caller(c.get('principal').module)), 201);
+      const file = body.file ? { file: body.file } : {};
+      return c.json(await hub.workflows.define(given as never, caller(c.get('principal').module), file), 201);
     },
   );
   app.openapi(
@@ -75,7 +76,12 @@ export function registerWorkflowRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       if (given.length !== 1)
         throw new HubError('validation', 'give one of workflow (a saved name), definition or yaml');
       return c.json(
-        await hub.workflows.start(given[0] as never, body.inputs ?? {}, caller(c.get('principal').module)),
+        await hub.workflows.start(
+          given[0] as never,
+          body.inputs ?? {},
+          caller(c.get('principal').module),
+          body.file ? { file: body.file } : {},
+        ),
         201,
       );
     },
