@@ -12,6 +12,7 @@ import pg from 'pg';
 import { createDatabase, type PostgresCluster, startPostgres } from '../test/support/postgres.js';
 import { baselinePoller } from './baseline-poller.js';
 import { domLatency } from './dom-latency.js';
+import { exampleBench } from './example.js';
 import { exchange } from './exchange.js';
 import { fanout } from './fanout.js';
 import { askOverHttp } from './http-ask.js';
@@ -56,6 +57,7 @@ const BENCHMARKS: ((backend: Backend) => Promise<Cell[]>)[] = [
   exchange,
   workflowBench,
   pdfExtraction,
+  exampleBench,
 ];
 const COLUMNS = { sqlite: 'SQLite', postgres: 'PostgreSQL' } as const;
 const HEADERS = ['Benchmark', 'Target', COLUMNS.sqlite, COLUMNS.postgres];

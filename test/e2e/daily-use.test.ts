@@ -233,6 +233,11 @@ describe('--json', () => {
       ['template show', ['template', 'show', 'daily-q', '--json'], 'document'],
       ['pdf check', ['pdf', 'check', document, requirements, '--json'], 'document'],
       ['pdf extract', ['pdf', 'extract', pdf, '--out', put('daily-extracted.json', {}), '--json'], 'document'],
+      [
+        'example pdf-to-arangodb',
+        ['example', 'pdf-to-arangodb', '--marker-json', document, '--out', join(home, 'daily-arango'), '--json'],
+        'document',
+      ],
       ['workflow define', ['workflow', 'define', failFlow, '--json'], 'document'],
       ['workflow run', ['workflow', 'run', 'daily-fail', '--json'], 'document'],
       ['workflow run', ['workflow', 'run', okFlow, '--wait', '--json'], 'lines'],
