@@ -117,6 +117,14 @@ async function applyConfig(hub: Hub, notices: string[], config?: string): Promis
 export async function startService(options: ServiceOptions = {}): Promise<Service> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 7420;
+  // One service describes itself in a data home: a second would take over service.json, and remove it when it
+  // stops, leaving the first running unseen by every command.
+  const other = (options.stateFile ?? true) ? runningService() : undefined;
+  if (other && other.pid !== process.pid)
+    throw new HubError(
+      'conflict',
+      `a service already runs for ${dataHome()} (pid ${other.pid}) at ${other.url}: use that one, stop it first (claude-comms poll stop, or Ctrl-C where it runs), or start this one with another CLAUDE_COMMS_HOME`,
+    );
   const logger =
     options.logger ??
     pino(

@@ -117,6 +117,11 @@ describe('claude-comms poll (the service as a daemon)', () => {
     ]);
     expect(again).toMatchObject({ code: 0, stderr: '' });
     expect(again.stdout).toBe(`claude-comms is already running (pid ${pid}) at ${url}\n`);
+    // A second service in the foreground on the same data home is refused, and the first stays the one found.
+    const second = await cli(env, 'serve', '--port', '0');
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`a service already runs for ${home} (pid ${pid}) at ${url}`);
+    expect(JSON.parse(readFileSync(join(home, 'service.json'), 'utf8'))).toMatchObject({ pid, url });
     expect(status).toMatchObject({ code: 0, stderr: '' });
     expect(status.stdout).toContain(`pid ${pid}`);
     expect(status.stdout).toContain(url);
