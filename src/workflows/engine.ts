@@ -32,12 +32,15 @@ import type { LeaseStore } from '../store/leases.js';
 import type { MessageStore } from '../store/messages.js';
 import type { TaskStore } from '../store/tasks.js';
 import type { WorkflowStore } from '../store/workflow-runs.js';
-import { evaluateCondition, parseCondition } from './conditions.js';
+import { type AskRoutingDeps, resolveAsk, routedAsk } from './ask-routing.js';
 import { kindOf, type StepDefinition, type WorkflowDefinition } from './definition.js';
+import { scopeFrom, skipReason } from './flow.js';
 import { ForEach, type ItemLaunch, itemKey, type Turn } from './for-each.js';
 import { resolveTemplates, type Scope } from './paths.js';
+import { StepMoves } from './step-moves.js';
 import { runStep, type StepContext, type StepLaunch } from './steps.js';
 import { cleanText } from './text.js';
+import { Timers } from './timers.js';
 
 /** How often every unfinished run is looked at again, whatever the log says. */
 const SWEEP_MS = 15_000;
@@ -55,7 +58,7 @@ export interface EngineOptions {
   leaseMs?: number;
 }
 
-export interface EngineDeps extends StepContext {
+export interface EngineDeps extends StepContext, AskRoutingDeps {
   store: WorkflowStore;
   asks: AskStore;
   messages: MessageStore;
@@ -65,22 +68,10 @@ export interface EngineDeps extends StepContext {
   holder: string;
   logger: Logger;
   processes: ProcessTracker;
-  /** The module an ask step that names a capability asks (workflows/../registry/routing.ts). */
-  routeCapability(capability: string, unseen?: ReadonlyMap<string, number>): Promise<Routing>;
-  /** Turns an ask step's spec into what the store asks (schema and template resolved). */
-  resolveAsk(
-    spec: Record<string, unknown>,
-  ): Promise<{ input: Parameters<AskStore['ask']>[0]; checking?: { schema: string; maxRepairs: number } }>;
 }
 
-/** The scope a run's templates resolve in: its inputs and its finished steps' outputs. */
-export function scopeOf(run: WorkflowRun): Scope {
-  // No prototype: a step may be called `__proto__` or `constructor` and still be a step.
-  const steps: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const s of run.steps) if (s.status === 'complete') steps[s.stepId] = s.output;
-  const skipped = new Set(run.steps.filter((s) => s.status === 'skipped').map((s) => s.stepId));
-  return { inputs: run.inputs, steps, skipped };
-}
+/** The scope a run's templates resolve in (flow.ts). */
+export const scopeOf = scopeFrom;
 
 /** Whether a step counts as done for those that depend on it: complete, or skipped. */
 const settled = (status: StepStatus | undefined) => status === 'complete' || status === 'skipped';
@@ -94,27 +85,37 @@ export class WorkflowEngine {
   private active = false;
   /** Steps running in this process, by `run/step`: aborted when the run is cancelled or the role lost. */
   private readonly running = new Map<string, { abort: AbortController; attempt: number }>();
-  /** Wake-ups for retries' back-off and steps' time limits, by `run/step`. */
-  private readonly timers = new Map<string, NodeJS.Timeout>();
-  /** Ask steps' time limits armed in this process, by `run/step`. */
-  private readonly limits = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Timers(
+    (runId) => void this.advance(runId).catch((err: unknown) => this.warn(err, runId)),
+    (messageId, reason) => void this.deps.messages.cancel(messageId, reason).catch(() => undefined),
+  );
   private readonly items: ForEach;
+  private readonly moves: StepMoves;
 
   constructor(
     private readonly deps: EngineDeps,
     options: EngineOptions = {},
   ) {
+    this.moves = new StepMoves({
+      store: deps.store,
+      tasks: deps.tasks,
+      messages: deps.messages,
+      wakeAt: (runId, stepId, ms) => this.timers.wakeAt(runId, stepId, ms),
+      waking: (runId, stepId) => this.timers.waking(runId, stepId),
+      clearLimit: (key) => this.timers.clearLimit(key),
+      abortRun: (runId) => this.abortRun(runId),
+    });
     this.items = new ForEach({
       store: this.deps.store,
       asks: this.deps.asks,
       messages: this.deps.messages,
       tasks: this.deps.tasks,
-      resolveAsk: (spec, routed) => this.resolveAsk(spec, routed),
-      failStep: (tx, run, stepDef, s, error, reason) => this.failStep(tx, run, stepDef, s, error, reason, true),
-      completeStep: (tx, run, s, output, error) => this.completeStep(tx, run, s, output, 0, error),
+      resolveAsk: (spec, routed) => resolveAsk(this.deps, spec, routed),
+      failStep: (tx, run, stepDef, s, error, reason) => this.moves.failStep(tx, run, stepDef, s, error, reason, true),
+      completeStep: (tx, run, s, output, error) => this.moves.completeStep(tx, run, s, output, 0, error),
       // An item's key is `run/step#index`: its timers are kept beside the steps'.
-      wakeAt: (runId, key, ms) => this.wakeAt(runId, key.slice(runId.length + 1), ms),
-      limitAsk: (runId, key, messageId, ms) => this.limitAsk(runId, key.slice(runId.length + 1), messageId, ms),
+      wakeAt: (runId, key, ms) => this.timers.wakeAt(runId, key.slice(runId.length + 1), ms),
+      limitAsk: (runId, key, messageId, ms) => this.timers.limitAsk(runId, key.slice(runId.length + 1), messageId, ms),
       runningAttempt: (key) => this.running.get(key)?.attempt,
       abortItems: (runId, stepId) => {
         for (const [key, r] of this.running) if (key.startsWith(`${runId}/${stepId}#`)) r.abort.abort();
@@ -190,9 +191,7 @@ export class WorkflowEngine {
     this.subscription = undefined;
     await this.consumer?.end();
     this.consumer = undefined;
-    for (const t of [...this.timers.values(), ...this.limits.values()]) clearTimeout(t);
     this.timers.clear();
-    this.limits.clear();
     for (const r of this.running.values()) r.abort.abort();
   }
 
@@ -251,7 +250,7 @@ export class WorkflowEngine {
       for (const stepDef of def.steps) {
         const s = byId.get(stepDef.id) as StepRun;
         if (s.status === 'waiting') {
-          await this.checkApproval(tx, run, stepDef, s, now);
+          await this.moves.checkApproval(tx, run, stepDef, s, now);
           continue;
         }
         if (s.status !== 'processing') continue;
@@ -260,10 +259,10 @@ export class WorkflowEngine {
           continue;
         }
         if (stepDef.ask && s.messageId) {
-          await this.settleAsk(tx, run, stepDef, s);
+          await this.moves.settleAsk(tx, run, stepDef, s);
           // A limit set by a holder that died is set again here, from when the step started.
-          if (s.status === 'processing' && stepDef.timeoutMs && !this.limits.has(`${run.id}/${s.stepId}`))
-            this.limitAsk(
+          if (s.status === 'processing' && stepDef.timeoutMs && !this.timers.limited(run.id, s.stepId))
+            this.timers.limitAsk(
               run.id,
               s.stepId,
               s.messageId,
@@ -273,7 +272,7 @@ export class WorkflowEngine {
         // A step this engine did not start (its holder died): run again, with the same attempt id.
         else if (recovering && !stepDef.ask && this.running.get(`${run.id}/${s.stepId}`)?.attempt !== s.attempt) {
           const again = this.launch(run, stepDef, s.attempt, s);
-          if (typeof again === 'string') await this.failStep(tx, run, stepDef, s, again, 'validation');
+          if (typeof again === 'string') await this.moves.failStep(tx, run, stepDef, s, again, 'validation');
           else launches.push(again);
         }
       }
@@ -282,7 +281,7 @@ export class WorkflowEngine {
       if (cost !== run.costUsd) await this.deps.store.changeRun(tx, run, { costUsd: cost });
       const failed = run.steps.find((s) => s.status === 'failed');
       if (failed)
-        return this.finishRun(
+        return this.moves.finishRun(
           tx,
           run,
           'failed',
@@ -291,7 +290,7 @@ export class WorkflowEngine {
           launches,
         );
       if (def.maxCostUsd !== undefined && cost > def.maxCostUsd)
-        return this.finishRun(
+        return this.moves.finishRun(
           tx,
           run,
           'failed',
@@ -300,16 +299,7 @@ export class WorkflowEngine {
           launches,
           'budget_exceeded',
         );
-      if (run.steps.every((s) => settled(s.status))) {
-        const out = this.output(def, run);
-        if (typeof out === 'string') return this.finishRun(tx, run, 'failed', out, cancels, launches);
-        await this.deps.store.changeRun(tx, run, {
-          status: 'complete',
-          output: out.value,
-          completedAt: now.toISOString(),
-        });
-        return;
-      }
+      if (run.steps.every((s) => settled(s.status))) return this.moves.completeRun(tx, run, def, cancels, launches);
       if (run.status === 'paused') return;
       // A step waiting for an approval holds no place: only running steps count against the run's concurrency.
       let busy = run.steps.filter((s) => s.status === 'processing').length;
@@ -322,52 +312,26 @@ export class WorkflowEngine {
           if (s.status !== 'pending') continue;
           const deps = (stepDef.after ?? []).map((d) => byId.get(d) as StepRun);
           if (!deps.every((d) => settled(d.status))) continue;
-          const skipped = deps.find((d) => d.status === 'skipped');
-          let skip = skipped && !stepDef.runIfSkipped ? `step ${skipped.stepId} was skipped` : undefined;
-          if (!skip && stepDef.when !== undefined && s.attempt === 0) {
-            try {
-              if (!evaluateCondition(parseCondition(stepDef.when), scopeOf(run)))
-                skip = `when ${stepDef.when} does not hold`;
-            } catch (err) {
-              const error = cleanText(`when: ${(err as Error).message}`, 20_000);
-              await this.moveTask(tx, s, 'pending', 'failed', error, 'validation');
-              await this.deps.store.changeStep(
-                tx,
-                run.id,
-                s,
-                {
-                  status: 'failed',
-                  error,
-                  reason: 'validation',
-                  completedAt: now.toISOString(),
-                },
-                run.createdBy,
-              );
-              return this.finishRun(tx, run, 'failed', `step ${s.stepId} failed: ${s.error}`, cancels, launches);
-            }
+          const skip = skipReason(stepDef, s, deps, run);
+          if (skip.fails) {
+            await this.moves.failUnstarted(tx, run, s, skip.fails);
+            return this.moves.finishRun(tx, run, 'failed', `step ${s.stepId} failed: ${s.error}`, cancels, launches);
           }
-          if (skip) {
-            await this.moveTask(tx, s, 'pending', 'cancelled', `skipped: ${skip}`, 'skipped');
-            await this.deps.store.changeStep(
-              tx,
-              run.id,
-              s,
-              { status: 'skipped', detail: { ...(s.detail ?? {}), skipped: skip }, completedAt: now.toISOString() },
-              run.createdBy,
-            );
+          if (skip.reason) {
+            await this.moves.skip(tx, run, s, skip.reason);
             moved = true;
             continue;
           }
           if (busy >= limit && !stepDef.approve) continue;
           if (s.notBefore && new Date(s.notBefore) > now) {
-            this.wakeAt(run.id, s.stepId, new Date(s.notBefore).getTime() - now.getTime());
+            this.timers.wakeAt(run.id, s.stepId, new Date(s.notBefore).getTime() - now.getTime());
             continue;
           }
           if (!stepDef.approve) busy++;
           await this.startStep(tx, run, stepDef, s, turn);
           // (startStep moves the step: its status is read again here.)
           if ((s.status as StepStatus) === 'failed')
-            return this.finishRun(
+            return this.moves.finishRun(
               tx,
               run,
               'failed',
@@ -379,97 +343,12 @@ export class WorkflowEngine {
         }
       }
       // Everything may have been skipped, or completed at once (an empty forEach).
-      if (run.steps.every((s) => settled(s.status))) {
-        const out = this.output(def, run);
-        if (typeof out === 'string') return this.finishRun(tx, run, 'failed', out, cancels, launches);
-        await this.deps.store.changeRun(tx, run, {
-          status: 'complete',
-          output: out.value,
-          completedAt: now.toISOString(),
-        });
-      }
+      if (run.steps.every((s) => settled(s.status))) await this.moves.completeRun(tx, run, def, cancels, launches);
     });
     for (const [taskId, progress] of turn.progress)
       void this.deps.tasks.update(taskId, { progress }).catch(() => undefined);
     for (const id of cancels) await this.deps.messages.cancel(id, 'its workflow run ended').catch(() => undefined);
     for (const l of launches) void this.execute(l);
-  }
-
-  /** The run's output (its template resolved), or why it cannot be. */
-  private output(def: WorkflowDefinition, run: WorkflowRun): { value: unknown } | string {
-    try {
-      // A skipped step in the output stands for null: the run did what its conditions asked.
-      const scope = { ...scopeOf(run), skippedAsNull: true };
-      return { value: def.output === undefined ? scope.steps : resolveTemplates(def.output, scope) };
-    } catch (err) {
-      return `the output: ${(err as Error).message}`;
-    }
-  }
-
-  /** An ask's spec resolved, its capability (if it names one) routed to a module first (`routed` is told how). */
-  private async resolveAsk(
-    spec: Record<string, unknown>,
-    routedNow: Map<string, number>,
-    routed?: (routing: Routing) => void,
-  ): ReturnType<EngineDeps['resolveAsk']> {
-    const { capability, ...rest } = spec;
-    if (typeof capability !== 'string') return this.deps.resolveAsk(rest);
-    // Asks routed in this transaction are not in the store's counts yet: they are counted here.
-    const routing = await this.deps.routeCapability(capability, routedNow);
-    routedNow.set(routing.chosen, (routedNow.get(routing.chosen) ?? 0) + 1);
-    routed?.(routing);
-    return this.deps.resolveAsk({ ...rest, to: routing.chosen });
-  }
-
-  /** An ask step's request, its module chosen (and the choice recorded on the step) when it names a capability. */
-  private async routedAsk(
-    tx: WriteTx,
-    run: WorkflowRun,
-    s: StepRun,
-    spec: Record<string, unknown>,
-    routedNow: Map<string, number>,
-  ): ReturnType<EngineDeps['resolveAsk']> {
-    let routing: Routing | undefined;
-    const resolved = await this.resolveAsk({ ...spec, from: run.createdBy ?? 'workflows' }, routedNow, (r) => {
-      routing = r;
-    });
-    if (routing)
-      await this.deps.store.changeStep(tx, run.id, s, { detail: { ...(s.detail ?? {}), routing } }, run.createdBy);
-    return resolved;
-  }
-
-  /** A waiting approval whose time is up fails (`timeout`); one whose time is not, is woken when it is. */
-  private async checkApproval(
-    tx: WriteTx,
-    run: WorkflowRun,
-    stepDef: StepDefinition,
-    s: StepRun,
-    now: Date,
-  ): Promise<void> {
-    const approval = s.detail?.approval;
-    if (!approval?.timeoutAt) return;
-    const left = Date.parse(approval.timeoutAt) - now.getTime();
-    if (left > 0) {
-      if (!this.timers.has(`${run.id}/${s.stepId}`)) this.wakeAt(run.id, s.stepId, left);
-      return;
-    }
-    const at = now.toISOString();
-    await this.deps.store.changeStep(
-      tx,
-      run.id,
-      s,
-      { detail: { ...s.detail, approval: { ...approval, decision: 'timed_out', at } } },
-      run.createdBy,
-    );
-    const error = `no one approved or rejected it within ${stepDef.approve?.timeoutMs} ms`;
-    await this.deps.store.changeStep(
-      tx,
-      run.id,
-      s,
-      { status: 'failed', error, reason: 'timeout', completedAt: at },
-      run.createdBy,
-    );
-    await this.moveTask(tx, s, 'processing', 'failed', error, 'timeout');
   }
 
   /** Starts a step: attempt counted, inputs resolved, an ask asked in this transaction, the rest launched after. */
@@ -488,7 +367,7 @@ export class WorkflowEngine {
       // A forEach step's spec is resolved for each item (for-each.ts).
       spec = stepDef.forEach ? undefined : resolveTemplates(stepDef[kind], scopeOf(run));
     } catch (err) {
-      await this.moveTask(tx, s, 'pending', 'processing');
+      await this.moves.moveTask(tx, s, 'pending', 'processing');
       await this.deps.store.changeStep(
         tx,
         run.id,
@@ -496,9 +375,9 @@ export class WorkflowEngine {
         { status: 'processing', attempt, startedAt: new Date().toISOString() },
         run.createdBy,
       );
-      return this.failStep(tx, run, stepDef, s, (err as Error).message, 'validation');
+      return this.moves.failStep(tx, run, stepDef, s, (err as Error).message, 'validation');
     }
-    await this.moveTask(tx, s, 'pending', 'processing');
+    await this.moves.moveTask(tx, s, 'pending', 'processing');
     const change = {
       status: 'processing' as const,
       attempt,
@@ -507,32 +386,7 @@ export class WorkflowEngine {
       reason: null,
       notBefore: null,
     };
-    if (kind === 'approve') {
-      const approve = (spec ?? {}) as { message?: string; timeoutMs?: number; approvers?: string[] };
-      // The message may come from earlier outputs: stored as text, cut to a size a person reads.
-      const given: unknown = approve.message ?? `Approve step ${s.stepId} of ${run.workflow}?`;
-      const message = cleanText(typeof given === 'string' ? given : JSON.stringify(given), 4000);
-      await this.deps.store.changeStep(
-        tx,
-        run.id,
-        s,
-        {
-          ...change,
-          status: 'waiting',
-          detail: {
-            approval: {
-              message,
-              approvers: approve.approvers ?? null,
-              timeoutAt: approve.timeoutMs ? new Date(Date.now() + approve.timeoutMs).toISOString() : null,
-            },
-          },
-        },
-        run.createdBy,
-      );
-      if (s.taskId) await this.deps.tasks.log(s.taskId, { text: `waiting for an approval: ${message}` }, tx);
-      if (approve.timeoutMs) this.wakeAt(run.id, s.stepId, approve.timeoutMs);
-      return;
-    }
+    if (kind === 'approve') return this.moves.startApproval(tx, run, s, change, spec);
     if (stepDef.forEach) {
       await this.deps.store.changeStep(tx, run.id, s, change, run.createdBy);
       await this.items.start(tx, run, stepDef, s, scopeOf(run), turn);
@@ -540,13 +394,27 @@ export class WorkflowEngine {
     }
     if (kind === 'ask') {
       try {
-        const { input, checking } = await this.routedAsk(tx, run, s, spec as Record<string, unknown>, turn.routed);
+        const { input, checking } = await routedAsk(
+          this.deps,
+          tx,
+          run,
+          s,
+          spec as Record<string, unknown>,
+          turn.routed,
+        );
         const asked = await this.deps.asks.ask(input, tx, checking);
         await this.deps.store.changeStep(tx, run.id, s, { ...change, messageId: asked.messageId }, run.createdBy);
-        if (stepDef.timeoutMs) this.limitAsk(run.id, s.stepId, asked.messageId, stepDef.timeoutMs);
+        if (stepDef.timeoutMs) this.timers.limitAsk(run.id, s.stepId, asked.messageId, stepDef.timeoutMs);
       } catch (err) {
         await this.deps.store.changeStep(tx, run.id, s, change, run.createdBy);
-        await this.failStep(tx, run, stepDef, s, (err as Error).message, isHubError(err) ? err.code : 'agent_error');
+        await this.moves.failStep(
+          tx,
+          run,
+          stepDef,
+          s,
+          (err as Error).message,
+          isHubError(err) ? err.code : 'agent_error',
+        );
       }
       return;
     }
@@ -565,160 +433,8 @@ export class WorkflowEngine {
     }
   }
 
-  /** An ask step whose reply has finished: complete with its value, or failed with its error. */
-  private async settleAsk(tx: WriteTx, run: WorkflowRun, stepDef: StepDefinition, s: StepRun): Promise<void> {
-    const reply = await this.deps.messages.get(s.messageId as string, tx);
-    if (reply.status === 'unknown' || !isTerminal(reply.status)) return;
-    const cost = (await this.deps.tasks.forMessage(reply.id).catch(() => undefined))?.costUsd ?? 0;
-    const key = `${run.id}/${s.stepId}`;
-    if (reply.status === 'complete') {
-      const output = {
-        value: reply.value ?? null,
-        content: reply.content,
-        messageId: reply.id,
-        threadId: reply.threadId,
-      };
-      await this.deps.store.changeStep(
-        tx,
-        run.id,
-        s,
-        { status: 'complete', output, costUsd: s.costUsd + cost, completedAt: new Date().toISOString() },
-        run.createdBy,
-      );
-      await this.moveTask(tx, s, 'processing', 'complete');
-      return;
-    }
-    clearTimeout(this.limits.get(key));
-    this.limits.delete(key);
-    // Timed out: cancelled by its limit — told by the reply's own times, so a holder that did not set it knows too.
-    const timedOut =
-      reply.status === 'cancelled' &&
-      stepDef.timeoutMs !== undefined &&
-      Date.parse(reply.completedAt ?? '') - Date.parse(s.startedAt ?? '') >= stepDef.timeoutMs - 5;
-    await this.deps.store.changeStep(tx, run.id, s, { costUsd: s.costUsd + cost }, run.createdBy);
-    await this.failStep(
-      tx,
-      run,
-      stepDef,
-      s,
-      timedOut
-        ? `timed out after ${stepDef.timeoutMs} ms`
-        : `the reply ${reply.status === 'cancelled' ? 'was cancelled' : 'failed'}: ${reply.error ?? reply.status}`,
-      timedOut ? 'timeout' : reply.status === 'cancelled' ? 'cancelled' : 'agent_error',
-    );
-  }
-
-  /** A failed attempt: retried after its back-off when the policy allows, else the step fails. */
-  private async failStep(
-    tx: WriteTx,
-    run: WorkflowRun,
-    stepDef: StepDefinition,
-    s: StepRun,
-    error: string,
-    reason: string,
-    noRetry = false,
-  ): Promise<void> {
-    error = cleanText(error, 20_000);
-    const retry = stepDef.retry ?? {};
-    const attempts = noRetry ? 0 : (retry.attempts ?? 1);
-    if (s.attempt < attempts && !(retry.notOn ?? []).includes(reason) && run.status !== 'cancelled') {
-      const wait = Math.round((retry.backoffMs ?? 1000) * (retry.factor ?? 2) ** (s.attempt - 1));
-      const notBefore = new Date(Date.now() + wait).toISOString();
-      await this.deps.store.changeStep(
-        tx,
-        run.id,
-        s,
-        { status: 'pending', error, reason, notBefore, messageId: null },
-        run.createdBy,
-      );
-      if (s.taskId)
-        await this.deps.tasks.log(
-          s.taskId,
-          {
-            level: 'warn',
-            text: `attempt ${s.attempt} failed (${reason}): ${cleanText(error, 10_000)}; trying again in ${wait} ms`,
-          },
-          tx,
-        );
-      // The task waits with its step, so whatever ends the run finds it where the step is.
-      await this.moveTask(tx, s, 'processing', 'pending');
-      this.wakeAt(run.id, s.stepId, wait);
-      return;
-    }
-    await this.deps.store.changeStep(
-      tx,
-      run.id,
-      s,
-      { status: 'failed', error, reason, completedAt: new Date().toISOString() },
-      run.createdBy,
-    );
-    await this.moveTask(tx, s, 'processing', 'failed', error, reason);
-  }
-
-  /** Ends a run; its pending steps are cancelled, its running ones stopped. */
-  private async finishRun(
-    tx: WriteTx,
-    run: WorkflowRun,
-    to: Status,
-    error: string | null,
-    cancels: string[],
-    launches: Launch[],
-    reason?: string,
-  ): Promise<void> {
-    launches.length = 0;
-    for (const s of run.steps) {
-      if (s.status === 'pending' || s.status === 'processing' || s.status === 'waiting') {
-        if (s.status === 'processing' && s.messageId) cancels.push(s.messageId);
-        // A forEach step's items (a retried one waiting for its turn has them too).
-        if (s.kind !== 'approve') {
-          for (const item of await this.deps.store.items.withStatus(tx, run.id, s.stepId, 'processing'))
-            if (item.messageId) cancels.push(item.messageId);
-          await this.deps.store.items.cancelOpen(tx, run.id, s.stepId);
-        }
-        const items = s.detail?.items;
-        await this.moveTask(tx, s, s.status === 'waiting' ? 'processing' : s.status, 'cancelled');
-        await this.deps.store.changeStep(
-          tx,
-          run.id,
-          s,
-          {
-            status: 'cancelled',
-            completedAt: new Date().toISOString(),
-            ...(items ? { detail: { ...s.detail, items: { ...items, running: 0 } } } : {}),
-          },
-          run.createdBy,
-        );
-      }
-    }
-    await this.deps.store.changeRun(tx, run, {
-      status: to,
-      error,
-      completedAt: new Date().toISOString(),
-      ...(reason ? { reason } : {}),
-    });
-    this.abortRun(run.id);
-  }
-
   private abortRun(runId: string): void {
     for (const [key, r] of this.running) if (key.startsWith(`${runId}/`)) r.abort.abort();
-  }
-
-  private async moveTask(
-    tx: WriteTx,
-    s: StepRun,
-    from: Status,
-    to: Status,
-    error?: string,
-    reason?: string,
-  ): Promise<void> {
-    if (!s.taskId) return;
-    await this.deps.tasks.moveFrom(
-      tx,
-      { id: s.taskId },
-      from,
-      to,
-      error ? { error, reason: reason ?? 'agent_error' } : {},
-    );
   }
 
   /** Runs a launched step here and stores its result, unless the step moved meanwhile. */
@@ -756,69 +472,15 @@ export class WorkflowEngine {
       if (l.index !== undefined) return this.items.settle(tx, run, stepDef, l as ItemLaunch, result);
       const s = run.steps.find((x) => x.stepId === l.step.id);
       if (!s || s.status !== 'processing' || s.attempt !== l.attempt) return;
-      if (result.ok) await this.completeStep(tx, run, s, result.output, result.costUsd ?? 0);
+      if (result.ok) await this.moves.completeStep(tx, run, s, result.output, result.costUsd ?? 0);
       else {
         if (result.costUsd)
           await this.deps.store.changeStep(tx, run.id, s, { costUsd: s.costUsd + result.costUsd }, run.createdBy);
-        await this.failStep(tx, run, stepDef, s, result.error, result.reason);
+        await this.moves.failStep(tx, run, stepDef, s, result.error, result.reason);
       }
     })
       .catch((err: unknown) => this.warn(err, l.runId))
       .finally(done);
-  }
-
-  /** A step completes with its output (and, for a forEach step with failed items, what failed). */
-  private async completeStep(
-    tx: WriteTx,
-    run: WorkflowRun,
-    s: StepRun,
-    output: unknown,
-    costUsd: number,
-    error?: string,
-  ): Promise<void> {
-    await this.deps.store.changeStep(
-      tx,
-      run.id,
-      s,
-      {
-        status: 'complete',
-        output: output ?? null,
-        costUsd: s.costUsd + costUsd,
-        completedAt: new Date().toISOString(),
-        ...(error ? { error: cleanText(error, 20_000) } : {}),
-      },
-      run.createdBy,
-    );
-    await this.moveTask(tx, s, 'processing', 'complete');
-  }
-
-  private wakeAt(runId: string, stepId: string, ms: number): void {
-    const key = `${runId}/${stepId}`;
-    clearTimeout(this.timers.get(key));
-    const t = setTimeout(
-      () => {
-        this.timers.delete(key);
-        void this.advance(runId).catch((err: unknown) => this.warn(err, runId));
-      },
-      Math.max(0, ms),
-    );
-    t.unref();
-    this.timers.set(key, t);
-  }
-
-  /** An ask step's time limit: its reply is cancelled when it runs out, and the step fails with `timeout`. */
-  private limitAsk(runId: string, stepId: string, messageId: string, ms: number): void {
-    const key = `${runId}/${stepId}`;
-    clearTimeout(this.limits.get(key));
-    const t = setTimeout(
-      () => {
-        this.limits.delete(key);
-        void this.deps.messages.cancel(messageId, `the workflow step ${stepId} timed out`).catch(() => undefined);
-      },
-      Math.max(0, ms),
-    );
-    t.unref();
-    this.limits.set(key, t);
   }
 }
 
