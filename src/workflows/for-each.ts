@@ -19,6 +19,7 @@ import type { ItemTally } from '../store/step-items.js';
 import type { TaskStore } from '../store/tasks.js';
 import type { WorkflowStore } from '../store/workflow-runs.js';
 import { kindOf, type StepDefinition } from './definition.js';
+import { retryWait } from './flow.js';
 import { resolveTemplates, type Scope } from './paths.js';
 import type { StepLaunch } from './steps.js';
 import { cleanText } from './text.js';
@@ -335,9 +336,8 @@ export class ForEach {
     reason: string,
   ): Promise<void> {
     error = cleanText(error, 20_000);
-    const retry = stepDef.retry ?? {};
-    if (item.attempt < (retry.attempts ?? 1) && !(retry.notOn ?? []).includes(reason) && run.status !== 'cancelled') {
-      const wait = Math.round((retry.backoffMs ?? 1000) * (retry.factor ?? 2) ** (item.attempt - 1));
+    const wait = retryWait(stepDef.retry, item.attempt, reason, run.status);
+    if (wait !== undefined) {
       await this.host.store.items.change(tx, run.id, s.stepId, item, {
         status: 'pending',
         error,

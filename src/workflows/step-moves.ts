@@ -12,7 +12,7 @@ import type { MessageStore } from '../store/messages.js';
 import type { TaskStore } from '../store/tasks.js';
 import type { StepChange, WorkflowStore } from '../store/workflow-runs.js';
 import type { StepDefinition, WorkflowDefinition } from './definition.js';
-import { scopeFrom } from './flow.js';
+import { retryWait, scopeFrom } from './flow.js';
 import { resolveTemplates } from './paths.js';
 import { cleanText } from './text.js';
 
@@ -115,10 +115,8 @@ export class StepMoves {
     noRetry = false,
   ): Promise<void> {
     error = cleanText(error, 20_000);
-    const retry = stepDef.retry ?? {};
-    const attempts = noRetry ? 0 : (retry.attempts ?? 1);
-    if (s.attempt < attempts && !(retry.notOn ?? []).includes(reason) && run.status !== 'cancelled') {
-      const wait = Math.round((retry.backoffMs ?? 1000) * (retry.factor ?? 2) ** (s.attempt - 1));
+    const wait = noRetry ? undefined : retryWait(stepDef.retry, s.attempt, reason, run.status);
+    if (wait !== undefined) {
       const notBefore = new Date(Date.now() + wait).toISOString();
       await this.host.store.changeStep(
         tx,
