@@ -10,7 +10,7 @@
  * one version accepts and the other does not, with the JSON pointer into the value where it applies ("*" for
  * any array item or any other property). Pure: nothing is fetched, nothing is cached.
  *
- * It runs to about 700 lines, past this project's usual size, because soundness is a property of the whole: the
+ * It runs over 700 lines, past this project's usual size, because soundness is a property of the whole: the
  * rules per keyword family (numbers, strings, objects, arrays, unions), the `allOf`/`$ref` flattening they rely
  * on and the check of listed values against a schema must agree on one model of a schema, and split across
  * modules each part would have to re-export that model's internals to the others.

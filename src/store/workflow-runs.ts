@@ -52,6 +52,17 @@ function shapeOf(definition: string): { after: Map<string, string[]>; order: Map
   return { after: new Map(steps.map((s) => [s.id, s.after ?? []])), order: new Map(steps.map((s, i) => [s.id, i])) };
 }
 
+function definitionFromRow(r: WorkflowsTable): StoredDefinition {
+  return {
+    name: r.name,
+    definition: JSON.parse(r.definition),
+    hash: r.hash,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
 function runFromRow(r: WorkflowRunsTable, rows: StepRunsTable[]): WorkflowRun {
   const { after, order } = shapeOf(r.definition);
   const steps = rows
@@ -183,26 +194,12 @@ export class WorkflowStore {
         `no workflow named ${name}${names.length ? ` (workflows: ${names.join(', ')})` : ''}`,
       );
     }
-    return {
-      name: r.name,
-      definition: JSON.parse(r.definition),
-      hash: r.hash,
-      createdBy: r.created_by,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    };
+    return definitionFromRow(r);
   }
 
   async definitions(): Promise<StoredDefinition[]> {
     const rows = await this.db.read.all<WorkflowsTable>('SELECT * FROM workflows ORDER BY name');
-    return rows.map((r) => ({
-      name: r.name,
-      definition: JSON.parse(r.definition),
-      hash: r.hash,
-      createdBy: r.created_by,
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    }));
+    return rows.map(definitionFromRow);
   }
 
   /** Creates a pending run with its steps pending (event `workflow_run.created`). */

@@ -18,9 +18,9 @@
  */
 import type { Logger } from 'pino';
 import { type HubError, isHubError } from '../domain/errors.js';
-import { isTerminal, type Status, type StepStatus } from '../domain/status.js';
+import { isTerminal, type StepStatus } from '../domain/status.js';
 import type { HubEvent } from '../domain/types.js';
-import type { Routing, StepRun, WorkflowRun } from '../domain/workflow-types.js';
+import type { StepRun, WorkflowRun } from '../domain/workflow-types.js';
 import { DurableConsumer } from '../events/durable-consumer.js';
 import type { Subscription } from '../events/event-log.js';
 import type { HubEvents } from '../events/hub-events.js';
@@ -36,10 +36,9 @@ import { type AskRoutingDeps, resolveAsk, routedAsk } from './ask-routing.js';
 import { kindOf, type StepDefinition, type WorkflowDefinition } from './definition.js';
 import { scopeFrom, skipReason } from './flow.js';
 import { ForEach, type ItemLaunch, itemKey, type Turn } from './for-each.js';
-import { resolveTemplates, type Scope } from './paths.js';
+import { resolveTemplates } from './paths.js';
 import { StepMoves } from './step-moves.js';
 import { runStep, type StepContext, type StepLaunch } from './steps.js';
-import { cleanText } from './text.js';
 import { Timers } from './timers.js';
 
 /** How often every unfinished run is looked at again, whatever the log says. */

@@ -10,7 +10,6 @@
  * engine (engine.ts) calls in here from its one transaction per run.
  */
 import { isHubError } from '../domain/errors.js';
-import { isTerminal } from '../domain/status.js';
 import type { StepItem, StepRun, WorkflowRun } from '../domain/workflow-types.js';
 import type { AskStore } from '../store/asks.js';
 import type { WriteTx } from '../store/database.js';
@@ -18,6 +17,7 @@ import type { MessageStore } from '../store/messages.js';
 import type { ItemTally } from '../store/step-items.js';
 import type { TaskStore } from '../store/tasks.js';
 import type { WorkflowStore } from '../store/workflow-runs.js';
+import { replyOutcome } from './ask-routing.js';
 import { kindOf, type StepDefinition } from './definition.js';
 import { retryWait } from './flow.js';
 import { resolveTemplates, type Scope } from './paths.js';
@@ -295,34 +295,20 @@ export class ForEach {
     s: StepRun,
     item: StepItem,
   ): Promise<void> {
-    const reply = await this.host.messages.get(item.messageId as string, tx);
-    if (reply.status === 'unknown' || !isTerminal(reply.status)) return;
-    const cost = (await this.host.tasks.forMessage(reply.id).catch(() => undefined))?.costUsd ?? 0;
-    if (reply.status === 'complete') {
+    const outcome = await replyOutcome(this.host, tx, item.messageId as string, item.startedAt, stepDef.timeoutMs);
+    if (!outcome) return;
+    const costUsd = item.costUsd + outcome.cost;
+    if (outcome.ok) {
       await this.host.store.items.change(tx, run.id, s.stepId, item, {
         status: 'complete',
-        output: { value: reply.value ?? null, content: reply.content, messageId: reply.id, threadId: reply.threadId },
-        costUsd: item.costUsd + cost,
+        output: outcome.output,
+        costUsd,
         completedAt: new Date().toISOString(),
       });
       return;
     }
-    const timedOut =
-      reply.status === 'cancelled' &&
-      stepDef.timeoutMs !== undefined &&
-      Date.parse(reply.completedAt ?? '') - Date.parse(item.startedAt ?? '') >= stepDef.timeoutMs - 5;
-    await this.host.store.items.change(tx, run.id, s.stepId, item, { costUsd: item.costUsd + cost });
-    await this.failItem(
-      tx,
-      run,
-      stepDef,
-      s,
-      item,
-      timedOut
-        ? `timed out after ${stepDef.timeoutMs} ms`
-        : `the reply ${reply.status === 'cancelled' ? 'was cancelled' : 'failed'}: ${reply.error ?? reply.status}`,
-      timedOut ? 'timeout' : reply.status === 'cancelled' ? 'cancelled' : 'agent_error',
-    );
+    await this.host.store.items.change(tx, run.id, s.stepId, item, { costUsd });
+    await this.failItem(tx, run, stepDef, s, item, outcome.error, outcome.reason);
   }
 
   /** An item's attempt failed: tried again after its back-off when the step's retry policy allows, else failed. */

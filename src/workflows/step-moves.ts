@@ -5,12 +5,12 @@
  * task never disagree. The timers and running work stay the engine's: it lends what these need.
  */
 import type { Status } from '../domain/status.js';
-import { isTerminal } from '../domain/status.js';
 import type { StepRun, WorkflowRun } from '../domain/workflow-types.js';
 import type { WriteTx } from '../store/database.js';
 import type { MessageStore } from '../store/messages.js';
 import type { TaskStore } from '../store/tasks.js';
 import type { StepChange, WorkflowStore } from '../store/workflow-runs.js';
+import { replyOutcome } from './ask-routing.js';
 import type { StepDefinition, WorkflowDefinition } from './definition.js';
 import { retryWait, scopeFrom } from './flow.js';
 import { resolveTemplates } from './paths.js';
@@ -64,44 +64,12 @@ export class StepMoves {
 
   /** An ask step whose reply has finished: complete with its value, or failed with its error. */
   async settleAsk(tx: WriteTx, run: WorkflowRun, stepDef: StepDefinition, s: StepRun): Promise<void> {
-    const reply = await this.host.messages.get(s.messageId as string, tx);
-    if (reply.status === 'unknown' || !isTerminal(reply.status)) return;
-    const cost = (await this.host.tasks.forMessage(reply.id).catch(() => undefined))?.costUsd ?? 0;
-    const key = `${run.id}/${s.stepId}`;
-    if (reply.status === 'complete') {
-      const output = {
-        value: reply.value ?? null,
-        content: reply.content,
-        messageId: reply.id,
-        threadId: reply.threadId,
-      };
-      await this.host.store.changeStep(
-        tx,
-        run.id,
-        s,
-        { status: 'complete', output, costUsd: s.costUsd + cost, completedAt: new Date().toISOString() },
-        run.createdBy,
-      );
-      await this.moveTask(tx, s, 'processing', 'complete');
-      return;
-    }
-    this.host.clearLimit(key);
-    // Timed out: cancelled by its limit — told by the reply's own times, so a holder that did not set it knows too.
-    const timedOut =
-      reply.status === 'cancelled' &&
-      stepDef.timeoutMs !== undefined &&
-      Date.parse(reply.completedAt ?? '') - Date.parse(s.startedAt ?? '') >= stepDef.timeoutMs - 5;
-    await this.host.store.changeStep(tx, run.id, s, { costUsd: s.costUsd + cost }, run.createdBy);
-    await this.failStep(
-      tx,
-      run,
-      stepDef,
-      s,
-      timedOut
-        ? `timed out after ${stepDef.timeoutMs} ms`
-        : `the reply ${reply.status === 'cancelled' ? 'was cancelled' : 'failed'}: ${reply.error ?? reply.status}`,
-      timedOut ? 'timeout' : reply.status === 'cancelled' ? 'cancelled' : 'agent_error',
-    );
+    const outcome = await replyOutcome(this.host, tx, s.messageId as string, s.startedAt, stepDef.timeoutMs);
+    if (!outcome) return;
+    if (outcome.ok) return this.completeStep(tx, run, s, outcome.output, outcome.cost);
+    this.host.clearLimit(`${run.id}/${s.stepId}`);
+    await this.host.store.changeStep(tx, run.id, s, { costUsd: s.costUsd + outcome.cost }, run.createdBy);
+    await this.failStep(tx, run, stepDef, s, outcome.error, outcome.reason);
   }
 
   /** A failed attempt: retried after its back-off when the policy allows, else the step fails. */
