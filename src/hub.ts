@@ -8,8 +8,8 @@ import pino, { type Logger } from 'pino';
 import { dataHome, defaultDatabase } from './config/paths.js';
 import { encodeCursor } from './domain/cursor.js';
 import { HubError, isHubError } from './domain/errors.js';
-import type { SearchOptions } from './domain/inputs.js';
-import type { SearchHit, StatusChange } from './domain/types.js';
+import type { AnswerInput, InboxItem, SearchOptions } from './domain/inputs.js';
+import type { Message, SearchHit, StatusChange } from './domain/types.js';
 import { MAX_TIMER_MS, number } from './domain/validate.js';
 import { EventLog } from './events/event-log.js';
 import type { HubEvents } from './events/hub-events.js';
@@ -30,6 +30,7 @@ import { type AskInput, type AskResult, AskStore } from './store/asks.js';
 import { ConfigSync, type ConfigSyncResult } from './store/config-sync.js';
 import type { Database } from './store/database.js';
 import { EventStore } from './store/events.js';
+import { Inbox } from './store/inbox.js';
 import { InstanceStore } from './store/instances.js';
 import { LeaseStore } from './store/leases.js';
 import { MessageStore } from './store/messages.js';
@@ -130,6 +131,15 @@ export interface Hub {
    */
   ask(input: AskInput): Promise<AskResult>;
   /**
+   * The questions waiting for an interactive module (`backend: session`), oldest first (see store/inbox.ts).
+   */
+  inbox(module: string, options?: { limit?: number }): Promise<InboxItem[]>;
+  /**
+   * An interactive module's answer, or part of one, to a reply in its inbox (see store/inbox.ts). `as`: the module
+   * the caller acts as (a scoped token): a reply of another module is `not_found`.
+   */
+  answer(replyId: string, input: AnswerInput, options?: { as?: string }): Promise<Message>;
+  /**
    * The module an ask for `capability` goes to: among the modules declaring it that are served (not removed,
    * paused or unhealthy), the one with the fewest busy instances, then the fewest queued replies, then by name;
    * with every module declaring it and why each was passed over. `not_found` when none declares it (naming those
@@ -224,6 +234,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   const queue = new ReplyQueue(db, messages, tasks, instances);
   const threadContext = new ThreadContext(db);
   const replies = new StructuredReplies(db, messages);
+  const inbox = new Inbox(db, messages, tasks);
   const schemas = new SchemaRegistry(new SchemaStore(db));
   const templates = new TemplateRegistry(new TemplateStore(db), schemas);
   const watches = new WatchStore(watchRecords, visibility, watchSettings);
@@ -326,9 +337,17 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     progress: new ProgressTracker(tasks, events),
     monitor,
     ask: async (input) => {
+      if (input.capability !== undefined) {
+        if (input.to !== undefined) throw new HubError('validation', 'give `to` or `capability`, not both');
+        input = { ...input, to: (await routeCapability({ modules }, input.capability)).chosen };
+      } else if (input.to === undefined) {
+        throw new HubError('validation', 'to: the answering module is required (or a `capability` to route by)');
+      }
       const resolved = await resolveAsk(input, schemas, templates);
       return asks.ask(resolved.input, undefined, resolved.checking);
     },
+    inbox: (module, o) => inbox.list(module, o),
+    answer: (replyId, input, o = {}) => inbox.answer(replyId, input, o.as),
     routeCapability: (capability) => routeCapability({ modules }, capability),
     schemas,
     templates,
@@ -342,7 +361,18 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
         }
       }
       const worker = new Worker(
-        { storage: db.storage, log, messages, tasks, instances, modules, queue, threads: threadContext, replies },
+        {
+          storage: db.storage,
+          log,
+          messages,
+          tasks,
+          instances,
+          modules,
+          queue,
+          threads: threadContext,
+          replies,
+          inbox,
+        },
         logger,
         o,
         processes,

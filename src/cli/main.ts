@@ -8,6 +8,7 @@ import { dataHome } from '../config/paths.js';
 import { isHubError } from '../domain/errors.js';
 import { registerEventCommands } from './event-commands.js';
 import { registerExampleCommands } from './example-commands.js';
+import { registerInboxCommands } from './inbox-commands.js';
 import { registerInitCommand } from './init-command.js';
 import { registerModuleCommands } from './module-commands.js';
 import { endQuietlyWhenOutputCloses, printErr, printOut } from './output.js';
@@ -43,6 +44,7 @@ export function program(): Command {
   registerModuleCommands(cli);
   registerTaskCommands(cli);
   registerSearchCommand(cli);
+  registerInboxCommands(cli);
   registerSchemaCommands(cli);
   registerPdfCommands(cli);
   registerWorkflowCommands(cli);

@@ -5,8 +5,10 @@
  */
 import type { HubError } from '../domain/errors.js';
 import type {
+  AnswerInput,
   AskInput,
   AskResult,
+  InboxItem,
   ListInstancesOptions,
   ListTasksOptions,
   SearchOptions,
@@ -60,6 +62,14 @@ export class DirectClient implements CommsClient {
 
   retry(id: string, kind: 'message' | 'task'): Promise<Omit<AskResult, 'replayed'>> {
     return this.hub.retry(id, kind);
+  }
+
+  inbox(module: string, options: { limit?: number } = {}): Promise<InboxItem[]> {
+    return this.hub.inbox(module, options);
+  }
+
+  answer(replyId: string, input: AnswerInput): Promise<Message> {
+    return this.hub.answer(replyId, input);
   }
 
   async message(id: string): Promise<MessageWithTask> {

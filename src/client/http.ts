@@ -5,9 +5,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HUB_ERROR_CODES, HubError, type HubErrorCode, isHubError } from '../domain/errors.js';
 import type {
+  AnswerInput,
   AskInput,
   AskResult,
   CreateWatchInput,
+  InboxItem,
   ListInstancesOptions,
   ListTasksOptions,
   SearchOptions,
@@ -61,10 +63,18 @@ export class HttpClient implements CommsClient {
   private readonly base: string;
   private readonly headers: Record<string, string>;
 
+  private readonly fetch: typeof fetch;
+
+  /**
+   * `options.fetch` sends the requests another way than over the network: the service's `/mcp` endpoint hands
+   * them to the API in its own process, so its tools pass every check a request to the API passes.
+   */
   constructor(
     readonly url: string,
     token = process.env.CLAUDE_COMMS_TOKEN,
+    options: { fetch?: typeof fetch } = {},
   ) {
+    this.fetch = options.fetch ?? fetch;
     this.connection = { kind: 'service', url };
     this.base = `${url}/api/v1`;
     this.headers = token ? { authorization: `Bearer ${token}` } : {};
@@ -75,6 +85,15 @@ export class HttpClient implements CommsClient {
     const headers: Record<string, string> = requestId === undefined ? {} : { 'idempotency-key': requestId };
     const { res, data } = await this.send('POST', '/ask', input, {}, headers);
     return { ...(data as Omit<AskResult, 'replayed'>), replayed: res.headers.get('idempotent-replayed') === 'true' };
+  }
+
+  async inbox(module: string, options: { limit?: number } = {}): Promise<InboxItem[]> {
+    const path = `/modules/${encodeURIComponent(module)}/inbox`;
+    return (await this.call<{ inbox: InboxItem[] }>('GET', path, undefined, { limit: options.limit })).inbox;
+  }
+
+  answer(replyId: string, input: AnswerInput): Promise<Message> {
+    return this.call('POST', `/messages/${encodeURIComponent(replyId)}/answer`, input);
   }
 
   message(id: string): Promise<MessageWithTask> {
@@ -209,7 +228,7 @@ export class HttpClient implements CommsClient {
       };
       try {
         arm();
-        const res = await fetch(address, {
+        const res = await this.fetch(address, {
           headers: { ...this.headers, accept: 'text/event-stream', ...(last ? { 'last-event-id': last } : {}) },
           signal: attempt.signal,
         });
@@ -302,7 +321,7 @@ export class HttpClient implements CommsClient {
   /** Answers whether anything answers HTTP at the address (any status will do). */
   async answers(): Promise<boolean> {
     try {
-      const res = await fetch(`${this.base}/health`, {
+      const res = await this.fetch(`${this.base}/health`, {
         headers: this.headers,
         signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
       });
@@ -339,7 +358,7 @@ export class HttpClient implements CommsClient {
       : '';
     let res: Response;
     try {
-      res = await fetch(this.base + path + search, {
+      res = await this.fetch(this.base + path + search, {
         method,
         headers: { ...this.headers, ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),

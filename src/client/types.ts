@@ -5,8 +5,10 @@
  */
 
 import type {
+  AnswerInput,
   AskInput,
   AskResult,
+  InboxItem,
   ListInstancesOptions,
   ListTasksOptions,
   SearchOptions,
@@ -82,6 +84,16 @@ export interface CommsClient {
   /** The message with its task id; `not_found` when there is none. */
   message(id: string): Promise<MessageWithTask>;
   cancel(messageId: string, reason?: string): Promise<Message>;
+  /**
+   * The questions waiting for an interactive module (`backend: session`), oldest first: pending ones and those
+   * it has begun answering. `validation` for a module of another backend.
+   */
+  inbox(module: string, options?: { limit?: number }): Promise<InboxItem[]>;
+  /**
+   * An interactive module's answer (or a part of it) to a reply in its inbox; answers the reply as it now is.
+   * `conflict` once the reply is finished (cancelled, timed out), `validation` with the schema's errors.
+   */
+  answer(replyId: string, input: AnswerInput): Promise<Message>;
   /** Answers a failed or cancelled reply (or the task behind one) again: a new reply to the same question. */
   retry(id: string, kind: 'message' | 'task'): Promise<Omit<AskResult, 'replayed'>>;
   threads(limit?: number): Promise<Thread[]>;

@@ -138,7 +138,7 @@ describe('module configuration', () => {
       "config.yaml:6: modules.marker.cwd: required (the module's repository)",
     );
     expect(() => parseConfig('modules:\n  marker:\n    cwd: x\n', 'config.yaml')).toThrow(
-      'config.yaml:2: modules.marker.backend: required (claude-code or command)',
+      'config.yaml:2: modules.marker.backend: required (claude-code, command or session)',
     );
   });
 

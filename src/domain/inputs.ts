@@ -11,8 +11,21 @@ import type { WatchEvent } from './watch-events.js';
 export interface AskInput {
   /** The asking module (need not be registered: people and scripts ask too). */
   from: string;
-  /** The answering module: registered, not paused, not removed from config.yaml. */
-  to: string;
+  /**
+   * The answering module: registered, not paused, not removed from config.yaml. Give it or `capability`, not both.
+   */
+  to?: string;
+  /**
+   * Instead of `to`: a capability; the ask goes to the module `routeCapability` picks among those declaring it
+   * (see registry/routing.ts), and its result names that module (`to`).
+   */
+  capability?: string;
+  /**
+   * The reply whose run makes this ask: an agent asking from inside its own answer. The hub follows these links
+   * back and refuses (`conflict`) an ask that would wait on one of its own askers (A → B → A) or go deeper than its
+   * depth limit, instead of letting the asks wait on each other.
+   */
+  via?: string;
   /** The question; with a `template`, added after the template's question (optional then). */
   prompt?: string;
   /** Continue this thread (the answering agent resumes its session in it); default: a new thread. */
@@ -96,6 +109,10 @@ export interface CreateMessageInput {
   retryOf?: string | null;
   /** For a structured reply: which schema it is checked against (`name@version` or `inline`) and its repair rounds. */
   checking?: { schema: string; maxRepairs: number } | null;
+  /** For a reply: the module that asked for it. */
+  asker?: string | null;
+  /** For a reply asked from inside another reply's answer: that reply (see store/ask-chain.ts). */
+  via?: string | null;
 }
 
 /** Options of a status change. */
@@ -218,4 +235,38 @@ export interface CreateWatchInput {
   command?: string;
   /** An http(s) URL. */
   webhook?: string;
+}
+
+/** A question waiting for an interactive module (`backend: session`): in its inbox until its session answers. */
+export interface InboxItem {
+  /** The reply to give with `answer`. */
+  replyId: string;
+  threadId: string;
+  /** The task tracking the reply. */
+  taskId: string | null;
+  /** Who asked. */
+  from: string;
+  /** The question as asked (with a schema, the answer must satisfy it: see `schema`). */
+  question: string;
+  /** `pending` until the session starts answering, then `processing`. */
+  status: 'pending' | 'processing';
+  /** What has been answered so far (an answer given in parts). */
+  content: string;
+  /** The answer's JSON Schema, when the ask gave one (the answer is then checked before it completes). */
+  schema: Record<string, unknown> | null;
+  askedAt: string;
+  /** When the question fails with `timeout` unless answered (the module's `timeoutMs`); null without one. */
+  expiresAt: string | null;
+}
+
+/** An interactive module's answer to a question in its inbox. */
+export interface AnswerInput {
+  /** The answer, or the next part of it. */
+  content: string;
+  /**
+   * False: a part of the answer, appended, and the reply stays `processing` for more (streamed as any reply is).
+   * True (the default): the answer is complete; with a schema it is checked first, and refused with the errors
+   * (the reply stays open for a corrected answer) when it does not satisfy it.
+   */
+  final?: boolean;
 }

@@ -53,8 +53,8 @@ describe('module settings', () => {
   it.each([
     ["cwd: required (the module's repository)", { ...command, cwd: undefined }],
     ['cwd: Too small', { ...command, cwd: '' }],
-    ['backend: required (claude-code or command)', { cwd: '/r' }],
-    ['backend: Invalid option: expected one of "claude-code"|"command"', { ...command, backend: 'gpt' }],
+    ['backend: required (claude-code, command or session)', { cwd: '/r' }],
+    ['backend: Invalid option: expected one of "claude-code"|"command"|"session"', { ...command, backend: 'gpt' }],
     ["command: a module with backend 'command' needs `command`", { ...command, command: undefined }],
     ['command: Too small', { ...command, command: '' }],
     ['command: must not contain NUL', { ...command, command: 'a\u0000b' }],
@@ -135,11 +135,11 @@ describe('module settings', () => {
     for (const value of values) {
       const cost = moduleSettingsSchema.safeParse({ ...command, maxCostUsd: value });
       expect(budgetDefaults({ maxCostUsd: value }).maxCostUsd, `maxCostUsd ${value}`).toBe(
-        cost.success ? (cost.data.maxCostUsd ?? null) : null,
+        cost.success ? ((cost.data as { maxCostUsd?: number }).maxCostUsd ?? null) : null,
       );
       const iterations = moduleSettingsSchema.safeParse({ ...command, maxIterations: value });
       expect(budgetDefaults({ maxIterations: value }).maxIterations, `maxIterations ${value}`).toBe(
-        iterations.success ? (iterations.data.maxIterations ?? null) : null,
+        iterations.success ? ((iterations.data as { maxIterations?: number }).maxIterations ?? null) : null,
       );
     }
   });

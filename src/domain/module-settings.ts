@@ -73,6 +73,15 @@ const commandShape = {
   args: z.array(programText()).max(10_000).default([]),
 };
 
+/**
+ * What an interactive module takes: no program of its own — its questions wait in its inbox for the module's own
+ * interactive session to answer them with the MCP tool `answer` (see store/inbox.ts).
+ */
+const sessionShape = {
+  /** How long a question waits in the inbox before it fails with `timeout` (default 30 minutes). */
+  timeoutMs: z.int().min(1000).max(MAX_TIMER_MS).optional(),
+};
+
 /** What every module has, whatever its backend. */
 const moduleShape = {
   description: z.string().max(4000).default(''),
@@ -84,9 +93,10 @@ const moduleShape = {
 };
 
 /** The backends, by the keys only they take (a key of the other backend is named as such in config.yaml). */
-export const BACKEND_KEYS: Record<'claude-code' | 'command', string[]> = {
+export const BACKEND_KEYS: Record<'claude-code' | 'command' | 'session', string[]> = {
   'claude-code': Object.keys(claudeCodeShape).filter((k) => !(k in runShape)),
   command: Object.keys(commandShape).filter((k) => !(k in runShape)),
+  session: [],
 };
 
 /** `backend` missing or not one of the backends: said as config.yaml's reader has always said it. */
@@ -95,12 +105,13 @@ const backendError = {
     issue.code !== 'invalid_union'
       ? undefined
       : typeof issue.input === 'object' && issue.input !== null && !('backend' in issue.input)
-        ? 'required (claude-code or command)'
-        : 'Invalid option: expected one of "claude-code"|"command"',
+        ? 'required (claude-code, command or session)'
+        : 'Invalid option: expected one of "claude-code"|"command"|"session"',
 };
 
 const claudeCodeModule = { ...moduleShape, backend: z.literal('claude-code'), ...claudeCodeShape };
 const commandModule = { ...moduleShape, backend: z.literal('command'), ...commandShape };
+const sessionModule = { ...moduleShape, backend: z.literal('session'), ...sessionShape };
 
 /** Settings without the old names of keys. */
 type Renamed<T> = T extends unknown ? Omit<T, keyof typeof DEPRECATED_KEYS> : never;
@@ -128,7 +139,11 @@ function currentNames<T extends object>(settings: T, ctx: z.RefinementCtx<T>): R
 
 /** A module's settings as config.yaml must give them: every key known, each with its backend. */
 export const moduleSettingsSchema = z
-  .discriminatedUnion('backend', [z.strictObject(claudeCodeModule), z.strictObject(commandModule)], backendError)
+  .discriminatedUnion(
+    'backend',
+    [z.strictObject(claudeCodeModule), z.strictObject(commandModule), z.strictObject(sessionModule)],
+    backendError,
+  )
   .transform(currentNames);
 
 /**
@@ -137,7 +152,11 @@ export const moduleSettingsSchema = z
  * older config.yaml reader holds `args: []`.
  */
 const storedSettingsSchema = z
-  .discriminatedUnion('backend', [z.object(claudeCodeModule), z.object(commandModule)], backendError)
+  .discriminatedUnion(
+    'backend',
+    [z.object(claudeCodeModule), z.object(commandModule), z.object(sessionModule)],
+    backendError,
+  )
   .transform(currentNames);
 
 /** A module's settings, with defaults filled in. */

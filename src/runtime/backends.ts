@@ -5,6 +5,7 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { bundledExecutable, ClaudeCodeBackend, NOT_INSTALLED } from '../agents/claude-code-backend.js';
 import { CommandBackend } from '../agents/command-backend.js';
 import type { AgentBackend } from '../agents/types.js';
+import { HubError } from '../domain/errors.js';
 import type { Module } from '../domain/types.js';
 import { directoryProblem } from '../process/process-group.js';
 
@@ -31,6 +32,10 @@ export async function workerModule(module: Module): Promise<WorkerModule> {
   const { cwd } = settings;
   let backend: AgentBackend;
   let program: () => Promise<string | undefined>;
+  if (settings.backend === 'session') {
+    // Not a worker's to run: the module's own session answers through the inbox (store/inbox.ts).
+    throw new HubError('validation', `module ${module.name} is interactive (backend session): no worker runs it`);
+  }
   if (settings.backend === 'command') {
     const path = { ...process.env, ...settings.env }.PATH ?? '';
     backend = new CommandBackend(settings);

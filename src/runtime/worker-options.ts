@@ -1,5 +1,6 @@
 /** What a worker is given: its options (with their defaults) and the stores it reads and writes. */
 import type { EventLog } from '../events/event-log.js';
+import type { Inbox } from '../store/inbox.js';
 import type { InstanceStore } from '../store/instances.js';
 import type { MessageStore } from '../store/messages.js';
 import type { ModuleStore } from '../store/modules.js';
@@ -43,4 +44,6 @@ export interface WorkerStores {
   threads: ThreadContext;
   /** A structured reply's rounds (see runtime/structured-run.ts). */
   replies: StructuredReplies;
+  /** The inboxes of interactive modules, whose unanswered questions the worker times out. */
+  inbox: Inbox;
 }

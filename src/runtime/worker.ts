@@ -15,6 +15,9 @@
  * A storage fault (disk full, database read-only or out of reach) loses nothing of a run: its content is held,
  * and its other writes wait for the database to store again, then go in — the run finishes as soon as the fault
  * clears, not a lease later — and the worker renews, recovers and claims at once.
+ *
+ * (Over 400 lines: claiming, running, renewing, recovering and timing out interactive modules' questions share one
+ * loop and one view of the modules served, which splitting would have to pass around.)
  */
 import type { Logger } from 'pino';
 import type { ProcessTracker } from '../agents/types.js';
@@ -22,6 +25,7 @@ import { isHubError, isStorageFault } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import type { EventLog, Subscription } from '../events/event-log.js';
 import { LazyReaper } from '../process/reaper.js';
+import type { Inbox } from '../store/inbox.js';
 import type { InstanceStore } from '../store/instances.js';
 import type { ModuleStore } from '../store/modules.js';
 import type { ClaimedReply, ReplyQueue } from '../store/reply-queue.js';
@@ -59,6 +63,8 @@ export class Worker {
   private unwatchStorage: (() => void) | undefined;
   /** What is served: each module with the settings it was built from. */
   private modules = new Map<string, { config: string; module: WorkerModule }>();
+  /** Interactive modules (backend session): not run here, but their unanswered questions are timed out here. */
+  private sessions: string[] = [];
   private refreshing = Promise.resolve();
   private readonly only: readonly string[] | undefined;
   private readonly leaseMs: number;
@@ -68,6 +74,7 @@ export class Worker {
   private readonly runs: AgentRuns;
   private readonly tasks: TaskStore;
   private readonly replies: StructuredReplies;
+  private readonly inbox: Inbox;
   private readonly storage: StorageHealth;
   private readonly queue: ReplyQueue;
   private readonly threads: ThreadContext;
@@ -113,6 +120,7 @@ export class Worker {
     );
     this.tasks = stores.tasks;
     this.replies = stores.replies;
+    this.inbox = stores.inbox;
     this.runs = new AgentRuns({
       messages: stores.messages,
       tasks: stores.tasks,
@@ -139,10 +147,15 @@ export class Worker {
     if (this.stopped) return;
     const next = new Map<string, { config: string; module: WorkerModule }>();
     const fresh: WorkerModule[] = [];
+    const sessions: string[] = [];
     for (const m of await this.moduleStore.list()) {
       if (this.only && !this.only.includes(m.name)) continue;
       // Removed from config.yaml: it answers nothing more (its unanswered replies failed with the removal).
       if (m.removedAt) continue;
+      if (m.config.backend === 'session') {
+        sessions.push(m.name);
+        continue;
+      }
       const config = JSON.stringify(m.config);
       const kept = this.modules.get(m.name);
       if (kept?.config === config) {
@@ -161,6 +174,7 @@ export class Worker {
       }
     }
     this.modules = next;
+    this.sessions = sessions;
     for (const module of fresh) await this.health.check(module, true);
   }
 
@@ -216,10 +230,16 @@ export class Worker {
     void this.renew()
       .then(() => this.recover())
       .then(() => this.cleanUp())
+      .then(() => this.expireSessions())
       .then(() => this.poke())
       .catch((err: unknown) =>
         this.logger.warn({ err }, 'renewing, recovering or cleaning up failed; trying again later'),
       );
+  }
+
+  /** Fails the questions interactive modules left unanswered past their `timeoutMs` (see store/inbox.ts). */
+  private async expireSessions(): Promise<void> {
+    for (const name of this.sessions) await this.inbox.expire(name);
   }
 
   /**

@@ -6,6 +6,7 @@
  * in one place.
  */
 import { z } from '@hono/zod-openapi';
+import type { InboxItem as InboxItemRecord } from '../domain/inputs.js';
 import { STATUSES, type Status } from '../domain/status.js';
 import {
   type AgentControl as AgentControlRecord,
@@ -359,6 +360,26 @@ export const ModuleView = answers<ModuleViewRecord>()(
     .openapi('Module'),
 );
 export const ModuleList = z.object({ modules: z.array(ModuleView) });
+export const InboxItem = answers<InboxItemRecord>()(
+  z
+    .object({
+      replyId: z.string().openapi({ description: 'the reply to give with POST /messages/{id}/answer' }),
+      threadId: z.string(),
+      taskId: z.string().nullable(),
+      from: z.string().openapi({ description: 'who asked' }),
+      question: z.string(),
+      status: z.enum(['pending', 'processing']),
+      content: z.string().openapi({ description: 'what has been answered so far' }),
+      schema: z
+        .record(z.string(), z.unknown())
+        .nullable()
+        .openapi({ description: 'the schema the answer must satisfy' }),
+      askedAt: z.string(),
+      expiresAt: z.string().nullable().openapi({ description: 'when it fails with `timeout` unless answered' }),
+    })
+    .openapi('InboxItem'),
+);
+export const Inbox = z.object({ module: z.string(), inbox: z.array(InboxItem) }).openapi('Inbox');
 
 // ---- events
 /** An event as the document describes it: `data` is an object whose fields depend on `type` (event-data.ts). */

@@ -185,7 +185,15 @@ const maxIterations = z.number().int().min(1).max(MAX_ITERATIONS_LIMIT).nullable
 export const AskBody = z
   .object({
     from: moduleName.optional().openapi({ description: 'the asking module (default: the token’s module)' }),
-    to: moduleName,
+    to: moduleName.optional().openapi({ description: 'the answering module; give it or `capability`' }),
+    capability: z.string().min(1).max(200).optional().openapi({
+      description:
+        'instead of `to`: a capability; the ask goes to the least loaded module declaring it that is served now',
+    }),
+    via: id.optional().openapi({
+      description:
+        'the reply whose answer makes this ask (an agent asking from inside its answer); an ask that would wait on one of its own askers, or nest deeper than 4, is 409 `conflict`',
+    }),
     prompt: z
       .string()
       .optional()
@@ -227,6 +235,19 @@ export const AskHeaders = z.object({
       description: 'makes a retry safe: the same key and question within 24 hours answer the original ask',
     }),
 });
+export const InboxQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).optional().openapi({ description: 'at most this many (default 50)' }),
+});
+export const AnswerBody = z
+  .object({
+    content: z.string().max(1_000_000).openapi({ description: 'the answer, or its next part' }),
+    final: z.boolean().optional().openapi({
+      description:
+        'false: a part, appended (the reply stays processing for more); true (default): the answer is complete — with a schema it is checked first, and refused with its errors (400 `validation`) when it does not satisfy it',
+    }),
+  })
+  .strict()
+  .openapi('AnswerBody');
 export const ReasonBody = z.object({ reason: z.string().max(2000).optional() }).strict();
 export const CreateTaskBody = z
   .object({

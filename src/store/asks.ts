@@ -12,6 +12,7 @@ import type { AskInput, AskResult } from '../domain/inputs.js';
 import { budgetDefaults } from '../domain/settings-summary.js';
 import { nameHint } from '../domain/suggest.js';
 import { moduleName, requestId, text } from '../domain/validate.js';
+import { checkAskChain } from './ask-chain.js';
 import { type AskRequest, claimRequest, recordRequest, requestHash } from './ask-requests.js';
 import type { Database, WriteTx } from './database.js';
 import type { MessageStore } from './messages.js';
@@ -35,6 +36,8 @@ interface CheckedAsk {
   /** The limits the ask gives (undefined: the module's default; null: none). */
   limits: { maxCostUsd: number | null | undefined; maxIterations: number | null | undefined };
   request: AskRequest | undefined;
+  /** The reply whose run asks (see ask-chain.ts). */
+  via: string | undefined;
 }
 
 /** Stores questions with their pending replies and tasks. */
@@ -55,6 +58,8 @@ export class AskStore {
    */
   async ask(input: AskInput, tx?: WriteTx, checking?: { schema: string; maxRepairs: number }): Promise<AskResult> {
     const from = moduleName(input.from, 'from');
+    if (input.to === undefined && input.capability !== undefined)
+      throw new HubError('validation', 'an ask by capability is routed by hub.ask, not by the store');
     const to = moduleName(input.to, 'to');
     const prompt = text(input.prompt, 'prompt', 1_000_000);
     if (typeof input.schema === 'string' || input.template !== undefined)
@@ -83,7 +88,18 @@ export class AskStore {
               ...(checking ? { checking } : {}),
             }),
           };
-    const asked: CheckedAsk = { from, to, prompt, threadId: input.threadId, schema, checking, limits, request };
+    if (input.via !== undefined) assertId(input.via, 'via');
+    const asked: CheckedAsk = {
+      from,
+      to,
+      prompt,
+      threadId: input.threadId,
+      schema,
+      checking,
+      limits,
+      request,
+      via: input.via,
+    };
     // In its own transaction a failed ask is rolled back with it; in a caller's, only its savepoint is.
     if (tx) return atomicStep(tx, (step) => this.askIn(step, asked));
     return this.db.write((own) => this.askIn(own, asked));
@@ -98,6 +114,7 @@ export class AskStore {
       if (earlier) return { ...earlier, replayed: true };
     }
     const module = await assertAskable(this.db, tx, to);
+    if (input.via !== undefined) await checkAskChain(tx, input.via, from, to);
     // The module's defaults, where the ask gives no limit of its own; stored on the task, where the worker reads them.
     const defaults = budgetDefaults(JSON.parse(module.config) as Record<string, unknown>);
     // The thread's title, the question and the task's name are indexed for search together, by one statement.
@@ -112,7 +129,15 @@ export class AskStore {
       batch,
     );
     const reply = await this.messages.create(
-      { threadId, author: to, role: 'assistant', schema: input.schema ?? null, checking: input.checking ?? null },
+      {
+        threadId,
+        author: to,
+        role: 'assistant',
+        schema: input.schema ?? null,
+        checking: input.checking ?? null,
+        asker: from,
+        via: input.via ?? null,
+      },
       tx,
     );
     const task = await this.tasks.create(

@@ -147,7 +147,7 @@ export class MessageStore {
       if (touched === 0) throw new HubError('not_found', `no thread with id ${message.threadId}`);
       // ON CONFLICT instead of a prior SELECT: two racing creates of one caller-chosen id cannot both pass.
       const inserted = await w.run(
-        'INSERT INTO messages (id, thread_id, author, role, content, status, error, created_at, started_at, completed_at, updated_at, schema, retry_of, validation) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
+        'INSERT INTO messages (id, thread_id, author, role, content, status, error, created_at, started_at, completed_at, updated_at, schema, retry_of, validation, asker, via) VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
         [
           message.id,
           message.threadId,
@@ -162,6 +162,8 @@ export class MessageStore {
           schema,
           message.retryOf,
           message.validation === null ? null : JSON.stringify(message.validation),
+          input.asker ?? null,
+          input.via ?? null,
         ],
       );
       if (inserted === 0) throw new HubError('conflict', `a message with id ${message.id} already exists`);
@@ -362,6 +364,11 @@ export class MessageStore {
       data: { length: 0, delta: '', reset: true },
     });
     return row.content;
+  }
+
+  /** The largest content of one message, in characters. */
+  get maxContentLength(): number {
+    return this.limits.maxContentLength;
   }
 
   /** Writes every waiting content delta now (used when the hub closes). */

@@ -7,6 +7,7 @@
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
+import { askChainColumns } from './ask-chain.js';
 import { exchangeTables, publishBundled } from './exchange-schema.js';
 import type { Dialect, Schema } from './schema.js';
 import { backfillSearch } from './search-index.js';
@@ -386,6 +387,11 @@ export const MIGRATIONS: readonly Migration[] = [
     up: (db) => workflowFlowTables(db),
     // workflow@1.1.0 joins the bundled schemas.
     backfill: publishBundled,
+  },
+  {
+    version: 18,
+    name: 'asks from inside an answer: the reply a question was asked from, and who asked it',
+    up: (db) => askChainColumns(db),
   },
 ];
 

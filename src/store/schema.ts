@@ -121,6 +121,10 @@ export interface MessagesTable {
   value: string | null;
   /** A structured reply's checking: schema, rounds and their errors (JSON, `ReplyValidation`); null otherwise. */
   validation: string | null;
+  /** A reply asked from inside another reply's answer: that reply (see ask-chain.ts). */
+  via: string | null;
+  /** A reply's asker (the module that asked), null on replies older than migration 18. */
+  asker: string | null;
 }
 
 export interface ThreadSessionsTable {

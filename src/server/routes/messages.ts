@@ -1,4 +1,4 @@
-/** The message routes of the API: list, read, status history and cancel. */
+/** The message routes of the API: list, read, status history, cancel, and an interactive module's answer. */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Hub } from '../../hub.js';
 import { actAs } from '../auth.js';
@@ -9,7 +9,7 @@ import { type Env, optionalJson, routeParts } from './parts.js';
 
 /** Adds the message routes to the API app. */
 export function registerMessageRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
-  const { route, ok, errors } = routeParts;
+  const { route, ok, errors, json } = routeParts;
   app.openapi(
     route({
       method: 'get',
@@ -73,6 +73,28 @@ export function registerMessageRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       if (scope && message.author !== scope) actAs(c, (await hub.threads.get(message.threadId)).createdBy ?? '');
       const { reason } = (c.req.valid('json') ?? {}) as { reason?: string };
       return c.json(await hub.messages.cancel(id, reason), 200);
+    },
+  );
+
+  app.openapi(
+    route({
+      method: 'post',
+      path: '/messages/{id}/answer',
+      tags: ['messages'],
+      summary: "An interactive module's answer (or a part of it) to a question in its inbox",
+      description:
+        'For modules with backend: session, whose own session answers instead of a worker. A token scoped to a module answers only its own replies.',
+      request: { params: S.IdParam, ...json(S.AnswerBody) },
+      responses: {
+        200: ok(R.Message, 'the reply as it now is'),
+        ...errors,
+        409: ok(R.Problem, 'the reply is finished (answered, cancelled, timed out)'),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const scope = c.get('principal').module;
+      return c.json(await hub.answer(id, c.req.valid('json'), scope === null ? {} : { as: scope }), 200);
     },
   );
 }

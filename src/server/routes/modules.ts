@@ -44,6 +44,24 @@ export function registerModuleRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
     },
   );
 
+  app.openapi(
+    route({
+      method: 'get',
+      path: '/modules/{name}/inbox',
+      tags: ['modules'],
+      summary: 'The questions waiting for an interactive module (backend: session), oldest first',
+      description:
+        'Pending questions and those its session has begun answering. A token scoped to a module reads only its own inbox.',
+      request: { params: S.NameParam, query: S.InboxQuery },
+      responses: { 200: ok(R.Inbox, 'the inbox'), ...errors },
+    }),
+    async (c) => {
+      const { name } = c.req.valid('param');
+      actAs(c, name);
+      return c.json({ module: name, inbox: await hub.inbox(name, c.req.valid('query')) }, 200);
+    },
+  );
+
   for (const [action, paused] of [
     ['pause', true],
     ['resume', false],
