@@ -213,7 +213,8 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
   const retentionDays = number(options.retentionDays ?? 30, 'retentionDays', 0, 100 * 365);
   const maxContentLength = number(options.maxContentLength ?? 4_000_000, 'maxContentLength', 1, 1_000_000_000, true);
   const coalesceMs = number(options.contentCoalesceMs ?? 50, 'contentCoalesceMs', 0, 60_000);
-  const db: Database = await openDatabase(options.database ?? defaultDatabase(), options);
+  const databaseUrl = options.database ?? defaultDatabase();
+  const db: Database = await openDatabase(databaseUrl, options);
   const eventStore = new EventStore(db);
   const log = new EventLog(db, eventStore, logger);
   const tasks = new TaskStore(db);
@@ -372,6 +373,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
           threads: threadContext,
           replies,
           inbox,
+          toolsPlace: { database: databaseUrl },
         },
         logger,
         o,

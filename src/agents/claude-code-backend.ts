@@ -30,6 +30,10 @@ const GRACE_MS = 2000;
 /** How the run's processes are ended once it is over: SIGTERM, SIGKILL after the grace, then up to 1 s to go. */
 const STOP_TIMES = { graceMs: GRACE_MS, killWaitMs: 1000 };
 
+/** What the agent is told of the hub's tools when it has them. */
+const TOOLS_PROMPT =
+  'You have the claude-comms tools: `ask` puts a question to another module (`list_modules` shows who answers what) and waits for its answer; `report_progress` records your progress, a verified criterion or an action on the task you are answering. Ask only what you cannot find in your own repository.';
+
 /** Why a module without `executable` cannot run when the SDK's platform package (its bundled binary) is missing. */
 export const NOT_INSTALLED =
   'the claude executable is not installed: reinstall with optional dependencies (npm ci without --omit=optional) or set `executable` in config.yaml';
@@ -94,6 +98,7 @@ export class ClaudeCodeBackend implements AgentBackend {
       return;
     }
     const limits = request.limits ?? {};
+    const tools = this.settings.hubTools === false ? undefined : request.tools;
     const cwdProblem = await directoryProblem(request.cwd, "the module's directory");
     if (cwdProblem) {
       yield { type: 'done', ok: false, reason: 'agent_error', error: cwdProblem };
@@ -119,14 +124,27 @@ export class ClaudeCodeBackend implements AgentBackend {
       pathToClaudeCodeExecutable: executable,
       includePartialMessages: true,
       systemPrompt: this.settings.systemPrompt
-        ? `${this.settings.systemPrompt}\n\n${request.systemPrompt}`
+        ? [this.settings.systemPrompt, request.systemPrompt, tools ? TOOLS_PROMPT : ''].filter(Boolean).join('\n\n')
         : {
             type: 'preset',
             preset: 'claude_code',
-            append: [request.systemPrompt, this.settings.appendSystemPrompt].filter(Boolean).join('\n\n'),
+            append: [request.systemPrompt, tools ? TOOLS_PROMPT : '', this.settings.appendSystemPrompt]
+              .filter(Boolean)
+              .join('\n\n'),
           },
       ...(this.settings.model ? { model: this.settings.model } : {}),
-      ...(this.settings.allowedTools ? { allowedTools: this.settings.allowedTools } : {}),
+      // The hub's tools are allowed without asking: a headless agent cannot be asked (allowedTools only allows,
+      // it hides no other tool).
+      ...(this.settings.allowedTools || tools
+        ? { allowedTools: [...(this.settings.allowedTools ?? []), ...(tools ? [`mcp__${tools.server}`] : [])] }
+        : {}),
+      ...(tools
+        ? {
+            mcpServers: {
+              [tools.server]: { type: 'stdio' as const, command: tools.command, args: tools.args, env: tools.env },
+            },
+          }
+        : {}),
       ...(this.settings.permissionMode ? { permissionMode: this.settings.permissionMode } : {}),
       ...(limits.maxIterations != null ? { maxTurns: limits.maxIterations } : {}),
       // The CLI stops a run once its cost *reaches* maxBudgetUsd (CLI 2.1.329: a $0.021 turn under a $0.021 budget

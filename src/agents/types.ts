@@ -32,6 +32,16 @@ export interface AgentRequest {
   limits?: RunLimits;
   /** Told of the run's marker and of each agent process group the run starts and ends, so none outlives the hub. */
   processes?: ProcessTracker;
+  /** The hub's MCP tools for the agent (runtime/agent-tools.ts), for a backend whose agent speaks MCP. */
+  tools?: AgentTools;
+}
+
+/** An MCP server (stdio) an agent is given: its name, the program that serves it, and that program's environment. */
+export interface AgentTools {
+  server: string;
+  command: string;
+  args: string[];
+  env: Record<string, string>;
 }
 
 /** One thing that happened during a run. */

@@ -55,6 +55,8 @@ const claudeCodeShape = {
   appendSystemPrompt: z.string().optional(),
   allowedTools: z.array(z.string().min(1)).optional(),
   permissionMode: z.enum(['default', 'acceptEdits', 'bypassPermissions', 'plan', 'dontAsk']).optional(),
+  /** False: the agent is not given the hub's MCP tools (ask another module, report progress); default true. */
+  hubTools: z.boolean().optional(),
   /** The old name of `maxIterations` (see DEPRECATED_KEYS). */
   maxTurns: z.int().min(1).max(MAX_ITERATIONS_LIMIT).optional(),
   /** The old name of `maxCostUsd` (see DEPRECATED_KEYS). */

@@ -16,6 +16,7 @@ import type { MessageStore } from '../store/messages.js';
 import type { ClaimedReply } from '../store/reply-queue.js';
 import type { TaskStore } from '../store/tasks.js';
 import type { ThreadContext } from '../store/thread-context.js';
+import { type HubToolsPlace, hubToolsFor } from './agent-tools.js';
 import type { WorkerModule } from './backends.js';
 import { RunLogBudget } from './run-log.js';
 
@@ -38,6 +39,8 @@ export interface RunContext {
   stored<T>(write: () => Promise<T>): Promise<T>;
   /** Aborted when the worker stops: content held back by a storage fault stops waiting. */
   stopping: AbortSignal;
+  /** Where the hub's MCP tools given to agents reach the hub (see agent-tools.ts); none: no tools. */
+  toolsPlace?: HubToolsPlace;
   /** Told of the agents' process groups (see process/tracker.ts). */
   processes: ProcessTracker;
 }
@@ -88,6 +91,9 @@ export class AgentRuns {
       systemPrompt,
       signal,
       processes: this.ctx.processes,
+      ...(this.ctx.toolsPlace
+        ? { tools: hubToolsFor(this.ctx.toolsPlace, module.name, message.id, claim.taskId) }
+        : {}),
       ...(limits ? { limits } : {}),
       ...(session ? { resumeSessionId: session.id } : {}),
       ...(session?.costTotal != null ? { previousSessionCostUsd: session.costTotal } : {}),

@@ -9,6 +9,7 @@ import type { StorageHealth } from '../store/storage-health.js';
 import type { StructuredReplies } from '../store/structured-replies.js';
 import type { TaskStore } from '../store/tasks.js';
 import type { ThreadContext } from '../store/thread-context.js';
+import type { HubToolsPlace } from './agent-tools.js';
 
 /** Options of a worker. */
 export interface WorkerOptions {
@@ -46,4 +47,6 @@ export interface WorkerStores {
   replies: StructuredReplies;
   /** The inboxes of interactive modules, whose unanswered questions the worker times out. */
   inbox: Inbox;
+  /** Where the MCP tools given to agents reach the hub (see agent-tools.ts). */
+  toolsPlace?: HubToolsPlace;
 }

@@ -129,6 +129,7 @@ export class Worker {
       stored: (write) => this.stored(write),
       stopping: this.stopping.signal,
       processes: this.processes,
+      ...(stores.toolsPlace ? { toolsPlace: stores.toolsPlace } : {}),
     });
   }
 

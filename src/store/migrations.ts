@@ -6,8 +6,8 @@
  */
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
-import type { Database, SqlClient, WriteTx } from './database.js';
 import { askChainColumns } from './ask-chain.js';
+import type { Database, SqlClient, WriteTx } from './database.js';
 import { exchangeTables, publishBundled } from './exchange-schema.js';
 import type { Dialect, Schema } from './schema.js';
 import { backfillSearch } from './search-index.js';
