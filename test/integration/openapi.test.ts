@@ -25,6 +25,7 @@ const OPERATIONS = [
   'GET /messages/{id}/history',
   'GET /modules',
   'GET /modules/{name}',
+  'GET /modules/{name}/inbox',
   'GET /progress',
   'GET /runs',
   'GET /runs/{id}',
@@ -51,6 +52,7 @@ const OPERATIONS = [
   'POST /instances/{id}/pause',
   'POST /instances/{id}/resume',
   'POST /instances/{id}/terminate',
+  'POST /messages/{id}/answer',
   'POST /messages/{id}/cancel',
   'POST /messages/{id}/retry',
   'POST /modules/{name}/pause',
@@ -220,6 +222,12 @@ describe.each(BACKENDS)('the OpenAPI document on $name', (backend) => {
     const retried = await call('POST', '/messages/{id}/retry', `/messages/${pending.messageId}/retry`);
     await call('POST', '/messages/{id}/cancel', `/messages/${retried.messageId}/cancel`);
     await call('POST', '/tasks/{id}/retry', `/tasks/${retried.taskId}/retry`);
+
+    await hub.modules.register({ name: 'reviewer', config: { backend: 'session', cwd: '/tmp' } });
+    const waiting = await call('POST', '/ask', '/ask', { from: 'marker', to: 'reviewer', prompt: 'Looks right?' });
+    await call('GET', '/modules/{name}/inbox', '/modules/reviewer/inbox');
+    await call('POST', '/messages/{id}/answer', `/messages/${waiting.messageId}/answer`, { content: 'Ye', final: false });
+    await call('POST', '/messages/{id}/answer', `/messages/${waiting.messageId}/answer`, { content: 's.' });
 
     const parent = await call('POST', '/tasks', '/tasks', { name: 'Index the PDFs', module: 'marker' });
     const task = await call('POST', '/tasks', '/tasks', {

@@ -403,4 +403,49 @@ describe.each(BACKENDS)('module-scoped tokens on $name', (backend) => {
       expect(again).toMatchObject({ status: 409, body: { code: 'invalid_transition' } });
     },
   );
+
+  it.skipIf(!backend.available)(
+    "reads and answers only its own module's inbox, and asks from inside only its own answers",
+    async () => {
+      const w = await world(await backend.freshDatabase());
+      await w.hub.modules.register({ name: 'desk', config: { backend: 'session', cwd: '/tmp' } });
+      const desk = (await w.hub.tokens.create({ module: 'desk' })).token;
+      const asked = await w.hub.ask({ from: 'alpha', to: 'desk', prompt: 'desk, please' });
+      // Only desk (or an unscoped caller) reads desk's inbox.
+      expect((await call(w.service, desk, '/modules/desk/inbox')).body).toMatchObject({
+        module: 'desk',
+        inbox: [{ replyId: asked.messageId, from: 'alpha', question: 'desk, please' }],
+      });
+      expect(await call(w.service, w.alpha, '/modules/desk/inbox')).toMatchObject({
+        status: 403,
+        body: { code: 'forbidden' },
+      });
+      // alpha cannot answer for desk: as if the reply did not exist.
+      const answer = `/messages/${asked.messageId}/answer`;
+      expect(await call(w.service, w.alpha, answer, { body: { content: 'forged' } })).toMatchObject(
+        notFound('reply', asked.messageId),
+      );
+      expect(await call(w.service, desk, answer, { body: { content: 'done', extra: 1 } })).toMatchObject({
+        status: 400,
+        body: { code: 'validation' },
+      });
+      expect(await call(w.service, desk, answer, { body: { content: 42 } })).toMatchObject({ status: 400 });
+      // desk, answering alpha, asks beta from inside its answer: fine; asking alpha back is a loop.
+      const via = { from: 'desk', prompt: 'from inside', via: asked.messageId };
+      expect((await call(w.service, desk, '/ask', { body: { ...via, to: 'beta' } })).status).toBe(202);
+      expect(await call(w.service, desk, '/ask', { body: { ...via, to: 'alpha' } })).toMatchObject({
+        status: 409,
+        body: { code: 'conflict', detail: expect.stringContaining('alpha → desk → alpha') },
+      });
+      // beta cannot pass off desk's answer as its own.
+      expect(await call(w.service, w.beta, '/ask', { body: { ...via, from: 'beta', to: 'gamma' } })).toMatchObject({
+        status: 400,
+        body: { code: 'validation' },
+      });
+      expect((await call(w.service, desk, answer, { body: { content: 'done' } })).body).toMatchObject({
+        status: 'complete',
+        content: 'done',
+      });
+    },
+  );
 });
