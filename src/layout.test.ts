@@ -1,5 +1,6 @@
-// The layout rules of docs/architecture.md, checked on the source: SQL only in src/store/, and no module that
-// imports another which imports it back (directly or round a longer loop).
+// The layout rules of docs/architecture.md, checked on the source: SQL only in src/store/, no module that imports
+// another which imports it back (directly or round a longer loop), and the MCP tools beside the command line,
+// reaching the hub only through client/.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +33,14 @@ describe('layout', () => {
       (file) => !file.startsWith('store/') && sql.test(readFileSync(join(SRC, file), 'utf8')),
     );
     expect(outside).toEqual([]);
+  });
+
+  it('lets mcp/ reach the hub only through client/ (and use domain/)', () => {
+    const reaches = sources()
+      .filter((file) => file.startsWith('mcp/'))
+      .flatMap((file) => imports(file).map((to) => `${file} → ${to}`))
+      .filter((edge) => !/ → (mcp|client|domain)\//.test(edge));
+    expect(reaches).toEqual([]);
   });
 
   it('has no import loops', () => {

@@ -10,6 +10,7 @@ import { registerEventCommands } from './event-commands.js';
 import { registerExampleCommands } from './example-commands.js';
 import { registerInboxCommands } from './inbox-commands.js';
 import { registerInitCommand } from './init-command.js';
+import { registerMcpCommand } from './mcp-command.js';
 import { registerModuleCommands } from './module-commands.js';
 import { endQuietlyWhenOutputCloses, printErr, printOut } from './output.js';
 import { registerPdfCommands } from './pdf-commands.js';
@@ -50,6 +51,7 @@ export function program(): Command {
   registerWorkflowCommands(cli);
   registerExampleCommands(cli);
   registerTokenCommands(cli);
+  registerMcpCommand(cli);
   return cli;
 }
 

@@ -17,6 +17,7 @@ import { type Hub, openHub } from '../hub.js';
 import type { Worker } from '../runtime/worker.js';
 import { createApi } from '../server/app.js';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from '../server/feed.js';
+import { mountMcp } from '../server/mcp-route.js';
 import { problem } from '../server/problem.js';
 import { VERSION } from '../server/schemas.js';
 import { mountStreams, type Streams } from '../server/streams.js';
@@ -179,6 +180,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     const root = new Hono();
     streams = mountStreams(api, hub, logger, { ...DEFAULT_STREAM_LIMITS, ...options.streamLimits });
     root.route('/api/v1', api);
+    mountMcp(root, hub, { logger, requireToken, allowedOrigins });
     const dashboard = readDashboard();
     if (dashboard) mountDashboard(root, dashboard);
     else {
