@@ -14,15 +14,18 @@ export const MAX_WAIT_SECONDS = 600;
 /** How often a reply is read when no event feed can be followed. */
 const POLL_MS = 1000;
 
-/** How often `onWaiting` is called while the wait goes on. */
-const WAITING_NOTICE_MS = 10_000;
+/**
+ * How often `onWaiting` is called while the wait goes on: well inside the 60 s an MCP SDK client waits for an
+ * answer by default, and rare enough to cost nothing (one small notification per call every 5 s).
+ */
+const WAITING_NOTICE_MS = 5000;
 
 /** Options of `waitForReply`. */
 export interface WaitOptions {
   /** Stops the wait (the reply as it then is is answered). */
   signal?: AbortSignal;
   /**
-   * Called every ten seconds while waiting, with the seconds waited so far: the tools send a progress
+   * Called every five seconds while waiting, with the seconds waited so far: the tools send a progress
    * notification, which keeps a client that resets its timeout on progress from giving up on a long wait.
    */
   onWaiting?: (seconds: number) => void;

@@ -282,6 +282,22 @@ describe('the MCP endpoint', () => {
     await until(async () => (await openStreams()) === before, 10_000, 'the event stream to close');
   });
 
+  it('sends progress while it waits, so a client that resets its timeout on progress waits on', async () => {
+    const client = await connect({ as: 'alpha' });
+    const notices: { progress: number; total?: number }[] = [];
+    const result = (await client.callTool(
+      { name: 'ask', arguments: { to: 'inboxer', question: 'slow to answer', waitSeconds: 12 } },
+      undefined,
+      // Longer than the timeout: only the progress sent every 5 s keeps the client waiting.
+      { onprogress: (p) => notices.push(p), timeout: 7000, resetTimeoutOnProgress: true },
+    )) as CallToolResult;
+    expect(result.structuredContent).toMatchObject({ final: false, waited: true });
+    expect(notices.slice(0, 2)).toEqual([
+      expect.objectContaining({ progress: 5, total: 12 }),
+      expect.objectContaining({ progress: 10, total: 12 }),
+    ]);
+  });
+
   it('stops waiting, and closes its event stream, when the caller hangs up', async () => {
     const client = await connect({ as: 'alpha' });
     const asked = await call(client, 'ask', { to: 'inboxer', question: 'never answered', waitSeconds: 0 });
