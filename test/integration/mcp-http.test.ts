@@ -469,6 +469,31 @@ describe('the MCP endpoint', () => {
   });
 });
 
+describe('the MCP endpoint with no event stream to spare', () => {
+  it('reads the reply while it waits instead, and still hands back the answer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-mcp-http-'));
+    writeFileSync(join(dir, 'agent.mjs'), AGENT);
+    writeFileSync(join(dir, 'config.yaml'), CONFIG);
+    const full = await startBareService(`sqlite:${join(dir, 'comms.db')}`, {
+      config: join(dir, 'config.yaml'),
+      streamLimits: { clients: 0 },
+    });
+    try {
+      const url = new URL(`${full.url}/mcp?as=alpha`);
+      const client = new Client({ name: 'mcp-http-test', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(url));
+      clients.push(client);
+      const result = (await client.callTool({
+        name: 'ask',
+        arguments: { to: 'beta', question: 'SLOW Q:polled', waitSeconds: 30 },
+      })) as CallToolResult;
+      expect(result.structuredContent).toMatchObject({ status: 'complete', final: true, content: 'answer to polled' });
+    } finally {
+      await full.close();
+    }
+  });
+});
+
 describe('the MCP endpoint with a module-scoped token', () => {
   it('acts as the token’s module, refuses another, and shows only what the API shows the token', async () => {
     const { token } = await service.hub.tokens.create({ module: 'alpha' });
