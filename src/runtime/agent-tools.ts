@@ -5,15 +5,12 @@
  * deep), and report progress, criteria and actions on its own task. The server reaches the hub as the command line
  * does: through the service when one serves this database, else by opening the database itself.
  */
-import { fileURLToPath } from 'node:url';
 import type { AgentTools } from '../agents/types.js';
 import { dataHome } from '../config/paths.js';
+import { cliCommand } from '../process/cli-entry.js';
 
 /** The MCP server's name for the agents: its tools are `mcp__claude-comms__ask`, … */
 export const HUB_TOOLS_SERVER = 'claude-comms';
-
-/** The command line's entry, from src/runtime or dist/runtime alike (the bin runs the compiled CLI in dist/). */
-const CLI_ENTRY = fileURLToPath(new URL('../../bin/claude-comms.js', import.meta.url));
 
 /** Where the tools reach the hub: its database as opened (with any password) and the data home. */
 export interface HubToolsPlace {
@@ -25,8 +22,7 @@ export interface HubToolsPlace {
 export function hubToolsFor(place: HubToolsPlace, module: string, reply: string, taskId?: string): AgentTools {
   return {
     server: HUB_TOOLS_SERVER,
-    command: process.execPath,
-    args: [CLI_ENTRY, 'mcp'],
+    ...cliCommand('mcp'),
     env: {
       CLAUDE_COMMS_MODULE: module,
       CLAUDE_COMMS_REPLY: reply,

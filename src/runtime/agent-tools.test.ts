@@ -1,5 +1,5 @@
-// The command an agent's MCP configuration names, run as Claude Code runs it: from the agent's own directory,
-// with the environment mcpServerEnv gives. Under the tests it runs the sources through tsx.
+// The MCP server a worker gives its agents, started as Claude Code starts it: from the agent's own directory, with
+// the command and environment hubToolsFor gives. Under the tests it runs the sources through tsx.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { McpIdentity } from './identity.js';
-import { mcpServerCommand, mcpServerEnv } from './launch.js';
+import { hubToolsFor } from './agent-tools.js';
 
 const clients: Client[] = [];
 afterEach(async () => {
@@ -21,17 +20,17 @@ writeFileSync(
   'modules:\n  alpha:\n    cwd: .\n    backend: session\n  inboxer:\n    cwd: .\n    backend: session\n',
 );
 
-/** The server as an agent in a repository of its own starts it, acting as `identity`. */
-async function start(identity: McpIdentity): Promise<Client> {
+/** The server as an agent in a repository of its own starts it, acting as `module` answering `reply`. */
+async function start(module: string, reply: string, taskId?: string): Promise<Client> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env))
     if (value !== undefined && !key.startsWith('CLAUDE_COMMS_')) env[key] = value;
-  const { command, args } = mcpServerCommand();
+  const tools = hubToolsFor({ database: `sqlite:${join(home, 'comms.db')}`, home }, module, reply, taskId);
   const transport = new StdioClientTransport({
-    command,
-    args,
+    command: tools.command,
+    args: tools.args,
     cwd: mkdtempSync(join(tmpdir(), 'cc-agent-repo-')),
-    env: { ...env, CLAUDE_COMMS_HOME: home, ...mcpServerEnv(identity) },
+    env: { ...env, ...tools.env },
     stderr: 'ignore',
   });
   const client = new Client({ name: 'launch-test', version: '1.0.0' });
@@ -46,25 +45,26 @@ async function call(client: Client, name: string, args: Record<string, unknown>)
   return result.structuredContent as Record<string, unknown>;
 }
 
-describe('mcpServerCommand', () => {
+describe('hubToolsFor', () => {
   it('starts the stdio server from an agent’s directory, acting as the module, task and reply it is given', async () => {
-    expect(mcpServerEnv({ module: 'alpha', taskId: 't', replyId: 'r' })).toEqual({
-      CLAUDE_COMMS_MODULE: 'alpha',
-      CLAUDE_COMMS_TASK: 't',
-      CLAUDE_COMMS_REPLY: 'r',
+    expect(hubToolsFor({ database: 'sqlite:/x.db', home: '/h' }, 'alpha', 'r', 't')).toMatchObject({
+      server: 'claude-comms',
+      env: {
+        CLAUDE_COMMS_MODULE: 'alpha',
+        CLAUDE_COMMS_TASK: 't',
+        CLAUDE_COMMS_REPLY: 'r',
+        CLAUDE_COMMS_DATABASE: 'sqlite:/x.db',
+        CLAUDE_COMMS_HOME: '/h',
+      },
     });
-    const alpha = await start({ module: 'alpha' });
+    const alpha = await start('alpha', '');
     const asked = await call(alpha, 'ask', { to: 'inboxer', question: 'Which fields?', waitSeconds: 0 });
     const [question] = (await call(alpha, 'get_thread', { threadId: asked.threadId })).messages as {
       author: string;
     }[];
     expect(question?.author).toBe('alpha');
 
-    const inboxer = await start({
-      module: 'inboxer',
-      taskId: asked.taskId as string,
-      replyId: asked.replyId as string,
-    });
+    const inboxer = await start('inboxer', asked.replyId as string, asked.taskId as string);
     expect(await call(inboxer, 'report_progress', { percent: 30 })).toMatchObject({ id: asked.taskId, progress: 30 });
     // Asking alpha back from inside the answer to alpha would wait on itself: the reply went as `via`.
     await expect(call(inboxer, 'ask', { to: 'alpha', question: 'Which?', waitSeconds: 0 })).rejects.toThrow(
