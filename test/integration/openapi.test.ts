@@ -226,7 +226,10 @@ describe.each(BACKENDS)('the OpenAPI document on $name', (backend) => {
     await hub.modules.register({ name: 'reviewer', config: { backend: 'session', cwd: '/tmp' } });
     const waiting = await call('POST', '/ask', '/ask', { from: 'marker', to: 'reviewer', prompt: 'Looks right?' });
     await call('GET', '/modules/{name}/inbox', '/modules/reviewer/inbox');
-    await call('POST', '/messages/{id}/answer', `/messages/${waiting.messageId}/answer`, { content: 'Ye', final: false });
+    await call('POST', '/messages/{id}/answer', `/messages/${waiting.messageId}/answer`, {
+      content: 'Ye',
+      final: false,
+    });
     await call('POST', '/messages/{id}/answer', `/messages/${waiting.messageId}/answer`, { content: 's.' });
 
     const parent = await call('POST', '/tasks', '/tasks', { name: 'Index the PDFs', module: 'marker' });
