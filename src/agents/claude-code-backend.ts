@@ -143,6 +143,9 @@ export class ClaudeCodeBackend implements AgentBackend {
             mcpServers: {
               [tools.server]: { type: 'stdio' as const, command: tools.command, args: tools.args, env: tools.env },
             },
+            // Over stdin, the servers' env (the database's URL, with any password) stays off the CLI's command line,
+            // where other users of the machine could read it; an `executable` of unknown age may not read stdin's.
+            mcpServersDelivery: this.settings.executable ? ('argv' as const) : ('initialize' as const),
           }
         : {}),
       ...(this.settings.permissionMode ? { permissionMode: this.settings.permissionMode } : {}),

@@ -224,6 +224,12 @@ export const AskBody = z
     }),
   })
   .strict()
+  .superRefine((body, ctx) => {
+    if (body.to === undefined && body.capability === undefined)
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'required: the answering module (or `capability`)' });
+    if (body.to !== undefined && body.capability !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['capability'], message: 'give `to` or `capability`, not both' });
+  })
   .openapi('AskBody');
 export const AskHeaders = z.object({
   'idempotency-key': z

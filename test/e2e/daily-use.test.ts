@@ -62,7 +62,7 @@ beforeAll(async () => {
     `  ${name}:\n    cwd: .\n    backend: command\n    command: ${JSON.stringify(command)}\n    args: [${args}]\n`;
   writeFileSync(
     join(home, 'config.yaml'),
-    `modules:\n${module('writer', process.execPath, 'chatty.mjs')}${module('slow', process.execPath, 'slow.mjs')}${module('ghost', join(home, 'not-installed'), '')}`,
+    `modules:\n${module('writer', process.execPath, 'chatty.mjs')}${module('slow', process.execPath, 'slow.mjs')}${module('ghost', join(home, 'not-installed'), '')}  desk:\n    cwd: .\n    backend: session\n`,
   );
   service = startCli(env, ['serve', '--port', '0']);
   await service.until((s) => /serving at (http:\S+)/.test(s.stdout), 'the service to listen');
@@ -194,6 +194,8 @@ describe('--json', () => {
       )
         await new Promise((r) => setTimeout(r, 50));
     }
+    // An interactive module's question, to read from its inbox and answer.
+    const waiting = JSON.parse((await cli('ask', 'desk', 'Which one?', '--json')).stdout) as { messageId: string };
     const table: [command: string, args: string[], shape: 'document' | 'lines'][] = [
       ['events', ['events', '--json'], 'lines'],
       ['poll status', ['poll', 'status', '--json'], 'document'],
@@ -219,6 +221,8 @@ describe('--json', () => {
       ['task list', ['task', 'list', '--json'], 'document'],
       ['task log', ['task', 'log', created.id, 'noted', '--json'], 'document'],
       ['search', ['search', 'checked', '--json'], 'document'],
+      ['inbox', ['inbox', '--as', 'desk', '--json'], 'document'],
+      ['answer', ['answer', waiting.messageId, 'This one.', '--json'], 'document'],
       ['token create', ['token', 'create', '--json'], 'document'],
       ['token list', ['token', 'list', '--json'], 'document'],
       ['token revoke', ['token', 'revoke', token.id, '--json'], 'document'],
@@ -350,7 +354,7 @@ describe('mistyped module names', () => {
     const far = await cli('task', 'list', '--module', 'postgres');
     expect([far.code, far.stderr]).toEqual([
       2,
-      expect.stringContaining('unknown module "postgres" (the modules are: ghost, slow, writer)'),
+      expect.stringContaining('unknown module "postgres" (the modules are: desk, ghost, slow, writer)'),
     ]);
   });
 

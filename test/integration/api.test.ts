@@ -203,6 +203,13 @@ describe.each(BACKENDS)('HTTP API on $name', (backend) => {
       ],
       ['missing field', { path: '/ask', body: { from: 'marker', prompt: 'x' } }, 400, 'validation', /json\.to/],
       [
+        'both to and capability',
+        { path: '/ask', body: { from: 'marker', to: 'arangodb', capability: 'graph', prompt: 'x' } },
+        400,
+        'validation',
+        /json\.capability: give `to` or `capability`, not both/,
+      ],
+      [
         'not JSON',
         { path: '/ask', raw: 'to=arangodb', headers: { 'content-type': 'text/plain' } },
         415,
@@ -472,6 +479,8 @@ describe.each(BACKENDS)('HTTP API on $name', (backend) => {
     expect(Object.keys(components.schemas.AskBody?.properties ?? {})).toEqual([
       'from',
       'to',
+      'capability',
+      'via',
       'prompt',
       'threadId',
       'schema',
