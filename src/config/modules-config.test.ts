@@ -92,6 +92,9 @@ describe('module configuration', () => {
     ).toThrow(
       'config.yaml:10: modules.marker.args: unknown key for backend claude-code (a setting of backend command)',
     );
+    expect(() =>
+      parseConfig(good.replace('    concurrency: 4', '    concurrency: 4\n    tokenEnv: TOKEN'), 'config.yaml'),
+    ).toThrow('config.yaml:16: modules.arangodb.tokenEnv: unknown key for backend command (a setting of backend a2a)');
   });
 
   it('names an environment a program cannot be started with, at its line', () => {
@@ -138,7 +141,7 @@ describe('module configuration', () => {
       "config.yaml:6: modules.marker.cwd: required (the module's repository)",
     );
     expect(() => parseConfig('modules:\n  marker:\n    cwd: x\n', 'config.yaml')).toThrow(
-      'config.yaml:2: modules.marker.backend: required (claude-code, command or session)',
+      'config.yaml:2: modules.marker.backend: required (claude-code, command, session or a2a)',
     );
   });
 

@@ -22,6 +22,7 @@ const claudeCode = {
   description: 'PDF extractor',
 };
 const command = { backend: 'command', cwd: '/repo/arangodb', command: 'node', args: ['agent.mjs'] };
+const a2a = { backend: 'a2a', cwd: '/repo/remote', url: 'https://agents.example.com/', tokenEnv: 'REMOTE_TOKEN' };
 
 /** The message `readModuleSettings` refuses `settings` with. */
 function refusal(settings: Record<string, unknown>): string {
@@ -53,8 +54,11 @@ describe('module settings', () => {
   it.each([
     ["cwd: required (the module's repository)", { ...command, cwd: undefined }],
     ['cwd: Too small', { ...command, cwd: '' }],
-    ['backend: required (claude-code, command or session)', { cwd: '/r' }],
-    ['backend: Invalid option: expected one of "claude-code"|"command"|"session"', { ...command, backend: 'gpt' }],
+    ['backend: required (claude-code, command, session or a2a)', { cwd: '/r' }],
+    [
+      'backend: Invalid option: expected one of "claude-code"|"command"|"session"|"a2a"',
+      { ...command, backend: 'gpt' },
+    ],
     ["command: a module with backend 'command' needs `command`", { ...command, command: undefined }],
     ['command: Too small', { ...command, command: '' }],
     ['command: must not contain NUL', { ...command, command: 'a\u0000b' }],
@@ -88,8 +92,30 @@ describe('module settings', () => {
     ['executable: Too small', { ...claudeCode, executable: '' }],
     ['systemPrompt: Invalid input: expected string', { ...claudeCode, systemPrompt: 3 }],
     ['description: Too big', { ...claudeCode, description: 'x'.repeat(4001) }],
+    ["url: a module with backend 'a2a' needs `url` (the agent's card or base URL)", { ...a2a, url: undefined }],
+    ['url: must be an http or https URL', { ...a2a, url: 'ftp://agents.example.com/' }],
+    ['url: must be an http or https URL', { ...a2a, url: 'agents.example.com' }],
+    ['tokenEnv: must be an environment variable name', { ...a2a, tokenEnv: 'A-B' }],
+    ['tokenEnv: give the token either as `token` or as `tokenEnv`', { ...a2a, token: 'x' }],
+    ['token: Too small', { ...a2a, tokenEnv: undefined, token: '' }],
+    ['skill: Too small', { ...a2a, skill: '' }],
+    ['idleTimeoutMs: Too small', { ...a2a, idleTimeoutMs: 10 }],
   ])('names %s', (problem, settings) => {
     expect(refusal(settings)).toContain(`module marker has invalid settings: ${problem}`);
+  });
+
+  it('reads a remote A2A agent’s module: its URL, token (or the variable holding it), skill and limits', () => {
+    const remote = { ...a2a, skill: 'answer', timeoutMs: 60_000, idleTimeoutMs: 5_000 };
+    expect(readModuleSettings('remote', remote)).toEqual({
+      ...remote,
+      description: '',
+      capabilities: [],
+      concurrency: 1,
+    });
+    // A program's settings are not a remote agent's.
+    expect(moduleSettingsSchema.safeParse({ ...a2a, env: {} }).error?.issues).toMatchObject([
+      { code: 'unrecognized_keys', keys: ['env'] },
+    ]);
   });
 
   it('names every wrong key at once', () => {

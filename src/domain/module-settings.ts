@@ -84,6 +84,40 @@ const sessionShape = {
   timeoutMs: z.int().min(1000).max(MAX_TIMER_MS).optional(),
 };
 
+/** An http(s) URL, as the A2A backend fetches it. */
+function isHttpUrl(text: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What a remote agent reached over A2A takes (agents/a2a-backend.ts): where its card is, how to authenticate and
+ * which of its skills to ask. A bearer token is given as it is (`token`) or, so that config.yaml holds no secret,
+ * by the name of the worker's environment variable that holds it (`tokenEnv`), read at each run.
+ */
+const a2aShape = {
+  /** The agent's card (a URL ending in `.json`) or its base URL (its card at `.well-known/agent-card.json` there). */
+  url: required("a module with backend 'a2a' needs `url` (the agent's card or base URL)")
+    .max(4096)
+    .refine(isHttpUrl, 'must be an http or https URL'),
+  /** A bearer token sent with every request to the agent. */
+  token: z.string().min(1).max(16_384).optional(),
+  /** The name of the environment variable holding the bearer token (instead of `token`). */
+  tokenEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .optional(),
+  /** The id of the agent's skill asked (sent as the message's `metadata.skill`; checked against its card). */
+  skill: z.string().min(1).max(256).optional(),
+  /** Ends the run (and cancels the remote task) after this long. */
+  timeoutMs: runShape.timeoutMs,
+  /** Ends the run when the agent sends nothing for this long (default: 10 minutes). */
+  idleTimeoutMs: runShape.idleTimeoutMs,
+};
+
 /** What every module has, whatever its backend. */
 const moduleShape = {
   description: z.string().max(4000).default(''),
@@ -95,10 +129,11 @@ const moduleShape = {
 };
 
 /** The backends, by the keys only they take (a key of the other backend is named as such in config.yaml). */
-export const BACKEND_KEYS: Record<'claude-code' | 'command' | 'session', string[]> = {
+export const BACKEND_KEYS: Record<'claude-code' | 'command' | 'session' | 'a2a', string[]> = {
   'claude-code': Object.keys(claudeCodeShape).filter((k) => !(k in runShape)),
   command: Object.keys(commandShape).filter((k) => !(k in runShape)),
   session: [],
+  a2a: Object.keys(a2aShape).filter((k) => !(k in runShape)),
 };
 
 /** `backend` missing or not one of the backends: said as config.yaml's reader has always said it. */
@@ -107,13 +142,20 @@ const backendError = {
     issue.code !== 'invalid_union'
       ? undefined
       : typeof issue.input === 'object' && issue.input !== null && !('backend' in issue.input)
-        ? 'required (claude-code, command or session)'
-        : 'Invalid option: expected one of "claude-code"|"command"|"session"',
+        ? 'required (claude-code, command, session or a2a)'
+        : 'Invalid option: expected one of "claude-code"|"command"|"session"|"a2a"',
 };
 
 const claudeCodeModule = { ...moduleShape, backend: z.literal('claude-code'), ...claudeCodeShape };
 const commandModule = { ...moduleShape, backend: z.literal('command'), ...commandShape };
 const sessionModule = { ...moduleShape, backend: z.literal('session'), ...sessionShape };
+const a2aModule = { ...moduleShape, backend: z.literal('a2a'), ...a2aShape };
+
+/** One way of giving the A2A token: `token` and `tokenEnv` together are refused, naming both. */
+function oneToken(settings: { token?: string; tokenEnv?: string }, ctx: z.RefinementCtx) {
+  if (settings.token !== undefined && settings.tokenEnv !== undefined)
+    ctx.addIssue({ code: 'custom', path: ['tokenEnv'], message: 'give the token either as `token` or as `tokenEnv`' });
+}
 
 /** Settings without the old names of keys. */
 type Renamed<T> = T extends unknown ? Omit<T, keyof typeof DEPRECATED_KEYS> : never;
@@ -143,7 +185,12 @@ function currentNames<T extends object>(settings: T, ctx: z.RefinementCtx<T>): R
 export const moduleSettingsSchema = z
   .discriminatedUnion(
     'backend',
-    [z.strictObject(claudeCodeModule), z.strictObject(commandModule), z.strictObject(sessionModule)],
+    [
+      z.strictObject(claudeCodeModule),
+      z.strictObject(commandModule),
+      z.strictObject(sessionModule),
+      z.strictObject(a2aModule).superRefine(oneToken),
+    ],
     backendError,
   )
   .transform(currentNames);
@@ -156,7 +203,12 @@ export const moduleSettingsSchema = z
 const storedSettingsSchema = z
   .discriminatedUnion(
     'backend',
-    [z.object(claudeCodeModule), z.object(commandModule), z.object(sessionModule)],
+    [
+      z.object(claudeCodeModule),
+      z.object(commandModule),
+      z.object(sessionModule),
+      z.object(a2aModule).superRefine(oneToken),
+    ],
     backendError,
   )
   .transform(currentNames);
@@ -169,6 +221,9 @@ export type ClaudeCodeSettings = Renamed<z.input<z.ZodObject<typeof claudeCodeSh
 
 /** What the command backend takes (defaults may be left out). */
 export type CommandSettings = z.input<z.ZodObject<typeof commandShape>>;
+
+/** What the A2A backend takes. */
+export type A2aSettings = z.input<z.ZodObject<typeof a2aShape>>;
 
 /**
  * A module's stored settings, checked; `validation` naming each key that is wrong

@@ -17,7 +17,10 @@ export interface WorkerModule {
   cwd: string;
   concurrency: number;
   backend: AgentBackend;
-  /** Checks that the backend can run at all (program and directory present); answers what is wrong. */
+  /**
+   * Checks that the backend can run at all (program and directory present; a remote agent's card readable);
+   * answers what is wrong.
+   */
   check: () => Promise<string | undefined>;
 }
 
@@ -36,7 +39,13 @@ export async function workerModule(module: Module): Promise<WorkerModule> {
     // Not a worker's to run: the module's own session answers through the inbox (store/inbox.ts).
     throw new HubError('validation', `module ${module.name} is interactive (backend session): no worker runs it`);
   }
-  if (settings.backend === 'command') {
+  if (settings.backend === 'a2a') {
+    // The A2A SDK's client is loaded by the first worker serving a remote agent, not by every hub.
+    const { A2aBackend } = await import('../agents/a2a-backend.js');
+    const remote = new A2aBackend(settings);
+    backend = remote;
+    program = () => remote.check();
+  } else if (settings.backend === 'command') {
     const path = { ...process.env, ...settings.env }.PATH ?? '';
     backend = new CommandBackend(settings);
     program = () => findProgram(settings.command, cwd, path);

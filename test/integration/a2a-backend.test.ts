@@ -1,0 +1,223 @@
+// A module whose agent is a remote A2A agent (backend: a2a), on every backend, against a real A2A server made of the
+// official SDK's server pieces (test/support/a2a-remote.ts): a question answered with streamed text, a follow-up
+// continuing the remote context, cancel and silence passed on as cancelTask, a bearer token sent, and an
+// unreachable or misbehaving remote failing the reply with a reason and turning the module unhealthy.
+import { afterEach, expect, it } from 'vitest';
+import type { Hub } from '../../src/index.js';
+import { type RemoteAgent, type RemoteAgentOptions, startRemoteAgent } from '../support/a2a-remote.js';
+import { describeEachBackend } from '../support/backends.js';
+import { payload } from '../support/payload.js';
+import { readLog, until } from '../support/wait.js';
+
+const remotes: RemoteAgent[] = [];
+afterEach(async () => {
+  await Promise.all(remotes.splice(0).map((r) => r.close()));
+});
+
+/** A remote agent, closed after the test. */
+async function remote(options: RemoteAgentOptions = {}): Promise<RemoteAgent> {
+  const agent = await startRemoteAgent(options);
+  remotes.push(agent);
+  return agent;
+}
+
+/** Registers `name` as the remote agent at `url`. */
+async function a2aModule(hub: Hub, name: string, url: string, extra: Record<string, unknown> = {}): Promise<void> {
+  await hub.modules.register({
+    name,
+    description: 'a remote agent',
+    config: { backend: 'a2a', cwd: process.cwd(), url, ...extra },
+  });
+}
+
+/** Asks `to` and waits for the reply to end. */
+async function askAndWait(hub: Hub, to: string, prompt: string, threadId?: string) {
+  const asked = await hub.ask({ from: 'marker', to, prompt, ...(threadId ? { threadId } : {}) });
+  const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 20_000 });
+  return { asked, done };
+}
+
+describeEachBackend('a2a backend', (hubs) => {
+  it('answers a question with the text the remote streams, its working status in the task log', async () => {
+    const agent = await remote();
+    const hub = await hubs.open();
+    await a2aModule(hub, 'remote', agent.url, { skill: 'answer' });
+    await hub.startWorker();
+    const { asked, done } = await askAndWait(hub, 'remote', 'Which structure?');
+    expect(done.status).toBe('complete');
+    expect(done.message.content).toBe('Question 1 in this context. You asked: Which structure?.');
+    // Streamed: the content arrived in more than one piece, as the remote sent it.
+    const deltas = (await readLog(hub))
+      .filter((e) => e.type === 'message.content_updated' && e.messageId === asked.messageId)
+      .map((e) => payload(e).delta as string);
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe(done.message.content);
+    const logged = (await readLog(hub)).filter((e) => e.type === 'task.logged').map((e) => payload(e).text);
+    expect(logged).toContain('Thinking about it');
+    // The skill and the hub's instructions ride along as the message's metadata.
+    expect(agent.seen[0]?.metadata).toMatchObject({
+      skill: 'answer',
+      claudeComms: { systemPrompt: expect.any(String) },
+    });
+  });
+
+  it('continues the remote context with a follow-up in the same thread', async () => {
+    const agent = await remote();
+    const hub = await hubs.open();
+    await a2aModule(hub, 'remote', agent.url);
+    await hub.startWorker();
+    const first = await askAndWait(hub, 'remote', 'First?');
+    const second = await askAndWait(hub, 'remote', 'And then?', first.asked.threadId);
+    expect(second.done.message.content).toBe('Question 2 in this context. You asked: And then?.');
+    const [one, two] = agent.seen;
+    expect(one?.contextId).toBeTruthy();
+    expect(two?.contextId).toBe(one?.contextId);
+    // The remote context is the thread's agent session, shown on the task.
+    expect((await hub.tasks.get(second.asked.taskId)).sessionId).toBe(one?.contextId);
+    // A new thread starts a new remote context.
+    const other = await askAndWait(hub, 'remote', 'Elsewhere?');
+    expect(other.done.message.content).toMatch(/^Question 1 in this context/);
+    expect(agent.seen[2]?.contextId).not.toBe(one?.contextId);
+  });
+
+  it('passes a cancel on to the remote task', async () => {
+    const agent = await remote({ behaviour: 'hang' });
+    const hub = await hubs.open();
+    await a2aModule(hub, 'remote', agent.url);
+    await hub.startWorker();
+    const asked = await hub.ask({ from: 'marker', to: 'remote', prompt: 'Take your time' });
+    // The remote's task is known to the run once its context is the task's session.
+    await until(async () => (await hub.tasks.get(asked.taskId)).sessionId !== null, 10_000, 'the remote task');
+    await hub.messages.cancel(asked.messageId);
+    const done = await hub.waitForCompletion(asked.messageId, { timeoutMs: 10_000 });
+    expect(done.status).toBe('cancelled');
+    await until(() => agent.cancelled.length === 1, 10_000, 'the remote to be told to cancel');
+    expect(agent.cancelled).toEqual([agent.seen[0]?.taskId]);
+  });
+
+  it('fails a reply whose remote stays silent past idleTimeoutMs, and cancels its task there', async () => {
+    const agent = await remote({ behaviour: 'hang' });
+    const hub = await hubs.open();
+    await a2aModule(hub, 'remote', agent.url, { idleTimeoutMs: 1000 });
+    await hub.startWorker();
+    const { asked, done } = await askAndWait(hub, 'remote', 'Anyone?');
+    expect(done.status).toBe('failed');
+    expect(done.message.error).toBe('nothing from the agent for 1000 ms');
+    expect((await hub.tasks.get(asked.taskId)).status).toBe('failed');
+    await until(() => agent.cancelled.length === 1, 10_000, 'the remote to be told to cancel');
+  });
+
+  it('sends the bearer token, from the module settings or from the environment variable named', async () => {
+    const agent = await remote({ token: 's3cret' });
+    const hub = await hubs.open();
+    await a2aModule(hub, 'literal', agent.url, { token: 's3cret' });
+    await a2aModule(hub, 'fromenv', agent.url, { tokenEnv: 'CC_TEST_A2A_TOKEN' });
+    await a2aModule(hub, 'without', agent.url);
+    await a2aModule(hub, 'wrong', agent.url, { token: 'guess' });
+    process.env.CC_TEST_A2A_TOKEN = 's3cret';
+    try {
+      await hub.startWorker({ unhealthyAfter: 5 });
+      for (const name of ['literal', 'fromenv']) {
+        expect((await askAndWait(hub, name, 'Authorised?')).done.status).toBe('complete');
+      }
+    } finally {
+      delete process.env.CC_TEST_A2A_TOKEN;
+    }
+    expect(agent.authorizations).toContain('Bearer s3cret');
+    expect(agent.seen).toHaveLength(2);
+    for (const [name, why] of [
+      ['without', 'it needs a token (token or tokenEnv)'],
+      ['wrong', 'the token was not accepted'],
+    ]) {
+      const refused = (await askAndWait(hub, name as string, 'Authorised?')).done;
+      expect(refused.status).toBe('failed');
+      expect(refused.message.error).toBe(
+        `A2A agent ${agent.url}: ${agent.url}/a2a refused the request (HTTP 401): ${why}`,
+      );
+    }
+    // Unset, the variable named is a matter of configuration: the module is unhealthy at once, saying which.
+    const missing = (await askAndWait(hub, 'fromenv', 'Again?')).done;
+    expect(missing.message.error).toBe(
+      `A2A agent ${agent.url}: the environment variable CC_TEST_A2A_TOKEN (tokenEnv) is not set`,
+    );
+    expect((await hub.modules.get('fromenv')).health).toBe('unhealthy');
+  });
+
+  it('fails replies to an unreachable remote, naming the URL, and marks the module unhealthy', async () => {
+    const agent = await remote();
+    const hub = await hubs.open();
+    await a2aModule(hub, 'remote', agent.url);
+    await hub.startWorker({ unhealthyAfter: 2, healthBackoffMs: 60_000, healthBackoffMaxMs: 60_000 });
+    expect((await askAndWait(hub, 'remote', 'Up?')).done.status).toBe('complete');
+    await agent.close();
+    for (const prompt of ['Still there?', 'Hello?']) {
+      const { done } = await askAndWait(hub, 'remote', prompt);
+      expect(done.status).toBe('failed');
+      expect(done.message.error).toBe(`A2A agent ${agent.url}: cannot reach it (ECONNREFUSED)`);
+    }
+    const module = await hub.modules.get('remote');
+    expect(module.health).toBe('unhealthy');
+    expect(module.healthError).toMatch(/^runs keep failing \(agent_error\): 2 failed runs in a row/);
+  });
+
+  it('checks the card when the worker starts: a remote that is not there is unhealthy at once, its work waits', async () => {
+    const agent = await remote();
+    await agent.close();
+    const hub = await hubs.open();
+    await a2aModule(hub, 'remote', agent.url);
+    await hub.startWorker({ healthBackoffMs: 60_000, healthBackoffMaxMs: 60_000 });
+    await until(async () => (await hub.modules.get('remote')).health === 'unhealthy', 10_000, 'the module unhealthy');
+    expect((await hub.modules.get('remote')).healthError).toBe(
+      `A2A agent ${agent.url}: cannot reach it (ECONNREFUSED)`,
+    );
+  });
+
+  it.each([
+    ['card', 'the agent card at {url}/.well-known/agent-card.json is not JSON: is it an A2A agent?'],
+    ['rpc', 'Failed to parse SSE event data'],
+  ] as const)(
+    'fails replies to a remote whose %s is garbage, and marks the module unhealthy',
+    async (garbage, error) => {
+      const agent = await remote();
+      const hub = await hubs.open();
+      await a2aModule(hub, 'remote', agent.url);
+      await hub.startWorker({ unhealthyAfter: 2, healthBackoffMs: 60_000, healthBackoffMaxMs: 60_000 });
+      // Healthy to begin with (a garbage card would fail the worker's first check): it goes bad once served.
+      expect((await askAndWait(hub, 'remote', 'Fine?')).done.status).toBe('complete');
+      agent.misbehave(garbage);
+      for (const prompt of ['One?', 'Two?']) {
+        const { done } = await askAndWait(hub, 'remote', prompt);
+        expect(done.status).toBe('failed');
+        expect(done.message.error).toContain(`A2A agent ${agent.url}: `);
+        expect(done.message.error).toContain(error.replace('{url}', agent.url));
+      }
+      expect((await hub.modules.get('remote')).health).toBe('unhealthy');
+    },
+  );
+
+  it('fails a reply when the remote fails its task, or asks the asker something back', async () => {
+    for (const behaviour of ['fail', 'ask-back'] as const) {
+      const agent = await remote({ behaviour });
+      const hub = await hubs.open();
+      await a2aModule(hub, 'remote', agent.url);
+      await hub.startWorker();
+      const { done } = await askAndWait(hub, 'remote', 'Well?');
+      expect(done.status).toBe('failed');
+      expect(done.message.error).toBe(
+        behaviour === 'fail'
+          ? `A2A agent ${agent.url}: the task failed: the index is corrupt`
+          : `A2A agent ${agent.url}: the agent asks for more input, which the hub cannot give for the asker: Which version?`,
+      );
+    }
+  });
+
+  it('answers through a remote whose card says it does not stream (a blocking SendMessage)', async () => {
+    const agent = await remote({ streaming: false });
+    const hub = await hubs.open();
+    await a2aModule(hub, 'remote', agent.url);
+    await hub.startWorker();
+    const { done } = await askAndWait(hub, 'remote', 'Blocking?');
+    expect(done.status).toBe('complete');
+    expect(done.message.content).toBe('Question 1 in this context. You asked: Blocking?.');
+  });
+});

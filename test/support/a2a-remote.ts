@@ -1,0 +1,247 @@
+// A real remote A2A agent for tests, made of the official SDK's server pieces (DefaultRequestHandler, an
+// AgentExecutor, InMemoryTaskStore, JsonRpcTransportHandler) served by node:http, with SSE for streaming. It
+// records what it is sent (text, context, metadata, Authorization) and which tasks it was told to cancel.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  AgentCard,
+  formatSSEEvent,
+  type Message,
+  type Part,
+  Role,
+  SSE_HEADERS,
+  TaskState,
+  type TaskStatus,
+} from '@a2a-js/sdk';
+import {
+  AgentEvent,
+  type AgentExecutor,
+  DefaultRequestHandler,
+  type ExecutionEventBus,
+  InMemoryTaskStore,
+  JsonRpcTransportHandler,
+  type RequestContext,
+  ServerCallContext,
+} from '@a2a-js/sdk/server';
+
+/** What the remote agent does with a question. */
+export type RemoteBehaviour =
+  /** Streams its answer in several artifact chunks after a working status, then completes. */
+  | 'answer'
+  /** Works until it is cancelled. */
+  | 'hang'
+  /** Fails the task, saying why. */
+  | 'fail'
+  /** Asks the asker a question back (input-required). */
+  | 'ask-back';
+
+/** What a test can set up and read of the remote. */
+export interface RemoteAgentOptions {
+  behaviour?: RemoteBehaviour;
+  /** A bearer token every JSON-RPC request must carry (401 otherwise). */
+  token?: string;
+  /** Whether the card says it streams (default true). */
+  streaming?: boolean;
+  /** Serves nonsense instead: as its card, or as its JSON-RPC answers. */
+  garbage?: 'card' | 'rpc';
+}
+
+/** A message the remote received. */
+export interface SeenMessage {
+  text: string;
+  contextId: string;
+  taskId: string;
+  metadata: Record<string, unknown> | undefined;
+}
+
+/** A running remote agent. */
+export interface RemoteAgent {
+  /** Its base URL (its card is at `.well-known/agent-card.json` under it). */
+  url: string;
+  seen: SeenMessage[];
+  /** Tasks its executor was told to cancel. */
+  cancelled: string[];
+  /** The Authorization header of each request, in order (card fetches included). */
+  authorizations: (string | undefined)[];
+  /** Serves nonsense from now on (see `RemoteAgentOptions.garbage`). */
+  misbehave(garbage: 'card' | 'rpc'): void;
+  close(): Promise<void>;
+}
+
+const textPart = (text: string): Part => ({
+  content: { $case: 'text', value: text },
+  metadata: undefined,
+  filename: '',
+  mediaType: 'text/plain',
+});
+
+const agentMessage = (text: string, contextId: string, taskId: string): Message => ({
+  messageId: `m-${Math.random().toString(36).slice(2)}`,
+  contextId,
+  taskId,
+  role: Role.ROLE_AGENT,
+  parts: [textPart(text)],
+  metadata: undefined,
+  extensions: [],
+  referenceTaskIds: [],
+});
+
+/** The executor: one behaviour for every question, answering which question of its context this is. */
+class TestExecutor implements AgentExecutor {
+  private readonly contexts = new Map<string, number>();
+  private readonly waiting = new Map<string, () => void>();
+
+  constructor(
+    private readonly behaviour: RemoteBehaviour,
+    private readonly seen: SeenMessage[],
+    private readonly cancelled: string[],
+  ) {}
+
+  execute = async (ctx: RequestContext, bus: ExecutionEventBus): Promise<void> => {
+    const { taskId, contextId } = ctx;
+    const text = ctx.userMessage.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
+    this.seen.push({ text, contextId, taskId, metadata: ctx.userMessage.metadata });
+    const count = (this.contexts.get(contextId) ?? 0) + 1;
+    this.contexts.set(contextId, count);
+    const status = (state: TaskState, said?: string): TaskStatus => ({
+      state,
+      message: said === undefined ? undefined : agentMessage(said, contextId, taskId),
+      timestamp: new Date().toISOString(),
+    });
+    const update = (state: TaskState, said?: string) =>
+      bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: status(state, said), metadata: undefined }));
+    bus.publish(
+      AgentEvent.task({
+        id: taskId,
+        contextId,
+        status: status(TaskState.TASK_STATE_SUBMITTED),
+        artifacts: [],
+        history: [ctx.userMessage],
+        metadata: undefined,
+      }),
+    );
+    update(TaskState.TASK_STATE_WORKING, 'Thinking about it');
+    if (this.behaviour === 'hang') {
+      await new Promise<void>((resolve) => this.waiting.set(taskId, resolve));
+      return;
+    }
+    if (this.behaviour === 'fail') update(TaskState.TASK_STATE_FAILED, 'the index is corrupt');
+    else if (this.behaviour === 'ask-back') update(TaskState.TASK_STATE_INPUT_REQUIRED, 'Which version?');
+    else {
+      const chunks = [`Question ${count} in this context. `, 'You asked: ', text, '.'];
+      for (const [i, chunk] of chunks.entries()) {
+        await sleep(20);
+        bus.publish(
+          AgentEvent.artifactUpdate({
+            taskId,
+            contextId,
+            artifact: {
+              artifactId: 'answer',
+              name: 'answer',
+              description: '',
+              parts: [textPart(chunk)],
+              metadata: undefined,
+              extensions: [],
+            },
+            append: i > 0,
+            lastChunk: i === chunks.length - 1,
+            metadata: undefined,
+          }),
+        );
+      }
+      update(TaskState.TASK_STATE_COMPLETED);
+    }
+    bus.finished();
+  };
+
+  cancelTask = async (taskId: string, bus: ExecutionEventBus): Promise<void> => {
+    this.cancelled.push(taskId);
+    const seen = this.seen.find((s) => s.taskId === taskId);
+    bus.publish(
+      AgentEvent.statusUpdate({
+        taskId,
+        contextId: seen?.contextId ?? '',
+        status: { state: TaskState.TASK_STATE_CANCELED, message: undefined, timestamp: new Date().toISOString() },
+        metadata: undefined,
+      }),
+    );
+    bus.finished();
+    this.waiting.get(taskId)?.();
+  };
+}
+
+async function body(req: IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of req) text += chunk;
+  return text;
+}
+
+/** Starts a remote agent on a free port of 127.0.0.1. */
+export async function startRemoteAgent(given: RemoteAgentOptions = {}): Promise<RemoteAgent> {
+  const options = { ...given };
+  const seen: SeenMessage[] = [];
+  const cancelled: string[] = [];
+  const authorizations: (string | undefined)[] = [];
+  let base = '';
+  const cardJson = () => ({
+    name: 'Remote test agent',
+    description: 'Answers questions over A2A',
+    version: '1.0.0',
+    supportedInterfaces: [{ url: `${base}/a2a`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }],
+    capabilities: { streaming: options.streaming ?? true },
+    defaultInputModes: ['text/plain'],
+    defaultOutputModes: ['text/plain'],
+    skills: [{ id: 'answer', name: 'Answer', description: 'Answers a question', tags: ['qa'] }],
+  });
+  const executor = new TestExecutor(options.behaviour ?? 'answer', seen, cancelled);
+  const handler = new DefaultRequestHandler(AgentCard.fromJSON(cardJson()), new InMemoryTaskStore(), executor);
+  const transport = new JsonRpcTransportHandler(handler);
+  const server: Server = createServer(async (req, res) => {
+    authorizations.push(req.headers.authorization);
+    if (req.method === 'GET' && req.url === '/.well-known/agent-card.json') {
+      res.setHeader('Content-Type', options.garbage === 'card' ? 'text/html' : 'application/json');
+      res.end(options.garbage === 'card' ? '<html><body>It works!</body></html>' : JSON.stringify(cardJson()));
+      return;
+    }
+    if (req.method !== 'POST' || req.url !== '/a2a') {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) {
+      res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"error":"unauthorized"}');
+      return;
+    }
+    const text = await body(req);
+    if (options.garbage === 'rpc') {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' }).end('data: this is not JSON\n\n');
+      return;
+    }
+    const version = req.headers['a2a-version'];
+    const context = new ServerCallContext({ requestedVersion: typeof version === 'string' ? version : undefined });
+    const result = await transport.handle(text, context);
+    if (Symbol.asyncIterator in result) {
+      res.writeHead(200, SSE_HEADERS);
+      for await (const event of result) res.write(formatSSEEvent(event));
+      res.end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(result));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: base,
+    seen,
+    cancelled,
+    authorizations,
+    misbehave: (garbage) => {
+      options.garbage = garbage;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
