@@ -26,6 +26,7 @@ import { resolveAsk } from './registry/structured-ask.js';
 import { TemplateRegistry } from './registry/template-registry.js';
 import { Worker } from './runtime/worker.js';
 import type { WorkerOptions } from './runtime/worker-options.js';
+import { A2ATaskStore } from './store/a2a-tasks.js';
 import { type AskInput, type AskResult, AskStore } from './store/asks.js';
 import { ConfigSync, type ConfigSyncResult } from './store/config-sync.js';
 import type { Database } from './store/database.js';
@@ -118,6 +119,8 @@ export interface Hub {
   readonly watches: WatchStore;
   /** What a token scoped to a module may see: single-record checks (lists take `visibleTo`). */
   readonly visibility: Visibility;
+  /** The tasks outside agents started over A2A, as the protocol writes them (see src/a2a/). */
+  readonly a2aTasks: A2ATaskStore;
   /** Watches many messages through one subscription (the original design's MessageMonitor). */
   readonly monitor: MessageMonitor;
   /** Every status of a message with times (the original design's StatusTracker history). */
@@ -334,6 +337,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     tokens: new TokenStore(db),
     watches,
     visibility,
+    a2aTasks: new A2ATaskStore(db),
     events,
     progress: new ProgressTracker(tasks, events),
     monitor,

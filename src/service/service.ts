@@ -15,6 +15,7 @@ import { dataHome } from '../config/paths.js';
 import { HubError } from '../domain/errors.js';
 import { type Hub, openHub } from '../hub.js';
 import type { Worker } from '../runtime/worker.js';
+import { mountA2A } from '../server/a2a-route.js';
 import { createApi } from '../server/app.js';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from '../server/feed.js';
 import { mountMcp } from '../server/mcp-route.js';
@@ -181,6 +182,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     streams = mountStreams(api, hub, logger, { ...DEFAULT_STREAM_LIMITS, ...options.streamLimits });
     root.route('/api/v1', api);
     mountMcp(root, hub, { logger, requireToken, allowedOrigins });
+    mountA2A(root, hub, { logger, requireToken, allowedOrigins, version: VERSION });
     const dashboard = readDashboard();
     if (dashboard) mountDashboard(root, dashboard);
     else {

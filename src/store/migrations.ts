@@ -6,6 +6,7 @@
  */
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
+import { a2aTaskTable } from './a2a-tasks.js';
 import { askChainColumns } from './ask-chain.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
 import { exchangeTables, publishBundled } from './exchange-schema.js';
@@ -392,6 +393,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 18,
     name: 'asks from inside an answer: the reply a question was asked from, and who asked it',
     up: (db) => askChainColumns(db),
+  },
+  {
+    version: 19,
+    name: 'A2A: the tasks outside agents start, kept as the protocol writes them',
+    up: (db) => a2aTaskTable(db),
   },
 ];
 

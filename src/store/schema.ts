@@ -209,6 +209,7 @@ export interface Schema {
   workflow_runs: WorkflowRunsTable;
   step_runs: StepRunsTable;
   step_items: StepItemsTable;
+  a2a_tasks: A2ATasksTable;
 }
 
 export interface WorkflowsTable {
@@ -255,6 +256,24 @@ export interface StepRunsTable {
   updated_at: string;
   /** JSON: why it was skipped, its approval, how its module was chosen, its items' counts. */
   detail: string | null;
+}
+
+/** A task outside agents started over A2A (store/a2a-tasks.ts): the protocol's task JSON and what lists filter on. */
+export interface A2ATasksTable {
+  /** The A2A task id. */
+  id: string;
+  /** The module of the token that created it; '' for a token without a module. */
+  owner: string;
+  context_id: string;
+  /** The hub thread the task's question was asked in. */
+  thread_id: string | null;
+  /** The A2A state as the protocol names it (`TASK_STATE_WORKING`). */
+  state: string;
+  /** The time of its status, ISO. */
+  updated_at: string;
+  /** The task as the protocol's JSON (`Task.toJSON`). */
+  task: string;
+  created_at: string;
 }
 
 /** One item of a `forEach` step (store/step-items.ts). */

@@ -1,0 +1,214 @@
+/**
+ * The A2A SDK's `AgentExecutor` over the hub: a message has already been asked when the executor runs (the
+ * request handler asks first, so that a refused ask is a JSON-RPC error rather than a failed task); the executor
+ * publishes the task, then follows the reply's events in the log and publishes what they say — `working` when an
+ * agent takes it, the content as it streams as appends to the `answer` artifact, then the whole answer and
+ * `completed`, or `failed` with the error, or `canceled`. Cancelling an A2A task cancels the reply.
+ */
+import { Artifact, Message, Part, type Task, TaskState, type TaskStatus } from '@a2a-js/sdk';
+import {
+  AgentEvent,
+  type AgentExecutor,
+  type ExecutionEventBus,
+  type RequestContext,
+  type ServerCallContext,
+} from '@a2a-js/sdk/server';
+import type { Logger } from 'pino';
+import { isHubError } from '../domain/errors.js';
+import type { HubEvent } from '../domain/types.js';
+import type { Hub } from '../hub.js';
+import { HUB_METADATA_KEY } from '../store/a2a-tasks.js';
+import { A2A_STATES } from './states.js';
+
+/** What the request handler asked for a message, handed to the executor in the call's state. */
+export interface AskedMessage {
+  module: string;
+  threadId: string;
+  /** The question. */
+  questionId: string;
+  /** The reply, whose events the executor follows. */
+  messageId: string;
+  /** The hub task tracking the reply. */
+  taskId: string;
+  /** The log's position before the ask, so that no event of the reply is missed. */
+  after: string;
+}
+
+const ASKED = 'claude-comms.asked';
+
+/** Hands `asked` to the executor that runs for this call. */
+export function recordAsked(context: ServerCallContext, asked: AskedMessage): void {
+  context.state.set(ASKED, asked);
+}
+
+/** The hub's ids an A2A task carries in its metadata, under `claudeComms`. */
+export function hubMetadata(task: Task): Partial<AskedMessage> {
+  return (task.metadata?.[HUB_METADATA_KEY] ?? {}) as Partial<AskedMessage>;
+}
+
+/** A text part. */
+function text(value: string): Part {
+  return Part.fromJSON({ text: value, mediaType: 'text/plain' });
+}
+
+/** A status of `state` now, with an agent message when there is something to say. */
+function status(state: TaskState, taskId: string, contextId: string, say?: string): TaskStatus {
+  return {
+    state,
+    timestamp: new Date().toISOString(),
+    message:
+      say === undefined
+        ? undefined
+        : Message.fromJSON({
+            messageId: crypto.randomUUID(),
+            taskId,
+            contextId,
+            role: 'ROLE_AGENT',
+            parts: [{ text: say, mediaType: 'text/plain' }],
+          }),
+  };
+}
+
+/** A reply being answered for an A2A task in this process. */
+interface LiveTask {
+  messageId: string;
+  /** Set once a cancel was asked: the content's appends stop (the final status is all that follows). */
+  cancelling: boolean;
+}
+
+/** Runs A2A tasks as hub asks. One per service. */
+export class HubExecutor implements AgentExecutor {
+  private readonly live = new Map<string, LiveTask>();
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Whether this process follows the task's reply now. */
+  isLive(taskId: string): boolean {
+    return this.live.has(taskId);
+  }
+
+  async execute(request: RequestContext, bus: ExecutionEventBus): Promise<void> {
+    const asked = request.context.state.get(ASKED) as AskedMessage | undefined;
+    if (!asked) throw new Error('the message reached the executor without being asked');
+    const { taskId, contextId } = request;
+    const run: LiveTask = { messageId: asked.messageId, cancelling: false };
+    this.live.set(taskId, run);
+    try {
+      const { after: _after, ...ids } = asked;
+      bus.publish(
+        AgentEvent.task({
+          id: taskId,
+          contextId,
+          status: status(TaskState.TASK_STATE_SUBMITTED, taskId, contextId),
+          artifacts: [],
+          history: [request.userMessage],
+          metadata: { [HUB_METADATA_KEY]: ids },
+        }),
+      );
+      await this.follow(asked, run, taskId, contextId, bus);
+    } finally {
+      this.live.delete(taskId);
+    }
+  }
+
+  async cancelTask(taskId: string, _bus: ExecutionEventBus): Promise<void> {
+    // No run here means its execution has just ended: its bus finishes, and the cancel with it.
+    const run = this.live.get(taskId);
+    if (!run) return;
+    run.cancelling = true;
+    await cancelReply(this.hub, run.messageId);
+  }
+
+  /** Publishes the reply's events until it ends. */
+  private follow(asked: AskedMessage, run: LiveTask, taskId: string, contextId: string, bus: ExecutionEventBus) {
+    const publishArtifact = (parts: Part[], append: boolean, lastChunk: boolean) => {
+      const artifact = Artifact.fromJSON({ artifactId: asked.messageId, name: 'answer' });
+      artifact.parts = parts;
+      bus.publish(AgentEvent.artifactUpdate({ taskId, contextId, artifact, append, lastChunk, metadata: undefined }));
+    };
+    const publishStatus = (state: TaskState, say?: string) =>
+      bus.publish(
+        AgentEvent.statusUpdate({
+          taskId,
+          contextId,
+          status: status(state, taskId, contextId, say),
+          metadata: undefined,
+        }),
+      );
+    let streamed = false;
+    /** Applies one event; true once the reply has ended. */
+    const apply = async (event: HubEvent): Promise<boolean> => {
+      if (event.type === 'message.content_updated') {
+        if (run.cancelling) return false;
+        if (event.data.reset) {
+          publishArtifact([text('')], false, false);
+          streamed = true;
+        } else if (event.data.delta !== '') {
+          publishArtifact([text(event.data.delta)], streamed, false);
+          streamed = true;
+        }
+        return false;
+      }
+      if (event.type !== 'message.status_changed') return false;
+      const to = event.data.to;
+      if (to === 'processing') publishStatus(TaskState.TASK_STATE_WORKING);
+      if (to === 'complete') {
+        const reply = await this.hub.messages.require(asked.messageId);
+        publishArtifact([text(reply.content)], false, true);
+        publishStatus(TaskState.TASK_STATE_COMPLETED);
+      }
+      if (to === 'failed')
+        publishStatus(A2A_STATES.failed, event.data.error ?? event.data.reason ?? 'the reply failed');
+      if (to === 'cancelled') publishStatus(A2A_STATES.cancelled, event.data.reason ?? 'cancelled');
+      return to === 'complete' || to === 'failed' || to === 'cancelled';
+    };
+    return new Promise<void>((resolve, reject) => {
+      let queue = Promise.resolve();
+      let ended = false;
+      let subscription: { close(): void } | undefined;
+      const end = (err?: unknown) => {
+        if (ended) return;
+        ended = true;
+        subscription?.close();
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const handler = (event: HubEvent) => {
+        queue = queue
+          .then(() => (ended ? false : apply(event)))
+          .then((done) => {
+            if (done) end();
+          })
+          .catch((err: unknown) => {
+            this.logger.warn({ err, taskId }, 'an A2A task could not publish its reply’s event');
+            end(err);
+          });
+      };
+      this.hub.events
+        .subscribe(
+          {
+            messageId: asked.messageId,
+            after: asked.after,
+            types: ['message.status_changed', 'message.content_updated'],
+          },
+          handler,
+        )
+        .then((s) => {
+          subscription = s;
+          if (ended) s.close();
+        }, end);
+    });
+  }
+}
+
+/** Cancels the reply; one that has already ended is left as it is (its end is what the task shows). */
+export async function cancelReply(hub: Hub, messageId: string): Promise<void> {
+  try {
+    await hub.messages.cancel(messageId, 'cancelled over A2A');
+  } catch (err) {
+    if (!isHubError(err, 'invalid_transition')) throw err;
+  }
+}

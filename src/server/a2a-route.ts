@@ -1,0 +1,183 @@
+/**
+ * The service's A2A endpoints: the agent card at `GET /.well-known/agent-card.json` and JSON-RPC at `POST /a2a`
+ * (A2A v1.0 method names, and v0.3 ones through the SDK's compatibility layer). The SDK's HTTP transport is written
+ * for Express; its framework-free `JsonRpcTransportHandler` is used here instead, behind the API's own checks: the
+ * Origin check (origin.ts), the body limit (an oversized body is a 413 problem before anything parses it), the
+ * token and, on loopback, the Host check (auth.ts). A module-scoped token acts as its module: it asks as that
+ * module and sees only its own tasks.
+ *
+ * What the SDK leaves to its Express layer is done here: malformed JSON is -32700 and a request that is not
+ * JSON-RPC -32600 (the SDK's handler would call both invalid params); streams are Server-Sent Events, one
+ * JSON-RPC response per `data:` line; a caller hanging up on `SendStreamingMessage` does not stop the task, whose
+ * events go on being stored, so `SubscribeToTask` (or `GetTask`) picks it up again.
+ */
+import { AgentCard, formatSSEErrorEvent, formatSSEEvent, SSE_HEADERS } from '@a2a-js/sdk';
+import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
+import { JsonRpcTransportHandler, ServerCallContext, STATE_HEADERS_KEY } from '@a2a-js/sdk/server';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import { HubCaller } from '../a2a/caller.js';
+import { type A2AServer, createA2AServer, LEGACY_METHODS, SENDING_STREAMS } from '../a2a/server.js';
+import type { Hub } from '../hub.js';
+import { type AuthOptions, authenticate, type Principal } from './auth.js';
+import { originGuard } from './origin.js';
+import { onError, problem } from './problem.js';
+
+/** What the endpoints need besides the hub: the API's own settings. */
+export interface A2ARouteOptions extends AuthOptions {
+  logger: Logger;
+  /** Origins whose web pages may call, as for the API (origin.ts). */
+  allowedOrigins: readonly string[];
+  /** The hub's version, in the card. */
+  version: string;
+}
+
+type A2AEnv = { Variables: { principal: Principal } };
+
+/** The API's limit on a request body (app.ts). */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The protocol versions each set of method names is answered in. */
+const V1 = '1.0';
+const V03 = '0.3';
+
+type RpcId = string | number | null;
+
+/** A JSON-RPC error response. */
+function rpcError(id: RpcId, code: number, message: string) {
+  return { jsonrpc: '2.0', id, error: { code, message } };
+}
+
+/** A sub-app behind the API's checks. */
+function guarded(hub: Hub, options: A2ARouteOptions): Hono<A2AEnv> {
+  const app = new Hono<A2AEnv>();
+  app.onError(onError(options.logger));
+  app.use('*', originGuard(options.allowedOrigins));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => problem(c, 'too_large', `the request body is larger than the limit of ${MAX_BODY_BYTES} bytes`),
+    }),
+  );
+  app.use('*', authenticate(hub, options));
+  return app;
+}
+
+/** Mounts the card and the JSON-RPC endpoint on the service's root app. */
+export function mountA2A(root: Hono, hub: Hub, options: A2ARouteOptions): void {
+  const server = createA2AServer(hub, options.logger, options.version);
+  const card = guarded(hub, options);
+  card.get('/', async (c) => {
+    const endpoint = `${new URL(c.req.url).origin}/a2a`;
+    const body = AgentCard.toJSON(
+      await server.card({ endpoint, version: options.version, requireToken: options.requireToken }),
+    );
+    return c.json(body as Record<string, unknown>, 200, { 'cache-control': 'no-cache' });
+  });
+  const rpc = guarded(hub, options);
+  rpc.post('/', (c) => answer(c, server, options.logger));
+  root.route('/.well-known/agent-card.json', card as unknown as Hono);
+  root.route('/a2a', rpc as unknown as Hono);
+}
+
+/** Answers one JSON-RPC request: a response, or a stream of them as SSE. */
+async function answer(c: Context<A2AEnv>, server: A2AServer, logger: Logger): Promise<Response> {
+  let body: unknown;
+  try {
+    body = JSON.parse(await c.req.text());
+  } catch (err) {
+    return c.json(rpcError(null, -32700, `Parse error: ${(err as Error).message}`));
+  }
+  if (Array.isArray(body)) return c.json(rpcError(null, -32600, 'Invalid Request: batches are not supported'));
+  const request = body as { jsonrpc?: unknown; id?: unknown; method?: unknown } | null;
+  const id: RpcId =
+    typeof request?.id === 'string' || (typeof request?.id === 'number' && Number.isInteger(request.id))
+      ? request.id
+      : null;
+  if (
+    typeof request !== 'object' ||
+    request === null ||
+    request.jsonrpc !== '2.0' ||
+    typeof request.method !== 'string'
+  )
+    return c.json(rpcError(id, -32600, 'Invalid Request: expected {"jsonrpc": "2.0", "method": …, "id": …}'));
+  const method = request.method;
+  const legacy = LEGACY_METHODS.has(method);
+  const requested = c.req.header('a2a-version')?.trim() || (legacy ? V03 : V1);
+  if (requested !== (legacy ? V03 : V1) && !(legacy && requested.startsWith('0.3')))
+    return c.json(
+      rpcError(id, -32009, `A2A version ${requested} is not supported for ${method}: ${V1} (and ${V03} method names)`),
+    );
+  const context = new ServerCallContext({
+    user: new HubCaller(c.get('principal').module),
+    requestedVersion: legacy ? V03 : V1,
+    state: new Map([[STATE_HEADERS_KEY, Object.fromEntries(c.req.raw.headers)]]),
+  });
+  const mapError = legacy
+    ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError
+    : JsonRpcTransportHandler.mapToJSONRPCError;
+  let result: Awaited<ReturnType<A2AServer['jsonRpc']['handle']>>;
+  try {
+    result = await (legacy ? server.legacy : server.jsonRpc).handle(request as Record<string, unknown>, context);
+  } catch (err) {
+    logger.error({ err, method }, 'an A2A request failed');
+    return c.json({ jsonrpc: '2.0', id, error: mapError(err) });
+  }
+  if (!(Symbol.asyncIterator in result)) return c.json(result);
+  return stream(c, result, { id, mapError, drain: SENDING_STREAMS.has(method), logger });
+}
+
+interface StreamOptions {
+  id: RpcId;
+  mapError: (err: unknown) => unknown;
+  /** Go on reading after the caller hangs up (the task's events are stored as they are read). */
+  drain: boolean;
+  logger: Logger;
+}
+
+/**
+ * The responses as SSE. The first is awaited before answering, so a request refused at once (an unknown task, a
+ * skill that does not exist) is a plain JSON-RPC error rather than a stream holding one.
+ */
+async function stream(c: Context, responses: AsyncGenerator<unknown>, o: StreamOptions): Promise<Response> {
+  let first: IteratorResult<unknown>;
+  try {
+    first = await responses.next();
+  } catch (err) {
+    return c.json({ jsonrpc: '2.0', id: o.id, error: o.mapError(err) });
+  }
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (first.done) controller.close();
+      else controller.enqueue(encoder.encode(formatSSEEvent(first.value)));
+    },
+    async pull(controller) {
+      try {
+        const next = await responses.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(formatSSEEvent(next.value)));
+      } catch (err) {
+        o.logger.warn({ err }, 'an A2A stream ended with an error');
+        controller.enqueue(encoder.encode(formatSSEErrorEvent({ jsonrpc: '2.0', id: o.id, error: o.mapError(err) })));
+        controller.close();
+      }
+    },
+    cancel() {
+      if (o.drain) void drain(responses, o.logger);
+      else void responses.return(undefined).catch(() => undefined);
+    },
+  });
+  return new Response(body, { headers: SSE_HEADERS });
+}
+
+/** Reads the rest of a stream nobody listens to any more, so the task's events are still stored. */
+async function drain(responses: AsyncGenerator<unknown>, logger: Logger): Promise<void> {
+  try {
+    while (!(await responses.next()).done);
+  } catch (err) {
+    logger.warn({ err }, 'an A2A task’s stream failed after its caller left');
+  }
+}
