@@ -27,6 +27,7 @@ import { TemplateRegistry } from './registry/template-registry.js';
 import { Worker } from './runtime/worker.js';
 import type { WorkerOptions } from './runtime/worker-options.js';
 import { A2ATaskStore } from './store/a2a-tasks.js';
+import { waitingUpChain } from './store/ask-chain.js';
 import { type AskInput, type AskResult, AskStore } from './store/asks.js';
 import { ConfigSync, type ConfigSyncResult } from './store/config-sync.js';
 import type { Database } from './store/database.js';
@@ -326,6 +327,7 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     latest: (o) => log.latest(o),
     head: async () => encodeCursor(await eventStore.head()),
     prune,
+    subscriberCount: () => log.subscriberCount,
   };
   return {
     database: db.location,
@@ -344,7 +346,12 @@ export async function openHub(options: HubOptions = {}): Promise<Hub> {
     ask: async (input) => {
       if (input.capability !== undefined) {
         if (input.to !== undefined) throw new HubError('validation', 'give `to` or `capability`, not both');
-        input = { ...input, to: (await routeCapability({ modules }, input.capability)).chosen };
+        // Not back to the asker, nor to a module waiting up the chain this ask is made in.
+        const avoid = new Map<string, string>([[input.from, 'the asker']]);
+        if (input.via !== undefined)
+          for (const m of await waitingUpChain(db.read, input.via, input.from))
+            if (!avoid.has(m)) avoid.set(m, 'waiting for an answer up this ask chain');
+        input = { ...input, to: (await routeCapability({ modules }, input.capability, new Map(), avoid)).chosen };
       } else if (input.to === undefined) {
         throw new HubError('validation', 'to: the answering module is required (or a `capability` to route by)');
       }

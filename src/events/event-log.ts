@@ -260,6 +260,11 @@ export class EventLog {
     this.remove(undefined);
   }
 
+  /** How many subscriptions are open. */
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
   /**
    * While anyone is subscribed, the process stays alive (as it would with an open socket): a script awaiting
    * `waitForCompletion` must not exit just because the change will come from another process.

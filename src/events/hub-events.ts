@@ -15,4 +15,6 @@ export interface HubEvents {
   head(): Promise<string>;
   /** Deletes events older than `before`; cursors older than what is kept then fail with `cursor_expired`. */
   prune(before: Date): Promise<number>;
+  /** How many subscriptions follow the log in this hub now (each closes with `Subscription.close`). */
+  subscriberCount(): number;
 }

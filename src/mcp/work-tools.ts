@@ -5,6 +5,7 @@
  * them before it calls.
  */
 import { z } from 'zod';
+import { HubError } from '../domain/errors.js';
 import { STATUSES } from '../domain/status.js';
 import { actingModule, actingTask } from './identity.js';
 import { type Tool, tool } from './tool.js';
@@ -106,7 +107,12 @@ const answer = tool({
   }),
   output: z.object({ replyId: z.string(), status: z.enum(STATUSES) }),
   readOnly: false,
-  async run(input, { client }) {
+  async run(input, { client, identity, hints }) {
+    // Only this module's own questions: another module's reply is answered as if it did not exist.
+    const module = actingModule(identity, hints);
+    const asked = await client.message(input.replyId);
+    if (asked.role !== 'assistant' || asked.author !== module)
+      throw new HubError('not_found', `no question with reply id ${input.replyId} in ${module}'s inbox`);
     const reply = await client.answer(input.replyId, { content: input.content, final: input.final });
     return { data: { replyId: reply.id, status: reply.status }, text: `Reply ${reply.id}: ${reply.status}.` };
   },

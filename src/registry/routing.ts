@@ -49,6 +49,8 @@ export async function routeCapability(
   capability: string,
   /** Replies queued that the store does not show yet (asked in the transaction that routes), by module. */
   unseen: ReadonlyMap<string, number> = new Map(),
+  /** Modules not to route to, each with why (the asker, a module waiting up the ask chain). */
+  avoid: ReadonlyMap<string, string> = new Map(),
 ): Promise<RouteDecision> {
   const wanted = capabilityName(capability);
   const modules = await deps.modules.list();
@@ -64,6 +66,7 @@ export async function routeCapability(
     wanted,
     declaring,
     loads.map((l) => ({ ...l, queued: l.queued + (unseen.get(l.module) ?? 0) })),
+    avoid,
   );
 }
 
@@ -75,12 +78,14 @@ export function chooseModule(
   capability: string,
   declaring: readonly Module[],
   loads: readonly ModuleLoad[],
+  avoid: ReadonlyMap<string, string> = new Map(),
 ): RouteDecision {
   const rows = [...declaring]
     .sort((a, b) => byName(a.name, b.name))
     .map((m) => {
       const load = loads.find((l) => l.module === m.name);
-      return { module: m.name, busy: load?.busy ?? 0, queued: load?.queued ?? 0, excluded: exclusion(m) };
+      const excluded = exclusion(m) ?? avoid.get(m.name);
+      return { module: m.name, busy: load?.busy ?? 0, queued: load?.queued ?? 0, excluded };
     });
   const chosen = rows
     .filter((r) => r.excluded === undefined)

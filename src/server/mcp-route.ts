@@ -15,6 +15,8 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { HttpClient } from '../client/http.js';
+import type { CommsClient } from '../client/types.js';
+import { HubError } from '../domain/errors.js';
 import type { Hub } from '../hub.js';
 import type { IdentityHints, McpIdentity } from '../mcp/identity.js';
 import { createMcpServer } from '../mcp/server.js';
@@ -60,7 +62,8 @@ export function mountMcp(root: Hono, hub: Hub, options: McpRouteOptions): void {
   app.use('*', authenticate(hub, options));
   app.post('/', async (c) => {
     const identity = identityOf(c);
-    const client = new HttpClient(IN_PROCESS_URL, bearerToken(c), { fetch: apiFetch(root, ownAddress(c)) });
+    const http = new HttpClient(IN_PROCESS_URL, bearerToken(c), { fetch: apiFetch(root, ownAddress(c)) });
+    const client = withHubFeeds(http, hub, c.get('principal').module);
     const server = createMcpServer({ client, identity, hints: HINTS });
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
@@ -73,6 +76,25 @@ export function mountMcp(root: Hono, hub: Hub, options: McpRouteOptions): void {
   });
   app.on(['GET', 'DELETE'], '/', (c) => methodNotAllowed(c));
   root.route('/mcp', app as unknown as Hono);
+}
+
+/**
+ * The client with a reply's events followed from the hub in this process rather than over a live stream of the
+ * API: a tool waiting for an answer then holds no socket and none of the streams all clients share (a few callers
+ * waiting could otherwise take them all), and nothing is left open when the wait ends. Only the events of one
+ * message are followed this way — the tools have read it through the API just before, which applied the token's
+ * scope; a scoped token is checked again here.
+ */
+function withHubFeeds(client: HttpClient, hub: Hub, scope: string | null): CommsClient {
+  const follow: CommsClient['follow'] = async (filter, handler, notice) => {
+    const id = filter.messageId;
+    if (id === undefined) return client.follow(filter, handler, notice);
+    if (scope !== null && !(await hub.visibility.message(scope, id)))
+      throw new HubError('not_found', `no message with id ${id}`);
+    const subscription = await hub.events.subscribe(filter, handler);
+    return { failed: new Promise<never>(() => undefined), close: () => subscription.close() };
+  };
+  return Object.assign(Object.create(client) as HttpClient, { follow });
 }
 
 /** Who the tools act as for this request; `forbidden` when a module token names another module. */
@@ -114,7 +136,12 @@ function apiFetch(root: Hono, own: string | undefined): typeof fetch {
     const request = new Request(input, init);
     const url = new URL(request.url);
     if (own && url.pathname === STREAM_PATH) {
-      return fetch(`${own}${url.pathname}${url.search}`, { headers: request.headers, signal: request.signal });
+      // The caller's own signal: the Request made above links its signal to it only weakly, and once collected,
+      // closing the feed would no longer end the connection.
+      return fetch(`${own}${url.pathname}${url.search}`, {
+        headers: request.headers,
+        ...(init?.signal ? { signal: init.signal } : {}),
+      });
     }
     const headers = new Headers(request.headers);
     headers.set('host', new URL(IN_PROCESS_URL).host);

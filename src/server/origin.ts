@@ -17,7 +17,11 @@ import { ALLOWED_ORIGINS_ENV } from '../config/origins.js';
 import { problem } from './problem.js';
 
 /** Request headers an allowed page may send (answered to its CORS preflight). */
-const CORS_HEADERS = 'authorization, content-type, last-event-id, idempotency-key';
+const CORS_HEADERS = [
+  'authorization, content-type, last-event-id, idempotency-key',
+  // What an MCP client sends to /mcp: the protocol's own headers, and who the tools act as.
+  'accept, mcp-protocol-version, mcp-session-id, x-claude-comms-module, x-claude-comms-task, x-claude-comms-reply',
+].join(', ');
 const CORS_METHODS = 'GET, POST, PATCH, DELETE';
 
 /** The origin of a page served by this service at `host` (a Host header), or undefined when it is not one. */

@@ -8,7 +8,7 @@
 import { type CompiledQuery, type Kysely, sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
 import { assertId } from '../domain/ids.js';
-import type { WriteTx } from './database.js';
+import type { SqlClient, WriteTx } from './database.js';
 import type { Schema } from './schema.js';
 
 /** How many asks may nest: a question asked from an answer to a question asked from an answer… (A → B → C → D → E). */
@@ -24,20 +24,23 @@ export function askChainColumns(db: Kysely<Schema>): Statement[] {
   ];
 }
 
+/** One link of an ask chain: the module answering a reply, and who asked it (null before migration 18). */
+interface Link {
+  author: string;
+  asker: string | null;
+}
+
 /**
- * Checks an ask from `from` to `to` made from inside the answer `via`, in the ask's transaction: `not_found` for
- * no such reply, `validation` when `via` is not `from`'s reply, `conflict` for a loop or a chain too deep.
+ * The links above an ask made from inside the answer `via`, nearest first (at most one more than the depth limit):
+ * `not_found` for no such reply, `validation` when `via` is not a reply of `from`.
  */
-export async function checkAskChain(tx: WriteTx, via: string, from: string, to: string): Promise<void> {
+async function readChain(client: SqlClient, via: string, from: string): Promise<Link[]> {
   assertId(via, 'via');
-  // Oldest last: each link is the reply an agent was answering when it asked the next question.
-  const links: { author: string; asker: string | null }[] = [];
+  const links: Link[] = [];
   let next: string | null = via;
   while (next !== null && links.length <= MAX_ASK_DEPTH) {
-    const row: { role: string; author: string; asker: string | null; via: string | null } | undefined = await tx.get(
-      'SELECT role, author, asker, via FROM messages WHERE id = ?',
-      [next],
-    );
+    const row: { role: string; author: string; asker: string | null; via: string | null } | undefined =
+      await client.get('SELECT role, author, asker, via FROM messages WHERE id = ?', [next]);
     if (!row) {
       if (links.length === 0) throw new HubError('not_found', `via: no reply with id ${via}`);
       break;
@@ -53,6 +56,24 @@ export async function checkAskChain(tx: WriteTx, via: string, from: string, to: 
     links.push({ author: row.author, asker: row.asker });
     next = row.via;
   }
+  return links;
+}
+
+/** The modules waiting up the chain of an ask from `from` made inside the answer `via` (routing passes them over). */
+export async function waitingUpChain(client: SqlClient, via: string, from: string): Promise<Set<string>> {
+  return waitingIn(await readChain(client, via, from));
+}
+
+function waitingIn(links: readonly Link[]): Set<string> {
+  return new Set(links.flatMap((l) => (l.asker === null ? [l.author] : [l.author, l.asker])));
+}
+
+/**
+ * Checks an ask from `from` to `to` made from inside the answer `via`, in the ask's transaction: `not_found` for
+ * no such reply, `validation` when `via` is not `from`'s reply, `conflict` for a loop or a chain too deep.
+ */
+export async function checkAskChain(tx: WriteTx, via: string, from: string, to: string): Promise<void> {
+  const links = await readChain(tx, via, from);
   // The chain from its first asker to this ask: A → B (A asked B), then B → C from inside B's answer, …
   const path: string[] = [];
   for (const link of [...links].reverse()) {
@@ -60,7 +81,7 @@ export async function checkAskChain(tx: WriteTx, via: string, from: string, to: 
     path.push(link.author);
   }
   const shown = [...path, to].join(' → ');
-  const waiting = new Set(links.flatMap((l) => (l.asker === null ? [l.author] : [l.author, l.asker])));
+  const waiting = waitingIn(links);
   if (waiting.has(to)) {
     throw new HubError(
       'conflict',

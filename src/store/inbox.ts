@@ -141,6 +141,7 @@ export class Inbox {
         );
       }
       const whole = row.content + content;
+      if (final && whole === '') throw new HubError('validation', 'content: the answer must not be empty');
       const value = final && row.schema !== null ? checkedValue(replyId, row.schema, whole) : undefined;
       if (row.status === 'pending') {
         await this.messages.moveStatus(tx, replyId, 'processing', {

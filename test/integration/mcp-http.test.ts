@@ -120,6 +120,11 @@ const INITIALIZE = JSON.stringify({
 const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
 /** Open event streams of the service (a waiting tool follows one). */
+/** The hub subscriptions open in the service: a waiting tool follows its reply with one. */
+function subscriptions(): number {
+  return service.hub.events.subscriberCount();
+}
+
 async function openStreams(): Promise<number> {
   const health = (await (await fetch(`${service.url}/api/v1/health`)).json()) as { streams?: { clients: number } };
   return health.streams?.clients ?? -1;
@@ -261,7 +266,7 @@ describe('the MCP endpoint', () => {
     expect(failed.data.error).toEqual(expect.stringContaining('told to fail'));
   });
 
-  it('hands back an unfinished reply when the wait runs out; get_reply waits on, following the event stream', async () => {
+  it('hands back an unfinished reply when the wait runs out; get_reply waits on, following the reply', async () => {
     const client = await connect({ as: 'alpha' });
     const asked = await call(client, 'ask', { to: 'beta', question: 'SLOW Q:slowly', waitSeconds: 1 });
     expect(asked.isError).toBeFalsy();
@@ -272,14 +277,16 @@ describe('the MCP endpoint', () => {
     const now = await call(client, 'get_reply', { replyId: asked.data.replyId });
     expect(now.data).toMatchObject({ final: false, waited: false });
 
-    const before = await openStreams();
+    const [streams, before] = [await openStreams(), subscriptions()];
     const waiting = call(client, 'get_reply', { replyId: asked.data.replyId, waitSeconds: 30 });
-    await until(async () => (await openStreams()) === before + 1, 10_000, 'the wait to follow the event stream');
+    await until(async () => subscriptions() === before + 1, 10_000, 'the wait to follow the reply');
+    // It follows the hub in the service's own process: none of the live streams all clients share is taken.
+    expect(await openStreams()).toBe(streams);
     const done = await waiting;
     expect(done.data).toMatchObject({ replyId: asked.data.replyId, status: 'complete', final: true, waited: false });
     expect(done.data.content).toBe('answer to slowly');
-    // The feed is closed once the answer is handed back.
-    await until(async () => (await openStreams()) === before, 10_000, 'the event stream to close');
+    // The subscription is closed once the answer is handed back.
+    await until(async () => subscriptions() === before, 10_000, 'the subscription to close');
   });
 
   it('sends progress while it waits, so a client that resets its timeout on progress waits on', async () => {
@@ -298,10 +305,10 @@ describe('the MCP endpoint', () => {
     ]);
   });
 
-  it('stops waiting, and closes its event stream, when the caller hangs up', async () => {
+  it('stops waiting, and closes what it follows, when the caller hangs up', async () => {
     const client = await connect({ as: 'alpha' });
     const asked = await call(client, 'ask', { to: 'inboxer', question: 'never answered', waitSeconds: 0 });
-    const before = await openStreams();
+    const before = subscriptions();
     // A stateless endpoint cannot match a cancellation (a POST of its own) to the call it cancels: the call's
     // connection closing is what stops it.
     const waiting = client.callTool(
@@ -310,9 +317,9 @@ describe('the MCP endpoint', () => {
       { timeout: 700_000 },
     );
     waiting.catch(() => undefined);
-    await until(async () => (await openStreams()) === before + 1, 10_000, 'the wait to follow the event stream');
+    await until(async () => subscriptions() === before + 1, 10_000, 'the wait to follow the reply');
     await client.close();
-    await until(async () => (await openStreams()) === before, 10_000, 'the event stream to close');
+    await until(async () => subscriptions() === before, 10_000, 'the subscription to close');
     expect((await call(await connect({ as: 'alpha' }), 'list_modules')).isError).toBeFalsy();
   });
 
@@ -332,6 +339,11 @@ describe('the MCP endpoint', () => {
     ]);
     expect(inbox.text).toContain('Which fields?');
 
+    // alpha may not answer inboxer's question, whatever it was told the id is.
+    const forged = await call(alpha, 'answer', { replyId: asked.data.replyId, content: 'forged' });
+    expect(forged.isError).toBe(true);
+    expect(forged.text).toContain('no question with reply id');
+    expect(forged.text).toContain('[not_found]');
     const part = await call(inboxer, 'answer', { replyId: asked.data.replyId, content: 'Titles, ', final: false });
     expect(part.data).toEqual({ replyId: asked.data.replyId, status: 'processing' });
     const waiting = call(alpha, 'get_reply', { replyId: asked.data.replyId, waitSeconds: 30 });

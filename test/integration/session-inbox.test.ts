@@ -79,6 +79,7 @@ describeEachBackend('interactive modules and nested asks', (hubs) => {
     };
     const asked = await hub.ask({ from: 'marker', to: 'arangodb', prompt: 'fields?', schema });
     expect((await hub.inbox('arangodb'))[0]?.schema).toEqual(schema);
+    await expect(hub.answer(asked.messageId, { content: '' })).rejects.toMatchObject({ code: 'validation' });
     await expect(hub.answer(asked.messageId, { content: '{"fields": "title"}' })).rejects.toMatchObject({
       code: 'validation',
       message: expect.stringContaining('/fields'),
@@ -156,5 +157,23 @@ describeEachBackend('interactive modules and nested asks', (hubs) => {
       message: expect.stringContaining(`at most ${MAX_ASK_DEPTH} deep`),
     });
     expect(await hub.tasks.list({ module: 'f' })).toEqual([]);
+  });
+
+  it('routes an ask by capability past its asker and the modules waiting up its chain', async () => {
+    const hub = await hubs.open();
+    for (const name of ['alpha', 'beta', 'gamma']) await sessionModule(hub, name, { capabilities: ['echo'] });
+    // alpha comes first by name and is as idle as any: still not routed back to itself.
+    const first = await hub.ask({ from: 'alpha', capability: 'echo', prompt: 'anyone?' });
+    expect((await hub.messages.require(first.messageId)).author).toBe('beta');
+    // beta, answering alpha, asks for echo: alpha waits up the chain, beta is the asker; gamma takes it.
+    const nested = await hub.ask({ from: 'beta', capability: 'echo', prompt: 'and you?', via: first.messageId });
+    expect((await hub.messages.require(nested.messageId)).author).toBe('gamma');
+    // gamma, answering beta, has no one left to route to: each is named with why.
+    await expect(
+      hub.ask({ from: 'gamma', capability: 'echo', prompt: 'more?', via: nested.messageId }),
+    ).rejects.toMatchObject({
+      code: 'unavailable',
+      message: expect.stringMatching(/alpha is waiting for an answer up this ask chain.*gamma is the asker/),
+    });
   });
 });

@@ -437,10 +437,14 @@ describe.each(BACKENDS)('module-scoped tokens on $name', (backend) => {
         status: 409,
         body: { code: 'conflict', detail: expect.stringContaining('alpha → desk → alpha') },
       });
-      // beta cannot pass off desk's answer as its own.
-      expect(await call(w.service, w.beta, '/ask', { body: { ...via, from: 'beta', to: 'gamma' } })).toMatchObject({
+      // beta cannot pass off desk's answer as its own: one it may not see is unknown, as any id it may not see.
+      expect(await call(w.service, w.beta, '/ask', { body: { ...via, from: 'beta', to: 'gamma' } })).toMatchObject(
+        notFound('message', asked.messageId),
+      );
+      // One it may see but did not write is refused, naming why.
+      expect(await call(w.service, w.alpha, '/ask', { body: { ...via, from: 'alpha', to: 'gamma' } })).toMatchObject({
         status: 400,
-        body: { code: 'validation' },
+        body: { code: 'validation', detail: expect.stringContaining("is module desk's answer") },
       });
       expect((await call(w.service, desk, answer, { body: { content: 'done' } })).body).toMatchObject({
         status: 'complete',

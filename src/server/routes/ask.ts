@@ -42,6 +42,8 @@ export function registerAskRoutes(app: OpenAPIHono<Env>, hub: Hub): void {
       if (!from) throw new HubError('validation', 'body.from: the asking module is required');
       actAs(c, from);
       if (body.threadId !== undefined) await assertVisible(hub, c, 'thread', body.threadId);
+      // A reply the token may not see is unknown, word for word, whatever it is.
+      if (body.via !== undefined) await assertVisible(hub, c, 'message', body.via);
       const { replayed, ...asked } = await hub.ask({
         ...body,
         from,
