@@ -1,7 +1,9 @@
 // A module whose agent is a remote A2A agent (backend: a2a), on every backend, against a real A2A server made of the
 // official SDK's server pieces (test/support/a2a-remote.ts): a question answered with streamed text, a follow-up
-// continuing the remote context, cancel and silence passed on as cancelTask, a bearer token sent, and an
-// unreachable or misbehaving remote failing the reply with a reason and turning the module unhealthy.
+// continuing the remote context, cancel and silence passed on as cancelTask, a bearer token sent, a remote that does
+// not stream or speaks only v0.3, and an unreachable or misbehaving remote failing the reply with a reason and
+// turning the module unhealthy.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
 import type { Hub } from '../../src/index.js';
 import { type RemoteAgent, type RemoteAgentOptions, startRemoteAgent } from '../support/a2a-remote.js';
@@ -160,16 +162,28 @@ describeEachBackend('a2a backend', (hubs) => {
     expect(module.healthError).toMatch(/^runs keep failing \(agent_error\): 2 failed runs in a row/);
   });
 
-  it('checks the card when the worker starts: a remote that is not there is unhealthy at once, its work waits', async () => {
+  it('checks the card when the worker starts: a remote not there, or without the skill, is unhealthy at once', async () => {
+    const gone = await remote();
+    await gone.close();
     const agent = await remote();
-    await agent.close();
     const hub = await hubs.open();
-    await a2aModule(hub, 'remote', agent.url);
+    await a2aModule(hub, 'gone', gone.url);
+    await a2aModule(hub, 'unskilled', agent.url, { skill: 'translate' });
     await hub.startWorker({ healthBackoffMs: 60_000, healthBackoffMaxMs: 60_000 });
-    await until(async () => (await hub.modules.get('remote')).health === 'unhealthy', 10_000, 'the module unhealthy');
-    expect((await hub.modules.get('remote')).healthError).toBe(
-      `A2A agent ${agent.url}: cannot reach it (ECONNREFUSED)`,
+    await until(
+      async () => (await hub.modules.list()).every((m) => m.health === 'unhealthy'),
+      10_000,
+      'both modules unhealthy',
     );
+    expect((await hub.modules.get('gone')).healthError).toBe(`A2A agent ${gone.url}: cannot reach it (ECONNREFUSED)`);
+    expect((await hub.modules.get('unskilled')).healthError).toBe(
+      `A2A agent ${agent.url}: the agent at ${agent.url}/.well-known/agent-card.json has no skill "translate" (its skills: answer)`,
+    );
+    // Its work waits rather than failing.
+    const asked = await hub.ask({ from: 'marker', to: 'unskilled', prompt: 'Hola?' });
+    await sleep(300);
+    expect(((await hub.messages.get(asked.messageId)) as { status: string }).status).toBe('pending');
+    expect(agent.seen).toEqual([]);
   });
 
   it.each([
@@ -211,13 +225,19 @@ describeEachBackend('a2a backend', (hubs) => {
     }
   });
 
-  it('answers through a remote whose card says it does not stream (a blocking SendMessage)', async () => {
-    const agent = await remote({ streaming: false });
+  it.each([
+    ['does not stream (a blocking SendMessage)', { streaming: false }],
+    ['speaks A2A v0.3 only', { legacy: true }],
+    ['speaks A2A v0.3 only and does not stream', { legacy: true, streaming: false }],
+  ])('answers through a remote that %s', async (_, options) => {
+    const agent = await remote(options);
     const hub = await hubs.open();
     await a2aModule(hub, 'remote', agent.url);
     await hub.startWorker();
-    const { done } = await askAndWait(hub, 'remote', 'Blocking?');
-    expect(done.status).toBe('complete');
-    expect(done.message.content).toBe('Question 1 in this context. You asked: Blocking?.');
+    const first = await askAndWait(hub, 'remote', 'Well?');
+    expect(first.done.status).toBe('complete');
+    expect(first.done.message.content).toBe('Question 1 in this context. You asked: Well?.');
+    const second = await askAndWait(hub, 'remote', 'Again?', first.asked.threadId);
+    expect(second.done.message.content).toBe('Question 2 in this context. You asked: Again?.');
   });
 });

@@ -14,6 +14,7 @@ import {
   TaskState,
   type TaskStatus,
 } from '@a2a-js/sdk';
+import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import {
   AgentEvent,
   type AgentExecutor,
@@ -45,6 +46,8 @@ export interface RemoteAgentOptions {
   streaming?: boolean;
   /** Serves nonsense instead: as its card, or as its JSON-RPC answers. */
   garbage?: 'card' | 'rpc';
+  /** Speaks A2A v0.3 only (its card and its JSON-RPC methods), through the SDK's compatibility layer. */
+  legacy?: boolean;
 }
 
 /** A message the remote received. */
@@ -194,14 +197,27 @@ export async function startRemoteAgent(given: RemoteAgentOptions = {}): Promise<
     defaultOutputModes: ['text/plain'],
     skills: [{ id: 'answer', name: 'Answer', description: 'Answers a question', tags: ['qa'] }],
   });
+  const legacyCard = () => ({
+    name: 'Remote v0.3 agent',
+    description: 'Answers questions over A2A v0.3',
+    version: '1.0.0',
+    protocolVersion: '0.3.0',
+    url: `${base}/a2a`,
+    preferredTransport: 'JSONRPC',
+    capabilities: { streaming: options.streaming ?? true },
+    defaultInputModes: ['text/plain'],
+    defaultOutputModes: ['text/plain'],
+    skills: [{ id: 'answer', name: 'Answer', description: 'Answers a question', tags: ['qa'] }],
+  });
   const executor = new TestExecutor(options.behaviour ?? 'answer', seen, cancelled);
   const handler = new DefaultRequestHandler(AgentCard.fromJSON(cardJson()), new InMemoryTaskStore(), executor);
-  const transport = new JsonRpcTransportHandler(handler);
+  const transport = options.legacy ? new LegacyJsonRpcTransportHandler(handler) : new JsonRpcTransportHandler(handler);
   const server: Server = createServer(async (req, res) => {
     authorizations.push(req.headers.authorization);
     if (req.method === 'GET' && req.url === '/.well-known/agent-card.json') {
       res.setHeader('Content-Type', options.garbage === 'card' ? 'text/html' : 'application/json');
-      res.end(options.garbage === 'card' ? '<html><body>It works!</body></html>' : JSON.stringify(cardJson()));
+      const card = options.legacy ? legacyCard() : cardJson();
+      res.end(options.garbage === 'card' ? '<html><body>It works!</body></html>' : JSON.stringify(card));
       return;
     }
     if (req.method !== 'POST' || req.url !== '/a2a') {
@@ -218,7 +234,8 @@ export async function startRemoteAgent(given: RemoteAgentOptions = {}): Promise<
       return;
     }
     const version = req.headers['a2a-version'];
-    const context = new ServerCallContext({ requestedVersion: typeof version === 'string' ? version : undefined });
+    const requestedVersion = typeof version === 'string' ? version : undefined;
+    const context = new ServerCallContext({ requestedVersion });
     const result = await transport.handle(text, context);
     if (Symbol.asyncIterator in result) {
       res.writeHead(200, SSE_HEADERS);
