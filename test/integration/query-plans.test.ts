@@ -5,11 +5,15 @@
 //
 // PostgreSQL plans from a handful of rows prefer reading the table, so its plans are taken with sequential scans,
 // bitmap scans and sorts priced out: whatever it still chooses has no alternative.
+import { Task } from '@a2a-js/sdk';
+import { ServerCallContext } from '@a2a-js/sdk/server';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
+import { HubCaller } from '../../src/a2a/caller.js';
 import type { EventFilter } from '../../src/domain/types.js';
 import type { Hub } from '../../src/index.js';
+import { A2ATaskStore } from '../../src/store/a2a-tasks.js';
 import type { Database, Query } from '../../src/store/database.js';
 import { EventStore } from '../../src/store/events.js';
 import { MessageStore } from '../../src/store/messages.js';
@@ -21,7 +25,7 @@ import { ThreadStore } from '../../src/store/threads.js';
 import { describeEachBackend } from '../support/backends.js';
 
 /** Tables that grow with use; the others hold a row per module, status or token. */
-const GROWING = ['tasks', 'messages', 'threads', 'events'];
+const GROWING = ['tasks', 'messages', 'threads', 'events', 'a2a_tasks'];
 
 interface Recorded {
   sql: string;
@@ -67,6 +71,31 @@ const QUEUE: Allowance = {
   pattern: /^SCAN messages USING INDEX messages_active$/,
   why: 'the unfinished replies (the queue, not the history) read whole',
 };
+
+/** A2A's ListTasks answers `totalSize`: the matches counted through the index that narrows them. */
+const COUNT: Allowance = {
+  pattern: /^SCAN a2a_tasks USING COVERING INDEX (a2a_tasks_\w+|sqlite_autoindex_a2a_tasks_1)$/,
+  why: 'ListTasks counts its matches (totalSize) through an index, reading no row',
+};
+
+/** A2A tasks in two contexts, one of them a module's. */
+async function a2aFilled(store: A2ATaskStore): Promise<void> {
+  for (let i = 0; i < 6; i++) {
+    const task = Task.fromJSON({
+      id: `t${i}`,
+      contextId: `c${i % 2}`,
+      status: {
+        state: i % 3 ? 'TASK_STATE_COMPLETED' : 'TASK_STATE_WORKING',
+        timestamp: new Date(1e12 + i).toISOString(),
+      },
+      metadata: { claudeComms: { threadId: `th${i % 2}` } },
+    });
+    await store.save(task, i % 2 ? AS_MARKER : UNSCOPED);
+  }
+}
+const AS_MARKER = new ServerCallContext({ user: new HubCaller('marker') });
+const UNSCOPED = new ServerCallContext({ user: new HubCaller(null) });
+const LIST = { tenant: '', contextId: '', status: 0, pageToken: '', statusTimestampAfter: undefined } as const;
 
 /** What a case's plans did wrong, and the indexes they use. */
 interface Verdict {
@@ -174,6 +203,9 @@ describeEachBackend('query plans', (hubs) => {
     const events = new EventStore(db);
     const modules = new ModuleStore(db);
     const items = new StepItemStore();
+    const a2a = new A2ATaskStore(db);
+    await a2aFilled(new A2ATaskStore(raw));
+    const a2aPage = await a2a.list({ ...LIST, pageSize: 2 }, UNSCOPED);
     const byId: EventFilter[] = [{}, { threadId }, { messageId }, { taskId }];
 
     /** Each case: a store call and what its plans may contain. */
@@ -225,6 +257,23 @@ describeEachBackend('query plans', (hubs) => {
       ['step items: counted', () => items.tally(db.read, 'r', 's'), [], ['step_items_status']],
       ['step items: one', () => items.get(db.read, 'r', 's', 3), []],
       ['step items: of a reply', () => items.ofMessage(db.read, messageId), [], ['step_items_message']],
+      ['a2a tasks: newest', () => a2a.list(LIST, UNSCOPED), [walk('a2a_tasks', 'a2a_tasks_updated'), COUNT]],
+      [
+        'a2a tasks: a page on',
+        () => a2a.list({ ...LIST, pageSize: 2, pageToken: a2aPage.nextPageToken }, UNSCOPED),
+        [walk('a2a_tasks', 'a2a_tasks_updated'), COUNT],
+      ],
+      ['a2a tasks: a module’s', () => a2a.list(LIST, AS_MARKER), [], ['a2a_tasks_owner']],
+      ['a2a tasks: a context', () => a2a.list({ ...LIST, contextId: 'c1' }, UNSCOPED), [], ['a2a_tasks_context']],
+      ['a2a tasks: a state', () => a2a.list({ ...LIST, status: 3 }, UNSCOPED), [], ['a2a_tasks_state']],
+      [
+        'a2a tasks: changed since',
+        () => a2a.list({ ...LIST, statusTimestampAfter: new Date(1e12 + 3).toISOString() }, UNSCOPED),
+        [],
+        ['a2a_tasks_updated'],
+      ],
+      ['an a2a task', () => a2a.load('t1', AS_MARKER), []],
+      ['an a2a context’s thread', () => a2a.threadOfContext('c1', AS_MARKER), [], ['a2a_tasks_context']],
       ['a task', () => tasks.get(taskId), []],
       ['a message', () => messages.get(messageId), []],
       ...byId.map((f): [string, () => Promise<unknown>, Allowance[], string[]?] => [
