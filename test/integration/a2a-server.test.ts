@@ -72,6 +72,12 @@ function isTask(result: Task | Message): result is Task {
   return 'status' in result;
 }
 
+/** A JSON-RPC answer as the tests read it: an error, or a v0.3 task. */
+interface RpcAnswer {
+  error?: { code: number; message: string };
+  result: { kind: string; id: string; status: { state: string }; artifacts: { parts: { text?: string }[] }[] };
+}
+
 /** Posts a raw JSON-RPC body (a string as it is) and answers the status and parsed body. */
 async function rpc(url: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${url}/a2a`, {
@@ -79,7 +85,7 @@ async function rpc(url: string, body: unknown, headers: Record<string, string> =
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as RpcAnswer };
 }
 
 /** Posts `body` on a connection of its own (one refused before its body is read is closed after the answer). */
@@ -250,7 +256,7 @@ describe.each(BACKENDS)('the hub as an A2A server on $name', (backend) => {
       expect(started.status?.state).not.toBe(TaskState.TASK_STATE_COMPLETED);
       const cancelled = await client.cancelTask({ tenant: '', id: started.id, metadata: undefined });
       expect(cancelled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
-      const messageId = (cancelled.metadata?.claudeComms as { messageId: string }).messageId;
+      const messageId = (cancelled.metadata?.claudeComms as { messageId: string } | undefined)?.messageId ?? '';
       expect((await service.hub.messages.require(messageId)).status).toBe('cancelled');
       expect((await client.getTask({ tenant: '', id: started.id })).status?.state).toBe(TaskState.TASK_STATE_CANCELED);
     });
@@ -281,7 +287,7 @@ describe.each(BACKENDS)('the hub as an A2A server on $name', (backend) => {
         method: 'tasks/get',
         params: { id: raw.body.result.id },
       });
-      expect(got.body.result.artifacts[0].parts[0].text).toBe('answer to older');
+      expect(got.body.result.artifacts[0]?.parts[0]?.text).toBe('answer to older');
     });
 
     it('answers bad input with the JSON-RPC error for it, and goes on answering', async () => {
@@ -302,6 +308,25 @@ describe.each(BACKENDS)('the hub as an A2A server on $name', (backend) => {
       expect(await code({ jsonrpc: '2.0', id: 1, method: 'tasks/get', params: { id: crypto.randomUUID() } })).toBe(
         -32001,
       );
+      expect(
+        await code({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'CreateTaskPushNotificationConfig',
+          params: { taskId: crypto.randomUUID(), url: 'https://example.com/hook' },
+        }),
+      ).toBe(-32003);
+      const done = (await client.sendMessage(send('Q:done', { skill: 'beta' }))) as Task;
+      const more = SendMessageRequest.toJSON(send('Q:more', { skill: 'beta' })) as { message: Record<string, unknown> };
+      more.message.taskId = done.id;
+      expect(await code({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: more })).toBe(-32004);
+      expect(await code({ jsonrpc: '2.0', id: 1, method: 'CancelTask', params: { id: done.id } })).toBe(-32002);
+      const versioned = await rpc(
+        service.url,
+        { jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id: done.id } },
+        { 'a2a-version': '2.0' },
+      );
+      expect(versioned.body.error?.code).toBe(-32009);
       // With two modules and no skill named, the error names the skills to choose from.
       const unnamed = await rpc(service.url, {
         jsonrpc: '2.0',
@@ -309,16 +334,16 @@ describe.each(BACKENDS)('the hub as an A2A server on $name', (backend) => {
         method: 'SendMessage',
         params: SendMessageRequest.toJSON(send('Q:x')),
       });
-      expect(unnamed.body.error.code).toBe(-32602);
-      expect(unnamed.body.error.message).toContain('beta, gamma');
+      expect(unnamed.body.error?.code).toBe(-32602);
+      expect(unnamed.body.error?.message).toContain('beta, gamma');
       const unknown = await rpc(service.url, {
         jsonrpc: '2.0',
         id: 3,
         method: 'SendMessage',
         params: SendMessageRequest.toJSON(send('Q:x', { skill: 'nobody' })),
       });
-      expect(unknown.body.error.code).toBe(-32602);
-      expect(unknown.body.error.message).toContain('no skill or capability nobody');
+      expect(unknown.body.error?.code).toBe(-32602);
+      expect(unknown.body.error?.message).toContain('no skill or capability nobody');
       const big = await postOnce(`${service.url}/a2a`, {
         jsonrpc: '2.0',
         id: 4,
