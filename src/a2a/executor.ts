@@ -15,7 +15,8 @@ import {
 } from '@a2a-js/sdk/server';
 import type { Logger } from 'pino';
 import { isHubError } from '../domain/errors.js';
-import type { HubEvent } from '../domain/types.js';
+import { isTerminal } from '../domain/status.js';
+import type { HubEvent, Message as HubMessage } from '../domain/types.js';
 import type { Hub } from '../hub.js';
 import { HUB_METADATA_KEY } from '../store/a2a-tasks.js';
 import { A2A_STATES } from './states.js';
@@ -67,6 +68,32 @@ function status(state: TaskState, taskId: string, contextId: string, say?: strin
             parts: [{ text: say, mediaType: 'text/plain' }],
           }),
   };
+}
+
+/** The answer artifact of a reply: its id is the reply's. */
+function answerArtifact(messageId: string, parts: Part[]): Artifact {
+  const artifact = Artifact.fromJSON({ artifactId: messageId, name: 'answer' });
+  artifact.parts = parts;
+  return artifact;
+}
+
+/** What an ended reply says to the client: the final state, with the reason for a failure or a cancel. */
+function finalStatus(
+  reply: Pick<HubMessage, 'status' | 'error'>,
+  reason: string | undefined,
+  taskId: string,
+  contextId: string,
+) {
+  const state = A2A_STATES[reply.status];
+  if (reply.status === 'complete') return status(state, taskId, contextId);
+  return status(state, taskId, contextId, reply.error ?? reason ?? `the reply was ${reply.status}`);
+}
+
+/** `task` ended as `reply` did (for a task no process followed to its end): its final status and whole answer. */
+export function endOf(task: Task, reply: HubMessage): Task {
+  const answer = reply.status === 'complete' ? [answerArtifact(reply.id, [text(reply.content)])] : [];
+  const others = task.artifacts.filter((a) => a.artifactId !== reply.id);
+  return { ...task, status: finalStatus(reply, undefined, task.id, task.contextId), artifacts: [...others, ...answer] };
 }
 
 /** A reply being answered for an A2A task in this process. */
@@ -124,11 +151,17 @@ export class HubExecutor implements AgentExecutor {
 
   /** Publishes the reply's events until it ends. */
   private follow(asked: AskedMessage, run: LiveTask, taskId: string, contextId: string, bus: ExecutionEventBus) {
-    const publishArtifact = (parts: Part[], append: boolean, lastChunk: boolean) => {
-      const artifact = Artifact.fromJSON({ artifactId: asked.messageId, name: 'answer' });
-      artifact.parts = parts;
-      bus.publish(AgentEvent.artifactUpdate({ taskId, contextId, artifact, append, lastChunk, metadata: undefined }));
-    };
+    const publishArtifact = (parts: Part[], append: boolean, lastChunk: boolean) =>
+      bus.publish(
+        AgentEvent.artifactUpdate({
+          taskId,
+          contextId,
+          artifact: answerArtifact(asked.messageId, parts),
+          append,
+          lastChunk,
+          metadata: undefined,
+        }),
+      );
     const publishStatus = (state: TaskState, say?: string) =>
       bus.publish(
         AgentEvent.statusUpdate({
@@ -155,15 +188,12 @@ export class HubExecutor implements AgentExecutor {
       if (event.type !== 'message.status_changed') return false;
       const to = event.data.to;
       if (to === 'processing') publishStatus(TaskState.TASK_STATE_WORKING);
-      if (to === 'complete') {
-        const reply = await this.hub.messages.require(asked.messageId);
-        publishArtifact([text(reply.content)], false, true);
-        publishStatus(TaskState.TASK_STATE_COMPLETED);
-      }
-      if (to === 'failed')
-        publishStatus(A2A_STATES.failed, event.data.error ?? event.data.reason ?? 'the reply failed');
-      if (to === 'cancelled') publishStatus(A2A_STATES.cancelled, event.data.reason ?? 'cancelled');
-      return to === 'complete' || to === 'failed' || to === 'cancelled';
+      if (!isTerminal(to)) return false;
+      const reply = await this.hub.messages.require(asked.messageId);
+      if (to === 'complete') publishArtifact([text(reply.content)], false, true);
+      const final = finalStatus({ status: to, error: reply.error }, event.data.reason, taskId, contextId);
+      bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: final, metadata: undefined }));
+      return true;
     };
     return new Promise<void>((resolve, reject) => {
       let queue = Promise.resolve();

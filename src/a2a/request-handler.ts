@@ -8,6 +8,7 @@
 import {
   type AgentCard,
   type CancelTaskRequest,
+  type GetTaskRequest,
   type Message,
   type SendMessageRequest,
   type StreamResponse,
@@ -18,10 +19,12 @@ import {
 import { RequestMalformedError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { DefaultRequestHandler, type ServerCallContext } from '@a2a-js/sdk/server';
 import { isHubError } from '../domain/errors.js';
+import { isTerminal } from '../domain/status.js';
+import type { Message as HubMessage } from '../domain/types.js';
 import type { Hub } from '../hub.js';
 import type { A2ATaskStore } from '../store/a2a-tasks.js';
 import { moduleOf } from './caller.js';
-import { cancelReply, type HubExecutor, hubMetadata, recordAsked } from './executor.js';
+import { cancelReply, endOf, type HubExecutor, hubMetadata, recordAsked } from './executor.js';
 import { moduleFor, questionOf } from './skill.js';
 
 /** Who asks, for a token without a module. */
@@ -69,6 +72,25 @@ export class HubRequestHandler extends DefaultRequestHandler {
     yield* super.sendMessageStream(params, context);
   }
 
+  override async getTask(params: GetTaskRequest, context: ServerCallContext): Promise<Task> {
+    if (params.id) await this.settle(params.id, context);
+    return super.getTask(params, context);
+  }
+
+  /**
+   * Writes the end of a task whose reply has ended while no process here followed it (the service that did
+   * stopped, and the reply was answered after the restart): its final status, and the whole answer.
+   */
+  private async settle(taskId: string, context: ServerCallContext): Promise<void> {
+    const task = await this.tasks.load(taskId, context);
+    const messageId = task && hubMetadata(task).messageId;
+    if (!task || !messageId || FINAL_STATES.has(task.status?.state ?? 0) || this.executor.isLive(taskId)) return;
+    const reply = await this.hub.messages.get(messageId);
+    if (reply.status === 'unknown' || !isTerminal(reply.status)) return;
+    const ended = endOf(task, reply as HubMessage);
+    await this.tasks.save(ended, context);
+  }
+
   /**
    * The SDK's resubscription, with each final status held back until the task store has it: the events of a
    * stream whose caller left are stored by the stream's own reader as it drains, a moment after a resubscriber
@@ -78,6 +100,7 @@ export class HubRequestHandler extends DefaultRequestHandler {
     params: SubscribeToTaskRequest,
     context: ServerCallContext,
   ): AsyncGenerator<StreamResponse, void, undefined> {
+    if (params.id) await this.settle(params.id, context);
     for await (const event of super.resubscribe(params, context)) {
       const state = event.payload?.$case === 'statusUpdate' ? event.payload.value.status?.state : undefined;
       if (state !== undefined && FINAL_STATES.has(state)) await this.stored(params.id, state, context);

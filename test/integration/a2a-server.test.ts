@@ -124,13 +124,15 @@ function clientFor(url: string, token?: string): Promise<Client> {
 describe.each(BACKENDS)('the hub as an A2A server on $name', (backend) => {
   let service: Service;
   let client: Client;
+  let config: string;
 
   beforeAll(async () => {
     if (!backend.available) return;
     const dir = mkdtempSync(join(tmpdir(), 'cc-a2a-'));
     writeFileSync(join(dir, 'agent.mjs'), AGENT);
-    writeFileSync(join(dir, 'config.yaml'), CONFIG(dir));
-    service = await startBareService(await backend.freshDatabase(), { config: join(dir, 'config.yaml') });
+    config = join(dir, 'config.yaml');
+    writeFileSync(config, CONFIG(dir));
+    service = await startBareService(await backend.freshDatabase(), { config });
     client = await clientFor(service.url);
   });
   afterAll(async () => {
@@ -259,6 +261,28 @@ describe.each(BACKENDS)('the hub as an A2A server on $name', (backend) => {
       const messageId = (cancelled.metadata?.claudeComms as { messageId: string } | undefined)?.messageId ?? '';
       expect((await service.hub.messages.require(messageId)).status).toBe('cancelled');
       expect((await client.getTask({ tenant: '', id: started.id })).status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+    });
+
+    it('keeps tasks across a restart: a reply answered after it ends its task with the answer', async () => {
+      const database = await backend.freshDatabase();
+      const first = await startBareService(database, { config });
+      const started = (await (
+        await clientFor(first.url)
+      ).sendMessage(send('Q:restart SLOW', { skill: 'beta', returnImmediately: true }))) as Task;
+      await first.close();
+      const second = await startBareService(database, { config });
+      try {
+        const again = await clientFor(second.url);
+        const kept = await again.getTask({ tenant: '', id: started.id });
+        expect(kept.contextId).toBe(started.contextId);
+        const messageId = (kept.metadata?.claudeComms as { messageId: string } | undefined)?.messageId ?? '';
+        await second.hub.waitForCompletion(messageId, { timeoutMs: 20_000 });
+        const ended = await again.getTask({ tenant: '', id: started.id });
+        expect(ended.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+        expect(answerOf(ended)).toBe('answer to restart');
+      } finally {
+        await second.close();
+      }
     });
 
     it('answers a v0.3 client: the SDK’s legacy transport, and message/send as JSON', async () => {
