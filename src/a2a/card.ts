@@ -46,7 +46,7 @@ export function agentCard(modules: readonly Module[], options: CardOptions): Age
       protocolVersion,
     })),
     version: options.version,
-    capabilities: { streaming: true, pushNotifications: false },
+    capabilities: { streaming: true, pushNotifications: true },
     securitySchemes: {
       [BEARER]: {
         httpAuthSecurityScheme: {

@@ -36,10 +36,19 @@ export interface AskedMessage {
 }
 
 const ASKED = 'claude-comms.asked';
+const ASKED_CONTEXT = 'claude-comms.asked-context';
 
-/** Hands `asked` to the executor that runs for this call. */
-export function recordAsked(context: ServerCallContext, asked: AskedMessage): void {
+/** Hands `asked` to the executor that runs for this call, and the task's `contextId` to the push store. */
+export function recordAsked(context: ServerCallContext, asked: AskedMessage, contextId: string): void {
   context.state.set(ASKED, asked);
+  context.state.set(ASKED_CONTEXT, contextId);
+}
+
+/** What this call asked (a message being sent), with the new task's context; undefined for any other call. */
+export function askedIn(context: ServerCallContext): { asked: AskedMessage; contextId: string } | undefined {
+  const asked = context.state.get(ASKED) as AskedMessage | undefined;
+  const contextId = context.state.get(ASKED_CONTEXT);
+  return asked && typeof contextId === 'string' ? { asked, contextId } : undefined;
 }
 
 /** The hub's ids an A2A task carries in its metadata, under `claudeComms`. */

@@ -25,6 +25,7 @@ import type { Hub } from '../hub.js';
 import type { A2ATaskStore } from '../store/a2a-tasks.js';
 import { moduleOf } from './caller.js';
 import { cancelReply, endOf, type HubExecutor, hubMetadata, recordAsked } from './executor.js';
+import { checkPushConfig, HOOKS_DELIVER, type HubPushStore } from './push.js';
 import { moduleFor, questionOf } from './skill.js';
 
 /** Who asks, for a token without a module. */
@@ -55,8 +56,10 @@ export class HubRequestHandler extends DefaultRequestHandler {
     private readonly tasks: A2ATaskStore,
     private readonly executor: HubExecutor,
     card: AgentCard,
+    push: HubPushStore,
   ) {
-    super(card, tasks, executor);
+    // Push configs are watches, delivered by the hooks: the SDK's sender is left doing nothing.
+    super(card, tasks, executor, undefined, push, HOOKS_DELIVER);
   }
 
   override async sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | Task> {
@@ -127,6 +130,8 @@ export class HubRequestHandler extends DefaultRequestHandler {
   private async ask(params: SendMessageRequest, context: ServerCallContext): Promise<void> {
     const message = params.message;
     if (!message?.messageId) throw new RequestMalformedError('message.messageId is required');
+    const push = params.configuration?.taskPushNotificationConfig;
+    if (push) await checkPushConfig(this.hub, push, context);
     if (message.taskId) {
       if (!(await this.tasks.load(message.taskId, context))) throw new TaskNotFoundError(`no task ${message.taskId}`);
       throw new UnsupportedOperationError(
@@ -141,7 +146,7 @@ export class HubRequestHandler extends DefaultRequestHandler {
     try {
       const asked = await this.hub.ask({ from: caller ?? UNSCOPED_ASKER, to: module, prompt, threadId });
       message.contextId ||= asked.threadId;
-      recordAsked(context, { module, ...asked, after });
+      recordAsked(context, { module, ...asked, after }, message.contextId);
     } catch (err) {
       if (REFUSALS.some((code) => isHubError(err, code))) throw new RequestMalformedError((err as Error).message);
       throw err;

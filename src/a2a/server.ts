@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Hub } from '../hub.js';
 import { agentCard, type CardOptions } from './card.js';
 import { HubExecutor } from './executor.js';
+import { HubPushStore } from './push.js';
 import { HubRequestHandler } from './request-handler.js';
 
 /** The v0.3 JSON-RPC method names, answered through the SDK's compatibility layer. */
@@ -43,7 +44,8 @@ export interface A2AServer {
 export function createA2AServer(hub: Hub, logger: Logger, version: string): A2AServer {
   // The SDK's handler reads its card for capabilities only: the served card is made per request (card()).
   const base = agentCard([], { endpoint: 'http://127.0.0.1/a2a', version, requireToken: false });
-  const handler = new HubRequestHandler(hub, hub.a2aTasks, new HubExecutor(hub, logger), base);
+  const push = new HubPushStore(hub, hub.a2aTasks);
+  const handler = new HubRequestHandler(hub, hub.a2aTasks, new HubExecutor(hub, logger), base, push);
   return {
     jsonRpc: new JsonRpcTransportHandler(handler),
     legacy: new LegacyJsonRpcTransportHandler(handler),

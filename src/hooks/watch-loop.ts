@@ -10,6 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { a2aPushNotification } from '../a2a/push-notification.js';
 import { matchesFilter } from '../domain/filter.js';
 import type { EventFilter, HubEvent } from '../domain/types.js';
 import { DurableConsumer } from '../events/durable-consumer.js';
@@ -171,8 +172,11 @@ export class WatchLoop {
   /** One attempt of the actions still pending; answers what failed, or undefined when all are done. */
   private async attempt(event: HubEvent, pending: Set<Action>): Promise<string | undefined> {
     const { settings } = this.ctx;
-    const n = notification(this.watch.id, event, await this.ctx.messages.require(event.messageId as string));
+    const message = await this.ctx.messages.require(event.messageId as string);
+    const n = notification(this.watch.id, event, message);
     const body = JSON.stringify(n);
+    // An A2A task's push config is sent the A2A event, with its token, instead of the hub's notification.
+    const a2a = this.watch.a2aPush ? a2aPushNotification(this.watch.a2aPush, event, message) : undefined;
     const signal = this.kills.signal;
     const errors: string[] = [];
     await Promise.all(
@@ -190,7 +194,8 @@ export class WatchLoop {
           } else {
             await postWebhook({
               url: this.watch.webhook as string,
-              body,
+              body: a2a?.body ?? body,
+              ...(a2a ? { headers: a2a.headers } : {}),
               secret: this.watch.secret ?? '',
               watchId: this.watch.id,
               deliveryId: n.deliveryId,

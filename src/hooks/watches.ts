@@ -14,6 +14,7 @@ import { assertId } from '../domain/ids.js';
 import type { CreateWatchInput } from '../domain/inputs.js';
 import { list, moduleName, oneOf, text } from '../domain/validate.js';
 import { DEFAULT_WATCH_EVENTS, WATCH_EVENTS, type WatchEvent } from '../domain/watch-events.js';
+import type { A2APushTarget } from '../store/a2a-push.js';
 import type { Visibility } from '../store/visibility.js';
 import type { Watch, WatchRecords } from '../store/watches.js';
 import { vetWebhookHost } from './webhook-target.js';
@@ -64,7 +65,11 @@ export class WatchStore {
    * `createdBy`: the module of the token asking; it may not watch what it may not see (`not_found`, as if there
    * were none), another module's replies, run a command, or call a non-public address (`forbidden`).
    */
-  async create(input: CreateWatchInput, createdBy: string | null = null): Promise<Watch> {
+  async create(
+    input: CreateWatchInput,
+    createdBy: string | null = null,
+    options: { a2aPush?: A2APushTarget } = {},
+  ): Promise<Watch> {
     if (typeof input !== 'object' || input === null) throw new HubError('validation', 'a watch must be an object');
     const { messageId, threadId } = input;
     if (messageId !== undefined) assertId(messageId, 'message id');
@@ -81,7 +86,21 @@ export class WatchStore {
     }
     if (createdBy !== null) await this.assertMayCreate(createdBy, { messageId, threadId, module, command, webhook });
     const secret = webhook === undefined ? null : randomBytes(32).toString('hex');
-    return this.records.create({ messageId, threadId, module, on, command, webhook, secret, createdBy });
+    const { a2aPush } = options;
+    if (a2aPush && (webhook === undefined || command !== undefined)) {
+      throw new HubError('validation', 'an A2A push config is delivered by a webhook only');
+    }
+    return this.records.create({ messageId, threadId, module, on, command, webhook, secret, createdBy, a2aPush });
+  }
+
+  /**
+   * Checks a webhook address by the rules `create` applies to a watch of `createdBy` (an http(s) URL; for a module
+   * token, a public address unless private ones are allowed), without creating anything: `validation` or
+   * `forbidden` naming why. The A2A server checks a push config this way before asking its message.
+   */
+  async checkWebhook(url: unknown, createdBy: string | null): Promise<void> {
+    const webhook = webhookUrl(url);
+    if (createdBy !== null && !this.settings.allowPrivateWebhooks) await vetWebhookHost(webhook);
   }
 
   /**

@@ -22,6 +22,8 @@ export interface WebhookPost {
   signal: AbortSignal;
   /** Connect only to public addresses, checked after resolving the host (see webhook-target.ts). */
   publicOnly: boolean;
+  /** Headers besides the hub's own, set over them (an A2A push: its content type and notification token). */
+  headers?: Record<string, string>;
 }
 
 /** How much of a refusing receiver's answer is kept to explain the failure. */
@@ -51,6 +53,7 @@ export async function postWebhook(post: WebhookPost): Promise<void> {
       'x-claude-comms-delivery': post.deliveryId,
       'x-claude-comms-timestamp': timestamp,
       'x-claude-comms-signature': webhookSignature(post.secret, timestamp, post.body),
+      ...post.headers,
     },
     signal,
   };

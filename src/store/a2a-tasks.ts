@@ -18,6 +18,7 @@ import {
 import { RequestMalformedError } from '@a2a-js/sdk/errors';
 import type { ServerCallContext, TaskStore } from '@a2a-js/sdk/server';
 import type { CompiledQuery, Kysely } from 'kysely';
+import { A2APushRecords } from './a2a-push.js';
 import type { Database } from './database.js';
 import type { A2ATasksTable, Schema } from './schema.js';
 
@@ -80,7 +81,12 @@ function decodeToken(token: string): { updatedAt: string; id: string } {
 
 /** `TaskStore` over the hub's database: both SQLite and PostgreSQL, with the statements they share. */
 export class A2ATaskStore implements TaskStore {
-  constructor(private readonly db: Database) {}
+  /** The tasks' push-notification configs, kept as webhook watches (store/a2a-push.ts). */
+  readonly push: A2APushRecords;
+
+  constructor(private readonly db: Database) {
+    this.push = new A2APushRecords(db);
+  }
 
   /**
    * Saves the task whole. A new task belongs to the caller; saving an existing one keeps its owner, and a caller

@@ -6,6 +6,7 @@
  */
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { HubError } from '../domain/errors.js';
+import { a2aPushColumns } from './a2a-push.js';
 import { a2aTaskTable } from './a2a-tasks.js';
 import { askChainColumns } from './ask-chain.js';
 import type { Database, SqlClient, WriteTx } from './database.js';
@@ -398,6 +399,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 19,
     name: 'A2A: the tasks outside agents start, kept as the protocol writes them',
     up: (db) => a2aTaskTable(db),
+  },
+  {
+    version: 20,
+    name: "A2A: push-notification configs as webhook watches on their task's reply",
+    up: (db) => a2aPushColumns(db),
   },
 ];
 

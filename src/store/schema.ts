@@ -73,6 +73,13 @@ export interface WatchesTable {
   cursor: string;
   /** The module of the token that created it; null when created without a module scope. */
   created_by: string | null;
+  /**
+   * The A2A task whose push-notification config this watch delivers (store/a2a-push.ts, migration 20); null for
+   * any other watch, and once the config is deleted.
+   */
+  a2a_task_id: string | null;
+  /** JSON of that config (`A2APushTarget`): what the webhook's A2A body and headers are made from. */
+  a2a_push: string | null;
   delivered: number;
   failures: number;
   last_error: string | null;

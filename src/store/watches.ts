@@ -18,6 +18,7 @@ import { HubError } from '../domain/errors.js';
 import { assertId, newId } from '../domain/ids.js';
 import { isTerminal, type Status } from '../domain/status.js';
 import type { WatchEvent } from '../domain/watch-events.js';
+import { type A2APushTarget, a2aPushOf } from './a2a-push.js';
 import type { Database, WriteTx } from './database.js';
 import type { WatchesTable } from './schema.js';
 
@@ -55,6 +56,8 @@ export interface Watch {
 /** A live watch as the runner delivers it, secret included. */
 export interface LiveWatch extends Omit<Watch, 'secret'> {
   secret: string | null;
+  /** For an A2A task's push config (store/a2a-push.ts): its webhook is sent the A2A body, with the config's token. */
+  a2aPush: A2APushTarget | null;
 }
 
 /** A new watch's target and actions, checked by the caller. */
@@ -68,6 +71,8 @@ export interface NewWatch {
   /** The webhook's HMAC key. */
   secret: string | null;
   createdBy: string | null;
+  /** The A2A push config the webhook delivers (see store/a2a-push.ts). */
+  a2aPush?: A2APushTarget;
 }
 
 /** How a step of delivery ended, written with the new cursor. */
@@ -102,7 +107,7 @@ function watchFromRow(r: WatchesTable): Watch {
 }
 
 function live(row: WatchesTable): LiveWatch {
-  return { ...watchFromRow(row), secret: row.secret };
+  return { ...watchFromRow(row), secret: row.secret, a2aPush: a2aPushOf(row) };
 }
 
 /** Stores watches and the runner's progress on them. */
@@ -128,6 +133,8 @@ export class WatchRecords {
         secret: w.secret,
         cursor,
         created_by: w.createdBy,
+        a2a_task_id: w.a2aPush?.taskId ?? null,
+        a2a_push: w.a2aPush ? JSON.stringify(w.a2aPush) : null,
         delivered: 0,
         failures: 0,
         last_error: null,

@@ -339,7 +339,7 @@ describe.each(BACKENDS)('the hub as an A2A server on $name', (backend) => {
           method: 'CreateTaskPushNotificationConfig',
           params: { taskId: crypto.randomUUID(), url: 'https://example.com/hook' },
         }),
-      ).toBe(-32003);
+      ).toBe(-32001);
       const done = (await client.sendMessage(send('Q:done', { skill: 'beta' }))) as Task;
       const more = SendMessageRequest.toJSON(send('Q:more', { skill: 'beta' })) as { message: Record<string, unknown> };
       more.message.taskId = done.id;
