@@ -134,7 +134,8 @@ class TestExecutor implements AgentExecutor {
     else {
       const chunks = [`Question ${count} in this context. `, 'You asked: ', text, '.'];
       for (const [i, chunk] of chunks.entries()) {
-        await sleep(20);
+        // Longer than the hub's content coalescing (50 ms), so each piece is stored as a delta of its own.
+        await sleep(100);
         bus.publish(
           AgentEvent.artifactUpdate({
             taskId,
