@@ -17,9 +17,9 @@ import type { Logger } from 'pino';
 import { isHubError } from '../domain/errors.js';
 import { isTerminal } from '../domain/status.js';
 import type { HubEvent, Message as HubMessage } from '../domain/types.js';
+import { A2A_STATES } from '../exchange/a2a-states.js';
 import type { Hub } from '../hub.js';
 import { HUB_METADATA_KEY } from '../store/a2a-tasks.js';
-import { A2A_STATES } from './states.js';
 
 /** What the request handler asked for a message, handed to the executor in the call's state. */
 export interface AskedMessage {

@@ -10,11 +10,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { a2aPushNotification } from '../a2a/push-notification.js';
 import { matchesFilter } from '../domain/filter.js';
 import type { EventFilter, HubEvent } from '../domain/types.js';
 import { DurableConsumer } from '../events/durable-consumer.js';
 import type { EventLog } from '../events/event-log.js';
+import { a2aPushNotification } from '../exchange/a2a-push.js';
 import type { ProcessTracker } from '../process/tracker.js';
 import type { MessageStore } from '../store/messages.js';
 import type { LiveWatch, Outcome, WatchRecords } from '../store/watches.js';

@@ -14,7 +14,7 @@ import { assertId } from '../domain/ids.js';
 import type { CreateWatchInput } from '../domain/inputs.js';
 import { list, moduleName, oneOf, text } from '../domain/validate.js';
 import { DEFAULT_WATCH_EVENTS, WATCH_EVENTS, type WatchEvent } from '../domain/watch-events.js';
-import type { A2APushTarget } from '../store/a2a-push.js';
+import type { A2APushTarget } from '../exchange/a2a-push.js';
 import type { Visibility } from '../store/visibility.js';
 import type { Watch, WatchRecords } from '../store/watches.js';
 import { vetWebhookHost } from './webhook-target.js';

@@ -9,28 +9,13 @@
  * deleting a config removes its watch and unlinks it, so it is listed no more.
  */
 import type { CompiledQuery, Kysely } from 'kysely';
+import type { A2APushTarget } from '../exchange/a2a-push.js';
 import type { Database } from './database.js';
 import type { Schema, WatchesTable } from './schema.js';
 
-type Statement = { compile(): CompiledQuery };
+export type { A2APushTarget };
 
-/** An A2A push-notification config as its watch delivers it. */
-export interface A2APushTarget {
-  /** The config's id (the client's, or one the hub gave it). */
-  configId: string;
-  /** The A2A task. */
-  taskId: string;
-  /** The task's context. */
-  contextId: string;
-  /** Where notifications are POSTed (the watch's webhook). */
-  url: string;
-  /** Sent as `X-A2A-Notification-Token` (when no `authentication` is given); '' for none. */
-  token: string;
-  /** Sent as `Authorization: <scheme> <credentials>`. */
-  authentication: { scheme: string; credentials: string } | null;
-  /** The A2A version the config was set over ('1.0', or '0.3'): the body is written in it. */
-  wireVersion: string;
-}
+type Statement = { compile(): CompiledQuery };
 
 /** A config and the watch delivering it. */
 export interface A2APushRecord {

@@ -2,7 +2,7 @@
  * What an A2A push notification of the hub's looks like on the wire. A push config is a webhook watch on the
  * task's reply (store/a2a-push.ts); the hook runner delivers it (at least once, from the log, with its retries and
  * target rules) and calls `a2aPushNotification` for the body and headers instead of the hub's own notification.
- * Pure, and importing nothing of the hub's but types, states and the domain, so the hooks may use it.
+ * Pure (a wire format, like the rest of exchange/), so the hooks may use it.
  *
  * The body is a v1.0 `StreamResponse` (as the SDK's `V1PushNotificationSerializer` writes it, content type
  * `application/a2a+json`), one per status change of the reply:
@@ -19,8 +19,25 @@ import { type PushNotificationSerializer, V1PushNotificationSerializer } from '@
 import { messageStatusAfter } from '../domain/apply.js';
 import { isTerminal } from '../domain/status.js';
 import type { HubEvent, Message as HubMessage } from '../domain/types.js';
-import type { A2APushTarget } from '../store/a2a-push.js';
-import { A2A_STATES } from './states.js';
+import { A2A_STATES } from './a2a-states.js';
+
+/** An A2A push-notification config as its watch delivers it. */
+export interface A2APushTarget {
+  /** The config's id (the client's, or one the hub gave it). */
+  configId: string;
+  /** The A2A task. */
+  taskId: string;
+  /** The task's context. */
+  contextId: string;
+  /** Where notifications are POSTed (the watch's webhook). */
+  url: string;
+  /** Sent as `X-A2A-Notification-Token` (when no `authentication` is given); '' for none. */
+  token: string;
+  /** Sent as `Authorization: <scheme> <credentials>`. */
+  authentication: { scheme: string; credentials: string } | null;
+  /** The A2A version the config was set over ('1.0', or '0.3'): the body is written in it. */
+  wireVersion: string;
+}
 
 /** The header carrying a config's token (the SDK sender's default name). */
 export const A2A_TOKEN_HEADER = 'X-A2A-Notification-Token';

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { encodeCursor } from '../domain/cursor.js';
 import type { Status } from '../domain/status.js';
 import type { HubEvent, Message } from '../domain/types.js';
-import type { A2APushTarget } from '../store/a2a-push.js';
-import { a2aPushNotification } from './push-notification.js';
+import type { A2APushTarget } from './a2a-push.js';
+import { a2aPushNotification } from './a2a-push.js';
 
 const push: A2APushTarget = {
   configId: 'c1',
