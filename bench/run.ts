@@ -19,6 +19,7 @@ import { askOverHttp } from './http-ask.js';
 import { idleMonitor } from './idle-monitor.js';
 import { latencyCross } from './latency-cross.js';
 import { latencyLocal } from './latency-local.js';
+import { mcpAsk } from './mcp.js';
 import { pdfExtraction } from './pdf-extract.js';
 import { type SectionResult, scale } from './scale.js';
 import { stalledReaders } from './stalled-readers.js';
@@ -58,6 +59,7 @@ const BENCHMARKS: ((backend: Backend) => Promise<Cell[]>)[] = [
   workflowBench,
   pdfExtraction,
   exampleBench,
+  mcpAsk,
 ];
 const COLUMNS = { sqlite: 'SQLite', postgres: 'PostgreSQL' } as const;
 const HEADERS = ['Benchmark', 'Target', COLUMNS.sqlite, COLUMNS.postgres];
