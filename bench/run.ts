@@ -10,6 +10,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { createDatabase, type PostgresCluster, startPostgres } from '../test/support/postgres.js';
+import { a2aSendMessage } from './a2a.js';
 import { baselinePoller } from './baseline-poller.js';
 import { domLatency } from './dom-latency.js';
 import { exampleBench } from './example.js';
@@ -60,6 +61,7 @@ const BENCHMARKS: ((backend: Backend) => Promise<Cell[]>)[] = [
   pdfExtraction,
   exampleBench,
   mcpAsk,
+  a2aSendMessage,
 ];
 const COLUMNS = { sqlite: 'SQLite', postgres: 'PostgreSQL' } as const;
 const HEADERS = ['Benchmark', 'Target', COLUMNS.sqlite, COLUMNS.postgres];
