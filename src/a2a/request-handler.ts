@@ -32,7 +32,7 @@ import { moduleFor, questionOf } from './skill.js';
 export const UNSCOPED_ASKER = 'a2a';
 
 /** Hub refusals that are the request's fault, answered as invalid params with the hub's own words. */
-const REFUSALS = ['validation', 'not_found', 'conflict', 'unavailable', 'forbidden'] as const;
+const REFUSALS = ['validation', 'not_found', 'conflict', 'unavailable', 'forbidden', 'too_large'] as const;
 
 /** The states a task ends in. */
 const FINAL_STATES: ReadonlySet<TaskState> = new Set([

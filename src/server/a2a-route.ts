@@ -23,6 +23,7 @@ import type { Hub } from '../hub.js';
 import { type AuthOptions, authenticate, type Principal } from './auth.js';
 import { originGuard } from './origin.js';
 import { onError, problem } from './problem.js';
+import { wellFormedInput } from './well-formed.js';
 
 /** What the endpoints need besides the hub: the API's own settings. */
 export interface A2ARouteOptions extends AuthOptions {
@@ -62,28 +63,52 @@ function guarded(hub: Hub, options: A2ARouteOptions): Hono<A2AEnv> {
     }),
   );
   app.use('*', authenticate(hub, options));
+  app.use('*', wellFormedInput());
   return app;
 }
+
+/** How deep a request's JSON may nest: far more than any A2A message needs. */
+const MAX_DEPTH = 64;
+
+/** Whether `value` nests arrays or objects deeper than `max` (walked without recursion). */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** How often an open stream's token is checked, so that a revoked one ends it within a second (as the API's). */
+const REVOKE_CHECK_MS = 1000;
 
 /** Mounts the card and the JSON-RPC endpoint on the service's root app. */
 export function mountA2A(root: Hono, hub: Hub, options: A2ARouteOptions): void {
   const server = createA2AServer(hub, options.logger, options.version);
   const card = guarded(hub, options);
   card.get('/', async (c) => {
-    const endpoint = `${new URL(c.req.url).origin}/a2a`;
+    // Behind a TLS proxy the request reaches us as http: the card names the scheme the caller used, or its token
+    // would be sent in clear.
+    const url = new URL(c.req.url);
+    const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
+    if (proto === 'https' || proto === 'http') url.protocol = `${proto}:`;
+    const endpoint = `${url.origin}/a2a`;
     const body = AgentCard.toJSON(
       await server.card({ endpoint, version: options.version, requireToken: options.requireToken }),
     );
     return c.json(body as Record<string, unknown>, 200, { 'cache-control': 'no-cache' });
   });
   const rpc = guarded(hub, options);
-  rpc.post('/', (c) => answer(c, server, options.logger));
+  rpc.post('/', (c) => answer(c, hub, server, options.logger));
   root.route('/.well-known/agent-card.json', card as unknown as Hono);
   root.route('/a2a', rpc as unknown as Hono);
 }
 
 /** Answers one JSON-RPC request: a response, or a stream of them as SSE. */
-async function answer(c: Context<A2AEnv>, server: A2AServer, logger: Logger): Promise<Response> {
+async function answer(c: Context<A2AEnv>, hub: Hub, server: A2AServer, logger: Logger): Promise<Response> {
   let body: unknown;
   try {
     body = JSON.parse(await c.req.text());
@@ -91,6 +116,9 @@ async function answer(c: Context<A2AEnv>, server: A2AServer, logger: Logger): Pr
     return c.json(rpcError(null, -32700, `Parse error: ${(err as Error).message}`));
   }
   if (Array.isArray(body)) return c.json(rpcError(null, -32600, 'Invalid Request: batches are not supported'));
+  // Checked before anything is asked: a value nested past any real message could not be stored or answered whole.
+  if (nestedDeeperThan(body, MAX_DEPTH))
+    return c.json(rpcError(null, -32600, `Invalid Request: nested deeper than ${MAX_DEPTH} levels`));
   const request = body as { jsonrpc?: unknown; id?: unknown; method?: unknown } | null;
   const id: RpcId =
     typeof request?.id === 'string' || (typeof request?.id === 'number' && Number.isInteger(request.id))
@@ -126,7 +154,15 @@ async function answer(c: Context<A2AEnv>, server: A2AServer, logger: Logger): Pr
     return c.json({ jsonrpc: '2.0', id, error: mapError(err) });
   }
   if (!(Symbol.asyncIterator in result)) return c.json(result);
-  return stream(c, result, { id, mapError, drain: SENDING_STREAMS.has(method), logger });
+  const { tokenId } = c.get('principal');
+  const revoked = tokenId ? async () => !(await hub.tokens.active([tokenId])).has(tokenId) : undefined;
+  return stream(c, result, {
+    id,
+    mapError,
+    drain: SENDING_STREAMS.has(method),
+    logger,
+    ...(revoked ? { revoked } : {}),
+  });
 }
 
 interface StreamOptions {
@@ -135,6 +171,8 @@ interface StreamOptions {
   /** Go on reading after the caller hangs up (the task's events are stored as they are read). */
   drain: boolean;
   logger: Logger;
+  /** Whether the stream's token has been revoked since (checked every second; none without a token). */
+  revoked?: () => Promise<boolean>;
 }
 
 /**
@@ -149,25 +187,58 @@ async function stream(c: Context, responses: AsyncGenerator<unknown>, o: StreamO
     return c.json({ jsonrpc: '2.0', id: o.id, error: o.mapError(err) });
   }
   const encoder = new TextEncoder();
+  let check: NodeJS.Timeout | undefined;
+  let ended = false;
+  const leave = () => {
+    clearInterval(check);
+    if (o.drain) void drain(responses, o.logger);
+    else void responses.return(undefined).catch(() => undefined);
+  };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      if (first.done) controller.close();
-      else controller.enqueue(encoder.encode(formatSSEEvent(first.value)));
+      if (first.done) {
+        controller.close();
+        return;
+      }
+      controller.enqueue(encoder.encode(formatSSEEvent(first.value)));
+      const revoked = o.revoked;
+      if (!revoked) return;
+      check = setInterval(() => {
+        void revoked()
+          .then((gone) => {
+            if (!gone || ended) return;
+            ended = true;
+            const error = { code: -32600, message: 'the token of this stream was revoked' };
+            controller.enqueue(encoder.encode(formatSSEErrorEvent({ jsonrpc: '2.0', id: o.id, error })));
+            controller.close();
+            leave();
+          })
+          .catch((err: unknown) => o.logger.warn({ err }, 'could not check the token of an A2A stream'));
+      }, REVOKE_CHECK_MS);
+      check.unref();
     },
     async pull(controller) {
       try {
         const next = await responses.next();
-        if (next.done) controller.close();
-        else controller.enqueue(encoder.encode(formatSSEEvent(next.value)));
+        if (ended) return;
+        if (next.done) {
+          ended = true;
+          clearInterval(check);
+          controller.close();
+        } else controller.enqueue(encoder.encode(formatSSEEvent(next.value)));
       } catch (err) {
+        if (ended) return;
+        ended = true;
+        clearInterval(check);
         o.logger.warn({ err }, 'an A2A stream ended with an error');
         controller.enqueue(encoder.encode(formatSSEErrorEvent({ jsonrpc: '2.0', id: o.id, error: o.mapError(err) })));
         controller.close();
       }
     },
     cancel() {
-      if (o.drain) void drain(responses, o.logger);
-      else void responses.return(undefined).catch(() => undefined);
+      if (ended) return;
+      ended = true;
+      leave();
     },
   });
   return new Response(body, { headers: SSE_HEADERS });

@@ -21,6 +21,8 @@ const CORS_HEADERS = [
   'authorization, content-type, last-event-id, idempotency-key',
   // What an MCP client sends to /mcp: the protocol's own headers, and who the tools act as.
   'accept, mcp-protocol-version, mcp-session-id, x-claude-comms-module, x-claude-comms-task, x-claude-comms-reply',
+  // And what an A2A client sends to /a2a.
+  'a2a-version, a2a-extensions',
 ].join(', ');
 const CORS_METHODS = 'GET, POST, PATCH, DELETE';
 

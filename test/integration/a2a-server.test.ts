@@ -396,6 +396,93 @@ describe.each(BACKENDS)('the hub as an A2A server on $name', (backend) => {
       expect(card.status).toBe(403);
     });
 
+    it("refuses what it could not store whole before asking, and names the caller's scheme in the card", async () => {
+      const before = (await service.hub.tasks.list({ module: 'beta' })).length;
+      let deep: unknown = 'x';
+      for (let i = 0; i < 200; i++) deep = { deeper: deep };
+      const nested = await rpc(service.url, {
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'SendMessage',
+        params: {
+          message: {
+            messageId: 'm-deep',
+            role: 'ROLE_USER',
+            parts: [{ text: 'Q:deep' }],
+            metadata: { skill: 'beta', deep },
+          },
+        },
+      });
+      expect(nested.body.error).toMatchObject({
+        code: -32600,
+        message: expect.stringContaining('nested deeper than 64'),
+      });
+      const huge = await rpc(service.url, {
+        jsonrpc: '2.0',
+        id: 8,
+        method: 'SendMessage',
+        params: {
+          message: {
+            messageId: 'm-huge',
+            role: 'ROLE_USER',
+            parts: [{ text: 'Q:x '.repeat(250_001) }],
+            metadata: { skill: 'beta' },
+          },
+        },
+      });
+      expect(huge.body.error?.code).toBe(-32602);
+      // Bytes that are not UTF-8 are refused as the API refuses them, not stored as replacement characters.
+      const res = await fetch(`${service.url}/a2a`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.concat([
+          Buffer.from('{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"text":"'),
+          Buffer.from([0xff, 0xfe]),
+          Buffer.from('"}}}'),
+        ]),
+      });
+      expect(res.status).toBe(400);
+      expect((await service.hub.tasks.list({ module: 'beta' })).length).toBe(before);
+      const card = await fetch(`${service.url}/.well-known/agent-card.json`, {
+        headers: { 'x-forwarded-proto': 'https' },
+      });
+      const interfaces = ((await card.json()) as { supportedInterfaces: { url: string }[] }).supportedInterfaces;
+      expect(interfaces[0]?.url).toBe(`${service.url.replace('http:', 'https:')}/a2a`);
+    });
+
+    it('ends a stream within seconds once its token is revoked', async () => {
+      const created = await service.hub.tokens.create({ module: 'gamma' });
+      const res = await fetch(`${service.url}/a2a`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${created.token}` },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 9,
+          method: 'SendStreamingMessage',
+          params: {
+            message: {
+              messageId: crypto.randomUUID(),
+              role: 'ROLE_USER',
+              parts: [{ text: 'Q:long FOREVER' }],
+              metadata: { skill: 'beta' },
+            },
+          },
+        }),
+      });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      await reader.read();
+      const started = Date.now();
+      await service.hub.tokens.revoke(created.id);
+      let text = '';
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+      expect(text).toContain('the token of this stream was revoked');
+      expect(Date.now() - started).toBeLessThan(5000);
+    });
+
     it('lets a module-scoped token ask as its module and see only its own tasks', async () => {
       const gammaToken = (await service.hub.tokens.create({ module: 'gamma' })).token;
       const betaToken = (await service.hub.tokens.create({ module: 'beta' })).token;
