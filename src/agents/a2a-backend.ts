@@ -5,13 +5,14 @@
  * thread's agent session, so a follow-up in the thread continues it. Cancelling, a timeout or a silent agent
  * cancel the remote task; an unreachable agent, a URL that is no A2A agent, or a card or stream the hub cannot
  * read end the run failed with a reason naming the URL, which module health counts like any backend's failure.
+ * What the remote says is not trusted: the token goes only to the configured URL's origin, redirects are never
+ * followed, and a card or answer (other than an event stream, which the SDK caps per event) is read up to 1 MiB.
  */
 import { randomUUID } from 'node:crypto';
 import { type AgentCard, Role } from '@a2a-js/sdk';
 import {
   type Client,
   ClientFactory,
-  createAuthenticatingFetchWithRetry,
   DefaultAgentCardResolver,
   JsonRpcTransportFactory,
   RestTransportFactory,
@@ -26,6 +27,10 @@ const DEFAULT_IDLE_MS = 600_000;
 const REQUEST_MS = 10_000;
 /** How much of a remote's error text a failure quotes (an HTML error page is not worth more). */
 const ERROR_CHARS = 500;
+/** The most of a card or a non-streamed answer read (an event stream is the SDK's: it caps each event at 4 MiB). */
+const MAX_BODY_BYTES = 1024 * 1024;
+/** Statuses after which a response has no body (`new Response` refuses one). */
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 /** The v0.3 agents the SDK can still speak to, when their card says so. */
 const LEGACY = { legacyCompat: { enabled: true } };
 
@@ -75,8 +80,10 @@ export class A2aBackend implements AgentBackend {
       client = await this.connect(watch.signal);
       const stream = client.sendMessageStream(this.message(request), { signal: watch.signal });
       for await (const response of stream) {
-        watch.heard();
-        yield* reader.read(response);
+        const events = reader.read(response);
+        // Only answer text is a sign of life: a remote sending nothing but status updates is stopped at idleTimeoutMs.
+        if (events.some((e) => e.type === 'text')) watch.heard();
+        yield* events;
         const outcome = reader.outcome();
         if (outcome) {
           yield* outcome.events;
@@ -108,27 +115,32 @@ export class A2aBackend implements AgentBackend {
 
   /** Fetches and reads the agent's card, and makes the SDK's client for the interface it offers. */
   private async connect(signal: AbortSignal): Promise<Client> {
-    const fetchImpl = this.fetchImpl();
+    const token = this.token();
     const url = cardUrl(this.settings.url);
-    const response = await fetchImpl(url, { signal, headers: { Accept: 'application/json' } });
+    const origin = new URL(url).origin;
+    const fetchImpl = remoteFetch(origin, token, 'answer');
+    const fetchCard = remoteFetch(origin, token, 'card');
+    const response = await fetchCard(url, { signal, headers: { Accept: 'application/json' } });
     if (!response.ok) {
       await response.body?.cancel();
       throw new A2aFailure(`no agent card at ${url} (HTTP ${response.status}): is it an A2A agent?`);
     }
     let raw: unknown;
     try {
-      raw = await response.json();
+      raw = JSON.parse(await response.text());
     } catch {
       throw new A2aFailure(`the agent card at ${url} is not JSON: is it an A2A agent?`);
     }
     const resolver = new DefaultAgentCardResolver({ ...LEGACY, fetchImpl });
-    const card = resolver.normalizeAgentCard(raw);
-    if (!isCard(card)) throw new A2aFailure(`${url} is not an A2A agent card (no name or supportedInterfaces)`);
+    const normalized = resolver.normalizeAgentCard(raw);
+    if (!isCard(normalized)) throw new A2aFailure(`${url} is not an A2A agent card (no name or supportedInterfaces)`);
     const skill = this.settings.skill;
-    if (skill && !card.skills?.some((s) => s.id === skill)) {
-      const known = (card.skills ?? []).map((s) => s.id).join(', ') || 'none';
+    if (skill && !normalized.skills?.some((s) => s.id === skill)) {
+      const known = (normalized.skills ?? []).map((s) => s.id).join(', ') || 'none';
       throw new A2aFailure(`the agent at ${url} has no skill "${skill}" (its skills: ${known})`, 'not_installed');
     }
+    // With a token, only the interfaces on the card's own origin are used: the card does not choose where it goes.
+    const card = token === undefined ? normalized : sameOriginCard(normalized, url, origin);
     const factory = new ClientFactory({
       transports: [
         new JsonRpcTransportFactory({ ...LEGACY, fetchImpl }),
@@ -192,29 +204,6 @@ export class A2aBackend implements AgentBackend {
         text: `cancelling task ${reader.taskId} on the remote agent failed: ${errorText(err)}`,
       };
     }
-  }
-
-  /**
-   * `fetch` with the bearer token on every request (card, JSON-RPC, REST), through the SDK's auth wrapper; a
-   * refusal (401, 403) is named as such here, since the SDK reads a refusal's JSON body as a JSON-RPC error and
-   * loses its status.
-   */
-  private fetchImpl(): typeof fetch {
-    const token = this.token();
-    const authorised =
-      token === undefined
-        ? fetch
-        : createAuthenticatingFetchWithRetry(fetch, {
-            headers: async () => ({ Authorization: `Bearer ${token}` }),
-            shouldRetryWithHeaders: async () => undefined,
-          });
-    return async (input, init) => {
-      const response = await authorised(input, init);
-      if (response.status !== 401 && response.status !== 403) return response;
-      await response.body?.cancel();
-      const why = token === undefined ? 'it needs a token (token or tokenEnv)' : 'the token was not accepted';
-      throw new A2aFailure(`${String(input)} refused the request (HTTP ${response.status}): ${why}`);
-    };
   }
 
   /** The token: as configured, or read from the worker's environment at each run (so it can be rotated). */
@@ -283,6 +272,93 @@ class RunWatch {
   private stop(reason: FailureReason, error: string): void {
     this.stopped ??= { type: 'done', ok: false, reason, error };
     this.controller.abort();
+  }
+}
+
+/**
+ * `fetch` as every request to the remote goes (card, JSON-RPC, REST): the bearer token only to `origin` (the
+ * configured URL's), redirects refused rather than followed, a refusal (401, 403) named as such (the SDK reads a
+ * refusal's JSON body as a JSON-RPC error and loses its status), and any body but a successful event stream read
+ * here up to MAX_BODY_BYTES. `what` names the body in a failure.
+ */
+function remoteFetch(origin: string, token: string | undefined, what: 'card' | 'answer'): typeof fetch {
+  return async (input, init) => {
+    const target = input instanceof Request ? input.url : String(input);
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    if (token !== undefined && originOf(target) === origin) headers.set('Authorization', `Bearer ${token}`);
+    else headers.delete('Authorization');
+    const response = await fetch(input, { ...init, headers, redirect: 'manual' });
+    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+      await response.body?.cancel();
+      const location = response.headers.get('location');
+      const to = location === null ? '(no Location)' : resolveUrl(location, target);
+      throw new A2aFailure(`answered with a redirect to ${to}; redirects are not followed`);
+    }
+    if (response.status === 401 || response.status === 403) {
+      await response.body?.cancel();
+      const why = token === undefined ? 'it needs a token (token or tokenEnv)' : 'the token was not accepted';
+      throw new A2aFailure(`${target} refused the request (HTTP ${response.status}): ${why}`);
+    }
+    const type = response.headers.get('content-type') ?? '';
+    if (response.ok && /^text\/event-stream/i.test(type)) return response;
+    return capped(response, what);
+  };
+}
+
+/** The response with its body read, up to MAX_BODY_BYTES: one announced or found larger fails the run. */
+async function capped(response: Response, what: 'card' | 'answer'): Promise<Response> {
+  const tooLarge = () => new A2aFailure(`its ${what} is larger than 1 MiB`);
+  if (Number(response.headers.get('content-length')) > MAX_BODY_BYTES) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  if (response.body) {
+    const reader = response.body.getReader();
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        await reader.cancel();
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  }
+  const { status, statusText, headers } = response;
+  return new Response(NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks), { status, statusText, headers });
+}
+
+/**
+ * The card with only the interfaces on `origin` (the card's own), for a module with a token; a card naming its
+ * endpoints only elsewhere is refused, naming both origins.
+ */
+function sameOriginCard(card: AgentCard, url: string, origin: string): AgentCard {
+  const own = card.supportedInterfaces.filter((i) => originOf(i.url) === origin);
+  if (own.length > 0) return { ...card, supportedInterfaces: own };
+  const elsewhere = originOf(card.supportedInterfaces[0]?.url ?? '') ?? card.supportedInterfaces[0]?.url;
+  throw new A2aFailure(
+    `the card at ${url} names its endpoint on another origin ${elsewhere}; the module's token is sent only to ${origin}, the card's origin`,
+  );
+}
+
+/** A URL's origin (scheme, host, port), or undefined for no URL. */
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `location` against the URL it answered, as a redirect names it. */
+function resolveUrl(location: string, base: string): string {
+  try {
+    return new URL(location, base).href;
+  } catch {
+    return location;
   }
 }
 

@@ -2,11 +2,13 @@
 // official SDK's server pieces (test/support/a2a-remote.ts): a question answered with streamed text, a follow-up
 // continuing the remote context, cancel and silence passed on as cancelTask, a bearer token sent, a remote that does
 // not stream or speaks only v0.3, and an unreachable or misbehaving remote failing the reply with a reason and
-// turning the module unhealthy.
+// turning the module unhealthy. A hostile remote gets nothing it asks for: the token is not sent to an endpoint its
+// card names elsewhere, redirects are not followed, a huge card or error is not read past 1 MiB, and status
+// updates alone do not keep a run alive.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
 import type { Hub } from '../../src/index.js';
-import { type RemoteAgent, type RemoteAgentOptions, startRemoteAgent } from '../support/a2a-remote.js';
+import { HUGE_BYTES, type RemoteAgent, type RemoteAgentOptions, startRemoteAgent } from '../support/a2a-remote.js';
 import { describeEachBackend } from '../support/backends.js';
 import { payload } from '../support/payload.js';
 import { readLog, until } from '../support/wait.js';
@@ -107,6 +109,99 @@ describeEachBackend('a2a backend', (hubs) => {
     expect(done.message.error).toBe('nothing from the agent for 1000 ms');
     expect((await hub.tasks.get(asked.taskId)).status).toBe('failed');
     await until(() => agent.cancelled.length === 1, 10_000, 'the remote to be told to cancel');
+  });
+
+  it('stops a remote that only ever says it is working at idleTimeoutMs, its statuses in the task log', async () => {
+    const agent = await remote({ behaviour: 'status-forever' });
+    const hub = await hubs.open();
+    await a2aModule(hub, 'remote', agent.url, { idleTimeoutMs: 1000 });
+    await hub.startWorker();
+    const { asked, done } = await askAndWait(hub, 'remote', 'Done yet?');
+    expect(done.status).toBe('failed');
+    expect(done.message.error).toBe('nothing from the agent for 1000 ms');
+    const logged = (await readLog(hub))
+      .filter((e) => e.type === 'task.logged' && e.taskId === asked.taskId)
+      .map((e) => payload(e).text);
+    expect(logged).toContain('Still working (2)');
+    await until(() => agent.cancelled.length === 1, 10_000, 'the remote to be told to cancel');
+  });
+
+  it('sends the token only to the origin of url: a card naming its endpoint elsewhere is refused with a token', async () => {
+    // The endpoint elsewhere takes any request, and records what it is sent.
+    const elsewhere = await remote();
+    const agent = await remote({ token: 's3cret', cardEndpoint: `${elsewhere.url}/a2a` });
+    const hub = await hubs.open();
+    await a2aModule(hub, 'withtoken', agent.url, { token: 's3cret' });
+    await a2aModule(hub, 'notoken', agent.url);
+    await hub.startWorker({ healthBackoffMs: 60_000, healthBackoffMaxMs: 60_000 });
+    await until(
+      async () => (await hub.modules.get('withtoken')).health === 'unhealthy',
+      10_000,
+      'the module with a token unhealthy',
+    );
+    expect((await hub.modules.get('withtoken')).healthError).toBe(
+      `A2A agent ${agent.url}: the card at ${agent.url}/.well-known/agent-card.json names its endpoint on another ` +
+        `origin ${elsewhere.url}; the module's token is sent only to ${agent.url}, the card's origin`,
+    );
+    // The card itself came from the module's origin, token and all; nothing reached the other origin with it.
+    expect(agent.authorizations).toContain('Bearer s3cret');
+    expect(elsewhere.authorizations).not.toContain('Bearer s3cret');
+    // Without a token there is nothing to leak: the card may send the hub where it likes.
+    const { done } = await askAndWait(hub, 'notoken', 'Where?');
+    expect(done.status).toBe('complete');
+    expect(elsewhere.seen.map((m) => m.text)).toEqual(['Where?']);
+    expect(elsewhere.authorizations).toEqual([undefined]);
+  });
+
+  it.each(['card', 'rpc'] as const)(
+    'does not follow a redirect of the %s, failing the reply and naming where it pointed',
+    async (what) => {
+      // What the redirect points at: a service of the hub's network, whose answer must not become the reply.
+      const inside = await remote();
+      const to = what === 'card' ? `${inside.url}/.well-known/agent-card.json` : `${inside.url}/a2a`;
+      const agent = await remote({ redirect: { what, to } });
+      const hub = await hubs.open();
+      await a2aModule(hub, 'remote', agent.url, { token: 's3cret' });
+      await hub.startWorker({ healthBackoffMs: 60_000, healthBackoffMaxMs: 60_000 });
+      const error = `A2A agent ${agent.url}: answered with a redirect to ${to}; redirects are not followed`;
+      if (what === 'card') {
+        await until(async () => (await hub.modules.get('remote')).health === 'unhealthy', 10_000, 'unhealthy');
+        expect((await hub.modules.get('remote')).healthError).toBe(error);
+      } else {
+        const { done } = await askAndWait(hub, 'remote', 'Inside?');
+        expect(done.status).toBe('failed');
+        expect(done.message.error).toBe(error);
+      }
+      expect(inside.authorizations).toEqual([]);
+      expect(inside.seen).toEqual([]);
+    },
+  );
+
+  it.each(['card', 'card-with-length'] as const)(
+    'refuses a card larger than 1 MiB (%s) without reading it all, and marks the module unhealthy',
+    async (huge) => {
+      const agent = await remote({ huge });
+      const hub = await hubs.open();
+      await a2aModule(hub, 'remote', agent.url);
+      await hub.startWorker({ healthBackoffMs: 60_000, healthBackoffMaxMs: 60_000 });
+      await until(async () => (await hub.modules.get('remote')).health === 'unhealthy', 10_000, 'unhealthy');
+      expect((await hub.modules.get('remote')).healthError).toBe(
+        `A2A agent ${agent.url}: its card is larger than 1 MiB`,
+      );
+      // The hub stopped reading: the server could not write all of it (only what the sockets buffer, some MB).
+      await sleep(200);
+      expect(agent.hugeBytesWritten()).toBeLessThan(HUGE_BYTES);
+    },
+  );
+
+  it('refuses an error answer larger than 1 MiB, failing the reply', async () => {
+    const agent = await remote({ huge: 'error' });
+    const hub = await hubs.open();
+    await a2aModule(hub, 'remote', agent.url);
+    await hub.startWorker();
+    const { done } = await askAndWait(hub, 'remote', 'Big?');
+    expect(done.status).toBe('failed');
+    expect(done.message.error).toBe(`A2A agent ${agent.url}: its answer is larger than 1 MiB`);
   });
 
   it('sends the bearer token, from the module settings or from the environment variable named', async () => {

@@ -1,7 +1,10 @@
 // A real remote A2A agent for tests, made of the official SDK's server pieces (DefaultRequestHandler, an
 // AgentExecutor, InMemoryTaskStore, JsonRpcTransportHandler) served by node:http, with SSE for streaming. It
-// records what it is sent (text, context, metadata, Authorization) and which tasks it was told to cancel.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+// records what it is sent (text, context, metadata, Authorization) and which tasks it was told to cancel. It can
+// also misbehave as a hostile remote would: name an endpoint elsewhere on its card, redirect, serve a huge card or
+// error, or say it is working forever.
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -35,7 +38,9 @@ export type RemoteBehaviour =
   /** Fails the task, saying why. */
   | 'fail'
   /** Asks the asker a question back (input-required). */
-  | 'ask-back';
+  | 'ask-back'
+  /** Says it is working (a status update with a message) every 200 ms, with no answer, until it is cancelled. */
+  | 'status-forever';
 
 /** What a test can set up and read of the remote. */
 export interface RemoteAgentOptions {
@@ -48,6 +53,15 @@ export interface RemoteAgentOptions {
   garbage?: 'card' | 'rpc';
   /** Speaks A2A v0.3 only (its card and its JSON-RPC methods), through the SDK's compatibility layer. */
   legacy?: boolean;
+  /** The JSON-RPC endpoint its card names, instead of its own (another remote's `/a2a`, say). */
+  cardEndpoint?: string;
+  /** Answers its card (GET) or its JSON-RPC endpoint (POST) with a redirect to `to` (302 and 307). */
+  redirect?: { what: 'card' | 'rpc'; to: string };
+  /**
+   * Serves HUGE_BYTES instead: a card whose `padding` field is that long, streamed in chunks (with its Content-Length
+   * announced, or not), or a 500 answer of that much text to every JSON-RPC request.
+   */
+  huge?: 'card' | 'card-with-length' | 'error';
 }
 
 /** A message the remote received. */
@@ -67,6 +81,8 @@ export interface RemoteAgent {
   cancelled: string[];
   /** The Authorization header of each request, in order (card fetches included). */
   authorizations: (string | undefined)[];
+  /** How many bytes of a huge card or error (`RemoteAgentOptions.huge`) it has written. */
+  hugeBytesWritten(): number;
   /** Serves nonsense from now on (see `RemoteAgentOptions.garbage`). */
   misbehave(garbage: 'card' | 'rpc'): void;
   close(): Promise<void>;
@@ -129,6 +145,17 @@ class TestExecutor implements AgentExecutor {
       await new Promise<void>((resolve) => this.waiting.set(taskId, resolve));
       return;
     }
+    if (this.behaviour === 'status-forever') {
+      let stopped = false;
+      this.waiting.set(taskId, () => {
+        stopped = true;
+      });
+      for (let i = 1; !stopped; i++) {
+        await sleep(200);
+        if (!stopped) update(TaskState.TASK_STATE_WORKING, `Still working (${i})`);
+      }
+      return;
+    }
     if (this.behaviour === 'fail') update(TaskState.TASK_STATE_FAILED, 'the index is corrupt');
     else if (this.behaviour === 'ask-back') update(TaskState.TASK_STATE_INPUT_REQUIRED, 'Which version?');
     else {
@@ -173,6 +200,30 @@ class TestExecutor implements AgentExecutor {
     bus.finished();
     this.waiting.get(taskId)?.();
   };
+
+  /** Ends every task still waiting or working (the server is closing). */
+  stopAll(): void {
+    for (const stop of this.waiting.values()) stop();
+  }
+}
+
+/** The size of a huge card or error (well past what the sockets between test and hub buffer), and its chunks. */
+export const HUGE_BYTES = 16_000_000;
+const HUGE_CHUNK = 'x'.repeat(64 * 1024);
+
+/**
+ * Writes `head`, HUGE_BYTES of padding and `tail`, a chunk at a time as the socket drains (nothing is held but one
+ * chunk), counting what was written; stops when the client goes.
+ */
+async function writeHuge(res: ServerResponse, head: string, tail: string, written: { bytes: number }): Promise<void> {
+  const write = async (text: string) => {
+    written.bytes += text.length;
+    if (!res.write(text)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  };
+  await write(head);
+  for (let left = HUGE_BYTES; left > 0 && !res.destroyed; left -= HUGE_CHUNK.length)
+    await write(left >= HUGE_CHUNK.length ? HUGE_CHUNK : HUGE_CHUNK.slice(0, left));
+  if (!res.destroyed) res.end(tail);
 }
 
 async function body(req: IncomingMessage): Promise<string> {
@@ -187,12 +238,15 @@ export async function startRemoteAgent(given: RemoteAgentOptions = {}): Promise<
   const seen: SeenMessage[] = [];
   const cancelled: string[] = [];
   const authorizations: (string | undefined)[] = [];
+  const huge = { bytes: 0 };
   let base = '';
   const cardJson = () => ({
     name: 'Remote test agent',
     description: 'Answers questions over A2A',
     version: '1.0.0',
-    supportedInterfaces: [{ url: `${base}/a2a`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }],
+    supportedInterfaces: [
+      { url: options.cardEndpoint ?? `${base}/a2a`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
+    ],
     capabilities: { streaming: options.streaming ?? true },
     defaultInputModes: ['text/plain'],
     defaultOutputModes: ['text/plain'],
@@ -203,7 +257,7 @@ export async function startRemoteAgent(given: RemoteAgentOptions = {}): Promise<
     description: 'Answers questions over A2A v0.3',
     version: '1.0.0',
     protocolVersion: '0.3.0',
-    url: `${base}/a2a`,
+    url: options.cardEndpoint ?? `${base}/a2a`,
     preferredTransport: 'JSONRPC',
     capabilities: { streaming: options.streaming ?? true },
     defaultInputModes: ['text/plain'],
@@ -215,7 +269,28 @@ export async function startRemoteAgent(given: RemoteAgentOptions = {}): Promise<
   const transport = options.legacy ? new LegacyJsonRpcTransportHandler(handler) : new JsonRpcTransportHandler(handler);
   const server: Server = createServer(async (req, res) => {
     authorizations.push(req.headers.authorization);
-    if (req.method === 'GET' && req.url === '/.well-known/agent-card.json') {
+    const isCard = req.method === 'GET' && req.url === '/.well-known/agent-card.json';
+    const isRpc = req.method === 'POST' && req.url === '/a2a';
+    if (options.redirect && (options.redirect.what === 'card' ? isCard : isRpc)) {
+      res.writeHead(options.redirect.what === 'card' ? 302 : 307, { Location: options.redirect.to }).end();
+      return;
+    }
+    if (isCard && (options.huge === 'card' || options.huge === 'card-with-length')) {
+      const card = JSON.stringify({ ...cardJson(), padding: '' });
+      const [head, tail] = [card.slice(0, -2), card.slice(-2)];
+      res.writeHead(200, {
+        'Content-Type': 'application/json',
+        ...(options.huge === 'card-with-length' ? { 'Content-Length': head.length + HUGE_BYTES + tail.length } : {}),
+      });
+      await writeHuge(res, head, tail, huge);
+      return;
+    }
+    if (isRpc && options.huge === 'error') {
+      res.writeHead(500, { 'Content-Type': 'text/plain' });
+      await writeHuge(res, 'Internal error: ', '', huge);
+      return;
+    }
+    if (isCard) {
       res.setHeader('Content-Type', options.garbage === 'card' ? 'text/html' : 'application/json');
       const card = options.legacy ? legacyCard() : cardJson();
       res.end(options.garbage === 'card' ? '<html><body>It works!</body></html>' : JSON.stringify(card));
@@ -253,11 +328,13 @@ export async function startRemoteAgent(given: RemoteAgentOptions = {}): Promise<
     seen,
     cancelled,
     authorizations,
+    hugeBytesWritten: () => huge.bytes,
     misbehave: (garbage) => {
       options.garbage = garbage;
     },
     close: () =>
       new Promise<void>((resolve) => {
+        executor.stopAll();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
