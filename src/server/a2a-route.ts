@@ -82,6 +82,9 @@ function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/** The most a stream's caller may leave unread (bytes) before the stream is closed: a few whole answers. */
+const UNREAD_LIMIT = 8 * 1024 * 1024;
+
 /** How often an open stream's token is checked, so that a revoked one ends it within a second (as the API's). */
 const REVOKE_CHECK_MS = 1000;
 
@@ -189,58 +192,76 @@ async function stream(c: Context, responses: AsyncGenerator<unknown>, o: StreamO
   const encoder = new TextEncoder();
   let check: NodeJS.Timeout | undefined;
   let ended = false;
+  /** Stops following the task for this caller (a task this request sends is still followed, to store it). */
   const leave = () => {
     clearInterval(check);
     if (o.drain) void drain(responses, o.logger);
     else void responses.return(undefined).catch(() => undefined);
   };
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (first.done) {
-        controller.close();
-        return;
-      }
-      controller.enqueue(encoder.encode(formatSSEEvent(first.value)));
-      const revoked = o.revoked;
-      if (!revoked) return;
-      check = setInterval(() => {
-        void revoked()
-          .then((gone) => {
-            if (!gone || ended) return;
-            ended = true;
-            const error = { code: -32600, message: 'the token of this stream was revoked' };
-            controller.enqueue(encoder.encode(formatSSEErrorEvent({ jsonrpc: '2.0', id: o.id, error })));
-            controller.close();
-            leave();
-          })
-          .catch((err: unknown) => o.logger.warn({ err }, 'could not check the token of an A2A stream'));
-      }, REVOKE_CHECK_MS);
-      check.unref();
-    },
-    async pull(controller) {
-      try {
-        const next = await responses.next();
-        if (ended) return;
-        if (next.done) {
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const send = (value: unknown) => controller.enqueue(encoder.encode(formatSSEEvent(value)));
+        /** Ends the stream with a last error event (when the caller still reads), and stops following. */
+        const fail = (error: unknown) => {
+          if (ended) return;
           ended = true;
-          clearInterval(check);
+          controller.enqueue(encoder.encode(formatSSEErrorEvent({ jsonrpc: '2.0', id: o.id, error })));
           controller.close();
-        } else controller.enqueue(encoder.encode(formatSSEEvent(next.value)));
-      } catch (err) {
+          leave();
+        };
+        if (first.done) {
+          ended = true;
+          controller.close();
+          return;
+        }
+        send(first.value);
+        const revoked = o.revoked;
+        if (revoked) {
+          check = setInterval(() => {
+            void revoked()
+              .then((gone) => gone && fail({ code: -32600, message: 'the token of this stream was revoked' }))
+              .catch((err: unknown) => o.logger.warn({ err }, 'could not check the token of an A2A stream'));
+          }, REVOKE_CHECK_MS);
+          check.unref();
+        }
+        // Read as the task goes, whatever the caller reads: a caller that stops reading is cut off once it leaves
+        // more than UNREAD_LIMIT bytes unread, rather than the service holding its answer as it grows.
+        void (async () => {
+          try {
+            for (;;) {
+              const next = await responses.next();
+              if (ended) return;
+              if (next.done) {
+                ended = true;
+                clearInterval(check);
+                controller.close();
+                return;
+              }
+              send(next.value);
+              if ((controller.desiredSize ?? 0) < -UNREAD_LIMIT) {
+                ended = true;
+                o.logger.warn({ id: o.id }, 'an A2A stream was closed: its caller left too much unread');
+                controller.error(new Error(`the caller left more than ${UNREAD_LIMIT} bytes unread`));
+                leave();
+                return;
+              }
+            }
+          } catch (err) {
+            o.logger.warn({ err }, 'an A2A stream ended with an error');
+            fail(o.mapError(err));
+          }
+        })();
+      },
+      cancel() {
         if (ended) return;
         ended = true;
-        clearInterval(check);
-        o.logger.warn({ err }, 'an A2A stream ended with an error');
-        controller.enqueue(encoder.encode(formatSSEErrorEvent({ jsonrpc: '2.0', id: o.id, error: o.mapError(err) })));
-        controller.close();
-      }
+        leave();
+      },
     },
-    cancel() {
-      if (ended) return;
-      ended = true;
-      leave();
-    },
-  });
+    // Counted in bytes, so that desiredSize says how much the caller has left unread.
+    { highWaterMark: 0, size: (chunk) => chunk.byteLength },
+  );
   return new Response(body, { headers: SSE_HEADERS });
 }
 

@@ -12,8 +12,9 @@ import { type Client, ClientFactory, ClientFactoryOptions, JsonRpcTransportFacto
 import { LegacyJsonRpcTransport } from '@a2a-js/sdk/compat/v0_3/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service/service.js';
-import { BACKENDS } from '../support/backends.js';
+import { BACKENDS, memoryLogger } from '../support/backends.js';
 import { startBareService } from '../support/service.js';
+import { until } from '../support/wait.js';
 
 /** beta's agent: answers `answer to <word>` for the question's `Q:word`; STREAM writes in three parts, SLOW waits. */
 const AGENT = `let q = '';
@@ -23,6 +24,10 @@ process.stdin.on('end', async () => {
   const word = /Q:(\\w+)/.exec(q)?.[1] ?? '?';
   if (q.includes('SLOW')) await sleep(2500);
   if (q.includes('FOREVER')) await sleep(60000);
+  if (q.includes('BIG')) {
+    for (let i = 0; i < 40; i++) { process.stdout.write('\u00e9'.repeat(90000)); await sleep(10); }
+    return;
+  }
   if (q.includes('STREAM')) {
     for (const part of ['one ', 'two ', 'three']) { process.stdout.write(part); await sleep(250); }
     return;
@@ -448,6 +453,69 @@ describe.each(BACKENDS)('the hub as an A2A server on $name', (backend) => {
       });
       const interfaces = ((await card.json()) as { supportedInterfaces: { url: string }[] }).supportedInterfaces;
       expect(interfaces[0]?.url).toBe(`${service.url.replace('http:', 'https:')}/a2a`);
+    });
+
+    it('closes a stream whose caller stops reading, and still stores the task it sent', async () => {
+      const { logger, lines } = memoryLogger();
+      const own = await startBareService(await backend.freshDatabase(), { config, logger });
+      try {
+        const body = JSON.stringify({
+          jsonrpc: '2.0',
+          id: 11,
+          method: 'SendStreamingMessage',
+          params: {
+            message: {
+              messageId: crypto.randomUUID(),
+              role: 'ROLE_USER',
+              parts: [{ text: 'Q:big BIG' }],
+              metadata: { skill: 'beta' },
+            },
+          },
+        });
+        // A caller that reads nothing after the headers: its socket's buffers fill, then the service's queue.
+        const req = request(`${own.url}/a2a`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+        req.on('response', (res) => res.pause());
+        req.on('error', () => undefined);
+        req.end(body);
+        await until(
+          () => lines.some((l) => String(l.msg).includes('its caller left too much unread')),
+          30_000,
+          'the stream to be closed',
+        );
+        req.destroy();
+        // The task it sent is still followed to its end and stored whole.
+        await until(
+          async () => (await own.hub.tasks.list({ module: 'beta' }))[0]?.status === 'complete',
+          30_000,
+          'the task',
+        );
+        const listed = await (await clientFor(own.url)).listTasks({
+          tenant: '',
+          contextId: '',
+          status: TaskState.TASK_STATE_UNSPECIFIED,
+          pageToken: '',
+          statusTimestampAfter: undefined,
+        });
+        await until(
+          async () =>
+            (
+              await (
+                await clientFor(own.url)
+              ).listTasks({
+                tenant: '',
+                contextId: '',
+                status: TaskState.TASK_STATE_COMPLETED,
+                pageToken: '',
+                statusTimestampAfter: undefined,
+              })
+            ).tasks.length === 1,
+          10_000,
+          'the A2A task stored completed',
+        );
+        expect(listed.tasks).toHaveLength(1);
+      } finally {
+        await own.close({ cancelRunning: true });
+      }
     });
 
     it('ends a stream within seconds once its token is revoked', async () => {
