@@ -43,6 +43,12 @@ import { Timers } from './timers.js';
 
 /** How often every unfinished run is looked at again, whatever the log says. */
 const SWEEP_MS = 15_000;
+/**
+ * How often the engine's position in the log is stored while events pass that need no step. Each ask moves a
+ * reply's status a few times, and storing the position at each was two write transactions per ask on a service
+ * with no workflow at all; events after the stored position are only read again (and passed over) after a restart.
+ */
+const SAVE_POSITION_MS = 1000;
 
 /** The events that move runs. */
 const TYPES = ['workflow_run.*', 'step_run.*', 'message.status_changed'];
@@ -80,6 +86,9 @@ export class WorkflowEngine {
   private consumer: DurableConsumer | undefined;
   private subscription: Subscription | undefined;
   private position = '';
+  /** The position last stored, and the timer that stores the newer one. */
+  private saved = '';
+  private saving: NodeJS.Timeout | undefined;
   private sweep: NodeJS.Timeout | undefined;
   private active = false;
   /** Steps running in this process, by `run/step`: aborted when the run is cancelled or the role lost. */
@@ -152,6 +161,7 @@ export class WorkflowEngine {
   private async hold(): Promise<void> {
     this.active = true;
     this.position = (await this.deps.store.position()) ?? (await this.deps.events.head());
+    this.saved = this.position;
     this.consumer = new DurableConsumer(
       this.deps.events,
       { types: TYPES },
@@ -160,7 +170,8 @@ export class WorkflowEngine {
         handle: (event) => this.handle(event),
         caughtUp: async (cursor) => {
           this.position = cursor;
-          await this.deps.store.savePosition(cursor);
+          this.saving ??= setTimeout(() => void this.savePosition(), SAVE_POSITION_MS);
+          this.saving.unref?.();
         },
       },
       this.deps.logger,
@@ -183,8 +194,23 @@ export class WorkflowEngine {
       await this.advance(id, true).catch((err: unknown) => this.warn(err, id));
   }
 
+  /** Stores the position reached, when it moved since it was last stored. */
+  private async savePosition(): Promise<void> {
+    clearTimeout(this.saving);
+    this.saving = undefined;
+    const position = this.position;
+    if (!position || position === this.saved) return;
+    try {
+      await this.deps.store.savePosition(position);
+      this.saved = position;
+    } catch (err) {
+      this.deps.logger.warn({ err }, 'the workflow engine could not store its position in the log; it tries again');
+    }
+  }
+
   private async release(): Promise<void> {
     this.active = false;
+    await this.savePosition();
     clearInterval(this.sweep);
     this.subscription?.close();
     this.subscription = undefined;
