@@ -14,30 +14,20 @@
 import { AgentCard, formatSSEErrorEvent, formatSSEEvent, SSE_HEADERS } from '@a2a-js/sdk';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import { JsonRpcTransportHandler, ServerCallContext, STATE_HEADERS_KEY } from '@a2a-js/sdk/server';
-import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import type { Context, Hono } from 'hono';
 import type { Logger } from 'pino';
 import { HubCaller } from '../a2a/caller.js';
 import { type A2AServer, createA2AServer, LEGACY_METHODS, SENDING_STREAMS } from '../a2a/server.js';
 import type { Hub } from '../hub.js';
-import { type AuthOptions, authenticate, type Principal } from './auth.js';
-import { originGuard } from './origin.js';
-import { onError, problem } from './problem.js';
-import { wellFormedInput } from './well-formed.js';
+import type { Principal } from './auth.js';
+import { type GuardOptions, guardedApp } from './guarded.js';
 
-/** What the endpoints need besides the hub: the API's own settings. */
-export interface A2ARouteOptions extends AuthOptions {
-  logger: Logger;
-  /** Origins whose web pages may call, as for the API (origin.ts). */
-  allowedOrigins: readonly string[];
-  /** The hub's version, in the card. */
+/** What the endpoints need besides the hub: the API's own settings, and the hub's version for the card. */
+export interface A2ARouteOptions extends GuardOptions {
   version: string;
 }
 
 type A2AEnv = { Variables: { principal: Principal } };
-
-/** The API's limit on a request body (app.ts). */
-const MAX_BODY_BYTES = 1024 * 1024;
 
 /** The protocol versions each set of method names is answered in. */
 const V1 = '1.0';
@@ -48,23 +38,6 @@ type RpcId = string | number | null;
 /** A JSON-RPC error response. */
 function rpcError(id: RpcId, code: number, message: string) {
   return { jsonrpc: '2.0', id, error: { code, message } };
-}
-
-/** A sub-app behind the API's checks. */
-function guarded(hub: Hub, options: A2ARouteOptions): Hono<A2AEnv> {
-  const app = new Hono<A2AEnv>();
-  app.onError(onError(options.logger));
-  app.use('*', originGuard(options.allowedOrigins));
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => problem(c, 'too_large', `the request body is larger than the limit of ${MAX_BODY_BYTES} bytes`),
-    }),
-  );
-  app.use('*', authenticate(hub, options));
-  app.use('*', wellFormedInput());
-  return app;
 }
 
 /** How deep a request's JSON may nest: far more than any A2A message needs. */
@@ -91,7 +64,7 @@ const REVOKE_CHECK_MS = 1000;
 /** Mounts the card and the JSON-RPC endpoint on the service's root app. */
 export function mountA2A(root: Hono, hub: Hub, options: A2ARouteOptions): void {
   const server = createA2AServer(hub, options.logger, options.version);
-  const card = guarded(hub, options);
+  const card = guardedApp(hub, options);
   card.get('/', async (c) => {
     // Behind a TLS proxy the request reaches us as http: the card names the scheme the caller used, or its token
     // would be sent in clear.
@@ -104,7 +77,7 @@ export function mountA2A(root: Hono, hub: Hub, options: A2ARouteOptions): void {
     );
     return c.json(body as Record<string, unknown>, 200, { 'cache-control': 'no-cache' });
   });
-  const rpc = guarded(hub, options);
+  const rpc = guardedApp(hub, options);
   rpc.post('/', (c) => answer(c, hub, server, options.logger));
   root.route('/.well-known/agent-card.json', card as unknown as Hono);
   root.route('/a2a', rpc as unknown as Hono);

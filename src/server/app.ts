@@ -11,6 +11,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { Hub } from '../hub.js';
 import { type AuthOptions, authenticate } from './auth.js';
+import { MAX_BODY_BYTES } from './guarded.js';
 import { originGuard } from './origin.js';
 import { describeZodError, onError, problem } from './problem.js';
 import type { ServiceInfo } from './responses.js';
@@ -40,8 +41,6 @@ export interface ApiOptions extends AuthOptions {
   allowedOrigins: readonly string[];
 }
 
-/** Largest request body in bytes. */
-const MAX_BODY_BYTES = 1024 * 1024;
 /** The largest over-limit body still read (and dropped) before answering 413. */
 const DRAIN_LIMIT = 16 * 1024 * 1024;
 

@@ -11,30 +11,20 @@
  */
 import type { HttpBindings } from '@hono/node-server';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import type { Logger } from 'pino';
+import type { Context, Hono } from 'hono';
 import { HttpClient } from '../client/http.js';
 import type { CommsClient } from '../client/types.js';
 import { HubError } from '../domain/errors.js';
 import type { Hub } from '../hub.js';
 import type { IdentityHints, McpIdentity } from '../mcp/identity.js';
 import { createMcpServer } from '../mcp/server.js';
-import { type AuthOptions, actAs, authenticate, type Principal } from './auth.js';
-import { originGuard } from './origin.js';
-import { onError, problem } from './problem.js';
+import { actAs, type Principal } from './auth.js';
+import { type GuardOptions, guardedApp, MAX_BODY_BYTES } from './guarded.js';
 
 /** What the endpoint needs besides the hub: the API's own settings. */
-export interface McpRouteOptions extends AuthOptions {
-  logger: Logger;
-  /** Origins whose web pages may call, as for the API (origin.ts). */
-  allowedOrigins: readonly string[];
-}
+export type McpRouteOptions = GuardOptions;
 
 type McpEnv = { Variables: { principal: Principal } };
-
-/** The API's limit on a request body (app.ts), which a tool call's arguments pass through again. */
-const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Where the tools' client sends its requests: the API app, in this process, as if on loopback. */
 const IN_PROCESS_URL = 'http://127.0.0.1';
@@ -49,17 +39,7 @@ const HINTS: IdentityHints = {
 
 /** Mounts `/mcp` on the service's root app; `root` also serves the API the tools call (under /api/v1). */
 export function mountMcp(root: Hono, hub: Hub, options: McpRouteOptions): void {
-  const app = new Hono<McpEnv>();
-  app.onError(onError(options.logger));
-  app.use('*', originGuard(options.allowedOrigins));
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => problem(c, 'too_large', `the request body is larger than the limit of ${MAX_BODY_BYTES} bytes`),
-    }),
-  );
-  app.use('*', authenticate(hub, options));
+  const app = guardedApp(hub, options);
   app.post('/', async (c) => {
     const identity = identityOf(c);
     const http = new HttpClient(IN_PROCESS_URL, bearerToken(c), { fetch: apiFetch(root, ownAddress(c)) });
@@ -72,7 +52,16 @@ export function mountMcp(root: Hono, hub: Hub, options: McpRouteOptions): void {
     await server.connect(transport);
     // Closing the server when the response is over, or the caller hangs up, ends any tool call still waiting.
     node(c)?.outgoing.once('close', () => void server.close().catch(() => undefined));
-    return transport.handleRequest(c.req.raw);
+    // The body was read by the checks (well-formed text): the transport gets it parsed, or as text to refuse.
+    const text = await c.req.text();
+    let parsedBody: unknown;
+    try {
+      parsedBody = JSON.parse(text);
+    } catch {
+      const { url, method, headers } = c.req.raw;
+      return transport.handleRequest(new Request(url, { method, headers, body: text }));
+    }
+    return transport.handleRequest(c.req.raw, { parsedBody });
   });
   app.on(['GET', 'DELETE'], '/', (c) => methodNotAllowed(c));
   root.route('/mcp', app as unknown as Hono);

@@ -465,6 +465,11 @@ describe('the MCP endpoint', () => {
     // DNS rebinding: a page of evil.example whose name now points at 127.0.0.1 sends its own Host.
     const rebound = await send('/mcp', 'POST', { ...MCP_HEADERS, host: 'evil.example' }, INITIALIZE);
     expect(rebound.status).toBe(403);
+    // Text the database would store differently is refused as the API refuses it: a lone surrogate, escaped.
+    const surrogate = await send('/mcp', 'POST', MCP_HEADERS, INITIALIZE.replace('"2.0"', '"2.0","x":"\\ud800"'));
+    expect(surrogate.status).toBe(400);
+    const garbled = await send('/mcp', 'POST', MCP_HEADERS, '{"jsonrpc": nope');
+    expect(JSON.parse(garbled.body)).toMatchObject({ error: { code: -32700 } });
     expect(JSON.parse(rebound.body)).toMatchObject({ code: 'forbidden' });
     expect(JSON.parse(rebound.body).detail).toContain('evil.example');
 
