@@ -15,6 +15,7 @@ import { moduleName, noNul, wellFormed } from '../domain/validate.js';
 import { parseAnswer } from '../exchange/answer.js';
 import { formatIssues, validateValue } from '../exchange/validator.js';
 import type { Database, WriteTx } from './database.js';
+import { appendDelta } from './message-content.js';
 import type { MessageStore } from './messages.js';
 import { rowLock } from './row-lock.js';
 import { StructuredReplies } from './structured-replies.js';
@@ -200,18 +201,7 @@ export class Inbox {
     const limit = this.messages.maxContentLength;
     if (length > limit)
       throw new HubError('too_large', `the answer would be ${length} characters long; the limit is ${limit}`);
-    await tx.run('UPDATE messages SET content = content || ?, updated_at = ? WHERE id = ?', [
-      delta,
-      new Date().toISOString(),
-      id,
-    ]);
-    tx.emit({
-      type: 'message.content_updated',
-      threadId: row.thread_id,
-      messageId: id,
-      module: row.author,
-      data: { length, delta },
-    });
+    await appendDelta(tx, id, row, delta, length);
   }
 
   /** Records the session's valid answer as the reply's one round. */

@@ -251,19 +251,7 @@ export class MessageContent {
     }
     waiting.splice(0, waiting.length, ...accepted);
     if (!row || !accepted.length) return row;
-    const delta = accepted.map((w) => w.delta).join('');
-    await tx.run('UPDATE messages SET content = content || ?, updated_at = ? WHERE id = ?', [
-      delta,
-      new Date().toISOString(),
-      id,
-    ]);
-    tx.emit({
-      type: 'message.content_updated',
-      threadId: row.thread_id,
-      messageId: id,
-      module: row.author,
-      data: { length, delta },
-    });
+    await appendDelta(tx, id, row, accepted.map((w) => w.delta).join(''), length);
     return row;
   }
 
@@ -271,4 +259,29 @@ export class MessageContent {
     const horizon = Date.now() - this.limits.coalesceMs;
     for (const [id, at] of this.lastWrite) if (at < horizon) this.lastWrite.delete(id);
   }
+}
+
+/**
+ * Appends `delta` to message `id` (its row locked by the caller, `length` its content's length after) and records
+ * the event, in the caller's transaction: the one way content grows, for runs and for interactive answers alike.
+ */
+export async function appendDelta(
+  tx: WriteTx,
+  id: string,
+  row: Pick<StatusRow, 'thread_id' | 'author'>,
+  delta: string,
+  length: number,
+): Promise<void> {
+  await tx.run('UPDATE messages SET content = content || ?, updated_at = ? WHERE id = ?', [
+    delta,
+    new Date().toISOString(),
+    id,
+  ]);
+  tx.emit({
+    type: 'message.content_updated',
+    threadId: row.thread_id,
+    messageId: id,
+    module: row.author,
+    data: { length, delta },
+  });
 }
