@@ -37,18 +37,13 @@ import { kindOf, type StepDefinition, type WorkflowDefinition } from './definiti
 import { scopeFrom, skipReason } from './flow.js';
 import { ForEach, type ItemLaunch, itemKey, type Turn } from './for-each.js';
 import { resolveTemplates } from './paths.js';
+import { LogPosition } from './position.js';
 import { StepMoves } from './step-moves.js';
 import { runStep, type StepContext, type StepLaunch } from './steps.js';
 import { Timers } from './timers.js';
 
 /** How often every unfinished run is looked at again, whatever the log says. */
 const SWEEP_MS = 15_000;
-/**
- * How often the engine's position in the log is stored while events pass that need no step. Each ask moves a
- * reply's status a few times, and storing the position at each was two write transactions per ask on a service
- * with no workflow at all; events after the stored position are only read again (and passed over) after a restart.
- */
-const SAVE_POSITION_MS = 1000;
 
 /** The events that move runs. */
 const TYPES = ['workflow_run.*', 'step_run.*', 'message.status_changed'];
@@ -85,10 +80,7 @@ export class WorkflowEngine {
   private readonly role: LeasedRole;
   private consumer: DurableConsumer | undefined;
   private subscription: Subscription | undefined;
-  private position = '';
-  /** The position last stored, and the timer that stores the newer one. */
-  private saved = '';
-  private saving: NodeJS.Timeout | undefined;
+  private readonly position: LogPosition;
   private sweep: NodeJS.Timeout | undefined;
   private active = false;
   /** Steps running in this process, by `run/step`: aborted when the run is cancelled or the role lost. */
@@ -104,6 +96,7 @@ export class WorkflowEngine {
     private readonly deps: EngineDeps,
     options: EngineOptions = {},
   ) {
+    this.position = new LogPosition((cursor) => deps.store.savePosition(cursor), deps.logger);
     this.moves = new StepMoves({
       store: deps.store,
       tasks: deps.tasks,
@@ -160,19 +153,14 @@ export class WorkflowEngine {
 
   private async hold(): Promise<void> {
     this.active = true;
-    this.position = (await this.deps.store.position()) ?? (await this.deps.events.head());
-    this.saved = this.position;
+    this.position.startAt((await this.deps.store.position()) ?? (await this.deps.events.head()));
     this.consumer = new DurableConsumer(
       this.deps.events,
       { types: TYPES },
       {
-        position: () => this.position,
+        position: () => this.position.cursor,
         handle: (event) => this.handle(event),
-        caughtUp: async (cursor) => {
-          this.position = cursor;
-          this.saving ??= setTimeout(() => void this.savePosition(), SAVE_POSITION_MS);
-          this.saving.unref?.();
-        },
+        caughtUp: async (cursor) => this.position.caughtUp(cursor),
       },
       this.deps.logger,
       { role: 'workflows' },
@@ -194,23 +182,9 @@ export class WorkflowEngine {
       await this.advance(id, true).catch((err: unknown) => this.warn(err, id));
   }
 
-  /** Stores the position reached, when it moved since it was last stored. */
-  private async savePosition(): Promise<void> {
-    clearTimeout(this.saving);
-    this.saving = undefined;
-    const position = this.position;
-    if (!position || position === this.saved) return;
-    try {
-      await this.deps.store.savePosition(position);
-      this.saved = position;
-    } catch (err) {
-      this.deps.logger.warn({ err }, 'the workflow engine could not store its position in the log; it tries again');
-    }
-  }
-
   private async release(): Promise<void> {
     this.active = false;
-    await this.savePosition();
+    await this.position.flush();
     clearInterval(this.sweep);
     this.subscription?.close();
     this.subscription = undefined;
@@ -235,7 +209,7 @@ export class WorkflowEngine {
         return false;
       }
     }
-    this.position = event.cursor;
+    this.position.reached(event.cursor);
     return true;
   }
 
