@@ -1,11 +1,24 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SendMessageRequest, type Task, TaskState } from '@a2a-js/sdk';
 import { ClientFactory } from '@a2a-js/sdk/client';
 import { startCliService, warnIfStale } from './cli-service.js';
-import { type Backend, type Cell, isMain, ms, now, ROOT, scratch, spread, startChild, stats, tell } from './support.js';
+import {
+  type Backend,
+  type Cell,
+  isMain,
+  ms,
+  now,
+  postAsk,
+  ROOT,
+  scratch,
+  spread,
+  startChild,
+  stats,
+  tell,
+} from './support.js';
 
 const WARMUP = 20;
 const TIMED = 200;
@@ -78,31 +91,11 @@ async function measure(url: string, database: string, library: string): Promise<
     if (!('status' in result)) return false;
     return result.status?.state === TaskState.TASK_STATE_COMPLETED && answerOf(result) === question;
   };
-  const post = (question: string) =>
-    new Promise<string>((resolve, reject) => {
-      const body = JSON.stringify({ from: 'bench', to: MODULE, prompt: question });
-      const req = request(
-        `${url}/api/v1/ask`,
-        {
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8').on('data', (d: string) => {
-            text += d;
-          });
-          res.on('end', () =>
-            res.statusCode === 202
-              ? resolve((JSON.parse(text) as { messageId: string }).messageId)
-              : reject(new Error(`POST /ask answered ${res.statusCode}: ${text}`)),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const post = async (question: string) => {
+    const { status, text } = await postAsk(url, agent, { from: 'bench', to: MODULE, prompt: question });
+    if (status !== 202) throw new Error(`POST /ask answered ${status}: ${text}`);
+    return (JSON.parse(text) as { messageId: string }).messageId;
+  };
   const api = async (question: string): Promise<boolean> => {
     const { status, message } = await hub.waitForCompletion(await post(question), { timeoutMs: CALL_MS });
     return status === 'complete' && message.content === question;

@@ -4,10 +4,10 @@
  * and its task — one transaction, four events — and answers 202. A second child keeps 64 requests in flight
  * over keep-alive connections: one second of warm-up, then five timed seconds counting the 202s.
  */
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { noModulesConfig, startBenchService } from './service.js';
-import { type Backend, type Cell, heard, int, isMain, now, startChild, tell } from './support.js';
+import { type Backend, type Cell, heard, int, isMain, now, postAsk, startChild, tell } from './support.js';
 
 const IN_FLIGHT = 64;
 const WARMUP_MS = 1_000;
@@ -47,24 +47,8 @@ async function serve(database: string, config: string): Promise<void> {
 /** The load child: `IN_FLIGHT` lanes, each sending its next ask as soon as the last was answered. */
 async function load(url: string): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
-  const ask = (i: number) =>
-    new Promise<number>((resolve, reject) => {
-      const body = JSON.stringify({ from: 'bench', to: MODULE, prompt: `question ${i}` });
-      const req = request(
-        `${url}/api/v1/ask`,
-        {
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const ask = async (i: number) =>
+    (await postAsk(url, agent, { from: 'bench', to: MODULE, prompt: `question ${i}` })).status;
   const start = now();
   const timedFrom = start + WARMUP_MS;
   const end = timedFrom + TIMED_MS;

@@ -1,5 +1,5 @@
 import { existsSync, mkdtempSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -14,6 +14,7 @@ import {
   isMain,
   ms,
   now,
+  postAsk,
   ROOT,
   type Stats,
   scratch,
@@ -102,24 +103,8 @@ async function measure(url: string, home: string, bin: string): Promise<void> {
     })) as CallToolResult;
     return !result.isError && (result.structuredContent as { status?: string } | undefined)?.status === 'pending';
   };
-  const post = (i: number) =>
-    new Promise<boolean>((resolve, reject) => {
-      const body = JSON.stringify({ from: ASKER, to: MODULE, prompt: `question ${i}` });
-      const req = request(
-        `${url}/api/v1/ask`,
-        {
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode === 202));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const post = async (i: number) =>
+    (await postAsk(url, agent, { from: ASKER, to: MODULE, prompt: `question ${i}` })).status === 202;
   const calls: Record<Way, (i: number) => Promise<boolean>> = {
     stdio: (i) => tool(stdio, i),
     http: (i) => tool(http, i),

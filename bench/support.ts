@@ -10,6 +10,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { type Agent, request } from 'node:http';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -412,4 +413,32 @@ function mountOf(path: string): string {
     }
   } catch {}
   return best.text;
+}
+
+/** `POST {url}/api/v1/ask` with `body` over `agent` (keep-alive): the status and the answer's text. */
+export function postAsk(
+  url: string,
+  agent: Agent,
+  body: Record<string, unknown>,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const json = JSON.stringify(body);
+    const req = request(
+      `${url}/api/v1/ask`,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => {
+          text += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(json);
+  });
 }
