@@ -10,9 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendMessageRequest, StreamResponse, type Task, TaskState } from '@a2a-js/sdk';
-import { type Client, ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
+import type { Client } from '@a2a-js/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service/service.js';
+import { clientFor } from '../support/a2a-client.js';
 import { BACKENDS } from '../support/backends.js';
 import { startBareService } from '../support/service.js';
 
@@ -117,22 +118,6 @@ function send(
     message: { messageId: crypto.randomUUID(), role: 'ROLE_USER', parts: [{ text }], metadata: { skill } },
     configuration: { returnImmediately, ...(push ? { taskPushNotificationConfig: push } : {}) },
   });
-}
-
-/** A client for the service, from its card; with `token`, every request carries it. */
-function clientFor(url: string, token?: string): Promise<Client> {
-  const fetchImpl: typeof fetch = (input, init) => {
-    const headers = new Headers(init?.headers);
-    if (token) headers.set('authorization', `Bearer ${token}`);
-    return fetch(input, { ...init, headers });
-  };
-  const factory = new ClientFactory(
-    ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-      transports: [new JsonRpcTransportFactory({ fetchImpl })],
-      cardResolver: undefined,
-    }),
-  );
-  return factory.createFromUrl(url);
 }
 
 /** Posts a JSON-RPC request; answers its body. */

@@ -8,10 +8,11 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Message, SendMessageRequest, type StreamResponse, type Task, TaskState } from '@a2a-js/sdk';
-import { type Client, ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
+import type { Client } from '@a2a-js/sdk/client';
 import { LegacyJsonRpcTransport } from '@a2a-js/sdk/compat/v0_3/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service/service.js';
+import { clientFor } from '../support/a2a-client.js';
 import { BACKENDS, memoryLogger } from '../support/backends.js';
 import { startBareService } from '../support/service.js';
 import { until } from '../support/wait.js';
@@ -108,22 +109,6 @@ function postOnce(url: string, body: unknown): Promise<{ status: number; body: s
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
-}
-
-/** A client for the service, from its card; with `token`, every request carries it. */
-function clientFor(url: string, token?: string): Promise<Client> {
-  const fetchImpl: typeof fetch = (input, init) => {
-    const headers = new Headers(init?.headers);
-    if (token) headers.set('authorization', `Bearer ${token}`);
-    return fetch(input, { ...init, headers });
-  };
-  const factory = new ClientFactory(
-    ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-      transports: [new JsonRpcTransportFactory({ fetchImpl })],
-      cardResolver: undefined,
-    }),
-  );
-  return factory.createFromUrl(url);
 }
 
 describe.each(BACKENDS)('the hub as an A2A server on $name', (backend) => {
